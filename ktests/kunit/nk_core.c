@@ -1,0 +1,6 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * The libnanokernel core compiled into the KUnit module: the suite tests
+ * the very code nanoclock.ko runs, built by the kernel's compiler and flags.
+ */
+#include "../../libnanokernel/nanokernel.c"

@@ -1,0 +1,122 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * nk_core: KUnit suite for the libnanokernel core as built in the kernel.
+ * The userspace GoogleTest suite covers the algorithm in depth; these cases
+ * prove that the kernel build (64-bit division helpers, 128-bit multiply,
+ * round-toward-zero shifts) gives the same answers.
+ */
+#include <kunit/test.h>
+#include <linux/module.h>
+#include "../../libnanokernel/nanokernel.h"
+
+#define NS_PER_S 1000000000ULL
+#define PCC0 (1000ULL * NS_PER_S) /* PCC at init: 1000 s of uptime, ns */
+
+/* Nominal slope: 1.5 s of PCC is 1.5 s of clock, carried into seconds. */
+static void nk_read_nominal(struct kunit *test)
+{
+	struct nk_timebase tb = {
+		.pcc_base = PCC0, .sec = 100, .frac = 0, .mult = 1ULL << 32,
+	};
+	struct nk_time t;
+
+	nk_timebase_read(&tb, PCC0 + 1500000000ULL, &t);
+	KUNIT_EXPECT_EQ(test, t.sec, 101LL);
+	KUNIT_EXPECT_EQ(test, t.nsec, 500000000);
+}
+
+/* A slope of 1 - 1000 ppm: one PCC second is 999 000 000 clock ns. */
+static void nk_read_slow_slope(struct kunit *test)
+{
+	struct nk_timebase tb = {
+		.pcc_base = PCC0, .sec = 7, .frac = 0,
+		.mult = (1ULL << 32) - div_u64(1ULL << 32, 1000),
+	};
+	struct nk_time t;
+
+	nk_timebase_read(&tb, PCC0 + NS_PER_S, &t);
+	KUNIT_EXPECT_EQ(test, t.sec, 7LL);
+	/* 2^32 / 1000 truncates, so the slope is a hair above 0.999 */
+	KUNIT_EXPECT_GE(test, t.nsec, 999000000);
+	KUNIT_EXPECT_LE(test, t.nsec, 999000001);
+}
+
+/* Linux's validation: ADJ_TICK outside 900000/USER_HZ..1100000/USER_HZ. */
+static void nk_validate_tick(struct kunit *test)
+{
+	struct __kernel_timex tx = { .modes = ADJ_TICK, .tick = 20000 };
+
+	KUNIT_EXPECT_EQ(test, nk_adjtime_validate(&tx), -EINVAL);
+	tx.tick = 10000;
+	KUNIT_EXPECT_EQ(test, nk_adjtime_validate(&tx), 0);
+}
+
+/* ADJ_SETOFFSET needs a normalised, non-negative fraction. */
+static void nk_validate_setoffset(struct kunit *test)
+{
+	struct __kernel_timex tx = { .modes = ADJ_SETOFFSET | ADJ_NANO };
+
+	tx.time.tv_usec = -1;
+	KUNIT_EXPECT_EQ(test, nk_adjtime_validate(&tx), -EINVAL);
+	tx.time.tv_usec = NS_PER_S;
+	KUNIT_EXPECT_EQ(test, nk_adjtime_validate(&tx), -EINVAL);
+	tx.time.tv_usec = NS_PER_S - 1;
+	KUNIT_EXPECT_EQ(test, nk_adjtime_validate(&tx), 0);
+}
+
+/* Frequency in scaled ppm (ppm << 16) survives the ns/s << 32 round trip. */
+static void nk_frequency_round_trip(struct kunit *test)
+{
+	struct nk_clock *c = kunit_kzalloc(test, sizeof(*c), GFP_KERNEL);
+	struct __kernel_timex tx = { .modes = ADJ_FREQUENCY };
+
+	KUNIT_ASSERT_NOT_NULL(test, c);
+	nk_init(c, 0, PCC0, 1700000000, 0);
+	tx.freq = -499LL << 16;
+	KUNIT_EXPECT_GE(test, nk_adjtime(c, &tx, PCC0), 0);
+	memset(&tx, 0, sizeof(tx));
+	KUNIT_EXPECT_GE(test, nk_adjtime(c, &tx, PCC0), 0);
+	KUNIT_EXPECT_EQ(test, tx.freq, -499LL << 16);
+}
+
+/* A tick re-bases with the old slope: the time at the tick is unchanged. */
+static void nk_tick_is_continuous(struct kunit *test)
+{
+	struct nk_clock *c = kunit_kzalloc(test, sizeof(*c), GFP_KERNEL);
+	struct __kernel_timex tx = { .modes = ADJ_FREQUENCY };
+	struct nk_time before, after;
+	u64 pcc = PCC0;
+	int i;
+
+	KUNIT_ASSERT_NOT_NULL(test, c);
+	nk_init(c, 0, PCC0, 1700000000, 999999000);
+	tx.freq = 250LL << 16;
+	nk_adjtime(c, &tx, PCC0);
+	for (i = 0; i < 50; i++) {
+		pcc += 123456789ULL;
+		nk_read(c, pcc, &before);
+		nk_tick(c, pcc);
+		nk_read(c, pcc, &after);
+		KUNIT_EXPECT_EQ(test, before.sec, after.sec);
+		KUNIT_EXPECT_EQ(test, before.nsec, after.nsec);
+	}
+}
+
+static struct kunit_case nk_core_cases[] = {
+	KUNIT_CASE(nk_read_nominal),
+	KUNIT_CASE(nk_read_slow_slope),
+	KUNIT_CASE(nk_validate_tick),
+	KUNIT_CASE(nk_validate_setoffset),
+	KUNIT_CASE(nk_frequency_round_trip),
+	KUNIT_CASE(nk_tick_is_continuous),
+	{}
+};
+
+static struct kunit_suite nk_core_suite = {
+	.name = "nk_core",
+	.test_cases = nk_core_cases,
+};
+kunit_test_suite(nk_core_suite);
+
+MODULE_DESCRIPTION("KUnit tests for the libnanokernel core in the kernel");
+MODULE_LICENSE("GPL");

@@ -1,0 +1,174 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * nanokernel.h - David Mills' nanokernel clock discipline as one portable core.
+ *
+ * The same source compiles into nanoclock.ko and into a userspace static
+ * library (tests, simulator). One struct nk_clock holds a clock's whole
+ * state; every entry point takes it explicitly. No globals, no allocation,
+ * no floating point. The caller serialises writers (the kernel module holds
+ * a spinlock); readers use a published struct nk_timebase copy.
+ *
+ * Time inputs:
+ *   pcc_ns - the process cycle counter: CLOCK_MONOTONIC_RAW in nanoseconds
+ *            (ktime_get_raw_fast_ns() in the kernel). Never goes backwards.
+ *
+ * Model: FreeBSD kern_ntptime.c (default). Linux ntp.c behaviours are
+ * per-clock options (NK_OPT_*), so the simulator can compare them.
+ */
+#ifndef NANOKERNEL_H
+#define NANOKERNEL_H
+
+#include "nk_port.h"
+
+/* ---- constants (FreeBSD sys/timex.h unless said otherwise) ---- */
+#define NK_NSEC_PER_SEC		1000000000LL
+#define NK_MAXPHASE		500000000LL	/* max phase error, ns */
+#define NK_MAXFREQ		500000LL	/* max frequency error, ns/s */
+#define NK_MINSEC		256		/* min FLL update interval, s */
+#define NK_MAXSEC		2048		/* max PLL update interval, s */
+#define NK_MAXTC		10		/* max time constant, log2 s */
+#define NK_SHIFT_PLL_FREEBSD	4		/* PLL loop gain, shift */
+#define NK_SHIFT_PLL_LINUX	2
+#define NK_SHIFT_FLL		2		/* FLL loop gain, shift */
+#define NK_PPS_FAVG		2		/* min calibration interval, log2 s */
+#define NK_PPS_FAVGDEF		8		/* default max interval, log2 s */
+#define NK_PPS_FAVGMAX		15		/* max interval cap, log2 s */
+#define NK_PPS_VALID_FREEBSD	120		/* PPS signal watchdog, s */
+#define NK_PPS_VALID_LINUX	10
+#define NK_PPS_MAXWANDER	100000LL	/* max PPS freq wander, ns/s */
+#define NK_PPS_POPCORN_FREEBSD	2		/* popcorn gate, shift of jitter */
+#define NK_PPS_POPCORN_LINUX	4
+#define NK_MAX_TAI_OFFSET	100000		/* s, as Linux */
+#define NK_PHASE_LIMIT_US	16000000LL	/* maxerror cap (Linux), us */
+
+/*
+ * MOD_PPSMAX on the bit Linux leaves free (0x0040): sets the maximum PPS
+ * calibration interval (log2 s) from timex.shift.
+ */
+#define NK_ADJ_PPSMAX		0x0040
+
+/* ---- per-clock options: Linux ntp.c behaviours (default FreeBSD) ---- */
+#define NK_OPT_LINUX_SHIFT_PLL	0x01	/* SHIFT_PLL 2 instead of 4 */
+#define NK_OPT_LINUX_PPS_VALID	0x02	/* 10 s PPS watchdog instead of 120 s */
+#define NK_OPT_LINUX_PPS_NEWEST	0x04	/* newest PPS sample, no median */
+#define NK_OPT_LINUX_PPS_PHASE	0x08	/* PPS phase applied at once, not >> pps_shift */
+#define NK_OPT_LINUX_SECS_CLAMP	0x10	/* hardupdate secs clamped to 1 << (SHIFT_PLL + 1 + tc) */
+#define NK_OPT_LINUX_ALL	0x1f
+
+/*
+ * A reader's view of the clock: the nanoclock time at one PCC instant and
+ * the slope since then. Published to readers (seqcount latch, mmap page).
+ *
+ *   time(pcc) = sec + (frac + (pcc - pcc_base) * mult) / 2^32 ns
+ */
+struct nk_timebase {
+	nk_u64 pcc_base;	/* PCC at the base instant, ns */
+	nk_s64 sec;		/* clock seconds at the base instant */
+	nk_u64 frac;		/* ns into that second << 32, < 1e9 << 32 */
+	nk_u64 mult;		/* clock ns per PCC ns << 32 (2^32 = nominal) */
+};
+
+struct nk_time {
+	nk_s64 sec;
+	nk_s32 nsec;		/* 0 .. 999999999 */
+};
+
+/* Extended ntp_gettime view (ntptimeval + PCC + status). */
+struct nk_ntptime {
+	struct nk_time time;
+	nk_u64 pcc_ns;		/* PCC reading the time was computed from */
+	nk_s64 maxerror;	/* us */
+	nk_s64 esterror;	/* us */
+	nk_s32 tai;		/* TAI - UTC, s */
+	nk_s32 state;		/* TIME_OK .. TIME_ERROR */
+	nk_s32 status;		/* STA_* */
+};
+
+/* Full clock state; fields described in nanokernel.c's order of use. */
+struct nk_clock {
+	nk_u32 options;		/* NK_OPT_* */
+	struct nk_timebase tb;	/* current base and slope */
+
+	/* discipline state (FreeBSD names) */
+	nk_s32 time_state;	/* TIME_OK .. TIME_WAIT */
+	nk_s32 time_status;	/* STA_* */
+	nk_s32 time_tai;	/* TAI - UTC, s */
+	nk_s64 time_monitor;	/* last clamped offset, ns */
+	nk_s64 time_constant;	/* PLL time constant, log2 s */
+	nk_s64 time_precision;	/* clock precision, ns */
+	nk_s64 time_maxerror;	/* maximum error, us */
+	nk_s64 time_esterror;	/* estimated error, us */
+	nk_s64 time_reftime;	/* PCC s of last hardupdate */
+	nk_s64 time_offset;	/* residual phase to amortise, ns << 32 */
+	nk_s64 time_freq;	/* frequency offset, ns/s << 32 */
+	nk_s64 time_adj;	/* rate for the current second, ns/s << 32 */
+	nk_s64 time_adjtime;	/* adjtime() slew residue, us */
+	nk_s64 next_second_pcc;	/* PCC estimate of the next second boundary, ns */
+
+	/* PPS discipline */
+	struct nk_time pps_tf[3];	/* phase median register */
+	nk_u64 pps_lastpcc;	/* PCC of the previous edge, ns (0 = none) */
+	nk_s64 pps_freq;	/* PPS frequency offset, ns/s << 32 */
+	nk_s64 pps_fcount;	/* frequency accumulator, ns */
+	nk_s64 pps_jitter;	/* PPS jitter, ns */
+	nk_s64 pps_stabil;	/* PPS stability, scaled ppm (ppm << 16) */
+	nk_s64 pps_lastsec;	/* start of calibration interval, clock s */
+	nk_s32 pps_valid;	/* watchdog countdown, s */
+	nk_s32 pps_shift;	/* calibration interval, log2 s */
+	nk_s32 pps_shiftmax;	/* max calibration interval, log2 s */
+	nk_s32 pps_intcnt;	/* interval adaptation counter */
+	nk_s64 pps_calcnt;	/* calibration intervals */
+	nk_s64 pps_jitcnt;	/* jitter limit exceeded */
+	nk_s64 pps_stbcnt;	/* stability limit exceeded */
+	nk_s64 pps_errcnt;	/* calibration errors */
+};
+
+/* Initialise: clock reads @sec.@nsec at @pcc_ns, all state at boot values. */
+void nk_init(struct nk_clock *c, nk_u32 options, nk_u64 pcc_ns,
+	     nk_s64 sec, nk_s32 nsec);
+
+/* Validate a timex like Linux's timekeeping_validate_timex (no permission
+ * checks: the caller does those). Returns 0 or -NK_EINVAL. */
+int nk_adjtime_validate(const struct __kernel_timex *tx);
+
+/*
+ * ntp_adjtime on this clock: validate, apply every mode in FreeBSD order,
+ * fill @tx with the current state (PPS fields included). Returns the
+ * TIME_* state (TIME_ERROR when the error predicate holds) or -NK_EINVAL
+ * (then nothing changed). modes == 0 is a pure read.
+ */
+int nk_adjtime(struct nk_clock *c, struct __kernel_timex *tx, nk_u64 pcc_ns);
+
+/* ntp_gettime view at @pcc_ns, TIME_OOP / tai+1 during an inserted leap. */
+void nk_gettime(const struct nk_clock *c, nk_u64 pcc_ns,
+		struct nk_ntptime *out);
+
+/* Set the clock (clock_settime) at @pcc_ns. */
+void nk_settime(struct nk_clock *c, nk_u64 pcc_ns, const struct nk_time *ts);
+
+/*
+ * Periodic tick at @pcc_ns: re-base the timebase (old slope up to now),
+ * run second overflow for every clock second boundary crossed, install the
+ * new slope. Returns the PCC ns of the next second boundary, for the
+ * caller's timer.
+ */
+nk_u64 nk_tick(struct nk_clock *c, nk_u64 pcc_ns);
+
+/* PPS edge captured at PCC @pcc_ns (hard-IRQ timestamp). */
+void nk_hardpps(struct nk_clock *c, nk_u64 pcc_ns);
+
+/* Clock time at @pcc_ns from a timebase (pure; any context). */
+void nk_timebase_read(const struct nk_timebase *tb, nk_u64 pcc_ns,
+		      struct nk_time *out);
+
+/* Clock time at @pcc_ns from the clock's current timebase. */
+static inline void nk_read(const struct nk_clock *c, nk_u64 pcc_ns,
+			   struct nk_time *out)
+{
+	nk_timebase_read(&c->tb, pcc_ns, out);
+}
+
+/* Return the TIME_ERROR predicate (ntp_is_time_error) for @status. */
+int nk_is_time_error(nk_s32 status);
+
+#endif /* NANOKERNEL_H */
