@@ -20,6 +20,10 @@
 
 #include "nk_port.h"
 
+#ifdef __cplusplus
+extern "C" {
+#endif
+
 /* ---- constants (FreeBSD sys/timex.h unless said otherwise) ---- */
 #define NK_NSEC_PER_SEC		1000000000LL
 #define NK_MAXPHASE		500000000LL	/* max phase error, ns */
@@ -40,6 +44,26 @@
 #define NK_PPS_POPCORN_LINUX	4
 #define NK_MAX_TAI_OFFSET	100000		/* s, as Linux */
 #define NK_PHASE_LIMIT_US	16000000LL	/* maxerror cap (Linux), us */
+#define NK_MAX_TICKADJ_US	500		/* adjtime slew under 1 s left, us/s */
+#define NK_BIG_TICKADJ_US	5000		/* adjtime slew over 1 s left, us/s */
+#define NK_TOLERANCE		(500LL << 16)	/* timex.tolerance, scaled ppm */
+#define NK_PPM_SCALE		65536000LL	/* scaled ppm -> ns/s << 32 */
+#define NK_SCALE_PPM		65		/* ns/s -> scaled ppm, FreeBSD */
+#define NK_PPS_POPCORN_FLOOR	2LL		/* popcorn floor: 2 PCC periods, ns */
+#define NK_LARGE_STEP		200		/* s; beyond, second overflow runs twice */
+#define NK_USER_HZ		100		/* timex.tick unit: 1/USER_HZ s */
+#define NK_TICK_USEC_DEFAULT	(1000000 / NK_USER_HZ)	/* us per 1/USER_HZ s */
+
+/*
+ * The adjtime() modes, spelled the same in the kernel and in userspace
+ * (the kernel's <linux/timex.h> and the uapi header disagree on the names
+ * ADJ_OFFSET_SINGLESHOT / ADJ_OFFSET_SS_READ).
+ */
+#define NK_ADJ_ADJTIME		0x8000	/* adjtime(): slew by timex.offset (us) */
+#define NK_ADJ_OFFSET_SS	0x0001	/* must be set together with ADJTIME */
+#define NK_ADJ_OFFSET_READONLY	0x2000	/* with ADJTIME: only read the residue */
+#define NK_ADJ_OFFSET_SINGLESHOT (NK_ADJ_ADJTIME | NK_ADJ_OFFSET_SS)
+#define NK_ADJ_OFFSET_SS_READ	(NK_ADJ_OFFSET_SINGLESHOT | NK_ADJ_OFFSET_READONLY)
 
 /*
  * MOD_PPSMAX on the bit Linux leaves free (0x0040): sets the maximum PPS
@@ -99,10 +123,12 @@ struct nk_clock {
 	nk_s64 time_maxerror;	/* maximum error, us */
 	nk_s64 time_esterror;	/* estimated error, us */
 	nk_s64 time_reftime;	/* PCC s of last hardupdate */
+	nk_s32 time_reftime_set;	/* time_reftime holds a value (bool) */
 	nk_s64 time_offset;	/* residual phase to amortise, ns << 32 */
 	nk_s64 time_freq;	/* frequency offset, ns/s << 32 */
 	nk_s64 time_adj;	/* rate for the current second, ns/s << 32 */
 	nk_s64 time_adjtime;	/* adjtime() slew residue, us */
+	nk_s64 tick_usec;	/* timex.tick: us per 1/USER_HZ s (ADJ_TICK) */
 	nk_s64 next_second_pcc;	/* PCC estimate of the next second boundary, ns */
 
 	/* PPS discipline */
@@ -127,15 +153,20 @@ struct nk_clock {
 void nk_init(struct nk_clock *c, nk_u32 options, nk_u64 pcc_ns,
 	     nk_s64 sec, nk_s32 nsec);
 
-/* Validate a timex like Linux's timekeeping_validate_timex (no permission
- * checks: the caller does those). Returns 0 or -NK_EINVAL. */
+/*
+ * Validate a timex like Linux's timekeeping_validate_timex (no permission
+ * checks: the caller does those). Returns 0 or -NK_EINVAL.
+ */
 int nk_adjtime_validate(const struct __kernel_timex *tx);
 
 /*
- * ntp_adjtime on this clock: validate, apply every mode in FreeBSD order,
- * fill @tx with the current state (PPS fields included). Returns the
- * TIME_* state (TIME_ERROR when the error predicate holds) or -NK_EINVAL
- * (then nothing changed). modes == 0 is a pure read.
+ * ntp_adjtime on this clock: validate, apply every mode in FreeBSD order
+ * (ADJ_SETOFFSET first, as Linux), fill @tx with the current state (PPS
+ * fields included). Returns the TIME_* state (TIME_ERROR when the error
+ * predicate holds; TIME_OOP/TIME_WAIT when a leap is pending past the last
+ * tick, as Linux) or -NK_EINVAL (then nothing changed). modes == 0 is a
+ * pure read. With NK_ADJ_ADJTIME (adjtime(): ADJ_OFFSET_SINGLESHOT or
+ * ADJ_OFFSET_SS_READ) only the slew residue is set/read, in tx->offset (us).
  */
 int nk_adjtime(struct nk_clock *c, struct __kernel_timex *tx, nk_u64 pcc_ns);
 
@@ -170,5 +201,9 @@ static inline void nk_read(const struct nk_clock *c, nk_u64 pcc_ns,
 
 /* Return the TIME_ERROR predicate (ntp_is_time_error) for @status. */
 int nk_is_time_error(nk_s32 status);
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif /* NANOKERNEL_H */

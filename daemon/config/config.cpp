@@ -1,0 +1,560 @@
+#include "config/config.hpp"
+
+#include <toml++/toml.h>
+
+#include <charconv>
+#include <fstream>
+#include <initializer_list>
+#include <sstream>
+
+#include "net/socket_address.hpp"
+#include "server/access_list.hpp"
+
+namespace nanotime::config {
+namespace {
+
+// Splits "addr:port", "[v6]:port" or a bare address; false on malformed text.
+bool split_listen(std::string_view text, std::string& host, uint16_t& port) {
+    port = 123;
+    auto parse_port = [&](std::string_view p) {
+        unsigned v = 0;
+        auto [next, ec] = std::from_chars(p.data(), p.data() + p.size(), v);
+        if (p.empty() || ec != std::errc{} || next != p.data() + p.size() || v == 0 || v > 65535) {
+            return false;
+        }
+        port = static_cast<uint16_t>(v);
+        return true;
+    };
+    if (!text.empty() && text.front() == '[') {
+        const size_t close = text.find(']');
+        if (close == std::string_view::npos) return false;
+        host = std::string(text.substr(1, close - 1));
+        const std::string_view rest = text.substr(close + 1);
+        if (rest.empty()) return true;
+        return rest.front() == ':' && parse_port(rest.substr(1));
+    }
+    const size_t colon = text.find(':');
+    if (colon != std::string_view::npos && text.find(':', colon + 1) == std::string_view::npos) {
+        host = std::string(text.substr(0, colon));
+        return parse_port(text.substr(colon + 1));
+    }
+    host = std::string(text);
+    return true;
+}
+
+const char* type_name(const toml::node& n) {
+    switch (n.type()) {
+        case toml::node_type::table:
+            return "a table";
+        case toml::node_type::array:
+            return "an array";
+        case toml::node_type::string:
+            return "a string";
+        case toml::node_type::integer:
+            return "an integer";
+        case toml::node_type::floating_point:
+            return "a float";
+        case toml::node_type::boolean:
+            return "a boolean";
+        case toml::node_type::date:
+        case toml::node_type::time:
+        case toml::node_type::date_time:
+            return "a date/time";
+        default:
+            return "nothing";
+    }
+}
+
+class Checker {
+  public:
+    Checker(std::string_view file, std::vector<ConfigError>& errors)
+        : file_(file), errors_(errors) {}
+
+    void error(const toml::source_region& where, std::string message) {
+        errors_.push_back(
+            ConfigError{file_, where.begin.line, where.begin.column, std::move(message)});
+    }
+
+    // Every key of @t must be in @allowed.
+    void only(const toml::table& t, std::string_view path,
+              std::initializer_list<std::string_view> allowed) {
+        for (auto&& [key, value] : t) {
+            bool known = false;
+            for (std::string_view a : allowed) known = known || key.str() == a;
+            if (!known) {
+                error(key.source(),
+                      "unknown key '" + std::string(key.str()) + "' in " + std::string(path));
+            }
+        }
+    }
+
+    const toml::table* table(const toml::table& t, std::string_view key, std::string_view path) {
+        const toml::node* n = t.get(key);
+        if (n == nullptr) return nullptr;
+        if (!n->is_table()) {
+            wrong_type(*n, path, key, "a table");
+            return nullptr;
+        }
+        return n->as_table();
+    }
+
+    void string(const toml::table& t, std::string_view key, std::string_view path,
+                std::string& out) {
+        if (const toml::node* n = t.get(key)) {
+            if (auto v = n->value_exact<std::string>()) {
+                out = *v;
+            } else {
+                wrong_type(*n, path, key, "a string");
+            }
+        }
+    }
+
+    void boolean(const toml::table& t, std::string_view key, std::string_view path, bool& out) {
+        if (const toml::node* n = t.get(key)) {
+            if (auto v = n->value_exact<bool>()) {
+                out = *v;
+            } else {
+                wrong_type(*n, path, key, "a boolean");
+            }
+        }
+    }
+
+    template <typename Int>
+    void integer(const toml::table& t, std::string_view key, std::string_view path, Int& out,
+                 int64_t min, int64_t max) {
+        if (const toml::node* n = t.get(key)) {
+            auto v = n->value_exact<int64_t>();
+            if (!v) {
+                wrong_type(*n, path, key, "an integer");
+            } else if (*v < min || *v > max) {
+                error(n->source(), qualified(path, key) + " must be between " +
+                                       std::to_string(min) + " and " + std::to_string(max) +
+                                       ", not " + std::to_string(*v));
+            } else {
+                out = static_cast<Int>(*v);
+            }
+        }
+    }
+
+    // A float; integers are accepted too ("step_threshold = 1").
+    void number(const toml::table& t, std::string_view key, std::string_view path, double& out,
+                double min, double max) {
+        if (const toml::node* n = t.get(key)) {
+            std::optional<double> v;
+            if (auto f = n->value_exact<double>()) v = *f;
+            if (auto i = n->value_exact<int64_t>()) v = static_cast<double>(*i);
+            if (!v) {
+                wrong_type(*n, path, key, "a number");
+            } else if (!(*v >= min && *v <= max)) {  // also rejects NaN
+                std::ostringstream msg;
+                msg << qualified(path, key) << " must be between " << min << " and " << max
+                    << ", not " << *v;
+                error(n->source(), msg.str());
+            } else {
+                out = *v;
+            }
+        }
+    }
+
+    template <typename Enum>
+    void choice(const toml::table& t, std::string_view key, std::string_view path, Enum& out,
+                std::initializer_list<std::pair<std::string_view, Enum>> options) {
+        std::string text;
+        const toml::node* n = t.get(key);
+        if (n == nullptr) return;
+        if (!n->is_string()) {
+            wrong_type(*n, path, key, "a string");
+            return;
+        }
+        text = *n->value_exact<std::string>();
+        std::string names;
+        for (auto& [name, value] : options) {
+            if (text == name) {
+                out = value;
+                return;
+            }
+            names += names.empty() ? "" : ", ";
+            names += "\"" + std::string(name) + "\"";
+        }
+        error(n->source(),
+              qualified(path, key) + " must be one of " + names + ", not \"" + text + "\"");
+    }
+
+    // An array of strings; each is passed to @check with its location.
+    template <typename Check>
+    void strings(const toml::table& t, std::string_view key, std::string_view path,
+                 std::vector<std::string>& out, Check check) {
+        const toml::node* n = t.get(key);
+        if (n == nullptr) return;
+        const toml::array* a = n->as_array();
+        if (a == nullptr) {
+            wrong_type(*n, path, key, "an array of strings");
+            return;
+        }
+        out.clear();
+        for (const toml::node& e : *a) {
+            auto v = e.value_exact<std::string>();
+            if (!v) {
+                error(e.source(),
+                      qualified(path, key) + ": expected strings, found " + type_name(e));
+                continue;
+            }
+            if (check(*v, e.source())) out.push_back(*v);
+        }
+    }
+
+    std::string qualified(std::string_view path, std::string_view key) const {
+        return path.empty() ? std::string(key) : std::string(path) + "." + std::string(key);
+    }
+
+  private:
+    void wrong_type(const toml::node& n, std::string_view path, std::string_view key,
+                    const char* want) {
+        error(n.source(), qualified(path, key) + ": expected " + want + ", found " + type_name(n));
+    }
+
+    std::string file_;
+    std::vector<ConfigError>& errors_;
+};
+
+void parse_sources(Checker& c, const toml::table& root, Config& cfg) {
+    const toml::node* n = root.get("source");
+    if (n == nullptr) return;
+    const toml::array* arr = n->as_array();
+    if (arr == nullptr || !arr->is_array_of_tables()) {
+        c.error(n->source(), "source: expected an array of tables ([[source]])");
+        return;
+    }
+    for (const toml::node& e : *arr) {
+        const toml::table& t = *e.as_table();
+        c.only(t, "[[source]]",
+               {"server", "pool", "port", "minpoll", "maxpoll", "iburst", "max_sources"});
+        SourceConfig s;
+        s.line = t.source().begin.line;
+        std::string server, pool;
+        c.string(t, "server", "source", server);
+        c.string(t, "pool", "source", pool);
+        if (server.empty() == pool.empty()) {
+            c.error(t.source(), "[[source]] needs exactly one of 'server' or 'pool'");
+        }
+        s.kind = pool.empty() ? SourceKind::Server : SourceKind::Pool;
+        s.address = pool.empty() ? server : pool;
+        if (s.address.size() > 253 || s.address.find_first_of(" \t/") != std::string::npos) {
+            c.error(t.source(), "[[source]] '" + s.address + "' is not a host name or address");
+        }
+        c.integer(t, "port", "source", s.port, 1, 65535);
+        // RFC 5905 MINPOLL/MAXPOLL are 4 and 17; 3 allows 8 s polls on a LAN.
+        c.integer(t, "minpoll", "source", s.minpoll, 3, 17);
+        c.integer(t, "maxpoll", "source", s.maxpoll, 3, 17);
+        c.boolean(t, "iburst", "source", s.iburst);
+        if (t.get("max_sources") != nullptr && s.kind != SourceKind::Pool) {
+            c.error(t.get("max_sources")->source(),
+                    "source.max_sources applies to 'pool' sources only");
+        }
+        c.integer(t, "max_sources", "source", s.max_sources, 1, 16);
+        if (s.minpoll > s.maxpoll) {
+            c.error(t.source(), "[[source]] minpoll (" + std::to_string(s.minpoll) +
+                                    ") exceeds maxpoll (" + std::to_string(s.maxpoll) + ")");
+        }
+        cfg.sources.push_back(std::move(s));
+    }
+}
+
+void parse_server(Checker& c, const toml::table& root, Config& cfg) {
+    const toml::table* t = c.table(root, "server", "");
+    if (t == nullptr) return;
+    c.only(*t, "[server]", {"listen", "allow", "deny", "rate_limit"});
+    ServerConfig& s = cfg.server;
+    c.strings(
+        *t, "listen", "server", s.listen, [&](const std::string& v, const toml::source_region& at) {
+            std::string host;
+            uint16_t port = 0;
+            if (!split_listen(v, host, port) || !ntp::IpAddress::parse(host)) {
+                c.error(at,
+                        "server.listen: '" + v + "' is not an IP address with an optional :port");
+                return false;
+            }
+            return true;
+        });
+    auto cidr = [&](const char* key) {
+        return [&c, key](const std::string& v, const toml::source_region& at) {
+            if (!ntp::Cidr::parse(v)) {
+                c.error(at, std::string("server.") + key + ": '" + v +
+                                "' is not an address or CIDR prefix");
+                return false;
+            }
+            return true;
+        };
+    };
+    c.strings(*t, "allow", "server", s.allow, cidr("allow"));
+    c.strings(*t, "deny", "server", s.deny, cidr("deny"));
+    if (const toml::table* r = c.table(*t, "rate_limit", "server")) {
+        c.only(*r, "[server.rate_limit]",
+               {"enabled", "interval", "burst", "kod_interval", "memory", "ipv6_prefix"});
+        RateLimitConfig& rl = s.rate_limit;
+        c.boolean(*r, "enabled", "server.rate_limit", rl.enabled);
+        c.number(*r, "interval", "server.rate_limit", rl.interval, 0.001, 3600);
+        c.integer(*r, "burst", "server.rate_limit", rl.burst, 1, 1024);
+        c.number(*r, "kod_interval", "server.rate_limit", rl.kod_interval, 0, 86400);
+        c.integer(*r, "memory", "server.rate_limit", rl.memory, 4096, 256 << 20);
+        c.integer(*r, "ipv6_prefix", "server.rate_limit", rl.ipv6_prefix, 32, 128);
+    }
+    if (!s.listen.empty() && s.allow.empty()) {
+        c.error(t->source(), "[server] listens but 'allow' is empty: it would answer nobody");
+    }
+}
+
+void parse_clock(Checker& c, const toml::table& root, Config& cfg) {
+    const toml::table* t = c.table(root, "clock", "");
+    if (t == nullptr) return;
+    c.only(*t, "[clock]",
+           {"backend", "device", "adjust", "steer_realtime", "step_threshold", "panic_threshold",
+            "drift_file", "leap_seconds_file"});
+    ClockConfig& k = cfg.clock;
+    c.choice(*t, "backend", "clock", k.backend,
+             {{"system", ClockBackendKind::System}, {"nanoclock", ClockBackendKind::Nanoclock}});
+    c.string(*t, "device", "clock", k.device);
+    c.boolean(*t, "adjust", "clock", k.adjust);
+    c.boolean(*t, "steer_realtime", "clock", k.steer_realtime);
+    c.number(*t, "step_threshold", "clock", k.step_threshold, 0, 1e6);
+    c.number(*t, "panic_threshold", "clock", k.panic_threshold, 0, 1e9);
+    c.string(*t, "drift_file", "clock", k.drift_file);
+    c.string(*t, "leap_seconds_file", "clock", k.leap_seconds_file);
+    if (k.backend == ClockBackendKind::Nanoclock && (k.device.empty() || k.device.front() != '/')) {
+        c.error(t->source(), "clock.device must be an absolute path for the nanoclock backend");
+    }
+    if (k.panic_threshold != 0 && k.panic_threshold < k.step_threshold) {
+        c.error(t->source(), "clock.panic_threshold is below clock.step_threshold");
+    }
+    for (const std::string* p : {&k.drift_file, &k.leap_seconds_file}) {
+        if (!p->empty() && p->front() != '/')
+            c.error(t->source(), "clock: '" + *p + "' is not an absolute path");
+    }
+}
+
+void parse_control(Checker& c, const toml::table& root, Config& cfg) {
+    const toml::table* t = c.table(root, "control", "");
+    if (t == nullptr) return;
+    c.only(*t, "[control]", {"socket", "group", "mode"});
+    c.string(*t, "socket", "control", cfg.control.socket);
+    c.string(*t, "group", "control", cfg.control.group);
+    c.integer(*t, "mode", "control", cfg.control.mode, 0, 0777);
+    const std::string& path = cfg.control.socket;
+    if (!path.empty() && (path.front() != '/' || path.size() > 107)) {
+        c.error(t->source(),
+                "control.socket must be an absolute path of at most 107 bytes (or empty)");
+    }
+}
+
+void parse_io(Checker& c, const toml::table& root, Config& cfg) {
+    const toml::table* t = c.table(root, "io", "");
+    if (t == nullptr) return;
+    c.only(*t, "[io]", {"backend", "ring_entries", "receive_buffers"});
+    c.choice(*t, "backend", "io", cfg.io.backend,
+             {{"auto", IoBackendChoice::Auto},
+              {"io_uring", IoBackendChoice::IoUring},
+              {"poll", IoBackendChoice::Poll}});
+    c.integer(*t, "ring_entries", "io", cfg.io.ring_entries, 8, 32768);
+    c.integer(*t, "receive_buffers", "io", cfg.io.receive_buffers, 8, 32768);
+    const unsigned b = cfg.io.receive_buffers;
+    if ((b & (b - 1)) != 0) c.error(t->source(), "io.receive_buffers must be a power of two");
+}
+
+void parse_log(Checker& c, const toml::table& root, Config& cfg) {
+    const toml::table* t = c.table(root, "log", "");
+    if (t == nullptr) return;
+    c.only(*t, "[log]", {"level", "file", "rate_limit_burst", "rate_limit_period"});
+    c.choice(*t, "level", "log", cfg.log.level,
+             {{"trace", LogLevel::Trace},
+              {"debug", LogLevel::Debug},
+              {"info", LogLevel::Info},
+              {"warn", LogLevel::Warn},
+              {"error", LogLevel::Error},
+              {"off", LogLevel::Off}});
+    c.string(*t, "file", "log", cfg.log.file);
+    c.integer(*t, "rate_limit_burst", "log", cfg.log.rate_limit_burst, 1, 100000);
+    c.number(*t, "rate_limit_period", "log", cfg.log.rate_limit_period, 0, 86400);
+    if (!cfg.log.file.empty() && cfg.log.file.front() != '/') {
+        c.error(t->source(), "log.file must be an absolute path (or empty for standard error)");
+    }
+}
+
+void parse_service(Checker& c, const toml::table& root, Config& cfg) {
+    const toml::table* t = c.table(root, "service", "");
+    if (t == nullptr) return;
+    c.only(*t, "[service]", {"user", "seccomp"});
+    c.string(*t, "user", "service", cfg.service.user);
+    c.choice(
+        *t, "seccomp", "service", cfg.service.seccomp,
+        {{"enforce", SeccompMode::Enforce}, {"log", SeccompMode::Log}, {"off", SeccompMode::Off}});
+    if (cfg.service.user.find_first_of(" :/\t") != std::string::npos) {
+        c.error(t->source(), "service.user '" + cfg.service.user + "' is not a user name");
+    }
+}
+
+// toml++ 3.3.0 (Debian 12) reaches __builtin_unreachable() on some
+// non-ASCII input (marzer/tomlplusplus#190, #295; fixed upstream after
+// 3.4). Our keys and values have no use for non-ASCII text, so anything
+// outside ASCII is refused before toml++ sees it - except inside comments,
+// which toml++ skips without classifying characters.
+std::optional<ConfigError> find_non_ascii(std::string_view text, std::string_view file) {
+    enum { Normal, Comment, Basic, Literal, MlBasic, MlLiteral } state = Normal;
+    uint32_t line = 1, column = 1;
+    for (size_t i = 0; i < text.size(); ++i) {
+        const char c = text[i];
+        const auto rest = text.substr(i);
+        if (static_cast<unsigned char>(c) >= 0x80 && state != Comment) {
+            return ConfigError{
+                std::string(file), line, column,
+                "non-ASCII character: nanotimed's configuration must be ASCII outside comments"};
+        }
+        switch (state) {
+            case Normal:
+                if (c == '#')
+                    state = Comment;
+                else if (rest.starts_with("\"\"\""))
+                    state = MlBasic, i += 2, column += 2;
+                else if (rest.starts_with("'''"))
+                    state = MlLiteral, i += 2, column += 2;
+                else if (c == '"')
+                    state = Basic;
+                else if (c == '\'')
+                    state = Literal;
+                break;
+            case Comment:
+                if (c == '\n') state = Normal;
+                break;
+            case Basic:
+                if (c == '\\' && i + 1 < text.size() && text[i + 1] != '\n')
+                    ++i, ++column;
+                else if (c == '"' || c == '\n')
+                    state = Normal;
+                break;
+            case Literal:
+                if (c == '\'' || c == '\n') state = Normal;
+                break;
+            case MlBasic:
+                if (c == '\\' && i + 1 < text.size() && text[i + 1] != '\n')
+                    ++i, ++column;
+                else if (rest.starts_with("\"\"\""))
+                    state = Normal, i += 2, column += 2;
+                break;
+            case MlLiteral:
+                if (rest.starts_with("'''")) state = Normal, i += 2, column += 2;
+                break;
+        }
+        if (text[i] == '\n') {
+            ++line;
+            column = 1;
+        } else {
+            ++column;
+        }
+    }
+    return std::nullopt;
+}
+
+}  // namespace
+
+bool ServerConfig::uses_privileged_port() const {
+    for (const std::string& l : listen) {
+        std::string host;
+        uint16_t port = 0;
+        if (split_listen(l, host, port) && port < 1024) return true;
+    }
+    return false;
+}
+
+std::string ConfigError::to_string() const {
+    std::string s = file;
+    if (line > 0) s += ":" + std::to_string(line);
+    if (column > 0) s += ":" + std::to_string(column);
+    return s + ": " + message;
+}
+
+ParseResult parse_config(std::string_view text, std::string_view filename) {
+    ParseResult result;
+    if (auto e = find_non_ascii(text, filename)) {
+        result.errors.push_back(*e);
+        return result;
+    }
+    toml::table root;
+    try {
+        root = toml::parse(text, filename);
+    } catch (const toml::parse_error& e) {
+        result.errors.push_back(ConfigError{std::string(filename), e.source().begin.line,
+                                            e.source().begin.column, std::string(e.description())});
+        return result;
+    }
+    Config cfg;
+    Checker c(filename, result.errors);
+    c.only(root, "the top level", {"source", "server", "clock", "control", "io", "log", "service"});
+    parse_sources(c, root, cfg);
+    parse_server(c, root, cfg);
+    parse_clock(c, root, cfg);
+    parse_control(c, root, cfg);
+    parse_io(c, root, cfg);
+    parse_log(c, root, cfg);
+    parse_service(c, root, cfg);
+    if (result.errors.empty()) result.config = std::move(cfg);
+    return result;
+}
+
+ParseResult load_config(const std::string& path) {
+    std::ifstream in(path, std::ios::binary);
+    if (!in) {
+        ParseResult r;
+        r.errors.push_back(ConfigError{path, 0, 0, "cannot read the file"});
+        return r;
+    }
+    std::ostringstream buf;
+    buf << in.rdbuf();
+    return parse_config(buf.str(), path);
+}
+
+const char* to_string(LogLevel level) {
+    switch (level) {
+        case LogLevel::Trace:
+            return "trace";
+        case LogLevel::Debug:
+            return "debug";
+        case LogLevel::Info:
+            return "info";
+        case LogLevel::Warn:
+            return "warn";
+        case LogLevel::Error:
+            return "error";
+        case LogLevel::Off:
+            return "off";
+    }
+    return "?";
+}
+
+const char* to_string(IoBackendChoice choice) {
+    switch (choice) {
+        case IoBackendChoice::Auto:
+            return "auto";
+        case IoBackendChoice::IoUring:
+            return "io_uring";
+        case IoBackendChoice::Poll:
+            return "poll";
+    }
+    return "?";
+}
+
+const char* to_string(ClockBackendKind kind) {
+    return kind == ClockBackendKind::Nanoclock ? "nanoclock" : "system";
+}
+
+const char* to_string(SeccompMode mode) {
+    switch (mode) {
+        case SeccompMode::Enforce:
+            return "enforce";
+        case SeccompMode::Log:
+            return "log";
+        case SeccompMode::Off:
+            return "off";
+    }
+    return "?";
+}
+
+}  // namespace nanotime::config

@@ -1,0 +1,127 @@
+// config.hpp - nanotimed's configuration, typed.
+//
+// Read from TOML (/etc/nanotime/nanotimed.toml). Parsing is strict: a key the
+// daemon does not know, a value of the wrong type or out of range is an
+// error reported as file:line:column and the reason, and the daemon refuses
+// to start (or, on SIGHUP, keeps its current configuration). daemon/CONFIG.md
+// documents every key; keep the two in step.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace nanotime::config {
+
+inline constexpr const char* kDefaultPath = "/etc/nanotime/nanotimed.toml";
+
+enum class SourceKind { Server, Pool };
+
+struct SourceConfig {
+    SourceKind kind = SourceKind::Server;
+    std::string address;  // host name or IP literal
+    uint16_t port = 123;
+    int minpoll = 6;   // log2 seconds
+    int maxpoll = 10;  // log2 seconds
+    bool iburst = false;
+    unsigned max_sources = 4;  // pool: members kept
+    uint32_t line = 0;         // where it was written, for messages
+};
+
+struct RateLimitConfig {
+    bool enabled = true;
+    double interval = 2.0;         // seconds per token
+    unsigned burst = 8;            // tokens
+    double kod_interval = 8.0;     // seconds between RATE KoDs to one client
+    unsigned memory = 512 * 1024;  // bytes for the client table
+    unsigned ipv6_prefix = 64;     // bits that name one IPv6 client
+};
+
+struct ServerConfig {
+    std::vector<std::string> listen;  // "addr:port"; empty: the server is off
+    std::vector<std::string> allow;   // CIDRs
+    std::vector<std::string> deny;    // CIDRs
+    RateLimitConfig rate_limit;
+    bool enabled() const { return !listen.empty(); }
+    bool uses_privileged_port() const;  // any listen port < 1024
+};
+
+enum class ClockBackendKind { System, Nanoclock };
+
+struct ClockConfig {
+    ClockBackendKind backend = ClockBackendKind::System;
+    std::string device = "/dev/nanoclock0";
+    bool adjust = true;               // false: measure and serve, never adjust the clock
+    bool steer_realtime = true;       // nanoclock: keep CLOCK_REALTIME on it
+    double step_threshold = 0.128;    // seconds; larger offsets are stepped
+    double panic_threshold = 1000.0;  // seconds; larger offsets are refused (0: never)
+    std::string drift_file = "/var/lib/nanotime/drift";
+    std::string leap_seconds_file = "/usr/share/zoneinfo/leap-seconds.list";
+};
+
+struct ControlConfig {
+    std::string socket = "/run/nanotime/nanotimed.sock";
+    std::string group;     // may use privileged commands (root always may)
+    unsigned mode = 0666;  // socket file permissions
+};
+
+enum class IoBackendChoice { Auto, IoUring, Poll };
+
+struct IoConfig {
+    IoBackendChoice backend = IoBackendChoice::Auto;
+    unsigned ring_entries = 256;
+    unsigned receive_buffers = 256;
+};
+
+enum class LogLevel { Trace, Debug, Info, Warn, Error, Off };
+
+struct LogConfig {
+    LogLevel level = LogLevel::Info;
+    std::string file;                // empty: standard error (the journal under systemd)
+    unsigned rate_limit_burst = 10;  // messages of one class before suppression
+    double rate_limit_period = 6.0;  // seconds per message of one class, sustained
+};
+
+enum class SeccompMode { Enforce, Log, Off };
+
+struct ServiceConfig {
+    std::string user = "nanotime";  // drop to this user when started as root; empty: stay
+    SeccompMode seccomp = SeccompMode::Enforce;
+};
+
+struct Config {
+    std::vector<SourceConfig> sources;
+    ServerConfig server;
+    ClockConfig clock;
+    ControlConfig control;
+    IoConfig io;
+    LogConfig log;
+    ServiceConfig service;
+};
+
+struct ConfigError {
+    std::string file;
+    uint32_t line = 0;    // 1-based; 0 when unknown
+    uint32_t column = 0;  // 1-based; 0 when unknown
+    std::string message;
+    std::string to_string() const;  // "file:line:column: message"
+};
+
+struct ParseResult {
+    std::optional<Config> config;  // set when errors is empty
+    std::vector<ConfigError> errors;
+};
+
+// Parses TOML text; @filename only labels the errors.
+ParseResult parse_config(std::string_view text, std::string_view filename);
+// Reads and parses a file; an unreadable file is one error.
+ParseResult load_config(const std::string& path);
+
+const char* to_string(LogLevel level);
+const char* to_string(IoBackendChoice choice);
+const char* to_string(ClockBackendKind kind);
+const char* to_string(SeccompMode mode);
+
+}  // namespace nanotime::config

@@ -1,0 +1,122 @@
+#include "ctl/handler.hpp"
+
+#include <array>
+
+#include "ctl/snapshot_json.hpp"
+
+namespace nanotime::ctl {
+namespace {
+
+using nlohmann::json;
+
+constexpr std::array<std::string_view, 7> kReadCommands = {
+    "status", "tracking", "sources", "sourcestats", "kernel", "pps", "commands"};
+constexpr std::array<std::string_view, 2> kPrivilegedCommands = {"reload", "makestep"};
+
+// Bracket depth outside strings; refuses hostile nesting before the parser sees it.
+bool depth_ok(std::string_view text) {
+    int depth = 0;
+    bool in_string = false;
+    bool escape = false;
+    for (char c : text) {
+        if (in_string) {
+            if (escape) {
+                escape = false;
+            } else if (c == '\\') {
+                escape = true;
+            } else if (c == '"') {
+                in_string = false;
+            }
+            continue;
+        }
+        if (c == '"') in_string = true;
+        if (c == '[' || c == '{') {
+            if (++depth > kMaxJsonDepth) return false;
+        }
+        if (c == ']' || c == '}') --depth;
+    }
+    return true;
+}
+
+std::string error_response(const std::string& reason, const json& id) {
+    json r = {{"ok", false}, {"error", reason}};
+    if (!id.is_null()) r["id"] = id;
+    return r.dump();
+}
+
+}  // namespace
+
+bool is_known_command(std::string_view command) {
+    for (auto c : kReadCommands) {
+        if (c == command) return true;
+    }
+    return is_privileged_command(command);
+}
+
+bool is_privileged_command(std::string_view command) {
+    for (auto c : kPrivilegedCommands) {
+        if (c == command) return true;
+    }
+    return false;
+}
+
+HandlerResult handle_request(std::string_view request, const Caller& caller,
+                             const DaemonSnapshot& snap) {
+    HandlerResult result;
+    if (!depth_ok(request)) {
+        result.response = error_response("request nested too deeply", nullptr);
+        return result;
+    }
+    const json req = json::parse(request, nullptr, /*allow_exceptions=*/false);
+    if (req.is_discarded() || !req.is_object()) {
+        result.response = error_response("request is not a JSON object", nullptr);
+        return result;
+    }
+    const json id = req.contains("id") ? req["id"] : json();
+    auto cmd_it = req.find("command");
+    if (cmd_it == req.end() || !cmd_it->is_string()) {
+        result.response = error_response("request has no \"command\" string", id);
+        return result;
+    }
+    const std::string command = cmd_it->get<std::string>();
+    if (!is_known_command(command)) {
+        result.response = error_response("unknown command \"" + command + "\"", id);
+        return result;
+    }
+    if (is_privileged_command(command) && !caller.privileged) {
+        result.response = error_response(
+            "permission denied: \"" + command + "\" needs root or the control group", id);
+        return result;
+    }
+    json data;
+    if (command == "status") {
+        data = snap.status;
+    } else if (command == "tracking") {
+        data = snap.tracking;
+    } else if (command == "sources") {
+        data = json{{"sources", snap.sources}};
+    } else if (command == "sourcestats") {
+        data = json{{"sourcestats", snap.sourcestats}};
+    } else if (command == "kernel") {
+        data = snap.kernel;
+    } else if (command == "pps") {
+        data = snap.pps;
+    } else if (command == "commands") {
+        json list = json::array();
+        for (auto c : kReadCommands) list.push_back({{"name", c}, {"privileged", false}});
+        for (auto c : kPrivilegedCommands) list.push_back({{"name", c}, {"privileged", true}});
+        data = json{{"commands", list}};
+    } else if (command == "reload") {
+        result.action = Action::Reload;
+        data = json{{"reloading", true}};
+    } else if (command == "makestep") {
+        result.action = Action::MakeStep;
+        data = json{{"step_armed", true}};
+    }
+    json r = {{"ok", true}, {"command", command}, {"data", data}};
+    if (!id.is_null()) r["id"] = id;
+    result.response = r.dump();
+    return result;
+}
+
+}  // namespace nanotime::ctl

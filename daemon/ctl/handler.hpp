@@ -1,0 +1,45 @@
+// handler.hpp - the control protocol's request handler, sans I/O.
+//
+// Request:  {"command": "<name>", "id": <any, optional>}
+// Response: {"ok": true,  "command": "<name>", "id": <echoed>, "data": {...}}
+//           {"ok": false, "error": "<reason>", "id": <echoed>}
+// Read commands (anyone who can open the socket): status, tracking, sources,
+// sourcestats, kernel, pps, commands.
+// Privileged commands (root, or a member of the configured group, decided
+// from SO_PEERCRED/SO_PEERGROUPS by the caller): reload, makestep. They only
+// return an Action; the daemon carries it out.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+
+#include "ctl/snapshot.hpp"
+
+namespace nanotime::ctl {
+
+struct Caller {
+    uint32_t uid = 0;
+    uint32_t gid = 0;
+    int32_t pid = 0;
+    bool privileged = false;
+};
+
+enum class Action { None, Reload, MakeStep };
+
+struct HandlerResult {
+    std::string response;  // JSON, ready to frame
+    Action action = Action::None;
+};
+
+// Nesting deeper than this is refused before parsing.
+inline constexpr int kMaxJsonDepth = 16;
+
+HandlerResult handle_request(std::string_view request, const Caller& caller,
+                             const DaemonSnapshot& snapshot);
+
+// Is @command one the daemon knows, and does it need privilege?
+bool is_known_command(std::string_view command);
+bool is_privileged_command(std::string_view command);
+
+}  // namespace nanotime::ctl

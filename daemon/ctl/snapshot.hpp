@@ -1,0 +1,119 @@
+// snapshot.hpp - what the control protocol can tell about the daemon.
+//
+// The daemon fills a DaemonSnapshot from its protocol core, clock backend and
+// event loop when a request arrives; the request handler is a pure function
+// of the request and this snapshot. Units are in the field names: _s seconds,
+// _ppm parts per million, _ns nanoseconds.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace nanotime::ctl {
+
+struct StatusInfo {
+    std::string version;
+    int64_t pid = 0;
+    double uptime_s = 0;
+    std::string io_backend;     // "io_uring" / "poll"
+    std::string io_detail;      // EventLoop::describe()
+    std::string clock_backend;  // "system" / "nanoclock"
+    std::string clock_device;   // "CLOCK_REALTIME" or the device path
+    bool synchronized = false;
+    int stratum = 16;
+    std::string reference_id;   // "192.0.2.1", "GPS", "-"
+    std::string leap = "none";  // none / insert / delete / unknown
+    unsigned sources = 0;
+    unsigned sources_reachable = 0;
+    bool server_enabled = false;
+    uint64_t server_received = 0;
+    uint64_t server_responded = 0;
+    uint64_t server_denied = 0;
+    uint64_t server_rate_limited = 0;
+    uint64_t log_suppressed = 0;  // log lines withheld by the rate limiter
+};
+
+struct TrackingInfo {
+    std::string reference_id = "-";
+    std::string reference_name = "-";
+    int stratum = 16;
+    double reference_time_s = 0;  // Unix time of the last update, 0 if none
+    double system_offset_s = 0;   // last offset estimate (positive: we are behind)
+    double rms_offset_s = 0;
+    double frequency_ppm = 0;  // the clock's frequency correction
+    double skew_ppm = 0;
+    double root_delay_s = 0;
+    double root_dispersion_s = 0;
+    double jitter_s = 0;
+    double update_interval_s = 0;
+    std::string leap = "none";
+};
+
+struct SourceInfo {
+    std::string name;     // as configured (host name or address)
+    std::string address;  // resolved address, "-" while unresolved
+    std::string kind;     // "server" / "pool"
+    std::string state;    // selected, candidate, outlier, falseticker, unreachable, unknown
+    int stratum = 16;
+    int poll = 6;               // log2 s
+    unsigned reach = 0;         // 8-bit reachability register
+    double last_rx_ago_s = -1;  // -1: never
+    double offset_s = 0;
+    double delay_s = 0;
+    double dispersion_s = 0;
+    double jitter_s = 0;
+};
+
+struct SourceStatsInfo {
+    std::string name;
+    unsigned samples = 0;  // clock-filter stages holding a sample
+    double span_s = 0;     // time between oldest and newest sample
+    double offset_s = 0;
+    double delay_s = 0;
+    double jitter_s = 0;
+    double dispersion_s = 0;
+};
+
+struct KernelInfo {
+    std::string clock;       // "CLOCK_REALTIME" or "/dev/nanoclock0"
+    bool available = false;  // the clock could be read
+    int state = 0;           // adjtimex return: TIME_OK, TIME_INS, ...
+    std::string state_name;
+    std::vector<std::string> status;  // STA_* flags set
+    double offset_s = 0;
+    double frequency_ppm = 0;
+    double max_error_s = 0;
+    double est_error_s = 0;
+    int64_t time_constant = 0;
+    double precision_s = 0;
+    double tolerance_ppm = 0;
+    double tick_s = 0;
+    int tai_offset = 0;
+};
+
+struct PpsInfo {
+    bool available = false;             // the clock reports PPS state (STA_PPSSIGNAL ever seen)
+    bool signal = false;                // STA_PPSSIGNAL
+    bool discipline_frequency = false;  // STA_PPSFREQ
+    bool discipline_time = false;       // STA_PPSTIME
+    double frequency_ppm = 0;           // ppsfreq
+    double jitter_s = 0;
+    int interval_log2 = 0;  // shift
+    double stability_ppm = 0;
+    int64_t calibrations = 0;        // calcnt
+    int64_t jitter_exceeded = 0;     // jitcnt
+    int64_t calibration_errors = 0;  // errcnt
+    int64_t stability_exceeded = 0;  // stbcnt
+};
+
+struct DaemonSnapshot {
+    StatusInfo status;
+    TrackingInfo tracking;
+    std::vector<SourceInfo> sources;
+    std::vector<SourceStatsInfo> sourcestats;
+    KernelInfo kernel;
+    PpsInfo pps;
+};
+
+}  // namespace nanotime::ctl

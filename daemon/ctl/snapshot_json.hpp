@@ -1,0 +1,38 @@
+// snapshot_json.hpp - JSON form of the snapshot structs, both directions
+// (the daemon writes them, nanotimectl reads them). Field names are the
+// struct member names.
+#pragma once
+
+#include <nlohmann/json.hpp>
+
+#include "ctl/snapshot.hpp"
+
+namespace nanotime::ctl {
+
+NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(StatusInfo, version, pid, uptime_s, io_backend,
+                                                io_detail, clock_backend, clock_device,
+                                                synchronized, stratum, reference_id, leap, sources,
+                                                sources_reachable, server_enabled, server_received,
+                                                server_responded, server_denied,
+                                                server_rate_limited, log_suppressed)
+NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(TrackingInfo, reference_id, reference_name, stratum,
+                                                reference_time_s, system_offset_s, rms_offset_s,
+                                                frequency_ppm, skew_ppm, root_delay_s,
+                                                root_dispersion_s, jitter_s, update_interval_s,
+                                                leap)
+NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(SourceInfo, name, address, kind, state, stratum,
+                                                poll, reach, last_rx_ago_s, offset_s, delay_s,
+                                                dispersion_s, jitter_s)
+NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(SourceStatsInfo, name, samples, span_s, offset_s,
+                                                delay_s, jitter_s, dispersion_s)
+NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(KernelInfo, clock, available, state, state_name,
+                                                status, offset_s, frequency_ppm, max_error_s,
+                                                est_error_s, time_constant, precision_s,
+                                                tolerance_ppm, tick_s, tai_offset)
+NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(PpsInfo, available, signal, discipline_frequency,
+                                                discipline_time, frequency_ppm, jitter_s,
+                                                interval_log2, stability_ppm, calibrations,
+                                                jitter_exceeded, calibration_errors,
+                                                stability_exceeded)
+
+}  // namespace nanotime::ctl

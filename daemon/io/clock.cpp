@@ -1,0 +1,201 @@
+#include "io/clock.hpp"
+
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cmath>
+#include <system_error>
+
+namespace nanotime::io {
+namespace {
+
+// Dynamic POSIX clocks: the clock id of an open character device.
+constexpr clockid_t fd_to_clockid(int fd) {
+    return static_cast<clockid_t>((~static_cast<unsigned>(fd) << 3) | 3);
+}
+
+int checked(int ret) {
+    return ret < 0 ? -errno : ret;
+}
+
+}  // namespace
+
+int ClockBackend::read(timex& tx) {
+    tx = timex{};
+    return adjust(tx);
+}
+
+int ClockBackend::slew(double offset_s) {
+    timex cur{};
+    const int r = read(cur);
+    if (r < 0) return r;
+    timex tx{};
+    tx.modes = ADJ_OFFSET | ADJ_STATUS | ADJ_NANO;
+    tx.status = (cur.status | STA_PLL | STA_NANO) & ~STA_UNSYNC & ~STA_FLL;
+    // The kernel clamps |offset| to MAXPHASE (0.5 s); thresholds keep us below.
+    tx.offset = static_cast<long>(std::llround(offset_s * 1e9));
+    return adjust(tx);
+}
+
+int ClockBackend::step(double offset_s) {
+    timex tx{};
+    tx.modes = ADJ_SETOFFSET | ADJ_NANO;
+    double whole = std::floor(offset_s);
+    long nanos = std::lround((offset_s - whole) * 1e9);
+    if (nanos >= 1'000'000'000) {
+        whole += 1;
+        nanos -= 1'000'000'000;
+    }
+    tx.time.tv_sec = static_cast<time_t>(whole);
+    tx.time.tv_usec = nanos;  // with ADJ_NANO this field holds nanoseconds
+    return adjust(tx);
+}
+
+int ClockBackend::set_frequency(double ppm) {
+    timex tx{};
+    tx.modes = ADJ_FREQUENCY;
+    tx.freq = static_cast<long>(std::llround(ppm * 65536.0));  // ppm scaled by 2^16
+    return adjust(tx);
+}
+
+int ClockBackend::set_leap(int direction) {
+    timex cur{};
+    const int r = read(cur);
+    if (r < 0) return r;
+    timex tx{};
+    tx.modes = ADJ_STATUS;
+    tx.status = cur.status & ~(STA_INS | STA_DEL);
+    if (direction > 0) tx.status |= STA_INS;
+    if (direction < 0) tx.status |= STA_DEL;
+    return adjust(tx);
+}
+
+int ClockBackend::set_tai(int offset) {
+    timex tx{};
+    tx.modes = ADJ_TAI;
+    tx.constant = offset;
+    return adjust(tx);
+}
+
+int ClockBackend::set_errors(double max_error_s, double est_error_s) {
+    timex tx{};
+    tx.modes = ADJ_MAXERROR | ADJ_ESTERROR;
+    tx.maxerror = static_cast<long>(max_error_s * 1e6);  // microseconds
+    tx.esterror = static_cast<long>(est_error_s * 1e6);
+    return adjust(tx);
+}
+
+timespec SystemClock::now() const {
+    timespec ts{};
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return ts;
+}
+
+int SystemClock::adjust(timex& tx) {
+    return checked(clock_adjtime(CLOCK_REALTIME, &tx));
+}
+
+NanoClock::NanoClock(const std::string& device) : device_(device) {
+    fd_ = open(device.c_str(), O_RDWR | O_CLOEXEC);
+    if (fd_ < 0) throw std::system_error(errno, std::generic_category(), "open " + device);
+    id_ = fd_to_clockid(fd_);
+}
+
+NanoClock::~NanoClock() {
+    if (fd_ >= 0) close(fd_);
+}
+
+timespec NanoClock::now() const {
+    timespec ts{};
+    clock_gettime(id_, &ts);
+    return ts;
+}
+
+int NanoClock::adjust(timex& tx) {
+    return checked(clock_adjtime(id_, &tx));
+}
+
+int FakeClock::adjust(timex& tx) {
+    if (fail_with != 0) return -fail_with;
+    if (tx.modes == 0) {
+        tx = state_;
+        return TIME_OK;
+    }
+    calls.push_back(tx);
+    if (tx.modes & ADJ_STATUS) state_.status = tx.status;
+    if (tx.modes & ADJ_OFFSET) state_.offset = tx.offset;
+    if (tx.modes & ADJ_FREQUENCY) state_.freq = tx.freq;
+    if (tx.modes & ADJ_TAI) state_.tai = tx.constant;
+    if (tx.modes & ADJ_MAXERROR) state_.maxerror = tx.maxerror;
+    if (tx.modes & ADJ_ESTERROR) state_.esterror = tx.esterror;
+    if (tx.modes & ADJ_SETOFFSET) {
+        const double scale = (tx.modes & ADJ_NANO) ? 1e-9 : 1e-6;
+        steps.push_back(static_cast<double>(tx.time.tv_sec) +
+                        static_cast<double>(tx.time.tv_usec) * scale);
+        now_.tv_sec += tx.time.tv_sec;
+    }
+    return TIME_OK;
+}
+
+Correction ClockDiscipline::apply(double offset_s) {
+    const double magnitude = std::fabs(offset_s);
+    if (!std::isfinite(offset_s)) return Correction::Panic;
+    if (!force_step_ && config_.panic_threshold > 0 && magnitude > config_.panic_threshold) {
+        return Correction::Panic;
+    }
+    if (force_step_ || magnitude > config_.step_threshold) {
+        force_step_ = false;
+        last_error_ = clock_.step(offset_s);
+        return last_error_ < 0 ? Correction::Failed : Correction::Stepped;
+    }
+    last_error_ = clock_.slew(offset_s);
+    return last_error_ < 0 ? Correction::Failed : Correction::Slewed;
+}
+
+std::vector<std::string> status_flag_names(int status) {
+    static constexpr std::pair<int, const char*> kFlags[] = {
+        {STA_PLL, "STA_PLL"},
+        {STA_PPSFREQ, "STA_PPSFREQ"},
+        {STA_PPSTIME, "STA_PPSTIME"},
+        {STA_FLL, "STA_FLL"},
+        {STA_INS, "STA_INS"},
+        {STA_DEL, "STA_DEL"},
+        {STA_UNSYNC, "STA_UNSYNC"},
+        {STA_FREQHOLD, "STA_FREQHOLD"},
+        {STA_PPSSIGNAL, "STA_PPSSIGNAL"},
+        {STA_PPSJITTER, "STA_PPSJITTER"},
+        {STA_PPSWANDER, "STA_PPSWANDER"},
+        {STA_PPSERROR, "STA_PPSERROR"},
+        {STA_CLOCKERR, "STA_CLOCKERR"},
+        {STA_NANO, "STA_NANO"},
+        {STA_MODE, "STA_MODE"},
+        {STA_CLK, "STA_CLK"},
+    };
+    std::vector<std::string> out;
+    for (auto [bit, name] : kFlags) {
+        if (status & bit) out.emplace_back(name);
+    }
+    return out;
+}
+
+const char* clock_state_name(int state) {
+    switch (state) {
+        case TIME_OK:
+            return "TIME_OK";
+        case TIME_INS:
+            return "TIME_INS";
+        case TIME_DEL:
+            return "TIME_DEL";
+        case TIME_OOP:
+            return "TIME_OOP";
+        case TIME_WAIT:
+            return "TIME_WAIT";
+        case TIME_ERROR:
+            return "TIME_ERROR";
+        default:
+            return "unknown";
+    }
+}
+
+}  // namespace nanotime::io

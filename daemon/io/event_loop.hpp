@@ -1,0 +1,283 @@
+// event_loop.hpp - the daemon's one event loop, with two backends.
+//
+// Everything the daemon does with the outside world goes through here: UDP
+// datagrams with kernel RX/TX timestamps, stream sockets (the control socket
+// now, NTS-KE and the broker later), timers on CLOCK_MONOTONIC and signals.
+// Protocol code never sees a file descriptor: it gets bytes, addresses and
+// timestamps in callbacks and hands bytes back with send_udp()/write_stream().
+//
+// Backends:
+//   IoUring  multishot recvmsg into a provided buffer ring (single-shot
+//            re-armed recvmsg when the kernel lacks multishot, < 6.0), sends
+//            batched into one io_uring_enter, accept/recv/send on streams,
+//            one IORING_OP_TIMEOUT for the earliest timer, signalfd reads.
+//   Poll     ppoll + recvmmsg/sendmmsg, for kernels or containers without
+//            io_uring.
+// Both backends share this base class: the socket set-up, the timestamp
+// cmsg parsing, the timer heap and the TX-timestamp bookkeeping live here, so
+// the two differ only in how they wait and move bytes.
+//
+// Threading: single-threaded; a loop and everything it owns belong to the
+// thread that calls run(). Callbacks may call any method, including closing
+// the socket they are called for.
+#pragma once
+
+#include <signal.h>
+#include <sys/signalfd.h>
+#include <time.h>
+
+#include <chrono>
+#include <cstdint>
+#include <deque>
+#include <functional>
+#include <map>
+#include <memory>
+#include <optional>
+#include <queue>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "io/endpoint.hpp"
+
+namespace nanotime::io {
+
+using MonoClock = std::chrono::steady_clock;  // CLOCK_MONOTONIC
+
+enum class Backend { IoUring, Poll };
+enum class BackendChoice { Auto, IoUring, Poll };
+const char* backend_name(Backend b);
+
+// Kernel timestamps of one datagram. software is CLOCK_REALTIME; hardware is
+// the NIC's clock (raw, untranslated), present only where the NIC stamps.
+struct PacketTimestamps {
+    std::optional<timespec> software;
+    std::optional<timespec> hardware;
+};
+
+struct ReceivedDatagram {
+    uint64_t socket = 0;
+    std::span<const uint8_t> payload;
+    Endpoint peer;
+    Endpoint local;   // destination address of the datagram (pktinfo); port 0
+    int ifindex = 0;  // interface it arrived on (pktinfo), 0 if unknown
+    PacketTimestamps rx;
+    bool truncated = false;  // larger than the receive buffer; payload is cut
+};
+
+struct TxTimestamp {
+    uint64_t socket = 0;
+    uint64_t token = 0;  // the value send_udp() returned
+    PacketTimestamps tx;
+};
+
+struct UdpOptions {
+    Endpoint bind;
+    bool reuse_port = false;
+    bool rx_timestamps = true;   // SO_TIMESTAMPING RX_SOFTWARE|RX_HARDWARE|RAW_HARDWARE|SOFTWARE
+    bool tx_timestamps = false;  // + TX_SOFTWARE|OPT_ID|OPT_TSONLY, read from MSG_ERRQUEUE
+    bool pktinfo = true;         // learn the destination address of each datagram
+    bool v6only = true;
+};
+
+using UdpReceiveFn = std::function<void(const ReceivedDatagram&)>;
+using TxTimestampFn = std::function<void(const TxTimestamp&)>;
+using AcceptFn = std::function<void(int fd)>;  // the callee owns fd (add_stream or close)
+using StreamDataFn = std::function<void(uint64_t conn, std::span<const uint8_t> data)>;
+using StreamCloseFn = std::function<void(uint64_t conn)>;
+using TimerFn = std::function<void()>;
+using SignalFn = std::function<void(const signalfd_siginfo&)>;
+
+struct LoopOptions {
+    BackendChoice choice = BackendChoice::Auto;
+    unsigned ring_entries = 256;     // io_uring SQ size
+    unsigned buffer_count = 256;     // provided receive buffers (power of two)
+    unsigned buffer_size = 2048;     // bytes per receive buffer, headers included
+    bool force_single_shot = false;  // io_uring: act as on a kernel without multishot
+};
+
+struct LoopStats {
+    uint64_t datagrams_received = 0;
+    uint64_t datagrams_sent = 0;
+    uint64_t send_errors = 0;
+    uint64_t tx_timestamps = 0;
+    uint64_t wakeups = 0;
+};
+
+class EventLoop {
+  public:
+    virtual ~EventLoop();
+    EventLoop(const EventLoop&) = delete;
+    EventLoop& operator=(const EventLoop&) = delete;
+
+    virtual Backend backend() const = 0;
+    // One line for logs: backend and the features in use.
+    virtual std::string describe() const = 0;
+
+    // UDP. open_udp throws std::system_error when the socket cannot be made
+    // or bound. The returned id stays valid until close_udp().
+    uint64_t open_udp(const UdpOptions& options, UdpReceiveFn on_receive,
+                      TxTimestampFn on_tx_timestamp = {});
+    void close_udp(uint64_t socket);
+    Endpoint local_endpoint(uint64_t socket) const;
+    // Queues a datagram; queued datagrams leave in one batch at the end of the
+    // current loop iteration. @from selects the source address on a wildcard
+    // socket (the local address a request came to). Returns a token that
+    // comes back with the TX timestamp (if the socket asked for them), 0 when
+    // the socket is unknown.
+    uint64_t send_udp(uint64_t socket, const Endpoint& to, std::span<const uint8_t> data,
+                      const Endpoint* from = nullptr);
+
+    // Streams. listen_stream takes a bound, listening socket (the loop makes it
+    // non-blocking and owns it); add_stream takes a connected one.
+    uint64_t listen_stream(int fd, AcceptFn on_accept);
+    void close_listener(uint64_t listener);
+    uint64_t add_stream(int fd, StreamDataFn on_data, StreamCloseFn on_close);
+    void write_stream(uint64_t conn, std::span<const uint8_t> data);
+    // Closes after queued writes are sent (or at once if @flush is false);
+    // on_close runs once, for peer closes and for these.
+    void close_stream(uint64_t conn, bool flush = true);
+
+    // Timers on CLOCK_MONOTONIC. Timers fire in deadline order, equal
+    // deadlines in the order they were added.
+    uint64_t add_timer(MonoClock::time_point deadline, TimerFn fn);
+    uint64_t add_timer_after(MonoClock::duration delay, TimerFn fn) {
+        return add_timer(MonoClock::now() + delay, std::move(fn));
+    }
+    bool cancel_timer(uint64_t timer);
+
+    // Blocks @signals for the thread and delivers them through a signalfd.
+    void watch_signals(const std::vector<int>& signals, SignalFn fn);
+
+    // One iteration: wait for events (at most @max_wait, forever if empty),
+    // dispatch them, fire due timers, flush queued sends.
+    void run_once(std::optional<MonoClock::duration> max_wait);
+    void run();  // until stop()
+    void stop() { stopping_ = true; }
+    bool stopping() const { return stopping_; }
+
+    const LoopStats& stats() const { return stats_; }
+
+  protected:
+    explicit EventLoop(const LoopOptions& options) : options_(options) {}
+
+    struct PendingSend {
+        Endpoint to;
+        Endpoint from;  // empty: the socket's own address
+        std::vector<uint8_t> data;
+        uint64_t token = 0;
+    };
+    struct UdpSock {
+        uint64_t id = 0;
+        int fd = -1;
+        UdpOptions options;
+        UdpReceiveFn on_receive;
+        TxTimestampFn on_tx;
+        std::deque<PendingSend> queue;  // not yet handed to the kernel
+        uint32_t next_key = 0;          // SOF_TIMESTAMPING_OPT_ID of the next datagram
+        std::deque<std::pair<uint32_t, uint64_t>> tx_waiting;        // kernel key -> token
+        std::deque<std::pair<uint32_t, PacketTimestamps>> tx_early;  // stamped before we knew
+        bool closing = false;
+        int inflight = 0;  // backend operations not yet completed
+        // Backend scratch (single-shot receive buffer, poll batches).
+        std::vector<uint8_t> rx_buffer;
+    };
+    struct Listener {
+        uint64_t id = 0;
+        int fd = -1;
+        AcceptFn on_accept;
+        bool closing = false;
+        int inflight = 0;
+    };
+    struct Conn {
+        uint64_t id = 0;
+        int fd = -1;
+        StreamDataFn on_data;
+        StreamCloseFn on_close;
+        std::deque<std::vector<uint8_t>> out;  // front is being written
+        size_t out_offset = 0;                 // bytes of out.front() already written
+        bool closing = false;                  // close requested / peer closed
+        bool close_when_flushed = false;
+        bool writing = false;  // io_uring: a send is in flight
+        int inflight = 0;
+        std::vector<uint8_t> in_buffer;
+    };
+
+    // Backend hooks.
+    virtual void udp_added(UdpSock& s) = 0;
+    virtual void udp_closing(UdpSock& s) = 0;  // cancel; call finish_udp_close when drained
+    virtual void listener_added(Listener& l) = 0;
+    virtual void listener_closing(Listener& l) = 0;
+    virtual void conn_added(Conn& c) = 0;
+    virtual void conn_write_ready(Conn& c) = 0;  // data was queued on c.out
+    virtual void conn_closing(Conn& c) = 0;
+    virtual void signals_added(int signal_fd) = 0;
+    // Waits until @deadline (none: forever) or an event, and dispatches events.
+    virtual void wait_and_dispatch(std::optional<MonoClock::time_point> deadline) = 0;
+    // Hands the queued datagrams of every socket to the kernel.
+    virtual void flush_sends() = 0;
+
+    // Shared helpers for the backends.
+    static void set_nonblocking(int fd);
+    // Parses SCM_TIMESTAMPING and pktinfo control messages into @d.
+    static void parse_rx_cmsgs(const msghdr& msg, ReceivedDatagram& d);
+    // Builds the pktinfo control message for a send from @from into @buf.
+    static size_t build_pktinfo(const Endpoint& from, uint8_t* buf, size_t cap);
+    // Reads everything on the socket's error queue and reports TX timestamps.
+    void drain_error_queue(UdpSock& s);
+    // A datagram reached the kernel: give it its OPT_ID key.
+    void note_sent(UdpSock& s, uint64_t token);
+    void deliver(UdpSock& s, ReceivedDatagram& d);
+    void deliver_stream_data(Conn& c, std::span<const uint8_t> data);
+    // The backend has no more operations on the object: close the fd and forget it.
+    void finish_udp_close(uint64_t id);
+    void finish_listener_close(uint64_t id);
+    void finish_conn_close(uint64_t id);
+    // Finishes closes whose objects have no backend operation in flight.
+    void sweep_closed();
+    void accepted(Listener& l, int fd);
+    void signal_ready();  // read one siginfo from signal_fd_ (poll backend)
+    void deliver_signal(const signalfd_siginfo& info);
+
+    UdpSock* udp(uint64_t id);
+    Listener* listener(uint64_t id);
+    Conn* conn(uint64_t id);
+    std::optional<MonoClock::time_point> next_timer_deadline() const;
+    void fire_due_timers();
+
+    LoopOptions options_;
+    LoopStats stats_;
+    std::map<uint64_t, std::unique_ptr<UdpSock>> udps_;
+    std::map<uint64_t, std::unique_ptr<Listener>> listeners_;
+    std::map<uint64_t, std::unique_ptr<Conn>> conns_;
+    int signal_fd_ = -1;
+    sigset_t signal_set_{};
+    SignalFn on_signal_;
+
+  private:
+    struct Timer {
+        MonoClock::time_point deadline;
+        uint64_t id;  // ids grow, so (deadline, id) orders equal deadlines FIFO
+        bool operator>(const Timer& o) const {
+            return deadline != o.deadline ? deadline > o.deadline : id > o.id;
+        }
+    };
+    std::priority_queue<Timer, std::vector<Timer>, std::greater<Timer>> timer_heap_;
+    std::map<uint64_t, TimerFn> timers_;  // live timers; cancelled ones are absent
+    uint64_t next_id_ = 1;
+    uint64_t next_token_ = 1;
+    bool stopping_ = false;
+};
+
+// Is io_uring usable here? Fills @why when it is not.
+bool io_uring_available(std::string* why);
+
+// Makes a loop. Auto picks io_uring when io_uring_available() and ring set-up
+// succeeds, otherwise poll, and says why in @note. An explicit IoUring that
+// cannot be set up throws std::system_error.
+std::unique_ptr<EventLoop> make_event_loop(const LoopOptions& options, std::string* note = nullptr);
+
+std::unique_ptr<EventLoop> make_uring_loop(const LoopOptions& options);
+std::unique_ptr<EventLoop> make_poll_loop(const LoopOptions& options);
+
+}  // namespace nanotime::io

@@ -1,0 +1,258 @@
+// poll_loop.cpp - the portable backend: ppoll + recvmmsg/sendmmsg.
+//
+// Used where io_uring is missing or forbidden. Each wake-up rebuilds the
+// pollfd array (the daemon has a handful of descriptors), drains readable
+// UDP sockets in batches of kBatch datagrams and sends queued datagrams with
+// one sendmmsg per kBatch.
+#include <poll.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+
+#include "io/event_loop.hpp"
+
+namespace nanotime::io {
+namespace {
+
+constexpr unsigned kBatch = 32;
+constexpr unsigned kRoundsPerWakeup = 8;  // fairness: at most 256 datagrams per socket per wake-up
+constexpr size_t kControlSize = 256;
+
+timespec to_timespec(MonoClock::duration d) {
+    if (d.count() < 0) d = MonoClock::duration::zero();
+    const auto ns = std::chrono::duration_cast<std::chrono::nanoseconds>(d).count();
+    return timespec{static_cast<time_t>(ns / 1'000'000'000), static_cast<long>(ns % 1'000'000'000)};
+}
+
+class PollLoop final : public EventLoop {
+  public:
+    explicit PollLoop(const LoopOptions& options) : EventLoop(options) {
+        payload_size_ = options.buffer_size;
+        buffers_.resize(static_cast<size_t>(kBatch) * payload_size_);
+    }
+
+    Backend backend() const override { return Backend::Poll; }
+    std::string describe() const override {
+        return "poll (ppoll, recvmmsg/sendmmsg batches of 32)";
+    }
+
+  protected:
+    void udp_added(UdpSock&) override {}
+    void udp_closing(UdpSock&) override {}
+    void listener_added(Listener&) override {}
+    void listener_closing(Listener&) override {}
+    void conn_added(Conn&) override {}
+    void conn_write_ready(Conn&) override {}
+    void conn_closing(Conn&) override {}
+    void signals_added(int) override {}
+
+    void wait_and_dispatch(std::optional<MonoClock::time_point> deadline) override {
+        enum Kind : uint8_t { kUdp, kListener, kConn, kSignal };
+        struct Target {
+            Kind kind;
+            uint64_t id;
+        };
+        std::vector<pollfd> fds;
+        std::vector<Target> targets;
+        for (auto& [id, s] : udps_) {
+            if (s->closing) continue;
+            short ev = POLLIN;
+            if (!s->queue.empty()) ev |= POLLOUT;
+            fds.push_back(pollfd{s->fd, ev, 0});
+            targets.push_back({kUdp, id});
+        }
+        for (auto& [id, l] : listeners_) {
+            if (l->closing) continue;
+            fds.push_back(pollfd{l->fd, POLLIN, 0});
+            targets.push_back({kListener, id});
+        }
+        for (auto& [id, c] : conns_) {
+            if (c->closing) continue;
+            short ev = c->close_when_flushed ? 0 : POLLIN;
+            if (!c->out.empty()) ev |= POLLOUT;
+            fds.push_back(pollfd{c->fd, ev, 0});
+            targets.push_back({kConn, id});
+        }
+        if (signal_fd_ >= 0) {
+            fds.push_back(pollfd{signal_fd_, POLLIN, 0});
+            targets.push_back({kSignal, 0});
+        }
+        timespec ts{};
+        timespec* tsp = nullptr;
+        if (deadline) {
+            ts = to_timespec(*deadline - MonoClock::now());
+            tsp = &ts;
+        }
+        const int n = ppoll(fds.data(), fds.size(), tsp, nullptr);
+        if (n <= 0) return;  // timeout or EINTR
+        for (size_t i = 0; i < fds.size(); ++i) {
+            const short re = fds[i].revents;
+            if (re == 0) continue;
+            const Target t = targets[i];
+            switch (t.kind) {
+                case kUdp:
+                    if (UdpSock* s = udp(t.id); s != nullptr && (re & POLLERR))
+                        drain_error_queue(*s);
+                    if (UdpSock* s = udp(t.id); s != nullptr && (re & POLLIN)) receive(*s);
+                    break;
+                case kListener:
+                    if (Listener* l = listener(t.id); l != nullptr) accept_all(*l);
+                    break;
+                case kConn:
+                    if (Conn* c = conn(t.id); c != nullptr && (re & (POLLIN | POLLHUP | POLLERR))) {
+                        read_conn(*c);
+                    }
+                    if (Conn* c = conn(t.id); c != nullptr && (re & POLLOUT)) write_conn(*c);
+                    break;
+                case kSignal:
+                    signal_ready();
+                    break;
+            }
+        }
+    }
+
+    void flush_sends() override {
+        for (auto& [id, s] : udps_) {
+            if (!s->closing && !s->queue.empty()) send_queue(*s);
+        }
+        for (auto& [id, c] : conns_) {
+            if (!c->closing && !c->out.empty()) write_conn(*c);
+        }
+    }
+
+  private:
+    void receive(UdpSock& s) {
+        const uint64_t id = s.id;
+        mmsghdr msgs[kBatch];
+        iovec iovs[kBatch];
+        sockaddr_storage names[kBatch];
+        alignas(cmsghdr) uint8_t control[kBatch][kControlSize];
+        for (unsigned round = 0; round < kRoundsPerWakeup; ++round) {
+            for (unsigned i = 0; i < kBatch; ++i) {
+                iovs[i] =
+                    iovec{buffers_.data() + static_cast<size_t>(i) * payload_size_, payload_size_};
+                msgs[i] = mmsghdr{};
+                msgs[i].msg_hdr.msg_name = &names[i];
+                msgs[i].msg_hdr.msg_namelen = sizeof names[i];
+                msgs[i].msg_hdr.msg_iov = &iovs[i];
+                msgs[i].msg_hdr.msg_iovlen = 1;
+                msgs[i].msg_hdr.msg_control = control[i];
+                msgs[i].msg_hdr.msg_controllen = kControlSize;
+            }
+            const int n = recvmmsg(s.fd, msgs, kBatch, MSG_DONTWAIT, nullptr);
+            if (n <= 0) return;
+            for (int i = 0; i < n; ++i) {
+                const msghdr& h = msgs[i].msg_hdr;
+                ReceivedDatagram d;
+                d.payload =
+                    std::span<const uint8_t>(static_cast<const uint8_t*>(iovs[i].iov_base),
+                                             std::min<size_t>(msgs[i].msg_len, payload_size_));
+                d.peer = Endpoint::from_sockaddr(static_cast<const sockaddr*>(h.msg_name),
+                                                 h.msg_namelen);
+                d.truncated = (h.msg_flags & MSG_TRUNC) != 0;
+                parse_rx_cmsgs(h, d);
+                UdpSock* live = udp(id);
+                if (live == nullptr || live->closing) return;
+                deliver(*live, d);
+            }
+            if (static_cast<unsigned>(n) < kBatch) return;
+        }
+    }
+
+    void send_queue(UdpSock& s) {
+        mmsghdr msgs[kBatch];
+        iovec iovs[kBatch];
+        alignas(cmsghdr) uint8_t control[kBatch][64];
+        while (!s.queue.empty()) {
+            const unsigned count = std::min<size_t>(s.queue.size(), kBatch);
+            for (unsigned i = 0; i < count; ++i) {
+                PendingSend& p = s.queue[i];
+                iovs[i] = iovec{p.data.data(), p.data.size()};
+                msgs[i] = mmsghdr{};
+                msgs[i].msg_hdr.msg_name = const_cast<sockaddr*>(p.to.sa());
+                msgs[i].msg_hdr.msg_namelen = p.to.len();
+                msgs[i].msg_hdr.msg_iov = &iovs[i];
+                msgs[i].msg_hdr.msg_iovlen = 1;
+                const size_t clen = build_pktinfo(p.from, control[i], sizeof control[i]);
+                if (clen > 0) {
+                    msgs[i].msg_hdr.msg_control = control[i];
+                    msgs[i].msg_hdr.msg_controllen = clen;
+                }
+            }
+            const int n = sendmmsg(s.fd, msgs, count, MSG_DONTWAIT);
+            if (n < 0) {
+                if (errno == EAGAIN || errno == EWOULDBLOCK || errno == ENOBUFS) return;  // POLLOUT
+                // The first datagram failed (unreachable, bad address): drop it.
+                ++stats_.send_errors;
+                s.queue.pop_front();
+                continue;
+            }
+            for (int i = 0; i < n; ++i) {
+                const uint64_t token = s.queue.front().token;
+                s.queue.pop_front();
+                note_sent(s, token);
+            }
+        }
+    }
+
+    void accept_all(Listener& l) {
+        const uint64_t id = l.id;
+        for (int i = 0; i < 64; ++i) {
+            Listener* live = listener(id);
+            if (live == nullptr || live->closing) return;
+            const int fd = accept4(live->fd, nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC);
+            if (fd < 0) return;
+            accepted(*live, fd);
+        }
+    }
+
+    void read_conn(Conn& c) {
+        const uint64_t id = c.id;
+        for (int i = 0; i < 16; ++i) {
+            Conn* live = conn(id);
+            if (live == nullptr || live->closing) return;
+            const ssize_t n =
+                recv(live->fd, live->in_buffer.data(), live->in_buffer.size(), MSG_DONTWAIT);
+            if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) return;
+            if (n <= 0) {
+                live->closing = true;  // peer closed or reset
+                return;
+            }
+            deliver_stream_data(
+                *live, std::span<const uint8_t>(live->in_buffer.data(), static_cast<size_t>(n)));
+        }
+    }
+
+    void write_conn(Conn& c) {
+        while (!c.out.empty()) {
+            const std::vector<uint8_t>& front = c.out.front();
+            const ssize_t n = send(c.fd, front.data() + c.out_offset, front.size() - c.out_offset,
+                                   MSG_DONTWAIT | MSG_NOSIGNAL);
+            if (n < 0) {
+                if (errno == EAGAIN || errno == EWOULDBLOCK) return;
+                c.out.clear();
+                c.closing = true;
+                return;
+            }
+            c.out_offset += static_cast<size_t>(n);
+            if (c.out_offset == front.size()) {
+                c.out.pop_front();
+                c.out_offset = 0;
+            }
+        }
+        if (c.close_when_flushed) c.closing = true;
+    }
+
+    size_t payload_size_ = 2048;
+    std::vector<uint8_t> buffers_;
+};
+
+}  // namespace
+
+std::unique_ptr<EventLoop> make_poll_loop(const LoopOptions& options) {
+    return std::make_unique<PollLoop>(options);
+}
+
+}  // namespace nanotime::io

@@ -1,0 +1,516 @@
+// uring_loop.cpp - the io_uring backend.
+//
+// Receive: one multishot IORING_OP_RECVMSG per UDP socket, selecting buffers
+// from a provided buffer ring shared by all sockets (kernel >= 6.0). Each
+// buffer holds io_uring_recvmsg_out, the peer address, the control messages
+// (timestamps, pktinfo) and the payload; it goes back to the ring as soon as
+// the callback returns. Without multishot (older kernels, or forced for
+// tests) each socket has one single-shot recvmsg into its own buffer,
+// re-armed on completion.
+// TX timestamps: a multishot POLLERR poll per socket; on wake-up the error
+// queue is drained with recvmsg(MSG_ERRQUEUE).
+// Send: queued datagrams become one IORING_OP_SENDMSG each and leave in one
+// io_uring_enter per loop iteration.
+// Timers: one IORING_OP_TIMEOUT (absolute, CLOCK_MONOTONIC) for the earliest
+// deadline; the base class fires the due timers in order.
+// Signals: a multishot poll on the signalfd.
+#include <liburing.h>
+#include <poll.h>
+#include <sys/mman.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <system_error>
+
+#include "io/event_loop.hpp"
+
+namespace nanotime::io {
+namespace {
+
+enum OpKind : uint64_t {
+    kUdpRecv = 1,
+    kUdpPollErr,
+    kUdpSend,
+    kAccept,
+    kConnRecv,
+    kConnSend,
+    kTimer,
+    kSignal,
+    kIgnore,  // cancels, timeout removals
+};
+
+constexpr int kShift = 56;
+constexpr uint64_t kIdMask = (uint64_t{1} << kShift) - 1;
+constexpr uint16_t kBufferGroup = 7;
+// Room for a sockaddr_in6 (28 bytes), rounded up so that the control messages
+// the kernel puts after the name stay aligned for cmsghdr.
+constexpr size_t kNameSize = 32;
+constexpr size_t kControlSize = 256;
+
+uint64_t tag(OpKind kind, uint64_t id) {
+    return (static_cast<uint64_t>(kind) << kShift) | (id & kIdMask);
+}
+
+class UringLoop final : public EventLoop {
+  public:
+    explicit UringLoop(const LoopOptions& options) : EventLoop(options) {
+        io_uring_params params{};
+        params.flags = IORING_SETUP_SUBMIT_ALL | IORING_SETUP_COOP_TASKRUN;
+        int ret = io_uring_queue_init_params(options.ring_entries, &ring_, &params);
+        if (ret == -EINVAL) {  // kernel older than 5.19: plain ring
+            params = io_uring_params{};
+            ret = io_uring_queue_init_params(options.ring_entries, &ring_, &params);
+        }
+        if (ret < 0) throw std::system_error(-ret, std::generic_category(), "io_uring_queue_init");
+        if (io_uring_probe* probe = io_uring_get_probe_ring(&ring_)) {
+            // IORING_OP_SEND_ZC arrived with multishot recvmsg, in 6.0.
+            multishot_ = io_uring_opcode_supported(probe, IORING_OP_SEND_ZC) != 0;
+            io_uring_free_probe(probe);
+        }
+        if (options.force_single_shot) multishot_ = false;
+        if (multishot_ && !setup_buffer_ring()) multishot_ = false;
+        single_buffer_size_ = options.buffer_size;
+        template_.msg_namelen = kNameSize;
+        template_.msg_controllen = kControlSize;
+    }
+
+    ~UringLoop() override {
+        io_uring_queue_exit(&ring_);
+        if (buf_ring_ != nullptr) munmap(buf_ring_, buf_ring_bytes_);
+        for (SendOp* op : send_ops_) delete op;
+    }
+
+    Backend backend() const override { return Backend::IoUring; }
+    std::string describe() const override {
+        return multishot_ ? "io_uring (multishot recvmsg, provided buffer ring, batched sendmsg)"
+                          : "io_uring (single-shot recvmsg re-armed, batched sendmsg)";
+    }
+
+  protected:
+    void udp_added(UdpSock& s) override {
+        if (!multishot_) s.rx_buffer.resize(single_buffer_size_ + kNameSize + kControlSize);
+        arm_udp_recv(s);
+        if (s.options.tx_timestamps) arm_udp_pollerr(s);
+    }
+
+    void udp_closing(UdpSock& s) override {
+        cancel(tag(kUdpRecv, s.id));
+        if (s.options.tx_timestamps) cancel(tag(kUdpPollErr, s.id));
+    }
+
+    void listener_added(Listener& l) override { arm_accept(l); }
+    void listener_closing(Listener& l) override { cancel(tag(kAccept, l.id)); }
+
+    void conn_added(Conn& c) override { arm_conn_recv(c); }
+    void conn_write_ready(Conn& c) override {
+        if (!c.writing) arm_conn_send(c);
+    }
+    void conn_closing(Conn& c) override {
+        cancel(tag(kConnRecv, c.id));
+        if (c.writing) cancel(tag(kConnSend, c.id));
+    }
+
+    void signals_added(int fd) override {
+        io_uring_sqe* sqe = get_sqe();
+        io_uring_prep_poll_multishot(sqe, fd, POLLIN);
+        io_uring_sqe_set_data64(sqe, tag(kSignal, 0));
+    }
+
+    void wait_and_dispatch(std::optional<MonoClock::time_point> deadline) override {
+        if (deadline && (!armed_ || *deadline < armed_deadline_)) arm_timeout(*deadline);
+        int ret = io_uring_submit_and_wait(&ring_, 1);
+        if (ret < 0 && ret != -EINTR && ret != -ETIME) {
+            throw std::system_error(-ret, std::generic_category(), "io_uring_submit_and_wait");
+        }
+        // Collect first, then dispatch: callbacks may submit.
+        io_uring_cqe* cqe = nullptr;
+        unsigned head = 0;
+        unsigned count = 0;
+        cqes_.clear();
+        io_uring_for_each_cqe(&ring_, head, cqe) {
+            cqes_.push_back(Completion{cqe->user_data, cqe->res, cqe->flags});
+            ++count;
+        }
+        io_uring_cq_advance(&ring_, count);
+        for (const Completion& c : cqes_) dispatch(c);
+    }
+
+    void flush_sends() override {
+        bool any = false;
+        for (auto& [id, s] : udps_) {
+            if (s->closing) continue;
+            while (!s->queue.empty()) {
+                PendingSend& p = s->queue.front();
+                SendOp* op = alloc_send();
+                op->socket = id;
+                op->token = p.token;
+                op->data = std::move(p.data);
+                op->to = p.to;
+                op->iov = iovec{op->data.data(), op->data.size()};
+                op->msg = msghdr{};
+                op->msg.msg_name = op->to.sa();
+                op->msg.msg_namelen = op->to.len();
+                op->msg.msg_iov = &op->iov;
+                op->msg.msg_iovlen = 1;
+                const size_t clen = build_pktinfo(p.from, op->control, sizeof op->control);
+                if (clen > 0) {
+                    op->msg.msg_control = op->control;
+                    op->msg.msg_controllen = clen;
+                }
+                io_uring_sqe* sqe = get_sqe();
+                io_uring_prep_sendmsg(sqe, s->fd, &op->msg, 0);
+                io_uring_sqe_set_data64(sqe, tag(kUdpSend, op->slot));
+                ++s->inflight;
+                s->queue.pop_front();
+                any = true;
+            }
+        }
+        // The batch: every datagram queued this iteration, plus whatever the
+        // callbacks armed (stream sends, re-armed receives), in one io_uring_enter.
+        (void)any;
+        if (io_uring_sq_ready(&ring_) > 0) io_uring_submit(&ring_);
+    }
+
+  private:
+    struct Completion {
+        uint64_t user_data;
+        int32_t res;
+        uint32_t flags;
+    };
+    struct SendOp {
+        uint64_t slot = 0;
+        uint64_t socket = 0;
+        uint64_t token = 0;
+        Endpoint to;
+        std::vector<uint8_t> data;
+        iovec iov{};
+        msghdr msg{};
+        alignas(cmsghdr) uint8_t control[64];
+    };
+
+    bool setup_buffer_ring() {
+        const unsigned n = options_.buffer_count;
+        if (n == 0 || (n & (n - 1)) != 0 || n > 32768) return false;
+        buf_ring_bytes_ = n * sizeof(io_uring_buf);
+        void* mem = mmap(nullptr, buf_ring_bytes_, PROT_READ | PROT_WRITE,
+                         MAP_ANONYMOUS | MAP_PRIVATE, -1, 0);
+        if (mem == MAP_FAILED) return false;
+        buf_ring_ = static_cast<io_uring_buf_ring*>(mem);
+        io_uring_buf_reg reg{};
+        reg.ring_addr = reinterpret_cast<uint64_t>(mem);
+        reg.ring_entries = n;
+        reg.bgid = kBufferGroup;
+        if (io_uring_register_buf_ring(&ring_, &reg, 0) != 0) {
+            munmap(mem, buf_ring_bytes_);
+            buf_ring_ = nullptr;
+            return false;
+        }
+        io_uring_buf_ring_init(buf_ring_);
+        buffers_.resize(static_cast<size_t>(n) * options_.buffer_size);
+        mask_ = io_uring_buf_ring_mask(n);
+        for (unsigned i = 0; i < n; ++i) {
+            io_uring_buf_ring_add(buf_ring_, buffer(i), options_.buffer_size,
+                                  static_cast<uint16_t>(i), mask_, static_cast<int>(i));
+        }
+        io_uring_buf_ring_advance(buf_ring_, static_cast<int>(n));
+        return true;
+    }
+
+    uint8_t* buffer(unsigned bid) {
+        return buffers_.data() + static_cast<size_t>(bid) * options_.buffer_size;
+    }
+
+    void recycle(unsigned bid) {
+        io_uring_buf_ring_add(buf_ring_, buffer(bid), options_.buffer_size,
+                              static_cast<uint16_t>(bid), mask_, 0);
+        io_uring_buf_ring_advance(buf_ring_, 1);
+    }
+
+    io_uring_sqe* get_sqe() {
+        io_uring_sqe* sqe = io_uring_get_sqe(&ring_);
+        while (sqe == nullptr) {  // SQ full: push what we have
+            io_uring_submit(&ring_);
+            sqe = io_uring_get_sqe(&ring_);
+        }
+        return sqe;
+    }
+
+    void cancel(uint64_t user_data) {
+        io_uring_sqe* sqe = get_sqe();
+        io_uring_prep_cancel64(sqe, user_data, 0);
+        io_uring_sqe_set_data64(sqe, tag(kIgnore, 0));
+    }
+
+    void arm_timeout(MonoClock::time_point deadline) {
+        if (armed_) {
+            io_uring_sqe* sqe = get_sqe();
+            io_uring_prep_timeout_remove(sqe, tag(kTimer, timer_gen_), 0);
+            io_uring_sqe_set_data64(sqe, tag(kIgnore, 0));
+        }
+        ++timer_gen_;
+        const auto ns =
+            std::chrono::duration_cast<std::chrono::nanoseconds>(deadline.time_since_epoch())
+                .count();
+        timeout_ts_.tv_sec = ns / 1'000'000'000;
+        timeout_ts_.tv_nsec = ns % 1'000'000'000;
+        io_uring_sqe* sqe = get_sqe();
+        io_uring_prep_timeout(sqe, &timeout_ts_, 0, IORING_TIMEOUT_ABS);
+        io_uring_sqe_set_data64(sqe, tag(kTimer, timer_gen_));
+        armed_ = true;
+        armed_deadline_ = deadline;
+    }
+
+    void arm_udp_recv(UdpSock& s) {
+        io_uring_sqe* sqe = get_sqe();
+        if (multishot_) {
+            io_uring_prep_recvmsg_multishot(sqe, s.fd, &template_, 0);
+            sqe->flags |= IOSQE_BUFFER_SELECT;
+            sqe->buf_group = kBufferGroup;
+        } else {
+            auto& st = single_[s.id];
+            st.iov = iovec{s.rx_buffer.data(), single_buffer_size_};
+            st.msg = msghdr{};
+            st.msg.msg_name = s.rx_buffer.data() + single_buffer_size_;
+            st.msg.msg_namelen = kNameSize;
+            st.msg.msg_iov = &st.iov;
+            st.msg.msg_iovlen = 1;
+            st.msg.msg_control = s.rx_buffer.data() + single_buffer_size_ + kNameSize;
+            st.msg.msg_controllen = kControlSize;
+            io_uring_prep_recvmsg(sqe, s.fd, &st.msg, 0);
+        }
+        io_uring_sqe_set_data64(sqe, tag(kUdpRecv, s.id));
+        ++s.inflight;
+    }
+
+    void arm_udp_pollerr(UdpSock& s) {
+        io_uring_sqe* sqe = get_sqe();
+        io_uring_prep_poll_multishot(sqe, s.fd, POLLERR);
+        io_uring_sqe_set_data64(sqe, tag(kUdpPollErr, s.id));
+        ++s.inflight;
+    }
+
+    void arm_accept(Listener& l) {
+        io_uring_sqe* sqe = get_sqe();
+        if (multishot_) {
+            io_uring_prep_multishot_accept(sqe, l.fd, nullptr, nullptr, SOCK_CLOEXEC);
+        } else {
+            io_uring_prep_accept(sqe, l.fd, nullptr, nullptr, SOCK_CLOEXEC);
+        }
+        io_uring_sqe_set_data64(sqe, tag(kAccept, l.id));
+        ++l.inflight;
+    }
+
+    void arm_conn_recv(Conn& c) {
+        io_uring_sqe* sqe = get_sqe();
+        io_uring_prep_recv(sqe, c.fd, c.in_buffer.data(), c.in_buffer.size(), 0);
+        io_uring_sqe_set_data64(sqe, tag(kConnRecv, c.id));
+        ++c.inflight;
+    }
+
+    void arm_conn_send(Conn& c) {
+        if (c.out.empty()) return;
+        const std::vector<uint8_t>& front = c.out.front();
+        io_uring_sqe* sqe = get_sqe();
+        io_uring_prep_send(sqe, c.fd, front.data() + c.out_offset, front.size() - c.out_offset,
+                           MSG_NOSIGNAL);
+        io_uring_sqe_set_data64(sqe, tag(kConnSend, c.id));
+        c.writing = true;
+        ++c.inflight;
+    }
+
+    SendOp* alloc_send() {
+        if (free_sends_.empty()) {
+            auto* op = new SendOp;
+            op->slot = send_ops_.size();
+            send_ops_.push_back(op);
+            return op;
+        }
+        SendOp* op = send_ops_[free_sends_.back()];
+        free_sends_.pop_back();
+        return op;
+    }
+
+    void dispatch(const Completion& c) {
+        const auto kind = static_cast<OpKind>(c.user_data >> kShift);
+        const uint64_t id = c.user_data & kIdMask;
+        const bool more = (c.flags & IORING_CQE_F_MORE) != 0;
+        switch (kind) {
+            case kUdpRecv:
+                on_udp_recv(id, c, more);
+                break;
+            case kUdpPollErr:
+                if (UdpSock* s = udp(id)) {
+                    if (c.res > 0 && !s->closing) drain_error_queue(*s);
+                    if (UdpSock* live = udp(id); live != nullptr && !more) {
+                        --live->inflight;
+                        if (!live->closing) arm_udp_pollerr(*live);
+                    }
+                }
+                break;
+            case kUdpSend: {
+                SendOp* op = send_ops_[id];
+                if (UdpSock* s = udp(op->socket)) {
+                    --s->inflight;
+                    if (c.res >= 0) {
+                        note_sent(*s, op->token);
+                    } else {
+                        ++stats_.send_errors;
+                    }
+                }
+                op->data.clear();
+                free_sends_.push_back(op->slot);
+                break;
+            }
+            case kAccept:
+                if (Listener* l = listener(id)) {
+                    if (!more) --l->inflight;
+                    if (c.res >= 0) {
+                        if (l->closing) {
+                            close(c.res);
+                        } else {
+                            accepted(*l, c.res);
+                        }
+                    }
+                    if (Listener* live = listener(id); live != nullptr && !more && !live->closing) {
+                        arm_accept(*live);
+                    }
+                } else if (c.res >= 0) {
+                    close(c.res);
+                }
+                break;
+            case kConnRecv:
+                if (Conn* cn = conn(id)) {
+                    --cn->inflight;
+                    if (c.res > 0) {
+                        deliver_stream_data(*cn,
+                                            std::span<const uint8_t>(cn->in_buffer.data(),
+                                                                     static_cast<size_t>(c.res)));
+                        if (Conn* live = conn(id); live != nullptr && !live->closing)
+                            arm_conn_recv(*live);
+                    } else if (!cn->closing) {
+                        cn->closing = true;  // EOF, reset, or cancelled
+                        conn_closing(*cn);
+                    }
+                }
+                break;
+            case kConnSend:
+                if (Conn* cn = conn(id)) {
+                    --cn->inflight;
+                    cn->writing = false;
+                    if (c.res < 0) {
+                        cn->out.clear();
+                        if (!cn->closing) {
+                            cn->closing = true;
+                            conn_closing(*cn);
+                        }
+                        break;
+                    }
+                    if (cn->closing) break;
+                    cn->out_offset += static_cast<size_t>(c.res);
+                    if (cn->out_offset >= cn->out.front().size()) {
+                        cn->out.pop_front();
+                        cn->out_offset = 0;
+                    }
+                    if (!cn->out.empty()) {
+                        arm_conn_send(*cn);
+                    } else if (cn->close_when_flushed) {
+                        cn->closing = true;
+                        conn_closing(*cn);
+                    }
+                }
+                break;
+            case kTimer:
+                if (id == timer_gen_) armed_ = false;  // fired (-ETIME) or removed
+                break;
+            case kSignal:
+                if (c.res > 0) signal_ready();
+                if (!more && signal_fd_ >= 0) signals_added(signal_fd_);
+                break;
+            case kIgnore:
+                break;
+        }
+    }
+
+    void on_udp_recv(uint64_t id, const Completion& c, bool more) {
+        UdpSock* s = udp(id);
+        const bool has_buffer = (c.flags & IORING_CQE_F_BUFFER) != 0;
+        const unsigned bid = c.flags >> IORING_CQE_BUFFER_SHIFT;
+        if (s == nullptr) {
+            if (has_buffer) recycle(bid);
+            return;
+        }
+        if (c.res >= 0 && !s->closing) {
+            ReceivedDatagram d;
+            if (multishot_ && has_buffer) {
+                uint8_t* buf = buffer(bid);
+                io_uring_recvmsg_out* out = io_uring_recvmsg_validate(buf, c.res, &template_);
+                if (out != nullptr) {
+                    d.peer = Endpoint::from_sockaddr(
+                        static_cast<const sockaddr*>(io_uring_recvmsg_name(out)), out->namelen);
+                    msghdr h{};
+                    h.msg_control = static_cast<uint8_t*>(io_uring_recvmsg_name(out)) + kNameSize;
+                    h.msg_controllen = out->controllen;
+                    parse_rx_cmsgs(h, d);
+                    d.payload = std::span<const uint8_t>(
+                        static_cast<const uint8_t*>(io_uring_recvmsg_payload(out, &template_)),
+                        io_uring_recvmsg_payload_length(out, c.res, &template_));
+                    d.truncated = (out->flags & MSG_TRUNC) != 0;
+                    deliver(*s, d);
+                }
+            } else if (!multishot_) {
+                auto& st = single_[id];
+                d.peer = Endpoint::from_sockaddr(static_cast<const sockaddr*>(st.msg.msg_name),
+                                                 st.msg.msg_namelen);
+                parse_rx_cmsgs(st.msg, d);
+                d.payload = std::span<const uint8_t>(
+                    s->rx_buffer.data(),
+                    std::min<size_t>(static_cast<size_t>(c.res), single_buffer_size_));
+                d.truncated = (st.msg.msg_flags & MSG_TRUNC) != 0;
+                deliver(*s, d);
+            }
+        }
+        if (has_buffer) recycle(bid);
+        if (more) return;
+        // The operation ended (single-shot, ENOBUFS, an error, a cancel).
+        UdpSock* live = udp(id);
+        if (live == nullptr) return;
+        --live->inflight;
+        if (live->closing) {
+            single_.erase(id);
+        } else {
+            arm_udp_recv(*live);
+        }
+    }
+
+    struct SingleShot {
+        msghdr msg{};
+        iovec iov{};
+    };
+
+    io_uring ring_{};
+    bool multishot_ = false;
+    io_uring_buf_ring* buf_ring_ = nullptr;
+    size_t buf_ring_bytes_ = 0;
+    int mask_ = 0;
+    std::vector<uint8_t> buffers_;
+    msghdr template_{};  // multishot recvmsg: name and control sizes only
+    size_t single_buffer_size_ = 2048;
+    std::map<uint64_t, SingleShot> single_;
+    std::vector<SendOp*> send_ops_;
+    std::vector<uint64_t> free_sends_;
+    std::vector<Completion> cqes_;
+    __kernel_timespec timeout_ts_{};
+    uint64_t timer_gen_ = 0;
+    bool armed_ = false;
+    MonoClock::time_point armed_deadline_{};
+};
+
+}  // namespace
+
+std::unique_ptr<EventLoop> make_uring_loop(const LoopOptions& options) {
+    return std::make_unique<UringLoop>(options);
+}
+
+}  // namespace nanotime::io

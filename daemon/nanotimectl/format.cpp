@@ -1,0 +1,149 @@
+#include "nanotimectl/format.hpp"
+
+#include <cmath>
+#include <cstdio>
+#include <sstream>
+
+#include "ctl/snapshot_json.hpp"
+
+namespace nanotime::ctl {
+namespace {
+
+std::string printf_string(const char* fmt, auto... args) {
+    char buf[512];
+    std::snprintf(buf, sizeof buf, fmt, args...);
+    return buf;
+}
+
+std::string ago(double s) {
+    if (s < 0) return "-";
+    if (s < 120) return printf_string("%.0fs", s);
+    if (s < 7200) return printf_string("%.0fm", s / 60);
+    if (s < 172800) return printf_string("%.0fh", s / 3600);
+    return printf_string("%.0fd", s / 86400);
+}
+
+char state_mark(const std::string& state) {
+    if (state == "selected") return '*';
+    if (state == "candidate") return '+';
+    if (state == "outlier") return '-';
+    if (state == "falseticker") return 'x';
+    if (state == "unreachable") return '?';
+    return '~';
+}
+
+std::string join(const std::vector<std::string>& v) {
+    std::string s;
+    for (const std::string& e : v) s += (s.empty() ? "" : " ") + e;
+    return s.empty() ? "-" : s;
+}
+
+}  // namespace
+
+std::string format_seconds(double s) {
+    const double a = std::fabs(s);
+    if (a == 0) return "0 s";
+    if (a < 1e-6) return printf_string("%.0f ns", s * 1e9);
+    if (a < 1e-3) return printf_string("%.3f us", s * 1e6);
+    if (a < 1) return printf_string("%.3f ms", s * 1e3);
+    return printf_string("%.6f s", s);
+}
+
+std::string format_human(const std::string& command, const nlohmann::json& data) {
+    std::ostringstream out;
+    if (command == "status") {
+        const StatusInfo s = data.get<StatusInfo>();
+        out << "nanotimed " << s.version << ", pid " << s.pid << ", up " << ago(s.uptime_s) << "\n"
+            << "Synchronised     : " << (s.synchronized ? "yes" : "no") << "\n"
+            << "Stratum          : " << s.stratum << "\n"
+            << "Reference ID     : " << s.reference_id << "\n"
+            << "Leap status      : " << s.leap << "\n"
+            << "Sources          : " << s.sources_reachable << " of " << s.sources << " reachable\n"
+            << "Clock            : " << s.clock_backend << " (" << s.clock_device << ")\n"
+            << "I/O              : " << s.io_detail << "\n"
+            << "Server           : ";
+        if (s.server_enabled) {
+            out << s.server_received << " received, " << s.server_responded << " answered, "
+                << s.server_denied << " denied, " << s.server_rate_limited << " rate-limited\n";
+        } else {
+            out << "off\n";
+        }
+        out << "Log lines withheld: " << s.log_suppressed << "\n";
+    } else if (command == "tracking") {
+        const TrackingInfo t = data.get<TrackingInfo>();
+        out << "Reference ID    : " << t.reference_id << " " << t.reference_name << "\n"
+            << "Stratum         : " << t.stratum << "\n"
+            << "Ref time (Unix) : " << printf_string("%.6f", t.reference_time_s) << "\n"
+            << "System offset   : " << format_seconds(t.system_offset_s)
+            << (t.system_offset_s >= 0 ? " (local clock behind)" : " (local clock ahead)") << "\n"
+            << "System jitter   : " << format_seconds(t.jitter_s) << "\n"
+            << "Frequency       : " << printf_string("%+.3f ppm", t.frequency_ppm) << "\n"
+            << "Root delay      : " << format_seconds(t.root_delay_s) << "\n"
+            << "Root dispersion : " << format_seconds(t.root_dispersion_s) << "\n"
+            << "Update interval : " << printf_string("%.0f s", t.update_interval_s) << "\n"
+            << "Leap status     : " << t.leap << "\n";
+    } else if (command == "sources") {
+        const auto sources = data.at("sources").get<std::vector<SourceInfo>>();
+        out << printf_string("S %-28s %-6s %2s %4s %4s %6s %12s %12s %12s\n", "Name/address",
+                             "Kind", "St", "Poll", "Reach", "LastRx", "Offset", "Delay", "Jitter");
+        out << std::string(98, '=') << "\n";
+        for (const SourceInfo& s : sources) {
+            std::string name =
+                s.address == s.name || s.name == "-" ? s.address : s.name + " " + s.address;
+            if (name.size() > 28) name = name.substr(0, 27) + "~";
+            out << printf_string(
+                "%c %-28s %-6s %2d %4d %5o %6s %12s %12s %12s\n", state_mark(s.state), name.c_str(),
+                s.kind.c_str(), s.stratum, s.poll, s.reach, ago(s.last_rx_ago_s).c_str(),
+                format_seconds(s.offset_s).c_str(), format_seconds(s.delay_s).c_str(),
+                format_seconds(s.jitter_s).c_str());
+        }
+        out << "(* selected, + candidate, - outlier, x falseticker, ? unreachable, ~ unfit)\n";
+    } else if (command == "sourcestats") {
+        const auto stats = data.at("sourcestats").get<std::vector<SourceStatsInfo>>();
+        out << printf_string("%-36s %3s %8s %12s %12s %12s\n", "Name/address", "NP", "Span",
+                             "Offset", "Delay", "Jitter");
+        out << std::string(88, '=') << "\n";
+        for (const SourceStatsInfo& s : stats) {
+            std::string name = s.name.size() > 36 ? s.name.substr(0, 35) + "~" : s.name;
+            out << printf_string("%-36s %3u %8s %12s %12s %12s\n", name.c_str(), s.samples,
+                                 ago(s.span_s).c_str(), format_seconds(s.offset_s).c_str(),
+                                 format_seconds(s.delay_s).c_str(),
+                                 format_seconds(s.jitter_s).c_str());
+        }
+    } else if (command == "kernel") {
+        const KernelInfo k = data.get<KernelInfo>();
+        out << "Clock           : " << k.clock << "\n";
+        if (!k.available) return out.str() + "(the clock could not be read)\n";
+        out << "State           : " << k.state_name << "\n"
+            << "Status          : " << join(k.status) << "\n"
+            << "Offset          : " << format_seconds(k.offset_s) << "\n"
+            << "Frequency       : " << printf_string("%+.3f ppm", k.frequency_ppm) << "\n"
+            << "Max error       : " << format_seconds(k.max_error_s) << "\n"
+            << "Est. error      : " << format_seconds(k.est_error_s) << "\n"
+            << "Time constant   : " << k.time_constant << "\n"
+            << "Precision       : " << format_seconds(k.precision_s) << "\n"
+            << "Tolerance       : " << printf_string("%.0f ppm", k.tolerance_ppm) << "\n"
+            << "Tick            : " << format_seconds(k.tick_s) << "\n"
+            << "TAI offset      : " << k.tai_offset << " s\n";
+    } else if (command == "pps") {
+        const PpsInfo p = data.get<PpsInfo>();
+        if (!p.available) return "No PPS signal on this clock.\n";
+        out << "Signal          : " << (p.signal ? "present" : "absent") << "\n"
+            << "Discipline      : " << (p.discipline_time ? "time " : "")
+            << (p.discipline_frequency ? "frequency" : "")
+            << ((p.discipline_time || p.discipline_frequency) ? "" : "off") << "\n"
+            << "Frequency       : " << printf_string("%+.3f ppm", p.frequency_ppm) << "\n"
+            << "Jitter          : " << format_seconds(p.jitter_s) << "\n"
+            << "Interval        : " << (1 << std::max(0, p.interval_log2)) << " s\n"
+            << "Stability       : " << printf_string("%.3f ppm", p.stability_ppm) << "\n"
+            << "Calibrations    : " << p.calibrations << " (errors " << p.calibration_errors
+            << ")\n"
+            << "Jitter exceeded : " << p.jitter_exceeded << "\n"
+            << "Wander exceeded : " << p.stability_exceeded << "\n";
+    } else {
+        out << data.dump(2) << "\n";
+    }
+    return out.str();
+}
+
+}  // namespace nanotime::ctl

@@ -1,0 +1,64 @@
+// nanotimectl - talk to nanotimed over its control socket.
+//
+//   nanotimectl [--socket PATH] [--json] status|tracking|sources|sourcestats|kernel|pps
+//   nanotimectl reload|makestep          (root or the control group)
+#include <CLI/CLI.hpp>
+#include <iostream>
+#include <nlohmann/json.hpp>
+
+#include "ctl/control_server.hpp"
+#include "nanotimectl/format.hpp"
+
+int main(int argc, char** argv) {
+    CLI::App app{"nanotimectl - monitor and control nanotimed"};
+    std::string socket_path = "/run/nanotime/nanotimed.sock";
+    bool as_json = false;
+    int timeout_ms = 5000;
+    app.add_option("-s,--socket", socket_path, "control socket of nanotimed")
+        ->capture_default_str();
+    app.add_flag("-j,--json", as_json, "print the daemon's JSON instead of a table");
+    app.add_option("--timeout", timeout_ms, "milliseconds to wait for the daemon")
+        ->capture_default_str();
+    app.require_subcommand(1, 1);
+    const std::vector<std::pair<const char*, const char*>> commands = {
+        {"status", "daemon state, synchronisation summary and counters"},
+        {"tracking", "the system clock's reference, offset, frequency, root distance"},
+        {"sources", "the time sources and their last measurements"},
+        {"sourcestats", "clock-filter statistics of each source"},
+        {"kernel", "the disciplined clock's kernel state (adjtimex)"},
+        {"pps", "the kernel PPS discipline state"},
+        {"reload", "re-read the configuration's sources (privileged)"},
+        {"makestep", "step the clock at the next update, whatever the offset (privileged)"},
+    };
+    for (auto [name, help] : commands) app.add_subcommand(name, help);
+    CLI11_PARSE(app, argc, argv);
+    const std::string command = app.get_subcommands().front()->get_name();
+
+    std::string error;
+    const nlohmann::json req = {{"command", command}};
+    auto reply = nanotime::ctl::request(socket_path, req.dump(), &error, timeout_ms);
+    if (!reply) {
+        std::cerr << "nanotimectl: " << error << "\n";
+        return 2;
+    }
+    const nlohmann::json r = nlohmann::json::parse(*reply, nullptr, false);
+    if (r.is_discarded() || !r.is_object()) {
+        std::cerr << "nanotimectl: the daemon sent something that is not JSON\n";
+        return 2;
+    }
+    if (!r.value("ok", false)) {
+        std::cerr << "nanotimectl: " << r.value("error", std::string("request failed")) << "\n";
+        return 1;
+    }
+    if (as_json) {
+        std::cout << r.at("data").dump(2) << "\n";
+        return 0;
+    }
+    try {
+        std::cout << nanotime::ctl::format_human(command, r.at("data"));
+    } catch (const nlohmann::json::exception& e) {
+        std::cerr << "nanotimectl: unexpected response: " << e.what() << "\n";
+        return 2;
+    }
+    return 0;
+}

@@ -1,0 +1,104 @@
+// daemon.hpp - nanotimed's wiring: configuration + event loop + protocol core
+// + clock + control socket.
+//
+// The protocol core (ntpcore: ClientCore, NtpServer) never touches a socket
+// or a clock. This class is the edge that does: it turns UDP datagrams and
+// timer expiries into calls on the core and carries out the actions the core
+// returns (send this request from a fresh socket, arm that timer, resolve a
+// pool, discipline the clock).
+#pragma once
+
+#include <chrono>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+
+#include "config/config.hpp"
+#include "ctl/control_server.hpp"
+#include "ctl/snapshot.hpp"
+#include "io/clock.hpp"
+#include "io/event_loop.hpp"
+#include "io/log.hpp"
+#include "server/ntp_server.hpp"
+#include "source/client_core.hpp"
+#include "util/random.hpp"
+
+namespace nanotime::daemon {
+
+inline constexpr const char* kVersion = "0.1.0";
+
+class Daemon {
+  public:
+    Daemon(config::Config config, std::string config_path, std::unique_ptr<io::EventLoop> loop,
+           std::unique_ptr<io::ClockBackend> clock, io::RateLimitedLog& log,
+           ntp::RandomSource& random);
+    ~Daemon();
+
+    // Phase 1, still privileged and before seccomp: NTP server sockets
+    // (port 123), the control socket, the signalfd. Throws on failure.
+    void open_sockets();
+    // Phase 2, after privilege drop and seccomp: sources, timers, signals.
+    void start();
+    void run() { loop_->run(); }
+    void stop() { loop_->stop(); }
+
+    // Re-reads the configuration file and replaces the sources (SIGHUP,
+    // nanotimectl reload). A bad file is logged and changes nothing.
+    bool reload();
+
+    ctl::DaemonSnapshot snapshot();
+    io::EventLoop& loop() { return *loop_; }
+    // One line for sd_notify STATUS=.
+    std::string status_line();
+    // Called with a new status line when synchronisation changes.
+    std::function<void(const std::string&)> on_status;
+
+  private:
+    struct SourceSlot {
+        std::string name;  // as configured
+        uint64_t timer = 0;
+        uint64_t socket = 0;  // the socket of the outstanding request
+    };
+
+    ntp::NtpInstant now() const;
+    ntp::NtpInstant receive_time(const io::ReceivedDatagram& d) const;
+    void add_sources();
+    void remove_all_sources();
+    void carry_out(ntp::ClientActions actions);
+    void send_request(const ntp::SendTo& send);
+    void resolve_pool(ntp::PoolId pool, const std::string& hostname);
+    void discipline(const ntp::ClockUpdate& update);
+    void on_server_datagram(uint64_t socket, const io::ReceivedDatagram& d);
+    void load_drift();
+    void save_drift();
+    void schedule_drift_save();
+    void check_status_change();
+
+    config::Config config_;
+    std::string config_path_;
+    std::unique_ptr<io::EventLoop> loop_;
+    std::unique_ptr<io::ClockBackend> clock_;
+    io::RateLimitedLog& log_;
+    ntp::RandomSource& random_;
+    io::ClockDiscipline discipline_;
+    std::unique_ptr<ntp::ClientCore> core_;
+    std::unique_ptr<ntp::NtpServer> server_;
+    std::vector<uint64_t> server_sockets_;
+    std::unique_ptr<ctl::ControlServer> control_;
+    std::map<ntp::SourceId, SourceSlot> sources_;
+    std::map<ntp::PoolId, std::string> pools_;
+    std::map<ntp::PoolId, uint64_t> pool_timers_;
+    std::vector<uint64_t> retry_timers_;
+    std::chrono::steady_clock::time_point started_;
+    std::string io_note_;
+    bool last_synchronized_ = false;
+    int last_stratum_ = 16;
+};
+
+// Conversions between the loop's and the core's address types.
+ntp::SocketAddress to_core(const io::Endpoint& e);
+io::Endpoint to_endpoint(const ntp::SocketAddress& a);
+std::string reference_id_text(uint32_t id, int stratum);
+
+}  // namespace nanotime::daemon

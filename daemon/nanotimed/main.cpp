@@ -1,0 +1,174 @@
+// nanotimed - the nanotime NTP daemon.
+//
+//   nanotimed [--config FILE] [--check-config] [--io-backend auto|io_uring|poll]
+//             [--no-privilege-drop] [--no-seccomp]
+//
+// Start-up: configuration -> logging -> event loop -> clock -> sockets
+// (privileged) -> privilege drop -> seccomp -> sources -> READY=1 -> loop.
+#include <spdlog/sinks/basic_file_sink.h>
+#include <spdlog/sinks/stdout_sinks.h>
+#include <systemd/sd-daemon.h>
+#include <unistd.h>
+
+#include <CLI/CLI.hpp>
+#include <cstdio>
+#include <iostream>
+
+#include "config/config.hpp"
+#include "nanotimed/daemon.hpp"
+#include "nanotimed/hardening.hpp"
+#include "util/openssl_random.hpp"
+
+namespace {
+
+using namespace nanotime;
+
+spdlog::level::level_enum to_spdlog(config::LogLevel l) {
+    switch (l) {
+        case config::LogLevel::Trace:
+            return spdlog::level::trace;
+        case config::LogLevel::Debug:
+            return spdlog::level::debug;
+        case config::LogLevel::Info:
+            return spdlog::level::info;
+        case config::LogLevel::Warn:
+            return spdlog::level::warn;
+        case config::LogLevel::Error:
+            return spdlog::level::err;
+        case config::LogLevel::Off:
+            return spdlog::level::off;
+    }
+    return spdlog::level::info;
+}
+
+io::BackendChoice to_loop(config::IoBackendChoice c) {
+    switch (c) {
+        case config::IoBackendChoice::IoUring:
+            return io::BackendChoice::IoUring;
+        case config::IoBackendChoice::Poll:
+            return io::BackendChoice::Poll;
+        case config::IoBackendChoice::Auto:
+            break;
+    }
+    return io::BackendChoice::Auto;
+}
+
+std::shared_ptr<spdlog::logger> make_logger(const config::LogConfig& c) {
+    std::shared_ptr<spdlog::sinks::sink> sink;
+    if (c.file.empty()) {
+        sink = std::make_shared<spdlog::sinks::stderr_sink_st>();
+    } else {
+        sink = std::make_shared<spdlog::sinks::basic_file_sink_st>(c.file);
+    }
+    auto logger = std::make_shared<spdlog::logger>("nanotimed", sink);
+    // Under systemd the journal adds its own time stamp.
+    if (c.file.empty() && getenv("JOURNAL_STREAM") != nullptr) {
+        logger->set_pattern("%l: %v");
+    } else {
+        logger->set_pattern("%Y-%m-%dT%H:%M:%S.%f%z %l %v");
+    }
+    logger->set_level(to_spdlog(c.level));
+    logger->flush_on(spdlog::level::trace);
+    return logger;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+    CLI::App app{
+        "nanotimed - NTP client and server disciplining the nanoclock or the system clock"};
+    std::string config_path = config::kDefaultPath;
+    bool check_only = false;
+    std::string io_backend;
+    bool no_drop = false;
+    bool no_seccomp = false;
+    app.add_option("-c,--config", config_path, "configuration file")->capture_default_str();
+    app.add_flag("--check-config", check_only, "check the configuration and exit (0: valid)");
+    app.add_option("--io-backend", io_backend, "override io.backend")
+        ->check(CLI::IsMember({"auto", "io_uring", "poll"}));
+    app.add_flag("--no-privilege-drop", no_drop, "stay root (debugging)");
+    app.add_flag("--no-seccomp", no_seccomp, "do not install the seccomp filter (debugging)");
+    app.set_version_flag("--version", std::string("nanotimed ") + daemon::kVersion);
+    CLI11_PARSE(app, argc, argv);
+
+    config::ParseResult parsed = config::load_config(config_path);
+    if (!parsed.config) {
+        for (const config::ConfigError& e : parsed.errors) std::cerr << e.to_string() << "\n";
+        std::cerr << "nanotimed: " << parsed.errors.size() << " error(s) in " << config_path
+                  << "\n";
+        return 1;
+    }
+    config::Config cfg = std::move(*parsed.config);
+    if (io_backend == "poll") cfg.io.backend = config::IoBackendChoice::Poll;
+    if (io_backend == "io_uring") cfg.io.backend = config::IoBackendChoice::IoUring;
+    if (io_backend == "auto") cfg.io.backend = config::IoBackendChoice::Auto;
+    if (check_only) {
+        std::cout << config_path << ": valid (" << cfg.sources.size() << " sources, server "
+                  << (cfg.server.enabled() ? "on" : "off") << ", clock "
+                  << config::to_string(cfg.clock.backend) << ", io "
+                  << config::to_string(cfg.io.backend) << ")\n";
+        return 0;
+    }
+
+    try {
+        io::RateLimitedLog log({cfg.log.rate_limit_burst, cfg.log.rate_limit_period},
+                               make_logger(cfg.log));
+        io::LoopOptions lo;
+        lo.choice = to_loop(cfg.io.backend);
+        lo.ring_entries = cfg.io.ring_entries;
+        lo.buffer_count = cfg.io.receive_buffers;
+        std::string note;
+        std::unique_ptr<io::EventLoop> loop = io::make_event_loop(lo, &note);
+        log.info(io::LogClass::General, "event loop: " + loop->describe() + " (" + note + ")");
+
+        std::unique_ptr<io::ClockBackend> clock;
+        if (cfg.clock.backend == config::ClockBackendKind::Nanoclock) {
+            clock = std::make_unique<io::NanoClock>(cfg.clock.device);
+        } else {
+            clock = std::make_unique<io::SystemClock>();
+        }
+        if (!cfg.clock.adjust) clock = std::make_unique<io::ReadOnlyClock>(std::move(clock));
+
+        ntp::OpensslRandom random;
+        daemon::Daemon d(cfg, config_path, std::move(loop), std::move(clock), log, random);
+        d.open_sockets();
+
+        if (!no_drop) {
+            const daemon::PrivilegeResult p =
+                daemon::drop_privileges(cfg.service.user, cfg.server.uses_privileged_port());
+            std::string caps;
+            for (const std::string& c : p.capabilities) caps += (caps.empty() ? "" : ",") + c;
+            log.info(io::LogClass::General, "running as uid " + std::to_string(getuid()) +
+                                                " with capabilities [" + caps + "]");
+        }
+        if (!no_seccomp && cfg.service.seccomp != config::SeccompMode::Off) {
+            daemon::install_seccomp(cfg.service.seccomp == config::SeccompMode::Enforce
+                                        ? daemon::SeccompAction::Kill
+                                        : daemon::SeccompAction::Log);
+            log.info(io::LogClass::General, std::string("seccomp allow-list installed (") +
+                                                config::to_string(cfg.service.seccomp) + ")");
+        }
+
+        d.start();
+        d.on_status = [](const std::string& line) { sd_notifyf(0, "STATUS=%s", line.c_str()); };
+        uint64_t watchdog_usec = 0;
+        if (sd_watchdog_enabled(0, &watchdog_usec) > 0 && watchdog_usec > 0) {
+            std::function<void()> pet;
+            auto interval = std::chrono::microseconds(watchdog_usec / 2);
+            pet = [&d, &pet, interval] {
+                sd_notify(0, "WATCHDOG=1");
+                d.loop().add_timer_after(interval, pet);
+            };
+            pet();
+        }
+        sd_notifyf(0, "READY=1\nSTATUS=%s", d.status_line().c_str());
+        d.run();
+        sd_notify(0, "STOPPING=1");
+        log.info(io::LogClass::General, "stopped");
+    } catch (const std::exception& e) {
+        std::cerr << "nanotimed: " << e.what() << "\n";
+        sd_notifyf(0, "STATUS=failed: %s", e.what());
+        return 1;
+    }
+    return 0;
+}

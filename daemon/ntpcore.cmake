@@ -1,0 +1,25 @@
+# ntpcore: the sans-IO NTP protocol core (no sockets, no clocks, no syscalls;
+# see README-core.md). Kept in its own file so that the clang++ fuzz build
+# (tests/fuzz) can build exactly this library and nothing else of the daemon.
+set(_ntpcore_dir ${CMAKE_CURRENT_LIST_DIR})
+add_library(ntpcore STATIC
+  ${_ntpcore_dir}/util/md5.cpp
+  ${_ntpcore_dir}/time/ntp_time.cpp
+  ${_ntpcore_dir}/net/socket_address.cpp
+  ${_ntpcore_dir}/packet/codec.cpp
+  ${_ntpcore_dir}/packet/codec_error.cpp
+  ${_ntpcore_dir}/packet/reference_id.cpp
+  ${_ntpcore_dir}/algorithm/on_wire.cpp
+  ${_ntpcore_dir}/algorithm/clock_filter.cpp
+  ${_ntpcore_dir}/algorithm/selection.cpp
+  ${_ntpcore_dir}/algorithm/cluster.cpp
+  ${_ntpcore_dir}/algorithm/combine.cpp
+  ${_ntpcore_dir}/algorithm/system_process.cpp
+  ${_ntpcore_dir}/source/ntp_source.cpp
+  ${_ntpcore_dir}/source/pool.cpp
+  ${_ntpcore_dir}/source/client_core.cpp
+  ${_ntpcore_dir}/server/access_list.cpp
+  ${_ntpcore_dir}/server/rate_limiter.cpp
+  ${_ntpcore_dir}/server/ntp_server.cpp)
+target_include_directories(ntpcore PUBLIC ${_ntpcore_dir})
+target_compile_features(ntpcore PUBLIC cxx_std_20)

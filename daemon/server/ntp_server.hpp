@@ -1,0 +1,61 @@
+// ntp_server.hpp - the NTP server (mode 3 request -> mode 4 reply).
+//
+// Sans-IO: handle() gets a datagram, the client's address, the receive
+// timestamp and the time to put in the transmit field, plus the current
+// system state, and returns the reply bytes (or nothing). Order of checks,
+// cheapest first: access list (closed unless configured), parse and validate
+// (RFC 7822), mode, MAC, rate limit. Replies are 48 octets, never longer
+// than the request, so the server cannot amplify. Extension fields the server
+// does not know are ignored (RFC 7822 §3); none are answered yet (NTS is a
+// later layer). The parse is allocation-free.
+#pragma once
+
+#include <array>
+#include <optional>
+#include <span>
+
+#include "algorithm/system_state.hpp"
+#include "packet/packet.hpp"
+#include "server/access_list.hpp"
+#include "server/rate_limiter.hpp"
+#include "server/server_counters.hpp"
+
+namespace nanotime::ntp {
+
+struct ServerConfig {
+    AccessList access;                          // empty: answer nobody
+    std::optional<RateLimitConfig> rate_limit;  // nothing: no limiting
+};
+
+enum class ServerDecision : uint8_t { Reply, KissOfDeath, Drop };
+
+struct ServerResponse {
+    ServerDecision decision = ServerDecision::Drop;
+    std::array<uint8_t, kHeaderLength> packet{};  // valid unless Drop
+
+    std::span<const uint8_t> bytes() const {
+        return decision == ServerDecision::Drop ? std::span<const uint8_t>()
+                                                : std::span<const uint8_t>(packet);
+    }
+};
+
+class NtpServer {
+  public:
+    NtpServer(ServerConfig config, RandomSource& random);
+
+    // @receive_time: local clock when the request arrived (RX timestamp);
+    // @transmit_time: the best estimate of when the reply will leave.
+    ServerResponse handle(std::span<const uint8_t> request, const SocketAddress& client,
+                          NtpInstant receive_time, NtpInstant transmit_time,
+                          const SystemState& system);
+
+    const ServerCounters& counters() const { return counters_; }
+    const RateLimiter* rate_limiter() const { return rate_limiter_ ? &*rate_limiter_ : nullptr; }
+
+  private:
+    ServerConfig config_;
+    std::optional<RateLimiter> rate_limiter_;
+    ServerCounters counters_;
+};
+
+}  // namespace nanotime::ntp

@@ -1,0 +1,25 @@
+// server_counters.hpp - what the NTP server did with each request.
+//
+// Monotonic, never reset (Prometheus counter semantics). Every received
+// datagram lands in exactly one of the outcome counters.
+#pragma once
+
+#include <cstdint>
+
+namespace nanotime::ntp {
+
+struct ServerCounters {
+    uint64_t received = 0;
+    // Outcomes:
+    uint64_t replied = 0;
+    uint64_t rate_limited_kod = 0;      // answered with a RATE kiss-o'-death
+    uint64_t rate_limited_dropped = 0;  // over the limit, KoD already sent recently
+    uint64_t denied = 0;                // not permitted by the access list (or server closed)
+    uint64_t malformed = 0;             // failed to parse (see ParseError)
+    uint64_t wrong_mode = 0;            // not a client (mode 3) request
+    uint64_t authenticated = 0;         // carried a MAC: symmetric keys are not supported
+    // Informational:
+    uint64_t extension_fields_ignored = 0;  // unknown fields in answered requests
+};
+
+}  // namespace nanotime::ntp

@@ -1,0 +1,221 @@
+#include "source/ntp_source.hpp"
+
+#include <cmath>
+
+#include "algorithm/on_wire.hpp"
+#include "packet/codec.hpp"
+#include "packet/reference_id.hpp"
+
+namespace nanotime::ntp {
+namespace {
+
+// Ephemeral ports for the per-request source port.
+constexpr uint16_t kFirstEphemeralPort = 1024;
+
+}  // namespace
+
+NtpSource::NtpSource(SourceId id, SourceConfig config)
+    : id_(id),
+      config_(config),
+      address_reference_id_(reference_id_for_address(config.address.ip)),
+      poll_(config.minpoll, config.maxpoll),
+      filter_(config.local_precision),
+      burst_remaining_(config.iburst ? kBurstRequests : 0) {}
+
+Nanoseconds NtpSource::next_interval(RandomSource& random) const {
+    if (burst_remaining_ > 0) return kBurstSpacing;
+    // Up to 1/16 of the interval of random extra delay, so that sources
+    // started together do not stay in lock step.
+    const double interval = poll_.interval_seconds();
+    return from_seconds(interval + interval / 16 * random.unit());
+}
+
+SourceActions NtpSource::start(RandomSource& random) {
+    // First poll within a second: quick start without a thundering herd.
+    return {SetTimer{Nanoseconds(static_cast<int64_t>(random.uniform(kNanosPerSecond)))}};
+}
+
+SourceActions NtpSource::handle_timer(NtpInstant now, RandomSource& random) {
+    SourceActions actions;
+    if (demobilized_) return actions;
+
+    if (outstanding_) ++counters_.timeouts;
+    outstanding_.reset();  // a reply to an older request is now bogus
+    reach_.on_poll();
+
+    if (reach_.unanswered() >= kUnreachablePolls) {
+        if (!unreachable_reported_) {
+            unreachable_reported_ = true;
+            burst_remaining_ = 0;
+            filter_.reset();
+            actions.push_back(Reset{ResetReason::Unreachable});
+        }
+        poll_.on_unreachable();
+    } else if (reach_.reachable() && (reach_.value() & 0x07) == 0) {
+        // Reachable, but the last three polls failed: age the filter with an
+        // empty stage so the source's distance grows (RFC 5905 A.5.7).
+        filter_.add_timeout(now);
+        if (filter_.has_statistics()) actions.push_back(UpdateSystem{snapshot()});
+    }
+
+    if (burst_remaining_ > 0 && filter_.valid_stages() >= kBurstEnoughSamples) {
+        burst_remaining_ = 0;
+    }
+
+    NtpHeader request;
+    request.leap = LeapIndicator::NoWarning;
+    request.version = 4;
+    request.mode = Mode::Client;
+    request.poll = poll_.poll();
+    NtpTimestamp cookie{random.next_u64()};
+    if (cookie.is_zero()) cookie.raw = 1;  // zero would mean "no timestamp"
+    request.transmit_time = cookie;
+    const auto bytes = serialize_header(request);
+
+    Outstanding out{random.next_u64(), cookie, now};
+    outstanding_ = out;
+    SendRequest send;
+    send.destination = config_.address;
+    send.packet.assign(bytes.begin(), bytes.end());
+    send.request_id = out.request_id;
+    send.source_port =
+        static_cast<uint16_t>(kFirstEphemeralPort + random.uniform(65536 - kFirstEphemeralPort));
+    actions.push_back(std::move(send));
+    ++counters_.requests_sent;
+    if (!startup_complete_ && counters_.requests_sent >= kStartupRequests) {
+        startup_complete_ = true;
+        actions.push_back(UpdateSystem{snapshot()});  // the startup quorum changed
+    }
+
+    const Nanoseconds after = next_interval(random);
+    if (burst_remaining_ > 0) --burst_remaining_;
+    actions.push_back(SetTimer{after});
+    return actions;
+}
+
+SourceActions NtpSource::handle_packet(std::span<const uint8_t> bytes, uint64_t request_id,
+                                       NtpInstant receive_time) {
+    SourceActions actions;
+    if (demobilized_) return actions;
+    auto parsed = parse_packet(bytes);
+    if (!parsed) {
+        ++counters_.malformed;
+        return actions;
+    }
+    const NtpHeader& h = parsed->header;
+    if (h.mode != Mode::Server) {
+        ++counters_.wrong_mode;
+        return actions;
+    }
+    if (!outstanding_ || outstanding_->request_id != request_id ||
+        h.origin_time != outstanding_->cookie) {
+        if (last_cookie_ && h.origin_time == *last_cookie_) {
+            ++counters_.duplicate;  // TEST1
+        } else {
+            ++counters_.bogus;  // TEST2
+        }
+        return actions;
+    }
+    const Outstanding request = *outstanding_;
+    outstanding_.reset();
+    last_cookie_ = request.cookie;
+
+    if (auto kiss = kiss_code(h)) {
+        switch (*kiss) {
+            case KissCode::Rate:
+                ++counters_.kiss_rate;
+                burst_remaining_ = 0;
+                poll_.on_rate_kiss(h.poll);
+                actions.push_back(SetTimer{from_seconds(poll_.interval_seconds())});
+                break;
+            case KissCode::Deny:
+            case KissCode::Rstr:
+                ++counters_.kiss_deny;
+                demobilized_ = true;
+                actions.push_back(Demobilize{*kiss == KissCode::Deny ? DemobilizeReason::KissDeny
+                                                                     : DemobilizeReason::KissRstr});
+                break;
+            case KissCode::Other:
+                ++counters_.kiss_other;
+                break;
+        }
+        return actions;
+    }
+    if (h.receive_time.is_zero() || h.transmit_time.is_zero()) {
+        ++counters_.invalid_timestamps;  // TEST3
+        return actions;
+    }
+    // The server answered: it is reachable even if its time is unusable.
+    reach_.on_reply();
+    unreachable_reported_ = false;
+    server_ = h;
+    has_server_ = true;
+    if (h.leap == LeapIndicator::Unsynchronized || h.stratum >= kMaxStratum) {
+        ++counters_.unsynchronized;  // TEST6
+        return actions;
+    }
+    const double root_delay = to_seconds(to_duration(h.root_delay));
+    const double root_dispersion = to_seconds(to_duration(h.root_dispersion));
+    const bool reference_in_future =
+        !h.reference_time.is_zero() && difference(h.reference_time, h.transmit_time).count() > 0;
+    if (root_delay / 2 + root_dispersion >= kMaxDispersion || reference_in_future) {
+        ++counters_.bad_header;  // TEST7
+        return actions;
+    }
+    const NtpTimestamp t1 = request.sent.to_timestamp();
+    const NtpTimestamp t4 = receive_time.to_timestamp();
+    if (difference(t4, t1).count() < 0) {
+        ++counters_.invalid_timestamps;  // received before sent: local clock went back
+        return actions;
+    }
+    const OnWireSample sample = measure_on_wire(t1, h.receive_time, h.transmit_time, t4,
+                                                config_.local_precision, h.precision);
+    ++counters_.replies_accepted;
+
+    const bool had_statistics = filter_.has_statistics();
+    const double previous_offset = filter_.statistics().offset;
+    const auto statistics = filter_.add_sample(sample, receive_time, poll_.interval_seconds());
+    bool changed = statistics.has_value();
+    if (!startup_complete_ && filter_.valid_stages() >= kBurstEnoughSamples) {
+        startup_complete_ = true;
+        changed = true;  // the startup quorum changed
+    }
+    if (statistics && had_statistics && burst_remaining_ == 0) {
+        poll_.on_sample(std::fabs(statistics->offset - previous_offset), statistics->jitter);
+    }
+    if (changed) actions.push_back(UpdateSystem{snapshot()});
+    return actions;
+}
+
+SourceActions NtpSource::reset_after_clock_step() {
+    filter_.reset();
+    return {Reset{ResetReason::ClockStep}};
+}
+
+std::optional<uint64_t> NtpSource::outstanding_request() const {
+    if (!outstanding_) return std::nullopt;
+    return outstanding_->request_id;
+}
+
+SourceSnapshot NtpSource::snapshot() const {
+    SourceSnapshot s;
+    s.id = id_;
+    s.has_statistics = filter_.has_statistics();
+    s.starting = !startup_complete_ && !unreachable_reported_ &&
+                 !(has_server_ && (server_.leap == LeapIndicator::Unsynchronized ||
+                                   server_.stratum >= kMaxStratum));
+    s.statistics = filter_.statistics();
+    s.reach = reach_.value();
+    s.poll = poll_.poll();
+    s.address_reference_id = address_reference_id_;
+    if (has_server_) {
+        s.leap = server_.leap;
+        s.stratum = server_.stratum;
+        s.root_delay = to_seconds(to_duration(server_.root_delay));
+        s.root_dispersion = to_seconds(to_duration(server_.root_dispersion));
+        s.reference_id = server_.reference_id;
+    }
+    return s;
+}
+
+}  // namespace nanotime::ntp

@@ -1,0 +1,117 @@
+// ntp_source.hpp - one client association with a server (RFC 5905 §9, §13).
+//
+// Sans-IO: fed with timer expiries and reply packets (with their receive
+// timestamps), it returns SourceActions. Time comes in as NtpInstant values
+// of the local clock; randomness from the caller's RandomSource.
+//
+// Each request carries a random 64-bit transmit timestamp (the "cookie",
+// draft-ietf-ntp-data-minimization) rather than our clock, and a random
+// request ID and source port. The real send time is kept locally as t1. A
+// reply is accepted only if it answers the one outstanding request: same
+// request ID and origin timestamp equal to the cookie (RFC 5905 TEST2), so
+// an off-path attacker must guess 64+ bits, and duplicates or late replies
+// are dropped (TEST1). Then:
+//   kiss-o'-death  RATE: raise minpoll; DENY/RSTR: demobilize; others ignored
+//   TEST3          zero receive/transmit timestamps: invalid
+//   TEST6          leap alarm / stratum >= 16: reachable but no sample
+//   TEST7          root delay/2 + root dispersion >= MAXDISP, or a reference
+//                  time after the transmit time: no sample
+// (TEST4/5/8/9, access and authentication, belong to NTS; TEST10-13 are the
+// system's fitness tests, see algorithm/system_process.hpp.)
+#pragma once
+
+#include <optional>
+#include <span>
+
+#include "algorithm/clock_filter.hpp"
+#include "algorithm/source_snapshot.hpp"
+#include "packet/packet.hpp"
+#include "source/poll_controller.hpp"
+#include "source/reachability.hpp"
+#include "source/source_action.hpp"
+#include "util/random.hpp"
+
+namespace nanotime::ntp {
+
+struct SourceConfig {
+    SocketAddress address;
+    int8_t minpoll = 6;            // log2 s
+    int8_t maxpoll = 10;           // log2 s
+    bool iburst = true;            // start with a burst of requests 2 s apart
+    int8_t local_precision = -20;  // log2 s of the local clock reading
+};
+
+// Why replies were not used; monotonic counters for monitoring.
+struct SourceCounters {
+    uint64_t requests_sent = 0;
+    uint64_t replies_accepted = 0;    // produced a sample
+    uint64_t malformed = 0;           // failed to parse
+    uint64_t wrong_mode = 0;          // not a server (mode 4) reply
+    uint64_t duplicate = 0;           // TEST1
+    uint64_t bogus = 0;               // TEST2: no matching outstanding request
+    uint64_t invalid_timestamps = 0;  // TEST3
+    uint64_t unsynchronized = 0;      // TEST6
+    uint64_t bad_header = 0;          // TEST7
+    uint64_t kiss_rate = 0;
+    uint64_t kiss_deny = 0;  // DENY or RSTR
+    uint64_t kiss_other = 0;
+    uint64_t timeouts = 0;  // polls that got no reply
+};
+
+inline constexpr unsigned kBurstRequests = 8;               // iburst: requests at start
+inline constexpr Nanoseconds kBurstSpacing{2'000'000'000};  // 2 s between them
+inline constexpr size_t kBurstEnoughSamples = 4;            // end the burst early with these
+inline constexpr unsigned kUnreachablePolls = 8;            // one full reach register
+inline constexpr unsigned kStartupRequests = 12;            // startup ends after these at most
+
+class NtpSource {
+  public:
+    NtpSource(SourceId id, SourceConfig config);
+
+    // Arms the first poll after a short random delay (spreads sources).
+    SourceActions start(RandomSource& random);
+    SourceActions handle_timer(NtpInstant now, RandomSource& random);
+    // @receive_time: local clock when the reply arrived (kernel RX timestamp).
+    SourceActions handle_packet(std::span<const uint8_t> bytes, uint64_t request_id,
+                                NtpInstant receive_time);
+    // The local clock was stepped: every stored sample is wrong now.
+    SourceActions reset_after_clock_step();
+
+    SourceId id() const { return id_; }
+    const SourceConfig& config() const { return config_; }
+    SourceSnapshot snapshot() const;
+    const SourceCounters& counters() const { return counters_; }
+    int8_t poll() const { return poll_.poll(); }
+    uint8_t reach() const { return reach_.value(); }
+    bool demobilized() const { return demobilized_; }
+    std::optional<uint64_t> outstanding_request() const;
+    const ClockFilter& filter() const { return filter_; }
+
+  private:
+    struct Outstanding {
+        uint64_t request_id;
+        NtpTimestamp cookie;  // our random transmit timestamp, echoed as origin
+        NtpInstant sent;      // t1, local clock
+    };
+
+    Nanoseconds next_interval(RandomSource& random) const;
+
+    SourceId id_;
+    SourceConfig config_;
+    uint32_t address_reference_id_;
+    PollController poll_;
+    Reachability reach_;
+    ClockFilter filter_;
+    SourceCounters counters_;
+    std::optional<Outstanding> outstanding_;
+    std::optional<NtpTimestamp> last_cookie_;  // of the last answered request
+    unsigned burst_remaining_ = 0;
+    bool unreachable_reported_ = false;
+    bool startup_complete_ = false;  // latched: see SourceSnapshot::starting
+    bool demobilized_ = false;
+    // From the last reply that passed the header tests:
+    NtpHeader server_;
+    bool has_server_ = false;
+};
+
+}  // namespace nanotime::ntp

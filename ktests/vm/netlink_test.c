@@ -1,0 +1,282 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * netlink_test: the "nanoclock" generic netlink family with libnl-genl-3:
+ * dump and get, set (privileged and not), strict policies, and events.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <netlink/genl/ctrl.h>
+#include <netlink/genl/genl.h>
+#include <netlink/netlink.h>
+#include <string.h>
+#include <sys/timex.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <linux/nanoclock.h>
+#include "nc_test.h"
+
+static int family;
+
+struct reply {
+	int n;
+	int index;
+	int event;
+	int have_all;
+	long long freq;
+	unsigned int status;
+};
+
+static int parse_cb(struct nl_msg *msg, void *arg)
+{
+	struct reply *r = arg;
+	struct nlattr *tb[NANOCLOCK_A_MAX + 1];
+	struct genlmsghdr *gh = nlmsg_data(nlmsg_hdr(msg));
+	int i;
+
+	if (genlmsg_parse(nlmsg_hdr(msg), 0, tb, NANOCLOCK_A_MAX, NULL))
+		return NL_SKIP;
+	r->n++;
+	r->have_all = 1;
+	for (i = NANOCLOCK_A_INDEX; i <= NANOCLOCK_A_STBCNT; i++)
+		if (!tb[i])
+			r->have_all = 0;
+	if (tb[NANOCLOCK_A_INDEX])
+		r->index = nla_get_u32(tb[NANOCLOCK_A_INDEX]);
+	if (tb[NANOCLOCK_A_FREQ])
+		r->freq = (long long)nla_get_s64(tb[NANOCLOCK_A_FREQ]);
+	if (tb[NANOCLOCK_A_STATUS])
+		r->status = nla_get_u32(tb[NANOCLOCK_A_STATUS]);
+	if (gh->cmd == NANOCLOCK_CMD_EVENT && tb[NANOCLOCK_A_EVENT])
+		r->event |= 1 << nla_get_u32(tb[NANOCLOCK_A_EVENT]);
+	return NL_OK;
+}
+
+static struct nl_sock *sock_new(struct reply *r)
+{
+	struct nl_sock *sk = nl_socket_alloc();
+
+	genl_connect(sk);
+	nl_socket_modify_cb(sk, NL_CB_VALID, NL_CB_CUSTOM, parse_cb, r);
+	return sk;
+}
+
+/* A new socket sharing @sk's callbacks. */
+static struct nl_sock *fresh(struct nl_sock *sk)
+{
+	struct nl_cb *cb = nl_socket_get_cb(sk);
+	struct nl_sock *s = nl_socket_alloc_cb(cb);
+
+	nl_cb_put(cb);
+	genl_connect(s);
+	return s;
+}
+
+/* Send one request; returns 0 or a negative libnl error. */
+static int request(struct nl_sock *sk, int cmd, int flags,
+		   void (*fill)(struct nl_msg *, void *), void *arg)
+{
+	struct nl_msg *msg = nlmsg_alloc();
+	struct nl_sock *s = fresh(sk);
+	int err;
+
+	genlmsg_put(msg, NL_AUTO_PORT, NL_AUTO_SEQ, family, 0, flags, cmd,
+		    NANOCLOCK_GENL_VERSION);
+	if (fill)
+		fill(msg, arg);
+	err = nl_send_auto(s, msg);
+	nlmsg_free(msg);
+	if (err >= 0)
+		err = nl_wait_for_ack(s);
+	nl_socket_free(s);
+	return err;
+}
+
+static int request_reply(struct nl_sock *sk, int cmd, int flags,
+			 void (*fill)(struct nl_msg *, void *), void *arg)
+{
+	struct nl_msg *msg = nlmsg_alloc();
+	struct nl_sock *s = fresh(sk);
+	int err;
+
+	genlmsg_put(msg, NL_AUTO_PORT, NL_AUTO_SEQ, family, 0, flags, cmd,
+		    NANOCLOCK_GENL_VERSION);
+	if (fill)
+		fill(msg, arg);
+	err = nl_send_auto(s, msg);
+	nlmsg_free(msg);
+	/* one socket per request: nothing stale can reach the next one */
+	if (err >= 0)
+		err = nl_recvmsgs_default(s);
+	nl_socket_free(s);
+	return err < 0 ? err : 0;
+}
+
+static void fill_index(struct nl_msg *m, void *arg)
+{
+	nla_put_u32(m, NANOCLOCK_A_INDEX, *(int *)arg);
+}
+
+static void fill_freq(struct nl_msg *m, void *arg)
+{
+	nla_put_u32(m, NANOCLOCK_A_INDEX, 0);
+	nla_put_u32(m, NANOCLOCK_A_MODES, ADJ_FREQUENCY);
+	nla_put_s64(m, NANOCLOCK_A_FREQ, *(long long *)arg);
+}
+
+static void fill_missing(struct nl_msg *m, void *arg)
+{
+	(void)arg;
+	nla_put_u32(m, NANOCLOCK_A_INDEX, 0);
+	nla_put_u32(m, NANOCLOCK_A_MODES, ADJ_FREQUENCY);
+}
+
+static void fill_orphan(struct nl_msg *m, void *arg)
+{
+	(void)arg;
+	nla_put_u32(m, NANOCLOCK_A_INDEX, 0);
+	nla_put_u32(m, NANOCLOCK_A_MODES, ADJ_STATUS);
+	nla_put_u32(m, NANOCLOCK_A_STATUS, 0);
+	nla_put_s64(m, NANOCLOCK_A_FREQ, 0);
+}
+
+static void fill_readonly(struct nl_msg *m, void *arg)
+{
+	(void)arg;
+	nla_put_u32(m, NANOCLOCK_A_INDEX, 0);
+	nla_put_u32(m, NANOCLOCK_A_MODES, 0);
+	nla_put_s64(m, NANOCLOCK_A_TIME_SEC, 0);
+}
+
+static void fill_badlen(struct nl_msg *m, void *arg)
+{
+	(void)arg;
+	nla_put_u32(m, NANOCLOCK_A_INDEX, 0);
+	nla_put_u32(m, NANOCLOCK_A_MODES, ADJ_FREQUENCY);
+	nla_put_u16(m, NANOCLOCK_A_FREQ, 1);
+}
+
+static void fill_badmode(struct nl_msg *m, void *arg)
+{
+	(void)arg;
+	nla_put_u32(m, NANOCLOCK_A_INDEX, 0);
+	nla_put_u32(m, NANOCLOCK_A_MODES, ADJ_NANO);
+}
+
+static void fill_status(struct nl_msg *m, void *arg)
+{
+	nla_put_u32(m, NANOCLOCK_A_INDEX, 0);
+	nla_put_u32(m, NANOCLOCK_A_MODES, ADJ_STATUS);
+	nla_put_u32(m, NANOCLOCK_A_STATUS, *(unsigned int *)arg);
+}
+
+static void fill_step(struct nl_msg *m, void *arg)
+{
+	(void)arg;
+	nla_put_u32(m, NANOCLOCK_A_INDEX, 0);
+	nla_put_u32(m, NANOCLOCK_A_MODES, ADJ_SETOFFSET);
+	nla_put_s64(m, NANOCLOCK_A_SETOFFSET, 1000);
+}
+
+int main(void)
+{
+	struct reply r = { 0 };
+	struct nl_sock *sk = sock_new(&r);
+	int idx, grp, err, pid, st;
+	long long freq;
+
+	family = genl_ctrl_resolve(sk, NANOCLOCK_GENL_NAME);
+	CHECK(family > 0, "resolve family \"%s\" (%d)", NANOCLOCK_GENL_NAME, family);
+	grp = genl_ctrl_resolve_grp(sk, NANOCLOCK_GENL_NAME, NANOCLOCK_GENL_MCGRP_EVENTS);
+	CHECK(grp > 0, "resolve group \"events\" (%d)", grp);
+	if (family <= 0 || grp <= 0)
+		return nc_t_done();
+
+	{
+		/* own socket: what follows NLMSG_DONE must not confuse the rest */
+		struct nl_sock *ds = sock_new(&r);
+
+		err = request_reply(ds, NANOCLOCK_CMD_GET_CLOCK, NLM_F_DUMP, NULL, NULL);
+		nl_socket_free(ds);
+	}
+	CHECK(err == 0 && r.n >= 1 && r.have_all, "dump: %d clock(s), all attributes", r.n);
+
+	memset(&r, 0, sizeof(r));
+	idx = 0;
+	err = request_reply(sk, NANOCLOCK_CMD_GET_CLOCK, 0, fill_index, &idx);
+	CHECK(err == 0 && r.n == 1 && r.index == 0, "get index 0");
+	idx = 99;
+	err = request(sk, NANOCLOCK_CMD_GET_CLOCK, 0, fill_index, &idx);
+	CHECK(err == -NLE_RANGE || err == -NLE_INVAL, "get index 99 rejected by policy (%d)", err);
+	idx = 15;
+	err = request(sk, NANOCLOCK_CMD_GET_CLOCK, 0, fill_index, &idx);
+	CHECK(err < 0, "get index 15: no such clock (%d)", err);
+
+	memset(&r, 0, sizeof(r));
+	freq = 42LL << 16;
+	err = request_reply(sk, NANOCLOCK_CMD_SET_CLOCK, 0, fill_freq, &freq);
+	CHECK(err == 0 && r.n == 1 && r.freq == freq, "set freq 42 ppm, reply carries it (%lld)",
+	      r.freq);
+	freq = 600LL << 16;
+	err = request(sk, NANOCLOCK_CMD_SET_CLOCK, 0, fill_freq, &freq);
+	CHECK(err < 0, "freq 600 ppm out of policy range (%d)", err);
+	CHECK(request(sk, NANOCLOCK_CMD_SET_CLOCK, 0, fill_missing, NULL) < 0,
+	      "mode bit without attribute rejected");
+	CHECK(request(sk, NANOCLOCK_CMD_SET_CLOCK, 0, fill_orphan, NULL) < 0,
+	      "attribute without mode bit rejected");
+	CHECK(request(sk, NANOCLOCK_CMD_SET_CLOCK, 0, fill_readonly, NULL) < 0,
+	      "read-only attribute in a set rejected");
+	CHECK(request(sk, NANOCLOCK_CMD_SET_CLOCK, 0, fill_badlen, NULL) < 0,
+	      "u16 where s64 expected rejected");
+	CHECK(request(sk, NANOCLOCK_CMD_SET_CLOCK, 0, fill_badmode, NULL) < 0,
+	      "mode bit outside the mask rejected");
+
+	pid = fork();
+	if (pid == 0) {
+		struct reply r2 = { 0 };
+		struct nl_sock *s2;
+		long long f = 1LL << 16;
+
+		if (setgid(65534) || setuid(65534))
+			_exit(10);
+		s2 = sock_new(&r2);
+		if (request_reply(s2, NANOCLOCK_CMD_GET_CLOCK, NLM_F_DUMP, NULL, NULL) || !r2.n)
+			_exit(1);
+		err = request(s2, NANOCLOCK_CMD_SET_CLOCK, 0, fill_freq, &f);
+		_exit(err == -NLE_PERM ? 0 : 2);
+	}
+	waitpid(pid, &st, 0);
+	CHECK(WIFEXITED(st) && WEXITSTATUS(st) == 0,
+	      "unprivileged: dump ok, set -> EPERM (code %d)", WEXITSTATUS(st));
+
+	/* events */
+	{
+		struct reply ev = { 0 };
+		struct nl_sock *es = sock_new(&ev);
+		unsigned int status;
+		int i;
+
+		nl_socket_disable_seq_check(es);
+		nl_socket_add_membership(es, grp);
+		nl_socket_set_nonblocking(es);
+		status = STA_PLL;
+		request_reply(sk, NANOCLOCK_CMD_SET_CLOCK, 0, fill_status, &status);
+		request_reply(sk, NANOCLOCK_CMD_SET_CLOCK, 0, fill_step, NULL);
+		status = STA_UNSYNC;
+		request_reply(sk, NANOCLOCK_CMD_SET_CLOCK, 0, fill_status, &status);
+		for (i = 0; i < 50; i++) {
+			nl_recvmsgs_default(es);
+			if ((ev.event & (1 << NANOCLOCK_EV_STATUS)) &&
+			    (ev.event & (1 << NANOCLOCK_EV_CLOCK_SET)))
+				break;
+			usleep(20000);
+		}
+		CHECK(ev.event & (1 << NANOCLOCK_EV_STATUS), "STATUS event received");
+		CHECK(ev.event & (1 << NANOCLOCK_EV_CLOCK_SET), "CLOCK_SET event received");
+		nl_socket_free(es);
+	}
+	freq = 0;
+	request_reply(sk, NANOCLOCK_CMD_SET_CLOCK, 0, fill_freq, &freq);
+	nl_socket_free(sk);
+	return nc_t_done();
+}

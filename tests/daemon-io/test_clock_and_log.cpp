@@ -1,0 +1,158 @@
+// Clock backends (through the fake, and read-only on the real clock) and the
+// rate-limited log.
+#include <gtest/gtest.h>
+#include <spdlog/sinks/ostream_sink.h>
+
+#include <sstream>
+
+#include "io/clock.hpp"
+#include "io/log.hpp"
+
+namespace nanotime::io {
+namespace {
+
+TEST(ClockDiscipline, SmallOffsetGoesToTheKernelPll) {
+    FakeClock clock;
+    clock.state_.status = STA_UNSYNC | STA_PPSSIGNAL;
+    ClockDiscipline d(clock, {0.128, 1000});
+    EXPECT_EQ(d.apply(0.000250), Correction::Slewed);
+    ASSERT_EQ(clock.calls.size(), 1u);
+    const timex& tx = clock.calls[0];
+    EXPECT_EQ(tx.modes, ADJ_OFFSET | ADJ_STATUS | ADJ_NANO);
+    EXPECT_EQ(tx.offset, 250000);  // ns
+    EXPECT_TRUE(tx.status & STA_PLL);
+    EXPECT_TRUE(tx.status & STA_NANO);
+    EXPECT_FALSE(tx.status & STA_UNSYNC);
+    EXPECT_TRUE(tx.status & STA_PPSSIGNAL);  // other bits kept
+    EXPECT_TRUE(clock.steps.empty());
+}
+
+TEST(ClockDiscipline, LargeOffsetSteps) {
+    FakeClock clock;
+    ClockDiscipline d(clock, {0.128, 1000});
+    EXPECT_EQ(d.apply(-2.75), Correction::Stepped);
+    ASSERT_EQ(clock.steps.size(), 1u);
+    EXPECT_NEAR(clock.steps[0], -2.75, 1e-9);
+    const timex& tx = clock.calls[0];
+    EXPECT_EQ(tx.modes, ADJ_SETOFFSET | ADJ_NANO);
+    EXPECT_EQ(tx.time.tv_sec, -3);  // normalised: -3 s + 0.25 s
+    EXPECT_EQ(tx.time.tv_usec, 250000000);
+}
+
+TEST(ClockDiscipline, PanicRefusesUnlessForced) {
+    FakeClock clock;
+    ClockDiscipline d(clock, {0.128, 1000});
+    EXPECT_EQ(d.apply(5000), Correction::Panic);
+    EXPECT_TRUE(clock.calls.empty());
+    d.arm_step();
+    EXPECT_EQ(d.apply(5000), Correction::Stepped);
+    EXPECT_EQ(d.apply(0.001), Correction::Slewed);  // one-shot
+    EXPECT_EQ(d.apply(std::nan("")), Correction::Panic);
+}
+
+TEST(ClockDiscipline, ArmedStepStepsSmallOffsetsToo) {
+    FakeClock clock;
+    ClockDiscipline d(clock, {0.128, 0});
+    d.arm_step();
+    EXPECT_EQ(d.apply(0.001), Correction::Stepped);
+    EXPECT_EQ(d.apply(1e6), Correction::Stepped);  // panic threshold 0: never panic
+}
+
+TEST(ClockDiscipline, FailureIsReported) {
+    FakeClock clock;
+    clock.fail_with = EPERM;
+    ClockDiscipline d(clock, {0.128, 1000});
+    EXPECT_EQ(d.apply(0.01), Correction::Failed);
+    EXPECT_EQ(d.last_error(), -EPERM);
+}
+
+TEST(ClockBackend, FrequencyLeapTaiAndErrors) {
+    FakeClock clock;
+    ASSERT_GE(clock.set_frequency(-12.5), 0);
+    EXPECT_EQ(clock.state_.freq, -12.5 * 65536);
+    ASSERT_GE(clock.set_leap(1), 0);
+    EXPECT_TRUE(clock.state_.status & STA_INS);
+    ASSERT_GE(clock.set_leap(-1), 0);
+    EXPECT_TRUE(clock.state_.status & STA_DEL);
+    EXPECT_FALSE(clock.state_.status & STA_INS);
+    ASSERT_GE(clock.set_tai(37), 0);
+    EXPECT_EQ(clock.state_.tai, 37);
+    ASSERT_GE(clock.set_errors(0.5, 0.001), 0);
+    EXPECT_EQ(clock.state_.maxerror, 500000);
+    EXPECT_EQ(clock.state_.esterror, 1000);
+}
+
+TEST(ClockBackend, SystemClockReadsWithoutChangingAnything) {
+    SystemClock clock;
+    timex tx{};
+    const int state = clock.read(tx);
+    ASSERT_GE(state, 0);
+    EXPECT_STRNE(clock_state_name(state), "unknown");
+    EXPECT_GT(clock.now().tv_sec, 1'600'000'000);
+}
+
+TEST(ClockBackend, MissingNanoclockDeviceThrows) {
+    EXPECT_THROW(NanoClock("/dev/nanoclock-does-not-exist"), std::system_error);
+}
+
+TEST(ClockBackend, StatusFlagNames) {
+    EXPECT_EQ(status_flag_names(STA_PLL | STA_NANO),
+              (std::vector<std::string>{"STA_PLL", "STA_NANO"}));
+    EXPECT_TRUE(status_flag_names(0).empty());
+}
+
+struct LogFixture {
+    std::ostringstream out;
+    std::chrono::steady_clock::time_point now{};
+    std::shared_ptr<spdlog::logger> logger;
+    LogFixture() {
+        logger = std::make_shared<spdlog::logger>(
+            "t", std::make_shared<spdlog::sinks::ostream_sink_st>(out));
+        logger->set_pattern("%v");
+    }
+    size_t lines() const {
+        const std::string s = out.str();
+        return static_cast<size_t>(std::count(s.begin(), s.end(), '\n'));
+    }
+};
+
+TEST(RateLimitedLog, FloodOfOneClassIsBoundedAndCounted) {
+    LogFixture f;
+    RateLimitedLog log({5, 1.0}, f.logger, [&] { return f.now; });
+    for (int i = 0; i < 10000; ++i) log.warn(LogClass::BadPacket, "bad packet from 192.0.2.1");
+    EXPECT_EQ(f.lines(), 5u);
+    EXPECT_EQ(log.suppressed_total(), 9995u);
+    // Other classes are not starved by the flood.
+    log.info(LogClass::General, "reload");
+    EXPECT_EQ(f.lines(), 6u);
+    // One period later exactly one more gets through, with the count.
+    f.now += std::chrono::seconds(1);
+    for (int i = 0; i < 100; ++i) log.warn(LogClass::BadPacket, "bad packet");
+    EXPECT_EQ(f.lines(), 7u);
+    EXPECT_NE(f.out.str().find("(9995 similar messages suppressed)"), std::string::npos);
+}
+
+TEST(RateLimitedLog, SustainedRateIsOnePerPeriod) {
+    LogFixture f;
+    RateLimitedLog log({3, 2.0}, f.logger, [&] { return f.now; });
+    // 1000 messages a second for 60 s: burst + 60/2.
+    for (int s = 0; s < 60; ++s) {
+        for (int i = 0; i < 1000; ++i) log.warn(LogClass::RateLimited, "x");
+        f.now += std::chrono::seconds(1);
+    }
+    EXPECT_LE(f.lines(), 3u + 30u);
+    EXPECT_GE(f.lines(), 30u);
+}
+
+TEST(RateLimitedLog, FilteredLevelsCostNothing) {
+    LogFixture f;
+    f.logger->set_level(spdlog::level::warn);
+    RateLimitedLog log({1, 100.0}, f.logger, [&] { return f.now; });
+    for (int i = 0; i < 10; ++i) log.debug(LogClass::Io, "noise");
+    log.warn(LogClass::Io, "real");
+    EXPECT_EQ(f.lines(), 1u);
+    EXPECT_EQ(log.suppressed_total(), 0u);
+}
+
+}  // namespace
+}  // namespace nanotime::io

@@ -1,0 +1,213 @@
+// End to end, once per I/O backend: the real nanotimed binary (seccomp
+// enforced, clock.adjust = false so the host clock is never touched)
+// synchronises to a stratum-1 NTP responder on loopback, serves time at
+// stratum 2, and answers nanotimectl.
+#include <arpa/inet.h>
+#include <gtest/gtest.h>
+#include <signal.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <chrono>
+#include <cstring>
+#include <fstream>
+#include <nlohmann/json.hpp>
+#include <thread>
+
+#include "ctl/control_server.hpp"
+
+namespace {
+
+using nlohmann::json;
+using namespace std::chrono_literals;
+
+uint64_t ntp_now() {
+    timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    const uint64_t secs = static_cast<uint64_t>(ts.tv_sec) + 2208988800ULL;
+    const uint64_t frac = (static_cast<uint64_t>(ts.tv_nsec) << 32) / 1000000000ULL;
+    return (secs << 32) | frac;
+}
+
+void put64(uint8_t* p, uint64_t v) {
+    for (int i = 0; i < 8; ++i) p[i] = static_cast<uint8_t>(v >> (56 - 8 * i));
+}
+
+// A stratum-1 server: answers every mode-3 request with the system time.
+class Responder {
+  public:
+    Responder() {
+        fd_ = socket(AF_INET, SOCK_DGRAM, 0);
+        sockaddr_in a{};
+        a.sin_family = AF_INET;
+        a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+        bind(fd_, reinterpret_cast<sockaddr*>(&a), sizeof a);
+        socklen_t len = sizeof a;
+        getsockname(fd_, reinterpret_cast<sockaddr*>(&a), &len);
+        port_ = ntohs(a.sin_port);
+        timeval tv{0, 100000};
+        setsockopt(fd_, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+        thread_ = std::thread([this] { serve(); });
+    }
+    ~Responder() {
+        stop_ = true;
+        thread_.join();
+        close(fd_);
+    }
+    uint16_t port() const { return port_; }
+    int answered() const { return answered_; }
+
+  private:
+    void serve() {
+        while (!stop_) {
+            uint8_t req[512];
+            sockaddr_storage peer{};
+            socklen_t plen = sizeof peer;
+            const ssize_t n =
+                recvfrom(fd_, req, sizeof req, 0, reinterpret_cast<sockaddr*>(&peer), &plen);
+            if (n < 48 || (req[0] & 7) != 3) continue;
+            const uint64_t rx = ntp_now();
+            uint8_t r[48] = {};
+            r[0] = (0 << 6) | (4 << 3) | 4;  // LI 0, version 4, mode 4
+            r[1] = 1;                        // stratum 1
+            r[2] = req[2];
+            r[3] = static_cast<uint8_t>(-20);
+            r[11] = 0x10;  // root dispersion 1/16 ms-ish
+            std::memcpy(r + 12, "GPS", 4);
+            put64(r + 16, rx - (uint64_t{1} << 32));  // reference: a second ago
+            std::memcpy(r + 24, req + 40, 8);         // origin = their transmit
+            put64(r + 32, rx);
+            put64(r + 40, ntp_now());
+            sendto(fd_, r, sizeof r, 0, reinterpret_cast<sockaddr*>(&peer), plen);
+            ++answered_;
+        }
+    }
+    int fd_ = -1;
+    uint16_t port_ = 0;
+    std::atomic<bool> stop_{false};
+    std::atomic<int> answered_{0};
+    std::thread thread_;
+};
+
+std::string run_capture(const std::string& cmd, int* status) {
+    std::string out;
+    FILE* p = popen(cmd.c_str(), "r");
+    char buf[4096];
+    size_t n;
+    while ((n = fread(buf, 1, sizeof buf, p)) > 0) out.append(buf, n);
+    *status = pclose(p);
+    return out;
+}
+
+// The sanitizer runtimes make system calls of their own (LeakSanitizer
+// stops the world with ptrace at exit): sanitized builds log instead of kill.
+#ifdef NANOTIME_SANITIZED
+constexpr const char* kSeccomp = "log";
+#else
+constexpr const char* kSeccomp = "enforce";
+#endif
+
+class DaemonEndToEnd : public ::testing::TestWithParam<std::string> {};
+
+TEST_P(DaemonEndToEnd, SyncsServesAndAnswersNanotimectl) {
+    Responder upstream;
+    char dir[] = "/tmp/nanotimed-e2e-XXXXXX";
+    ASSERT_NE(mkdtemp(dir), nullptr);
+    const std::string sock = std::string(dir) + "/ctl.sock";
+    const int serve_port = 20000 + getpid() % 20000;
+    const std::string conf = std::string(dir) + "/nanotimed.toml";
+    std::ofstream(conf) << "[[source]]\nserver = \"127.0.0.1\"\nport = " << upstream.port()
+                        << "\nminpoll = 3\nmaxpoll = 4\niburst = true\n\n"
+                        << "[server]\nlisten = [\"127.0.0.1:" << serve_port
+                        << "\"]\nallow = [\"127.0.0.0/8\"]\n\n"
+                        << "[clock]\nadjust = false\ndrift_file = \"\"\n\n"
+                        << "[control]\nsocket = \"" << sock << "\"\n\n"
+                        << "[io]\nbackend = \"" << GetParam() << "\"\n\n"
+                        << "[log]\nlevel = \"debug\"\nfile = \"" << dir << "/log\"\n\n"
+                        << "[service]\nuser = \"\"\nseccomp = \"" << kSeccomp << "\"\n";
+    int status = 0;
+    run_capture(std::string(NANOTIMED_PATH) + " --check-config -c " + conf, &status);
+    ASSERT_EQ(status, 0);
+
+    const pid_t pid = fork();
+    ASSERT_GE(pid, 0);
+    if (pid == 0) {
+        execl(NANOTIMED_PATH, "nanotimed", "-c", conf.c_str(), static_cast<char*>(nullptr));
+        _exit(127);
+    }
+    // Wait for synchronisation (iburst: a few seconds).
+    json st;
+    const auto deadline = std::chrono::steady_clock::now() + 40s;
+    while (std::chrono::steady_clock::now() < deadline) {
+        std::string err;
+        if (auto r = nanotime::ctl::request(sock, R"({"command":"status"})", &err, 1000)) {
+            st = json::parse(*r)["data"];
+            if (st.value("synchronized", false)) break;
+        }
+        std::this_thread::sleep_for(200ms);
+    }
+    ASSERT_TRUE(st.value("synchronized", false)) << st.dump();
+    EXPECT_EQ(st["stratum"], 2);
+    EXPECT_EQ(st["reference_id"], "127.0.0.1");
+    EXPECT_EQ(st["io_backend"], GetParam());
+    EXPECT_GE(upstream.answered(), 4);
+
+    // nanotimectl, both forms.
+    const std::string ctl = std::string(NANOTIMECTL_PATH) + " -s " + sock;
+    const std::string table = run_capture(ctl + " sources", &status);
+    EXPECT_EQ(status, 0);
+    EXPECT_NE(table.find("* 127.0.0.1"), std::string::npos) << table;
+    const json sources = json::parse(run_capture(ctl + " --json sources", &status));
+    ASSERT_EQ(sources["sources"].size(), 1u);
+    EXPECT_EQ(sources["sources"][0]["state"], "selected");
+    EXPECT_LT(std::abs(sources["sources"][0]["offset_s"].get<double>()), 0.01);
+    for (const char* cmd : {"status", "tracking", "sourcestats", "kernel", "pps"}) {
+        run_capture(ctl + " " + cmd, &status);
+        EXPECT_EQ(status, 0) << cmd;
+    }
+
+    // As a server: stratum 2, refid = upstream address.
+    const int c = socket(AF_INET, SOCK_DGRAM, 0);
+    timeval tv{2, 0};
+    setsockopt(c, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+    sockaddr_in to{};
+    to.sin_family = AF_INET;
+    to.sin_port = htons(static_cast<uint16_t>(serve_port));
+    to.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    uint8_t req[48] = {0x23};
+    put64(req + 40, 0x0102030405060708ULL);
+    sendto(c, req, sizeof req, 0, reinterpret_cast<sockaddr*>(&to), sizeof to);
+    uint8_t reply[64];
+    const ssize_t n = recv(c, reply, sizeof reply, 0);
+    close(c);
+    ASSERT_EQ(n, 48);
+    EXPECT_EQ(reply[0] & 7, 4);
+    EXPECT_EQ(reply[1], 2);
+    EXPECT_EQ(std::memcmp(reply + 24, req + 40, 8), 0);
+    EXPECT_EQ(std::memcmp(reply + 12, "\x7f\x00\x00\x01", 4), 0);
+
+    // SIGHUP reloads; SIGTERM stops cleanly (no SIGSYS from seccomp).
+    kill(pid, SIGHUP);
+    std::this_thread::sleep_for(300ms);
+    kill(pid, SIGTERM);
+    int wstatus = 0;
+    waitpid(pid, &wstatus, 0);
+    std::ifstream logf(std::string(dir) + "/log");
+    const std::string log((std::istreambuf_iterator<char>(logf)), std::istreambuf_iterator<char>());
+    EXPECT_TRUE(WIFEXITED(wstatus))
+        << "signal " << (WIFSIGNALED(wstatus) ? WTERMSIG(wstatus) : 0) << "\n"
+        << log;
+    EXPECT_EQ(WEXITSTATUS(wstatus), 0) << log;
+    EXPECT_NE(log.find("reloaded: 1 sources"), std::string::npos) << log;
+    EXPECT_EQ(access(sock.c_str(), F_OK), -1);
+    std::string cleanup = std::string("rm -rf ") + dir;
+    run_capture(cleanup, &status);
+}
+
+INSTANTIATE_TEST_SUITE_P(Backends, DaemonEndToEnd, ::testing::Values("poll", "io_uring"),
+                         [](const auto& info) { return info.param; });
+
+}  // namespace

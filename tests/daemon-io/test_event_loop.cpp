@@ -1,0 +1,346 @@
+// Event loop behaviour, identical on every backend: UDP with kernel
+// timestamps (IPv4, IPv6), batched sends, streams, timers, signals.
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <cstdlib>
+#include <cstring>
+#include <map>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "loop_test_support.hpp"
+
+namespace nanotime::io::testing {
+namespace {
+
+int64_t realtime_ns() {
+    timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return int64_t{ts.tv_sec} * 1'000'000'000 + ts.tv_nsec;
+}
+
+int64_t to_ns(const timespec& ts) {
+    return int64_t{ts.tv_sec} * 1'000'000'000 + ts.tv_nsec;
+}
+
+std::vector<uint8_t> bytes(const std::string& s) {
+    return {s.begin(), s.end()};
+}
+
+using EventLoopTest = LoopTest;
+
+void echo_with_timestamps(EventLoop& loop, const Endpoint& any_loopback) {
+    UdpOptions so;
+    so.bind = any_loopback;
+    so.tx_timestamps = true;
+    std::vector<TxTimestamp> server_tx;
+    uint64_t server = 0;
+    uint64_t reply_token = 0;
+    server = loop.open_udp(
+        so,
+        [&](const ReceivedDatagram& d) {
+            ASSERT_TRUE(d.rx.software.has_value());
+            ASSERT_FALSE(d.local.empty());
+            reply_token = loop.send_udp(server, d.peer, d.payload, &d.local);
+        },
+        [&](const TxTimestamp& t) { server_tx.push_back(t); });
+    const Endpoint server_addr = loop.local_endpoint(server);
+    ASSERT_NE(server_addr.port(), 0);
+
+    UdpOptions co = so;
+    std::vector<ReceivedDatagram> replies;
+    std::vector<std::vector<uint8_t>> reply_bytes;
+    std::vector<TxTimestamp> client_tx;
+    const uint64_t client = loop.open_udp(
+        co,
+        [&](const ReceivedDatagram& d) {
+            replies.push_back(d);
+            reply_bytes.emplace_back(d.payload.begin(), d.payload.end());
+        },
+        [&](const TxTimestamp& t) { client_tx.push_back(t); });
+
+    const int64_t before = realtime_ns();
+    const auto msg = bytes("nanotime echo");
+    const uint64_t token = loop.send_udp(client, server_addr, msg);
+    ASSERT_NE(token, 0u);
+    ASSERT_TRUE(run_until(
+        loop, [&] { return !replies.empty() && !client_tx.empty() && !server_tx.empty(); }));
+    const int64_t after = realtime_ns();
+
+    EXPECT_EQ(reply_bytes[0], msg);
+    EXPECT_EQ(replies[0].peer, server_addr);
+    ASSERT_TRUE(replies[0].rx.software.has_value());
+    const int64_t rx = to_ns(*replies[0].rx.software);
+    EXPECT_GE(rx, before);
+    EXPECT_LE(rx, after);
+    EXPECT_EQ(client_tx[0].token, token);
+    EXPECT_EQ(client_tx[0].socket, client);
+    ASSERT_TRUE(client_tx[0].tx.software.has_value());
+    const int64_t tx = to_ns(*client_tx[0].tx.software);
+    EXPECT_GE(tx, before);
+    EXPECT_LE(tx, rx);  // sent before the reply came back
+    EXPECT_EQ(server_tx[0].token, reply_token);
+    loop.close_udp(client);
+    loop.close_udp(server);
+    loop.run_once(std::chrono::milliseconds(10));
+}
+
+TEST_P(EventLoopTest, UdpEchoIpv4WithRxAndTxTimestamps) {
+    echo_with_timestamps(*loop_, Endpoint::v4_loopback(0));
+}
+
+TEST_P(EventLoopTest, UdpEchoIpv6WithRxAndTxTimestamps) {
+    const int probe = socket(AF_INET6, SOCK_DGRAM, 0);
+    sockaddr_in6 a{};
+    a.sin6_family = AF_INET6;
+    a.sin6_addr = in6addr_loopback;
+    const bool v6 = probe >= 0 && bind(probe, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0;
+    if (probe >= 0) close(probe);
+    if (!v6) GTEST_SKIP() << "no IPv6 loopback";
+    echo_with_timestamps(*loop_, Endpoint::v6_loopback(0));
+}
+
+TEST_P(EventLoopTest, BatchedSendsAllArriveInOrder) {
+    std::vector<uint32_t> got;
+    UdpOptions o;
+    o.bind = Endpoint::v4_loopback(0);
+    const uint64_t rx = loop_->open_udp(o, [&](const ReceivedDatagram& d) {
+        uint32_t v = 0;
+        ASSERT_EQ(d.payload.size(), sizeof v);
+        std::memcpy(&v, d.payload.data(), sizeof v);
+        got.push_back(v);
+    });
+    const uint64_t tx = loop_->open_udp(o, [](const ReceivedDatagram&) {});
+    const Endpoint to = loop_->local_endpoint(rx);
+    constexpr uint32_t kCount = 200;
+    for (uint32_t i = 0; i < kCount; ++i) {
+        loop_->send_udp(tx, to, std::span<const uint8_t>(reinterpret_cast<uint8_t*>(&i), sizeof i));
+    }
+    ASSERT_TRUE(run_until(*loop_, [&] { return got.size() == kCount; }));
+    for (uint32_t i = 0; i < kCount; ++i) EXPECT_EQ(got[i], i);
+    EXPECT_GE(loop_->stats().datagrams_sent, kCount);
+}
+
+TEST_P(EventLoopTest, TruncatedDatagramIsFlagged) {
+    bool truncated = false;
+    size_t size = 0;
+    UdpOptions o;
+    o.bind = Endpoint::v4_loopback(0);
+    const uint64_t rx = loop_->open_udp(o, [&](const ReceivedDatagram& d) {
+        truncated = d.truncated;
+        size = d.payload.size();
+    });
+    const uint64_t tx = loop_->open_udp(o, [](const ReceivedDatagram&) {});
+    std::vector<uint8_t> big(8000, 0x5a);
+    loop_->send_udp(tx, loop_->local_endpoint(rx), big);
+    ASSERT_TRUE(run_until(*loop_, [&] { return size > 0; }));
+    EXPECT_TRUE(truncated);
+    EXPECT_LT(size, big.size());
+}
+
+TEST_P(EventLoopTest, CloseSocketFromItsOwnCallback) {
+    int received = 0;
+    UdpOptions o;
+    o.bind = Endpoint::v4_loopback(0);
+    uint64_t rx = 0;
+    rx = loop_->open_udp(o, [&](const ReceivedDatagram&) {
+        ++received;
+        loop_->close_udp(rx);
+    });
+    const Endpoint to = loop_->local_endpoint(rx);
+    const uint64_t tx = loop_->open_udp(o, [](const ReceivedDatagram&) {});
+    for (int i = 0; i < 5; ++i) loop_->send_udp(tx, to, bytes("x"));
+    run_until(
+        *loop_, [&] { return false; }, std::chrono::milliseconds(200));
+    EXPECT_EQ(received, 1);
+}
+
+TEST_P(EventLoopTest, SendToUnknownSocketIsIgnored) {
+    EXPECT_EQ(loop_->send_udp(12345, Endpoint::v4_loopback(9), bytes("x")), 0u);
+}
+
+std::string temp_socket_path() {
+    char dir[] = "/tmp/nanotime-loop-XXXXXX";
+    EXPECT_NE(mkdtemp(dir), nullptr);
+    return std::string(dir) + "/s";
+}
+
+int unix_listener(const std::string& path) {
+    const int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    sockaddr_un a{};
+    a.sun_family = AF_UNIX;
+    std::strncpy(a.sun_path, path.c_str(), sizeof a.sun_path - 1);
+    EXPECT_EQ(bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a), 0);
+    EXPECT_EQ(listen(fd, 16), 0);
+    return fd;
+}
+
+int unix_connect(const std::string& path) {
+    const int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    sockaddr_un a{};
+    a.sun_family = AF_UNIX;
+    std::strncpy(a.sun_path, path.c_str(), sizeof a.sun_path - 1);
+    EXPECT_EQ(connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof a), 0);
+    return fd;
+}
+
+TEST_P(EventLoopTest, StreamAcceptReadWriteAndClose) {
+    const std::string path = temp_socket_path();
+    std::map<uint64_t, std::string> received;
+    std::vector<uint64_t> closed;
+    loop_->listen_stream(unix_listener(path), [&](int fd) {
+        loop_->add_stream(
+            fd,
+            [&](uint64_t c, std::span<const uint8_t> data) {
+                received[c].append(data.begin(), data.end());
+                // Echo in upper case.
+                std::string up(data.begin(), data.end());
+                for (char& ch : up) ch = static_cast<char>(std::toupper(ch));
+                loop_->write_stream(c, std::span<const uint8_t>(
+                                           reinterpret_cast<const uint8_t*>(up.data()), up.size()));
+            },
+            [&](uint64_t c) { closed.push_back(c); });
+    });
+    const int a = unix_connect(path);
+    const int b = unix_connect(path);
+    ASSERT_EQ(write(a, "hello", 5), 5);
+    ASSERT_EQ(write(b, "world", 5), 5);
+    ASSERT_TRUE(run_until(*loop_, [&] {
+        size_t total = 0;
+        for (auto& [c, s] : received) total += s.size();
+        return total == 10;
+    }));
+    char buf[16] = {};
+    ASSERT_EQ(read(a, buf, sizeof buf), 5);
+    EXPECT_EQ(std::string(buf, 5), "HELLO");
+    ASSERT_EQ(read(b, buf, sizeof buf), 5);
+    EXPECT_EQ(std::string(buf, 5), "WORLD");
+    close(a);
+    ASSERT_TRUE(run_until(*loop_, [&] { return closed.size() == 1; }));
+    close(b);
+    ASSERT_TRUE(run_until(*loop_, [&] { return closed.size() == 2; }));
+    unlink(path.c_str());
+}
+
+TEST_P(EventLoopTest, LargeStreamWriteIsDeliveredWholeThenClosed) {
+    const std::string path = temp_socket_path();
+    constexpr size_t kSize = 4 << 20;  // far beyond the socket buffer: partial writes
+    std::string payload(kSize, '\0');
+    for (size_t i = 0; i < kSize; ++i) payload[i] = static_cast<char>('a' + i % 26);
+    bool server_closed = false;
+    loop_->listen_stream(unix_listener(path), [&](int fd) {
+        const uint64_t c = loop_->add_stream(
+            fd, [](uint64_t, std::span<const uint8_t>) {}, [&](uint64_t) { server_closed = true; });
+        loop_->write_stream(
+            c, std::span<const uint8_t>(reinterpret_cast<const uint8_t*>(payload.data()),
+                                        payload.size()));
+        loop_->close_stream(c);  // after the flush
+    });
+    std::string got;
+    std::thread reader([&] {
+        const int fd = unix_connect(path);
+        char buf[65536];
+        for (;;) {
+            const ssize_t n = read(fd, buf, sizeof buf);
+            if (n <= 0) break;
+            got.append(buf, static_cast<size_t>(n));
+        }
+        close(fd);
+    });
+    run_until(
+        *loop_, [&] { return server_closed; }, std::chrono::milliseconds(10000));
+    reader.join();
+    EXPECT_TRUE(server_closed);
+    EXPECT_EQ(got.size(), payload.size());
+    EXPECT_TRUE(got == payload);
+    unlink(path.c_str());
+}
+
+TEST_P(EventLoopTest, TimersFireInDeadlineOrderFifoOnTies) {
+    using namespace std::chrono_literals;
+    std::vector<std::string> order;
+    const auto base = MonoClock::now() + 20ms;
+    loop_->add_timer(base + 30ms, [&] { order.push_back("c"); });
+    loop_->add_timer(base + 10ms, [&] { order.push_back("a"); });
+    loop_->add_timer(base + 20ms, [&] { order.push_back("b1"); });
+    loop_->add_timer(base + 20ms, [&] { order.push_back("b2"); });
+    const uint64_t cancelled = loop_->add_timer(base + 15ms, [&] { order.push_back("never"); });
+    loop_->add_timer(base, [&] {
+        order.push_back("first");
+        loop_->add_timer_after(0ms, [&] { order.push_back("nested"); });
+    });
+    EXPECT_TRUE(loop_->cancel_timer(cancelled));
+    EXPECT_FALSE(loop_->cancel_timer(cancelled));
+    ASSERT_TRUE(run_until(*loop_, [&] { return order.size() == 6; }));
+    EXPECT_EQ(order, (std::vector<std::string>{"first", "nested", "a", "b1", "b2", "c"}));
+}
+
+TEST_P(EventLoopTest, TimerWakesAnIdleLoopOnTime) {
+    using namespace std::chrono_literals;
+    bool fired = false;
+    const auto start = MonoClock::now();
+    loop_->add_timer_after(50ms, [&] { fired = true; });
+    while (!fired && MonoClock::now() - start < 2s) loop_->run_once(std::nullopt);
+    const auto elapsed = MonoClock::now() - start;
+    EXPECT_TRUE(fired);
+    EXPECT_GE(elapsed, 50ms);
+    EXPECT_LT(elapsed, 500ms);
+}
+
+TEST_P(EventLoopTest, SignalsAreDeliveredThroughTheLoop) {
+    std::vector<int> got;
+    loop_->watch_signals({SIGUSR1, SIGUSR2}, [&](const signalfd_siginfo& si) {
+        got.push_back(static_cast<int>(si.ssi_signo));
+    });
+    raise(SIGUSR1);
+    ASSERT_TRUE(run_until(*loop_, [&] { return got.size() == 1; }));
+    raise(SIGUSR2);
+    ASSERT_TRUE(run_until(*loop_, [&] { return got.size() == 2; }));
+    EXPECT_EQ(got, (std::vector<int>{SIGUSR1, SIGUSR2}));
+}
+
+TEST_P(EventLoopTest, RunStopsOnStop) {
+    using namespace std::chrono_literals;
+    loop_->add_timer_after(5ms, [&] { loop_->stop(); });
+    loop_->run();
+    EXPECT_TRUE(loop_->stopping());
+}
+
+NANOTIME_ALL_BACKENDS(EventLoopTest);
+
+TEST(EventLoopSelection, ExplicitPollIsPoll) {
+    LoopOptions o;
+    o.choice = BackendChoice::Poll;
+    std::string note;
+    auto loop = make_event_loop(o, &note);
+    EXPECT_EQ(loop->backend(), Backend::Poll);
+    EXPECT_FALSE(note.empty());
+}
+
+TEST(EventLoopSelection, AutoPrefersIoUringWhenUsable) {
+    std::string note;
+    auto loop = make_event_loop(LoopOptions{}, &note);
+    EXPECT_EQ(loop->backend(), uring_usable() ? Backend::IoUring : Backend::Poll) << note;
+}
+
+TEST(EndpointTest, ParsesAndPrints) {
+    auto a = Endpoint::parse("192.0.2.1:123", 0);
+    ASSERT_TRUE(a);
+    EXPECT_EQ(a->to_string(), "192.0.2.1:123");
+    auto b = Endpoint::parse("[2001:db8::1]:4460", 0);
+    ASSERT_TRUE(b);
+    EXPECT_EQ(b->to_string(), "[2001:db8::1]:4460");
+    auto c = Endpoint::parse("::1", 123);
+    ASSERT_TRUE(c);
+    EXPECT_EQ(c->port(), 123);
+    EXPECT_FALSE(Endpoint::parse("192.0.2.1:99999", 0));
+    EXPECT_FALSE(Endpoint::parse("example.org", 0));
+    EXPECT_FALSE(Endpoint::parse("[::1", 0));
+}
+
+}  // namespace
+}  // namespace nanotime::io::testing

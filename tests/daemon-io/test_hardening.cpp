@@ -1,0 +1,129 @@
+// Privilege drop and the seccomp allow-list, each in a forked child.
+#include <gtest/gtest.h>
+#include <pwd.h>
+#include <sys/capability.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "io/clock.hpp"
+#include "loop_test_support.hpp"
+#include "nanotimed/hardening.hpp"
+
+namespace nanotime::daemon {
+namespace {
+
+// Runs @body in a child; returns its wait status.
+template <typename F>
+int in_child(F body) {
+    const pid_t pid = fork();
+    if (pid == 0) {
+        int rc = 1;
+        try {
+            rc = body() ? 0 : 1;
+        } catch (...) {
+            rc = 2;
+        }
+        _exit(rc);
+    }
+    int status = 0;
+    waitpid(pid, &status, 0);
+    return status;
+}
+
+bool has_effective(cap_value_t c) {
+    cap_t caps = cap_get_proc();
+    cap_flag_value_t v = CAP_CLEAR;
+    cap_get_flag(caps, c, CAP_EFFECTIVE, &v);
+    cap_free(caps);
+    return v == CAP_SET;
+}
+
+TEST(Hardening, RootDropsToUserKeepingOnlyClockCapabilities) {
+    if (geteuid() != 0 || getpwnam("nobody") == nullptr)
+        GTEST_SKIP() << "needs root and user nobody";
+    if (!has_effective(CAP_SYS_TIME)) GTEST_SKIP() << "no CAP_SYS_TIME to keep";
+    const int status = in_child([] {
+        const PrivilegeResult r = drop_privileges("nobody", true);
+        return r.changed_user && getuid() == getpwnam("nobody")->pw_uid && geteuid() != 0 &&
+               has_effective(CAP_SYS_TIME) && has_effective(CAP_NET_BIND_SERVICE) &&
+               !has_effective(CAP_SYS_ADMIN) && !has_effective(CAP_SETUID) &&
+               !has_effective(CAP_DAC_OVERRIDE);
+    });
+    ASSERT_TRUE(WIFEXITED(status));
+    EXPECT_EQ(WEXITSTATUS(status), 0);
+}
+
+TEST(Hardening, WithoutNetBindOnlySysTime) {
+    if (geteuid() != 0 || !has_effective(CAP_SYS_TIME)) GTEST_SKIP() << "needs root";
+    const int status = in_child([] {
+        drop_privileges("", false);
+        return has_effective(CAP_SYS_TIME) && !has_effective(CAP_NET_BIND_SERVICE);
+    });
+    EXPECT_EQ(WEXITSTATUS(status), 0);
+}
+
+TEST(Hardening, UnknownUserIsAnError) {
+    if (geteuid() != 0) GTEST_SKIP() << "needs root";
+    const int status = in_child([] {
+        try {
+            drop_privileges("no-such-user-nanotime", false);
+        } catch (const std::runtime_error&) {
+            return true;
+        }
+        return false;
+    });
+    EXPECT_EQ(WEXITSTATUS(status), 0);
+}
+
+#if defined(__SANITIZE_ADDRESS__)
+constexpr bool kSanitized = true;
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+constexpr bool kSanitized = true;
+#else
+constexpr bool kSanitized = false;
+#endif
+#else
+constexpr bool kSanitized = false;
+#endif
+
+using SeccompTest = io::testing::LoopTest;
+
+// Everything the daemon does after start-up, under the enforcing filter:
+// loop creation happens before (as in nanotimed), the rest after.
+TEST_P(SeccompTest, LoopWorkUnderTheAllowList) {
+    if (kSanitized) GTEST_SKIP() << "the sanitizer runtime makes its own system calls";
+    const int status = in_child([this] {
+        int got = 0, stamps = 0, fired = 0, signals = 0;
+        loop_->watch_signals({SIGUSR1}, [&](const signalfd_siginfo&) { ++signals; });
+        install_seccomp(SeccompAction::Kill);
+        io::UdpOptions o;
+        o.bind = io::Endpoint::v4_loopback(0);
+        o.tx_timestamps = true;
+        const uint64_t a = loop_->open_udp(
+            o, [&](const io::ReceivedDatagram&) { ++got; },
+            [&](const io::TxTimestamp&) { ++stamps; });
+        const uint64_t b = loop_->open_udp(o, [&](const io::ReceivedDatagram&) { ++got; });
+        const uint8_t msg[48] = {0x23};
+        loop_->send_udp(b, loop_->local_endpoint(a), msg);
+        loop_->send_udp(a, loop_->local_endpoint(b), msg);
+        loop_->add_timer_after(std::chrono::milliseconds(1), [&] { ++fired; });
+        raise(SIGUSR1);
+        io::SystemClock clock;
+        timex tx{};
+        clock.read(tx);
+        io::testing::run_until(
+            *loop_, [&] { return got == 2 && stamps == 1 && fired == 1 && signals == 1; });
+        loop_->close_udp(a);
+        loop_->close_udp(b);
+        loop_->run_once(std::chrono::milliseconds(5));
+        return got == 2 && stamps == 1 && fired == 1 && signals == 1;
+    });
+    EXPECT_TRUE(WIFEXITED(status)) << "killed by signal " << WTERMSIG(status);
+    EXPECT_EQ(WEXITSTATUS(status), 0);
+}
+
+NANOTIME_ALL_BACKENDS(SeccompTest);
+
+}  // namespace
+}  // namespace nanotime::daemon

@@ -1,0 +1,259 @@
+// Client association: requests, cookie/origin checks (TEST1-3, 6, 7), KoD,
+// iburst, reachability, unreachability, poll adaptation.
+#include <gtest/gtest.h>
+
+#include "packet/reference_id.hpp"
+#include "source/ntp_source.hpp"
+#include "test_support.hpp"
+
+namespace nanotime::ntp {
+namespace {
+
+using testing::actions_of;
+using testing::kEpoch2026;
+using testing::make_reply;
+
+constexpr int64_t kMs = 1'000'000;
+
+SourceConfig config(bool iburst = false) {
+    SourceConfig c;
+    c.address = SocketAddress{IpAddress::v4(192, 0, 2, 1), 123};
+    c.minpoll = 6;
+    c.maxpoll = 10;
+    c.iburst = iburst;
+    return c;
+}
+
+struct Exchange {
+    SendRequest request;
+    SourceActions timer_actions;
+};
+
+Exchange poll(NtpSource& source, NtpInstant now, RandomSource& random) {
+    Exchange e;
+    e.timer_actions = source.handle_timer(now, random);
+    auto sends = actions_of<SendRequest>(e.timer_actions);
+    EXPECT_EQ(sends.size(), 1u);
+    if (!sends.empty()) e.request = sends[0];
+    return e;
+}
+
+// Answers with the server 5 ms ahead and 10 ms of delay each way.
+SourceActions answer(NtpSource& source, const SendRequest& request, NtpInstant sent) {
+    const auto reply = make_reply(request.packet, sent + Nanoseconds(15 * kMs),
+                                  sent + Nanoseconds(15 * kMs + 100'000));
+    return source.handle_packet(reply, request.request_id, sent + Nanoseconds(20 * kMs + 100'000));
+}
+
+TEST(NtpSource, RequestIsMinimalWithRandomCookiePortAndId) {
+    SplitMix64 random(1);
+    NtpSource source(1, config());
+    auto e = poll(source, kEpoch2026, random);
+    const auto h = *parse_header(e.request.packet);
+    EXPECT_EQ(h.mode, Mode::Client);
+    EXPECT_EQ(h.version, 4);
+    EXPECT_EQ(h.poll, 6);
+    EXPECT_TRUE(h.origin_time.is_zero());
+    EXPECT_TRUE(h.receive_time.is_zero());
+    EXPECT_TRUE(h.reference_time.is_zero());
+    EXPECT_FALSE(h.transmit_time.is_zero());
+    // The transmit field is a random cookie, not our clock.
+    EXPECT_NE(h.transmit_time, kEpoch2026.to_timestamp());
+    EXPECT_GE(e.request.source_port, 1024);
+    EXPECT_EQ(e.request.destination, config().address);
+    auto e2 = poll(source, kEpoch2026 + Nanoseconds(64'000 * kMs), random);
+    EXPECT_NE(e2.request.request_id, e.request.request_id);
+    EXPECT_NE(parse_header(e2.request.packet)->transmit_time, h.transmit_time);
+    EXPECT_EQ(source.counters().timeouts, 1u);
+}
+
+TEST(NtpSource, ValidReplyProducesSampleAndSystemUpdate) {
+    SplitMix64 random(2);
+    NtpSource source(1, config());
+    auto e = poll(source, kEpoch2026, random);
+    auto actions = answer(source, e.request, kEpoch2026);
+    auto updates = actions_of<UpdateSystem>(actions);
+    ASSERT_EQ(updates.size(), 1u);
+    const SourceSnapshot& s = updates[0].snapshot;
+    EXPECT_NEAR(s.statistics.offset, 0.005, 1e-9);
+    EXPECT_NEAR(s.statistics.delay, 0.020, 1e-9);
+    EXPECT_EQ(s.reach, 1);
+    EXPECT_EQ(s.stratum, 1);
+    EXPECT_EQ(s.address_reference_id, 0xc0000201U);
+    EXPECT_EQ(source.counters().replies_accepted, 1u);
+}
+
+TEST(NtpSource, BogusDuplicateAndMismatchedRepliesAreDropped) {
+    SplitMix64 random(3);
+    NtpSource source(1, config());
+    auto e = poll(source, kEpoch2026, random);
+    // Wrong origin (TEST2).
+    auto forged = make_reply(e.request.packet, kEpoch2026, kEpoch2026);
+    forged[24] ^= 1;
+    EXPECT_TRUE(source.handle_packet(forged, e.request.request_id, kEpoch2026).empty());
+    EXPECT_EQ(source.counters().bogus, 1u);
+    // Right origin, wrong request ID (arrived on another socket).
+    auto reply = make_reply(e.request.packet, kEpoch2026, kEpoch2026);
+    EXPECT_TRUE(source.handle_packet(reply, e.request.request_id + 1, kEpoch2026).empty());
+    EXPECT_EQ(source.counters().bogus, 2u);
+    // The genuine one, then a replay of it (TEST1).
+    EXPECT_FALSE(answer(source, e.request, kEpoch2026).empty());
+    EXPECT_TRUE(answer(source, e.request, kEpoch2026).empty());
+    EXPECT_EQ(source.counters().duplicate, 1u);
+    // Malformed and wrong mode.
+    EXPECT_TRUE(source.handle_packet(std::vector<uint8_t>(10), 0, kEpoch2026).empty());
+    EXPECT_EQ(source.counters().malformed, 1u);
+    auto e2 = poll(source, kEpoch2026 + from_seconds(64), random);
+    auto client_mode = testing::with_header(make_reply(e2.request.packet, kEpoch2026, kEpoch2026),
+                                            [](NtpHeader& h) { h.mode = Mode::Client; });
+    EXPECT_TRUE(source.handle_packet(client_mode, e2.request.request_id, kEpoch2026).empty());
+    EXPECT_EQ(source.counters().wrong_mode, 1u);
+}
+
+TEST(NtpSource, UnsynchronizedServerIsReachableButGivesNoSample) {
+    SplitMix64 random(4);
+    NtpSource source(1, config());
+    auto e = poll(source, kEpoch2026, random);
+    auto reply = testing::with_header(make_reply(e.request.packet, kEpoch2026, kEpoch2026),
+                                      [](NtpHeader& h) {
+                                          h.leap = LeapIndicator::Unsynchronized;
+                                          h.stratum = 16;
+                                      });
+    EXPECT_TRUE(source.handle_packet(reply, e.request.request_id, kEpoch2026).empty());
+    EXPECT_EQ(source.reach(), 1);
+    EXPECT_EQ(source.counters().unsynchronized, 1u);
+    EXPECT_FALSE(source.filter().has_statistics());
+}
+
+TEST(NtpSource, BadHeaderAndZeroTimestampsAreRejected) {
+    SplitMix64 random(5);
+    NtpSource source(1, config());
+    auto e = poll(source, kEpoch2026, random);
+    auto huge = testing::with_header(make_reply(e.request.packet, kEpoch2026, kEpoch2026),
+                                     [](NtpHeader& h) { h.root_dispersion = NtpShort{20u << 16}; });
+    EXPECT_TRUE(source.handle_packet(huge, e.request.request_id, kEpoch2026).empty());
+    EXPECT_EQ(source.counters().bad_header, 1u);
+    auto e2 = poll(source, kEpoch2026 + from_seconds(64), random);
+    auto zero = testing::with_header(make_reply(e2.request.packet, kEpoch2026, kEpoch2026),
+                                     [](NtpHeader& h) { h.transmit_time = NtpTimestamp{}; });
+    EXPECT_TRUE(source.handle_packet(zero, e2.request.request_id, kEpoch2026).empty());
+    EXPECT_EQ(source.counters().invalid_timestamps, 1u);
+}
+
+std::vector<uint8_t> kiss(const SendRequest& request, uint32_t code, int8_t poll = 0) {
+    auto reply = make_reply(request.packet, kEpoch2026, kEpoch2026);
+    NtpHeader h = *parse_header(reply);
+    h.stratum = 0;
+    h.leap = LeapIndicator::Unsynchronized;
+    h.reference_id = code;
+    h.poll = poll;
+    const auto bytes = serialize_header(h);
+    return {bytes.begin(), bytes.end()};
+}
+
+TEST(NtpSource, KissRateBacksOffPoll) {
+    SplitMix64 random(6);
+    NtpSource source(1, config(true));
+    auto e = poll(source, kEpoch2026, random);
+    auto actions =
+        source.handle_packet(kiss(e.request, kKissRate, 9), e.request.request_id, kEpoch2026);
+    EXPECT_EQ(source.counters().kiss_rate, 1u);
+    EXPECT_EQ(source.poll(), 9);  // server asked for 2^9 s
+    auto timers = actions_of<SetTimer>(actions);
+    ASSERT_EQ(timers.size(), 1u);
+    EXPECT_EQ(timers[0].after, from_seconds(512));
+    // The burst is over and the poll never drops below the new floor.
+    auto next = poll(source, kEpoch2026 + from_seconds(512), random);
+    auto next_timer = actions_of<SetTimer>(next.timer_actions);
+    EXPECT_GE(next_timer[0].after, from_seconds(512));
+}
+
+TEST(NtpSource, KissRateWithoutMatchingOriginIsIgnored) {
+    SplitMix64 random(7);
+    NtpSource source(1, config());
+    auto e = poll(source, kEpoch2026, random);
+    auto forged = kiss(e.request, kKissDeny);
+    forged[30] ^= 0xff;  // origin mismatch: an off-path attacker
+    EXPECT_TRUE(source.handle_packet(forged, e.request.request_id, kEpoch2026).empty());
+    EXPECT_FALSE(source.demobilized());
+}
+
+TEST(NtpSource, KissDenyAndRstrDemobilize) {
+    for (uint32_t code : {kKissDeny, kKissRstr}) {
+        SplitMix64 random(8);
+        NtpSource source(1, config());
+        auto e = poll(source, kEpoch2026, random);
+        auto actions =
+            source.handle_packet(kiss(e.request, code), e.request.request_id, kEpoch2026);
+        auto stops = actions_of<Demobilize>(actions);
+        ASSERT_EQ(stops.size(), 1u);
+        EXPECT_EQ(stops[0].reason,
+                  code == kKissDeny ? DemobilizeReason::KissDeny : DemobilizeReason::KissRstr);
+        EXPECT_TRUE(source.demobilized());
+        EXPECT_TRUE(source.handle_timer(kEpoch2026 + from_seconds(64), random).empty());
+    }
+}
+
+TEST(NtpSource, IburstSendsQuicklyThenSettlesToPoll) {
+    SplitMix64 random(9);
+    NtpSource source(1, config(true));
+    NtpInstant now = kEpoch2026;
+    int burst_polls = 0;
+    for (int i = 0; i < 10; ++i) {
+        auto e = poll(source, now, random);
+        answer(source, e.request, now);
+        auto timer = actions_of<SetTimer>(e.timer_actions).at(0);
+        if (timer.after == kBurstSpacing) ++burst_polls;
+        now += timer.after;
+    }
+    // The burst ends once 4 samples are in the filter.
+    EXPECT_EQ(burst_polls, 4);
+    EXPECT_EQ(source.reach(), 0xff);
+}
+
+TEST(NtpSource, UnreachableAfterEightSilentPollsThenBacksOff) {
+    SplitMix64 random(10);
+    NtpSource source(1, config());
+    NtpInstant now = kEpoch2026;
+    auto e = poll(source, now, random);
+    answer(source, e.request, now);
+    int resets = 0;
+    for (int i = 0; i < 12; ++i) {
+        now += from_seconds(64);
+        auto actions = source.handle_timer(now, random);
+        for (const auto& r : actions_of<Reset>(actions)) {
+            EXPECT_EQ(r.reason, ResetReason::Unreachable);
+            ++resets;
+        }
+    }
+    EXPECT_EQ(resets, 1);
+    EXPECT_EQ(source.reach(), 0);
+    EXPECT_FALSE(source.filter().has_statistics());
+    EXPECT_GT(source.poll(), 6);
+    EXPECT_LE(source.poll(), 10);
+}
+
+TEST(NtpSource, PollIncreasesTowardMaxpollWhenStable) {
+    SplitMix64 random(11);
+    NtpSource source(1, config());
+    NtpInstant now = kEpoch2026;
+    for (int i = 0; i < 60; ++i) {
+        auto e = poll(source, now, random);
+        answer(source, e.request, now);
+        now += actions_of<SetTimer>(e.timer_actions).at(0).after;
+    }
+    EXPECT_EQ(source.poll(), 10);
+}
+
+TEST(NtpSource, ClockStepResetsTheFilter) {
+    SplitMix64 random(12);
+    NtpSource source(1, config());
+    auto e = poll(source, kEpoch2026, random);
+    answer(source, e.request, kEpoch2026);
+    auto actions = source.reset_after_clock_step();
+    ASSERT_EQ(actions_of<Reset>(actions).size(), 1u);
+    EXPECT_FALSE(source.filter().has_statistics());
+}
+
+}  // namespace
+}  // namespace nanotime::ntp

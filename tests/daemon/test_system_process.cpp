@@ -1,0 +1,121 @@
+// System process: fitness, falsetickers, system peer stickiness, stratum,
+// reference ID, root delay/dispersion, clock updates.
+#include <gtest/gtest.h>
+
+#include "algorithm/system_process.hpp"
+
+namespace nanotime::ntp {
+namespace {
+
+const NtpInstant kNow = NtpInstant::from_unix(Nanoseconds(1'700'000'000LL * kNanosPerSecond));
+
+SourceSnapshot source(SourceId id, double offset, uint8_t stratum = 2, double delay = 0.010) {
+    SourceSnapshot s;
+    s.id = id;
+    s.has_statistics = true;
+    s.statistics.offset = offset;
+    s.statistics.delay = delay;
+    s.statistics.dispersion = 0.001;
+    s.statistics.jitter = 0.0005;
+    s.statistics.time = kNow;
+    s.statistics.updated = kNow;
+    s.reach = 0xff;
+    s.leap = LeapIndicator::NoWarning;
+    s.stratum = stratum;
+    s.root_delay = 0.002;
+    s.root_dispersion = 0.003;
+    s.reference_id = 0x0a000001;
+    s.address_reference_id = 0xc0000200 + id;
+    return s;
+}
+
+TEST(SystemProcess, RootDistanceFormula) {
+    const SourceSnapshot s = source(1, 0.0);
+    // max(MINDISP, 0.002 + 0.010) / 2 + 0.003 + 0.001 + 0 + 0.0005
+    EXPECT_NEAR(root_distance(s, kNow), 0.006 + 0.003 + 0.001 + 0.0005, 1e-12);
+    EXPECT_NEAR(root_distance(s, kNow + from_seconds(100)) - root_distance(s, kNow), kPhi * 100,
+                1e-12);
+}
+
+TEST(SystemProcess, SynchronizesToTheMajorityAndReportsTheFalseticker) {
+    SystemProcess system(SystemConfig{});
+    std::vector<SourceSnapshot> sources = {source(1, 0.0010), source(2, 0.0012),
+                                           source(3, 0.0008, 1), source(4, 0.5)};
+    auto outcome = system.select(sources, kNow);
+    ASSERT_TRUE(outcome.majority);
+    ASSERT_TRUE(outcome.clock_update);
+    EXPECT_NEAR(outcome.clock_update->offset, 0.001, 0.0003);
+    EXPECT_EQ(outcome.verdicts[3].status, SourceStatus::Falseticker);
+    // The stratum-1 source has the best merit and becomes the system peer.
+    EXPECT_EQ(outcome.verdicts[2].status, SourceStatus::SystemPeer);
+    const SystemState& st = system.state();
+    EXPECT_EQ(st.system_peer, 3u);
+    EXPECT_EQ(st.stratum, 2);
+    EXPECT_EQ(st.reference_id, 0xc0000203U);
+    EXPECT_EQ(st.leap, LeapIndicator::NoWarning);
+    EXPECT_NEAR(st.root_delay, 0.002 + 0.010, 1e-12);
+    EXPECT_GE(st.root_dispersion, 0.003 + 0.001 + 0.0005);
+    EXPECT_TRUE(st.synchronized());
+}
+
+TEST(SystemProcess, UnfitSourcesAreExcluded) {
+    SystemConfig config;
+    config.own_reference_ids = {0x0a0000ff};
+    SystemProcess system(config);
+    auto unreachable = source(1, 0.0);
+    unreachable.reach = 0;
+    auto unsynced = source(2, 0.0);
+    unsynced.leap = LeapIndicator::Unsynchronized;
+    auto far = source(3, 0.0);
+    far.root_dispersion = 2.0;
+    auto loop = source(4, 0.0);
+    loop.reference_id = 0x0a0000ff;
+    auto empty = source(5, 0.0);
+    empty.has_statistics = false;
+    std::vector<SourceSnapshot> sources = {unreachable, unsynced, far, loop, empty};
+    auto outcome = system.select(sources, kNow);
+    EXPECT_FALSE(outcome.majority);
+    EXPECT_FALSE(outcome.clock_update);
+    EXPECT_EQ(outcome.verdicts[0].unfitness, Unfitness::Unreachable);
+    EXPECT_EQ(outcome.verdicts[1].unfitness, Unfitness::Unsynchronized);
+    EXPECT_EQ(outcome.verdicts[2].unfitness, Unfitness::TooFar);
+    EXPECT_EQ(outcome.verdicts[3].unfitness, Unfitness::Loop);
+    EXPECT_EQ(outcome.verdicts[4].unfitness, Unfitness::NoStatistics);
+    EXPECT_FALSE(system.state().synchronized());
+    EXPECT_EQ(system.state().stratum, kMaxStratum);
+}
+
+TEST(SystemProcess, LosingTheMajorityDropsTheSystemPeerButKeepsHoldover) {
+    SystemProcess system(SystemConfig{});
+    std::vector<SourceSnapshot> sources = {source(1, 0.001), source(2, 0.001), source(3, 0.001)};
+    system.select(sources, kNow);
+    ASSERT_TRUE(system.state().system_peer);
+    for (auto& s : sources) s.reach = 0;
+    auto outcome = system.select(sources, kNow + from_seconds(600));
+    EXPECT_FALSE(outcome.majority);
+    EXPECT_FALSE(system.state().system_peer);
+    EXPECT_TRUE(system.state().synchronized());  // holdover
+    EXPECT_TRUE(system.state().serves_time_at(kNow + from_seconds(600)));
+    EXPECT_FALSE(system.state().serves_time_at(kNow + from_seconds(200000)));
+}
+
+TEST(SystemProcess, SystemPeerIsStickyAndUpdatesOnlyOnNewSamples) {
+    SystemProcess system(SystemConfig{});
+    std::vector<SourceSnapshot> sources = {source(1, 0.001, 2, 0.010), source(2, 0.001, 2, 0.012),
+                                           source(3, 0.001, 2, 0.014)};
+    auto first = system.select(sources, kNow);
+    ASSERT_EQ(system.state().system_peer, 1u);
+    ASSERT_TRUE(first.clock_update);
+    // Same samples again: no new clock update.
+    EXPECT_FALSE(system.select(sources, kNow).clock_update);
+    // Source 2 becomes slightly better but 1 still survives: no hopping.
+    sources[1].statistics.delay = 0.009;
+    system.select(sources, kNow);
+    EXPECT_EQ(system.state().system_peer, 1u);
+    // A newer sample of the system peer produces an update.
+    sources[0].statistics.time = kNow + from_seconds(64);
+    EXPECT_TRUE(system.select(sources, kNow + from_seconds(64)).clock_update);
+}
+
+}  // namespace
+}  // namespace nanotime::ntp
