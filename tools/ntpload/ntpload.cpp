@@ -1,0 +1,434 @@
+// ntpload - an NTP load generator for server benchmarks.
+//
+//   ntpload --server 10.77.0.1:123 --src 10.77.1.1 --src-count 200 --ports 16
+//           --rate 20000 --duration 10 [--json FILE]
+//
+// Offers a fixed rate of NTPv4 client requests (mode 3, 48 octets) from many
+// client addresses and ports and reports responses/s, loss and latency
+// percentiles, as text on stdout and optionally as JSON.
+//
+// Sources: --ports sockets are bound to the wildcard address on consecutive
+// ports; every request names its source address with IP_PKTINFO, cycling
+// through --src-count consecutive addresses from --src (they must be local
+// addresses: a /24 on the client end of a veth pair, or 127.0.0.x on
+// loopback). A reply to (address, port) lands on the socket of that port, so
+// addresses x ports distinct clients cost only --ports sockets.
+//
+// Pacing: requests are due at start + i/rate; each wake-up sends what is due
+// in sendmmsg batches of at most --batch, round-robin over the sockets, and
+// drains replies with recvmmsg. The transmit timestamp of each request is the
+// CLOCK_MONOTONIC send time in nanoseconds, which a server copies into the
+// origin timestamp of its reply: latency = receive time - origin. A reply
+// whose origin is not one we sent in this run, or that arrives twice, is
+// counted as bad / duplicate, not as a response.
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cinttypes>
+#include <cstdint>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace {
+
+constexpr size_t kPacket = 48;
+constexpr unsigned kMaxBatch = 256;
+
+struct Options {
+    sockaddr_in server{};
+    in_addr src{};
+    unsigned src_count = 1;
+    unsigned ports = 8;
+    unsigned base_port = 0;  // 0: kernel-chosen ports
+    double rate = 1000;
+    double duration = 5;
+    double drain = 0.3;  // seconds to wait for late replies after the last request
+    unsigned batch = 32;
+    std::string json_path;
+    bool quiet = false;
+};
+
+[[noreturn]] void die(const std::string& what) {
+    std::fprintf(stderr, "ntpload: %s\n", what.c_str());
+    std::exit(2);
+}
+
+[[noreturn]] void die_errno(const std::string& what) {
+    die(what + ": " + std::strerror(errno));
+}
+
+uint64_t mono_ns() {
+    timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return static_cast<uint64_t>(ts.tv_sec) * 1'000'000'000u + static_cast<uint64_t>(ts.tv_nsec);
+}
+
+bool parse_endpoint(std::string_view text, sockaddr_in& out) {
+    const size_t colon = text.rfind(':');
+    std::string addr(text.substr(0, colon));
+    unsigned long port = 123;
+    if (colon != std::string_view::npos) {
+        char* end = nullptr;
+        const std::string p(text.substr(colon + 1));
+        port = std::strtoul(p.c_str(), &end, 10);
+        if (p.empty() || *end != '\0' || port == 0 || port > 65535) return false;
+    }
+    out = sockaddr_in{};
+    out.sin_family = AF_INET;
+    out.sin_port = htons(static_cast<uint16_t>(port));
+    return inet_pton(AF_INET, addr.c_str(), &out.sin_addr) == 1;
+}
+
+double parse_number(const char* flag, const char* text, double lo, double hi) {
+    char* end = nullptr;
+    const double v = std::strtod(text, &end);
+    if (end == text || *end != '\0' || !(v >= lo && v <= hi)) {
+        die(std::string(flag) + ": expected a number in [" + std::to_string(lo) + ", " +
+            std::to_string(hi) + "], got '" + text + "'");
+    }
+    return v;
+}
+
+void usage() {
+    std::puts(
+        "usage: ntpload --server ADDR[:PORT] [--src ADDR] [--src-count N] [--ports N]\n"
+        "               [--base-port P] [--rate PPS] [--duration S] [--drain S]\n"
+        "               [--batch N] [--json FILE] [--quiet]\n"
+        "  --server     IPv4 server endpoint (port 123 by default)\n"
+        "  --src        first client source address (default: chosen by routing)\n"
+        "  --src-count  consecutive source addresses to cycle through (default 1)\n"
+        "  --ports      client sockets on consecutive ports (default 8)\n"
+        "  --base-port  first port (default: kernel-chosen, not consecutive)\n"
+        "  --rate       offered requests per second (default 1000)\n"
+        "  --duration   seconds of load (default 5)\n"
+        "  --drain      seconds to wait for late replies (default 0.3)\n"
+        "  --batch      at most this many requests per sendmmsg (default 32)\n"
+        "  --json FILE  also write the results as JSON ('-' for stdout)");
+}
+
+Options parse_args(int argc, char** argv) {
+    Options o;
+    bool have_server = false;
+    bool have_src = false;
+    for (int i = 1; i < argc; ++i) {
+        const std::string_view a = argv[i];
+        if (a == "-h" || a == "--help") {
+            usage();
+            std::exit(0);
+        }
+        if (a == "--quiet") {
+            o.quiet = true;
+            continue;
+        }
+        if (i + 1 >= argc) die(std::string(a) + " needs a value (--help)");
+        const char* v = argv[++i];
+        if (a == "--server") {
+            if (!parse_endpoint(v, o.server)) die(std::string("--server: bad endpoint '") + v + "'");
+            have_server = true;
+        } else if (a == "--src") {
+            if (inet_pton(AF_INET, v, &o.src) != 1) die(std::string("--src: bad address ") + v);
+            have_src = true;
+        } else if (a == "--src-count") {
+            o.src_count = static_cast<unsigned>(parse_number("--src-count", v, 1, 65536));
+        } else if (a == "--ports") {
+            o.ports = static_cast<unsigned>(parse_number("--ports", v, 1, 4096));
+        } else if (a == "--base-port") {
+            o.base_port = static_cast<unsigned>(parse_number("--base-port", v, 1024, 65535));
+        } else if (a == "--rate") {
+            o.rate = parse_number("--rate", v, 1, 1e8);
+        } else if (a == "--duration") {
+            o.duration = parse_number("--duration", v, 0.01, 86400);
+        } else if (a == "--drain") {
+            o.drain = parse_number("--drain", v, 0, 60);
+        } else if (a == "--batch") {
+            o.batch = static_cast<unsigned>(parse_number("--batch", v, 1, kMaxBatch));
+        } else if (a == "--json") {
+            o.json_path = v;
+        } else {
+            die(std::string("unknown option ") + std::string(a) + " (--help)");
+        }
+    }
+    if (!have_server) die("--server is required (--help)");
+    if (!have_src) o.src_count = 1;
+    if (have_src && o.base_port != 0 && o.base_port + o.ports - 1 > 65535)
+        die("--base-port + --ports exceeds 65535");
+    o.src.s_addr = have_src ? o.src.s_addr : 0;
+    return o;
+}
+
+struct Sock {
+    int fd = -1;
+};
+
+int open_client_socket(const Options& o, unsigned index) {
+    const int fd = socket(AF_INET, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    if (fd < 0) die_errno("socket");
+    const int big = 4 << 20;
+    setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &big, sizeof big);
+    setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &big, sizeof big);
+    sockaddr_in b{};
+    b.sin_family = AF_INET;
+    b.sin_addr.s_addr = htonl(INADDR_ANY);
+    b.sin_port = o.base_port ? htons(static_cast<uint16_t>(o.base_port + index)) : 0;
+    if (bind(fd, reinterpret_cast<sockaddr*>(&b), sizeof b) != 0) die_errno("bind client socket");
+    return fd;
+}
+
+void put_be64(uint8_t* p, uint64_t v) {
+    for (int i = 7; i >= 0; --i) {
+        p[i] = static_cast<uint8_t>(v);
+        v >>= 8;
+    }
+}
+
+uint64_t get_be64(const uint8_t* p) {
+    uint64_t v = 0;
+    for (int i = 0; i < 8; ++i) v = (v << 8) | p[i];
+    return v;
+}
+
+struct Results {
+    uint64_t sent = 0;
+    uint64_t send_errors = 0;
+    uint64_t received = 0;
+    uint64_t duplicates = 0;
+    uint64_t bad = 0;
+    uint64_t late = 0;  // arrived during the drain
+    double elapsed = 0;
+    std::vector<uint32_t> latency_ns;
+};
+
+double percentile(const std::vector<uint32_t>& sorted, double p) {
+    if (sorted.empty()) return 0;
+    size_t idx = static_cast<size_t>(p * static_cast<double>(sorted.size()));
+    if (idx >= sorted.size()) idx = sorted.size() - 1;
+    return sorted[idx] / 1000.0;
+}
+
+class Generator {
+  public:
+    explicit Generator(const Options& o) : o_(o) {
+        for (unsigned i = 0; i < o.ports; ++i) socks_.push_back(Sock{open_client_socket(o, i)});
+        // The reply's origin carries the request index, so a reply maps to
+        // one entry of seen_.
+        total_ = static_cast<uint64_t>(o.rate * o.duration);
+        seen_.assign(total_, false);
+        res_.latency_ns.reserve(total_);
+    }
+    ~Generator() {
+        for (Sock& s : socks_) close(s.fd);
+    }
+
+    Results run() {
+        start_ = mono_ns();
+        const uint64_t interval_ns = static_cast<uint64_t>(1e9 / o_.rate);
+        const uint64_t end_send = start_ + static_cast<uint64_t>(o_.duration * 1e9);
+        uint64_t index = 0;
+        unsigned next_sock = 0;
+        while (index < total_) {
+            const uint64_t now = mono_ns();
+            // Requests due by now: index i is due at start + i * interval.
+            uint64_t due = (now - start_) / interval_ns + 1;
+            if (due > total_) due = total_;
+            while (index < due) {
+                const unsigned n = static_cast<unsigned>(std::min<uint64_t>(due - index, o_.batch));
+                send_batch(socks_[next_sock].fd, index, n);
+                next_sock = (next_sock + 1) % socks_.size();
+                index += n;
+            }
+            receive_all(false);
+            if (index >= total_) break;
+            const uint64_t next_due = start_ + index * interval_ns;
+            const uint64_t t = mono_ns();
+            if (next_due > t) wait_for(next_due - t);
+        }
+        const uint64_t drain_end = std::max(mono_ns(), end_send) + static_cast<uint64_t>(o_.drain * 1e9);
+        while (mono_ns() < drain_end) {
+            wait_for(std::min<uint64_t>(drain_end - mono_ns(), 10'000'000));
+            receive_all(true);
+        }
+        res_.elapsed = o_.duration;
+        return res_;
+    }
+
+  private:
+    void wait_for(uint64_t ns) {
+        std::vector<pollfd> fds(socks_.size());
+        for (size_t i = 0; i < socks_.size(); ++i) fds[i] = pollfd{socks_[i].fd, POLLIN, 0};
+        timespec ts{static_cast<time_t>(ns / 1'000'000'000u),
+                    static_cast<long>(ns % 1'000'000'000u)};
+        ppoll(fds.data(), fds.size(), &ts, nullptr);
+    }
+
+    void send_batch(int fd, uint64_t first, unsigned n) {
+        mmsghdr msgs[kMaxBatch];
+        iovec iov[kMaxBatch];
+        alignas(cmsghdr) uint8_t control[kMaxBatch][CMSG_SPACE(sizeof(in_pktinfo))];
+        uint8_t packets[kMaxBatch][kPacket];
+        const uint64_t now = mono_ns();
+        for (unsigned i = 0; i < n; ++i) {
+            const uint64_t seq = first + i;
+            uint8_t* p = packets[i];
+            std::memset(p, 0, kPacket);
+            p[0] = (0 << 6) | (4 << 3) | 3;  // LI 0, VN 4, mode 3
+            p[2] = 6;                        // poll 64 s
+            p[3] = 0xec;                     // precision
+            // Transmit timestamp: the sequence number in the seconds word,
+            // the low 32 bits of the send time (ns) in the fraction word.
+            put_be64(p + 40, (seq << 32) | (now & 0xffffffffu));
+            iov[i] = iovec{p, kPacket};
+            msgs[i] = mmsghdr{};
+            msgs[i].msg_hdr.msg_name = const_cast<sockaddr_in*>(&o_.server);
+            msgs[i].msg_hdr.msg_namelen = sizeof o_.server;
+            msgs[i].msg_hdr.msg_iov = &iov[i];
+            msgs[i].msg_hdr.msg_iovlen = 1;
+            if (o_.src.s_addr != 0) {
+                in_pktinfo pi{};
+                pi.ipi_spec_dst.s_addr =
+                    htonl(ntohl(o_.src.s_addr) + static_cast<uint32_t>(seq % o_.src_count));
+                msghdr& h = msgs[i].msg_hdr;
+                h.msg_control = control[i];
+                h.msg_controllen = sizeof control[i];
+                cmsghdr* c = CMSG_FIRSTHDR(&h);
+                c->cmsg_level = IPPROTO_IP;
+                c->cmsg_type = IP_PKTINFO;
+                c->cmsg_len = CMSG_LEN(sizeof pi);
+                std::memcpy(CMSG_DATA(c), &pi, sizeof pi);
+            }
+        }
+        unsigned done = 0;
+        while (done < n) {
+            const int r = sendmmsg(fd, msgs + done, n - done, 0);
+            if (r < 0) {
+                if (errno == EINTR) continue;
+                // EAGAIN (socket buffer full) or an ICMP error: count the rest as not sent.
+                res_.send_errors += n - done;
+                break;
+            }
+            done += static_cast<unsigned>(r);
+        }
+        res_.sent += done;
+        // Requests that never left are not offered load; keep indexes but mark them seen.
+        for (unsigned i = done; i < n; ++i) seen_[first + i] = true;
+    }
+
+    void receive_all(bool draining) {
+        mmsghdr msgs[64];
+        iovec iov[64];
+        uint8_t bufs[64][128];
+        for (Sock& s : socks_) {
+            for (;;) {
+                for (unsigned i = 0; i < 64; ++i) {
+                    iov[i] = iovec{bufs[i], sizeof bufs[i]};
+                    msgs[i] = mmsghdr{};
+                    msgs[i].msg_hdr.msg_iov = &iov[i];
+                    msgs[i].msg_hdr.msg_iovlen = 1;
+                }
+                const int r = recvmmsg(s.fd, msgs, 64, MSG_DONTWAIT, nullptr);
+                if (r <= 0) break;
+                const uint64_t now = mono_ns();
+                for (int i = 0; i < r; ++i) account(bufs[i], msgs[i].msg_len, now, draining);
+                if (r < 64) break;
+            }
+        }
+    }
+
+    void account(const uint8_t* p, unsigned len, uint64_t now, bool draining) {
+        if (len < kPacket || (p[0] & 7) != 4) {
+            ++res_.bad;
+            return;
+        }
+        const uint64_t origin = get_be64(p + 24);
+        const uint64_t seq = origin >> 32;
+        if (seq >= total_) {
+            ++res_.bad;
+            return;
+        }
+        if (seen_[seq]) {
+            ++res_.duplicates;
+            return;
+        }
+        seen_[seq] = true;
+        ++res_.received;
+        if (draining) ++res_.late;
+        const uint32_t sent_low = static_cast<uint32_t>(origin);
+        res_.latency_ns.push_back(static_cast<uint32_t>(now) - sent_low);
+    }
+
+    const Options& o_;
+    std::vector<Sock> socks_;
+    uint64_t total_ = 0;
+    uint64_t start_ = 0;
+    std::vector<bool> seen_;
+    Results res_;
+};
+
+std::string json_escape(const std::string& s) {
+    std::string out;
+    for (char c : s) {
+        if (c == '"' || c == '\\') out += '\\';
+        out += c;
+    }
+    return out;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+    const Options o = parse_args(argc, argv);
+    Results r;
+    {
+        Generator g(o);
+        r = g.run();
+    }
+    std::sort(r.latency_ns.begin(), r.latency_ns.end());
+    const double loss = r.sent ? 100.0 * static_cast<double>(r.sent - r.received) / r.sent : 100.0;
+    const double rps = static_cast<double>(r.received) / r.elapsed;
+    const double p50 = percentile(r.latency_ns, 0.50);
+    const double p99 = percentile(r.latency_ns, 0.99);
+    const double p999 = percentile(r.latency_ns, 0.999);
+    char server[INET_ADDRSTRLEN];
+    inet_ntop(AF_INET, &o.server.sin_addr, server, sizeof server);
+    const std::string target = std::string(server) + ":" + std::to_string(ntohs(o.server.sin_port));
+    if (!o.quiet) {
+        std::printf(
+            "server %s  offered %.0f/s for %.1f s from %u addresses x %u ports\n"
+            "sent %" PRIu64 " (send errors %" PRIu64 ")  responses %" PRIu64 " (%.0f/s)  loss %.3f %%\n"
+            "duplicates %" PRIu64 "  bad %" PRIu64 "  late %" PRIu64 "\n"
+            "latency us  p50 %.1f  p99 %.1f  p999 %.1f\n",
+            target.c_str(), o.rate, o.duration, o.src_count, o.ports, r.sent, r.send_errors,
+            r.received, rps, loss, r.duplicates, r.bad, r.late, p50, p99, p999);
+    }
+    if (!o.json_path.empty()) {
+        char buf[1024];
+        std::snprintf(buf, sizeof buf,
+                      "{\"server\": \"%s\", \"offered_pps\": %.0f, \"duration_s\": %.3f, "
+                      "\"sources\": %u, \"ports\": %u, \"sent\": %" PRIu64
+                      ", \"send_errors\": %" PRIu64 ", \"received\": %" PRIu64
+                      ", \"responses_per_s\": %.1f, \"loss_pct\": %.4f, \"duplicates\": %" PRIu64
+                      ", \"bad\": %" PRIu64 ", \"late\": %" PRIu64
+                      ", \"latency_us\": {\"p50\": %.1f, \"p99\": %.1f, \"p999\": %.1f}}\n",
+                      json_escape(target).c_str(), o.rate, o.duration, o.src_count, o.ports, r.sent,
+                      r.send_errors, r.received, rps, loss, r.duplicates, r.bad, r.late, p50, p99,
+                      p999);
+        if (o.json_path == "-") {
+            std::fputs(buf, stdout);
+        } else {
+            FILE* f = std::fopen(o.json_path.c_str(), "w");
+            if (f == nullptr) die_errno("open " + o.json_path);
+            std::fputs(buf, f);
+            std::fclose(f);
+        }
+    }
+    return r.received > 0 ? 0 : 1;
+}
