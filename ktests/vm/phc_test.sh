@@ -1,5 +1,6 @@
 #!/bin/sh
-# phc_test.sh: linuxptp's phc_ctl against the PTP view of /dev/nanoclock0.
+# phc_test.sh: linuxptp's phc_ctl and phc2sys, and chrony's refclock PHC,
+# unmodified, against the PTP view of /dev/nanoclock0.
 # Usage: phc_test.sh (nanoclock.ko loaded). Prints TAP.
 set -u
 n=0 fail=0
@@ -27,5 +28,39 @@ out=$(phc_ctl $dev freq 900000 2>&1); echo "# $out"
 check '[ "$(cat /sys/class/nanoclock/nanoclock0/freq)" = 0 ]' "phc_ctl freq 900000 ppb refused (> max_adj)"
 out=$(phc_ctl $dev cmp 2>&1); echo "# $out"
 check 'echo "$out" | grep -q "offset from CLOCK_REALTIME"' "phc_ctl cmp"
+# phc2sys servoing the nanoclock to CLOCK_REALTIME through the PTP view
+# (adjfine + settime): it must lock (state s2) and hold the offset small.
+phc2sys -s CLOCK_REALTIME -c $dev -O 0 -R 4 -m -q >/tmp/phc2sys.log 2>&1 &
+pid=$!
+sleep 15
+kill $pid 2>/dev/null; wait $pid 2>/dev/null
+tail -n 3 /tmp/phc2sys.log | sed 's/^/# /'
+locked=$(grep -c ' s2 ' /tmp/phc2sys.log)
+worst=$(grep ' s2 ' /tmp/phc2sys.log | tail -n 8 |
+	awk '{for (i = 1; i < NF; i++) if ($i == "offset") { v = $(i+1); if (v < 0) v = -v; if (v > m) m = v } } END { print m + 0 }')
+check '[ "$locked" -ge 8 ] && [ "$worst" -lt 200000 ]' "phc2sys locks the nanoclock to CLOCK_REALTIME ($locked locked samples, last 8 within $worst ns)"
+phc_ctl $dev freq 0 >/dev/null 2>&1
+
+# chronyd reading the nanoclock as a PHC reference clock (-x: never touches
+# the system clock; private paths under /tmp).
+if command -v chronyd >/dev/null; then
+	mkdir -p /tmp/chrony
+	cat >/tmp/chrony/chrony.conf <<CONF
+refclock PHC $dev poll 0 dpoll -2 refid NCLK
+pidfile /tmp/chrony/chronyd.pid
+cmdport 0
+driftfile /tmp/chrony/drift
+logdir /tmp/chrony
+log refclocks
+CONF
+	chronyd -x -u root -f /tmp/chrony/chrony.conf -d >/tmp/chrony/out.log 2>&1 &
+	pid=$!
+	sleep 10
+	kill $pid 2>/dev/null; wait $pid 2>/dev/null
+	samples=$(grep -c ' NCLK ' /tmp/chrony/refclocks.log 2>/dev/null)
+	check '[ "${samples:-0}" -ge 5 ]' "chronyd refclock PHC reads the nanoclock (${samples:-0} samples)"
+else
+	check 'false' "chronyd installed (package chrony)"
+fi
 echo "1..$n"
 [ $fail -eq 0 ]
