@@ -190,6 +190,7 @@ void nk_init(struct nk_clock *c, nk_u32 options, nk_u64 pcc_ns,
 	c->tick_usec = NK_TICK_USEC_DEFAULT;
 	c->pps_shift = NK_PPS_FAVG;
 	c->pps_shiftmax = NK_PPS_FAVGDEF;
+	c->pps_fsecs = -1;
 	c->next_second_pcc = (nk_s64)nk_next_boundary(&c->tb);
 }
 
@@ -315,6 +316,7 @@ static void nk_pps_clear(struct nk_clock *c)
 		c->pps_tf[i] = (struct nk_time){ 0 };
 	c->pps_lastpcc = 0;
 	c->pps_fcount = 0;
+	c->pps_fsecs = -1;
 	c->pps_freq = 0;
 	c->pps_shift = NK_PPS_FAVG;
 	c->pps_intcnt = 0;
@@ -758,12 +760,16 @@ static void nk_pps_filter(const struct nk_clock *c, nk_s64 *v, nk_s64 *u)
 	}
 }
 
-/* Popcorn spike suppression, then the phase (under STA_PPSTIME). */
-static void nk_pps_phase(struct nk_clock *c)
+/*
+ * Popcorn spike suppression, then the phase (under STA_PPSTIME). Returns
+ * 1 when the popcorn filter accepted the edge, 0 when it rejected it.
+ */
+static int nk_pps_phase(struct nk_clock *c)
 {
 	unsigned int popcorn = nk_opt(c, NK_OPT_LINUX_PPS_NEWEST) ?
 			       NK_PPS_POPCORN_LINUX : NK_PPS_POPCORN_FREEBSD;
 	nk_s64 v, u, gate;	/* ns */
+	int accepted = 1;
 
 	nk_pps_filter(c, &v, &u);
 	gate = c->pps_jitter << popcorn;
@@ -772,6 +778,7 @@ static void nk_pps_phase(struct nk_clock *c)
 	if (u > gate) {
 		c->time_status |= STA_PPSJITTER;
 		c->pps_jitcnt++;
+		accepted = 0;
 	} else if (c->time_status & STA_PPSTIME) {
 		c->time_monitor = -v;
 		c->time_offset = nk_lint(c->time_monitor);
@@ -780,6 +787,44 @@ static void nk_pps_phase(struct nk_clock *c)
 	}
 	/* EWMA, weight 1/4, arithmetic shift as FreeBSD */
 	c->pps_jitter += (u - c->pps_jitter) >> NK_PPS_FAVG;
+	return accepted;
+}
+
+/*
+ * May this edge start or end a calibration interval (default calibration)?
+ * Its phase must lie within 4 x pps_caljitter of the phase of the last edge
+ * that passed this test (pps_calref): no run of spikes, however long, moves
+ * that reference. The popcorn filter alone is not enough: a spike inflates
+ * pps_jitter (EWMA of the 3-sample spread, ~13 us after one 50 us spike),
+ * so a second spike within a few seconds passes the popcorn gate, and with
+ * two spikes among three samples the median is a spike too. The interval
+ * waits for the first edge that passes, so without this test it would end
+ * on whichever spike of a cluster first slipped through. pps_caljitter
+ * follows the edges' deviation, clipped at the gate while an interval is
+ * open: a spike raises it by 3/4 at most (x 1.75), and a genuine step or
+ * rise of jitter is followed within a few edges. Returns 1 if the edge
+ * passes.
+ */
+static int nk_pps_endpoint(struct nk_clock *c)
+{
+	nk_s64 dev = c->pps_tf[0].nsec - c->pps_calref;	/* ns */
+	nk_s64 gate = c->pps_caljitter << NK_PPS_POPCORN_FREEBSD;	/* ns */
+	nk_s64 step;					/* ns */
+
+	if (dev < 0)
+		dev = -dev;
+	if (gate < NK_PPS_POPCORN_FLOOR)
+		gate = NK_PPS_POPCORN_FLOOR;
+	/* unclipped while no interval is open: start-up and restarts adapt */
+	step = (dev < gate || c->pps_fsecs < 0 ? dev : gate) - c->pps_caljitter;
+	/* EWMA 1/4, rounded up when rising so that it rises from 0 too */
+	if (step > 0)
+		step += (1 << NK_PPS_FAVG) - 1;
+	c->pps_caljitter += step >> NK_PPS_FAVG;
+	if (dev > gate)
+		return 0;
+	c->pps_calref = c->pps_tf[0].nsec;
+	return 1;
 }
 
 /* Calibration interval adaptation: 4 good in a row double, 4 bad halve. */
@@ -801,28 +846,52 @@ static void nk_pps_interval(struct nk_clock *c)
 }
 
 /*
- * End of a calibration interval of @secs clock seconds: the PCC
- * accumulator over 2^pps_shift seconds gives the frequency, clamped in
- * steps of PPS_MAXWANDER.
+ * The frequency offset, ns/s << 32, that makes the clock keep true time,
+ * from a calibration interval of @secs true seconds (PPS periods) that
+ * lasted secs * 1e9 - @v PCC ns (@v: ns, positive when the PCC is slow).
+ *
+ * time_freq is a rate per PCC ns (the slope is 1 + time_adj / 1e9 clock ns
+ * per PCC ns), so the exact value is true ns per PCC ns - 1 =
+ * v / (secs * 1e9 - v). kern_ntptime.c divides v by secs * 1e9 instead (its
+ * interval is taken as clock ns): with the PCC off by y that leaves the
+ * clock running at (1 + y)(1 - y) = 1 - y^2, 2.5 ns/s slow at 50 ppm, which
+ * the PPS phase loop then holds as a -640 ns phase error at pps_shift 8.
+ *
+ * |v| * 1e9 * 2^32 / len = (|v| * 5^9) * 2^41 / len by long division in
+ * steps of at most 16 bits: |v| <= MAXFREQ * secs < 2^36 and
+ * len < 2^47 (secs < 2^17), so every step fits in 64 bits and no 128-bit
+ * divide is needed (the kernel has none).
  */
-static void nk_pps_calibrate(struct nk_clock *c, nk_s64 secs)
+static nk_s64 nk_pps_rate(nk_s64 v, nk_s64 secs)
 {
-	nk_s64 v = -c->pps_fcount;	/* ns over the interval */
-	nk_s64 ftemp, u;		/* ns/s << 32, ns/s */
+	nk_u64 len = (nk_u64)(secs * NK_NSEC_PER_SEC - v);	/* PCC ns */
+	nk_u64 m = (nk_u64)(v < 0 ? -v : v) * 1953125;		/* ns * 5^9 */
+	nk_u64 q, r, d;		/* quotient: ns/s << (32 - shift left) */
+	unsigned int left = 41, n;
 
-	c->pps_calcnt++;
-	c->pps_lastsec = c->pps_tf[0].sec;
-	c->pps_fcount = 0;
-	if (v > (NK_MAXFREQ << c->pps_shift) ||
-	    v < -(NK_MAXFREQ << c->pps_shift) ||
-	    secs != (1LL << c->pps_shift)) {
-		c->time_status |= STA_PPSERROR;
-		c->pps_errcnt++;
-		return;
+	q = nk_div64_u64(m, len);
+	r = m - q * len;
+	while (left) {
+		n = left < 16 ? left : 16;
+		left -= n;
+		r <<= n;
+		d = nk_div64_u64(r, len);
+		q = (q << n) + d;
+		r -= d * len;
 	}
-	/* (v << 32) >> pps_shift, exact: pps_shift <= 15 < 32 */
-	ftemp = v * ((nk_s64)1 << (32 - c->pps_shift)) - c->pps_freq;
-	u = nk_gint(ftemp);
+	return v < 0 ? -(nk_s64)q : (nk_s64)q;	/* ns/s << 32 */
+}
+
+/*
+ * Install a measured PPS frequency @rate (ns/s << 32): the change is
+ * clamped to PPS_MAXWANDER, drives the interval adaptation and the
+ * stability, and becomes time_freq under STA_PPSFREQ (kern_ntptime.c).
+ */
+static void nk_pps_update_freq(struct nk_clock *c, nk_s64 rate)
+{
+	nk_s64 ftemp = rate - c->pps_freq;	/* ns/s << 32 */
+	nk_s64 u = nk_gint(ftemp);		/* ns/s */
+
 	if (u > NK_PPS_MAXWANDER || u < -NK_PPS_MAXWANDER) {
 		ftemp = nk_lint(u > 0 ? NK_PPS_MAXWANDER : -NK_PPS_MAXWANDER);
 		c->pps_intcnt--;
@@ -845,16 +914,134 @@ static void nk_pps_calibrate(struct nk_clock *c, nk_s64 secs)
 		c->time_freq = c->pps_freq;
 }
 
+static void nk_pps_cal_error(struct nk_clock *c)
+{
+	c->time_status |= STA_PPSERROR;
+	c->pps_errcnt++;
+}
+
+/*
+ * NK_OPT_FREEBSD_STRICT_CAL: kern_ntptime.c's calibration. The PCC interval
+ * since the previous edge (@interval, ns), folded into +-0.5 s, goes into
+ * the accumulator; the interval closes on the first edge that passed the
+ * range gate 2^pps_shift labelled seconds (@secs) after its start, and is
+ * void unless it is exactly that long.
+ */
+static void nk_pps_calibrate_strict(struct nk_clock *c, nk_s64 secs)
+{
+	nk_s64 v = -c->pps_fcount;	/* ns over the interval */
+
+	c->pps_calcnt++;
+	c->pps_lastsec = c->pps_tf[0].sec;
+	c->pps_fcount = 0;
+	if (v > (NK_MAXFREQ << c->pps_shift) ||
+	    v < -(NK_MAXFREQ << c->pps_shift) ||
+	    secs != (1LL << c->pps_shift)) {
+		nk_pps_cal_error(c);
+		return;
+	}
+	nk_pps_update_freq(c, nk_pps_rate(v, 1LL << c->pps_shift));
+}
+
+/* The longest PCC gap between edges counted into an interval, s. */
+static nk_s64 nk_pps_maxgap(const struct nk_clock *c)
+{
+	return nk_opt(c, NK_OPT_LINUX_PPS_VALID) ? NK_PPS_VALID_LINUX :
+						   NK_PPS_VALID_FREEBSD;
+}
+
+/*
+ * Default calibration, counting: the PCC interval since the previous edge
+ * is k = round(interval / 1 s) PPS periods (k - 1 edges are missing) and a
+ * residual of interval - k s. Both go into the open calibration interval.
+ * The first edge, an edge after the signal was lost (@lost) or after a gap
+ * longer than the watchdog (where k could be ambiguous) closes nothing and
+ * leaves no interval open.
+ */
+static void nk_pps_count(struct nk_clock *c, nk_u64 pcc_ns, int lost)
+{
+	nk_u64 last = c->pps_lastpcc;	/* PCC ns */
+	nk_s64 d, k;			/* PCC ns, s */
+
+	c->pps_lastpcc = pcc_ns;
+	if (lost || !last || pcc_ns < last) {
+		c->pps_fsecs = -1;
+		return;
+	}
+	d = (nk_s64)(pcc_ns - last);
+	k = nk_div64_s64(d + NK_NSEC_PER_SEC / 2, NK_NSEC_PER_SEC);
+	if (k > nk_pps_maxgap(c)) {
+		c->pps_fsecs = -1;
+		return;
+	}
+	if (k > 1)
+		c->pps_dropcnt += k - 1;
+	if (c->pps_fsecs < 0)
+		return;
+	c->pps_fsecs += k;
+	c->pps_fcount += d - k * NK_NSEC_PER_SEC;
+}
+
+/*
+ * Default calibration, closing. Only an edge the range gate, the popcorn
+ * filter and nk_pps_endpoint() accepted (@accepted) may start or end an
+ * interval: the accumulator
+ * telescopes to the PCC readings of its two end edges, so a latency spike
+ * there would move pps_freq by spike / interval. The interval ends on the
+ * first accepted edge at least 2^pps_shift counted seconds after its start
+ * and the frequency is measured over the seconds that actually elapsed.
+ * Errors (STA_PPSERROR, errcnt): the clock's labels disagree with the PCC
+ * count by more than the one second a leap explains (the clock was stepped
+ * or the count is wrong), a frequency beyond MAXFREQ, or no accepted edge
+ * for twice the interval.
+ */
+static void nk_pps_close(struct nk_clock *c, int accepted)
+{
+	nk_s64 secs = c->pps_fsecs;	/* s */
+	nk_s64 labels, v;		/* s, ns */
+
+	if (!accepted) {
+		if (secs >= (2LL << c->pps_shift)) {
+			c->pps_calcnt++;
+			c->pps_fsecs = -1;
+			nk_pps_cal_error(c);
+		}
+		return;
+	}
+	if (secs >= 0 && secs < (1LL << c->pps_shift))
+		return;
+	labels = c->pps_tf[0].sec - c->pps_lastsec;
+	v = -c->pps_fcount;
+	/* this edge starts the next interval */
+	c->pps_lastsec = c->pps_tf[0].sec;
+	c->pps_fcount = 0;
+	c->pps_fsecs = 0;
+	if (secs < 0)
+		return;
+	c->pps_calcnt++;
+	if (labels - secs > 1 || secs - labels > 1 ||
+	    v > NK_MAXFREQ * secs || v < -NK_MAXFREQ * secs) {
+		nk_pps_cal_error(c);
+		return;
+	}
+	nk_pps_update_freq(c, nk_pps_rate(v, secs));
+}
+
 void nk_hardpps(struct nk_clock *c, nk_u64 pcc_ns)
 {
+	int strict = nk_opt(c, NK_OPT_FREEBSD_STRICT_CAL);
+	int lost = !(c->time_status & STA_PPSSIGNAL);
+	int accepted;
 	struct nk_time ts;
 	nk_s64 u_sec, u_nsec, v_nsec;	/* s, ns, ns */
-	nk_s64 interval;		/* PCC ns since the previous edge */
+	nk_s64 interval = 0;		/* PCC ns since the previous edge */
 
 	nk_read(c, pcc_ns, &ts);
-	interval = c->pps_lastpcc ? (nk_s64)(pcc_ns - c->pps_lastpcc) :
-				    NK_NSEC_PER_SEC;
-	c->pps_lastpcc = pcc_ns;
+	if (strict) {
+		interval = c->pps_lastpcc ?
+			   (nk_s64)(pcc_ns - c->pps_lastpcc) : NK_NSEC_PER_SEC;
+		c->pps_lastpcc = pcc_ns;
+	}
 
 	c->time_status |= STA_PPSSIGNAL | STA_PPSJITTER;
 	c->time_status &= ~(STA_PPSWANDER | STA_PPSERROR);
@@ -878,21 +1065,34 @@ void nk_hardpps(struct nk_clock *c, nk_u64 pcc_ns)
 	c->pps_tf[0].sec = u_sec;
 	c->pps_tf[0].nsec = (nk_s32)u_nsec;
 
-	/* PCC interval - 1 s into the frequency accumulator */
-	if (interval > NK_NSEC_PER_SEC / 2)
-		interval -= NK_NSEC_PER_SEC;
-	else if (interval < -(NK_NSEC_PER_SEC / 2))
-		interval += NK_NSEC_PER_SEC;
-	c->pps_fcount += interval;
+	if (strict) {
+		/* PCC interval - 1 s into the frequency accumulator */
+		if (interval > NK_NSEC_PER_SEC / 2)
+			interval -= NK_NSEC_PER_SEC;
+		else if (interval < -(NK_NSEC_PER_SEC / 2))
+			interval += NK_NSEC_PER_SEC;
+		c->pps_fcount += interval;
+	} else {
+		nk_pps_count(c, pcc_ns, lost);
+	}
 
 	/* range gate and frequency discriminator: +-MAXFREQ per second */
-	if (v_nsec > NK_MAXFREQ || v_nsec < -NK_MAXFREQ)
+	if (v_nsec > NK_MAXFREQ || v_nsec < -NK_MAXFREQ) {
+		if (!strict)
+			nk_pps_close(c, 0);
 		return;
+	}
 	c->time_status &= ~STA_PPSJITTER;
 
+	if (!strict) {
+		accepted = nk_pps_phase(c);
+		accepted &= nk_pps_endpoint(c);
+		nk_pps_close(c, accepted);
+		return;
+	}
 	nk_pps_phase(c);
 	u_sec = c->pps_tf[0].sec - c->pps_lastsec;
 	if (u_sec < (1LL << c->pps_shift))
 		return;
-	nk_pps_calibrate(c, u_sec);
+	nk_pps_calibrate_strict(c, u_sec);
 }

@@ -80,6 +80,20 @@ extern "C" {
 #define NK_OPT_LINUX_ALL	0x1f
 
 /*
+ * PPS frequency calibration exactly as kern_ntptime.c (default: off). The
+ * default starts and ends a calibration interval only on an edge the popcorn
+ * filter accepted and whose own phase agrees with the last such edge, and
+ * counts the seconds actually elapsed from the PCC, so a latency spike on
+ * the closing edge or a dropped edge does not spoil or void the interval;
+ * strict mode closes on the first edge 2^pps_shift labelled seconds after
+ * the start, spike or not, and voids any interval that is not exactly
+ * 2^pps_shift seconds. The exact units of the measured frequency apply to
+ * both. See README.md, "Deviations".
+ */
+#define NK_OPT_FREEBSD_STRICT_CAL 0x20
+#define NK_OPT_ALL		0x3f
+
+/*
  * A reader's view of the clock: the nanoclock time at one PCC instant and
  * the slope since then. Published to readers (seqcount latch, mmap page).
  *
@@ -135,8 +149,21 @@ struct nk_clock {
 	struct nk_time pps_tf[3];	/* phase median register */
 	nk_u64 pps_lastpcc;	/* PCC of the previous edge, ns (0 = none) */
 	nk_s64 pps_freq;	/* PPS frequency offset, ns/s << 32 */
-	nk_s64 pps_fcount;	/* frequency accumulator, ns */
+	nk_s64 pps_fcount;	/* frequency accumulator: sum of (PCC interval
+				 * - whole seconds), ns; the calibration
+				 * interval lasted fsecs * 1e9 + fcount PCC ns
+				 */
+	nk_s64 pps_fsecs;	/* true seconds (PPS periods) in the calibration
+				 * interval, counted from the PCC; -1: none
+				 * open (the next accepted edge starts one)
+				 */
 	nk_s64 pps_jitter;	/* PPS jitter, ns */
+	nk_s64 pps_calref;	/* phase of the last edge fit to end a
+				 * calibration interval, ns
+				 */
+	nk_s64 pps_caljitter;	/* EWMA of |phase - pps_calref|, clipped at
+				 * the end-edge gate, ns
+				 */
 	nk_s64 pps_stabil;	/* PPS stability, scaled ppm (ppm << 16) */
 	nk_s64 pps_lastsec;	/* start of calibration interval, clock s */
 	nk_s32 pps_valid;	/* watchdog countdown, s */
@@ -147,6 +174,7 @@ struct nk_clock {
 	nk_s64 pps_jitcnt;	/* jitter limit exceeded */
 	nk_s64 pps_stbcnt;	/* stability limit exceeded */
 	nk_s64 pps_errcnt;	/* calibration errors */
+	nk_s64 pps_dropcnt;	/* missing edges, from PCC intervals of >= 1.5 s */
 };
 
 /* Initialise: clock reads @sec.@nsec at @pcc_ns, all state at boot values. */

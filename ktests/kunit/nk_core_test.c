@@ -102,6 +102,56 @@ static void nk_tick_is_continuous(struct kunit *test)
 	}
 }
 
+/* Feed PPS edges 1 s + 10 us of PCC apart until the next calibration. */
+static void nk_pps_until_cal(struct kunit *test, struct nk_clock *c, u64 *pcc)
+{
+	s64 n = c->pps_calcnt;
+	int i;
+
+	for (i = 0; i < 40 && c->pps_calcnt == n; i++) {
+		*pcc += NS_PER_S + 10000;
+		nk_hardpps(c, *pcc);
+	}
+	KUNIT_ASSERT_NE(test, c->pps_calcnt, n);
+}
+
+/*
+ * PPS frequency with a PCC 10 ppm fast, across a lost edge: exact units
+ * (-10000 / 1.00001 ns/s, the 64-bit long division of nk_pps_rate()) and no
+ * calibration error by default; kern_ntptime.c's strict calibration voids
+ * the interval with the lost edge.
+ */
+static void nk_pps_rate_and_lost_edge(struct kunit *test)
+{
+	struct nk_clock *c = kunit_kzalloc(test, sizeof(*c), GFP_KERNEL);
+	struct __kernel_timex tx = { .modes = ADJ_STATUS | ADJ_NANO };
+	const s64 rate = -42949243467565LL;	/* ns/s << 32 */
+	u32 opt;
+	u64 pcc;
+
+	KUNIT_ASSERT_NOT_NULL(test, c);
+	for (opt = 0; opt <= NK_OPT_FREEBSD_STRICT_CAL;
+	     opt += NK_OPT_FREEBSD_STRICT_CAL) {
+		nk_init(c, opt, PCC0, 1700000000, 0);
+		tx.status = STA_PLL | STA_PPSFREQ;
+		nk_adjtime(c, &tx, PCC0);
+		pcc = PCC0;
+		nk_pps_until_cal(test, c, &pcc);
+		nk_pps_until_cal(test, c, &pcc);
+		KUNIT_EXPECT_EQ(test, c->pps_freq, rate);
+		KUNIT_EXPECT_EQ(test, c->time_freq, rate);
+		pcc += NS_PER_S + 10000;	/* this edge is lost */
+		nk_pps_until_cal(test, c, &pcc);
+		KUNIT_EXPECT_EQ(test, c->pps_freq, rate);
+		if (opt) {
+			KUNIT_EXPECT_TRUE(test, c->time_status & STA_PPSERROR);
+		} else {
+			KUNIT_EXPECT_EQ(test, c->pps_errcnt, 0LL);
+			KUNIT_EXPECT_EQ(test, c->pps_dropcnt, 1LL);
+		}
+	}
+}
+
 static struct kunit_case nk_core_cases[] = {
 	KUNIT_CASE(nk_read_nominal),
 	KUNIT_CASE(nk_read_slow_slope),
@@ -109,6 +159,7 @@ static struct kunit_case nk_core_cases[] = {
 	KUNIT_CASE(nk_validate_setoffset),
 	KUNIT_CASE(nk_frequency_round_trip),
 	KUNIT_CASE(nk_tick_is_continuous),
+	KUNIT_CASE(nk_pps_rate_and_lost_edge),
 	{}
 };
 
@@ -116,6 +167,7 @@ static struct kunit_suite nk_core_suite = {
 	.name = "nk_core",
 	.test_cases = nk_core_cases,
 };
+
 kunit_test_suite(nk_core_suite);
 
 MODULE_DESCRIPTION("KUnit tests for the libnanokernel core in the kernel");

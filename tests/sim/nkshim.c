@@ -13,6 +13,8 @@ _Static_assert(NKS_OPT_LINUX_PPS_NEWEST == NK_OPT_LINUX_PPS_NEWEST, "NK_OPT mirr
 _Static_assert(NKS_OPT_LINUX_PPS_PHASE == NK_OPT_LINUX_PPS_PHASE, "NK_OPT mirror");
 _Static_assert(NKS_OPT_LINUX_SECS_CLAMP == NK_OPT_LINUX_SECS_CLAMP, "NK_OPT mirror");
 _Static_assert(NKS_OPT_LINUX_ALL == NK_OPT_LINUX_ALL, "NK_OPT mirror");
+_Static_assert(NKS_OPT_FREEBSD_STRICT_CAL == NK_OPT_FREEBSD_STRICT_CAL, "NK_OPT mirror");
+_Static_assert(NKS_OPT_ALL == NK_OPT_ALL, "NK_OPT mirror");
 _Static_assert(NKS_ADJ_PPSMAX == NK_ADJ_PPSMAX, "NK_ADJ_PPSMAX mirror");
 
 size_t nks_clock_size(void)
@@ -107,6 +109,8 @@ void nks_get_state(const struct nk_clock *c, struct nks_state *st)
 	st->pps_jitter = c->pps_jitter;
 	st->pps_fcount = c->pps_fcount;
 	st->pps_lastsec = c->pps_lastsec;
+	st->pps_fsecs = c->pps_fsecs;
+	st->pps_dropcnt = c->pps_dropcnt;
 	st->pps_calcnt = c->pps_calcnt;
 	st->pps_jitcnt = c->pps_jitcnt;
 	st->pps_errcnt = c->pps_errcnt;

@@ -24,6 +24,8 @@ extern "C" {
 #define NKS_OPT_LINUX_PPS_PHASE 0x08
 #define NKS_OPT_LINUX_SECS_CLAMP 0x10
 #define NKS_OPT_LINUX_ALL 0x1f
+#define NKS_OPT_FREEBSD_STRICT_CAL 0x20
+#define NKS_OPT_ALL 0x3f
 #define NKS_ADJ_PPSMAX 0x0040
 
 /* The struct __kernel_timex fields the simulator uses (same units). */
@@ -58,9 +60,10 @@ uint64_t nks_mult(const struct nk_clock* c);
 /* Discipline internals, for the simulator's --trace. */
 struct nks_state {
     int32_t status, pps_shift, pps_intcnt;
-    int64_t time_offset, time_freq, pps_freq; /* ns << 32, ns/s << 32 */
-    int64_t pps_jitter, pps_fcount, pps_lastsec;
-    int64_t pps_calcnt, pps_jitcnt, pps_errcnt, pps_stbcnt;
+    int64_t time_offset, time_freq, pps_freq;    /* ns << 32, ns/s << 32 */
+    int64_t pps_jitter, pps_fcount, pps_lastsec; /* ns, ns, clock s */
+    int64_t pps_fsecs;                           /* s in the open calibration interval, -1: none */
+    int64_t pps_calcnt, pps_jitcnt, pps_errcnt, pps_stbcnt, pps_dropcnt;
 };
 void nks_get_state(const struct nk_clock* c, struct nks_state* st);
 

@@ -1,7 +1,7 @@
 // nksim - the nanokernel discipline simulator (see README.md).
 //
 //   nksim scenarios/A.toml                       text report, default variant
-//   nksim -V freebsd -V linux A.toml B.toml      side-by-side table
+//   nksim -V default -V linux A.toml B.toml      side-by-side table
 //   nksim --json --plot A.png --check A.toml     JSON, a plot, exit 1 on a failed check
 #include <CLI/CLI.hpp>
 #include <fstream>
@@ -20,15 +20,17 @@ int main(int argc, char** argv) {
     std::vector<std::string> files;
     std::vector<std::string> variant_names;
     bool json = false, table = false, check = false, no_header = false;
-    std::string plot, samples, trace;
+    std::string plot, samples, trace, json_out;
     std::optional<uint64_t> seed;
     std::optional<double> duration;
     app.add_option("scenario", files, "scenario TOML files")->required()->check(CLI::ExistingFile);
     app.add_option("-V,--variant", variant_names,
-                   "freebsd | linux | shiftpll2 | NK_OPT_* number (repeatable; default: the "
+                   "default | freebsd-strict | linux | shiftpll2 | NK_OPT_* number (repeatable; "
+                   "default: the "
                    "scenario's)")
         ->allow_extra_args(false);
     app.add_flag("--json", json, "print a JSON array of reports");
+    app.add_option("--json-out", json_out, "also write the JSON array of reports to a file");
     app.add_flag("--table", table, "print one table row per run (default with several runs)");
     app.add_flag("--no-header", no_header, "omit the table header");
     app.add_flag("--check", check, "exit 1 unless every [expect] threshold holds");
@@ -71,9 +73,17 @@ int main(int argc, char** argv) {
         return 2;
     }
 
+    nlohmann::json j = nlohmann::json::array();
+    for (const auto& r : reports) j.push_back(to_json(r));
+    if (!json_out.empty()) {
+        std::ofstream out(json_out);
+        out << j.dump(2) << "\n";
+        if (!out) {
+            std::cerr << "nksim: cannot write " << json_out << "\n";
+            return 2;
+        }
+    }
     if (json) {
-        nlohmann::json j = nlohmann::json::array();
-        for (const auto& r : reports) j.push_back(to_json(r));
         std::cout << j.dump(2) << "\n";
     } else if (table || reports.size() > 1) {
         if (!no_header) print_table_header(std::cout);

@@ -101,6 +101,7 @@ Expect parse_expect(Table& t) {
     e.p99_ns = t.opt_num("p99_ns");
     e.recovery_s = t.opt_num("recovery_s");
     e.freq_rms_ppb = t.opt_num("freq_rms_ppb");
+    e.runtime_s = t.opt_num("runtime_s");
     return e;
 }
 
@@ -133,6 +134,7 @@ Expect Scenario::expect_for(const std::string& v) const {
         override_opt(e.p99_ns, o.p99_ns);
         override_opt(e.recovery_s, o.recovery_s);
         override_opt(e.freq_rms_ppb, o.freq_rms_ppb);
+        override_opt(e.runtime_s, o.runtime_s);
     }
     return e;
 }

@@ -28,6 +28,7 @@ struct Expect {
     std::optional<double> p99_ns;        // steady-state 99th percentile |time error|, ns
     std::optional<double> recovery_s;    // recovery after the temperature step, s
     std::optional<double> freq_rms_ppb;  // steady-state RMS frequency error, ppb
+    std::optional<double> runtime_s;     // wall-clock time of the run, s
 };
 
 struct Scenario {
@@ -36,7 +37,7 @@ struct Scenario {
     std::string file;
     uint64_t seed = 1;
     double duration_s = 3600.0;
-    std::string variant = "freebsd";  // default variant (CLI may override)
+    std::string variant = "default";  // default variant (CLI may override)
 
     // [clock]
     int64_t epoch_s = 1700000000;    // true UTC seconds at simulated time 0

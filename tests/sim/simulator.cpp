@@ -265,7 +265,8 @@ class Run {
                 << static_cast<double>(st.time_freq) / 4294967296.0 << ' '
                 << static_cast<double>(st.pps_freq) / 4294967296.0 << ' ' << st.pps_jitter << ' '
                 << st.pps_fcount << ' ' << st.pps_calcnt << ' ' << st.pps_jitcnt << ' '
-                << st.pps_errcnt << ' ' << st.pps_stbcnt << '\n';
+                << st.pps_errcnt << ' ' << st.pps_stbcnt << ' ' << st.pps_fsecs << ' '
+                << st.pps_dropcnt << '\n';
     }
 
     const Scenario& s_;

@@ -7,7 +7,13 @@
 using namespace nksim;
 
 TEST(Variant, Names) {
+    EXPECT_EQ(variant_from_name("default")->options, 0u);
+    EXPECT_EQ(variant_from_name("freebsd")->name, "default");  // the old name
     EXPECT_EQ(variant_from_name("freebsd")->options, 0u);
+    EXPECT_EQ(variant_from_name("freebsd-strict")->options,
+              static_cast<uint32_t>(NKS_OPT_FREEBSD_STRICT_CAL));
+    EXPECT_EQ(variant_from_name("0x3f")->options, 0x3fu);
+    EXPECT_FALSE(variant_from_name("0x40"));
     EXPECT_EQ(variant_from_name("linux")->options, static_cast<uint32_t>(NKS_OPT_LINUX_ALL));
     EXPECT_EQ(variant_from_name("shiftpll2")->options,
               static_cast<uint32_t>(NKS_OPT_LINUX_SHIFT_PLL));
@@ -99,4 +105,32 @@ rms_ns = 1
     const Report rep = analyse(s, re);
     EXPECT_EQ(rep.err.n, 0u);
     EXPECT_FALSE(rep.pass);
+}
+
+// The PPS calibration variants on a short run with lost edges: kern_ntptime.c
+// voids every interval with a lost edge (STA_PPSERROR, errcnt), the default
+// measures across it.
+TEST(Simulator, DroppedEdgesVoidOnlyStrictCalibrations) {
+    Scenario s = small_pps();  // 10 % of the edges lost
+    s.duration_s = 1200;
+    const SimResult strict = simulate(s, *variant_from_name("freebsd-strict"));
+    const SimResult def = simulate(s, *variant_from_name("default"));
+    EXPECT_GT(strict.final_tx.errcnt, 5);
+    EXPECT_EQ(def.final_tx.errcnt, 0);
+    EXPECT_GT(def.final_tx.calcnt, 10);
+    EXPECT_EQ(def.nonmonotonic, 0u);
+    EXPECT_EQ(def.discontinuities, 0u);
+}
+
+TEST(Report, RuntimeCheck) {
+    Scenario s = parse_scenario(R"(
+duration = 10
+[expect]
+runtime_s = 1e-9
+)",
+                                "rt");
+    const SimResult r = simulate(s, *variant_from_name("default"));
+    const Report rep = analyse(s, r);
+    ASSERT_EQ(rep.checks.front().name, "runtime_s");
+    EXPECT_FALSE(rep.pass);  // nothing runs in a nanosecond
 }
