@@ -287,19 +287,61 @@ void nc_step(struct nanoclock *nc, s64 delta_ns)
 }
 EXPORT_SYMBOL_GPL(nc_step);
 
-/* PPS edge at PCC @pcc_ns; hard-IRQ safe. */
-void nc_hardpps(struct nanoclock *nc, u64 pcc_ns)
+/*
+ * PPS edge at PCC @pcc_ns; hard-IRQ safe (the PPS sources' edge path).
+ * @res (may be NULL) receives what the core saw and did: the clock's phase
+ * at the edge and the PPS state right after it, from the same lock hold.
+ */
+void nc_hardpps(struct nanoclock *nc, u64 pcc_ns, struct nc_pps_result *res)
 {
 	unsigned long flags, ev;
+	struct nk_time t;
 
 	raw_spin_lock_irqsave(&nc->lock, flags);
+	if (res) {
+		nk_read(&nc->nk, pcc_ns, &t);
+		res->phase_ns = t.nsec >= NSEC_PER_SEC / 2 ?
+				(s64)t.nsec - NSEC_PER_SEC : t.nsec;
+		res->popcorn = nc->nk.pps_jitcnt;
+	}
 	nk_hardpps(&nc->nk, pcc_ns);
 	nc_publish(nc, false);
+	if (res) {
+		res->popcorn = nc->nk.pps_jitcnt != res->popcorn;
+		res->status = nc->nk.time_status;
+		res->jitcnt = nc->nk.pps_jitcnt;
+		res->errcnt = nc->nk.pps_errcnt;
+		res->stbcnt = nc->nk.pps_stbcnt;
+		res->calcnt = nc->nk.pps_calcnt;
+	}
 	ev = nc_detect_events(nc);
 	raw_spin_unlock_irqrestore(&nc->lock, flags);
 	nc_queue_events(nc, ev);
 }
 EXPORT_SYMBOL_GPL(nc_hardpps);
+
+/*
+ * Set and clear STA_* bits as one ADJ_STATUS under the lock (read-modify-
+ * write without a window for other writers): the PPS binding's switches.
+ * Returns TIME_* or -EINVAL.
+ */
+int nc_update_status(struct nanoclock *nc, s32 set, s32 clear)
+{
+	struct __kernel_timex tx = { .modes = ADJ_STATUS };
+	unsigned long flags, ev;
+	int ret;
+
+	raw_spin_lock_irqsave(&nc->lock, flags);
+	tx.status = (nc->nk.time_status & ~clear) | set;
+	ret = nk_adjtime(&nc->nk, &tx, ktime_get_raw_fast_ns());
+	if (ret >= 0)
+		nc_publish(nc, false);
+	ev = nc_detect_events(nc);
+	raw_spin_unlock_irqrestore(&nc->lock, flags);
+	nc_queue_events(nc, ev);
+	return ret;
+}
+EXPORT_SYMBOL_GPL(nc_update_status);
 
 /*
  * Extended ntp_gettime and the full timex (either may be NULL) from one

@@ -61,6 +61,17 @@ struct nanoclock {
 	struct ptp_clock_info ptp_info;
 };
 
+/* What one PPS edge did (nc_hardpps), for the sources' statistics. */
+struct nc_pps_result {
+	s64 phase_ns;		/* clock time at the edge - nearest second, ns */
+	s32 status;		/* STA_* right after the edge */
+	s64 popcorn;		/* 1: the core rejected it as a popcorn spike */
+	s64 jitcnt;		/* the core's PPS counters right after it */
+	s64 errcnt;
+	s64 stbcnt;
+	s64 calcnt;
+};
+
 static inline struct nanoclock *nc_from_posix(struct posix_clock *pc)
 {
 	return container_of(pc, struct nanoclock, pclk);
@@ -84,7 +95,8 @@ int nc_adjtime_user(struct nanoclock *nc, struct __kernel_timex *tx);
 void nc_settime(struct nanoclock *nc, const struct timespec64 *ts);
 void nc_step(struct nanoclock *nc, s64 delta_ns);
 void nc_ntptime(struct nanoclock *nc, struct nk_ntptime *nt);
-void nc_hardpps(struct nanoclock *nc, u64 pcc_ns);
+void nc_hardpps(struct nanoclock *nc, u64 pcc_ns, struct nc_pps_result *res);
+int nc_update_status(struct nanoclock *nc, s32 set, s32 clear);
 int nc_snapshot(struct nanoclock *nc, struct __kernel_timex *tx,
 		struct nk_ntptime *nt);
 void nc_event(struct nanoclock *nc, enum nanoclock_event ev);

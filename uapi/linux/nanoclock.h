@@ -191,4 +191,89 @@ enum nanoclock_event {
 	__NANOCLOCK_EV_MAX
 };
 
+/* ---- 4. generic netlink family "nanoclock_pps" (nanoclock-pps.ko) ---- */
+
+/*
+ * The PPS sources of nanoclock-pps*.ko: one family owned by the module that
+ * owns the sources (see pps/README.md).
+ *
+ * NANOCLOCK_PPS_CMD_GET_SOURCE: doit with NANOCLOCK_PPS_A_SOURCE, or dump;
+ *	replies carry binding, statistics and the kind's own attributes.
+ * NANOCLOCK_PPS_CMD_SET_SOURCE (CAP_NET_ADMIN): NANOCLOCK_PPS_A_SOURCE plus
+ *	any of CLOCK (bind, -1 unbinds), PPSTIME, PPSFREQ (the bound clock's
+ *	STA_PPSTIME / STA_PPSFREQ, 0 or 1). All or nothing; replies GET_SOURCE.
+ * NANOCLOCK_PPS_CMD_SET_SIM (CAP_NET_ADMIN): NANOCLOCK_PPS_A_SOURCE of a
+ *	simulated source plus any NANOCLOCK_PPS_A_SIM_* parameter.
+ * NANOCLOCK_PPS_CMD_EDGE: multicast on "events" after each edge, with the
+ *	GET_SOURCE attributes.
+ * NANOCLOCK_PPS_CMD_INJECT (CAP_NET_ADMIN): NANOCLOCK_PPS_A_SOURCE of a
+ *	bridge source, INJECT_CLOCKID (must be CLOCK_REALTIME, 0),
+ *	INJECT_SEC and INJECT_NSEC: an assert timestamp read from another
+ *	/dev/ppsN (RFC 2783 time_pps_fetch). The module maps it onto the PCC;
+ *	it must lie in the past, at most 2 s ago.
+ */
+#define NANOCLOCK_PPS_GENL_NAME		"nanoclock_pps"
+#define NANOCLOCK_PPS_GENL_VERSION	1
+#define NANOCLOCK_PPS_MCGRP_EVENTS	"events"
+
+enum nanoclock_pps_cmd {
+	NANOCLOCK_PPS_CMD_UNSPEC,
+	NANOCLOCK_PPS_CMD_GET_SOURCE,
+	NANOCLOCK_PPS_CMD_SET_SOURCE,
+	NANOCLOCK_PPS_CMD_SET_SIM,
+	NANOCLOCK_PPS_CMD_EDGE,
+	NANOCLOCK_PPS_CMD_INJECT,
+	__NANOCLOCK_PPS_CMD_MAX
+};
+
+#define NANOCLOCK_PPS_CMD_MAX (__NANOCLOCK_PPS_CMD_MAX - 1)
+
+enum nanoclock_pps_attr {
+	NANOCLOCK_PPS_A_UNSPEC,
+	NANOCLOCK_PPS_A_PAD,
+	NANOCLOCK_PPS_A_SOURCE,		/* u32: source index */
+	NANOCLOCK_PPS_A_NAME,		/* string: "sim0" */
+	NANOCLOCK_PPS_A_KIND,		/* string: "sim", ... */
+	NANOCLOCK_PPS_A_PPS_INDEX,	/* u32: N of /dev/ppsN */
+	NANOCLOCK_PPS_A_CLOCK,		/* s32: bound /dev/nanoclockN, -1 none */
+	NANOCLOCK_PPS_A_PPSTIME,	/* u8: bound clock's STA_PPSTIME */
+	NANOCLOCK_PPS_A_PPSFREQ,	/* u8: bound clock's STA_PPSFREQ */
+	NANOCLOCK_PPS_A_CLOCK_STATUS,	/* u32: STA_* after the last fed edge */
+	NANOCLOCK_PPS_A_EDGES,		/* u64: edges seen */
+	NANOCLOCK_PPS_A_FED,		/* u64: edges given to hardpps */
+	NANOCLOCK_PPS_A_REJECTED,	/* u64: left STA_PPSJITTER (range gate, popcorn) */
+	NANOCLOCK_PPS_A_POPCORN,	/* u64: rejected as popcorn spikes */
+	NANOCLOCK_PPS_A_GAPS,		/* u64: intervals over 1.5 s */
+	NANOCLOCK_PPS_A_LAST_PCC,	/* u64: PCC of the last edge, ns */
+	NANOCLOCK_PPS_A_INTERVAL,	/* s64: PCC interval before it, ns */
+	NANOCLOCK_PPS_A_PHASE,		/* s64: clock phase at the last edge, ns */
+	NANOCLOCK_PPS_A_JITTER,		/* s64: EWMA |phase step|, ns */
+	NANOCLOCK_PPS_A_WANDER,		/* s64: EWMA |interval step|, ns */
+	NANOCLOCK_PPS_A_COST_LAST,	/* u64: IRQ entry PCC to hardpps return, ns */
+	NANOCLOCK_PPS_A_COST_MAX,	/* u64: ns */
+	NANOCLOCK_PPS_A_COST_MEAN,	/* u64: ns */
+	NANOCLOCK_PPS_A_SIM_FREQ,	/* s64: PCC rate error vs reference, ppb */
+	NANOCLOCK_PPS_A_SIM_PHASE,	/* s64: edge phase offset, ns */
+	NANOCLOCK_PPS_A_SIM_JITTER,	/* u32: Gaussian jitter sigma, ns */
+	NANOCLOCK_PPS_A_SIM_SPIKE,	/* s64: spike size, ns */
+	NANOCLOCK_PPS_A_SIM_SPIKE_PPM,	/* u32: spike probability per edge, ppm */
+	NANOCLOCK_PPS_A_SIM_DROP_PPM,	/* u32: dropout probability per edge, ppm */
+	NANOCLOCK_PPS_A_SIM_OUTAGE,	/* u32: set: outage of N s from now; get: s left */
+	NANOCLOCK_PPS_A_SIM_ERROR,	/* s64: get: bound clock - reference now, ns */
+	NANOCLOCK_PPS_A_SIM_REF_SEC,	/* s64: get: reference time at SIM_PCC, s */
+	NANOCLOCK_PPS_A_SIM_REF_NSEC,	/* u32: get: ns part */
+	NANOCLOCK_PPS_A_SIM_PCC,	/* u64: get: PCC of SIM_ERROR/REF, ns */
+	NANOCLOCK_PPS_A_SIM_SPIKES,	/* u64: get: spikes emitted */
+	NANOCLOCK_PPS_A_SIM_DROPPED,	/* u64: get: edges dropped (dropouts, outages) */
+	NANOCLOCK_PPS_A_SIM_LATENCY_MAX, /* u64: get: timer late vs edge, max ns */
+	NANOCLOCK_PPS_A_COST_MIN,	/* u64: IRQ entry PCC to hardpps return, min ns */
+	NANOCLOCK_PPS_A_INJECT_CLOCKID,	/* s32: clock of the stamp: CLOCK_REALTIME */
+	NANOCLOCK_PPS_A_INJECT_SEC,	/* s64: stamp, s */
+	NANOCLOCK_PPS_A_INJECT_NSEC,	/* u32: stamp, ns part (< 1e9) */
+	NANOCLOCK_PPS_A_INJECT_PCC,	/* u64: get: PCC of the last injected stamp, ns */
+	__NANOCLOCK_PPS_A_MAX
+};
+
+#define NANOCLOCK_PPS_A_MAX (__NANOCLOCK_PPS_A_MAX - 1)
+
 #endif /* _UAPI_LINUX_NANOCLOCK_H */

@@ -1,0 +1,48 @@
+#!/bin/sh
+# pps_test.sh KBUILD BINDIR api|converge SECONDS [short]: inside the VM,
+# nanoclock.ko + nanoclock-pps.ko + nanoclock-pps-sim.ko (+20 ppm, 2 us
+# jitter). "api": the netlink/sysfs contract, ppstest on the sim's /dev/ppsN,
+# the bridge (nanoclock-pps-bridge.ko fed from the sim's /dev/ppsN), then a
+# fresh load and a SECONDS-long convergence run; "converge": only the
+# convergence run. Prints TAP; exits non-zero if anything failed.
+set -u
+kb=$1 bin=$2 mode=$3 secs=$4 short=${5:-}
+rc=0
+run() { echo "# --- $*"; "$@" || { echo "# FAILED: $*"; rc=1; }; }
+load() {
+	insmod "$kb/kmod/nanoclock.ko" &&
+	insmod "$kb/pps/nanoclock-pps.ko" &&
+	insmod "$kb/pps/nanoclock-pps-sim.ko" freq_ppb=20000 jitter_ns=2000 "$@"
+}
+unload() {
+	rmmod nanoclock_pps_sim && rmmod nanoclock_pps && rmmod nanoclock
+}
+if [ "$mode" = api ]; then
+	load || exit 1
+	run "$bin/nc_pps_test" api
+	src=$(ls /sys/kernel/nanoclock_pps | head -n1)
+	n=$(cat /sys/kernel/nanoclock_pps/$src/pps)
+	out=$(timeout 5 ppstest /dev/pps$n 2>&1)
+	echo "$out" | sed 's/^/# /'
+	if echo "$out" | grep -q 'assert [0-9]*\.[0-9]*, sequence: [1-9]'; then
+		echo "ok - ppstest /dev/pps$n sees assert events"
+	else
+		echo "not ok - ppstest /dev/pps$n sees assert events"; rc=1
+	fi
+	sed 's/^/# /' /sys/kernel/nanoclock_pps/$src/stats
+	unload || { echo "not ok - unload"; rc=1; }
+	# the bridge: the sim unbound plays "any other /dev/ppsN"
+	load clock=-1 && insmod "$kb/pps/nanoclock-pps-bridge.ko" || exit 1
+	run "$bin/nc_pps_test" bridge
+	sed 's/^/# /' /sys/kernel/nanoclock_pps/bridge0/stats
+	rmmod nanoclock_pps_bridge && unload || { echo "not ok - unload"; rc=1; }
+fi
+load || exit 1
+run "$bin/nc_pps_test" converge "$secs" 20000 $short
+sed 's/^/# /' /sys/class/nanoclock/nanoclock0/status
+unload || { echo "not ok - unload"; rc=1; }
+if [ -w /sys/kernel/debug/kmemleak ]; then
+	echo scan >/sys/kernel/debug/kmemleak
+	cat /sys/kernel/debug/kmemleak
+fi
+exit $rc
