@@ -4,6 +4,9 @@
 set(_ntpcore_dir ${CMAKE_CURRENT_LIST_DIR})
 add_library(ntpcore STATIC
   ${_ntpcore_dir}/util/md5.cpp
+  ${_ntpcore_dir}/util/sha1.cpp
+  ${_ntpcore_dir}/leap/leap_seconds.cpp
+  ${_ntpcore_dir}/algorithm/pi_servo.cpp
   ${_ntpcore_dir}/time/ntp_time.cpp
   ${_ntpcore_dir}/net/socket_address.cpp
   ${_ntpcore_dir}/packet/codec.cpp

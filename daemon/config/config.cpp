@@ -263,8 +263,9 @@ void parse_sources(Checker& c, const toml::table& root, Config& cfg) {
 void parse_server(Checker& c, const toml::table& root, Config& cfg) {
     const toml::table* t = c.table(root, "server", "");
     if (t == nullptr) return;
-    c.only(*t, "[server]", {"listen", "allow", "deny", "rate_limit"});
+    c.only(*t, "[server]", {"listen", "allow", "deny", "workers", "rate_limit"});
     ServerConfig& s = cfg.server;
+    c.integer(*t, "workers", "server", s.workers, 1, 64);
     c.strings(
         *t, "listen", "server", s.listen, [&](const std::string& v, const toml::source_region& at) {
             std::string host;

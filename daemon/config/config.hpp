@@ -43,6 +43,9 @@ struct ServerConfig {
     std::vector<std::string> listen;  // "addr:port"; empty: the server is off
     std::vector<std::string> allow;   // CIDRs
     std::vector<std::string> deny;    // CIDRs
+    // Server threads, each with its own event loop and an SO_REUSEPORT
+    // socket per listen address (1: the main loop serves, no threads).
+    int workers = 1;
     RateLimitConfig rate_limit;
     bool enabled() const { return !listen.empty(); }
     bool uses_privileged_port() const;  // any listen port < 1024

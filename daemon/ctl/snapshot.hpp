@@ -32,6 +32,14 @@ struct StatusInfo {
     uint64_t server_denied = 0;
     uint64_t server_rate_limited = 0;
     uint64_t log_suppressed = 0;  // log lines withheld by the rate limiter
+    // Leap seconds file (clock.leap_seconds_file): "" when none is loaded.
+    std::string leap_file;
+    double leap_file_expires_s = 0;  // Unix time
+    double next_leap_s = 0;          // Unix time of the next known leap, 0 if none
+    int tai_offset = 0;              // TAI - UTC from the file, 0 if unknown
+    // CLOCK_REALTIME steering (clock.steer_realtime): off, unlocked, locked.
+    std::string realtime_steering = "off";
+    double realtime_offset_s = 0;  // CLOCK_REALTIME - the nanoclock, last measured
 };
 
 struct TrackingInfo {
@@ -73,6 +81,9 @@ struct SourceStatsInfo {
     double delay_s = 0;
     double jitter_s = 0;
     double dispersion_s = 0;
+    uint64_t requests = 0;              // requests sent
+    uint64_t replies = 0;               // replies that gave a sample
+    uint64_t kernel_tx_timestamps = 0;  // requests whose t1 is the kernel's TX timestamp
 };
 
 struct KernelInfo {

@@ -9,12 +9,11 @@
 
 namespace nanotime::ctl {
 
-NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(StatusInfo, version, pid, uptime_s, io_backend,
-                                                io_detail, clock_backend, clock_device,
-                                                synchronized, stratum, reference_id, leap, sources,
-                                                sources_reachable, server_enabled, server_received,
-                                                server_responded, server_denied,
-                                                server_rate_limited, log_suppressed)
+NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(
+    StatusInfo, version, pid, uptime_s, io_backend, io_detail, clock_backend, clock_device,
+    synchronized, stratum, reference_id, leap, sources, sources_reachable, server_enabled,
+    server_received, server_responded, server_denied, server_rate_limited, log_suppressed,
+    leap_file, leap_file_expires_s, next_leap_s, tai_offset, realtime_steering, realtime_offset_s)
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(TrackingInfo, reference_id, reference_name, stratum,
                                                 reference_time_s, system_offset_s, rms_offset_s,
                                                 frequency_ppm, skew_ppm, root_delay_s,
@@ -24,7 +23,8 @@ NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(SourceInfo, name, address, kind,
                                                 poll, reach, last_rx_ago_s, offset_s, delay_s,
                                                 dispersion_s, jitter_s)
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(SourceStatsInfo, name, samples, span_s, offset_s,
-                                                delay_s, jitter_s, dispersion_s)
+                                                delay_s, jitter_s, dispersion_s, requests, replies,
+                                                kernel_tx_timestamps)
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(KernelInfo, clock, available, state, state_name,
                                                 status, offset_s, frequency_ppm, max_error_s,
                                                 est_error_s, time_constant, precision_s,

@@ -116,6 +116,29 @@ int NanoClock::adjust(timex& tx) {
     return checked(clock_adjtime(id_, &tx));
 }
 
+std::optional<int64_t> NanoClock::minus_realtime_ns() const {
+    const SystemClock realtime;
+    const auto m = measure_offset(realtime, *this);
+    if (!m) return std::nullopt;
+    return m->offset_ns;
+}
+
+std::optional<ClockOffset> measure_offset(const ClockBackend& reference, const ClockBackend& target,
+                                          int readings) {
+    auto ns = [](const timespec& ts) { return int64_t{ts.tv_sec} * 1'000'000'000 + ts.tv_nsec; };
+    std::optional<ClockOffset> best;
+    for (int i = 0; i < readings; ++i) {
+        const int64_t t1 = ns(target.now());
+        const int64_t r = ns(reference.now());
+        const int64_t t2 = ns(target.now());
+        if (t1 == 0 || r == 0 || t2 == 0) return std::nullopt;  // a read failed
+        const int64_t delay = t2 - t1;
+        if (delay < 0) continue;  // the target was stepped meanwhile
+        if (!best || delay < best->delay_ns) best = ClockOffset{t1 + delay / 2 - r, delay};
+    }
+    return best;
+}
+
 int FakeClock::adjust(timex& tx) {
     if (fail_with != 0) return -fail_with;
     if (tx.modes == 0) {

@@ -13,7 +13,9 @@
 #include <sys/timex.h>
 #include <time.h>
 
+#include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -27,6 +29,9 @@ class ClockBackend {
     virtual timespec now() const = 0;
     // clock_adjtime: returns the clock state (TIME_OK...) or -errno.
     virtual int adjust(timex& tx) = 0;
+    // This clock minus CLOCK_REALTIME, ns, to put kernel socket timestamps
+    // (always CLOCK_REALTIME) on this clock's timescale; nothing if unknown.
+    virtual std::optional<int64_t> minus_realtime_ns() const { return 0; }
 
     // Reads the kernel state (modes = 0).
     int read(timex& tx);
@@ -57,6 +62,7 @@ class NanoClock final : public ClockBackend {
     std::string name() const override { return device_; }
     timespec now() const override;
     int adjust(timex& tx) override;
+    std::optional<int64_t> minus_realtime_ns() const override;
     clockid_t clock_id() const { return id_; }
 
   private:
@@ -85,6 +91,9 @@ class ReadOnlyClock final : public ClockBackend {
     explicit ReadOnlyClock(std::unique_ptr<ClockBackend> inner) : inner_(std::move(inner)) {}
     std::string name() const override { return inner_->name() + " (read-only)"; }
     timespec now() const override { return inner_->now(); }
+    std::optional<int64_t> minus_realtime_ns() const override {
+        return inner_->minus_realtime_ns();
+    }
     int adjust(timex& tx) override {
         if (tx.modes != 0) return TIME_OK;
         return inner_->adjust(tx);
@@ -93,6 +102,17 @@ class ReadOnlyClock final : public ClockBackend {
   private:
     std::unique_ptr<ClockBackend> inner_;
 };
+
+struct ClockOffset {
+    int64_t offset_ns = 0;  // target - reference
+    int64_t delay_ns = 0;   // the target interval around the reference read
+};
+
+// Reads target, reference, target @readings times and keeps the reading with
+// the shortest target interval (the reference read is taken at its
+// midpoint); nothing if a clock cannot be read.
+std::optional<ClockOffset> measure_offset(const ClockBackend& reference, const ClockBackend& target,
+                                          int readings = 5);
 
 struct DisciplineConfig {
     double step_threshold = 0.128;  // s

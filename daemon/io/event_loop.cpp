@@ -115,6 +115,12 @@ uint64_t EventLoop::send_udp(uint64_t id, const Endpoint& to, std::span<const ui
     return s->queue.back().token;
 }
 
+void EventLoop::collect_tx_timestamps(uint64_t id) {
+    UdpSock* s = udp(id);
+    if (s == nullptr || s->closing || !s->options.tx_timestamps) return;
+    drain_error_queue(*s);
+}
+
 void EventLoop::note_sent(UdpSock& s, uint64_t token) {
     ++stats_.datagrams_sent;
     if (!s.options.tx_timestamps) return;

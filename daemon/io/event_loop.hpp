@@ -127,6 +127,10 @@ class EventLoop {
     // the socket is unknown.
     uint64_t send_udp(uint64_t socket, const Endpoint& to, std::span<const uint8_t> data,
                       const Endpoint* from = nullptr);
+    // Reads the socket's error queue now and reports the TX timestamps found,
+    // before they would arrive through the loop: a reply can overtake the
+    // stamp of its own request. No-op without tx_timestamps.
+    void collect_tx_timestamps(uint64_t socket);
 
     // Streams. listen_stream takes a bound, listening socket (the loop makes it
     // non-blocking and owns it); add_stream takes a connected one.

@@ -10,7 +10,8 @@
 // TX timestamps: a multishot POLLERR poll per socket; on wake-up the error
 // queue is drained with recvmsg(MSG_ERRQUEUE).
 // Send: queued datagrams become one IORING_OP_SENDMSG each and leave in one
-// io_uring_enter per loop iteration.
+// io_uring_enter per loop iteration; the next wait does not count their
+// completions as events (two system calls per wake-up, not three).
 // Timers: one IORING_OP_TIMEOUT (absolute, CLOCK_MONOTONIC) for the earliest
 // deadline; the base class fires the due timers in order.
 // Signals: a multishot poll on the signalfd.
@@ -20,6 +21,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <system_error>
@@ -120,7 +122,13 @@ class UringLoop final : public EventLoop {
 
     void wait_and_dispatch(std::optional<MonoClock::time_point> deadline) override {
         if (deadline && (!armed_ || *deadline < armed_deadline_)) arm_timeout(*deadline);
-        int ret = io_uring_submit_and_wait(&ring_, 1);
+        // Every send posts exactly one CQE, so waiting for one more than the
+        // sends since the last drain sleeps until a real event; waiting for 1
+        // would return at once for the completions of the replies just sent
+        // and cost one more io_uring_enter and loop iteration per wake-up.
+        // (The kernel's CQ count saturates at its size; so does wait_nr.)
+        const unsigned wait_nr = std::min(sends_since_drain_ + 1, ring_.cq.ring_entries);
+        int ret = io_uring_submit_and_wait(&ring_, wait_nr);
         if (ret < 0 && ret != -EINTR && ret != -ETIME) {
             throw std::system_error(-ret, std::generic_category(), "io_uring_submit_and_wait");
         }
@@ -134,11 +142,11 @@ class UringLoop final : public EventLoop {
             ++count;
         }
         io_uring_cq_advance(&ring_, count);
+        sends_since_drain_ = 0;
         for (const Completion& c : cqes_) dispatch(c);
     }
 
     void flush_sends() override {
-        bool any = false;
         for (auto& [id, s] : udps_) {
             if (s->closing) continue;
             while (!s->queue.empty()) {
@@ -163,13 +171,15 @@ class UringLoop final : public EventLoop {
                 io_uring_prep_sendmsg(sqe, s->fd, &op->msg, 0);
                 io_uring_sqe_set_data64(sqe, tag(kUdpSend, op->slot));
                 ++s->inflight;
+                ++sends_since_drain_;
                 s->queue.pop_front();
-                any = true;
             }
         }
         // The batch: every datagram queued this iteration, plus whatever the
-        // callbacks armed (stream sends, re-armed receives), in one io_uring_enter.
-        (void)any;
+        // callbacks armed (stream sends, re-armed receives), in one
+        // io_uring_enter. It is submitted now, not deferred to the next wait,
+        // because callers rely on run_once() having handed their writes to
+        // the kernel when it returns.
         if (io_uring_sq_ready(&ring_) > 0) io_uring_submit(&ring_);
     }
 
@@ -503,6 +513,7 @@ class UringLoop final : public EventLoop {
     std::vector<Completion> cqes_;
     __kernel_timespec timeout_ts_{};
     uint64_t timer_gen_ = 0;
+    unsigned sends_since_drain_ = 0;  // send SQEs whose CQEs are not yet collected
     bool armed_ = false;
     MonoClock::time_point armed_deadline_{};
 };

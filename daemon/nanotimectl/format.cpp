@@ -60,6 +60,16 @@ std::string format_human(const std::string& command, const nlohmann::json& data)
             << "Leap status      : " << s.leap << "\n"
             << "Sources          : " << s.sources_reachable << " of " << s.sources << " reachable\n"
             << "Clock            : " << s.clock_backend << " (" << s.clock_device << ")\n"
+            << "Leap file        : "
+            << (s.leap_file.empty()
+                    ? std::string("none")
+                    : s.leap_file + ", TAI-UTC " + std::to_string(s.tai_offset) + " s, expires " +
+                          printf_string("%.0f", s.leap_file_expires_s) + " (Unix)")
+            << "\n"
+            << "Realtime steering: " << s.realtime_steering
+            << (s.realtime_steering == "off" ? std::string()
+                                             : ", offset " + format_seconds(s.realtime_offset_s))
+            << "\n"
             << "I/O              : " << s.io_detail << "\n"
             << "Server           : ";
         if (s.server_enabled) {

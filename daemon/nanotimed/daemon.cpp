@@ -7,8 +7,11 @@
 #include <sys/timex.h>
 #include <unistd.h>
 
+#include <algorithm>
+#include <cerrno>
 #include <cmath>
 #include <cstring>
+#include <ctime>
 #include <fstream>
 #include <set>
 
@@ -18,6 +21,14 @@ namespace nanotime::daemon {
 namespace {
 
 using namespace std::chrono_literals;
+
+bool is_wildcard(const io::Endpoint& e) {
+    if (e.family() == AF_INET)
+        return reinterpret_cast<const sockaddr_in*>(e.sa())->sin_addr.s_addr == htonl(INADDR_ANY);
+    if (e.family() == AF_INET6)
+        return IN6_IS_ADDR_UNSPECIFIED(&reinterpret_cast<const sockaddr_in6*>(e.sa())->sin6_addr);
+    return true;
+}
 
 std::chrono::nanoseconds to_chrono(ntp::Nanoseconds d) {
     return std::chrono::nanoseconds(d.count());
@@ -67,29 +78,6 @@ std::string verdict_text(const ntp::SourceVerdict& v, uint8_t reach) {
             return reach == 0 ? "unreachable" : "unfit";
     }
     return "unknown";
-}
-
-// Resolves @host synchronously (numeric addresses never touch DNS).
-std::vector<ntp::IpAddress> resolve(const std::string& host) {
-    std::vector<ntp::IpAddress> out;
-    if (auto ip = ntp::IpAddress::parse(host)) {
-        out.push_back(*ip);
-        return out;
-    }
-    addrinfo hints{};
-    hints.ai_family = AF_UNSPEC;
-    hints.ai_socktype = SOCK_DGRAM;
-    hints.ai_flags = AI_ADDRCONFIG;
-    addrinfo* res = nullptr;
-    if (getaddrinfo(host.c_str(), nullptr, &hints, &res) != 0) return out;
-    std::set<ntp::IpAddress> seen;
-    for (addrinfo* a = res; a != nullptr; a = a->ai_next) {
-        const ntp::SocketAddress sa =
-            to_core(io::Endpoint::from_sockaddr(a->ai_addr, a->ai_addrlen));
-        if (seen.insert(sa.ip).second) out.push_back(sa.ip);
-    }
-    freeaddrinfo(res);
-    return out;
 }
 
 }  // namespace
@@ -148,9 +136,12 @@ Daemon::Daemon(config::Config config, std::string config_path, std::unique_ptr<i
       discipline_(*clock_, io::DisciplineConfig{config_.clock.step_threshold,
                                                 config_.clock.panic_threshold}),
       core_(std::make_unique<ntp::ClientCore>(ntp::SystemConfig{})),
-      started_(std::chrono::steady_clock::now()) {}
+      started_(std::chrono::steady_clock::now()) {
+    resolver_ = std::make_unique<Resolver>(*loop_, [this](const Resolution& r) { on_resolved(r); });
+}
 
 Daemon::~Daemon() {
+    workers_.reset();
     control_.reset();
     if (!config_.clock.drift_file.empty()) save_drift();
 }
@@ -161,14 +152,22 @@ ntp::NtpInstant Daemon::now() const {
         ntp::Nanoseconds(int64_t{ts.tv_sec} * 1'000'000'000 + ts.tv_nsec));
 }
 
-ntp::NtpInstant Daemon::receive_time(const io::ReceivedDatagram& d) const {
-    // Kernel RX timestamps are CLOCK_REALTIME: exact for the system clock.
-    // For the nanoclock, realtime is steered to it, but read the clock itself.
-    if (d.rx.software && config_.clock.backend == config::ClockBackendKind::System) {
-        return ntp::NtpInstant::from_unix(ntp::Nanoseconds(
-            int64_t{d.rx.software->tv_sec} * 1'000'000'000 + d.rx.software->tv_nsec));
+std::optional<ntp::NtpInstant> Daemon::kernel_time(const io::PacketTimestamps& ts) const {
+    if (!ts.software) return std::nullopt;
+    int64_t ns = int64_t{ts.software->tv_sec} * 1'000'000'000 + ts.software->tv_nsec;
+    // Kernel stamps are CLOCK_REALTIME: exact for the system clock; for the
+    // nanoclock, add the measured nanoclock - realtime difference (realtime
+    // is steered to the nanoclock, but never exactly on it).
+    if (config_.clock.backend != config::ClockBackendKind::System) {
+        const std::optional<int64_t> diff = clock_->minus_realtime_ns();
+        if (!diff) return std::nullopt;
+        ns += *diff;
     }
-    return now();
+    return ntp::NtpInstant::from_unix(ntp::Nanoseconds(ns));
+}
+
+ntp::NtpInstant Daemon::receive_time(const io::ReceivedDatagram& d) const {
+    return kernel_time(d.rx).value_or(now());
 }
 
 void Daemon::open_sockets() {
@@ -197,17 +196,51 @@ void Daemon::open_sockets() {
             rl.ipv6_prefix = static_cast<uint8_t>(sc.rate_limit.ipv6_prefix);
             server_config.rate_limit = rl;
         }
+        // With extra workers every server thread has its own rate-limit
+        // table; together they stay within server.rate_limit.memory.
+        const unsigned workers = static_cast<unsigned>(sc.workers);
+        if (server_config.rate_limit && workers > 1) {
+            server_config.rate_limit->memory_bytes =
+                std::max<size_t>(4096, server_config.rate_limit->memory_bytes / workers);
+        }
+        const ntp::ServerConfig per_worker = server_config;
         server_ = std::make_unique<ntp::NtpServer>(std::move(server_config), random_);
+        std::vector<io::UdpOptions> binds;
         for (const std::string& text : sc.listen) {
             auto ep = io::Endpoint::parse(text, 123);
             io::UdpOptions o;
             o.bind = *ep;
             o.rx_timestamps = true;
+            o.reuse_port = workers > 1;
+            // The destination address of each request matters only on a
+            // wildcard socket (the reply must leave from it); on a socket
+            // bound to one address, IP_PKTINFO would cost a control message
+            // per datagram each way for nothing.
+            o.pktinfo = is_wildcard(o.bind);
             const uint64_t id = loop_->open_udp(
                 o, [this](const io::ReceivedDatagram& d) { on_server_datagram(d.socket, d); });
             server_sockets_.push_back(id);
+            o.bind = loop_->local_endpoint(id);  // the real port, if 0 was asked for
+            binds.push_back(o);
             log_.info(io::LogClass::General,
                       "serving NTP on " + loop_->local_endpoint(id).to_string());
+        }
+        if (workers > 1) {
+            io::LoopOptions lo;
+            lo.choice = loop_->backend() == io::Backend::IoUring ? io::BackendChoice::IoUring
+                                                                 : io::BackendChoice::Poll;
+            lo.ring_entries = config_.io.ring_entries;
+            lo.buffer_count = config_.io.receive_buffers;
+            workers_ = std::make_unique<ServerWorkers>(
+                workers - 1, lo, binds,
+                [this, &per_worker] {
+                    return std::make_unique<ntp::NtpServer>(per_worker, random_);
+                },
+                [this](const io::ReceivedDatagram& d) { return receive_time(d); },
+                [this] { return now(); }, served_state());
+            log_.info(io::LogClass::General, std::to_string(workers) +
+                                                 " server workers (SO_REUSEPORT, one " +
+                                                 backend_name(loop_->backend()) + " loop each)");
         }
     }
     if (!config_.control.socket.empty()) {
@@ -241,7 +274,7 @@ void Daemon::on_server_datagram(uint64_t socket, const io::ReceivedDatagram& d) 
     if (!server_) return;
     const ntp::NtpInstant rx = receive_time(d);
     const ntp::ServerResponse r =
-        server_->handle(d.payload, to_core(d.peer), rx, now(), core_->system_state());
+        server_->handle(d.payload, to_core(d.peer), rx, now(), served_state());
     if (r.decision == ntp::ServerDecision::Drop) return;
     if (r.decision == ntp::ServerDecision::KissOfDeath) {
         log_.debug(io::LogClass::RateLimited, "RATE kiss-o'-death to " + d.peer.address_string());
@@ -250,8 +283,20 @@ void Daemon::on_server_datagram(uint64_t socket, const io::ReceivedDatagram& d) 
 }
 
 void Daemon::start() {
+    if (workers_) workers_->start();
     load_drift();
     schedule_drift_save();
+    load_leap_file();
+    update_leap();
+    if (config_.clock.backend == config::ClockBackendKind::Nanoclock &&
+        config_.clock.steer_realtime && config_.clock.adjust) {
+        realtime_ = std::make_unique<io::SystemClock>();
+        ntp::PiServoConfig servo;
+        servo.step_threshold_s = config_.clock.step_threshold;
+        steering_ = std::make_unique<io::RealtimeSteering>(*clock_, *realtime_, servo);
+        log_.info(io::LogClass::ClockAdjust, "steering CLOCK_REALTIME to " + clock_->name());
+        steer_realtime();
+    }
     add_sources();
     log_.info(io::LogClass::General,
               std::string("nanotimed ") + kVersion + " running: " + loop_->describe() + ", clock " +
@@ -276,25 +321,58 @@ void Daemon::add_sources() {
             pools_[id] = s.address;
             continue;
         }
-        const std::vector<ntp::IpAddress> addrs = resolve(s.address);
-        if (addrs.empty()) {
-            log_.warn(io::LogClass::SourceState,
-                      "cannot resolve server '" + s.address + "'; retrying in 64 s");
-            const config::SourceConfig copy = s;
-            retry_timers_.push_back(loop_->add_timer_after(64s, [this, copy] {
-                config::Config one = config_;
-                one.sources = {copy};
-                std::swap(one.sources, config_.sources);
-                add_sources();
-                std::swap(one.sources, config_.sources);
-            }));
-            continue;
-        }
-        sc.address = ntp::SocketAddress{addrs.front(), s.port};
-        const ntp::SourceId id = core_->add_server(sc, random_, actions);
-        sources_[id].name = s.address;
+        // Names are looked up off the loop; the server is added when the
+        // answer comes (numeric addresses answer at once).
+        const uint64_t tag = next_lookup_++;
+        lookups_[tag] = Lookup{std::nullopt, s};
+        resolver_->resolve(tag, s.address);
     }
     carry_out(std::move(actions));
+}
+
+void Daemon::add_server(const config::SourceConfig& s, const ntp::IpAddress& address) {
+    ntp::SourceConfig sc;
+    sc.minpoll = static_cast<int8_t>(s.minpoll);
+    sc.maxpoll = static_cast<int8_t>(s.maxpoll);
+    sc.iburst = s.iburst;
+    sc.address = ntp::SocketAddress{address, s.port};
+    ntp::ClientActions actions;
+    const ntp::SourceId id = core_->add_server(sc, random_, actions);
+    sources_[id].name = s.address;
+    carry_out(std::move(actions));
+}
+
+void Daemon::retry_server(const config::SourceConfig& s) {
+    retry_timers_.push_back(loop_->add_timer_after(64s, [this, s] {
+        const uint64_t tag = next_lookup_++;
+        lookups_[tag] = Lookup{std::nullopt, s};
+        resolver_->resolve(tag, s.address);
+    }));
+}
+
+void Daemon::on_resolved(const Resolution& r) {
+    auto it = lookups_.find(r.tag);
+    if (it == lookups_.end()) return;  // for sources a reload removed
+    const Lookup lookup = it->second;
+    lookups_.erase(it);
+    if (lookup.pool) {
+        if (pools_.find(*lookup.pool) == pools_.end()) return;
+        if (r.addresses.empty()) {
+            log_.warn(io::LogClass::SourceState,
+                      "cannot resolve pool '" + r.host + "': " + r.error);
+            carry_out(core_->handle_resolve_failed(*lookup.pool));
+            return;
+        }
+        carry_out(core_->handle_resolved(*lookup.pool, r.addresses, now(), random_));
+        return;
+    }
+    if (r.addresses.empty()) {
+        log_.warn(io::LogClass::SourceState,
+                  "cannot resolve server '" + r.host + "': " + r.error + "; retrying in 64 s");
+        retry_server(lookup.server);
+        return;
+    }
+    add_server(lookup.server, r.addresses.front());
 }
 
 void Daemon::remove_all_sources() {
@@ -307,6 +385,7 @@ void Daemon::remove_all_sources() {
     retry_timers_.clear();
     for (auto& [pool, timer] : pool_timers_) loop_->cancel_timer(timer);
     pool_timers_.clear();
+    lookups_.clear();
     // Pools cannot be removed from the core one by one: start a fresh core.
     for (auto& [id, slot] : sources_) {
         loop_->cancel_timer(slot.timer);
@@ -329,6 +408,8 @@ bool Daemon::reload() {
     remove_all_sources();
     config_.sources = r.config->sources;
     add_sources();
+    load_leap_file();  // a bad file keeps the table we have
+    update_leap();
     log_.info(io::LogClass::General,
               "reloaded: " + std::to_string(config_.sources.size()) + " sources");
     return true;
@@ -389,22 +470,31 @@ void Daemon::send_request(const ntp::SendTo& send) {
     io::UdpOptions o;
     o.bind = to.is_v6() ? io::Endpoint::v6_any(0) : io::Endpoint::v4_any(0);
     o.pktinfo = false;
+    // The kernel's send time (SO_TIMESTAMPING, error queue) becomes t1.
+    o.tx_timestamps = true;
     const ntp::SourceId source = send.source;
     const uint64_t request_id = send.request.request_id;
     try {
-        slot.socket =
-            loop_->open_udp(o, [this, source, request_id, to](const io::ReceivedDatagram& d) {
+        slot.socket = loop_->open_udp(
+            o,
+            [this, source, request_id, to](const io::ReceivedDatagram& d) {
                 if (!(d.peer == to)) {
                     log_.debug(io::LogClass::BadPacket,
                                "reply from unexpected address " + d.peer.to_string());
                     return;
                 }
+                // The TX stamp may still sit in the error queue: take it first.
+                loop_->collect_tx_timestamps(d.socket);
                 auto it = sources_.find(source);
                 if (it != sources_.end() && it->second.socket == d.socket) {
                     loop_->close_udp(d.socket);
                     it->second.socket = 0;
                 }
                 carry_out(core_->handle_packet(request_id, d.payload, receive_time(d), random_));
+            },
+            [this, request_id](const io::TxTimestamp& t) {
+                if (auto sent = kernel_time(t.tx))
+                    core_->handle_transmit_timestamp(request_id, *sent);
             });
     } catch (const std::system_error& e) {
         log_.warn(io::LogClass::Io, "cannot open a socket for " + to.to_string() + ": " + e.what());
@@ -414,15 +504,9 @@ void Daemon::send_request(const ntp::SendTo& send) {
 }
 
 void Daemon::resolve_pool(ntp::PoolId pool, const std::string& hostname) {
-    // Synchronous: getaddrinfo blocks the loop for the resolver's timeout at
-    // worst. Pools resolve rarely (start, replacement), see the report.
-    const std::vector<ntp::IpAddress> addrs = resolve(hostname);
-    if (addrs.empty()) {
-        log_.warn(io::LogClass::SourceState, "cannot resolve pool '" + hostname + "'");
-        carry_out(core_->handle_resolve_failed(pool));
-        return;
-    }
-    carry_out(core_->handle_resolved(pool, addrs, now(), random_));
+    const uint64_t tag = next_lookup_++;
+    lookups_[tag] = Lookup{pool, {}};
+    resolver_->resolve(tag, hostname);
 }
 
 void Daemon::discipline(const ntp::ClockUpdate& update) {
@@ -437,6 +521,7 @@ void Daemon::discipline(const ntp::ClockUpdate& update) {
         case io::Correction::Stepped:
             std::snprintf(text, sizeof text, "clock stepped by %+.9f s", update.offset);
             log_.warn(io::LogClass::ClockAdjust, text);
+            if (steering_) steering_->reset();
             carry_out(core_->handle_clock_step(now()));
             break;
         case io::Correction::Panic:
@@ -451,6 +536,155 @@ void Daemon::discipline(const ntp::ClockUpdate& update) {
                                                       std::strerror(-discipline_.last_error()));
             break;
     }
+    update_leap();
+}
+
+namespace {
+
+std::string utc_date(int64_t ntp_seconds) {
+    const time_t t = static_cast<time_t>(ntp_seconds - ntp::kNtpToUnixSeconds);
+    tm parts{};
+    gmtime_r(&t, &parts);
+    char buf[32];
+    std::strftime(buf, sizeof buf, "%Y-%m-%d %H:%M:%S UTC", &parts);
+    return buf;
+}
+
+}  // namespace
+
+void Daemon::load_leap_file() {
+    const std::string& path = config_.clock.leap_seconds_file;
+    if (path.empty()) return;
+    std::ifstream in(path, std::ios::binary);
+    if (!in) {
+        log_.warn(io::LogClass::ClockAdjust, "cannot read the leap seconds file " + path + ": " +
+                                                 std::strerror(errno) +
+                                                 "; leap warnings come from the sources only");
+        return;
+    }
+    std::string text(ntp::kMaxLeapFileBytes + 1, '\0');
+    in.read(text.data(), static_cast<std::streamsize>(text.size()));
+    text.resize(static_cast<size_t>(in.gcount()));
+    auto table = ntp::LeapTable::parse(text);
+    if (!table) {
+        log_.error(io::LogClass::ClockAdjust,
+                   path + ": " + table.error().to_string() +
+                       (leap_table_ ? "; keeping the table loaded before" : "; not used"));
+        return;
+    }
+    const ntp::LeapStatus st = table->status_at(now());
+    log_.info(io::LogClass::ClockAdjust, path + ": " + std::to_string(table->entries().size()) +
+                                             " entries, TAI-UTC " + std::to_string(st.tai_offset) +
+                                             " s, expires " + utc_date(table->expires()));
+    if (st.expired) {
+        log_.warn(io::LogClass::ClockAdjust,
+                  path + " expired on " + utc_date(table->expires()) +
+                      ": it sets the TAI offset but no longer decides leap warnings; update it "
+                      "(tzdata)");
+    }
+    leap_table_ = std::move(*table);
+}
+
+void Daemon::update_leap() {
+    using ntp::LeapIndicator;
+    const ntp::NtpInstant t = now();
+    const int64_t second = t.nanos_since_prime_epoch() / ntp::kNanosPerSecond;
+    int want = 0;
+    int tai = 0;
+    std::optional<int64_t> next_in;
+    std::string why;
+    file_announce_ = LeapIndicator::NoWarning;
+    leap_file_current_ = false;
+    if (leap_table_) {
+        const ntp::LeapStatus st = leap_table_->status_at(t);
+        tai = st.tai_offset;
+        next_in = st.next_change_in;
+        if (!st.expired) {
+            leap_file_current_ = true;
+            file_announce_ = st.announce;
+            if (st.arm_kernel) want = st.announce == LeapIndicator::DeleteSecond ? -1 : 1;
+            why = "leap seconds file";
+        }
+    }
+    if (!leap_file_current_) {
+        // The system peer's warning, acted on only on the last day of a month.
+        const ntp::SystemState& sys = core_->system_state();
+        const int64_t tomorrow = second - second % ntp::kSecondsPerDay + ntp::kSecondsPerDay;
+        if (sys.synchronized() &&
+            (sys.leap == LeapIndicator::InsertSecond || sys.leap == LeapIndicator::DeleteSecond)) {
+            if (ntp::month_start(tomorrow) == tomorrow)
+                want = sys.leap == LeapIndicator::InsertSecond ? 1 : -1;
+            const int64_t until_tomorrow = tomorrow - second;
+            next_in = next_in ? std::min(*next_in, until_tomorrow) : until_tomorrow;
+            why = "warning from the sources";
+        }
+    }
+    if (want != kernel_leap_) {
+        int r = clock_->set_leap(want);
+        if (r >= 0 && realtime_) r = realtime_->set_leap(want);
+        if (r < 0) {
+            log_.error(io::LogClass::ClockAdjust,
+                       std::string("cannot set the kernel leap state: ") + std::strerror(-r));
+        } else {
+            const int64_t midnight = second - second % ntp::kSecondsPerDay + ntp::kSecondsPerDay;
+            log_.warn(io::LogClass::ClockAdjust,
+                      want == 0  ? std::string("kernel leap second disarmed")
+                      : want > 0 ? "leap second insertion armed for the end of the day before " +
+                                       utc_date(midnight) + " (" + why + ")"
+                                 : "leap second deletion armed for the end of the day before " +
+                                       utc_date(midnight) + " (" + why + ")");
+            kernel_leap_ = want;
+        }
+    }
+    if (tai > 0 && tai != kernel_tai_) {
+        int r = clock_->set_tai(tai);
+        if (r >= 0 && realtime_) r = realtime_->set_tai(tai);
+        if (r < 0) {
+            log_.error(io::LogClass::ClockAdjust,
+                       std::string("cannot set the kernel TAI offset: ") + std::strerror(-r));
+        } else {
+            log_.info(io::LogClass::ClockAdjust,
+                      "kernel TAI offset set to " + std::to_string(tai) + " s");
+        }
+        kernel_tai_ = tai;  // failed or not: do not retry every update
+    }
+    // Look again at the next boundary (and at least hourly).
+    const int64_t wait = std::clamp<int64_t>(next_in.value_or(3600), 1, 3600);
+    loop_->cancel_timer(leap_timer_);
+    leap_timer_ = loop_->add_timer_after(std::chrono::seconds(wait), [this] {
+        leap_timer_ = 0;
+        update_leap();
+    });
+}
+
+ntp::SystemState Daemon::served_state() const {
+    ntp::SystemState st = core_->system_state();
+    // A current leap file is authoritative for the warning we pass on.
+    if (st.synchronized() && leap_file_current_) st.leap = file_announce_;
+    return st;
+}
+
+void Daemon::steer_realtime() {
+    const double mono =
+        std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count();
+    const io::RealtimeSteering::Update u = steering_->update(mono);
+    if (u.error != 0) {
+        log_.error(io::LogClass::ClockAdjust,
+                   std::string("steering CLOCK_REALTIME failed: ") + std::strerror(-u.error));
+    } else if (u.measured && u.servo.state == ntp::ServoState::Jump) {
+        char text[120];
+        std::snprintf(text, sizeof text, "CLOCK_REALTIME stepped by %+.9f s to %s", u.servo.step_s,
+                      clock_->name().c_str());
+        log_.warn(io::LogClass::ClockAdjust, text);
+    } else if (u.measured && u.servo.state != steering_state_) {
+        char text[120];
+        std::snprintf(text, sizeof text, "CLOCK_REALTIME steering %s (offset %+.9f s)",
+                      u.servo.state == ntp::ServoState::Locked ? "locked" : "unlocked",
+                      static_cast<double>(u.offset_ns) * 1e-9);
+        log_.info(io::LogClass::ClockAdjust, text);
+    }
+    if (u.measured) steering_state_ = u.servo.state;
+    loop_->add_timer_after(1s, [this] { steer_realtime(); });
 }
 
 void Daemon::load_drift() {
@@ -507,6 +741,7 @@ std::string Daemon::status_line() {
 
 void Daemon::check_status_change() {
     const ntp::SystemState& s = core_->system_state();
+    if (workers_) workers_->publish(served_state());
     if (s.synchronized() == last_synchronized_ && s.stratum == last_stratum_) return;
     last_synchronized_ = s.synchronized();
     last_stratum_ = s.stratum;
@@ -538,13 +773,28 @@ ctl::DaemonSnapshot Daemon::snapshot() {
     for (const ntp::SourceInfo& i : infos) st.sources_reachable += i.source->reach() != 0 ? 1 : 0;
     st.server_enabled = server_ != nullptr;
     if (server_) {
-        const ntp::ServerCounters& c = server_->counters();
+        ntp::ServerCounters c = server_->counters();
+        if (workers_) workers_->add_counters(c);
         st.server_received = c.received;
         st.server_responded = c.replied;
         st.server_denied = c.denied;
         st.server_rate_limited = c.rate_limited_kod + c.rate_limited_dropped;
     }
     st.log_suppressed = log_.suppressed_total();
+    if (leap_table_) {
+        const ntp::LeapStatus ls = leap_table_->status_at(t);
+        st.leap_file = config_.clock.leap_seconds_file;
+        st.leap_file_expires_s =
+            static_cast<double>(leap_table_->expires() - ntp::kNtpToUnixSeconds);
+        if (ls.next_leap)
+            st.next_leap_s = static_cast<double>(*ls.next_leap - ntp::kNtpToUnixSeconds);
+        st.tai_offset = ls.tai_offset;
+    }
+    if (steering_) {
+        st.realtime_steering = steering_->locked() ? "locked" : "unlocked";
+        if (steering_->last() && steering_->last()->measured)
+            st.realtime_offset_s = static_cast<double>(steering_->last()->offset_ns) * 1e-9;
+    }
 
     ctl::TrackingInfo& tr = snap.tracking;
     tr.reference_id = st.reference_id;
@@ -596,6 +846,9 @@ ctl::DaemonSnapshot Daemon::snapshot() {
         stats.delay_s = si.delay_s;
         stats.jitter_s = si.jitter_s;
         stats.dispersion_s = si.dispersion_s;
+        stats.requests = src.counters().requests_sent;
+        stats.replies = src.counters().replies_accepted;
+        stats.kernel_tx_timestamps = src.counters().kernel_tx_timestamps;
         snap.sourcestats.push_back(stats);
     }
 

@@ -20,6 +20,10 @@
 #include "io/clock.hpp"
 #include "io/event_loop.hpp"
 #include "io/log.hpp"
+#include "io/steering.hpp"
+#include "leap/leap_seconds.hpp"
+#include "nanotimed/resolver.hpp"
+#include "nanotimed/server_workers.hpp"
 #include "server/ntp_server.hpp"
 #include "source/client_core.hpp"
 #include "util/random.hpp"
@@ -63,7 +67,21 @@ class Daemon {
 
     ntp::NtpInstant now() const;
     ntp::NtpInstant receive_time(const io::ReceivedDatagram& d) const;
+    // A kernel socket timestamp (CLOCK_REALTIME) on the disciplined clock's
+    // timescale; nothing without a software stamp.
+    std::optional<ntp::NtpInstant> kernel_time(const io::PacketTimestamps& ts) const;
     void add_sources();
+    void add_server(const config::SourceConfig& s, const ntp::IpAddress& address);
+    void on_resolved(const Resolution& r);
+    void retry_server(const config::SourceConfig& s);
+    void load_leap_file();
+    // Leap state from the leap file (or the system peer's warning): kernel
+    // STA_INS/STA_DEL on the last day of the month, TAI offset; re-armed at
+    // the next boundary.
+    void update_leap();
+    // The system state as served: the leap file's announcement added.
+    ntp::SystemState served_state() const;
+    void steer_realtime();
     void remove_all_sources();
     void carry_out(ntp::ClientActions actions);
     void send_request(const ntp::SendTo& send);
@@ -85,6 +103,24 @@ class Daemon {
     std::unique_ptr<ntp::ClientCore> core_;
     std::unique_ptr<ntp::NtpServer> server_;
     std::vector<uint64_t> server_sockets_;
+    std::unique_ptr<ServerWorkers> workers_;  // server.workers > 1
+    // Host name lookups in flight: tag -> what to do with the answer.
+    // A reload clears it, so answers for the old sources are dropped.
+    struct Lookup {
+        std::optional<ntp::PoolId> pool;
+        config::SourceConfig server;  // when pool is empty
+    };
+    std::map<uint64_t, Lookup> lookups_;
+    uint64_t next_lookup_ = 1;
+    std::optional<ntp::LeapTable> leap_table_;
+    uint64_t leap_timer_ = 0;
+    int kernel_leap_ = 0;  // what we armed: +1 insert, -1 delete, 0 none
+    int kernel_tai_ = -1;  // what we set, -1: not yet
+    ntp::LeapIndicator file_announce_ = ntp::LeapIndicator::NoWarning;
+    bool leap_file_current_ = false;              // loaded and not expired: it decides the leap
+    std::unique_ptr<io::ClockBackend> realtime_;  // steer_realtime: CLOCK_REALTIME
+    std::unique_ptr<io::RealtimeSteering> steering_;
+    ntp::ServoState steering_state_ = ntp::ServoState::Unlocked;
     std::unique_ptr<ctl::ControlServer> control_;
     std::map<ntp::SourceId, SourceSlot> sources_;
     std::map<ntp::PoolId, std::string> pools_;
@@ -94,6 +130,7 @@ class Daemon {
     std::string io_note_;
     bool last_synchronized_ = false;
     int last_stratum_ = 16;
+    std::unique_ptr<Resolver> resolver_;  // last: destroyed first, before the loop
 };
 
 // Conversions between the loop's and the core's address types.

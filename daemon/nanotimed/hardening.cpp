@@ -2,6 +2,7 @@
 
 #include <grp.h>
 #include <pwd.h>
+#include <sched.h>
 #include <seccomp.h>
 #include <sys/capability.h>
 #include <sys/prctl.h>
@@ -168,6 +169,16 @@ void install_seccomp(SeccompAction action) {
             seccomp_release(ctx);
             throw std::runtime_error("seccomp_rule_add " + name + ": " + std::strerror(-rc));
         }
+    }
+    // Threads (server.workers > 1, the resolver) start after the filter: clone only with
+    // CLONE_THREAD, so no fork; clone3 hides its flags in memory a filter
+    // cannot read, so it fails with ENOSYS and glibc falls back to clone.
+    int trc = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(clone), 1,
+                               SCMP_A0(SCMP_CMP_MASKED_EQ, CLONE_THREAD, CLONE_THREAD));
+    if (trc == 0) trc = seccomp_rule_add(ctx, SCMP_ACT_ERRNO(ENOSYS), SCMP_SYS(clone3), 0);
+    if (trc < 0) {
+        seccomp_release(ctx);
+        throw std::runtime_error(std::string("seccomp_rule_add clone: ") + std::strerror(-trc));
     }
     const int rc = seccomp_load(ctx);
     seccomp_release(ctx);

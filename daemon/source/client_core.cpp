@@ -155,6 +155,14 @@ ClientActions ClientCore::handle_packet(uint64_t request_id, std::span<const uin
     return out;
 }
 
+bool ClientCore::handle_transmit_timestamp(uint64_t request_id, NtpInstant sent) {
+    auto request = requests_.find(request_id);
+    if (request == requests_.end()) return false;
+    auto it = sources_.find(request->second);
+    if (it == sources_.end()) return false;
+    return it->second.source->handle_transmit_timestamp(request_id, sent);
+}
+
 ClientActions ClientCore::handle_resolved(PoolId id, const std::vector<IpAddress>& addresses,
                                           NtpInstant now, RandomSource& random) {
     ClientActions out;

@@ -82,6 +82,9 @@ class ClientCore {
     ClientActions handle_source_timer(SourceId id, NtpInstant now, RandomSource& random);
     ClientActions handle_packet(uint64_t request_id, std::span<const uint8_t> bytes,
                                 NtpInstant receive_time, RandomSource& random);
+    // Kernel TX timestamp of the request with @request_id (see
+    // NtpSource::handle_transmit_timestamp); false if no source wanted it.
+    bool handle_transmit_timestamp(uint64_t request_id, NtpInstant sent);
     ClientActions handle_resolved(PoolId pool, const std::vector<IpAddress>& addresses,
                                   NtpInstant now, RandomSource& random);
     ClientActions handle_resolve_failed(PoolId pool);

@@ -72,7 +72,7 @@ SourceActions NtpSource::handle_timer(NtpInstant now, RandomSource& random) {
     request.transmit_time = cookie;
     const auto bytes = serialize_header(request);
 
-    Outstanding out{random.next_u64(), cookie, now};
+    Outstanding out{random.next_u64(), cookie, now, now};
     outstanding_ = out;
     SendRequest send;
     send.destination = config_.address;
@@ -185,6 +185,16 @@ SourceActions NtpSource::handle_packet(std::span<const uint8_t> bytes, uint64_t 
     }
     if (changed) actions.push_back(UpdateSystem{snapshot()});
     return actions;
+}
+
+bool NtpSource::handle_transmit_timestamp(uint64_t request_id, NtpInstant sent) {
+    if (demobilized_ || !outstanding_ || outstanding_->request_id != request_id) return false;
+    const Nanoseconds lag = sent - outstanding_->prepared;
+    // The stamp is taken after the request was prepared, in the same second.
+    if (lag < Nanoseconds(0) || lag > kMaxTransmitLag) return false;
+    outstanding_->sent = sent;
+    ++counters_.kernel_tx_timestamps;
+    return true;
 }
 
 SourceActions NtpSource::reset_after_clock_step() {

@@ -55,7 +55,8 @@ struct SourceCounters {
     uint64_t kiss_rate = 0;
     uint64_t kiss_deny = 0;  // DENY or RSTR
     uint64_t kiss_other = 0;
-    uint64_t timeouts = 0;  // polls that got no reply
+    uint64_t timeouts = 0;              // polls that got no reply
+    uint64_t kernel_tx_timestamps = 0;  // t1 taken from the kernel's TX timestamp
 };
 
 inline constexpr unsigned kBurstRequests = 8;               // iburst: requests at start
@@ -63,6 +64,9 @@ inline constexpr Nanoseconds kBurstSpacing{2'000'000'000};  // 2 s between them
 inline constexpr size_t kBurstEnoughSamples = 4;            // end the burst early with these
 inline constexpr unsigned kUnreachablePolls = 8;            // one full reach register
 inline constexpr unsigned kStartupRequests = 12;            // startup ends after these at most
+// A kernel TX timestamp later than this after the request was prepared is not
+// believed (the loop stalled, or the stamp belongs to something else).
+inline constexpr Nanoseconds kMaxTransmitLag{1'000'000'000};
 
 class NtpSource {
   public:
@@ -74,6 +78,11 @@ class NtpSource {
     // @receive_time: local clock when the reply arrived (kernel RX timestamp).
     SourceActions handle_packet(std::span<const uint8_t> bytes, uint64_t request_id,
                                 NtpInstant receive_time);
+    // The kernel's transmit timestamp of request @request_id (SO_TIMESTAMPING
+    // from the error queue): replaces t1, which until then is the time the
+    // request was prepared. Accepted only for the outstanding request and
+    // only within kMaxTransmitLag after that time; returns whether it was used.
+    bool handle_transmit_timestamp(uint64_t request_id, NtpInstant sent);
     // The local clock was stepped: every stored sample is wrong now.
     SourceActions reset_after_clock_step();
 
@@ -92,6 +101,7 @@ class NtpSource {
         uint64_t request_id;
         NtpTimestamp cookie;  // our random transmit timestamp, echoed as origin
         NtpInstant sent;      // t1, local clock
+        NtpInstant prepared;  // when handle_timer built the request
     };
 
     Nanoseconds next_interval(RandomSource& random) const;

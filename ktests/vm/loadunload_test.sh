@@ -23,7 +23,11 @@ while [ $i -lt "$cycles" ]; do
 	# a holder: keeps the fd and the mapping open
 	"${NC_READER:-$bin/nc_reader}" -h 0 &
 	h=$!
-	sleep 0.2
+	# wait until the holder has the clock mapped (its page shows in maps)
+	t=0
+	until grep -q nanoclock0 /proc/$h/maps 2>/dev/null; do
+		t=$((t+1)); [ $t -gt 500 ] && break; sleep 0.01
+	done
 	if ! rmmod nanoclock 2>/dev/null; then busy_ok=$((busy_ok+1)); fi
 	kill $h; wait $h 2>/dev/null
 	# unload while the looping readers and the subscriber run

@@ -71,7 +71,7 @@ static void *writer(void *arg)
 		switch (i++ % 3) {
 		case 0:
 			tx.modes = ADJ_FREQUENCY;
-			tx.freq = ((i % 2) ? 500L : -500L) << 16;
+			tx.freq = ((i % 2) ? 500L : -500L) * 65536; /* ppm << 16 */
 			break;
 		case 1:
 			tx.modes = ADJ_OFFSET | ADJ_NANO;
@@ -79,7 +79,7 @@ static void *writer(void *arg)
 			break;
 		default:
 			tx.modes = ADJ_FREQUENCY;
-			tx.freq = (long)(i * 7919 % 1000 - 500) << 16;
+			tx.freq = (long)(i * 7919 % 1000 - 500) * 65536;
 		}
 		if (nanoclock_adjtime(nc, &tx) >= 0)
 			atomic_fetch_add(&adjusts, 1);

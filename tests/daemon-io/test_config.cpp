@@ -169,6 +169,17 @@ TEST(Config, OutOfRangeAndBadChoices) {
               "test.toml:2:18: clock.step_threshold must be between 0 and 1e+06, not nan");
 }
 
+TEST(Config, ServerWorkers) {
+    ParseResult r = parse("");
+    ASSERT_TRUE(r.config);
+    EXPECT_EQ(r.config->server.workers, 1);
+    r = parse("[server]\nlisten = [\"127.0.0.1:123\"]\nallow = [\"127.0.0.1\"]\nworkers = 4\n");
+    ASSERT_TRUE(r.config) << r.errors.front().to_string();
+    EXPECT_EQ(r.config->server.workers, 4);
+    EXPECT_EQ(first_error("[server]\nworkers = 0\n"),
+              "test.toml:2:11: server.workers must be between 1 and 64, not 0");
+}
+
 TEST(Config, SemanticErrors) {
     EXPECT_EQ(first_error("[[source]]\nserver = \"a\"\nminpoll = 10\nmaxpoll = 6\n"),
               "test.toml:1:1: [[source]] minpoll (10) exceeds maxpoll (6)");

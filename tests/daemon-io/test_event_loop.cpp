@@ -104,6 +104,34 @@ TEST_P(EventLoopTest, UdpEchoIpv6WithRxAndTxTimestamps) {
     echo_with_timestamps(*loop_, Endpoint::v6_loopback(0));
 }
 
+// A reply can be handled before the loop has seen its request's TX stamp:
+// collect_tx_timestamps() reads the error queue on demand.
+TEST_P(EventLoopTest, TxTimestampCollectedOnDemand) {
+    UdpOptions so;
+    so.bind = Endpoint::v4_loopback(0);
+    std::vector<ReceivedDatagram> got;
+    const uint64_t server =
+        loop_->open_udp(so, [&](const ReceivedDatagram& d) { got.push_back(d); });
+    UdpOptions co = so;
+    co.tx_timestamps = true;
+    std::vector<TxTimestamp> stamps;
+    const uint64_t client = loop_->open_udp(
+        co, [](const ReceivedDatagram&) {}, [&](const TxTimestamp& t) { stamps.push_back(t); });
+    const int64_t before = realtime_ns();
+    const uint64_t token = loop_->send_udp(client, loop_->local_endpoint(server), bytes("t1"));
+    ASSERT_TRUE(run_until(*loop_, [&] { return loop_->stats().datagrams_sent >= 1; }));
+    loop_->collect_tx_timestamps(client);
+    ASSERT_EQ(stamps.size(), 1u);
+    EXPECT_EQ(stamps[0].token, token);
+    ASSERT_TRUE(stamps[0].tx.software.has_value());
+    EXPECT_GE(to_ns(*stamps[0].tx.software), before);
+    EXPECT_LE(to_ns(*stamps[0].tx.software), realtime_ns());
+    loop_->collect_tx_timestamps(client);  // nothing more, no duplicate
+    loop_->collect_tx_timestamps(server);  // no TX stamps asked: no-op
+    loop_->collect_tx_timestamps(12345);   // unknown: no-op
+    EXPECT_EQ(stamps.size(), 1u);
+}
+
 TEST_P(EventLoopTest, BatchedSendsAllArriveInOrder) {
     std::vector<uint32_t> got;
     UdpOptions o;

@@ -255,5 +255,44 @@ TEST(NtpSource, ClockStepResetsTheFilter) {
     EXPECT_FALSE(source.filter().has_statistics());
 }
 
+TEST(NtpSource, KernelTransmitTimestampReplacesT1) {
+    SplitMix64 random(21);
+    NtpSource source(1, config());
+    auto e = poll(source, kEpoch2026, random);
+    // The datagram left 3 ms after the request was prepared: with the kernel
+    // stamp as t1 the delay shrinks by 3 ms and the offset moves by 1.5 ms.
+    const NtpInstant sent = kEpoch2026 + Nanoseconds(3 * kMs);
+    EXPECT_FALSE(source.handle_transmit_timestamp(e.request.request_id + 1, sent));
+    EXPECT_TRUE(source.handle_transmit_timestamp(e.request.request_id, sent));
+    EXPECT_EQ(source.counters().kernel_tx_timestamps, 1u);
+    auto updates = actions_of<UpdateSystem>(answer(source, e.request, kEpoch2026));
+    ASSERT_EQ(updates.size(), 1u);
+    EXPECT_NEAR(updates[0].snapshot.statistics.delay, 0.017, 1e-9);
+    EXPECT_NEAR(updates[0].snapshot.statistics.offset, 0.0035, 1e-9);
+    // Once answered, a late stamp for the same request changes nothing.
+    EXPECT_FALSE(source.handle_transmit_timestamp(e.request.request_id, sent));
+}
+
+TEST(NtpSource, ImplausibleTransmitTimestampIsIgnored) {
+    SplitMix64 random(22);
+    NtpSource source(1, config());
+    auto e = poll(source, kEpoch2026, random);
+    // Before the request existed, or long after it: not this datagram's stamp.
+    EXPECT_FALSE(
+        source.handle_transmit_timestamp(e.request.request_id, kEpoch2026 - Nanoseconds(1)));
+    EXPECT_FALSE(source.handle_transmit_timestamp(e.request.request_id,
+                                                  kEpoch2026 + kMaxTransmitLag + Nanoseconds(1)));
+    EXPECT_EQ(source.counters().kernel_tx_timestamps, 0u);
+    auto updates = actions_of<UpdateSystem>(answer(source, e.request, kEpoch2026));
+    ASSERT_EQ(updates.size(), 1u);
+    EXPECT_NEAR(updates[0].snapshot.statistics.delay, 0.020, 1e-9);
+    // A stamp for the previous request does not apply to the next one.
+    auto e2 = poll(source, kEpoch2026 + from_seconds(64), random);
+    EXPECT_FALSE(
+        source.handle_transmit_timestamp(e.request.request_id, kEpoch2026 + from_seconds(64)));
+    EXPECT_TRUE(
+        source.handle_transmit_timestamp(e2.request.request_id, kEpoch2026 + from_seconds(64)));
+}
+
 }  // namespace
 }  // namespace nanotime::ntp

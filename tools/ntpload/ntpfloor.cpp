@@ -198,15 +198,15 @@ int main(int argc, char** argv) {
         std::fprintf(stderr, "ntpfloor: --listen is required\n");
         return 2;
     }
-    struct sigaction sa{};
+    struct sigaction sa {};
     sa.sa_handler = on_signal;
     sigaction(SIGTERM, &sa, nullptr);
     sigaction(SIGINT, &sa, nullptr);
 
     std::vector<int> fds;
     for (unsigned t = 0; t < threads; ++t) fds.push_back(open_socket(addr, threads > 1));
-    std::fprintf(stderr, "ntpfloor: serving on %s:%u with %u thread(s)\n",
-                 inet_ntoa(addr.sin_addr), ntohs(addr.sin_port), threads);
+    std::fprintf(stderr, "ntpfloor: serving on %s:%u with %u thread(s)\n", inet_ntoa(addr.sin_addr),
+                 ntohs(addr.sin_port), threads);
     std::vector<std::thread> workers;
     for (unsigned t = 1; t < threads; ++t) workers.emplace_back(serve, fds[t], batch);
     serve(fds[0], batch);

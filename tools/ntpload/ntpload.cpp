@@ -1,11 +1,16 @@
 // ntpload - an NTP load generator for server benchmarks.
 //
-//   ntpload --server 10.77.0.1:123 --src 10.77.1.1 --src-count 200 --ports 16
-//           --rate 20000 --duration 10 [--json FILE]
+//   ntpload --server 10.77.0.1:123 [--server 10.77.0.2:123 ...] --src 10.77.1.1
+//           --src-count 200 --ports 16 --rate 20000 --duration 10 [--json FILE]
 //
 // Offers a fixed rate of NTPv4 client requests (mode 3, 48 octets) from many
 // client addresses and ports and reports responses/s, loss and latency
 // percentiles, as text on stdout and optionally as JSON.
+//
+// Several --server: request i goes to server i mod N, each server is offered
+// --rate, and each gets its own report. Servers measured at the same time see
+// the same machine, which matters on a shared one: a neighbour's compile
+// slows them all alike instead of whichever ran at that moment.
 //
 // Sources: --ports sockets are bound to the wildcard address on consecutive
 // ports; every request names its source address with IP_PKTINFO, cycling
@@ -45,7 +50,7 @@ constexpr size_t kPacket = 48;
 constexpr unsigned kMaxBatch = 256;
 
 struct Options {
-    sockaddr_in server{};
+    std::vector<sockaddr_in> servers;
     in_addr src{};
     unsigned src_count = 1;
     unsigned ports = 8;
@@ -118,7 +123,6 @@ void usage() {
 
 Options parse_args(int argc, char** argv) {
     Options o;
-    bool have_server = false;
     bool have_src = false;
     for (int i = 1; i < argc; ++i) {
         const std::string_view a = argv[i];
@@ -133,8 +137,9 @@ Options parse_args(int argc, char** argv) {
         if (i + 1 >= argc) die(std::string(a) + " needs a value (--help)");
         const char* v = argv[++i];
         if (a == "--server") {
-            if (!parse_endpoint(v, o.server)) die(std::string("--server: bad endpoint '") + v + "'");
-            have_server = true;
+            sockaddr_in server{};
+            if (!parse_endpoint(v, server)) die(std::string("--server: bad endpoint '") + v + "'");
+            o.servers.push_back(server);
         } else if (a == "--src") {
             if (inet_pton(AF_INET, v, &o.src) != 1) die(std::string("--src: bad address ") + v);
             have_src = true;
@@ -158,7 +163,7 @@ Options parse_args(int argc, char** argv) {
             die(std::string("unknown option ") + std::string(a) + " (--help)");
         }
     }
-    if (!have_server) die("--server is required (--help)");
+    if (o.servers.empty()) die("--server is required (--help)");
     if (!have_src) o.src_count = 1;
     if (have_src && o.base_port != 0 && o.base_port + o.ports - 1 > 65535)
         die("--base-port + --ports exceeds 65535");
@@ -221,24 +226,26 @@ class Generator {
         for (unsigned i = 0; i < o.ports; ++i) socks_.push_back(Sock{open_client_socket(o, i)});
         // The reply's origin carries the request index, so a reply maps to
         // one entry of seen_.
-        total_ = static_cast<uint64_t>(o.rate * o.duration);
+        nservers_ = o.servers.size();
+        total_ = static_cast<uint64_t>(o.rate * o.duration) * nservers_;
         seen_.assign(total_, false);
-        res_.latency_ns.reserve(total_);
+        res_.resize(nservers_);
+        for (Results& r : res_) r.latency_ns.reserve(total_ / nservers_);
     }
     ~Generator() {
         for (Sock& s : socks_) close(s.fd);
     }
 
-    Results run() {
+    std::vector<Results> run() {
         start_ = mono_ns();
-        const uint64_t interval_ns = static_cast<uint64_t>(1e9 / o_.rate);
+        const double per_ns = o_.rate * static_cast<double>(nservers_) / 1e9;  // requests per ns
         const uint64_t end_send = start_ + static_cast<uint64_t>(o_.duration * 1e9);
         uint64_t index = 0;
         unsigned next_sock = 0;
         while (index < total_) {
             const uint64_t now = mono_ns();
             // Requests due by now: index i is due at start + i * interval.
-            uint64_t due = (now - start_) / interval_ns + 1;
+            uint64_t due = static_cast<uint64_t>(static_cast<double>(now - start_) * per_ns) + 1;
             if (due > total_) due = total_;
             while (index < due) {
                 const unsigned n = static_cast<unsigned>(std::min<uint64_t>(due - index, o_.batch));
@@ -248,16 +255,18 @@ class Generator {
             }
             receive_all(false);
             if (index >= total_) break;
-            const uint64_t next_due = start_ + index * interval_ns;
+            const uint64_t next_due =
+                start_ + static_cast<uint64_t>(static_cast<double>(index) / per_ns);
             const uint64_t t = mono_ns();
             if (next_due > t) wait_for(next_due - t);
         }
-        const uint64_t drain_end = std::max(mono_ns(), end_send) + static_cast<uint64_t>(o_.drain * 1e9);
+        const uint64_t drain_end =
+            std::max(mono_ns(), end_send) + static_cast<uint64_t>(o_.drain * 1e9);
         while (mono_ns() < drain_end) {
             wait_for(std::min<uint64_t>(drain_end - mono_ns(), 10'000'000));
             receive_all(true);
         }
-        res_.elapsed = o_.duration;
+        for (Results& r : res_) r.elapsed = o_.duration;
         return res_;
     }
 
@@ -288,8 +297,9 @@ class Generator {
             put_be64(p + 40, (seq << 32) | (now & 0xffffffffu));
             iov[i] = iovec{p, kPacket};
             msgs[i] = mmsghdr{};
-            msgs[i].msg_hdr.msg_name = const_cast<sockaddr_in*>(&o_.server);
-            msgs[i].msg_hdr.msg_namelen = sizeof o_.server;
+            const sockaddr_in& to = o_.servers[seq % o_.servers.size()];
+            msgs[i].msg_hdr.msg_name = const_cast<sockaddr_in*>(&to);
+            msgs[i].msg_hdr.msg_namelen = sizeof to;
             msgs[i].msg_hdr.msg_iov = &iov[i];
             msgs[i].msg_hdr.msg_iovlen = 1;
             if (o_.src.s_addr != 0) {
@@ -312,12 +322,12 @@ class Generator {
             if (r < 0) {
                 if (errno == EINTR) continue;
                 // EAGAIN (socket buffer full) or an ICMP error: count the rest as not sent.
-                res_.send_errors += n - done;
+                for (unsigned i = done; i < n; ++i) ++res_[(first + i) % nservers_].send_errors;
                 break;
             }
             done += static_cast<unsigned>(r);
         }
-        res_.sent += done;
+        for (unsigned i = 0; i < done; ++i) ++res_[(first + i) % nservers_].sent;
         // Requests that never left are not offered load; keep indexes but mark them seen.
         for (unsigned i = done; i < n; ++i) seen_[first + i] = true;
     }
@@ -326,6 +336,7 @@ class Generator {
         mmsghdr msgs[64];
         iovec iov[64];
         uint8_t bufs[64][128];
+        sockaddr_in from[64];
         for (Sock& s : socks_) {
             for (;;) {
                 for (unsigned i = 0; i < 64; ++i) {
@@ -333,52 +344,104 @@ class Generator {
                     msgs[i] = mmsghdr{};
                     msgs[i].msg_hdr.msg_iov = &iov[i];
                     msgs[i].msg_hdr.msg_iovlen = 1;
+                    msgs[i].msg_hdr.msg_name = &from[i];
+                    msgs[i].msg_hdr.msg_namelen = sizeof from[i];
                 }
                 const int r = recvmmsg(s.fd, msgs, 64, MSG_DONTWAIT, nullptr);
                 if (r <= 0) break;
                 const uint64_t now = mono_ns();
-                for (int i = 0; i < r; ++i) account(bufs[i], msgs[i].msg_len, now, draining);
+                for (int i = 0; i < r; ++i)
+                    account(bufs[i], msgs[i].msg_len, from[i], now, draining);
                 if (r < 64) break;
             }
         }
     }
 
-    void account(const uint8_t* p, unsigned len, uint64_t now, bool draining) {
-        if (len < kPacket || (p[0] & 7) != 4) {
-            ++res_.bad;
+    // A reply counts for the server its request went to, and only if it
+    // came from that server's address and port.
+    void account(const uint8_t* p, unsigned len, const sockaddr_in& from, uint64_t now,
+                 bool draining) {
+        const uint64_t origin = len >= kPacket ? get_be64(p + 24) : 0;
+        const uint64_t seq = origin >> 32;
+        Results& bad_bin = res_[server_of(from)];
+        if (len < kPacket || (p[0] & 7) != 4 || seq >= total_) {
+            ++bad_bin.bad;
             return;
         }
-        const uint64_t origin = get_be64(p + 24);
-        const uint64_t seq = origin >> 32;
-        if (seq >= total_) {
-            ++res_.bad;
+        Results& r = res_[seq % nservers_];
+        const sockaddr_in& want = o_.servers[seq % nservers_];
+        if (from.sin_addr.s_addr != want.sin_addr.s_addr || from.sin_port != want.sin_port) {
+            ++bad_bin.bad;
             return;
         }
         if (seen_[seq]) {
-            ++res_.duplicates;
+            ++r.duplicates;
             return;
         }
         seen_[seq] = true;
-        ++res_.received;
-        if (draining) ++res_.late;
+        ++r.received;
+        if (draining) ++r.late;
         const uint32_t sent_low = static_cast<uint32_t>(origin);
-        res_.latency_ns.push_back(static_cast<uint32_t>(now) - sent_low);
+        r.latency_ns.push_back(static_cast<uint32_t>(now) - sent_low);
+    }
+
+    size_t server_of(const sockaddr_in& from) const {
+        for (size_t i = 0; i < nservers_; ++i) {
+            if (o_.servers[i].sin_addr.s_addr == from.sin_addr.s_addr &&
+                o_.servers[i].sin_port == from.sin_port)
+                return i;
+        }
+        return 0;  // a stranger's reply is charged to the first server
     }
 
     const Options& o_;
     std::vector<Sock> socks_;
+    size_t nservers_ = 1;
     uint64_t total_ = 0;
     uint64_t start_ = 0;
     std::vector<bool> seen_;
-    Results res_;
+    std::vector<Results> res_;
 };
 
-std::string json_escape(const std::string& s) {
-    std::string out;
-    for (char c : s) {
-        if (c == '"' || c == '\\') out += '\\';
-        out += c;
-    }
+struct Report {
+    std::string text;
+    std::string json;
+    uint64_t received = 0;
+};
+
+Report report(const Options& o, const sockaddr_in& to, Results& r) {
+    std::sort(r.latency_ns.begin(), r.latency_ns.end());
+    const double loss = r.sent ? 100.0 * static_cast<double>(r.sent - r.received) / r.sent : 100.0;
+    const double rps = static_cast<double>(r.received) / r.elapsed;
+    const double p50 = percentile(r.latency_ns, 0.50);
+    const double p99 = percentile(r.latency_ns, 0.99);
+    const double p999 = percentile(r.latency_ns, 0.999);
+    char addr[INET_ADDRSTRLEN];
+    inet_ntop(AF_INET, &to.sin_addr, addr, sizeof addr);
+    const std::string target = std::string(addr) + ":" + std::to_string(ntohs(to.sin_port));
+    char buf[1024];
+    Report out;
+    out.received = r.received;
+    std::snprintf(buf, sizeof buf,
+                  "server %s  offered %.0f/s for %.1f s from %u addresses x %u ports\n"
+                  "sent %" PRIu64 " (send errors %" PRIu64 ")  responses %" PRIu64
+                  " (%.0f/s)  loss %.3f %%\n"
+                  "duplicates %" PRIu64 "  bad %" PRIu64 "  late %" PRIu64
+                  "\n"
+                  "latency us  p50 %.1f  p99 %.1f  p999 %.1f\n",
+                  target.c_str(), o.rate, o.duration, o.src_count, o.ports, r.sent, r.send_errors,
+                  r.received, rps, loss, r.duplicates, r.bad, r.late, p50, p99, p999);
+    out.text = buf;
+    std::snprintf(buf, sizeof buf,
+                  "{\"server\": \"%s\", \"offered_pps\": %.0f, \"duration_s\": %.3f, "
+                  "\"sources\": %u, \"ports\": %u, \"sent\": %" PRIu64 ", \"send_errors\": %" PRIu64
+                  ", \"received\": %" PRIu64
+                  ", \"responses_per_s\": %.1f, \"loss_pct\": %.4f, \"duplicates\": %" PRIu64
+                  ", \"bad\": %" PRIu64 ", \"late\": %" PRIu64
+                  ", \"latency_us\": {\"p50\": %.1f, \"p99\": %.1f, \"p999\": %.1f}}",
+                  target.c_str(), o.rate, o.duration, o.src_count, o.ports, r.sent, r.send_errors,
+                  r.received, rps, loss, r.duplicates, r.bad, r.late, p50, p99, p999);
+    out.json = buf;
     return out;
 }
 
@@ -386,49 +449,37 @@ std::string json_escape(const std::string& s) {
 
 int main(int argc, char** argv) {
     const Options o = parse_args(argc, argv);
-    Results r;
+    std::vector<Results> results;
     {
         Generator g(o);
-        r = g.run();
+        results = g.run();
     }
-    std::sort(r.latency_ns.begin(), r.latency_ns.end());
-    const double loss = r.sent ? 100.0 * static_cast<double>(r.sent - r.received) / r.sent : 100.0;
-    const double rps = static_cast<double>(r.received) / r.elapsed;
-    const double p50 = percentile(r.latency_ns, 0.50);
-    const double p99 = percentile(r.latency_ns, 0.99);
-    const double p999 = percentile(r.latency_ns, 0.999);
-    char server[INET_ADDRSTRLEN];
-    inet_ntop(AF_INET, &o.server.sin_addr, server, sizeof server);
-    const std::string target = std::string(server) + ":" + std::to_string(ntohs(o.server.sin_port));
-    if (!o.quiet) {
-        std::printf(
-            "server %s  offered %.0f/s for %.1f s from %u addresses x %u ports\n"
-            "sent %" PRIu64 " (send errors %" PRIu64 ")  responses %" PRIu64 " (%.0f/s)  loss %.3f %%\n"
-            "duplicates %" PRIu64 "  bad %" PRIu64 "  late %" PRIu64 "\n"
-            "latency us  p50 %.1f  p99 %.1f  p999 %.1f\n",
-            target.c_str(), o.rate, o.duration, o.src_count, o.ports, r.sent, r.send_errors,
-            r.received, rps, loss, r.duplicates, r.bad, r.late, p50, p99, p999);
+    std::vector<Report> reports;
+    for (size_t i = 0; i < results.size(); ++i)
+        reports.push_back(report(o, o.servers[i], results[i]));
+    bool all_answered = true;
+    for (const Report& r : reports) {
+        if (!o.quiet) std::fputs(r.text.c_str(), stdout);
+        all_answered = all_answered && r.received > 0;
     }
     if (!o.json_path.empty()) {
-        char buf[1024];
-        std::snprintf(buf, sizeof buf,
-                      "{\"server\": \"%s\", \"offered_pps\": %.0f, \"duration_s\": %.3f, "
-                      "\"sources\": %u, \"ports\": %u, \"sent\": %" PRIu64
-                      ", \"send_errors\": %" PRIu64 ", \"received\": %" PRIu64
-                      ", \"responses_per_s\": %.1f, \"loss_pct\": %.4f, \"duplicates\": %" PRIu64
-                      ", \"bad\": %" PRIu64 ", \"late\": %" PRIu64
-                      ", \"latency_us\": {\"p50\": %.1f, \"p99\": %.1f, \"p999\": %.1f}}\n",
-                      json_escape(target).c_str(), o.rate, o.duration, o.src_count, o.ports, r.sent,
-                      r.send_errors, r.received, rps, loss, r.duplicates, r.bad, r.late, p50, p99,
-                      p999);
+        // One server: its object. Several: {"servers": [...]}, in --server order.
+        std::string json;
+        if (reports.size() == 1) {
+            json = reports[0].json + "\n";
+        } else {
+            json = "{\"servers\": [";
+            for (size_t i = 0; i < reports.size(); ++i) json += (i ? ", " : "") + reports[i].json;
+            json += "]}\n";
+        }
         if (o.json_path == "-") {
-            std::fputs(buf, stdout);
+            std::fputs(json.c_str(), stdout);
         } else {
             FILE* f = std::fopen(o.json_path.c_str(), "w");
             if (f == nullptr) die_errno("open " + o.json_path);
-            std::fputs(buf, f);
+            std::fputs(json.c_str(), f);
             std::fclose(f);
         }
     }
-    return r.received > 0 ? 0 : 1;
+    return all_answered ? 0 : 1;
 }

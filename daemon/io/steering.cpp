@@ -1,0 +1,65 @@
+#include "io/steering.hpp"
+
+#include <cmath>
+#include <limits>
+
+namespace nanotime::io {
+namespace {
+
+double current_frequency_ppb(ClockBackend& clock) {
+    timex tx{};
+    if (clock.read(tx) < 0) return 0;
+    return static_cast<double>(tx.freq) / 65536.0 * 1000.0;  // 2^-16 ppm -> ppb
+}
+
+}  // namespace
+
+RealtimeSteering::RealtimeSteering(ClockBackend& reference, ClockBackend& target,
+                                   ntp::PiServoConfig config)
+    : reference_(reference), target_(target), servo_(config, current_frequency_ppb(target)) {
+    timex cur{};
+    if (target_.read(cur) >= 0) {
+        timex tx{};
+        tx.modes = ADJ_STATUS | ADJ_OFFSET;
+        tx.status = cur.status & ~(STA_PLL | STA_FLL | STA_PPSFREQ | STA_PPSTIME);
+        tx.offset = 0;  // and drop any offset the PLL was still slewing
+        target_.adjust(tx);
+    }
+}
+
+RealtimeSteering::Update RealtimeSteering::update(double monotonic_s) {
+    Update u;
+    const std::optional<ClockOffset> m = measure_offset(reference_, target_);
+    if (!m) {
+        last_ = u;
+        return u;
+    }
+    u.measured = true;
+    u.offset_ns = m->offset_ns;
+    u.servo = servo_.sample(static_cast<double>(m->offset_ns) * 1e-9, monotonic_s);
+    switch (u.servo.state) {
+        case ntp::ServoState::Unlocked:
+            break;
+        case ntp::ServoState::Jump:
+            if (int r = target_.step(u.servo.step_s); r < 0) u.error = r;
+            [[fallthrough]];
+        case ntp::ServoState::Locked: {
+            if (int r = target_.set_frequency(u.servo.frequency_ppb / 1000.0); r < 0) u.error = r;
+            const double err = std::fabs(static_cast<double>(m->offset_ns)) * 1e-9 +
+                               static_cast<double>(m->delay_ns) * 1e-9;
+            timex cur{};
+            if (u.error == 0 && target_.read(cur) >= 0 && (cur.status & STA_UNSYNC)) {
+                timex tx{};
+                tx.modes = ADJ_STATUS;
+                tx.status = cur.status & ~STA_UNSYNC;
+                if (int r = target_.adjust(tx); r < 0) u.error = r;
+            }
+            if (u.error == 0) target_.set_errors(err, err);
+            break;
+        }
+    }
+    last_ = u;
+    return u;
+}
+
+}  // namespace nanotime::io

@@ -1,0 +1,48 @@
+// steering.hpp - keep one clock on another (phc2sys-like): with the nanoclock
+// as the disciplined clock, CLOCK_REALTIME follows it, so applications that
+// read the system time see the disciplined time.
+//
+// Every update (once a second) the offset target - reference is measured by
+// reading target, reference, target back to back several times and keeping
+// the reading with the shortest target interval (the reference read is
+// taken at its midpoint); a PiServo turns the offsets into frequency
+// corrections and steps, applied to the target with clock_adjtime. At start
+// the target's own kernel PLL/FLL is switched off (it would fight the servo);
+// while locked the target is marked synchronised (STA_UNSYNC cleared,
+// maxerror/esterror from the last offset).
+#pragma once
+
+#include <cstdint>
+#include <optional>
+
+#include "algorithm/pi_servo.hpp"
+#include "io/clock.hpp"
+
+namespace nanotime::io {
+
+class RealtimeSteering {
+  public:
+    struct Update {
+        bool measured = false;  // false: a clock could not be read
+        int64_t offset_ns = 0;
+        ntp::ServoOutput servo;
+        int error = 0;  // -errno of a failed adjustment, 0 if none
+    };
+
+    // Switches off the target's kernel PLL and reads its frequency.
+    RealtimeSteering(ClockBackend& reference, ClockBackend& target, ntp::PiServoConfig config);
+    // One servo update at @monotonic_s (seconds on CLOCK_MONOTONIC).
+    Update update(double monotonic_s);
+    // The reference was stepped: re-acquire (the next samples re-estimate).
+    void reset() { servo_.reset(); }
+    bool locked() const { return servo_.locked(); }
+    const std::optional<Update>& last() const { return last_; }
+
+  private:
+    ClockBackend& reference_;
+    ClockBackend& target_;
+    ntp::PiServo servo_;
+    std::optional<Update> last_;
+};
+
+}  // namespace nanotime::io

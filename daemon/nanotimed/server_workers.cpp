@@ -1,0 +1,118 @@
+#include "nanotimed/server_workers.hpp"
+
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <chrono>
+#include <system_error>
+
+#include "nanotimed/daemon.hpp"
+
+namespace nanotime::daemon {
+
+using namespace std::chrono_literals;
+
+ServerWorkers::ServerWorkers(unsigned count, const io::LoopOptions& loop_options,
+                             const std::vector<io::UdpOptions>& binds,
+                             const ServerFactory& make_server, RxTimeFn rx_time, NowFn now,
+                             const ntp::SystemState& initial)
+    : rx_time_(std::move(rx_time)), now_(std::move(now)), state_(initial) {
+    try {
+        for (unsigned i = 0; i < count; ++i) {
+            auto w = std::make_unique<Worker>();
+            Worker& ref = *w;
+            workers_.push_back(std::move(w));
+            ref.loop = io::make_event_loop(loop_options);
+            ref.server = make_server();
+            ref.state = initial;
+            ref.state_generation = generation_.load();
+            for (io::UdpOptions o : binds) {
+                o.reuse_port = true;
+                ref.sockets.push_back(ref.loop->open_udp(
+                    o, [this, &ref](const io::ReceivedDatagram& d) { on_datagram(ref, d); }));
+            }
+            int pair[2];
+            if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, pair) != 0)
+                throw std::system_error(errno, std::generic_category(), "socketpair");
+            ref.wake_fd = pair[0];
+            io::EventLoop* loop = ref.loop.get();
+            auto stop = [loop](uint64_t) { loop->stop(); };
+            ref.loop->add_stream(
+                pair[1], [loop](uint64_t, std::span<const uint8_t>) { loop->stop(); }, stop);
+        }
+    } catch (...) {
+        for (auto& w : workers_) {
+            if (w->wake_fd >= 0) close(w->wake_fd);
+        }
+        throw;
+    }
+}
+
+ServerWorkers::~ServerWorkers() {
+    for (auto& w : workers_) {
+        if (w->wake_fd >= 0) {
+            close(w->wake_fd);  // EOF on the worker's end: its loop stops
+            w->wake_fd = -1;
+        }
+    }
+    for (auto& w : workers_) {
+        if (w->thread.joinable()) w->thread.join();
+    }
+}
+
+void ServerWorkers::start() {
+    for (auto& w : workers_) {
+        Worker* p = w.get();
+        p->thread = std::thread([p] { p->loop->run(); });
+    }
+}
+
+void ServerWorkers::publish(const ntp::SystemState& state) {
+    {
+        std::lock_guard<std::mutex> lock(state_mutex_);
+        state_ = state;
+    }
+    generation_.fetch_add(1, std::memory_order_release);
+}
+
+void ServerWorkers::add_counters(ntp::ServerCounters& total) const {
+    for (const auto& w : workers_) {
+        std::lock_guard<std::mutex> lock(w->counters_mutex);
+        const ntp::ServerCounters& c = w->published;
+        total.received += c.received;
+        total.replied += c.replied;
+        total.rate_limited_kod += c.rate_limited_kod;
+        total.rate_limited_dropped += c.rate_limited_dropped;
+        total.denied += c.denied;
+        total.malformed += c.malformed;
+        total.wrong_mode += c.wrong_mode;
+        total.authenticated += c.authenticated;
+        total.extension_fields_ignored += c.extension_fields_ignored;
+    }
+}
+
+void ServerWorkers::on_datagram(Worker& w, const io::ReceivedDatagram& d) {
+    const uint64_t gen = generation_.load(std::memory_order_acquire);
+    if (gen != w.state_generation) {
+        std::lock_guard<std::mutex> lock(state_mutex_);
+        w.state = state_;
+        w.state_generation = gen;
+    }
+    const ntp::ServerResponse r =
+        w.server->handle(d.payload, to_core(d.peer), rx_time_(d), now_(), w.state);
+    if (!w.publish_armed) {
+        w.publish_armed = true;
+        w.loop->add_timer_after(1s, [this, &w] { publish_counters(w); });
+    }
+    if (r.decision == ntp::ServerDecision::Drop) return;
+    w.loop->send_udp(d.socket, d.peer, r.bytes(), d.local.empty() ? nullptr : &d.local);
+}
+
+void ServerWorkers::publish_counters(Worker& w) {
+    w.publish_armed = false;
+    std::lock_guard<std::mutex> lock(w.counters_mutex);
+    w.published = w.server->counters();
+}
+
+}  // namespace nanotime::daemon

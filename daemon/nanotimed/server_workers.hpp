@@ -1,0 +1,90 @@
+// server_workers.hpp - extra NTP server threads (server.workers > 1).
+//
+// The main loop keeps serving on its own sockets; each extra worker is one
+// thread with its own event loop (its own io_uring ring, or its own poll
+// loop), its own NtpServer (rate-limit table: server.rate_limit.memory split
+// evenly) and its own SO_REUSEPORT socket per listen address, so the kernel
+// spreads clients over the workers by a hash of the 4-tuple and nothing is
+// shared on the packet path.
+//
+// Shared, and only off the packet path:
+//   system state  the main thread publishes it after each core update; a
+//                 worker compares a generation counter (one relaxed atomic
+//                 load per datagram) and copies the state under the mutex
+//                 only when it changed;
+//   counters      a worker publishes its ServerCounters under a mutex at most
+//                 once a second while it is serving (an idle worker never
+//                 wakes up for this);
+//   shutdown      each worker watches one end of a socketpair as a stream;
+//                 the destructor closes the other end, the worker sees EOF,
+//                 stops its loop, and the thread is joined.
+//
+// Life cycle: the constructor (privileged, before seccomp) makes the loops,
+// opens the sockets and the socketpairs; start() (after privilege drop and
+// seccomp) starts the threads, which inherit the dropped credentials and the
+// filter. The clock is only read (ClockBackend::now() is clock_gettime).
+#pragma once
+
+#include <atomic>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <thread>
+#include <vector>
+
+#include "algorithm/system_state.hpp"
+#include "io/event_loop.hpp"
+#include "server/ntp_server.hpp"
+
+namespace nanotime::daemon {
+
+class ServerWorkers {
+  public:
+    // Receive time of a datagram and the current time, on the daemon's clock.
+    using RxTimeFn = std::function<ntp::NtpInstant(const io::ReceivedDatagram&)>;
+    using NowFn = std::function<ntp::NtpInstant()>;
+    // Makes one NtpServer per worker.
+    using ServerFactory = std::function<std::unique_ptr<ntp::NtpServer>()>;
+
+    // @count extra workers, each bound to every endpoint of @binds (actual
+    // ports, with SO_REUSEPORT set on the main loop's sockets too).
+    ServerWorkers(unsigned count, const io::LoopOptions& loop_options,
+                  const std::vector<io::UdpOptions>& binds, const ServerFactory& make_server,
+                  RxTimeFn rx_time, NowFn now, const ntp::SystemState& initial);
+    ~ServerWorkers();  // stops and joins the threads
+    ServerWorkers(const ServerWorkers&) = delete;
+    ServerWorkers& operator=(const ServerWorkers&) = delete;
+
+    void start();
+    // Main thread: new system state for the replies.
+    void publish(const ntp::SystemState& state);
+    // Adds the workers' last published counters to @total.
+    void add_counters(ntp::ServerCounters& total) const;
+    unsigned count() const { return static_cast<unsigned>(workers_.size()); }
+
+  private:
+    struct Worker {
+        std::unique_ptr<io::EventLoop> loop;
+        std::unique_ptr<ntp::NtpServer> server;
+        std::vector<uint64_t> sockets;
+        int wake_fd = -1;  // the main thread's end of the socketpair
+        std::thread thread;
+        ntp::SystemState state;  // the worker's copy
+        uint64_t state_generation = 0;
+        bool publish_armed = false;
+        mutable std::mutex counters_mutex;
+        ntp::ServerCounters published;
+    };
+
+    void on_datagram(Worker& w, const io::ReceivedDatagram& d);
+    void publish_counters(Worker& w);
+
+    RxTimeFn rx_time_;
+    NowFn now_;
+    std::mutex state_mutex_;
+    ntp::SystemState state_;
+    std::atomic<uint64_t> generation_{1};
+    std::vector<std::unique_ptr<Worker>> workers_;
+};
+
+}  // namespace nanotime::daemon

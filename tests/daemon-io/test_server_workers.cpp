@@ -1,0 +1,136 @@
+// ServerWorkers: extra server threads, each with its own loop and an
+// SO_REUSEPORT socket, answer every client, report their counters, pick up a
+// new system state, and stop and join when destroyed. Loopback only.
+#include <arpa/inet.h>
+#include <gtest/gtest.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <cstring>
+#include <thread>
+#include <vector>
+
+#include "nanotimed/server_workers.hpp"
+#include "util/random.hpp"
+
+namespace nanotime::daemon {
+namespace {
+
+using namespace std::chrono_literals;
+
+// A free loopback port for an SO_REUSEPORT group.
+uint16_t free_port() {
+    const int fd = socket(AF_INET, SOCK_DGRAM, 0);
+    sockaddr_in a{};
+    a.sin_family = AF_INET;
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    EXPECT_EQ(bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a), 0);
+    socklen_t len = sizeof a;
+    getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len);
+    close(fd);
+    return ntohs(a.sin_port);
+}
+
+ntp::NtpInstant now_instant() {
+    timespec ts{};
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return ntp::NtpInstant::from_unix(
+        ntp::Nanoseconds(int64_t{ts.tv_sec} * 1'000'000'000 + ts.tv_nsec));
+}
+
+class ServerWorkersTest : public ::testing::TestWithParam<io::BackendChoice> {
+  protected:
+    std::unique_ptr<ServerWorkers> make(unsigned count, uint16_t port, ntp::SystemState state) {
+        io::LoopOptions lo;
+        lo.choice = GetParam();
+        io::UdpOptions o;
+        o.bind = io::Endpoint::v4_loopback(port);
+        o.pktinfo = false;
+        return std::make_unique<ServerWorkers>(
+            count, lo, std::vector<io::UdpOptions>{o},
+            [this] {
+                ntp::ServerConfig c;
+                c.access.allow(*ntp::Cidr::parse("127.0.0.0/8"));
+                return std::make_unique<ntp::NtpServer>(std::move(c), random_);
+            },
+            [](const io::ReceivedDatagram&) { return now_instant(); }, [] { return now_instant(); },
+            state);
+    }
+
+    // Sends one mode-3 request from each of @clients fresh sockets and
+    // returns the stratum of every reply that came back.
+    static std::vector<int> ask(uint16_t port, int clients) {
+        sockaddr_in to{};
+        to.sin_family = AF_INET;
+        to.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+        to.sin_port = htons(port);
+        std::vector<int> fds;
+        for (int i = 0; i < clients; ++i) {
+            const int fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+            uint8_t req[48] = {};
+            req[0] = (4 << 3) | 3;
+            req[40] = static_cast<uint8_t>(i + 1);  // transmit timestamp, non-zero
+            EXPECT_EQ(sendto(fd, req, sizeof req, 0, reinterpret_cast<sockaddr*>(&to), sizeof to),
+                      48);
+            fds.push_back(fd);
+        }
+        std::vector<int> strata;
+        for (int fd : fds) {
+            pollfd p{fd, POLLIN, 0};
+            if (poll(&p, 1, 2000) == 1) {
+                uint8_t reply[128];
+                const ssize_t n = recv(fd, reply, sizeof reply, 0);
+                if (n >= 48 && (reply[0] & 7) == 4) strata.push_back(reply[1]);
+            }
+            close(fd);
+        }
+        return strata;
+    }
+
+    ntp::SplitMix64 random_{42};
+};
+
+TEST_P(ServerWorkersTest, TwoWorkersAnswerEveryClientAndStop) {
+    const uint16_t port = free_port();
+    ntp::SystemState unsynced;
+    auto workers = make(2, port, unsynced);
+    ASSERT_EQ(workers->count(), 2u);
+    workers->start();
+
+    // 64 source ports spread over both SO_REUSEPORT sockets.
+    std::vector<int> strata = ask(port, 64);
+    EXPECT_EQ(strata.size(), 64u);
+    for (int s : strata) EXPECT_TRUE(s == 0 || s == 16) << "unsynchronised, stratum " << s;
+
+    // A synchronised state published by the main thread reaches the workers.
+    ntp::SystemState synced;
+    synced.leap = ntp::LeapIndicator::NoWarning;
+    synced.stratum = 3;
+    synced.reference_time = now_instant();
+    synced.has_reference_time = true;
+    workers->publish(synced);
+    strata = ask(port, 16);
+    EXPECT_EQ(strata.size(), 16u);
+    for (int s : strata) EXPECT_EQ(s, 3);
+
+    // Counters are published at most a second after traffic.
+    std::this_thread::sleep_for(1300ms);
+    ntp::ServerCounters c;
+    workers->add_counters(c);
+    EXPECT_EQ(c.received, 80u);
+    EXPECT_EQ(c.replied, 80u);
+
+    workers.reset();  // must stop and join, not hang
+}
+
+INSTANTIATE_TEST_SUITE_P(Backends, ServerWorkersTest,
+                         ::testing::Values(io::BackendChoice::Poll, io::BackendChoice::IoUring),
+                         [](const auto& info) {
+                             return info.param == io::BackendChoice::Poll ? "Poll" : "IoUring";
+                         });
+
+}  // namespace
+}  // namespace nanotime::daemon

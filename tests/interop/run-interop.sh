@@ -1,0 +1,355 @@
+#!/usr/bin/env bash
+# run-interop.sh SCENARIO BACKEND NANOTIMED NANOTIMECTL WORKDIR SECCOMP
+#
+# nanotimed against real NTP implementations from Debian, in two network
+# namespaces this script creates and removes: "up" (10.201.0.1/24,
+# fd00:201::1/64) and "dn" (10.201.0.2/24, fd00:201::2/64), joined by a veth
+# pair. Nothing else is addressed, and no peer can touch the host's clock:
+# every process runs without CAP_SYS_TIME (setpriv), chronyd with -x,
+# ntpd with "disable ntp"/"disable kernel", nanotimed with clock.adjust = false.
+#
+# Scenarios (BACKEND: io_uring or poll, the nanotimed event loop):
+#   chronyd-server  nanotimed (dn) synchronises to chronyd (up, local stratum 1)
+#                   over IPv4 (by host name, from the namespace's own hosts
+#                   file) and IPv6
+#   ntpd-server     nanotimed (dn) synchronises to NTPsec's ntpd (up, orphan
+#                   stratum 5)
+#   chronyd-client  chronyd -Q (up) measures nanotimed (dn), which serves
+#                   what it takes from chronyd (up)
+#   ntpdig-client   ntpdig (up) queries nanotimed (dn), ditto
+# Every scenario captures the veth traffic in dn with tshark and requires
+# that each packet decodes as NTP without malformed or warning-level expert
+# items, in both directions. Figures (offsets, delays) are printed as
+# "interop: ..." lines.
+#
+# Exit status: 0 pass, 1 fail, 77 skipped (not root, or a peer is missing).
+set -euo pipefail
+
+scenario=$1 backend=$2 nanotimed=$3 nanotimectl=$4 workroot=$5 seccomp=${6:-enforce}
+here=$(cd "$(dirname "$0")" && pwd)
+
+skip() { echo "SKIP: $*"; exit 77; }
+fail() {
+	echo "FAIL: $*" >&2
+	for f in "$work"/*.log; do
+		[ -f "$f" ] || continue
+		echo "---- $f (last 30 lines)" >&2
+		tail -n 30 "$f" >&2
+	done
+	exit 1
+}
+note() { echo "interop: $scenario/$backend: $*"; }
+
+[ "$(id -u)" = 0 ] || skip "needs root for network namespaces"
+for tool in ip setpriv tshark python3; do
+	command -v "$tool" >/dev/null || skip "$tool not installed"
+done
+case $scenario in
+chronyd-server | chronyd-client | ntpdig-client | ntpd-server) ;;
+*) fail "unknown scenario $scenario" ;;
+esac
+if [ "$scenario" = ntpdig-client ]; then
+	command -v ntpdig >/dev/null || skip "ntpdig not installed (Debian package ntpsec-ntpdig)"
+fi
+
+mkdir -p "$workroot"
+work=$workroot/$scenario-$backend
+rm -rf "$work"
+mkdir -p "$work"
+chmod 755 "$workroot" "$work" # chronyd drops to _chrony and writes its pid file here
+
+tag=$$
+ns_up=nt-$tag-up
+ns_dn=nt-$tag-dn
+pids=()
+# Background processes are started as `ip netns exec NS PROGRAM &` (never
+# through a shell function, which would put a subshell between $! and the
+# program), so $! is the program itself: ip and setpriv exec it.
+cleanup() {
+	local p
+	for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
+	for _ in $(seq 1 30); do
+		local alive=0
+		for p in "${pids[@]}"; do kill -0 "$p" 2>/dev/null && alive=1; done
+		[ "$alive" = 0 ] && break
+		sleep 0.1
+	done
+	for p in "${pids[@]}"; do kill -KILL "$p" 2>/dev/null || true; done
+	ip netns del "$ns_up" 2>/dev/null || true
+	ip netns del "$ns_dn" 2>/dev/null || true
+	rm -rf "/etc/netns/$ns_dn"
+}
+trap cleanup EXIT
+
+# Processes without CAP_SYS_TIME, whatever they try.
+noclock=(setpriv --bounding-set -sys_time --inh-caps -sys_time)
+in_up() { ip netns exec "$ns_up" "$@"; }  # foreground only
+in_dn() { ip netns exec "$ns_dn" "$@"; }  # foreground only
+
+ip netns add "$ns_up"
+ip netns add "$ns_dn"
+ip link add veth-up netns "$ns_up" type veth peer name veth-dn netns "$ns_dn"
+ip -n "$ns_up" addr add 10.201.0.1/24 dev veth-up
+ip -n "$ns_dn" addr add 10.201.0.2/24 dev veth-dn
+ip -n "$ns_up" addr add fd00:201::1/64 dev veth-up nodad
+ip -n "$ns_dn" addr add fd00:201::2/64 dev veth-dn nodad
+for ns in "$ns_up" "$ns_dn"; do ip -n "$ns" link set lo up; done
+ip -n "$ns_up" link set veth-up up
+ip -n "$ns_dn" link set veth-dn up
+
+# Capture in dn from the start.
+ip netns exec "$ns_dn" tshark -i veth-dn -f "udp port 123" -w "$work/capture.pcapng" >"$work/tshark.log" 2>&1 &
+pids+=($!)
+tshark_pid=$!
+for _ in $(seq 1 100); do
+	grep -q "Capturing on" "$work/tshark.log" 2>/dev/null && break
+	sleep 0.1
+done
+grep -q "Capturing on" "$work/tshark.log" || fail "tshark did not start"
+
+start_chronyd_server() {
+	cat >"$work/chronyd-server.conf" <<-CONF
+		local stratum 1
+		allow 10.201.0.0/24
+		allow fd00:201::/64
+		cmdport 0
+		bindcmdaddress /
+		pidfile $work/chronyd-server.pid
+	CONF
+	ip netns exec "$ns_up" "${noclock[@]}" "$chronyd" -x -d -u root -f "$work/chronyd-server.conf" \
+		>"$work/chronyd-server.log" 2>&1 &
+	pids+=($!)
+}
+
+# peer_binary NAME PACKAGE [MARK]: the installed NAME (if its --version
+# shows MARK), else NAME from PACKAGE fetched with apt-get download and
+# unpacked under the work tree, once. Debian's chrony and ntpsec conflict
+# (both provide time-daemon), so usually only one of them is installed.
+peer_binary() {
+	local name=$1 package=$2 mark=${3:-}
+	if command -v "$name" >/dev/null &&
+		{ [ -z "$mark" ] || "$name" --version 2>&1 | grep -q "$mark"; }; then
+		command -v "$name"
+		return
+	fi
+	local dir=$workroot/pkg-$package
+	(
+		flock 9
+		if [ ! -x "$dir/root/usr/sbin/$name" ]; then
+			rm -rf "$dir"
+			mkdir -p "$dir"
+			(cd "$dir" && apt-get download -q "$package" >/dev/null 2>&1 &&
+				dpkg -x "$package"_*.deb root) || true
+		fi
+	) 9>"$workroot/pkg-$package.lock"
+	[ -x "$dir/root/usr/sbin/$name" ] || return 1
+	echo "$dir/root/usr/sbin/$name"
+}
+
+start_ntpd_server() {
+	local ntpd
+	ntpd=$(peer_binary ntpd ntpsec ntpsec) || skip "no NTPsec ntpd (apt-get download ntpsec failed)"
+	# Orphan mode: with no sources ntpd serves stratum 5 after a second.
+	cat >"$work/ntpd.conf" <<-CONF
+		tos orphan 5
+		tos orphanwait 1
+		restrict default nomodify noquery
+		disable ntp
+		disable kernel
+		statsdir $work/
+	CONF
+	ip netns exec "$ns_up" "${noclock[@]}" "$ntpd" -n -c "$work/ntpd.conf" -p "$work/ntpd.pid" \
+		-l "$work/ntpd.log" >"$work/ntpd-stdout.log" 2>&1 &
+	pids+=($!)
+}
+
+# nanotimed in dn, client of SERVERS (addresses), serving on 10.201.0.2.
+start_nanotimed() {
+	{
+		for s in "$@"; do
+			printf '[[source]]\nserver = "%s"\nminpoll = 3\nmaxpoll = 4\niburst = true\n\n' "$s"
+		done
+		printf '[server]\nlisten = ["10.201.0.2:123", "[fd00:201::2]:123"]\n'
+		printf 'allow = ["10.201.0.0/24", "fd00:201::/64"]\n\n'
+		printf '[server.rate_limit]\ninterval = 0.5\nburst = 16\n\n'
+		printf '[clock]\nadjust = false\ndrift_file = ""\nleap_seconds_file = "%s"\n\n' \
+			"$here/../daemon/data/leap-seconds.list"
+		printf '[control]\nsocket = "%s"\n\n' "$work/nanotimed.sock"
+		printf '[io]\nbackend = "%s"\n\n' "$backend"
+		printf '[log]\nlevel = "debug"\n\n'
+		printf '[service]\nuser = ""\nseccomp = "%s"\n' "$seccomp"
+	} >"$work/nanotimed.toml"
+	"$nanotimed" --check-config -c "$work/nanotimed.toml" >/dev/null ||
+		fail "nanotimed rejects its configuration"
+	ip netns exec "$ns_dn" "${noclock[@]}" "$nanotimed" -c "$work/nanotimed.toml" >"$work/nanotimed.log" 2>&1 &
+	pids+=($!)
+	nanotimed_pid=$!
+}
+
+ctl() { in_dn "$nanotimectl" -s "$work/nanotimed.sock" --json "$@"; }
+
+# Waits until nanotimed is synchronised and has 4+ samples from each of
+# its WANT sources; fails after 40 s.
+wait_synchronised() {
+	local want=$1 deadline=$((SECONDS + 40))
+	while [ "$SECONDS" -lt "$deadline" ]; do
+		kill -0 "$nanotimed_pid" 2>/dev/null || fail "nanotimed exited"
+		if ctl status >"$work/status.json" 2>/dev/null &&
+			grep -q '"synchronized": *true' "$work/status.json" &&
+			ctl sourcestats >"$work/sourcestats.json" 2>/dev/null &&
+			python3 - "$work/sourcestats.json" "$want" <<-'PY'; then
+				import json, sys
+				ss = json.load(open(sys.argv[1]))["sourcestats"]
+				sys.exit(0 if len(ss) == int(sys.argv[2]) and all(s["samples"] >= 4 for s in ss) else 1)
+			PY
+			return 0
+		fi
+		sleep 0.5
+	done
+	fail "nanotimed did not synchronise within 40 s"
+}
+
+# Checks nanotimed's view of its sources: |offset| < 1 ms (one host clock),
+# delay < 10 ms, t1 from kernel TX timestamps; prints the figures.
+check_sources() {
+	ctl sources >"$work/sources.json"
+	ctl sourcestats >"$work/sourcestats.json"
+	ctl status >"$work/status.json"
+	python3 - "$work/sources.json" "$work/sourcestats.json" "$work/status.json" \
+		"$scenario/$backend" <<-'PY' || fail "source figures out of bounds"
+		import json, sys
+		src = json.load(open(sys.argv[1]))["sources"]
+		stats = json.load(open(sys.argv[2]))["sourcestats"]
+		st = json.load(open(sys.argv[3]))
+		ok = True
+		for s, t in zip(src, stats):
+		    print(f"interop: {sys.argv[4]}: nanotimed -> {s['name']} ({s['address']}): state {s['state']}, "
+		          f"stratum {s['stratum']}, offset {s['offset_s']*1e6:+.1f} us, "
+		          f"delay {s['delay_s']*1e6:.1f} us, jitter {s['jitter_s']*1e6:.1f} us, "
+		          f"{t['kernel_tx_timestamps']}/{t['requests']} requests with kernel TX stamps")
+		    if abs(s["offset_s"]) > 1e-3 or not (0 <= s["delay_s"] < 0.01):
+		        ok = False
+		    if t["kernel_tx_timestamps"] == 0:
+		        print("no kernel TX timestamp was used", file=sys.stderr)
+		        ok = False
+		if not any(s["state"] == "selected" for s in src):
+		    print("no source selected", file=sys.stderr)
+		    ok = False
+		print(f"interop: {sys.argv[4]}: nanotimed stratum {st['stratum']}, refid {st['reference_id']}, "
+		      f"io {st['io_backend']}, TAI-UTC {st['tai_offset']} s from the leap file")
+		if st["io_backend"] != sys.argv[4].split("/")[1]:
+		    print("wrong I/O backend", file=sys.stderr)
+		    ok = False
+		sys.exit(0 if ok else 1)
+	PY
+}
+
+chronyd=
+if [ "$scenario" != ntpd-server ]; then
+	chronyd=$(peer_binary chronyd chrony) || skip "no chronyd (apt-get download chrony failed)"
+fi
+
+case $scenario in
+chronyd-server)
+	start_chronyd_server
+	# A host name, so that the resolver thread runs (under seccomp): ip
+	# netns exec bind-mounts /etc/netns/NS/hosts over /etc/hosts.
+	mkdir -p "/etc/netns/$ns_dn"
+	echo "10.201.0.1 upstream.nanotime.test" >"/etc/netns/$ns_dn/hosts"
+	start_nanotimed upstream.nanotime.test fd00:201::1
+	wait_synchronised 2
+	check_sources
+	grep -q '"stratum": *2' "$work/status.json" || fail "nanotimed is not at stratum 2"
+	;;
+ntpd-server)
+	start_ntpd_server
+	start_nanotimed 10.201.0.1
+	wait_synchronised 1
+	check_sources
+	grep -q '"stratum": *6' "$work/status.json" || fail "nanotimed is not at stratum 6"
+	;;
+chronyd-client)
+	start_chronyd_server
+	start_nanotimed 10.201.0.1
+	wait_synchronised 1
+	# chronyd -Q: measure, print, never set the clock; no server ports. It
+	# sends from 10.201.0.3 so that its address is not nanotimed's refid.
+	ip -n "$ns_up" addr add 10.201.0.3/24 dev veth-up
+	cat >"$work/chronyd-client.conf" <<-CONF
+		server 10.201.0.2 iburst minpoll 0 maxpoll 1
+		bindacqaddress 10.201.0.3
+		cmdport 0
+		bindcmdaddress /
+		pidfile $work/chronyd-client.pid
+	CONF
+	in_up "${noclock[@]}" timeout 30 "$chronyd" -Q -d -u root -f "$work/chronyd-client.conf" \
+		>"$work/chronyd-client.log" 2>&1 || fail "chronyd -Q failed"
+	line=$(grep -o 'System clock wrong by [-+0-9.e]* seconds' "$work/chronyd-client.log") ||
+		fail "chronyd -Q measured nothing"
+	offset=$(echo "$line" | awk '{print $5}')
+	note "chronyd -Q -> nanotimed: offset $offset s"
+	python3 -c "import sys; sys.exit(0 if abs(float('$offset')) < 1e-3 else 1)" ||
+		fail "chronyd measured nanotimed $offset s off"
+	;;
+ntpdig-client)
+	start_chronyd_server
+	start_nanotimed 10.201.0.1
+	wait_synchronised 1
+	# ntpdig stamps in Python, so a loaded host adds milliseconds of noise to
+	# one sample: three queries per address, every one within 10 ms and the
+	# best within 1 ms.
+	for server in 10.201.0.2 fd00:201::2; do
+		: >"$work/ntpdig.json"
+		for _ in 1 2 3; do
+			in_up "${noclock[@]}" ntpdig -j -t 3 "$server" >>"$work/ntpdig.json" 2>"$work/ntpdig.log" ||
+				fail "ntpdig $server failed"
+		done
+		python3 - "$work/ntpdig.json" "$scenario/$backend" "$server" <<-'PY' || fail "ntpdig: bad answer"
+			import json, sys
+			rs = [json.loads(l) for l in open(sys.argv[1]).read().split("\n") if l.strip()]
+			offs = [r["offset"] for r in rs]
+			print(f"interop: {sys.argv[2]}: ntpdig -> nanotimed [{sys.argv[3]}]: offsets "
+			      + ", ".join(f"{o*1e6:+.1f}" for o in offs)
+			      + f" us, stratum {rs[0]['stratum']}, leap {rs[0]['leap']}")
+			ok = (len(rs) == 3 and all(r["stratum"] == 2 for r in rs)
+			      and all(abs(o) < 10e-3 for o in offs) and min(abs(o) for o in offs) < 1e-3)
+			sys.exit(0 if ok else 1)
+		PY
+	done
+	;;
+esac
+
+# Stop the capture and decode it.
+sleep 0.2
+kill -INT "$tshark_pid"
+for _ in $(seq 1 50); do
+	kill -0 "$tshark_pid" 2>/dev/null || break
+	sleep 0.1
+done
+kill -0 "$tshark_pid" 2>/dev/null && fail "tshark did not stop"
+wait "$tshark_pid" 2>/dev/null || true
+tshark -r "$work/capture.pcapng" -Y ntp -T fields -e ntp.flags.mode \
+	>"$work/modes.txt" 2>"$work/tshark-read.log" || fail "tshark cannot read the capture"
+total=$(tshark -r "$work/capture.pcapng" 2>/dev/null | wc -l)
+ntp=$(wc -l <"$work/modes.txt")
+clients=$(grep -c '^3$' "$work/modes.txt" || true)
+servers=$(grep -c '^4$' "$work/modes.txt" || true)
+bad=$(tshark -r "$work/capture.pcapng" -Y '!ntp || _ws.malformed || _ws.expert.severity >= 0x00600000' \
+	2>/dev/null | wc -l)
+note "capture: $total packets, $ntp NTP ($clients client, $servers server), $bad malformed or not NTP"
+[ "$ntp" -gt 0 ] && [ "$ntp" -eq "$total" ] || fail "captured packets that are not NTP"
+[ "$clients" -gt 0 ] && [ "$servers" -gt 0 ] || fail "capture lacks requests or replies"
+[ "$bad" -eq 0 ] || fail "$bad packets decode with errors"
+
+# nanotimed must still be alive (seccomp kills are silent) and stop cleanly.
+kill -0 "$nanotimed_pid" 2>/dev/null || fail "nanotimed died"
+kill -TERM "$nanotimed_pid"
+for _ in $(seq 1 50); do
+	kill -0 "$nanotimed_pid" 2>/dev/null || break
+	sleep 0.1
+done
+kill -0 "$nanotimed_pid" 2>/dev/null && fail "nanotimed did not stop on SIGTERM"
+status=0
+wait "$nanotimed_pid" || status=$?
+[ "$status" -eq 0 ] || fail "nanotimed exited with status $status on SIGTERM"
+echo "PASS: $scenario ($backend)"
