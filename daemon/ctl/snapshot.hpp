@@ -37,7 +37,8 @@ struct StatusInfo {
     double leap_file_expires_s = 0;  // Unix time
     double next_leap_s = 0;          // Unix time of the next known leap, 0 if none
     int tai_offset = 0;              // TAI - UTC from the file, 0 if unknown
-    // CLOCK_REALTIME steering (clock.steer_realtime): off, unlocked, locked.
+    // CLOCK_REALTIME steering (clock.steer_realtime): off, waiting (the
+    // nanoclock is unsynchronised), unlocked, locked.
     std::string realtime_steering = "off";
     double realtime_offset_s = 0;  // CLOCK_REALTIME - the nanoclock, last measured
 };

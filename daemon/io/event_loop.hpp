@@ -74,7 +74,8 @@ struct TxTimestamp {
 struct UdpOptions {
     Endpoint bind;
     bool reuse_port = false;
-    bool rx_timestamps = true;   // SO_TIMESTAMPING RX_SOFTWARE|RX_HARDWARE|RAW_HARDWARE|SOFTWARE
+    bool rx_timestamps = true;   // SO_TIMESTAMPING RX_SOFTWARE|RX_HARDWARE|RAW_HARDWARE|SOFTWARE,
+                                 // + SO_TIMESTAMPNS (see open_udp)
     bool tx_timestamps = false;  // + TX_SOFTWARE|OPT_ID|OPT_TSONLY, read from MSG_ERRQUEUE
     bool pktinfo = true;         // learn the destination address of each datagram
     bool v6only = true;
@@ -96,8 +97,15 @@ struct LoopOptions {
     bool force_single_shot = false;  // io_uring: act as on a kernel without multishot
 };
 
+// Control-message room each received datagram gets from a backend. It holds
+// everything open_udp() asks for (SCM_TIMESTAMPING, SCM_TIMESTAMPNS, IPv6
+// pktinfo, the largest set; event_loop.cpp checks it at compile time), so
+// MSG_CTRUNC, counted in LoopStats::rx_control_truncated, should stay 0.
+inline constexpr size_t kRxControlSize = 256;
+
 struct LoopStats {
     uint64_t datagrams_received = 0;
+    uint64_t rx_control_truncated = 0;  // datagrams whose control messages were cut (MSG_CTRUNC)
     uint64_t datagrams_sent = 0;
     uint64_t send_errors = 0;
     uint64_t tx_timestamps = 0;

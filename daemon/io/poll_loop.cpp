@@ -18,7 +18,7 @@ namespace {
 
 constexpr unsigned kBatch = 32;
 constexpr unsigned kRoundsPerWakeup = 8;  // fairness: at most 256 datagrams per socket per wake-up
-constexpr size_t kControlSize = 256;
+constexpr size_t kControlSize = kRxControlSize;
 
 timespec to_timespec(MonoClock::duration d) {
     if (d.count() < 0) d = MonoClock::duration::zero();
@@ -152,6 +152,7 @@ class PollLoop final : public EventLoop {
                 d.peer = Endpoint::from_sockaddr(static_cast<const sockaddr*>(h.msg_name),
                                                  h.msg_namelen);
                 d.truncated = (h.msg_flags & MSG_TRUNC) != 0;
+                if ((h.msg_flags & MSG_CTRUNC) != 0) ++stats_.rx_control_truncated;
                 parse_rx_cmsgs(h, d);
                 UdpSock* live = udp(id);
                 if (live == nullptr || live->closing) return;

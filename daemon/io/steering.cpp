@@ -29,6 +29,12 @@ RealtimeSteering::RealtimeSteering(ClockBackend& reference, ClockBackend& target
 
 RealtimeSteering::Update RealtimeSteering::update(double monotonic_s) {
     Update u;
+    if (timex ref{}; reference_.read(ref) >= 0 && (ref.status & STA_UNSYNC)) {
+        u.waiting = true;
+        if (last_ && !last_->waiting) servo_.reset();  // re-acquire when it comes back
+        last_ = u;
+        return u;
+    }
     const std::optional<ClockOffset> m = measure_offset(reference_, target_);
     if (!m) {
         last_ = u;

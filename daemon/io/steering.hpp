@@ -9,7 +9,11 @@
 // corrections and steps, applied to the target with clock_adjtime. At start
 // the target's own kernel PLL/FLL is switched off (it would fight the servo);
 // while locked the target is marked synchronised (STA_UNSYNC cleared,
-// maxerror/esterror from the last offset).
+// maxerror/esterror from the last offset). Nothing is steered while the
+// reference is unsynchronised (STA_UNSYNC, e.g. a freshly loaded nanoclock
+// before the first discipline): like phc2sys -w, CLOCK_REALTIME keeps its own
+// time until the reference has been disciplined, instead of being stepped to
+// whatever the reference happens to read.
 #pragma once
 
 #include <cstdint>
@@ -23,7 +27,8 @@ namespace nanotime::io {
 class RealtimeSteering {
   public:
     struct Update {
-        bool measured = false;  // false: a clock could not be read
+        bool measured = false;  // false: a clock could not be read, or waiting
+        bool waiting = false;   // the reference is unsynchronised: nothing done
         int64_t offset_ns = 0;
         ntp::ServoOutput servo;
         int error = 0;  // -errno of a failed adjustment, 0 if none

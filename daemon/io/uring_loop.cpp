@@ -49,7 +49,7 @@ constexpr uint16_t kBufferGroup = 7;
 // Room for a sockaddr_in6 (28 bytes), rounded up so that the control messages
 // the kernel puts after the name stay aligned for cmsghdr.
 constexpr size_t kNameSize = 32;
-constexpr size_t kControlSize = 256;
+constexpr size_t kControlSize = kRxControlSize;
 
 uint64_t tag(OpKind kind, uint64_t id) {
     return (static_cast<uint64_t>(kind) << kShift) | (id & kIdMask);
@@ -467,6 +467,7 @@ class UringLoop final : public EventLoop {
                         static_cast<const uint8_t*>(io_uring_recvmsg_payload(out, &template_)),
                         io_uring_recvmsg_payload_length(out, c.res, &template_));
                     d.truncated = (out->flags & MSG_TRUNC) != 0;
+                    if ((out->flags & MSG_CTRUNC) != 0) ++stats_.rx_control_truncated;
                     deliver(*s, d);
                 }
             } else if (!multishot_) {
@@ -478,6 +479,7 @@ class UringLoop final : public EventLoop {
                     s->rx_buffer.data(),
                     std::min<size_t>(static_cast<size_t>(c.res), single_buffer_size_));
                 d.truncated = (st.msg.msg_flags & MSG_TRUNC) != 0;
+                if ((st.msg.msg_flags & MSG_CTRUNC) != 0) ++stats_.rx_control_truncated;
                 deliver(*s, d);
             }
         }

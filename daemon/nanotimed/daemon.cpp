@@ -668,7 +668,11 @@ void Daemon::steer_realtime() {
     const double mono =
         std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count();
     const io::RealtimeSteering::Update u = steering_->update(mono);
-    if (u.error != 0) {
+    if (u.waiting) {
+        if (!steering_waiting_)
+            log_.info(io::LogClass::ClockAdjust, "CLOCK_REALTIME steering waits: " +
+                                                     clock_->name() + " is unsynchronised");
+    } else if (u.error != 0) {
         log_.error(io::LogClass::ClockAdjust,
                    std::string("steering CLOCK_REALTIME failed: ") + std::strerror(-u.error));
     } else if (u.measured && u.servo.state == ntp::ServoState::Jump) {
@@ -684,6 +688,8 @@ void Daemon::steer_realtime() {
         log_.info(io::LogClass::ClockAdjust, text);
     }
     if (u.measured) steering_state_ = u.servo.state;
+    if (u.waiting) steering_state_ = ntp::ServoState::Unlocked;
+    steering_waiting_ = u.waiting;
     loop_->add_timer_after(1s, [this] { steer_realtime(); });
 }
 
@@ -791,7 +797,9 @@ ctl::DaemonSnapshot Daemon::snapshot() {
         st.tai_offset = ls.tai_offset;
     }
     if (steering_) {
-        st.realtime_steering = steering_->locked() ? "locked" : "unlocked";
+        st.realtime_steering = steering_waiting_  ? "waiting"
+                               : steering_->locked() ? "locked"
+                                                     : "unlocked";
         if (steering_->last() && steering_->last()->measured)
             st.realtime_offset_s = static_cast<double>(steering_->last()->offset_ns) * 1e-9;
     }

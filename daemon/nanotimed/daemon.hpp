@@ -121,6 +121,7 @@ class Daemon {
     std::unique_ptr<io::ClockBackend> realtime_;  // steer_realtime: CLOCK_REALTIME
     std::unique_ptr<io::RealtimeSteering> steering_;
     ntp::ServoState steering_state_ = ntp::ServoState::Unlocked;
+    bool steering_waiting_ = false;  // the nanoclock is unsynchronised
     std::unique_ptr<ctl::ControlServer> control_;
     std::map<ntp::SourceId, SourceSlot> sources_;
     std::map<ntp::PoolId, std::string> pools_;

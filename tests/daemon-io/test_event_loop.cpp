@@ -8,6 +8,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <map>
+#include <optional>
 #include <string>
 #include <thread>
 #include <vector>
@@ -102,6 +103,52 @@ TEST_P(EventLoopTest, UdpEchoIpv6WithRxAndTxTimestamps) {
     if (probe >= 0) close(probe);
     if (!v6) GTEST_SKIP() << "no IPv6 loopback";
     echo_with_timestamps(*loop_, Endpoint::v6_loopback(0));
+}
+
+// The kernel stamps incoming packets only while a global switch (a static key)
+// is on; the first timestamping socket on the host turns it on from a work
+// item, some milliseconds after setsockopt(SO_TIMESTAMPING). Datagrams that
+// arrived in between used to be delivered without a software RX stamp. Each
+// round opens a fresh socket while the switch has had time to go off again
+// (the previous round's socket closed 50 ms ago; nothing else in this process
+// holds it, and the sender asks for no timestamps) and sends a burst at once:
+// every datagram must carry a stamp taken no earlier than the open.
+TEST_P(EventLoopTest, EveryDatagramRightAfterOpenHasRxTimestamp) {
+    constexpr int kRounds = 5;
+    constexpr size_t kBurst = 8;
+    const int sender = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+    ASSERT_GE(sender, 0);
+    const auto settle = [&] {  // let closes finish and the kernel switch go cold
+        const auto end = MonoClock::now() + std::chrono::milliseconds(50);
+        while (MonoClock::now() < end) loop_->run_once(std::chrono::milliseconds(10));
+    };
+    settle();
+    for (int round = 0; round < kRounds; ++round) {
+        SCOPED_TRACE(::testing::Message() << "round " << round);
+        UdpOptions so;
+        so.bind = Endpoint::v4_loopback(0);
+        std::vector<std::optional<timespec>> stamps;
+        const int64_t before = realtime_ns();
+        const uint64_t server = loop_->open_udp(
+            so, [&](const ReceivedDatagram& d) { stamps.push_back(d.rx.software); });
+        const Endpoint addr = loop_->local_endpoint(server);
+        for (size_t i = 0; i < kBurst; ++i) {
+            const uint8_t b = static_cast<uint8_t>(i);
+            ASSERT_EQ(sendto(sender, &b, 1, 0, addr.sa(), addr.len()), 1);
+        }
+        ASSERT_TRUE(run_until(*loop_, [&] { return stamps.size() >= kBurst; }));
+        const int64_t after = realtime_ns();
+        ASSERT_EQ(stamps.size(), kBurst);
+        for (size_t i = 0; i < kBurst; ++i) {
+            ASSERT_TRUE(stamps[i].has_value()) << "datagram " << i;
+            EXPECT_GE(to_ns(*stamps[i]), before) << "datagram " << i;
+            EXPECT_LE(to_ns(*stamps[i]), after) << "datagram " << i;
+        }
+        loop_->close_udp(server);
+        settle();
+    }
+    close(sender);
+    EXPECT_EQ(loop_->stats().rx_control_truncated, 0u);
 }
 
 // A reply can be handled before the loop has seen its request's TX stamp:

@@ -55,6 +55,9 @@ class SimClock final : public ClockBackend {
     int64_t offset_to_true() const { return local() - w_.true_ns; }
     double correction_ppb() const { return static_cast<double>(state_.freq) / 65536.0 * 1000.0; }
     int status() const { return state_.status; }
+    void mark_synchronised(bool yes = true) {
+        state_.status = yes ? (state_.status & ~STA_UNSYNC) : (state_.status | STA_UNSYNC);
+    }
     int steps = 0;
     int adjustments = 0;
 
@@ -89,6 +92,7 @@ TEST(Steering, RealtimeFollowsTheReference) {
     World w;
     SimClock nanoclock(w, 0, 0);
     SimClock realtime(w, 25'000, -3'000'000);  // 25 ppm fast, 3 ms behind
+    nanoclock.mark_synchronised();
     RealtimeSteering steer(nanoclock, realtime, ntp::PiServoConfig{});
     // The target's own kernel PLL is switched off first.
     EXPECT_EQ(realtime.status() & STA_PLL, 0);
@@ -115,6 +119,50 @@ TEST(Steering, RealtimeFollowsTheReference) {
         w.true_ns += 1'000'000'000;
     }
     EXPECT_EQ(realtime.steps, 2);
+    EXPECT_LT(std::llabs(realtime.offset_to_true() - nanoclock.offset_to_true()), 500);
+}
+
+// A reference that has not been disciplined yet (a freshly loaded nanoclock,
+// STA_UNSYNC) must not drag CLOCK_REALTIME along: steering waits, then
+// acquires once the reference is synchronised, and waits again if it is
+// lost (holdover at the last frequency).
+TEST(Steering, WaitsWhileTheReferenceIsUnsynchronised) {
+    World w;
+    SimClock nanoclock(w, 0, 5'000'000);  // 5 ms off, unsynchronised
+    SimClock realtime(w, 10'000, 0);
+    RealtimeSteering steer(nanoclock, realtime, ntp::PiServoConfig{});
+    const int before = realtime.adjustments;
+    for (int i = 0; i < 10; ++i) {
+        const auto u = steer.update(static_cast<double>(i));
+        EXPECT_TRUE(u.waiting);
+        EXPECT_FALSE(u.measured);
+        w.true_ns += 1'000'000'000;
+    }
+    EXPECT_EQ(realtime.adjustments, before);  // untouched
+    EXPECT_EQ(realtime.steps, 0);
+    EXPECT_FALSE(steer.locked());
+    nanoclock.mark_synchronised();
+    for (int i = 10; i < 40; ++i) {
+        const auto u = steer.update(static_cast<double>(i));
+        EXPECT_FALSE(u.waiting);
+        EXPECT_TRUE(u.measured);
+        w.true_ns += 1'000'000'000;
+    }
+    EXPECT_TRUE(steer.locked());
+    EXPECT_EQ(realtime.steps, 1);
+    EXPECT_LT(std::llabs(realtime.offset_to_true() - nanoclock.offset_to_true()), 500);
+    // Lost again: no adjustment while waiting; re-acquired afterwards.
+    nanoclock.mark_synchronised(false);
+    const int locked_adjustments = realtime.adjustments;
+    EXPECT_TRUE(steer.update(40).waiting);
+    EXPECT_EQ(realtime.adjustments, locked_adjustments);
+    EXPECT_FALSE(steer.locked());
+    nanoclock.mark_synchronised();
+    for (int i = 41; i < 60; ++i) {
+        steer.update(static_cast<double>(i));
+        w.true_ns += 1'000'000'000;
+    }
+    EXPECT_TRUE(steer.locked());
     EXPECT_LT(std::llabs(realtime.offset_to_true() - nanoclock.offset_to_true()), 500);
 }
 

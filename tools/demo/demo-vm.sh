@@ -19,9 +19,11 @@ if [ -n "$ptp" ]; then
 	dev=/dev/$(basename "$(dirname "$ptp")")
 	echo
 	echo "[7] The same clock through its PTP view ($dev, linuxptp phc_ctl)"
-	if phc_ctl "$dev" get cmp 2>&1 | grep -v '^[[:space:]]*$' | sed 's/^/  /'; then
+	if out=$(phc_ctl "$dev" get cmp 2>&1); then
+		echo "$out" | grep -v '^[[:space:]]*$' | sed 's/^/  /'
 		echo "  ok     phc_ctl reads the clock"
 	else
+		echo "$out" | sed 's/^/  /'
 		echo "  FAILED phc_ctl"; rc=1
 	fi
 fi
