@@ -16,6 +16,7 @@
 #include <linux/seqlock.h>
 #include <linux/spinlock.h>
 #include <linux/workqueue.h>
+#include <net/genetlink.h>
 #include <net/netlink.h>
 
 #include "../libnanokernel/nanokernel.h"
@@ -120,5 +121,22 @@ void nc_netlink_event(struct nanoclock *nc, enum nanoclock_event ev);
 int nc_netlink_parse_set(struct nlattr **attrs, struct __kernel_timex *tx,
 			 s64 *step_ns, struct netlink_ext_ack *extack);
 extern const struct nla_policy *nc_netlink_set_policy;
+
+/*
+ * Events go to subscribers in every network namespace: the clock is one per
+ * host, and a daemon in a container must see its changes. The walk over
+ * namespaces runs under RCU, hence GFP_ATOMIC where the kernel still asks.
+ * Consumes @skb.
+ */
+static inline int nc_genl_multicast_allns(const struct genl_family *family,
+					  struct sk_buff *skb,
+					  unsigned int group)
+{
+#ifdef NC_GENL_ALLNS_GFP
+	return genlmsg_multicast_allns(family, skb, 0, group, GFP_ATOMIC);
+#else
+	return genlmsg_multicast_allns(family, skb, 0, group);
+#endif
+}
 
 #endif /* NANOCLOCK_H */

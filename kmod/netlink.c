@@ -359,7 +359,7 @@ void nc_netlink_event(struct nanoclock *nc, enum nanoclock_event ev)
 		nlmsg_free(skb);
 		return;
 	}
-	genlmsg_multicast(&nc_genl_family, skb, 0, 0, GFP_KERNEL);
+	nc_genl_multicast_allns(&nc_genl_family, skb, 0);
 }
 
 int nc_netlink_init(void)

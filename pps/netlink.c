@@ -370,7 +370,7 @@ void ncpps_netlink_edge_event(struct ncpps_source *src)
 		return;
 	}
 	mutex_unlock(&ncpps_mutex);
-	genlmsg_multicast(&ncpps_genl_family, skb, 0, 0, GFP_KERNEL);
+	nc_genl_multicast_allns(&ncpps_genl_family, skb, 0);
 }
 
 int ncpps_netlink_init(void)

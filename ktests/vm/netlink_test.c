@@ -8,6 +8,7 @@
 #include <netlink/genl/ctrl.h>
 #include <netlink/genl/genl.h>
 #include <netlink/netlink.h>
+#include <sched.h>
 #include <string.h>
 #include <sys/timex.h>
 #include <sys/wait.h>
@@ -274,6 +275,55 @@ int main(void)
 		CHECK(ev.event & (1 << NANOCLOCK_EV_STATUS), "STATUS event received");
 		CHECK(ev.event & (1 << NANOCLOCK_EV_CLOCK_SET), "CLOCK_SET event received");
 		nl_socket_free(es);
+	}
+	/* events reach a subscriber in another network namespace */
+	{
+		int ready[2], st = 0;
+		unsigned int status;
+		char c;
+		pid_t pid;
+
+		if (pipe(ready))
+			return 1;
+		pid = fork();
+		if (pid == 0) {
+			struct reply ev = { 0 };
+			struct nl_sock *es;
+			int g, i;
+
+			close(ready[0]);
+			if (unshare(CLONE_NEWNET))
+				_exit(2);
+			es = sock_new(&ev);
+			g = genl_ctrl_resolve_grp(es, NANOCLOCK_GENL_NAME,
+						  NANOCLOCK_GENL_MCGRP_EVENTS);
+			if (g <= 0)
+				_exit(3);
+			nl_socket_disable_seq_check(es);
+			nl_socket_add_membership(es, g);
+			nl_socket_set_nonblocking(es);
+			if (write(ready[1], "r", 1) != 1)
+				_exit(4);
+			for (i = 0; i < 100; i++) {
+				nl_recvmsgs_default(es);
+				if (ev.event & (1 << NANOCLOCK_EV_STATUS))
+					_exit(0);
+				usleep(20000);
+			}
+			_exit(5);
+		}
+		close(ready[1]);
+		if (read(ready[0], &c, 1) == 1) {
+			status = STA_PLL;
+			request_reply(sk, NANOCLOCK_CMD_SET_CLOCK, 0, fill_status, &status);
+			status = STA_UNSYNC;
+			request_reply(sk, NANOCLOCK_CMD_SET_CLOCK, 0, fill_status, &status);
+		}
+		close(ready[0]);
+		waitpid(pid, &st, 0);
+		CHECK(WIFEXITED(st) && WEXITSTATUS(st) == 0,
+		      "STATUS event received in a new network namespace (code %d)",
+		      WIFEXITED(st) ? WEXITSTATUS(st) : -1);
 	}
 	freq = 0;
 	request_reply(sk, NANOCLOCK_CMD_SET_CLOCK, 0, fill_freq, &freq);
