@@ -30,7 +30,10 @@ if ! dkms install -m nanoclock -v "$version" -k "$krel" "${trees[@]}" >>"$work/d
 fi
 ko=$(find "$work/modules" -name 'nanoclock.ko*' | head -n1)
 [ -n "$ko" ] || { echo "not ok - dkms installed no nanoclock.ko"; find "$work/modules"; exit 1; }
-echo "ok - dkms install: ${ko#"$work"/}"
+for m in nanoclock-pps nanoclock-pps-sim nanoclock-pps-bridge nanoclock-pps-gpio nanoclock-pps-ldisc; do
+	[ -e "$(dirname "$ko")/$m.ko" ] || { echo "not ok - dkms installed no $m.ko"; exit 1; }
+done
+echo "ok - dkms install: ${ko#"$work"/} and the five PPS modules"
 
 echo "# cmake --install (DESTDIR)"
 for c in kmod uapi libnanoclock; do
@@ -72,7 +75,9 @@ echo "# in the VM (stock kernel): insmod the DKMS module, read through the insta
 log=$work/vm.log
 set +e
 "$top/ktests/vm-run" --kernel stock --timeout 300 --log "$log" -- \
-	sh -c "insmod '$ko' && '$work/reader' && rmmod nanoclock" >/dev/null
+	sh -c "insmod '$ko' && insmod '$(dirname "$ko")/nanoclock-pps.ko' &&
+	       insmod '$(dirname "$ko")/nanoclock-pps-sim.ko' && '$work/reader' &&
+	       rmmod nanoclock_pps_sim nanoclock_pps nanoclock" >/dev/null
 rc=$?
 set -e
 "$top/ktests/ktap-check" --kernel-only "$log" >/dev/null || rc=1
@@ -82,4 +87,4 @@ if [ $rc -ne 0 ]; then
 	echo "not ok - VM run (status $rc)"
 	exit 1
 fi
-echo "ok - DKMS module loads, installed library reads it, module unloads"
+echo "ok - DKMS modules load (clock + PPS sim), installed library reads the clock, all unload"
