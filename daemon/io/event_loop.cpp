@@ -82,7 +82,7 @@ uint64_t EventLoop::open_udp(const UdpOptions& options, UdpReceiveFn on_receive,
         // recvmsg() fill in the current time for such a packet (the
         // "race between timestamp enabling and packet receiving" case in
         // __sock_recv_timestamp), and SCM_TIMESTAMPING then carries it too.
-        // DISABLED
+        if (options.rx_timestamps) set_opt(fd, SOL_SOCKET, SO_TIMESTAMPNS, 1, "SO_TIMESTAMPNS");
         if (bind(fd, options.bind.sa(), options.bind.len()) != 0) throw_errno("bind");
     } catch (...) {
         close(fd);
@@ -224,7 +224,7 @@ void EventLoop::parse_rx_cmsgs(const msghdr& msg, ReceivedDatagram& d) {
             std::memcpy(&t, CMSG_DATA(c), sizeof t);
             if (t.tv_sec != 0 || t.tv_nsec != 0) ns_stamp = t;
         } else if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SO_TIMESTAMPING &&
-            c->cmsg_len >= CMSG_LEN(sizeof(scm_timestamping))) {
+                   c->cmsg_len >= CMSG_LEN(sizeof(scm_timestamping))) {
             scm_timestamping stamps;
             std::memcpy(&stamps, CMSG_DATA(c), sizeof stamps);
             if (stamps.ts[0].tv_sec != 0 || stamps.ts[0].tv_nsec != 0) d.rx.software = stamps.ts[0];
