@@ -161,7 +161,19 @@ int FakeClock::adjust(timex& tx) {
     return TIME_OK;
 }
 
-Correction ClockDiscipline::apply(double offset_s) {
+Correction ClockDiscipline::apply(double offset_s, double max_error_s, double est_error_s) {
+    const Correction c = correct(offset_s);
+    if ((c == Correction::Slewed || c == Correction::Stepped) && max_error_s >= 0 &&
+        est_error_s >= 0) {
+        if (int r = clock_.set_errors(max_error_s, est_error_s); r < 0) {
+            last_error_ = r;
+            return Correction::Failed;
+        }
+    }
+    return c;
+}
+
+Correction ClockDiscipline::correct(double offset_s) {
     const double magnitude = std::fabs(offset_s);
     if (!std::isfinite(offset_s)) return Correction::Panic;
     if (!force_step_ && config_.panic_threshold > 0 && magnitude > config_.panic_threshold) {

@@ -125,13 +125,21 @@ class ClockDiscipline {
   public:
     ClockDiscipline(ClockBackend& clock, DisciplineConfig config)
         : clock_(clock), config_(config) {}
-    // @offset_s: server minus local (positive: the clock is behind).
-    Correction apply(double offset_s);
+    // @offset_s: server minus local (positive: the clock is behind). After a
+    // successful slew or step, the kernel's maximum and estimated errors are
+    // set to @max_error_s (the root distance) and @est_error_s (the system
+    // jitter) when these are >= 0, as ntpd does: otherwise the kernel grows
+    // maxerror by 500 ppm from its boot value and marks the clock
+    // STA_UNSYNC after about 9 hours (NTP_PHASE_LIMIT, 16 s) however well it
+    // is disciplined.
+    Correction apply(double offset_s, double max_error_s = -1, double est_error_s = -1);
     // The next apply() steps whatever the offset (nanotimectl makestep).
     void arm_step() { force_step_ = true; }
     int last_error() const { return last_error_; }
 
   private:
+    Correction correct(double offset_s);
+
     ClockBackend& clock_;
     DisciplineConfig config_;
     bool force_step_ = false;

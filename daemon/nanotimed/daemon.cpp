@@ -510,7 +510,9 @@ void Daemon::resolve_pool(ntp::PoolId pool, const std::string& hostname) {
 }
 
 void Daemon::discipline(const ntp::ClockUpdate& update) {
-    const io::Correction c = discipline_.apply(update.offset);
+    const ntp::SystemState& sys = core_->system_state();
+    const io::Correction c =
+        discipline_.apply(update.offset, sys.root_distance_at(now()), update.jitter);
     char text[160];
     switch (c) {
         case io::Correction::Slewed:
@@ -670,8 +672,8 @@ void Daemon::steer_realtime() {
     const io::RealtimeSteering::Update u = steering_->update(mono);
     if (u.waiting) {
         if (!steering_waiting_)
-            log_.info(io::LogClass::ClockAdjust, "CLOCK_REALTIME steering waits: " +
-                                                     clock_->name() + " is unsynchronised");
+            log_.info(io::LogClass::ClockAdjust,
+                      "CLOCK_REALTIME steering waits: " + clock_->name() + " is unsynchronised");
     } else if (u.error != 0) {
         log_.error(io::LogClass::ClockAdjust,
                    std::string("steering CLOCK_REALTIME failed: ") + std::strerror(-u.error));
@@ -797,7 +799,7 @@ ctl::DaemonSnapshot Daemon::snapshot() {
         st.tai_offset = ls.tai_offset;
     }
     if (steering_) {
-        st.realtime_steering = steering_waiting_  ? "waiting"
+        st.realtime_steering = steering_waiting_     ? "waiting"
                                : steering_->locked() ? "locked"
                                                      : "unlocked";
         if (steering_->last() && steering_->last()->measured)

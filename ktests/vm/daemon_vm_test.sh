@@ -35,17 +35,22 @@ top=$(cd "$here/../.." && pwd)
 
 # Bounds (ns), from runs here (TCG, 2 vCPUs on a shared 2-core host):
 # BOUND_OFFSET, the nanoclock against the time chronyd serves, read directly:
-#   the 3 ms / 10 ppm start is inside 200 us after ~90 s and within a few us
-#   after 150 s, so 200 us over the last 30 s of a 180 s run has wide margin.
-# BOUND_SOURCE, nanotimed's own NTP offset of the source: one loopback
-#   exchange under TCG is off by up to ~0.7 ms (system jitter 1-2.5 ms), and
-#   the filter may hold one such sample for 8 polls: 1 ms.
+#   the kernel PLL follows every accepted NTP sample, and under TCG one
+#   loopback exchange is off by up to ~1 ms (system jitter 0.8-2.5 ms; one
+#   sample read -1370 us while the true offset was -400..-670 us), and the
+#   clock filter may keep that sample as its pick for ~90 s. Three 180 s runs:
+#   the 3 ms / 10 ppm start was within 1 ms after 10-30 s; the worst error
+#   over the last 30 s was 15, 390 and 558 us, the worst after convergence
+#   917 us. 1.5 ms holds under that noise; with KVM or hardware timestamps
+#   the same test would hold far tighter.
+# BOUND_SOURCE, nanotimed's own NTP offset of the source: the measurement
+#   error (~1 ms) on top of the true error: 2 ms.
 # BOUND_REALTIME, CLOCK_REALTIME against the nanoclock: the PI servo runs
 #   once a second on the best of 5 back-to-back reads; locked it stays
 #   within ~1 us, 50 us leaves room for a descheduled vCPU.
-BOUND_OFFSET=${BOUND_OFFSET:-200000}
+BOUND_OFFSET=${BOUND_OFFSET:-1500000}
 BOUND_REALTIME=${BOUND_REALTIME:-50000}
-BOUND_SOURCE=${BOUND_SOURCE:-1000000}
+BOUND_SOURCE=${BOUND_SOURCE:-2000000}
 
 if [ "${1:-}" != --in-vm ]; then
 	build=$(cd "${1:?usage: daemon_vm_test.sh BUILD_DIR [stock|test] [SECONDS]}" && pwd)
@@ -241,10 +246,8 @@ python3 - "$work" "$BOUND_OFFSET" "$BOUND_REALTIME" "$BOUND_SOURCE" "$n" $c <<-'
 	      f"nanoclock on the server's time (true time) within {bound_off / 1e3:.0f} us from "
 	      f"t={conv if conv is not None else '-'} s on; last 30 s worst {worst_true / 1e3:.1f} us, "
 	      f"final {nt / 1e3:+.1f} us")
-	# nanotimed's own view: the filtered NTP offset of its source. Under TCG
-	# one loopback exchange is off by up to ~1 ms (system jitter 1-2.5 ms
-	# seen), and the clock filter keeps the lowest-delay sample for up to 8
-	# polls, so this is bounded more loosely.
+	# nanotimed's own view: the filtered NTP offset of its source (see
+	# BOUND_SOURCE).
 	worst = max(abs(float(r[1])) for r in tail) * 1e9 if tail else float("inf")
 	check(worst < bound_src,
 	      f"nanotimed's measured offset to the server: last 30 s worst {worst / 1e3:.1f} us "

@@ -58,6 +58,27 @@ TEST(ClockDiscipline, ArmedStepStepsSmallOffsetsToo) {
     EXPECT_EQ(d.apply(1e6), Correction::Stepped);  // panic threshold 0: never panic
 }
 
+// The kernel's maxerror/esterror follow each update (root distance, system
+// jitter); left alone the kernel grows maxerror and flags STA_UNSYNC after
+// about 9 hours, which would also stop CLOCK_REALTIME steering.
+TEST(ClockDiscipline, UpdatesSetTheKernelErrors) {
+    FakeClock clock;
+    clock.state_.maxerror = 16'000'000;
+    ClockDiscipline d(clock, {0.128, 1000});
+    EXPECT_EQ(d.apply(0.000250, 0.0125, 0.000040), Correction::Slewed);
+    ASSERT_EQ(clock.calls.size(), 2u);
+    EXPECT_EQ(clock.calls[1].modes, ADJ_MAXERROR | ADJ_ESTERROR);
+    EXPECT_EQ(clock.state_.maxerror, 12500);  // us
+    EXPECT_EQ(clock.state_.esterror, 40);
+    EXPECT_EQ(d.apply(-2.75, 0.02, 0.001), Correction::Stepped);
+    EXPECT_EQ(clock.state_.maxerror, 20000);
+    EXPECT_EQ(clock.state_.esterror, 1000);
+    // Nothing corrected, nothing claimed.
+    const size_t before = clock.calls.size();
+    EXPECT_EQ(d.apply(5000, 0.001, 0.001), Correction::Panic);
+    EXPECT_EQ(clock.calls.size(), before);
+}
+
 TEST(ClockDiscipline, FailureIsReported) {
     FakeClock clock;
     clock.fail_with = EPERM;
