@@ -827,7 +827,7 @@ static int nk_pps_endpoint(struct nk_clock *c)
 	return 1;
 }
 
-/* Calibration interval adaptation: 4 good in a row double, 4 bad halve. */
+/* Interval adaptation: 4 good in a row doubles it, 4 bad halves it. */
 static void nk_pps_interval(struct nk_clock *c)
 {
 	if (c->pps_intcnt >= 4) {
@@ -1055,7 +1055,7 @@ void nk_hardpps(struct nk_clock *c, nk_u64 pcc_ns)
 		u_nsec -= NK_NSEC_PER_SEC;
 		u_sec++;
 	}
-	/* double hit: a second edge in the same second is ignored */
+	/* a repeated hit: a second edge in the same second is ignored */
 	v_nsec = u_nsec - c->pps_tf[0].nsec;
 	if (u_sec == c->pps_tf[0].sec &&
 	    v_nsec < NK_NSEC_PER_SEC - NK_MAXFREQ)
