@@ -1,8 +1,8 @@
 #!/bin/sh
 # demo-vm.sh BUILD_DIR: the main job's steps inside the VM (stock kernel):
 # load nanoclock.ko, run nanoclock-demo against /dev/nanoclock0, show the
-# PTP view with linuxptp's phc_ctl, let a simulated PPS source discipline the
-# clock, unload. Exits non-zero if a step fails.
+# PTP view with linuxptp's phc_ctl, let nanotimed discipline the clock over
+# NTP from a local server, then a simulated PPS source, unload. Exits non-zero if a step fails.
 set -u
 build=$1
 ko=$build/kbuild-stock/kmod/nanoclock.ko
@@ -28,11 +28,21 @@ if [ -n "$ptp" ]; then
 	fi
 fi
 
-# [8] A simulated PPS source disciplining the clock: the oscillator (the PCC)
+# [8] nanotimed disciplining the clock over NTP from a local server, steering
+# CLOCK_REALTIME onto it and serving time (tools/demo/daemon-stage.sh).
+echo
+echo "[8] NTP: nanotimed disciplines nanoclock0 from a local server and serves time"
+{
+	"$(dirname "$0")/daemon-stage.sh" "$build" "${NANOTIME_DEMO_NTP_SECONDS:-60}" 2>&1
+	echo $? >/tmp/daemon-stage.rc
+} | sed 's/^\[nanotimed\] /  /'
+[ "$(cat /tmp/daemon-stage.rc)" = 0 ] || rc=1
+
+# [9] A simulated PPS source disciplining the clock: the oscillator (the PCC)
 # runs 20 ppm fast against the reference and the edges carry 2 us of
 # Gaussian jitter; the nanokernel's PPS loop must find both.
 echo
-echo "[8] PPS discipline: nanoclock-pps-sim.ko, PCC +20 ppm, 2 us jitter, STA_PLL|STA_PPSFREQ|STA_PPSTIME"
+echo "[9] PPS discipline: nanoclock-pps-sim.ko, PCC +20 ppm, 2 us jitter, STA_PLL|STA_PPSFREQ|STA_PPSTIME"
 if insmod "$build/kbuild-stock/pps/nanoclock-pps.ko" &&
 	insmod "$build/kbuild-stock/pps/nanoclock-pps-sim.ko" freq_ppb=20000 jitter_ns=2000; then
 	src=$(ls /sys/kernel/nanoclock_pps | head -n1)
@@ -52,6 +62,6 @@ else
 fi
 
 echo
-echo "[9] rmmod nanoclock"
+echo "[10] rmmod nanoclock"
 if rmmod nanoclock; then echo "  ok     unloaded cleanly"; else echo "  FAILED rmmod"; rc=1; fi
 exit $rc

@@ -1,0 +1,141 @@
+#!/usr/bin/env bash
+# daemon-stage.sh BUILD_DIR [SECONDS]: the main job's nanotimed stage, inside
+# the VM after nanoclock.ko is loaded (called from demo-vm.sh; needs the
+# targets nanotimed, nanotimectl and nc_daemon_helper of BUILD_DIR).
+#
+# A local chronyd (-x: it never touches a clock) serves a reference that is
+# independent of CLOCK_REALTIME (nc_daemon_helper feeds it, through an SHM
+# refclock, the time an undisturbed CLOCK_REALTIME would read); the nanoclock
+# is put 3 ms ahead and 10 ppm fast; nanotimed disciplines it from chronyd,
+# steers CLOCK_REALTIME onto it and serves NTP on 127.0.0.1:123. A nanotimectl
+# table every 10 s for SECONDS (default 60), the final status, one ntpdig
+# query. The nanoclock should not be disciplined by anything else (unbind a
+# PPS source first). Exits non-zero if nanotimed does not synchronise or does
+# not answer.
+set -u
+build=$(cd "${1:?usage: daemon-stage.sh BUILD_DIR [SECONDS]}" && pwd)
+secs=${2:-60}
+top=$(cd "$(dirname "$0")/../.." && pwd)
+nanotimed=$build/daemon/nanotimed/nanotimed
+nanotimectl=$build/daemon/nanotimectl/nanotimectl
+helper=$build/ktests/vm/nc_daemon_helper
+work=/tmp/nanotimed-demo
+mkdir -p "$work"
+rc=0
+pids=()
+cleanup() {
+	local p
+	for p in "${pids[@]}"; do kill "$p" 2>/dev/null; done
+	wait 2>/dev/null
+}
+trap cleanup EXIT
+fail() {
+	echo "  FAILED $1"
+	for f in "$work/nanotimed.log" "$work/chronyd.log"; do
+		[ -s "$f" ] && tail -n 15 "$f" | sed "s|^|  $(basename "$f"): |"
+	done
+	exit 1
+}
+for f in "$nanotimed" "$nanotimectl" "$helper"; do
+	[ -x "$f" ] || fail "$f not built"
+done
+[ -c /dev/nanoclock0 ] || fail "/dev/nanoclock0 missing (insmod nanoclock.ko first)"
+ptp=$(grep -l '^nanoclock0$' /sys/class/ptp/ptp*/clock_name 2>/dev/null | head -n1)
+[ -n "$ptp" ] || fail "no PTP view of nanoclock0"
+ptp=/dev/$(basename "$(dirname "$ptp")")
+
+echo "[nanotimed] NTP: disciplining /dev/nanoclock0 from a local server, steering CLOCK_REALTIME, serving"
+"$helper" truth "$work/truth" 0 >"$work/truth.log" 2>&1 &
+pids+=($!)
+cat >"$work/chrony.conf" <<CONF
+refclock SHM 0 refid TRUE poll 0 precision 1e-7
+local stratum 1
+port 11123
+bindaddress 127.0.0.1
+allow 127.0.0.1
+cmdport 0
+pidfile $work/chronyd.pid
+CONF
+chronyd -x -d -u root -f "$work/chrony.conf" >"$work/chronyd.log" 2>&1 &
+pids+=($!)
+echo "  server: chronyd -x on 127.0.0.1:11123, stratum 1 from an undisturbed-realtime reference"
+
+# nanoclock0 = realtime + 3 ms, 10 ppm fast; its kernel PLL off (unsynchronised).
+phc_ctl "$ptp" adj 0.003 freq 10000 >/dev/null 2>&1 || fail "phc_ctl $ptp adj/freq"
+"$helper" cmp /dev/nanoclock0 "$work/truth" | awk '
+	$1 == "nanoclock_minus_realtime_ns" { printf "  nanoclock0 set 3 ms ahead and 10 ppm fast: nanoclock - realtime %+.1f us\n", $2 / 1e3 }'
+
+cat >"$work/nanotimed.toml" <<CONF
+[[source]]
+server = "127.0.0.1"
+port = 11123
+minpoll = 3
+maxpoll = 3
+iburst = true
+
+[server]
+listen = ["127.0.0.1:123"]
+allow = ["127.0.0.0/8"]
+
+[clock]
+backend = "nanoclock"
+device = "/dev/nanoclock0"
+steer_realtime = true
+drift_file = ""
+leap_seconds_file = "$top/tests/daemon/data/leap-seconds.list"
+
+[control]
+socket = "$work/nanotimed.sock"
+
+[service]
+user = ""
+CONF
+echo "  nanotimed: backend nanoclock, source 127.0.0.1:11123 (poll 8 s), steer_realtime, serving 127.0.0.1:123"
+sleep 3 # chronyd's first refclock samples
+"$nanotimed" -c "$work/nanotimed.toml" >"$work/nanotimed.log" 2>&1 &
+nanotimed_pid=$!
+pids+=($nanotimed_pid)
+ctl() { "$nanotimectl" -s "$work/nanotimed.sock" "$@"; }
+
+t0=$SECONDS
+while [ $((SECONDS - t0)) -lt "$secs" ]; do
+	sleep 10
+	kill -0 "$nanotimed_pid" 2>/dev/null || fail "nanotimed exited"
+	echo
+	echo "  -- t=$((SECONDS - t0)) s: nanotimectl sources; nanoclock0 and CLOCK_REALTIME"
+	ctl sources 2>&1 | sed 's/^/  /'
+	ctl --json kernel 2>/dev/null | python3 -c '
+import json, sys
+k = json.load(sys.stdin)
+print(f"  nanoclock0 kernel: {\" \".join(k[\"status\"])}, PLL offset {k[\"offset_s\"] * 1e6:+.1f} us, "
+      f"frequency {k[\"frequency_ppm\"]:+.3f} ppm")' 2>/dev/null
+	"$helper" cmp /dev/nanoclock0 "$work/truth" 2>/dev/null | awk '
+		$1 == "nanoclock_minus_realtime_ns" { rt = -$2 }
+		$1 == "nanoclock_minus_true_ns" { nt = $2 }
+		END { printf "  nanoclock0 - reference %+.1f us, CLOCK_REALTIME - nanoclock0 %+.1f us\n", nt / 1e3, rt / 1e3 }'
+done
+
+echo
+echo "  -- final: nanotimectl tracking, kernel, status"
+ctl tracking 2>&1 | sed 's/^/  /'
+ctl kernel 2>&1 | sed 's/^/  /'
+ctl status 2>&1 | sed 's/^/  /'
+st=$(ctl --json status 2>/dev/null)
+if echo "$st" | grep -q '"synchronized": *true' && echo "$st" | grep -q '"realtime_steering": *"locked"'; then
+	echo "  ok     nanotimed synchronised the nanoclock; CLOCK_REALTIME steered onto it"
+else
+	echo "  FAILED nanotimed is not synchronised, or CLOCK_REALTIME steering is not locked"
+	rc=1
+fi
+
+echo
+echo "  -- ntpdig 127.0.0.1 (client on CLOCK_REALTIME, which follows the nanoclock)"
+if out=$(ntpdig -t 3 127.0.0.1 2>&1); then
+	echo "$out" | sed 's/^/  /'
+	echo "  ok     nanotimed serves time"
+else
+	echo "$out" | sed 's/^/  /'
+	echo "  FAILED ntpdig got no answer"
+	rc=1
+fi
+exit $rc
