@@ -67,7 +67,13 @@ int main(void)
 	return 0;
 }
 PROG
-cc -Wall -Werror -I"$prefix/include" -o "$work/reader" "$work/reader.c" \
+# A library from a sanitizer build (the test suite's) needs its program
+# built with the same runtime, as any user of that build would.
+san=()
+if nm -D "$so" 2>/dev/null | grep -q __asan_init; then
+	san=(-fsanitize=address,undefined)
+fi
+cc -Wall -Werror "${san[@]}" -I"$prefix/include" -o "$work/reader" "$work/reader.c" \
 	-L"$prefix/lib" -lnanoclock -Wl,-rpath,"$prefix/lib"
 echo "ok - a program builds against the installed headers and library"
 
