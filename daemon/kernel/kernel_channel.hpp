@@ -1,0 +1,98 @@
+// kernel_channel.hpp - nanotimed's generic-netlink link to the nanoclock modules.
+//
+// Through libnl-genl-3, two sockets:
+//   requests  blocking, with a receive timeout: GET_CLOCK, the PPS source
+//             dump, SET_SOURCE (binding), INJECT (bridge). The kernel
+//             answers these within microseconds, like an ioctl, so they are
+//             made inline from the event loop. Errors come back as -errno
+//             plus the module's extack message (NETLINK_EXT_ACK).
+//   events    non-blocking, subscribed to both families' "events" multicast
+//             groups; the event loop watches its fd and calls drain_events().
+// Either family may be missing (module not loaded, or loaded later):
+// refresh_families() looks again and subscribes to what it finds.
+#pragma once
+
+#include <time.h>
+
+#include <cstdint>
+#include <functional>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "kernel/genl_messages.hpp"
+
+struct nl_sock;
+
+namespace nanotime::kernel {
+
+// The outcome of a request: error 0, or -errno with the kernel's reason.
+struct RequestStatus {
+    int error = 0;
+    std::string message;  // extack text, or strerror when the kernel gave none
+    explicit operator bool() const { return error == 0; }
+};
+
+template <typename T>
+struct RequestResult {
+    RequestStatus status;
+    T value{};
+};
+
+struct KernelEvent {
+    std::optional<ClockState> clock;     // NANOCLOCK_CMD_EVENT
+    std::optional<PpsSourceState> edge;  // NANOCLOCK_PPS_CMD_EDGE
+};
+
+struct KernelChannelCounters {
+    uint64_t events = 0;
+    uint64_t events_malformed = 0;
+    uint64_t events_lost = 0;  // socket overruns (ENOBUFS): events dropped by the kernel
+    uint64_t requests = 0;
+    uint64_t request_errors = 0;
+};
+
+class KernelChannel {
+  public:
+    // Opens both sockets and resolves the families. Throws
+    // std::system_error when netlink itself is unusable; missing families
+    // are not an error.
+    KernelChannel();
+    ~KernelChannel();
+    KernelChannel(const KernelChannel&) = delete;
+    KernelChannel& operator=(const KernelChannel&) = delete;
+
+    // Resolves whichever family is still missing and joins its events group.
+    // Returns true when something new was found.
+    bool refresh_families();
+    bool has_clock_family() const { return clock_family_ >= 0; }
+    bool has_pps_family() const { return pps_family_ >= 0; }
+
+    RequestResult<ClockState> get_clock(uint32_t index);
+    RequestResult<std::vector<PpsSourceState>> pps_sources();
+    // SET_SOURCE: bind @source to /dev/nanoclock@clock (-1 unbinds) and set
+    // the clock's STA_PPSTIME / STA_PPSFREQ. Needs CAP_NET_ADMIN.
+    RequestResult<PpsSourceState> bind_pps_source(uint32_t source, int32_t clock, bool pps_time,
+                                                  bool pps_freq);
+    // INJECT a CLOCK_REALTIME edge stamp into bridge @source. Needs CAP_NET_ADMIN.
+    RequestStatus inject(uint32_t source, const timespec& realtime_stamp);
+
+    // The events socket, for the event loop to watch.
+    int event_fd() const;
+    // Reads every queued event without blocking and hands each to @fn.
+    void drain_events(const std::function<void(const KernelEvent&)>& fn);
+
+    const KernelChannelCounters& counters() const { return counters_; }
+
+  private:
+    struct Request;
+    RequestStatus transact(Request& request);
+
+    nl_sock* requests_ = nullptr;
+    nl_sock* events_ = nullptr;
+    int clock_family_ = -1;
+    int pps_family_ = -1;
+    KernelChannelCounters counters_;
+};
+
+}  // namespace nanotime::kernel
