@@ -17,10 +17,13 @@ inline constexpr uint8_t kMaxStratum = 16;       // MAXSTRAT: unsynchronized
 inline constexpr size_t kMinSane = 1;            // NSANE: minimum intersection survivors
 inline constexpr size_t kMinCluster = 3;         // NMIN: minimum cluster survivors
 inline constexpr size_t kMaxCluster = 10;        // MAXCLOCK: survivors entering clustering
-inline constexpr int8_t kMinPoll = 4;            // MINPOLL, log2 s (16 s)
+inline constexpr int8_t kMinPoll = 3;            // lowest poll allowed, log2 s (8 s): see below
 inline constexpr int8_t kMaxPoll = 17;           // MAXPOLL, log2 s (36 h)
 inline constexpr int kPollGate = 4;              // PGATE: poll-adjust gate, in jitters
 inline constexpr int kPollLimit = 30;            // LIMIT: poll-adjust counter threshold
+// RFC 5905's MINPOLL is 4 (16 s); like chrony and ntpd we allow 3 for servers
+// on a LAN. Config validation (minpoll/maxpoll), the poll controller's clamp
+// and the server's echo of a client's poll all use kMinPoll/kMaxPoll.
 
 // 2^exponent seconds, for the log2 fields (poll, precision).
 constexpr double log2_to_seconds(int exponent) {

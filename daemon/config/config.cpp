@@ -2,11 +2,13 @@
 
 #include <toml++/toml.h>
 
+#include <cctype>
 #include <charconv>
 #include <fstream>
 #include <initializer_list>
 #include <sstream>
 
+#include "algorithm/constants.hpp"
 #include "net/socket_address.hpp"
 #include "server/access_list.hpp"
 
@@ -243,9 +245,9 @@ void parse_sources(Checker& c, const toml::table& root, Config& cfg) {
             c.error(t.source(), "[[source]] '" + s.address + "' is not a host name or address");
         }
         c.integer(t, "port", "source", s.port, 1, 65535);
-        // RFC 5905 MINPOLL/MAXPOLL are 4 and 17; 3 allows 8 s polls on a LAN.
-        c.integer(t, "minpoll", "source", s.minpoll, 3, 17);
-        c.integer(t, "maxpoll", "source", s.maxpoll, 3, 17);
+        // 3-17: RFC 5905 MINPOLL is 4, 3 allows 8 s polls on a LAN (kMinPoll).
+        c.integer(t, "minpoll", "source", s.minpoll, ntp::kMinPoll, ntp::kMaxPoll);
+        c.integer(t, "maxpoll", "source", s.maxpoll, ntp::kMinPoll, ntp::kMaxPoll);
         c.boolean(t, "iburst", "source", s.iburst);
         if (t.get("max_sources") != nullptr && s.kind != SourceKind::Pool) {
             c.error(t.get("max_sources")->source(),
@@ -330,6 +332,53 @@ void parse_clock(Checker& c, const toml::table& root, Config& cfg) {
     for (const std::string* p : {&k.drift_file, &k.leap_seconds_file}) {
         if (!p->empty() && p->front() != '/')
             c.error(t->source(), "clock: '" + *p + "' is not an absolute path");
+    }
+}
+
+void parse_pps(Checker& c, const toml::table& root, Config& cfg) {
+    const toml::node* n = root.get("pps");
+    if (n == nullptr) return;
+    const toml::array* a = n->as_array();
+    if (a == nullptr || !a->is_array_of_tables()) {
+        c.error(n->source(), "pps: expected an array of tables ([[pps]])");
+        return;
+    }
+    for (const toml::node& e : *a) {
+        const toml::table& t = *e.as_table();
+        c.only(t, "[[pps]]", {"source", "device", "edge", "offset", "time", "frequency"});
+        PpsConfig p;
+        p.line = t.source().begin.line;
+        c.string(t, "source", "pps", p.source);
+        c.string(t, "device", "pps", p.device);
+        c.choice(t, "edge", "pps", p.edge,
+                 {{"assert", PpsEdgeKind::Assert}, {"clear", PpsEdgeKind::Clear}});
+        c.number(t, "offset", "pps", p.offset, -0.01, 0.01);
+        c.boolean(t, "time", "pps", p.pps_time);
+        c.boolean(t, "frequency", "pps", p.pps_frequency);
+        bool name_ok = !p.source.empty() && p.source.size() < 32;
+        for (char ch : p.source)
+            name_ok = name_ok && (std::isalnum(static_cast<unsigned char>(ch)) || ch == '_' ||
+                                  ch == '-' || ch == '.');
+        if (!name_ok)
+            c.error(t.source(),
+                    "[[pps]] needs 'source', the name of a nanoclock-pps source (\"gpio0\", "
+                    "\"bridge0\"; see /sys/kernel/nanoclock_pps)");
+        if (!p.device.empty() && p.device.front() != '/')
+            c.error(t.get("device")->source(), "pps.device must be an absolute path");
+        if (p.device.empty() && (t.get("edge") != nullptr || t.get("offset") != nullptr))
+            c.error(t.source(), "pps.edge and pps.offset apply to bridged devices ('device') only");
+        for (const PpsConfig& other : cfg.pps) {
+            if (other.source == p.source)
+                c.error(t.source(), "[[pps]] source '" + p.source + "' is configured twice (line " +
+                                        std::to_string(other.line) + ")");
+            if (!p.device.empty() && other.device == p.device)
+                c.error(t.source(), "[[pps]] device '" + p.device + "' is bridged twice (line " +
+                                        std::to_string(other.line) + ")");
+        }
+        if (cfg.clock.backend != ClockBackendKind::Nanoclock)
+            c.error(t.source(),
+                    "[[pps]] needs clock.backend = \"nanoclock\": PPS disciplines the nanoclock");
+        cfg.pps.push_back(std::move(p));
     }
 }
 
@@ -488,10 +537,12 @@ ParseResult parse_config(std::string_view text, std::string_view filename) {
     }
     Config cfg;
     Checker c(filename, result.errors);
-    c.only(root, "the top level", {"source", "server", "clock", "control", "io", "log", "service"});
+    c.only(root, "the top level",
+           {"source", "pps", "server", "clock", "control", "io", "log", "service"});
     parse_sources(c, root, cfg);
     parse_server(c, root, cfg);
     parse_clock(c, root, cfg);
+    parse_pps(c, root, cfg);  // after [clock]: it needs the backend
     parse_control(c, root, cfg);
     parse_io(c, root, cfg);
     parse_log(c, root, cfg);
@@ -544,6 +595,10 @@ const char* to_string(IoBackendChoice choice) {
 
 const char* to_string(ClockBackendKind kind) {
     return kind == ClockBackendKind::Nanoclock ? "nanoclock" : "system";
+}
+
+const char* to_string(PpsEdgeKind edge) {
+    return edge == PpsEdgeKind::Clear ? "clear" : "assert";
 }
 
 const char* to_string(SeccompMode mode) {

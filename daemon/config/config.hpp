@@ -64,6 +64,21 @@ struct ClockConfig {
     std::string leap_seconds_file = "/usr/share/zoneinfo/leap-seconds.list";
 };
 
+enum class PpsEdgeKind { Assert, Clear };
+
+// [[pps]]: a source of nanoclock-pps*.ko bound to the disciplined nanoclock,
+// and for bridge sources the Linux /dev/ppsN whose edges are carried into it.
+struct PpsConfig {
+    std::string source;  // the nanoclock_pps source's name: "gpio0", "bridge0", ...
+    std::string device;  // bridge sources: /dev/ppsN read with RFC 2783; empty: none
+    PpsEdgeKind edge = PpsEdgeKind::Assert;  // which edge of @device is the second
+    double offset = 0;          // s, |offset| <= 10 ms; the edge comes this long after the
+                                // second (cable, receiver delay): subtracted from each stamp
+    bool pps_time = true;       // STA_PPSTIME: the PPS disciplines the phase
+    bool pps_frequency = true;  // STA_PPSFREQ: the PPS disciplines the frequency
+    uint32_t line = 0;
+};
+
 struct ControlConfig {
     std::string socket = "/run/nanotime/nanotimed.sock";
     std::string group;     // may use privileged commands (root always may)
@@ -96,6 +111,7 @@ struct ServiceConfig {
 
 struct Config {
     std::vector<SourceConfig> sources;
+    std::vector<PpsConfig> pps;
     ServerConfig server;
     ClockConfig clock;
     ControlConfig control;
@@ -126,5 +142,6 @@ const char* to_string(LogLevel level);
 const char* to_string(IoBackendChoice choice);
 const char* to_string(ClockBackendKind kind);
 const char* to_string(SeccompMode mode);
+const char* to_string(PpsEdgeKind edge);
 
 }  // namespace nanotime::config

@@ -102,6 +102,51 @@ struct KernelInfo {
     double tolerance_ppm = 0;
     double tick_s = 0;
     int tai_offset = 0;
+    // From the nanoclock module's netlink channel (nanoclock backend only).
+    std::string netlink;                   // "ok", or why the channel is not there
+    int ptp_index = -1;                    // /dev/ptpM of the clock, -1 none
+    uint64_t events = 0;                   // EVENT multicasts received
+    uint64_t events_lost = 0;              // dropped by the kernel (socket overrun)
+    std::vector<std::string> last_events;  // "pps-gained 3", counts by kind
+};
+
+// One source of nanoclock-pps*.ko (its latest EDGE or GET_SOURCE state).
+struct PpsSourceInfo {
+    std::string name;     // "gpio0", "bridge0"
+    std::string kind;     // "gpio", "sim", "ldisc", "bridge"
+    int pps_device = -1;  // its own /dev/ppsN
+    int clock = -1;       // bound /dev/nanoclockN, -1 none
+    bool time = false;    // STA_PPSTIME on the bound clock
+    bool frequency = false;
+    bool configured = false;    // named by a [[pps]] entry
+    std::string binding_error;  // why a configured source is not bound
+    uint64_t edges = 0;
+    uint64_t fed = 0;
+    uint64_t rejected = 0;
+    uint64_t popcorn = 0;
+    uint64_t gaps = 0;
+    double phase_s = 0;      // clock phase at the last fed edge
+    double jitter_s = 0;     // EWMA |phase step|
+    double wander_s = 0;     // EWMA |interval step|
+    double cost_mean_s = 0;  // interrupt to hardpps return
+    double cost_max_s = 0;
+};
+
+// A [[pps]] bridge: Linux /dev/ppsN read by nanotimed and injected.
+struct PpsBridgeInfo {
+    std::string device;  // /dev/ppsN read
+    std::string source;  // bridge source fed
+    std::string edge;    // "assert" / "clear"
+    double offset_s = 0;
+    bool open = false;
+    bool signal = false;  // an edge within the last 2 s
+    uint64_t edges = 0;
+    uint64_t injected = 0;
+    uint64_t missed = 0;
+    uint64_t stale = 0;
+    uint64_t refused = 0;  // by the kernel
+    uint64_t fetch_errors = 0;
+    std::string last_error;
 };
 
 struct PpsInfo {
@@ -117,6 +162,8 @@ struct PpsInfo {
     int64_t jitter_exceeded = 0;     // jitcnt
     int64_t calibration_errors = 0;  // errcnt
     int64_t stability_exceeded = 0;  // stbcnt
+    std::vector<PpsSourceInfo> sources;
+    std::vector<PpsBridgeInfo> bridges;
 };
 
 struct DaemonSnapshot {

@@ -28,11 +28,19 @@ NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(SourceStatsInfo, name, samples, 
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(KernelInfo, clock, available, state, state_name,
                                                 status, offset_s, frequency_ppm, max_error_s,
                                                 est_error_s, time_constant, precision_s,
-                                                tolerance_ppm, tick_s, tai_offset)
+                                                tolerance_ppm, tick_s, tai_offset, netlink,
+                                                ptp_index, events, events_lost, last_events)
+NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(PpsSourceInfo, name, kind, pps_device, clock, time,
+                                                frequency, configured, binding_error, edges, fed,
+                                                rejected, popcorn, gaps, phase_s, jitter_s,
+                                                wander_s, cost_mean_s, cost_max_s)
+NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(PpsBridgeInfo, device, source, edge, offset_s, open,
+                                                signal, edges, injected, missed, stale, refused,
+                                                fetch_errors, last_error)
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(PpsInfo, available, signal, discipline_frequency,
                                                 discipline_time, frequency_ppm, jitter_s,
                                                 interval_log2, stability_ppm, calibrations,
                                                 jitter_exceeded, calibration_errors,
-                                                stability_exceeded)
+                                                stability_exceeded, sources, bridges)
 
 }  // namespace nanotime::ctl

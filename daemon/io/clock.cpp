@@ -52,6 +52,16 @@ int ClockBackend::step(double offset_s) {
     return adjust(tx);
 }
 
+int ClockBackend::mark_synchronised() {
+    timex cur{};
+    const int r = read(cur);
+    if (r < 0 || !(cur.status & STA_UNSYNC)) return r;
+    timex tx{};
+    tx.modes = ADJ_STATUS;
+    tx.status = cur.status & ~STA_UNSYNC;
+    return adjust(tx);
+}
+
 int ClockBackend::set_frequency(double ppm) {
     timex tx{};
     tx.modes = ADJ_FREQUENCY;
@@ -157,6 +167,7 @@ int FakeClock::adjust(timex& tx) {
         steps.push_back(static_cast<double>(tx.time.tv_sec) +
                         static_cast<double>(tx.time.tv_usec) * scale);
         now_.tv_sec += tx.time.tv_sec;
+        if (step_sets_unsync) state_.status |= STA_UNSYNC;
     }
     return TIME_OK;
 }
@@ -169,6 +180,13 @@ Correction ClockDiscipline::apply(double offset_s, double max_error_s, double es
             last_error_ = r;
             return Correction::Failed;
         }
+    }
+    // After the errors, so that a maxerror still at the kernel's limit
+    // cannot flag the clock again at the next second overflow. The step has
+    // happened, so it is reported as such (the sources must restart) even if
+    // this fails; the next slew clears STA_UNSYNC then.
+    if (c == Correction::Stepped) {
+        if (int r = clock_.mark_synchronised(); r < 0) last_error_ = r;
     }
     return c;
 }
@@ -186,51 +204,6 @@ Correction ClockDiscipline::correct(double offset_s) {
     }
     last_error_ = clock_.slew(offset_s);
     return last_error_ < 0 ? Correction::Failed : Correction::Slewed;
-}
-
-std::vector<std::string> status_flag_names(int status) {
-    static constexpr std::pair<int, const char*> kFlags[] = {
-        {STA_PLL, "STA_PLL"},
-        {STA_PPSFREQ, "STA_PPSFREQ"},
-        {STA_PPSTIME, "STA_PPSTIME"},
-        {STA_FLL, "STA_FLL"},
-        {STA_INS, "STA_INS"},
-        {STA_DEL, "STA_DEL"},
-        {STA_UNSYNC, "STA_UNSYNC"},
-        {STA_FREQHOLD, "STA_FREQHOLD"},
-        {STA_PPSSIGNAL, "STA_PPSSIGNAL"},
-        {STA_PPSJITTER, "STA_PPSJITTER"},
-        {STA_PPSWANDER, "STA_PPSWANDER"},
-        {STA_PPSERROR, "STA_PPSERROR"},
-        {STA_CLOCKERR, "STA_CLOCKERR"},
-        {STA_NANO, "STA_NANO"},
-        {STA_MODE, "STA_MODE"},
-        {STA_CLK, "STA_CLK"},
-    };
-    std::vector<std::string> out;
-    for (auto [bit, name] : kFlags) {
-        if (status & bit) out.emplace_back(name);
-    }
-    return out;
-}
-
-const char* clock_state_name(int state) {
-    switch (state) {
-        case TIME_OK:
-            return "TIME_OK";
-        case TIME_INS:
-            return "TIME_INS";
-        case TIME_DEL:
-            return "TIME_DEL";
-        case TIME_OOP:
-            return "TIME_OOP";
-        case TIME_WAIT:
-            return "TIME_WAIT";
-        case TIME_ERROR:
-            return "TIME_ERROR";
-        default:
-            return "unknown";
-    }
 }
 
 }  // namespace nanotime::io

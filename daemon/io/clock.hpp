@@ -19,6 +19,8 @@
 #include <string>
 #include <vector>
 
+#include "io/timex_names.hpp"  // status_flag_names(), clock_state_name()
+
 namespace nanotime::io {
 
 class ClockBackend {
@@ -37,8 +39,13 @@ class ClockBackend {
     int read(timex& tx);
     // Hands @offset_s to the kernel PLL (sets STA_PLL, clears STA_UNSYNC).
     int slew(double offset_s);
-    // Steps the clock by @offset_s.
+    // Steps the clock by @offset_s. The status is left as the kernel leaves
+    // it: Linux's settime path sets STA_UNSYNC on CLOCK_REALTIME, and a
+    // freshly loaded nanoclock is STA_UNSYNC until something clears it.
     int step(double offset_s);
+    // Clears STA_UNSYNC (ADJ_STATUS, read-modify-write: every other status
+    // bit is kept); no write if it is already clear.
+    int mark_synchronised();
     // Frequency correction in ppm (the drift file's value).
     int set_frequency(double ppm);
     // Leap second for the end of the current day: +1 insert, -1 delete, 0 none.
@@ -82,6 +89,9 @@ class FakeClock final : public ClockBackend {
     std::vector<timex> calls;   // every adjust() that changed something
     std::vector<double> steps;  // seconds, from ADJ_SETOFFSET
     int fail_with = 0;          // if set, adjust() returns -fail_with
+    // ADJ_SETOFFSET sets STA_UNSYNC, as Linux's settime path does for
+    // CLOCK_REALTIME (the nanoclock leaves the status alone).
+    bool step_sets_unsync = false;
 };
 
 // Passes reads through and swallows every change: `clock.adjust = false`
@@ -125,13 +135,17 @@ class ClockDiscipline {
   public:
     ClockDiscipline(ClockBackend& clock, DisciplineConfig config)
         : clock_(clock), config_(config) {}
-    // @offset_s: server minus local (positive: the clock is behind). After a
-    // successful slew or step, the kernel's maximum and estimated errors are
-    // set to @max_error_s (the root distance) and @est_error_s (the system
-    // jitter) when these are >= 0, as ntpd does: otherwise the kernel grows
-    // maxerror by 500 ppm from its boot value and marks the clock
-    // STA_UNSYNC after about 9 hours (NTP_PHASE_LIMIT, 16 s) however well it
-    // is disciplined.
+    // @offset_s: server minus local (positive: the clock is behind). A
+    // successful step also marks the clock synchronised (STA_UNSYNC
+    // cleared, as a slew does), so that what follows the kernel status -
+    // clients of ntp_adjtime, the CLOCK_REALTIME steering, which waits while
+    // the nanoclock is STA_UNSYNC - does not wait for the next slew, a poll
+    // or more away. After a successful slew or step, the kernel's maximum
+    // and estimated errors are set to @max_error_s (the root distance) and
+    // @est_error_s (the system jitter) when these are >= 0, as ntpd does:
+    // otherwise the kernel grows maxerror by 500 ppm from its boot value
+    // and marks the clock STA_UNSYNC after about 9 hours (NTP_PHASE_LIMIT,
+    // 16 s) however well it is disciplined.
     Correction apply(double offset_s, double max_error_s = -1, double est_error_s = -1);
     // The next apply() steps whatever the offset (nanotimectl makestep).
     void arm_step() { force_step_ = true; }
@@ -145,9 +159,5 @@ class ClockDiscipline {
     bool force_step_ = false;
     int last_error_ = 0;
 };
-
-// STA_* flag names set in @status, e.g. {"STA_PLL", "STA_NANO"}.
-std::vector<std::string> status_flag_names(int status);
-const char* clock_state_name(int state);
 
 }  // namespace nanotime::io

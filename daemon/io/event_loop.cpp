@@ -41,6 +41,7 @@ EventLoop::~EventLoop() {
     for (auto& [id, l] : listeners_) close(l->fd);
     for (auto& [id, c] : conns_) close(c->fd);
     if (signal_fd_ >= 0) close(signal_fd_);
+    // Watched descriptors (watches_) belong to their callers.
 }
 
 void EventLoop::set_nonblocking(int fd) {
@@ -121,13 +122,24 @@ uint64_t EventLoop::send_udp(uint64_t id, const Endpoint& to, std::span<const ui
                              const Endpoint* from) {
     UdpSock* s = udp(id);
     if (s == nullptr || s->closing) return 0;
-    PendingSend p;
+    PendingSend& p = s->queue.push_back();
     p.to = to;
-    if (from != nullptr) p.from = *from;
-    p.data.assign(data.begin(), data.end());
+    p.from = from != nullptr ? *from : Endpoint();
+    p.data.assign(data);
     p.token = next_token_++;
-    s->queue.push_back(std::move(p));
-    return s->queue.back().token;
+    return p.token;
+}
+
+EventLoop::PendingSend& EventLoop::SendQueue::push_back() {
+    if (count_ == slots_.size()) {
+        // Full: double, moving the queue to the front of the new ring in order.
+        std::vector<PendingSend> grown(std::max<size_t>(16, slots_.size() * 2));
+        for (size_t i = 0; i < count_; ++i) grown[i] = std::move((*this)[i]);
+        slots_ = std::move(grown);
+        head_ = 0;
+    }
+    ++count_;
+    return back();
 }
 
 void EventLoop::collect_tx_timestamps(uint64_t id) {
@@ -372,6 +384,35 @@ void EventLoop::finish_conn_close(uint64_t id) {
     if (c->on_close) c->on_close(id);
 }
 
+void EventLoop::finish_watch_close(uint64_t id) {
+    watches_.erase(id);  // the descriptor belongs to the caller
+}
+
+uint64_t EventLoop::watch_fd(int fd, ReadableFn fn) {
+    auto w = std::make_unique<FdWatch>();
+    w->id = next_id_++;
+    w->fd = fd;
+    w->on_readable = std::move(fn);
+    w->failed = fd < 0;
+    FdWatch& ref = *w;
+    watches_.emplace(w->id, std::move(w));
+    if (!ref.failed) watch_added(ref);
+    return ref.id;
+}
+
+void EventLoop::unwatch_fd(uint64_t id) {
+    FdWatch* w = fd_watch(id);
+    if (w == nullptr || w->closing) return;
+    w->closing = true;
+    // The callback may be running (this may be it): the watch, and with it
+    // the std::function, stays until sweep_closed() at the end of run_once().
+    watch_closing(*w);
+}
+
+void EventLoop::deliver_readable(FdWatch& w) {
+    if (!w.closing && !w.failed && w.on_readable) w.on_readable();
+}
+
 uint64_t EventLoop::add_timer(MonoClock::time_point deadline, TimerFn fn) {
     const uint64_t id = next_id_++;
     timers_.emplace(id, std::move(fn));
@@ -449,6 +490,11 @@ EventLoop::Conn* EventLoop::conn(uint64_t id) {
     return it == conns_.end() ? nullptr : it->second.get();
 }
 
+EventLoop::FdWatch* EventLoop::fd_watch(uint64_t id) {
+    auto it = watches_.find(id);
+    return it == watches_.end() ? nullptr : it->second.get();
+}
+
 void EventLoop::run_once(std::optional<MonoClock::duration> max_wait) {
     flush_sends();  // anything queued outside a callback (set-up code, tests)
     std::optional<MonoClock::time_point> deadline = next_timer_deadline();
@@ -479,6 +525,11 @@ void EventLoop::sweep_closed() {
         if (c->closing && c->inflight == 0) done.push_back(id);
     }
     for (uint64_t id : done) finish_conn_close(id);
+    done.clear();
+    for (auto& [id, w] : watches_) {
+        if (w->closing && w->inflight == 0) done.push_back(id);
+    }
+    for (uint64_t id : done) finish_watch_close(id);
 }
 
 void EventLoop::run() {

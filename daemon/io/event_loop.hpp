@@ -2,17 +2,22 @@
 //
 // Everything the daemon does with the outside world goes through here: UDP
 // datagrams with kernel RX/TX timestamps, stream sockets (the control socket
-// now, NTS-KE and the broker later), timers on CLOCK_MONOTONIC and signals.
-// Protocol code never sees a file descriptor: it gets bytes, addresses and
-// timestamps in callbacks and hands bytes back with send_udp()/write_stream().
+// now, NTS-KE and the broker later), timers on CLOCK_MONOTONIC, signals, and
+// readability of descriptors that other code owns and reads itself (the
+// generic-netlink kernel channel: libnl does the reading, the loop only says
+// when). Protocol code never sees a file descriptor: it gets bytes, addresses
+// and timestamps in callbacks and hands bytes back with
+// send_udp()/write_stream().
 //
 // Backends:
 //   IoUring  multishot recvmsg into a provided buffer ring (single-shot
 //            re-armed recvmsg when the kernel lacks multishot, < 6.0), sends
 //            batched into one io_uring_enter, accept/recv/send on streams,
-//            one IORING_OP_TIMEOUT for the earliest timer, signalfd reads.
+//            one IORING_OP_TIMEOUT for the earliest timer, signalfd reads,
+//            a single-shot POLLIN poll per watched descriptor, re-armed after
+//            each callback (level-triggered; see uring_loop.cpp).
 //   Poll     ppoll + recvmmsg/sendmmsg, for kernels or containers without
-//            io_uring.
+//            io_uring; watched descriptors join the ppoll set.
 // Both backends share this base class: the socket set-up, the timestamp
 // cmsg parsing, the timer heap and the TX-timestamp bookkeeping live here, so
 // the two differ only in how they wait and move bytes.
@@ -26,6 +31,8 @@
 #include <sys/signalfd.h>
 #include <time.h>
 
+#include <algorithm>
+#include <array>
 #include <chrono>
 #include <cstdint>
 #include <deque>
@@ -88,6 +95,7 @@ using StreamDataFn = std::function<void(uint64_t conn, std::span<const uint8_t> 
 using StreamCloseFn = std::function<void(uint64_t conn)>;
 using TimerFn = std::function<void()>;
 using SignalFn = std::function<void(const signalfd_siginfo&)>;
+using ReadableFn = std::function<void()>;
 
 struct LoopOptions {
     BackendChoice choice = BackendChoice::Auto;
@@ -161,6 +169,21 @@ class EventLoop {
     // Blocks @signals for the thread and delivers them through a signalfd.
     void watch_signals(const std::vector<int>& signals, SignalFn fn);
 
+    // Calls @fn from the loop whenever @fd is readable (level-triggered: again
+    // on every iteration while data remains). The loop does not own @fd: call
+    // unwatch_fd() before closing it. Returns an id (never 0).
+    // "Readable" is poll(2)'s: a read would not block, so a hang-up or a
+    // pending error (POLLHUP, POLLERR) counts too; unwatch on EOF, or @fn
+    // runs on every iteration. A descriptor the kernel reports as invalid
+    // (closed without unwatch_fd(), or never open) is dropped silently: @fn
+    // no longer runs, and the id still needs unwatch_fd(). @fn normally finds
+    // data, but should read without blocking (O_NONBLOCK or MSG_DONTWAIT):
+    // another callback may have read the descriptor first.
+    uint64_t watch_fd(int fd, ReadableFn fn);
+    // Stops watching; safe from inside the fd's own callback and for unknown ids.
+    // After it returns the callback never runs again (the fd may be closed at once).
+    void unwatch_fd(uint64_t watch);
+
     // One iteration: wait for events (at most @max_wait, forever if empty),
     // dispatch them, fire due timers, flush queued sends.
     void run_once(std::optional<MonoClock::duration> max_wait);
@@ -173,11 +196,64 @@ class EventLoop {
   protected:
     explicit EventLoop(const LoopOptions& options) : options_(options) {}
 
+    // The bytes of one outgoing datagram. Up to kInline octets live in the
+    // object itself, so queuing a reply (48 octets of NTP header, or a few
+    // extension fields) costs no heap allocation; longer ones (NTS, later)
+    // use a heap buffer whose capacity is kept for the next datagram, so a
+    // reused object stops allocating once it has seen the largest size.
+    class DatagramBytes {
+      public:
+        static constexpr size_t kInline = 256;  // octets
+
+        void assign(std::span<const uint8_t> data) {
+            size_ = data.size();
+            if (size_ <= kInline) {
+                std::copy(data.begin(), data.end(), inline_.begin());
+            } else {
+                heap_.assign(data.begin(), data.end());
+            }
+        }
+        uint8_t* data() { return size_ <= kInline ? inline_.data() : heap_.data(); }
+        size_t size() const { return size_; }
+        std::span<const uint8_t> bytes() const {
+            return {size_ <= kInline ? inline_.data() : heap_.data(), size_};
+        }
+
+      private:
+        size_t size_ = 0;
+        std::vector<uint8_t> heap_;  // holds the bytes when size_ > kInline
+        std::array<uint8_t, kInline> inline_;
+    };
     struct PendingSend {
         Endpoint to;
         Endpoint from;  // empty: the socket's own address
-        std::vector<uint8_t> data;
+        DatagramBytes data;
         uint64_t token = 0;
+    };
+    // FIFO of PendingSend in a ring of slots that are reused, not freed:
+    // push_back() hands out the oldest free slot (with whatever heap buffer it
+    // kept), so a steady stream of replies allocates nothing. The ring only
+    // grows (doubling, when a burst outruns the kernel); its size is the
+    // longest queue the socket has had.
+    class SendQueue {
+      public:
+        bool empty() const { return count_ == 0; }
+        size_t size() const { return count_; }
+        PendingSend& operator[](size_t i) { return slots_[(head_ + i) & (slots_.size() - 1)]; }
+        PendingSend& front() { return slots_[head_]; }
+        PendingSend& back() { return (*this)[count_ - 1]; }
+        // A slot at the back, for the caller to fill in (every field).
+        PendingSend& push_back();
+        void pop_front() {
+            head_ = (head_ + 1) & (slots_.size() - 1);
+            --count_;
+        }
+        void clear() { head_ = count_ = 0; }
+
+      private:
+        std::vector<PendingSend> slots_;  // size 0 or a power of two
+        size_t head_ = 0;
+        size_t count_ = 0;
     };
     struct UdpSock {
         uint64_t id = 0;
@@ -185,8 +261,8 @@ class EventLoop {
         UdpOptions options;
         UdpReceiveFn on_receive;
         TxTimestampFn on_tx;
-        std::deque<PendingSend> queue;  // not yet handed to the kernel
-        uint32_t next_key = 0;          // SOF_TIMESTAMPING_OPT_ID of the next datagram
+        SendQueue queue;        // not yet handed to the kernel
+        uint32_t next_key = 0;  // SOF_TIMESTAMPING_OPT_ID of the next datagram
         std::deque<std::pair<uint32_t, uint64_t>> tx_waiting;        // kernel key -> token
         std::deque<std::pair<uint32_t, PacketTimestamps>> tx_early;  // stamped before we knew
         bool closing = false;
@@ -214,6 +290,14 @@ class EventLoop {
         int inflight = 0;
         std::vector<uint8_t> in_buffer;
     };
+    struct FdWatch {
+        uint64_t id = 0;
+        int fd = -1;  // not ours: never closed by the loop
+        ReadableFn on_readable;
+        bool closing = false;  // unwatch_fd() was called: on_readable never runs again
+        bool failed = false;   // the kernel cannot poll fd (EBADF, POLLNVAL): stopped
+        int inflight = 0;
+    };
 
     // Backend hooks.
     virtual void udp_added(UdpSock& s) = 0;
@@ -224,6 +308,10 @@ class EventLoop {
     virtual void conn_write_ready(Conn& c) = 0;  // data was queued on c.out
     virtual void conn_closing(Conn& c) = 0;
     virtual void signals_added(int signal_fd) = 0;
+    virtual void watch_added(FdWatch& w) = 0;
+    // Cancel; the base forgets w once w.inflight is 0. The caller may close
+    // w.fd as soon as this returns.
+    virtual void watch_closing(FdWatch& w) = 0;
     // Waits until @deadline (none: forever) or an event, and dispatches events.
     virtual void wait_and_dispatch(std::optional<MonoClock::time_point> deadline) = 0;
     // Hands the queued datagrams of every socket to the kernel.
@@ -241,10 +329,13 @@ class EventLoop {
     void note_sent(UdpSock& s, uint64_t token);
     void deliver(UdpSock& s, ReceivedDatagram& d);
     void deliver_stream_data(Conn& c, std::span<const uint8_t> data);
+    // Runs w's callback unless it was unwatched or has failed.
+    void deliver_readable(FdWatch& w);
     // The backend has no more operations on the object: close the fd and forget it.
     void finish_udp_close(uint64_t id);
     void finish_listener_close(uint64_t id);
     void finish_conn_close(uint64_t id);
+    void finish_watch_close(uint64_t id);  // forgets the watch; the fd stays open
     // Finishes closes whose objects have no backend operation in flight.
     void sweep_closed();
     void accepted(Listener& l, int fd);
@@ -254,6 +345,7 @@ class EventLoop {
     UdpSock* udp(uint64_t id);
     Listener* listener(uint64_t id);
     Conn* conn(uint64_t id);
+    FdWatch* fd_watch(uint64_t id);
     std::optional<MonoClock::time_point> next_timer_deadline() const;
     void fire_due_timers();
 
@@ -262,6 +354,7 @@ class EventLoop {
     std::map<uint64_t, std::unique_ptr<UdpSock>> udps_;
     std::map<uint64_t, std::unique_ptr<Listener>> listeners_;
     std::map<uint64_t, std::unique_ptr<Conn>> conns_;
+    std::map<uint64_t, std::unique_ptr<FdWatch>> watches_;
     int signal_fd_ = -1;
     sigset_t signal_set_{};
     SignalFn on_signal_;

@@ -26,6 +26,8 @@ const char* log_class_name(LogClass c) {
             return "control";
         case LogClass::Io:
             return "io";
+        case LogClass::Kernel:
+            return "kernel";
         case LogClass::kCount:
             break;
     }

@@ -29,6 +29,7 @@ enum class LogClass : uint8_t {
     ClockAdjust,   // steps, panics, adjtimex failures
     Control,       // control socket
     Io,            // socket and loop errors
+    Kernel,        // nanoclock netlink events, PPS binding and bridges
     kCount
 };
 

@@ -3,7 +3,9 @@
 // Used where io_uring is missing or forbidden. Each wake-up rebuilds the
 // pollfd array (the daemon has a handful of descriptors), drains readable
 // UDP sockets in batches of kBatch datagrams and sends queued datagrams with
-// one sendmmsg per kBatch.
+// one sendmmsg per kBatch. Watched descriptors (watch_fd) are in the array
+// too, for POLLIN: poll is level-triggered, so a callback that leaves data
+// unread runs again on the next wake-up.
 #include <poll.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -47,15 +49,16 @@ class PollLoop final : public EventLoop {
     void conn_write_ready(Conn&) override {}
     void conn_closing(Conn&) override {}
     void signals_added(int) override {}
+    void watch_added(FdWatch&) override {}
+    void watch_closing(FdWatch&) override {}  // out of the next ppoll set
 
     void wait_and_dispatch(std::optional<MonoClock::time_point> deadline) override {
-        enum Kind : uint8_t { kUdp, kListener, kConn, kSignal };
-        struct Target {
-            Kind kind;
-            uint64_t id;
-        };
-        std::vector<pollfd> fds;
-        std::vector<Target> targets;
+        // Rebuilt on every wake-up into the same vectors: clear() keeps their
+        // capacity, so a wake-up does not allocate.
+        std::vector<pollfd>& fds = fds_;
+        std::vector<Target>& targets = targets_;
+        fds.clear();
+        targets.clear();
         for (auto& [id, s] : udps_) {
             if (s->closing) continue;
             short ev = POLLIN;
@@ -78,6 +81,11 @@ class PollLoop final : public EventLoop {
         if (signal_fd_ >= 0) {
             fds.push_back(pollfd{signal_fd_, POLLIN, 0});
             targets.push_back({kSignal, 0});
+        }
+        for (auto& [id, w] : watches_) {
+            if (w->closing || w->failed) continue;
+            fds.push_back(pollfd{w->fd, POLLIN, 0});
+            targets.push_back({kWatch, id});
         }
         timespec ts{};
         timespec* tsp = nullptr;
@@ -109,6 +117,17 @@ class PollLoop final : public EventLoop {
                 case kSignal:
                     signal_ready();
                     break;
+                case kWatch:
+                    if (FdWatch* w = fd_watch(t.id)) {
+                        // Not a descriptor (closed without unwatch_fd): stop
+                        // polling it, or every ppoll would return at once.
+                        if (re & POLLNVAL) {
+                            w->failed = true;
+                        } else {
+                            deliver_readable(*w);  // skips it if an earlier callback unwatched it
+                        }
+                    }
+                    break;
             }
         }
     }
@@ -123,6 +142,12 @@ class PollLoop final : public EventLoop {
     }
 
   private:
+    enum Kind : uint8_t { kUdp, kListener, kConn, kSignal, kWatch };
+    struct Target {
+        Kind kind;
+        uint64_t id;
+    };
+
     void receive(UdpSock& s) {
         const uint64_t id = s.id;
         mmsghdr msgs[kBatch];
@@ -194,6 +219,7 @@ class PollLoop final : public EventLoop {
                 const uint64_t token = s.queue.front().token;
                 s.queue.pop_front();
                 note_sent(s, token);
+                if (s.closing) return;  // a TX-timestamp callback closed it: queue cleared
             }
         }
     }
@@ -248,6 +274,8 @@ class PollLoop final : public EventLoop {
 
     size_t payload_size_ = 2048;
     std::vector<uint8_t> buffers_;
+    std::vector<pollfd> fds_;      // the ppoll set of the current wake-up
+    std::vector<Target> targets_;  // what fds_[i] is
 };
 
 }  // namespace

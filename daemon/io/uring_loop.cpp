@@ -15,6 +15,18 @@
 // Timers: one IORING_OP_TIMEOUT (absolute, CLOCK_MONOTONIC) for the earliest
 // deadline; the base class fires the due timers in order.
 // Signals: a multishot poll on the signalfd.
+// Watched descriptors (watch_fd): one single-shot POLLIN poll each, re-armed
+// after the callback, also where multishot is available. io_uring polls are
+// edge-triggered (the kernel adds EPOLLET to every IORING_OP_POLL_ADD and
+// refuses IORING_POLL_ADD_LEVEL from userspace), so a multishot poll would
+// not fire again for data the callback left unread. A single-shot poll checks
+// the descriptor when it is armed and completes at once if it is still
+// readable: re-arming after each callback is level-triggered, costs one SQE
+// in the batch the loop submits anyway, and never reports a descriptor that
+// was not readable when the completion was posted. Unwatching cancels the
+// poll and submits at once, so that the poll takes the file the caller meant
+// (before it closes the number and something else reuses it); completions for
+// an unwatched id only count down its inflight.
 #include <liburing.h>
 #include <poll.h>
 #include <sys/mman.h>
@@ -40,6 +52,7 @@ enum OpKind : uint64_t {
     kConnSend,
     kTimer,
     kSignal,
+    kWatch,
     kIgnore,  // cancels, timeout removals
 };
 
@@ -120,6 +133,15 @@ class UringLoop final : public EventLoop {
         io_uring_sqe_set_data64(sqe, tag(kSignal, 0));
     }
 
+    void watch_added(FdWatch& w) override { arm_watch(w); }
+    void watch_closing(FdWatch& w) override {
+        if (w.inflight == 0) return;  // between completion and re-arm, or failed
+        cancel(tag(kWatch, w.id));
+        // Submit now: the poll, if still in the SQ, must reach the kernel while
+        // w.fd is the caller's descriptor, and the cancel right behind it.
+        io_uring_submit(&ring_);
+    }
+
     void wait_and_dispatch(std::optional<MonoClock::time_point> deadline) override {
         if (deadline && (!armed_ || *deadline < armed_deadline_)) arm_timeout(*deadline);
         // Every send posts exactly one CQE, so waiting for one more than the
@@ -154,7 +176,10 @@ class UringLoop final : public EventLoop {
                 SendOp* op = alloc_send();
                 op->socket = id;
                 op->token = p.token;
-                op->data = std::move(p.data);
+                // Copied, not moved: the queue slot keeps its buffer for the
+                // next datagram, and the op keeps its own (48 octets is a
+                // cheaper copy than an allocation).
+                op->data.assign(p.data.bytes());
                 op->to = p.to;
                 op->iov = iovec{op->data.data(), op->data.size()};
                 op->msg = msghdr{};
@@ -194,7 +219,7 @@ class UringLoop final : public EventLoop {
         uint64_t socket = 0;
         uint64_t token = 0;
         Endpoint to;
-        std::vector<uint8_t> data;
+        DatagramBytes data;  // must outlive the send: the kernel may read it after submit
         iovec iov{};
         msghdr msg{};
         alignas(cmsghdr) uint8_t control[64];
@@ -301,6 +326,13 @@ class UringLoop final : public EventLoop {
         ++s.inflight;
     }
 
+    void arm_watch(FdWatch& w) {
+        io_uring_sqe* sqe = get_sqe();
+        io_uring_prep_poll_add(sqe, w.fd, POLLIN);
+        io_uring_sqe_set_data64(sqe, tag(kWatch, w.id));
+        ++w.inflight;
+    }
+
     void arm_accept(Listener& l) {
         io_uring_sqe* sqe = get_sqe();
         if (multishot_) {
@@ -369,8 +401,7 @@ class UringLoop final : public EventLoop {
                         ++stats_.send_errors;
                     }
                 }
-                op->data.clear();
-                free_sends_.push_back(op->slot);
+                free_sends_.push_back(op->slot);  // the op and its buffer are reused
                 break;
             }
             case kAccept:
@@ -438,9 +469,28 @@ class UringLoop final : public EventLoop {
                 if (c.res > 0) signal_ready();
                 if (!more && signal_fd_ >= 0) signals_added(signal_fd_);
                 break;
+            case kWatch:
+                on_watch(id, c);
+                break;
             case kIgnore:
                 break;
         }
+    }
+
+    void on_watch(uint64_t id, const Completion& c) {
+        FdWatch* w = fd_watch(id);
+        if (w == nullptr) return;  // long gone (cannot happen while inflight counts)
+        --w->inflight;             // single-shot: every completion ends the poll
+        if (w->closing) return;    // unwatched: cancelled, or completed before the cancel
+        if (c.res < 0) {
+            // -EBADF: closed before the poll reached the kernel; anything
+            // else (-ECANCELED by the kernel, say) means the same to us.
+            w->failed = true;
+            return;
+        }
+        if (c.res > 0) deliver_readable(*w);  // the callback may unwatch
+        if (FdWatch* live = fd_watch(id); live != nullptr && !live->closing && !live->failed)
+            arm_watch(*live);
     }
 
     void on_udp_recv(uint64_t id, const Completion& c, bool more) {

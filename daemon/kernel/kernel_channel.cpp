@@ -42,6 +42,19 @@ nl_sock* open_socket(const char* what) {
     return sk;
 }
 
+// A fresh nl_cb does libnl's own sequence check (against the socket's next
+// expected number), which multicasts (seq 0) and stale replies fail; our
+// callbacks match sequence numbers themselves.
+int accept_any_sequence(nl_msg*, void*) {
+    return NL_OK;
+}
+
+nl_cb* new_callbacks() {
+    nl_cb* cb = nl_cb_alloc(NL_CB_CUSTOM);
+    if (cb != nullptr) nl_cb_set(cb, NL_CB_SEQ_CHECK, NL_CB_CUSTOM, accept_any_sequence, nullptr);
+    return cb;
+}
+
 void set_int_option(nl_sock* sk, int level, int option, int value) {
     // Best effort: without EXT_ACK the errors just lack the module's text.
     setsockopt(nl_socket_get_fd(sk), level, option, &value, sizeof value);
@@ -94,7 +107,8 @@ bool KernelChannel::refresh_families() {
         const int id = genl_ctrl_resolve(requests_, name);
         if (id < 0) return;
         const int grp = genl_ctrl_resolve_grp(requests_, name, group);
-        if (grp >= 0) nl_socket_add_membership(events_, grp);
+        if (grp < 0 || nl_socket_add_membership(events_, grp) < 0)
+            events_missing_ += std::string(events_missing_.empty() ? "" : ", ") + name;
         family = id;
         found = true;
     };
@@ -115,7 +129,7 @@ RequestStatus KernelChannel::transact(Request& rq) {
     rq.msg = nullptr;
     if (sent < 0) return finish(-EIO, std::string("netlink send: ") + nl_geterror(sent));
 
-    nl_cb* cb = nl_cb_alloc(NL_CB_CUSTOM);
+    nl_cb* cb = new_callbacks();
     if (cb == nullptr) return finish(-ENOMEM, "netlink: out of memory");
     nl_cb_set(
         cb, NL_CB_VALID, NL_CB_CUSTOM,
@@ -238,8 +252,10 @@ RequestResult<PpsSourceState> KernelChannel::bind_pps_source(uint32_t source, in
                 NANOCLOCK_PPS_GENL_VERSION);
     nla_put_u32(rq.msg, NANOCLOCK_PPS_A_SOURCE, source);
     nla_put_s32(rq.msg, NANOCLOCK_PPS_A_CLOCK, clock);
-    nla_put_u8(rq.msg, NANOCLOCK_PPS_A_PPSTIME, pps_time ? 1 : 0);
-    nla_put_u8(rq.msg, NANOCLOCK_PPS_A_PPSFREQ, pps_freq ? 1 : 0);
+    if (clock >= 0) {  // the flags are the bound clock's; an unbind has none
+        nla_put_u8(rq.msg, NANOCLOCK_PPS_A_PPSTIME, pps_time ? 1 : 0);
+        nla_put_u8(rq.msg, NANOCLOCK_PPS_A_PPSFREQ, pps_freq ? 1 : 0);
+    }
     bool got = false;
     std::string why;
     rq.on_reply = [&](const nlmsghdr* h) {
@@ -277,7 +293,7 @@ void KernelChannel::drain_events(const std::function<void(const KernelEvent&)>& 
         KernelChannel* self;
         const std::function<void(const KernelEvent&)>* fn;
     } ctx{this, &fn};
-    nl_cb* cb = nl_cb_alloc(NL_CB_CUSTOM);
+    nl_cb* cb = new_callbacks();
     if (cb == nullptr) return;
     nl_cb_set(
         cb, NL_CB_VALID, NL_CB_CUSTOM,

@@ -67,11 +67,14 @@ class KernelChannel {
     bool refresh_families();
     bool has_clock_family() const { return clock_family_ >= 0; }
     bool has_pps_family() const { return pps_family_ >= 0; }
+    // Families whose events group could not be joined ("" when none).
+    const std::string& events_missing() const { return events_missing_; }
 
     RequestResult<ClockState> get_clock(uint32_t index);
     RequestResult<std::vector<PpsSourceState>> pps_sources();
-    // SET_SOURCE: bind @source to /dev/nanoclock@clock (-1 unbinds) and set
-    // the clock's STA_PPSTIME / STA_PPSFREQ. Needs CAP_NET_ADMIN.
+    // SET_SOURCE: bind @source to /dev/nanoclock@clock and set the clock's
+    // STA_PPSTIME / STA_PPSFREQ; @clock -1 unbinds (the flags are not sent:
+    // clear them with a bound call first). Needs CAP_NET_ADMIN.
     RequestResult<PpsSourceState> bind_pps_source(uint32_t source, int32_t clock, bool pps_time,
                                                   bool pps_freq);
     // INJECT a CLOCK_REALTIME edge stamp into bridge @source. Needs CAP_NET_ADMIN.
@@ -92,6 +95,7 @@ class KernelChannel {
     nl_sock* events_ = nullptr;
     int clock_family_ = -1;
     int pps_family_ = -1;
+    std::string events_missing_;
     KernelChannelCounters counters_;
 };
 

@@ -23,7 +23,18 @@ std::optional<timespec> PpsBridgeCore::on_fetch(const PpsFetch& fetch, const tim
     ++counters_.edges;
     last_edge_ = fetch.stamp;
 
-    const int64_t age = timespec_diff_ns(now, fetch.stamp);
+    timespec stamp = fetch.stamp;
+    if (offset_ns_ != 0) {
+        const int64_t ns =
+            static_cast<int64_t>(stamp.tv_sec) * 1'000'000'000 + stamp.tv_nsec - offset_ns_;
+        stamp.tv_sec = static_cast<time_t>(ns / 1'000'000'000);
+        stamp.tv_nsec = static_cast<long>(ns % 1'000'000'000);
+        if (stamp.tv_nsec < 0) {
+            stamp.tv_nsec += 1'000'000'000;
+            --stamp.tv_sec;
+        }
+    }
+    const int64_t age = timespec_diff_ns(now, stamp);
     if (age < 0) {
         ++counters_.future;
         return std::nullopt;
@@ -32,12 +43,12 @@ std::optional<timespec> PpsBridgeCore::on_fetch(const PpsFetch& fetch, const tim
         ++counters_.stale;
         return std::nullopt;
     }
-    if (last_injected_ && timespec_diff_ns(fetch.stamp, *last_injected_) <= 0) {
+    if (last_injected_ && timespec_diff_ns(stamp, *last_injected_) <= 0) {
         ++counters_.not_after_previous;
         return std::nullopt;
     }
-    pending_ = fetch.stamp;
-    return fetch.stamp;
+    pending_ = stamp;
+    return stamp;
 }
 
 void PpsBridgeCore::on_fetch_error(const std::string& reason) {

@@ -45,6 +45,10 @@ struct PpsBridgeCounters {
 
 class PpsBridgeCore {
   public:
+    // @offset_ns: how long after the true second the device's edge comes
+    // (cable and receiver delay); subtracted from every stamp before use.
+    explicit PpsBridgeCore(int64_t offset_ns = 0) : offset_ns_(offset_ns) {}
+
     // Stamps older than this are not injected (the kernel's limit is 2 s;
     // the margin covers a late wake-up between fetch and inject).
     static constexpr int64_t kMaxAgeNs = 1'500'000'000;
@@ -57,7 +61,8 @@ class PpsBridgeCore {
     static constexpr int64_t kLostPeriodNs = 500'000'000;
 
     // A fetch succeeded at @now (CLOCK_REALTIME, read right after it).
-    // Returns the stamp to inject, if the edge is new and usable.
+    // Returns the stamp to inject (offset applied), if the edge is new and
+    // usable.
     std::optional<timespec> on_fetch(const PpsFetch& fetch, const timespec& now);
     void on_fetch_error(const std::string& reason);
     // The kernel's answer to the inject of the stamp on_fetch returned:
@@ -74,6 +79,7 @@ class PpsBridgeCore {
     bool signal(const timespec& now) const;
 
   private:
+    int64_t offset_ns_;
     PpsBridgeCounters counters_;
     std::optional<uint32_t> last_sequence_;
     std::optional<timespec> last_edge_;  // newest stamp read (used or not)

@@ -135,9 +135,16 @@ std::string format_human(const std::string& command, const nlohmann::json& data)
             << "Tolerance       : " << printf_string("%.0f ppm", k.tolerance_ppm) << "\n"
             << "Tick            : " << format_seconds(k.tick_s) << "\n"
             << "TAI offset      : " << k.tai_offset << " s\n";
+        if (!k.netlink.empty()) {
+            out << "Netlink         : " << k.netlink << "\n";
+            if (k.ptp_index >= 0) out << "PTP clock       : /dev/ptp" << k.ptp_index << "\n";
+            out << "Events          : " << k.events << " (lost " << k.events_lost << ")"
+                << (k.last_events.empty() ? "" : ": " + join(k.last_events)) << "\n";
+        }
     } else if (command == "pps") {
         const PpsInfo p = data.get<PpsInfo>();
-        if (!p.available) return "No PPS signal on this clock.\n";
+        if (!p.available && p.sources.empty() && p.bridges.empty())
+            return "No PPS signal on this clock.\n";
         out << "Signal          : " << (p.signal ? "present" : "absent") << "\n"
             << "Discipline      : " << (p.discipline_time ? "time " : "")
             << (p.discipline_frequency ? "frequency" : "")
@@ -150,6 +157,47 @@ std::string format_human(const std::string& command, const nlohmann::json& data)
             << ")\n"
             << "Jitter exceeded : " << p.jitter_exceeded << "\n"
             << "Wander exceeded : " << p.stability_exceeded << "\n";
+        if (!p.sources.empty()) {
+            out << "\n"
+                << printf_string("%-10s %-6s %-6s %-6s %-3s %8s %8s %6s %11s %11s %9s\n", "Source",
+                                 "Kind", "Device", "Clock", "T F", "Edges", "Fed", "Rej", "Phase",
+                                 "Jitter", "Cost");
+            out << std::string(96, '=') << "\n";
+            for (const PpsSourceInfo& s : p.sources) {
+                const std::string dev =
+                    s.pps_device >= 0 ? "pps" + std::to_string(s.pps_device) : "-";
+                const std::string clk = s.clock >= 0 ? "nc" + std::to_string(s.clock) : "-";
+                out << printf_string(
+                    "%-10s %-6s %-6s %-6s %c %c %8llu %8llu %6llu %11s %11s %9s\n", s.name.c_str(),
+                    s.kind.c_str(), dev.c_str(), clk.c_str(), s.time ? 'T' : '-',
+                    s.frequency ? 'F' : '-', static_cast<unsigned long long>(s.edges),
+                    static_cast<unsigned long long>(s.fed),
+                    static_cast<unsigned long long>(s.rejected), format_seconds(s.phase_s).c_str(),
+                    format_seconds(s.jitter_s).c_str(), format_seconds(s.cost_mean_s).c_str());
+                if (!s.binding_error.empty())
+                    out << "  " << s.name << ": not bound: " << s.binding_error << "\n";
+            }
+        }
+        if (!p.bridges.empty()) {
+            out << "\n"
+                << printf_string("%-12s %-10s %-6s %-6s %8s %8s %6s %6s %7s\n", "Bridged", "Into",
+                                 "Edge", "Signal", "Edges", "Injected", "Missed", "Stale",
+                                 "Refused");
+            out << std::string(80, '=') << "\n";
+            for (const PpsBridgeInfo& b : p.bridges) {
+                out << printf_string("%-12s %-10s %-6s %-6s %8llu %8llu %6llu %6llu %7llu\n",
+                                     b.device.c_str(), b.source.c_str(), b.edge.c_str(),
+                                     !b.open    ? "closed"
+                                     : b.signal ? "yes"
+                                                : "no",
+                                     static_cast<unsigned long long>(b.edges),
+                                     static_cast<unsigned long long>(b.injected),
+                                     static_cast<unsigned long long>(b.missed),
+                                     static_cast<unsigned long long>(b.stale),
+                                     static_cast<unsigned long long>(b.refused));
+                if (!b.last_error.empty()) out << "  " << b.device << ": " << b.last_error << "\n";
+            }
+        }
     } else {
         out << data.dump(2) << "\n";
     }

@@ -268,6 +268,13 @@ void Daemon::open_sockets() {
                 }
             });
     }
+    open_kernel_link();  // /dev/ppsN may need the privileges we still have
+}
+
+void Daemon::open_kernel_link() {
+    if (config_.clock.backend != config::ClockBackendKind::Nanoclock) return;
+    kernel_link_ = std::make_unique<KernelLink>(*loop_, log_, config_.clock.device);
+    kernel_link_->open_devices(config_.pps);
 }
 
 void Daemon::on_server_datagram(uint64_t socket, const io::ReceivedDatagram& d) {
@@ -276,7 +283,10 @@ void Daemon::on_server_datagram(uint64_t socket, const io::ReceivedDatagram& d) 
     const ntp::ServerResponse r =
         server_->handle(d.payload, to_core(d.peer), rx, now(), served_state());
     if (r.decision == ntp::ServerDecision::Drop) return;
-    if (r.decision == ntp::ServerDecision::KissOfDeath) {
+    // The message is built only when debug is on: building it costs two heap
+    // allocations per kiss-o'-death, and a flood of them is when it matters.
+    if (r.decision == ntp::ServerDecision::KissOfDeath &&
+        log_.logger().should_log(spdlog::level::debug)) {
         log_.debug(io::LogClass::RateLimited, "RATE kiss-o'-death to " + d.peer.address_string());
     }
     loop_->send_udp(socket, d.peer, r.bytes(), d.local.empty() ? nullptr : &d.local);
@@ -297,6 +307,7 @@ void Daemon::start() {
         log_.info(io::LogClass::ClockAdjust, "steering CLOCK_REALTIME to " + clock_->name());
         steer_realtime();
     }
+    if (kernel_link_) kernel_link_->start();
     add_sources();
     log_.info(io::LogClass::General,
               std::string("nanotimed ") + kVersion + " running: " + loop_->describe() + ", clock " +
@@ -410,6 +421,10 @@ bool Daemon::reload() {
     add_sources();
     load_leap_file();  // a bad file keeps the table we have
     update_leap();
+    if (kernel_link_) {
+        config_.pps = r.config->pps;
+        kernel_link_->reconfigure(config_.pps);
+    }
     log_.info(io::LogClass::General,
               "reloaded: " + std::to_string(config_.sources.size()) + " sources");
     return true;
@@ -897,6 +912,7 @@ ctl::DaemonSnapshot Daemon::snapshot() {
         p.calibration_errors = tx.errcnt;
         p.stability_exceeded = tx.stbcnt;
     }
+    if (kernel_link_) kernel_link_->fill(snap.kernel, snap.pps);
     return snap;
 }
 

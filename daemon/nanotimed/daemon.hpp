@@ -22,6 +22,7 @@
 #include "io/log.hpp"
 #include "io/steering.hpp"
 #include "leap/leap_seconds.hpp"
+#include "nanotimed/kernel_link.hpp"
 #include "nanotimed/resolver.hpp"
 #include "nanotimed/server_workers.hpp"
 #include "server/ntp_server.hpp"
@@ -71,6 +72,8 @@ class Daemon {
     // timescale; nothing without a software stamp.
     std::optional<ntp::NtpInstant> kernel_time(const io::PacketTimestamps& ts) const;
     void add_sources();
+    // nanoclock backend: the netlink channel, PPS bindings and bridges.
+    void open_kernel_link();
     void add_server(const config::SourceConfig& s, const ntp::IpAddress& address);
     void on_resolved(const Resolution& r);
     void retry_server(const config::SourceConfig& s);
@@ -131,7 +134,8 @@ class Daemon {
     std::string io_note_;
     bool last_synchronized_ = false;
     int last_stratum_ = 16;
-    std::unique_ptr<Resolver> resolver_;  // last: destroyed first, before the loop
+    std::unique_ptr<KernelLink> kernel_link_;  // nanoclock backend: netlink, PPS
+    std::unique_ptr<Resolver> resolver_;       // last: destroyed first, before the loop
 };
 
 // Conversions between the loop's and the core's address types.

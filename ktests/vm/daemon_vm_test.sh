@@ -5,6 +5,11 @@
 # kernel flavour (default stock) with ktests/vm-run and runs itself inside
 # (--in-vm). Binaries default to BUILD_DIR's; NANOTIMED, NANOTIMECTL,
 # NC_DAEMON_HELPER and NANOCLOCK_KO override them (CTest passes its targets).
+# NANOTIMED_SECCOMP (default enforce) is the daemon's [service] seccomp: a
+# sanitized build needs log, the sanitizer runtimes make system calls of
+# their own (CTest passes it). NANOTIME_DAEMON_VM_START_OFFSET (s, default
+# 0.003) is how far ahead the nanoclock starts: above the step threshold
+# (0.128 s, e.g. 0.5) nanotimed's first correction is a step.
 #
 # In the VM:
 #   * nanoclock.ko is loaded;
@@ -12,11 +17,9 @@
 #     start and from then on feeds true time = that + the CLOCK_MONOTONIC_RAW
 #     interval (what an undisturbed CLOCK_REALTIME would read) into an SHM
 #     refclock; chronyd -x (never touches a clock) tracks it and serves it on
-#     127.0.0.1:11123. Without this the loop would be circular: nanotimed
-#     steers CLOCK_REALTIME, and a plain `local stratum 1` chronyd serves
-#     CLOCK_REALTIME;
-#   * the nanoclock is put 3 ms ahead and 10 ppm fast (phc_ctl adj / freq on
-#     its PTP view);
+#     127.0.0.1:11123 (lib/chrony-shm-reference.sh, shared with the demo);
+#   * the nanoclock is put 3 ms (NANOTIME_DAEMON_VM_START_OFFSET) ahead and
+#     10 ppm fast (phc_ctl adj / freq on its PTP view);
 #   * nanotimed (backend nanoclock, steer_realtime) syncs from chronyd
 #     (minpoll = maxpoll = 3, the lowest the config allows) and serves NTP on
 #     127.0.0.1:123 (ntpdig only asks port 123), for SECONDS (default 180);
@@ -60,13 +63,16 @@ if [ "${1:-}" != --in-vm ]; then
 	nanotimed=${NANOTIMED:-$build/daemon/nanotimed/nanotimed}
 	nanotimectl=${NANOTIMECTL:-$build/daemon/nanotimectl/nanotimectl}
 	helper=${NC_DAEMON_HELPER:-$build/ktests/vm/nc_daemon_helper}
+	seccomp=${NANOTIMED_SECCOMP:-enforce}
+	start_offset=${NANOTIME_DAEMON_VM_START_OFFSET:-0.003}
 	for f in "$ko" "$nanotimed" "$nanotimectl" "$helper"; do
 		[ -r "$f" ] || { echo "daemon_vm_test: $f not built" >&2; exit 2; }
 	done
 	log=$(mktemp /tmp/nanotime-daemon-vm.XXXXXX.log)
 	trap 'rm -f "$log"' EXIT
 	"$top/ktests/vm-run" --kernel "$flavour" --timeout $((secs + 600)) --log "$log" -- \
-		"$here/daemon_vm_test.sh" --in-vm "$ko" "$nanotimed" "$nanotimectl" "$helper" "$secs" \
+		"$here/daemon_vm_test.sh" --in-vm "$ko" "$nanotimed" "$nanotimectl" "$helper" "$secs" "$seccomp" \
+			"$start_offset" \
 		>/dev/null
 	rc=$?
 	"$top/ktests/ktap-check" "$log" >/dev/null || rc=1
@@ -83,7 +89,7 @@ fi
 
 # ---- inside the VM ----
 shift
-ko=$1 nanotimed=$2 nanotimectl=$3 helper=$4 secs=$5
+ko=$1 nanotimed=$2 nanotimectl=$3 helper=$4 secs=$5 seccomp=$6 start_offset=$7
 work=/tmp/nanotimed-vm
 mkdir -p "$work"
 n=0 fail=0
@@ -94,13 +100,8 @@ check() {
 		fail=$((fail + 1))
 	fi
 }
-pids=()
-cleanup() {
-	local p
-	for p in "${pids[@]}"; do kill "$p" 2>/dev/null; done
-	wait 2>/dev/null
-}
-trap cleanup EXIT
+. "$here/lib/chrony-shm-reference.sh"
+trap stop_pids EXIT
 bail() {
 	echo "not ok $((n + 1)) - $1"
 	echo "1..$((n + 1))"
@@ -113,64 +114,29 @@ bail() {
 echo "# kernel $(uname -r), $(nproc) CPUs, clocksource $(cat /sys/devices/system/clocksource/clocksource0/current_clocksource)"
 insmod "$ko" || bail "insmod $ko"
 [ -c /dev/nanoclock0 ] || bail "/dev/nanoclock0 missing"
-ptp=$(for d in /sys/class/ptp/ptp*; do [ "$(cat "$d/clock_name")" = nanoclock0 ] && basename "$d"; done | head -n1)
-[ -n "$ptp" ] || bail "no PTP view of nanoclock0"
-sysfs=/sys/class/nanoclock/nanoclock0
+ptp=$(nanoclock_ptp_device nanoclock0) || bail "no PTP view of nanoclock0"
 
 # The reference: true time through an SHM refclock, served by chronyd -x.
-"$helper" truth "$work/truth" 0 >"$work/truth.log" 2>&1 &
-pids+=($!)
-cat >"$work/chrony.conf" <<CONF
-refclock SHM 0 refid TRUE poll 0 precision 1e-7
-local stratum 1
-port 11123
-bindaddress 127.0.0.1
-allow 127.0.0.1
-cmdport 0
-pidfile $work/chronyd.pid
-logdir $work
-log tracking refclocks
-CONF
-chronyd -x -d -u root -f "$work/chrony.conf" >"$work/chronyd.log" 2>&1 &
-pids+=($!)
+chrony_shm_reference "$helper" "$work" "logdir $work" "log tracking refclocks"
 
-# The nanoclock's errors: 3 ms ahead, 10 ppm fast.
-phc_ctl "/dev/$ptp" adj 0.003 freq 10000 >"$work/phc_ctl.log" 2>&1 || bail "phc_ctl adj/freq"
-echo "# nanoclock0 (/dev/$ptp) set 3 ms ahead and 10 ppm fast"
+# The nanoclock's errors: 3 ms (start_offset) ahead, 10 ppm fast.
+nanoclock_start_errors "$ptp" "$start_offset" >"$work/phc_ctl.log" 2>&1 || bail "phc_ctl adj/freq"
+echo "# nanoclock0 ($ptp) set $start_offset s ahead and 10 ppm fast"
 "$helper" cmp /dev/nanoclock0 "$work/truth" | sed 's/^/# start: /'
 
-cat >"$work/nanotimed.toml" <<CONF
-[[source]]
-server = "127.0.0.1"
-port = 11123
-minpoll = 3
-maxpoll = 3
-iburst = true
-
-[server]
-listen = ["127.0.0.1:123"]
-allow = ["127.0.0.0/8"]
+nanotimed_reference_toml "$work" "$work/drift" >"$work/nanotimed.toml"
+cat >>"$work/nanotimed.toml" <<CONF
 
 [server.rate_limit]
 interval = 0.5
 burst = 16
-
-[clock]
-backend = "nanoclock"
-device = "/dev/nanoclock0"
-steer_realtime = true
-drift_file = "$work/drift"
-leap_seconds_file = "$top/tests/daemon/data/leap-seconds.list"
-
-[control]
-socket = "$work/nanotimed.sock"
 
 [log]
 level = "info"
 
 [service]
 user = ""
-seccomp = "enforce"
+seccomp = "$seccomp"
 CONF
 "$nanotimed" --check-config -c "$work/nanotimed.toml" >"$work/check.log" 2>&1 ||
 	bail "nanotimed --check-config: $(cat "$work/check.log")"
@@ -203,6 +169,11 @@ while [ $((SECONDS - t0)) -lt "$secs" ]; do
 	PY
 done
 awk '{ printf "# t=%3ds source offset %+9.1f us, nanoclock-true %+9.1f us, realtime-nanoclock %+8.1f us, steering %s, source %s\n", $1, $2 * 1e6, $3 / 1e3, $4 / 1e3, $5, $6 }' "$work/samples"
+
+# When the clock was first corrected (slewed or stepped) and when the
+# CLOCK_REALTIME steering locked, from nanotimed's log.
+grep -aE 'synchronised to|clock stepped|CLOCK_REALTIME (stepped|steering)' "$work/nanotimed.log" |
+	sed 's/^/# log: /'
 
 ctl sources | sed 's/^/# /'
 ctl tracking | sed 's/^/# /'

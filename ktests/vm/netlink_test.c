@@ -73,9 +73,13 @@ static struct nl_sock *fresh(struct nl_sock *sk)
 	return s;
 }
 
-/* Send one request; returns 0 or a negative libnl error. */
-static int request(struct nl_sock *sk, int cmd, int flags,
-		   void (*fill)(struct nl_msg *, void *), void *arg)
+/*
+ * Send one request on a fresh socket (one socket per request: nothing stale
+ * can reach the next one) and wait for its ack or, with @reply, for its
+ * replies (parsed by parse_cb); returns 0 or a negative libnl error.
+ */
+static int transact(struct nl_sock *sk, int cmd, int flags,
+		    void (*fill)(struct nl_msg *, void *), void *arg, int reply)
 {
 	struct nl_msg *msg = nlmsg_alloc();
 	struct nl_sock *s = fresh(sk);
@@ -88,29 +92,21 @@ static int request(struct nl_sock *sk, int cmd, int flags,
 	err = nl_send_auto(s, msg);
 	nlmsg_free(msg);
 	if (err >= 0)
-		err = nl_wait_for_ack(s);
+		err = reply ? nl_recvmsgs_default(s) : nl_wait_for_ack(s);
 	nl_socket_free(s);
-	return err;
+	return err < 0 ? err : 0;
+}
+
+static int request(struct nl_sock *sk, int cmd, int flags,
+		   void (*fill)(struct nl_msg *, void *), void *arg)
+{
+	return transact(sk, cmd, flags, fill, arg, 0);
 }
 
 static int request_reply(struct nl_sock *sk, int cmd, int flags,
 			 void (*fill)(struct nl_msg *, void *), void *arg)
 {
-	struct nl_msg *msg = nlmsg_alloc();
-	struct nl_sock *s = fresh(sk);
-	int err;
-
-	genlmsg_put(msg, NL_AUTO_PORT, NL_AUTO_SEQ, family, 0, flags, cmd,
-		    NANOCLOCK_GENL_VERSION);
-	if (fill)
-		fill(msg, arg);
-	err = nl_send_auto(s, msg);
-	nlmsg_free(msg);
-	/* one socket per request: nothing stale can reach the next one */
-	if (err >= 0)
-		err = nl_recvmsgs_default(s);
-	nl_socket_free(s);
-	return err < 0 ? err : 0;
+	return transact(sk, cmd, flags, fill, arg, 1);
 }
 
 static void fill_index(struct nl_msg *m, void *arg)

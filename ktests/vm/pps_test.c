@@ -61,6 +61,9 @@ struct src {
 	unsigned int sim_outage, clock_status;
 	int have_error;
 	unsigned long long last_pcc, inject_pcc;
+	long long sim_ref_sec;
+	unsigned int sim_ref_nsec;
+	unsigned long long sim_pcc;
 };
 
 #define U64(a, f) do { if (tb[a]) r->f = nla_get_u64(tb[a]); } while (0)
@@ -114,6 +117,10 @@ static int parse_cb(struct nl_msg *msg, void *arg)
 	S64(NANOCLOCK_PPS_A_JITTER, jitter);
 	S64(NANOCLOCK_PPS_A_PHASE, phase);
 	S64(NANOCLOCK_PPS_A_SIM_FREQ, sim_freq);
+	S64(NANOCLOCK_PPS_A_SIM_REF_SEC, sim_ref_sec);
+	if (tb[NANOCLOCK_PPS_A_SIM_REF_NSEC])
+		r->sim_ref_nsec = nla_get_u32(tb[NANOCLOCK_PPS_A_SIM_REF_NSEC]);
+	U64(NANOCLOCK_PPS_A_SIM_PCC, sim_pcc);
 	r->have_error = !!tb[NANOCLOCK_PPS_A_SIM_ERROR];
 	S64(NANOCLOCK_PPS_A_SIM_ERROR, sim_error);
 	return NL_OK;
@@ -788,6 +795,40 @@ static int run_bridge(void)
 	return nc_t_done();
 }
 
+/*
+ * refcmp: one line "error_ns E status S freq_ppb F" - /dev/nanoclock0 minus
+ * the (possibly unbound) sim source's reference, both at the same PCC, for
+ * tests where something else (nanotimed's bridge) disciplines the clock.
+ * The two reads are microseconds apart; the reference's rate differs from
+ * the PCC's by freq_ppb, a few ns over that gap, which is ignored.
+ */
+static int run_refcmp(void)
+{
+	struct nanoclock_ntptime nt = { 0 };
+	struct timex tx = { 0 };
+	struct src sim;
+	long long nc_ns, ref_ns, err;
+	int fd;
+
+	if (find_source("sim", &sim) < 0) {
+		fprintf(stderr, "refcmp: no sim source\n");
+		return 1;
+	}
+	fd = open("/dev/nanoclock0", O_RDONLY);
+	if (fd < 0 || ioctl(fd, NANOCLOCK_IOC_NTP_GETTIME, &nt)) {
+		perror("refcmp: /dev/nanoclock0");
+		return 1;
+	}
+	clock_adjtime(((~(unsigned int)fd) << 3) | 3, &tx);
+	close(fd);
+	nc_ns = nt.time.tv_sec * 1000000000LL + nt.time.tv_nsec;
+	ref_ns = sim.sim_ref_sec * 1000000000LL + sim.sim_ref_nsec;
+	err = (nc_ns - ref_ns) - (long long)(nt.pcc_ns - sim.sim_pcc);
+	printf("error_ns %lld status 0x%x freq_ppb %lld\n", err, tx.status,
+	       (long long)tx.freq * 1000 / 65536);
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	struct nl_sock *sk = nl_socket_alloc();
@@ -795,6 +836,9 @@ int main(int argc, char **argv)
 	genl_connect(sk);
 	family = genl_ctrl_resolve(sk, NANOCLOCK_PPS_GENL_NAME);
 	nl_socket_free(sk);
+	/* refcmp prints one sample line and no TAP: its caller keeps the count */
+	if (argc >= 2 && !strcmp(argv[1], "refcmp"))
+		return family > 0 ? run_refcmp() : 1;
 	CHECK(family > 0, "resolve family \"%s\" (%d)", NANOCLOCK_PPS_GENL_NAME,
 	      family);
 	if (family <= 0)
@@ -808,6 +852,7 @@ int main(int argc, char **argv)
 		return run_gpio(argv[2]);
 	if (argc >= 2 && !strcmp(argv[1], "bridge"))
 		return run_bridge();
-	fprintf(stderr, "usage: nc_pps_test api | converge SECONDS FREQ_PPB [short] | gpio PULLFILE | bridge\n");
+	fprintf(stderr,
+		"usage: nc_pps_test api | converge SECONDS FREQ_PPB [short] | gpio PULLFILE | bridge | refcmp\n");
 	return 2;
 }

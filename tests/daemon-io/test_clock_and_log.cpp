@@ -39,6 +39,57 @@ TEST(ClockDiscipline, LargeOffsetSteps) {
     EXPECT_EQ(tx.time.tv_usec, 250000000);
 }
 
+// A step leaves the kernel clock STA_UNSYNC (Linux's settime path sets it on
+// CLOCK_REALTIME; a fresh nanoclock has it from load): the daemon clears it
+// right away, keeping every other bit, instead of at the next slew a poll or
+// more later - the CLOCK_REALTIME steering waits while the nanoclock has it.
+TEST(ClockDiscipline, StepMarksTheClockSynchronised) {
+    FakeClock clock;
+    clock.step_sets_unsync = true;
+    const int kept = STA_PLL | STA_PPSFREQ | STA_PPSTIME | STA_PPSSIGNAL | STA_INS | STA_NANO;
+    clock.state_.status = kept;
+    ClockDiscipline d(clock, {0.128, 1000});
+    EXPECT_EQ(d.apply(-2.75, 0.02, 0.001), Correction::Stepped);
+    EXPECT_EQ(clock.state_.status, kept);
+    EXPECT_EQ(clock.state_.maxerror, 20000);  // us, as after a slew
+    EXPECT_EQ(clock.state_.esterror, 1000);
+    // Step, errors, then the status (after the errors: a maxerror at the
+    // kernel's limit would flag the clock again at the next second).
+    ASSERT_EQ(clock.calls.size(), 3u);
+    EXPECT_EQ(clock.calls[0].modes, ADJ_SETOFFSET | ADJ_NANO);
+    EXPECT_EQ(clock.calls[1].modes, ADJ_MAXERROR | ADJ_ESTERROR);
+    EXPECT_EQ(clock.calls[2].modes, ADJ_STATUS);
+    EXPECT_EQ(clock.calls[2].status, kept);
+    EXPECT_EQ(d.last_error(), 0);
+}
+
+TEST(ClockDiscipline, StepMarksAFreshNanoclockSynchronised) {
+    FakeClock clock;  // the nanoclock: a step does not touch the status
+    clock.state_.status = STA_UNSYNC | STA_DEL;
+    ClockDiscipline d(clock, {0.128, 1000});
+    d.arm_step();  // nanotimectl makestep: the same path
+    EXPECT_EQ(d.apply(0.001, 0.01, 0.0001), Correction::Stepped);
+    EXPECT_EQ(clock.state_.status, STA_DEL);
+    // Already synchronised: no status write at all.
+    const size_t before = clock.calls.size();
+    EXPECT_EQ(d.apply(1.5, 0.01, 0.0001), Correction::Stepped);
+    EXPECT_EQ(clock.calls.size(), before + 2);  // step, errors
+    EXPECT_EQ(clock.state_.status, STA_DEL);
+}
+
+TEST(ClockDiscipline, NoStepNothingMarked) {
+    FakeClock clock;
+    clock.state_.status = STA_UNSYNC;
+    ClockDiscipline d(clock, {0.128, 1000});
+    EXPECT_EQ(d.apply(5000, 0.01, 0.0001), Correction::Panic);
+    EXPECT_EQ(clock.state_.status, STA_UNSYNC);
+    clock.fail_with = EPERM;
+    EXPECT_EQ(d.apply(2.0, 0.01, 0.0001), Correction::Failed);
+    clock.fail_with = 0;
+    EXPECT_EQ(clock.state_.status, STA_UNSYNC);
+    EXPECT_TRUE(clock.calls.empty());
+}
+
 TEST(ClockDiscipline, PanicRefusesUnlessForced) {
     FakeClock clock;
     ClockDiscipline d(clock, {0.128, 1000});
@@ -120,6 +171,12 @@ TEST(ClockBackend, StatusFlagNames) {
     EXPECT_EQ(status_flag_names(STA_PLL | STA_NANO),
               (std::vector<std::string>{"STA_PLL", "STA_NANO"}));
     EXPECT_TRUE(status_flag_names(0).empty());
+    // The demo's one-line form (tools/demo/nanoclock_demo.cpp).
+    EXPECT_EQ(status_flags_string(STA_UNSYNC | STA_PLL | STA_CLK), "STA_PLL|STA_UNSYNC|STA_CLK");
+    EXPECT_EQ(status_flags_string(STA_NANO, ", "), "STA_NANO");
+    EXPECT_EQ(status_flags_string(0), "-");
+    EXPECT_STREQ(clock_state_name(TIME_ERROR), "TIME_ERROR");
+    EXPECT_STREQ(clock_state_name(42), "unknown");
 }
 
 struct LogFixture {

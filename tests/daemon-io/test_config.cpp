@@ -169,6 +169,21 @@ TEST(Config, OutOfRangeAndBadChoices) {
               "test.toml:2:18: clock.step_threshold must be between 0 and 1e+06, not nan");
 }
 
+// The lowest poll allowed is 3 (8 s, below RFC 5905's MINPOLL of 4, for a
+// LAN), the highest 17; CONFIG.md documents the same range.
+TEST(Config, PollRangeIsThreeToSeventeen) {
+    ParseResult r = parse("[[source]]\nserver = \"a\"\nminpoll = 3\nmaxpoll = 3\n");
+    ASSERT_TRUE(r.config) << r.errors.front().to_string();
+    EXPECT_EQ(r.config->sources[0].minpoll, 3);
+    EXPECT_EQ(r.config->sources[0].maxpoll, 3);
+    r = parse("[[source]]\nserver = \"a\"\nminpoll = 17\nmaxpoll = 17\n");
+    ASSERT_TRUE(r.config) << r.errors.front().to_string();
+    EXPECT_EQ(first_error("[[source]]\nserver = \"a\"\nmaxpoll = 2\n"),
+              "test.toml:3:11: source.maxpoll must be between 3 and 17, not 2");
+    EXPECT_EQ(first_error("[[source]]\nserver = \"a\"\nmaxpoll = 18\n"),
+              "test.toml:3:11: source.maxpoll must be between 3 and 17, not 18");
+}
+
 TEST(Config, ServerWorkers) {
     ParseResult r = parse("");
     ASSERT_TRUE(r.config);
@@ -201,6 +216,71 @@ TEST(Config, SemanticErrors) {
         "test.toml:1:1: control.socket must be an absolute path of at most 107 bytes (or empty)");
     EXPECT_EQ(first_error("source = { server = \"a\" }\n"),
               "test.toml:1:10: source: expected an array of tables ([[source]])");
+}
+
+TEST(Config, PpsEntriesAreRead) {
+    ParseResult r = parse(R"(
+[clock]
+backend = "nanoclock"
+
+[[pps]]
+source = "gpio0"
+frequency = false
+
+[[pps]]
+source = "bridge0"
+device = "/dev/pps1"
+edge = "clear"
+offset = 150e-9
+)");
+    ASSERT_TRUE(r.config) << r.errors.front().to_string();
+    const auto& pps = r.config->pps;
+    ASSERT_EQ(pps.size(), 2u);
+    EXPECT_EQ(pps[0].source, "gpio0");
+    EXPECT_TRUE(pps[0].device.empty());
+    EXPECT_TRUE(pps[0].pps_time);
+    EXPECT_FALSE(pps[0].pps_frequency);
+    EXPECT_EQ(pps[0].line, 5u);
+    EXPECT_EQ(pps[1].source, "bridge0");
+    EXPECT_EQ(pps[1].device, "/dev/pps1");
+    EXPECT_EQ(pps[1].edge, PpsEdgeKind::Clear);
+    EXPECT_DOUBLE_EQ(pps[1].offset, 150e-9);
+    EXPECT_TRUE(pps[1].pps_frequency);
+}
+
+TEST(Config, PpsErrorsNameTheLine) {
+    const std::string nanoclock = "[clock]\nbackend = \"nanoclock\"\n";
+    // PPS disciplines the nanoclock only.
+    EXPECT_EQ(first_error("[[pps]]\nsource = \"gpio0\"\n"),
+              "test.toml:1:1: [[pps]] needs clock.backend = \"nanoclock\": PPS disciplines the "
+              "nanoclock");
+    EXPECT_NE(first_error(nanoclock + "[[pps]]\ndevice = \"/dev/pps0\"\n")
+                  .find("test.toml:3:1: [[pps]] needs 'source'"),
+              std::string::npos);
+    EXPECT_NE(first_error(nanoclock + "[[pps]]\nsource = \"a b\"\n").find("needs 'source'"),
+              std::string::npos);
+    EXPECT_EQ(first_error(nanoclock + "[[pps]]\nsource = \"bridge0\"\ndevice = \"pps0\"\n"),
+              "test.toml:5:10: pps.device must be an absolute path");
+    EXPECT_NE(first_error(nanoclock + "[[pps]]\nsource = \"gpio0\"\nedge = \"clear\"\n")
+                  .find("apply to bridged devices ('device') only"),
+              std::string::npos);
+    EXPECT_NE(first_error(nanoclock + "[[pps]]\nsource = \"b\"\ndevice = \"/dev/pps0\"\n"
+                                      "offset = 0.02\n")
+                  .find("pps.offset must be between"),
+              std::string::npos);
+    EXPECT_NE(first_error(nanoclock + "[[pps]]\nsource = \"gpio0\"\nkind = 1\n")
+                  .find("unknown key 'kind' in [[pps]]"),
+              std::string::npos);
+    EXPECT_NE(first_error(nanoclock + "[[pps]]\nsource = \"gpio0\"\n[[pps]]\nsource = "
+                                      "\"gpio0\"\n")
+                  .find("test.toml:5:1: [[pps]] source 'gpio0' is configured twice (line 3)"),
+              std::string::npos);
+    EXPECT_NE(first_error(nanoclock + "[[pps]]\nsource = \"bridge0\"\ndevice = \"/dev/pps0\"\n"
+                                      "[[pps]]\nsource = \"bridge1\"\ndevice = \"/dev/pps0\"\n")
+                  .find("device '/dev/pps0' is bridged twice (line 3)"),
+              std::string::npos);
+    EXPECT_NE(first_error("pps = 3\n" + nanoclock).find("expected an array of tables"),
+              std::string::npos);
 }
 
 TEST(Config, SyntaxErrorHasPosition) {

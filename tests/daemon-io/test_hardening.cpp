@@ -1,4 +1,5 @@
 // Privilege drop and the seccomp allow-list, each in a forked child.
+#include <fcntl.h>
 #include <gtest/gtest.h>
 #include <pwd.h>
 #include <sys/capability.h>
@@ -94,9 +95,16 @@ using SeccompTest = io::testing::LoopTest;
 TEST_P(SeccompTest, LoopWorkUnderTheAllowList) {
     if (kSanitized) GTEST_SKIP() << "the sanitizer runtime makes its own system calls";
     const int status = in_child([this] {
-        int got = 0, stamps = 0, fired = 0, signals = 0;
+        int got = 0, stamps = 0, fired = 0, signals = 0, readable = 0;
         loop_->watch_signals({SIGUSR1}, [&](const signalfd_siginfo&) { ++signals; });
+        int p[2];
+        if (pipe2(p, O_NONBLOCK | O_CLOEXEC) != 0) return false;
         install_seccomp(SeccompAction::Kill);
+        const uint64_t w = loop_->watch_fd(p[0], [&] {
+            char c;
+            if (read(p[0], &c, 1) == 1) ++readable;
+        });
+        if (write(p[1], "x", 1) != 1) return false;
         io::UdpOptions o;
         o.bind = io::Endpoint::v4_loopback(0);
         o.tx_timestamps = true;
@@ -112,12 +120,17 @@ TEST_P(SeccompTest, LoopWorkUnderTheAllowList) {
         io::SystemClock clock;
         timex tx{};
         clock.read(tx);
-        io::testing::run_until(
-            *loop_, [&] { return got == 2 && stamps == 1 && fired == 1 && signals == 1; });
+        const auto all = [&] {
+            return got == 2 && stamps == 1 && fired == 1 && signals == 1 && readable == 1;
+        };
+        io::testing::run_until(*loop_, all);
         loop_->close_udp(a);
         loop_->close_udp(b);
+        loop_->unwatch_fd(w);
+        close(p[0]);
+        close(p[1]);
         loop_->run_once(std::chrono::milliseconds(5));
-        return got == 2 && stamps == 1 && fired == 1 && signals == 1;
+        return all();
     });
     EXPECT_TRUE(WIFEXITED(status)) << "killed by signal " << WTERMSIG(status);
     EXPECT_EQ(WEXITSTATUS(status), 0);

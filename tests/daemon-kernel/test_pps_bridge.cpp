@@ -93,6 +93,18 @@ TEST(PpsBridgeCore, WakesJustAfterTheNextEdgeIsDue) {
     EXPECT_FALSE(core.signal(at(kT0 + 3 * kSec)));
 }
 
+TEST(PpsBridgeCore, OffsetIsSubtractedBeforeTheChecks) {
+    PpsBridgeCore core(1'500);  // the edge arrives 1.5 us late
+    auto s = core.on_fetch({1, at(kT0 + 1'000)}, at(kT0 + 20'000'000));
+    ASSERT_TRUE(s);
+    EXPECT_EQ(timespec_diff_ns(*s, at(kT0 - 500)), 0);  // borrows from the second
+    EXPECT_EQ(s->tv_nsec, 999'999'500);
+    // An early device (negative offset) can push a fresh stamp into the future.
+    PpsBridgeCore early(-5'000'000);
+    EXPECT_FALSE(early.on_fetch({1, at(kT0)}, at(kT0 + 1'000'000)));
+    EXPECT_EQ(early.counters().future, 1u);
+}
+
 TEST(PpsBridgeCore, FetchErrorsAreCounted) {
     PpsBridgeCore core;
     core.on_fetch_error("/dev/pps1: No such device");

@@ -4,6 +4,7 @@
 
 #include "packet/reference_id.hpp"
 #include "source/ntp_source.hpp"
+#include "source/poll_controller.hpp"
 #include "test_support.hpp"
 
 namespace nanotime::ntp {
@@ -243,6 +244,45 @@ TEST(NtpSource, PollIncreasesTowardMaxpollWhenStable) {
         now += actions_of<SetTimer>(e.timer_actions).at(0).after;
     }
     EXPECT_EQ(source.poll(), 10);
+}
+
+// minpoll = maxpoll = 3 (the lowest the configuration allows, 8 s) is kept,
+// not raised to RFC 5905's MINPOLL of 4.
+TEST(NtpSource, MinpollThreePollsEveryEightSeconds) {
+    SplitMix64 random(13);
+    SourceConfig c = config();
+    c.minpoll = 3;
+    c.maxpoll = 3;
+    NtpSource source(1, c);
+    NtpInstant now = kEpoch2026;
+    for (int i = 0; i < 20; ++i) {
+        auto e = poll(source, now, random);
+        EXPECT_EQ(parse_header(e.request.packet)->poll, 3);
+        answer(source, e.request, now);
+        const Nanoseconds after = actions_of<SetTimer>(e.timer_actions).at(0).after;
+        EXPECT_GE(to_seconds(after), 8.0);
+        EXPECT_LE(to_seconds(after), 8.5);  // + up to 1/16 random spread
+        now += after;
+    }
+    EXPECT_EQ(source.poll(), 3);
+}
+
+TEST(PollController, RangeIsThreeToSeventeen) {
+    EXPECT_EQ(kMinPoll, 3);
+    EXPECT_EQ(kMaxPoll, 17);
+    PollController lan(3, 6);
+    EXPECT_EQ(lan.poll(), 3);
+    EXPECT_EQ(lan.minpoll(), 3);
+    EXPECT_DOUBLE_EQ(lan.interval_seconds(), 8.0);
+    PollController low(1, 2);  // below the range: clamped to 3
+    EXPECT_EQ(low.poll(), 3);
+    EXPECT_EQ(low.maxpoll(), 3);
+    PollController high(18, 20);
+    EXPECT_EQ(high.poll(), 17);
+    EXPECT_EQ(high.maxpoll(), 17);
+    // Unstable samples never take it below minpoll.
+    for (int i = 0; i < 100; ++i) lan.on_sample(1.0, 0.001);
+    EXPECT_EQ(lan.poll(), 3);
 }
 
 TEST(NtpSource, ClockStepResetsTheFilter) {

@@ -22,13 +22,10 @@ helper=$build/ktests/vm/nc_daemon_helper
 work=/tmp/nanotimed-demo
 mkdir -p "$work"
 rc=0
-pids=()
-cleanup() {
-	local p
-	for p in "${pids[@]}"; do kill "$p" 2>/dev/null; done
-	wait 2>/dev/null
-}
-trap cleanup EXIT
+# The reference server and the nanoclock's starting errors, as in the in-VM
+# daemon test; stop_pids ends what they started.
+. "$top/ktests/vm/lib/chrony-shm-reference.sh"
+trap stop_pids EXIT
 fail() {
 	echo "  FAILED $1"
 	for f in "$work/nanotimed.log" "$work/chronyd.log"; do
@@ -40,57 +37,24 @@ for f in "$nanotimed" "$nanotimectl" "$helper"; do
 	[ -x "$f" ] || fail "$f not built"
 done
 [ -c /dev/nanoclock0 ] || fail "/dev/nanoclock0 missing (insmod nanoclock.ko first)"
-ptp=$(grep -l '^nanoclock0$' /sys/class/ptp/ptp*/clock_name 2>/dev/null | head -n1)
-[ -n "$ptp" ] || fail "no PTP view of nanoclock0"
-ptp=/dev/$(basename "$(dirname "$ptp")")
+ptp=$(nanoclock_ptp_device nanoclock0) || fail "no PTP view of nanoclock0"
 
 echo "[nanotimed] NTP: disciplining /dev/nanoclock0 from a local server, steering CLOCK_REALTIME, serving"
-"$helper" truth "$work/truth" 0 >"$work/truth.log" 2>&1 &
-pids+=($!)
-cat >"$work/chrony.conf" <<CONF
-refclock SHM 0 refid TRUE poll 0 precision 1e-7
-local stratum 1
-port 11123
-bindaddress 127.0.0.1
-allow 127.0.0.1
-cmdport 0
-pidfile $work/chronyd.pid
-CONF
-chronyd -x -d -u root -f "$work/chrony.conf" >"$work/chronyd.log" 2>&1 &
-pids+=($!)
-echo "  server: chronyd -x on 127.0.0.1:11123, stratum 1 from an undisturbed-realtime reference"
+chrony_shm_reference "$helper" "$work"
+echo "  server: chronyd -x on 127.0.0.1:$CHRONY_SHM_PORT, stratum 1 from an undisturbed-realtime reference"
 
 # nanoclock0 = realtime + 3 ms, 10 ppm fast; its kernel PLL off (unsynchronised).
-phc_ctl "$ptp" adj 0.003 freq 10000 >/dev/null 2>&1 || fail "phc_ctl $ptp adj/freq"
+nanoclock_start_errors "$ptp" >/dev/null 2>&1 || fail "phc_ctl $ptp adj/freq"
 "$helper" cmp /dev/nanoclock0 "$work/truth" | awk '
 	$1 == "nanoclock_minus_realtime_ns" { printf "  nanoclock0 set 3 ms ahead and 10 ppm fast: nanoclock - realtime %+.1f us\n", $2 / 1e3 }'
 
-cat >"$work/nanotimed.toml" <<CONF
-[[source]]
-server = "127.0.0.1"
-port = 11123
-minpoll = 3
-maxpoll = 3
-iburst = true
-
-[server]
-listen = ["127.0.0.1:123"]
-allow = ["127.0.0.0/8"]
-
-[clock]
-backend = "nanoclock"
-device = "/dev/nanoclock0"
-steer_realtime = true
-drift_file = ""
-leap_seconds_file = "$top/tests/daemon/data/leap-seconds.list"
-
-[control]
-socket = "$work/nanotimed.sock"
+nanotimed_reference_toml "$work" "" >"$work/nanotimed.toml"
+cat >>"$work/nanotimed.toml" <<CONF
 
 [service]
 user = ""
 CONF
-echo "  nanotimed: backend nanoclock, source 127.0.0.1:11123 (poll 8 s), steer_realtime, serving 127.0.0.1:123"
+echo "  nanotimed: backend nanoclock, source 127.0.0.1:$CHRONY_SHM_PORT (poll 8 s), steer_realtime, serving 127.0.0.1:123"
 sleep 3 # chronyd's first refclock samples
 "$nanotimed" -c "$work/nanotimed.toml" >"$work/nanotimed.log" 2>&1 &
 nanotimed_pid=$!

@@ -20,6 +20,7 @@
 #include <string>
 #include <vector>
 
+#include "io/timex_names.hpp"
 #include "nanoclock.h"
 
 namespace {
@@ -52,54 +53,6 @@ void verdict(bool ok, const char* what) {
 void sleep_ms(int ms) {
     timespec ts{ms / 1000, (ms % 1000) * 1'000'000L};
     while (nanosleep(&ts, &ts) != 0 && errno == EINTR) {
-    }
-}
-
-std::string status_bits(int status) {
-    static const struct {
-        int bit;
-        const char* name;
-    } kBits[] = {{STA_PLL, "PLL"},
-                 {STA_PPSFREQ, "PPSFREQ"},
-                 {STA_PPSTIME, "PPSTIME"},
-                 {STA_FLL, "FLL"},
-                 {STA_INS, "INS"},
-                 {STA_DEL, "DEL"},
-                 {STA_UNSYNC, "UNSYNC"},
-                 {STA_FREQHOLD, "FREQHOLD"},
-                 {STA_PPSSIGNAL, "PPSSIGNAL"},
-                 {STA_PPSJITTER, "PPSJITTER"},
-                 {STA_PPSWANDER, "PPSWANDER"},
-                 {STA_PPSERROR, "PPSERROR"},
-                 {STA_CLOCKERR, "CLOCKERR"},
-                 {STA_NANO, "NANO"},
-                 {STA_MODE, "MODE"}};
-    std::string out;
-    for (const auto& b : kBits) {
-        if (status & b.bit) {
-            if (!out.empty()) out += '|';
-            out += b.name;
-        }
-    }
-    return out.empty() ? "-" : out;
-}
-
-const char* state_name(int state) {
-    switch (state) {
-        case TIME_OK:
-            return "TIME_OK";
-        case TIME_INS:
-            return "TIME_INS";
-        case TIME_DEL:
-            return "TIME_DEL";
-        case TIME_OOP:
-            return "TIME_OOP";
-        case TIME_WAIT:
-            return "TIME_WAIT";
-        case TIME_ERROR:
-            return "TIME_ERROR";
-        default:
-            return "?";
     }
 }
 
@@ -196,7 +149,8 @@ void step_gettime(nanoclock* nc) {
     if (ok)
         std::printf("  state %s, status %s, maxerror %" PRId64 " us, esterror %" PRId64
                     " us, tai %d s\n",
-                    state_name(nt.state), status_bits(static_cast<int>(nt.status)).c_str(),
+                    nanotime::io::clock_state_name(nt.state),
+                    nanotime::io::status_flags_string(static_cast<int>(nt.status)).c_str(),
                     static_cast<int64_t>(nt.maxerror), static_cast<int64_t>(nt.esterror), nt.tai);
     verdict(ok, "NANOCLOCK_IOC_NTP_GETTIME");
 }
