@@ -40,7 +40,9 @@ struct StatusInfo {
     // CLOCK_REALTIME steering (clock.steer_realtime): off, waiting (the
     // nanoclock is unsynchronised), unlocked, locked.
     std::string realtime_steering = "off";
-    double realtime_offset_s = 0;  // CLOCK_REALTIME - the nanoclock, last measured
+    double realtime_offset_s = 0;      // CLOCK_REALTIME - the nanoclock, last measured
+    uint64_t realtime_steps = 0;       // CLOCK_REALTIME steps by the steering
+    uint64_t replies_across_step = 0;  // NTP replies dropped: a realtime step fell inside
 };
 
 struct TrackingInfo {

@@ -489,10 +489,17 @@ void Daemon::send_request(const ntp::SendTo& send) {
     o.tx_timestamps = true;
     const ntp::SourceId source = send.source;
     const uint64_t request_id = send.request.request_id;
+    // Kernel stamps are CLOCK_REALTIME and become nanoclock time through the
+    // realtime - nanoclock difference measured when they are used. If the
+    // steering steps CLOCK_REALTIME between the request and its reply, the
+    // transmit stamp (taken before) would be converted with the difference
+    // after, and the sample would be off by the step; the clock filter could
+    // keep it for several polls. Such an exchange is dropped.
+    const uint64_t steps_at_send = realtime_steps_;
     try {
         slot.socket = loop_->open_udp(
             o,
-            [this, source, request_id, to](const io::ReceivedDatagram& d) {
+            [this, source, request_id, to, steps_at_send](const io::ReceivedDatagram& d) {
                 if (!(d.peer == to)) {
                     log_.debug(io::LogClass::BadPacket,
                                "reply from unexpected address " + d.peer.to_string());
@@ -505,9 +512,17 @@ void Daemon::send_request(const ntp::SendTo& send) {
                     loop_->close_udp(d.socket);
                     it->second.socket = 0;
                 }
+                if (realtime_steps_ != steps_at_send) {
+                    ++exchanges_across_step_;
+                    log_.debug(io::LogClass::ClockAdjust,
+                               "reply from " + to.to_string() +
+                                   " dropped: CLOCK_REALTIME was stepped during the exchange");
+                    return;
+                }
                 carry_out(core_->handle_packet(request_id, d.payload, receive_time(d), random_));
             },
-            [this, request_id](const io::TxTimestamp& t) {
+            [this, request_id, steps_at_send](const io::TxTimestamp& t) {
+                if (realtime_steps_ != steps_at_send) return;  // the reply is dropped too
                 if (auto sent = kernel_time(t.tx))
                     core_->handle_transmit_timestamp(request_id, *sent);
             });
@@ -693,6 +708,7 @@ void Daemon::steer_realtime() {
         log_.error(io::LogClass::ClockAdjust,
                    std::string("steering CLOCK_REALTIME failed: ") + std::strerror(-u.error));
     } else if (u.measured && u.servo.state == ntp::ServoState::Jump) {
+        ++realtime_steps_;  // kernel stamps taken before it are on the old timescale
         char text[120];
         std::snprintf(text, sizeof text, "CLOCK_REALTIME stepped by %+.9f s to %s", u.servo.step_s,
                       clock_->name().c_str());
@@ -819,6 +835,8 @@ ctl::DaemonSnapshot Daemon::snapshot() {
                                                      : "unlocked";
         if (steering_->last() && steering_->last()->measured)
             st.realtime_offset_s = static_cast<double>(steering_->last()->offset_ns) * 1e-9;
+        st.realtime_steps = realtime_steps_;
+        st.replies_across_step = exchanges_across_step_;
     }
 
     ctl::TrackingInfo& tr = snap.tracking;

@@ -124,7 +124,9 @@ class Daemon {
     std::unique_ptr<io::ClockBackend> realtime_;  // steer_realtime: CLOCK_REALTIME
     std::unique_ptr<io::RealtimeSteering> steering_;
     ntp::ServoState steering_state_ = ntp::ServoState::Unlocked;
-    bool steering_waiting_ = false;  // the nanoclock is unsynchronised
+    bool steering_waiting_ = false;       // the nanoclock is unsynchronised
+    uint64_t realtime_steps_ = 0;         // CLOCK_REALTIME steps made by the steering
+    uint64_t exchanges_across_step_ = 0;  // NTP replies dropped: a step fell inside
     std::unique_ptr<ctl::ControlServer> control_;
     std::map<ntp::SourceId, SourceSlot> sources_;
     std::map<ntp::PoolId, std::string> pools_;
