@@ -189,16 +189,31 @@ RequestStatus KernelChannel::transact(Request& rq) {
     return finish(rq.status.error, rq.status.message);
 }
 
+std::optional<RequestStatus> KernelChannel::begin(Request& rq, Family family, uint8_t command,
+                                                  int flags) {
+    const bool pps = family == Family::Pps;
+    if (!(pps ? has_pps_family() : has_clock_family())) {
+        refresh_families();
+        if (!(pps ? has_pps_family() : has_clock_family()))
+            return RequestStatus{-ENOENT, pps ? "nanoclock-pps.ko is not loaded (no "
+                                                "\"nanoclock_pps\" netlink family)"
+                                              : "nanoclock.ko is not loaded (no \"nanoclock\" "
+                                                "netlink family)"};
+    }
+    rq.msg = nlmsg_alloc();
+    if (rq.msg == nullptr) return RequestStatus{-ENOMEM, "netlink: out of memory"};
+    genlmsg_put(rq.msg, NL_AUTO_PORT, NL_AUTO_SEQ, pps ? pps_family_ : clock_family_, 0, flags,
+                command, pps ? NANOCLOCK_PPS_GENL_VERSION : NANOCLOCK_GENL_VERSION);
+    return std::nullopt;
+}
+
 RequestResult<ClockState> KernelChannel::get_clock(uint32_t index) {
     RequestResult<ClockState> out;
-    if (!has_clock_family() && !refresh_families() && !has_clock_family()) {
-        out.status = {-ENOENT, "nanoclock.ko is not loaded (no \"nanoclock\" netlink family)"};
+    Request rq;
+    if (auto fail = begin(rq, Family::Clock, NANOCLOCK_CMD_GET_CLOCK, 0)) {
+        out.status = *fail;
         return out;
     }
-    Request rq;
-    rq.msg = nlmsg_alloc();
-    genlmsg_put(rq.msg, NL_AUTO_PORT, NL_AUTO_SEQ, clock_family_, 0, 0, NANOCLOCK_CMD_GET_CLOCK,
-                NANOCLOCK_GENL_VERSION);
     nla_put_u32(rq.msg, NANOCLOCK_A_INDEX, index);
     bool got = false;
     std::string why;
@@ -216,15 +231,11 @@ RequestResult<ClockState> KernelChannel::get_clock(uint32_t index) {
 
 RequestResult<std::vector<PpsSourceState>> KernelChannel::pps_sources() {
     RequestResult<std::vector<PpsSourceState>> out;
-    if (!has_pps_family() && !refresh_families() && !has_pps_family()) {
-        out.status = {-ENOENT,
-                      "nanoclock-pps.ko is not loaded (no \"nanoclock_pps\" netlink family)"};
+    Request rq;
+    if (auto fail = begin(rq, Family::Pps, NANOCLOCK_PPS_CMD_GET_SOURCE, NLM_F_DUMP)) {
+        out.status = *fail;
         return out;
     }
-    Request rq;
-    rq.msg = nlmsg_alloc();
-    genlmsg_put(rq.msg, NL_AUTO_PORT, NL_AUTO_SEQ, pps_family_, 0, NLM_F_DUMP,
-                NANOCLOCK_PPS_CMD_GET_SOURCE, NANOCLOCK_PPS_GENL_VERSION);
     uint64_t malformed = 0;
     rq.on_reply = [&](const nlmsghdr* h) {
         if (auto s = decode_pps_source(payload_of(h), nullptr))
@@ -241,15 +252,11 @@ RequestResult<std::vector<PpsSourceState>> KernelChannel::pps_sources() {
 RequestResult<PpsSourceState> KernelChannel::bind_pps_source(uint32_t source, int32_t clock,
                                                              bool pps_time, bool pps_freq) {
     RequestResult<PpsSourceState> out;
-    if (!has_pps_family() && !refresh_families() && !has_pps_family()) {
-        out.status = {-ENOENT,
-                      "nanoclock-pps.ko is not loaded (no \"nanoclock_pps\" netlink family)"};
+    Request rq;
+    if (auto fail = begin(rq, Family::Pps, NANOCLOCK_PPS_CMD_SET_SOURCE, 0)) {
+        out.status = *fail;
         return out;
     }
-    Request rq;
-    rq.msg = nlmsg_alloc();
-    genlmsg_put(rq.msg, NL_AUTO_PORT, NL_AUTO_SEQ, pps_family_, 0, 0, NANOCLOCK_PPS_CMD_SET_SOURCE,
-                NANOCLOCK_PPS_GENL_VERSION);
     nla_put_u32(rq.msg, NANOCLOCK_PPS_A_SOURCE, source);
     nla_put_s32(rq.msg, NANOCLOCK_PPS_A_CLOCK, clock);
     if (clock >= 0) {  // the flags are the bound clock's; an unbind has none
@@ -271,12 +278,8 @@ RequestResult<PpsSourceState> KernelChannel::bind_pps_source(uint32_t source, in
 }
 
 RequestStatus KernelChannel::inject(uint32_t source, const timespec& stamp) {
-    if (!has_pps_family() && !refresh_families() && !has_pps_family())
-        return {-ENOENT, "nanoclock-pps.ko is not loaded (no \"nanoclock_pps\" netlink family)"};
     Request rq;
-    rq.msg = nlmsg_alloc();
-    genlmsg_put(rq.msg, NL_AUTO_PORT, NL_AUTO_SEQ, pps_family_, 0, 0, NANOCLOCK_PPS_CMD_INJECT,
-                NANOCLOCK_PPS_GENL_VERSION);
+    if (auto fail = begin(rq, Family::Pps, NANOCLOCK_PPS_CMD_INJECT, 0)) return *fail;
     nla_put_u32(rq.msg, NANOCLOCK_PPS_A_SOURCE, source);
     nla_put_s32(rq.msg, NANOCLOCK_PPS_A_INJECT_CLOCKID, CLOCK_REALTIME);
     nla_put_s64(rq.msg, NANOCLOCK_PPS_A_INJECT_SEC, static_cast<int64_t>(stamp.tv_sec));

@@ -89,6 +89,10 @@ class KernelChannel {
 
   private:
     struct Request;
+    enum class Family { Clock, Pps };
+    // Makes sure @family is known (resolving it again if not) and starts
+    // @rq's message; an error when the family is missing.
+    std::optional<RequestStatus> begin(Request& rq, Family family, uint8_t command, int flags);
     RequestStatus transact(Request& request);
 
     nl_sock* requests_ = nullptr;

@@ -52,21 +52,11 @@ if [ "${1:-}" != --in-vm ]; then
 		"$kb/pps/nanoclock-pps-bridge.ko" "$nanotimed" "$nanotimectl" "$pps_test"; do
 		[ -r "$f" ] || { echo "daemon_pps_vm_test: $f not built" >&2; exit 2; }
 	done
-	log=$(mktemp /tmp/nanotime-daemon-pps-vm.XXXXXX.log)
-	trap 'rm -f "$log"' EXIT
-	"$top/ktests/vm-run" --kernel "$flavour" --timeout $((secs + 400)) --log "$log" -- \
-		"$here/daemon_pps_vm_test.sh" --in-vm "$kb" "$nanotimed" "$nanotimectl" "$pps_test" "$secs" "$seccomp" "$iobackend" \
-		>/dev/null
-	rc=$?
-	"$top/ktests/ktap-check" "$log" >/dev/null || rc=1
-	[ -z "${NANOTIME_DAEMON_VM_LOG:-}" ] || cp "$log" "$NANOTIME_DAEMON_VM_LOG"
-	if [ $rc -eq 0 ]; then
-		grep -aE '^(ok|not ok|1\.\.|#)' "$log" | tr -d '\r'
-	else
-		tr -d '\r' <"$log"
-	fi
-	echo "daemon_pps_vm_test ($flavour): exit $rc"
-	exit $rc
+	. "$here/lib/vm-tap-run.sh"
+	vm_tap_run daemon_pps_vm_test "$flavour" $((secs + 400)) \
+		"$here/daemon_pps_vm_test.sh" --in-vm "$kb" "$nanotimed" "$nanotimectl" "$pps_test" "$secs" \
+		"$seccomp" "$iobackend"
+	exit
 fi
 
 # ---- inside the VM ----

@@ -68,23 +68,12 @@ if [ "${1:-}" != --in-vm ]; then
 	for f in "$ko" "$nanotimed" "$nanotimectl" "$helper"; do
 		[ -r "$f" ] || { echo "daemon_vm_test: $f not built" >&2; exit 2; }
 	done
-	log=$(mktemp /tmp/nanotime-daemon-vm.XXXXXX.log)
-	trap 'rm -f "$log"' EXIT
-	"$top/ktests/vm-run" --kernel "$flavour" --timeout $((secs + 600)) --log "$log" -- \
-		"$here/daemon_vm_test.sh" --in-vm "$ko" "$nanotimed" "$nanotimectl" "$helper" "$secs" "$seccomp" \
-			"$start_offset" \
-		>/dev/null
-	rc=$?
-	"$top/ktests/ktap-check" "$log" >/dev/null || rc=1
-	[ -z "${NANOTIME_DAEMON_VM_LOG:-}" ] || cp "$log" "$NANOTIME_DAEMON_VM_LOG"
 	# TAP and figures always; the whole console (daemon and chronyd logs) on failure.
-	if [ $rc -eq 0 ]; then
-		grep -aE '^(ok|not ok|1\.\.|#)' "$log" | tr -d '\r'
-	else
-		tr -d '\r' <"$log"
-	fi
-	echo "daemon_vm_test ($flavour): exit $rc"
-	exit $rc
+	. "$here/lib/vm-tap-run.sh"
+	vm_tap_run daemon_vm_test "$flavour" $((secs + 600)) \
+		"$here/daemon_vm_test.sh" --in-vm "$ko" "$nanotimed" "$nanotimectl" "$helper" "$secs" "$seccomp" \
+		"$start_offset"
+	exit
 fi
 
 # ---- inside the VM ----
