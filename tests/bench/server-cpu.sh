@@ -6,8 +6,15 @@
 #
 #   tests/bench/server-cpu.sh [--build DIR] [--out DIR] [--rate PPS]
 #                             [--duration S] [--reps N] [--step-duration S]
-#                             [--quick]
+#                             [--pin SERVER_CPU:LOAD_CPU] [--servers "NAMES"]
+#                             [--no-max-rate] [--no-idle] [--quick]
 #
+# --pin runs every server on one CPU and ntpload on another (taskset), so
+# that a server is not charged for the generator's work on its CPU, nor the
+# other way round; --servers picks the fixed-load group (default: floor
+# floor-ts chronyd nanotimed-io_uring nanotimed-poll); NANOTIMED_BASE=BINARY
+# adds base-io_uring and base-poll, the same configurations run by another
+# nanotimed build (a "before" of a change), to measure in the same windows.
 # Needs root (namespaces), iproute2, python3, and chronyd (the chrony package;
 # if it is not installed, `apt-get download chrony` is unpacked into the
 # build directory, since Debian's chrony conflicts with ntpsec).
@@ -26,6 +33,10 @@ step_duration=3   # seconds per step of the maximum-rate search
 idle_warmup=12    # client-only: seconds before counting wake-ups
 idle_window=120   # client-only: seconds over which wake-ups are counted
 rates="5000 10000 15000 20000 30000 40000 50000 60000 80000 100000 125000 150000 200000"
+pin=""            # SERVER_CPU:LOAD_CPU, empty: no pinning
+servers="floor floor-ts chronyd nanotimed-io_uring nanotimed-poll"
+do_max=1
+do_idle=1
 while [ $# -gt 0 ]; do
 	case "$1" in
 	--build) build=$2; shift 2 ;;
@@ -34,9 +45,13 @@ while [ $# -gt 0 ]; do
 	--duration) duration=$2; shift 2 ;;
 	--reps) reps=$2; shift 2 ;;
 	--step-duration) step_duration=$2; shift 2 ;;
+	--pin) pin=$2; shift 2 ;;
+	--servers) servers=$2; shift 2 ;;
+	--no-max-rate) do_max=0; shift ;;
+	--no-idle) do_idle=0; shift ;;
 	--quick) duration=3; reps=1; step_duration=2; idle_warmup=8; idle_window=10
 		rates="5000 10000 20000 40000 80000"; shift ;;
-	-h | --help) sed -n '2,16p' "$0"; exit 0 ;;
+	-h | --help) sed -n '2,25p' "$0"; exit 0 ;;
 	*) echo "server-cpu: unknown option $1" >&2; exit 2 ;;
 	esac
 done
@@ -48,9 +63,19 @@ command -v python3 >/dev/null || skip "no python3"
 ntpload=${NTPLOAD:-$build/tools/ntpload/ntpload}
 ntpfloor=${NTPFLOOR:-$build/tools/ntpload/ntpfloor}
 nanotimed=${NANOTIMED:-$build/daemon/nanotimed/nanotimed}
-for b in "$ntpload" "$ntpfloor" "$nanotimed"; do
+nanotimed_base=${NANOTIMED_BASE:-}
+for b in "$ntpload" "$ntpfloor" "$nanotimed" ${nanotimed_base:+"$nanotimed_base"}; do
 	[ -x "$b" ] || { echo "server-cpu: $b not built (cmake --build $build)" >&2; exit 1; }
 done
+if [ -n "$nanotimed_base" ]; then servers="$servers base-io_uring base-poll"; fi
+# Pinning: taskset in front of every server and of ntpload.
+server_cpu=()
+load_cpu=()
+if [ -n "$pin" ]; then
+	command -v taskset >/dev/null || skip "no taskset for --pin"
+	server_cpu=(taskset -c "${pin%%:*}")
+	load_cpu=(taskset -c "${pin##*:}")
+fi
 
 chronyd_binary() {
 	if [ -n "${CHRONYD:-}" ]; then echo "$CHRONYD"; return; fi
@@ -100,7 +125,7 @@ ip link set "$veth_s" netns "$ns_s"
 ip link set "$veth_c" netns "$ns_c"
 {
 	echo "link set lo up"
-	for i in 1 2 3 4 5 6; do echo "addr add $server_net.$i/24 dev $veth_s"; done
+	for i in 1 2 3 4 5 6 7 8; do echo "addr add $server_net.$i/24 dev $veth_s"; done
 	echo "link set $veth_s up"
 	echo "route add $client_net.0/24 dev $veth_s"
 } | ip -n "$ns_s" -batch -
@@ -126,6 +151,8 @@ ip_of() {
 	nanotimed-io_uring) echo "$server_net.4" ;;
 	nanotimed-poll) echo "$server_net.5" ;;
 	nanotimed-io_uring-w2) echo "$server_net.6" ;;
+	base-io_uring) echo "$server_net.7" ;;
+	base-poll) echo "$server_net.8" ;;
 	*) echo "server-cpu: no address for $1" >&2; return 1 ;;
 	esac
 }
@@ -135,7 +162,7 @@ load() { # rate duration json-file server-name...
 	shift 3
 	local to=()
 	for name in "$@"; do to+=(--server "$(ip_of "$name"):123"); done
-	in_c "$ntpload" "${to[@]}" --src "$client_net.2" --src-count "$n_clients" \
+	in_c "${load_cpu[@]}" "$ntpload" "${to[@]}" --src "$client_net.2" --src-count "$n_clients" \
 		--ports 16 --rate "$r" --duration "$d" --json "$j" --quiet || true
 }
 
@@ -168,10 +195,10 @@ start_server() { # name: starts it, sets server_pid and pid_of[name]
 	server_ip=$(ip_of "$name")
 	case "$name" in
 	floor)
-		ip netns exec "$ns_s" "$ntpfloor" --listen "$server_ip:123" 2>"$work/$name.log" &
+		ip netns exec "$ns_s" "${server_cpu[@]}" "$ntpfloor" --listen "$server_ip:123" 2>"$work/$name.log" &
 		;;
 	floor-ts)
-		ip netns exec "$ns_s" "$ntpfloor" --listen "$server_ip:123" --timestamps 2>"$work/$name.log" &
+		ip netns exec "$ns_s" "${server_cpu[@]}" "$ntpfloor" --listen "$server_ip:123" --timestamps 2>"$work/$name.log" &
 		;;
 	chronyd)
 		cat >"$work/chrony.conf" <<-EOF
@@ -183,10 +210,11 @@ start_server() { # name: starts it, sets server_pid and pid_of[name]
 			bindaddress $server_ip
 			pidfile $work/chronyd.pid
 		EOF
-		ip netns exec "$ns_s" "$chronyd" -d -x -u root -f "$work/chrony.conf" 2>"$work/$name.log" &
+		ip netns exec "$ns_s" "${server_cpu[@]}" "$chronyd" -d -x -u root -f "$work/chrony.conf" 2>"$work/$name.log" &
 		;;
-	nanotimed-io_uring | nanotimed-poll | nanotimed-io_uring-w2 | nanotimed-poll-w2)
-		local backend=${name#nanotimed-}
+	nanotimed-io_uring | nanotimed-poll | nanotimed-io_uring-w2 | nanotimed-poll-w2 | base-io_uring | base-poll)
+		local backend=${name#*-} binary=$nanotimed
+		case "$name" in base-*) binary=$nanotimed_base ;; esac
 		local workers=1
 		case "$backend" in *-w2) workers=2; backend=${backend%-w2} ;; esac
 		cat >"$work/$name.toml" <<-EOF
@@ -210,7 +238,7 @@ start_server() { # name: starts it, sets server_pid and pid_of[name]
 			[service]
 			user = ""
 		EOF
-		ip netns exec "$ns_s" "$nanotimed" --config "$work/$name.toml" 2>"$work/$name.log" &
+		ip netns exec "$ns_s" "${server_cpu[@]}" "$binary" --config "$work/$name.toml" 2>"$work/$name.log" &
 		;;
 	*) echo "server-cpu: unknown server $name" >&2; return 1 ;;
 	esac
@@ -232,17 +260,23 @@ stop_server() { # [pid]
 }
 
 # Fixed load: all servers side by side, each offered $rate, $reps windows;
-# per window, each server's CPU time over the window / its responses.
+# per window, each server's CPU time over the window / its responses. Each
+# window rotates the order in which ntpload interleaves the servers (request
+# i goes to the (i mod N)th), so no server is always first in a batch.
 fixed_load() { # names...
 	local name rep
 	for name in "$@"; do start_server "$name"; done
+	echo "$*" >"$out/fixed-names.txt"
 	for rep in $(seq 1 "$reps"); do
-		for name in "$@"; do
+		local order=("$@") k
+		for ((k = 1; k < rep; k++)); do order=("${order[@]:1}" "${order[0]}"); done
+		echo "  window $rep order: ${order[*]}"
+		for name in "${order[@]}"; do
 			echo "$(cpu_ticks "${pid_of[$name]}") $(run_ns "${pid_of[$name]}")" >"$work/$name.t0"
 		done
-		load "$rate" "$duration" "$out/fixed-$rep.json" "$@"
+		load "$rate" "$duration" "$out/fixed-$rep.json" "${order[@]}"
 		local i=0
-		for name in "$@"; do
+		for name in "${order[@]}"; do
 			read -r t0 n0 <"$work/$name.t0"
 			echo "$t0 $(cpu_ticks "${pid_of[$name]}") $(getconf CLK_TCK) $n0 $(run_ns "${pid_of[$name]}")" \
 				>"$out/fixed-$name-$rep.cpu"
@@ -364,13 +398,24 @@ idle_client() {
 }
 
 echo "server-cpu: $(nproc) CPUs, chronyd $("$chronyd" --version | awk '{print $4}'), offered $rate/s for ${duration}s x $reps"
+echo "pinning: ${pin:-none} (server CPU:load CPU)"
 echo "fixed load, all side by side:"
-fixed_load floor floor-ts chronyd nanotimed-io_uring nanotimed-poll
-echo "maximum rate (< 0.1 % loss, steps of ${step_duration}s):"
-maxes=(floor chronyd nanotimed-io_uring nanotimed-io_uring-w2 nanotimed-poll)
-for s in "${maxes[@]}"; do max_rate "$s"; done
-echo "client only (warm-up ${idle_warmup}s, window ${idle_window}s):"
-idle_client
+# shellcheck disable=SC2086 # a list of names
+fixed_load $servers
+maxes=()
+if [ "$do_max" = 1 ]; then
+	echo "maximum rate (< 0.1 % loss, steps of ${step_duration}s):"
+	maxes=(floor chronyd nanotimed-io_uring nanotimed-io_uring-w2 nanotimed-poll)
+	if [ -n "$nanotimed_base" ]; then maxes+=(base-io_uring base-poll); fi
+	for s in "${maxes[@]}"; do max_rate "$s"; done
+fi
+echo "${maxes[*]}" >"$out/max-names.txt"
+if [ "$do_idle" = 1 ]; then
+	echo "client only (warm-up ${idle_warmup}s, window ${idle_window}s):"
+	idle_client
+else
+	echo "{}" >"$out/idle.json"
+fi
 
 python3 - "$out" "$rate" "$duration" "$reps" <<'EOF'
 import json, os, statistics, sys
@@ -381,7 +426,7 @@ def run(name, rep):
     n = max(r["received"], 1)
     return r, (t1 - t0) / hz * 1e6 / n, (n1 - n0) / 1e3 / n
 rows = {}
-for name in ["floor", "floor-ts", "chronyd", "nanotimed-io_uring", "nanotimed-poll"]:
+for name in open(f"{out}/fixed-names.txt").read().split():
     runs = [run(name, rep) for rep in range(1, reps + 1)]
     us = [x[1] for x in runs]
     sched = [x[2] for x in runs]
@@ -402,9 +447,15 @@ for name, v in rows.items():
     v["ratio_to_floor_runs"] = ratios
     v["ratio_to_floor"] = statistics.median(ratios) if ratios else None
     sr = [a / b for a, b in zip(sched, floor_sched) if b > 0]
+    v["schedstat_ratio_to_floor_runs"] = sr
     v["schedstat_ratio_to_floor"] = statistics.median(sr) if sr else None
+    if "floor-ts" in rows:  # the floor with RX + TX timestamps on
+        ts_sched = [run("floor-ts", rep)[2] for rep in range(1, reps + 1)]
+        st = [a / b for a, b in zip(sched, ts_sched) if b > 0]
+        v["schedstat_ratio_to_floor_ts_runs"] = st
+        v["schedstat_ratio_to_floor_ts"] = statistics.median(st) if st else None
 maxr = {}
-for name in ["floor", "chronyd", "nanotimed-io_uring", "nanotimed-io_uring-w2", "nanotimed-poll"]:
+for name in open(f"{out}/max-names.txt").read().split():
     maxr[name] = int(open(f"{out}/max-{name}.txt").read())
 idle = json.load(open(f"{out}/idle.json"))
 result = {"offered_pps": rate, "duration_s": duration, "reps": reps, "cpus": os.cpu_count(),
@@ -420,6 +471,13 @@ for k, v in rows.items():
           f" {v['ratio_to_floor']:5.2f} {v['schedstat_us_per_response']:5.2f}"
           f" {v['schedstat_ratio_to_floor']:5.2f} {v['latency_us']['p50']:6.0f}"
           f" {v['latency_us']['p99']:6.0f}")
+print("per window, schedstat ratio to floor [and to floor-ts]:")
+for k, v in rows.items():
+    line = " ".join(f"{x:.3f}" for x in v["schedstat_ratio_to_floor_runs"])
+    if "schedstat_ratio_to_floor_ts_runs" in v:
+        line += "  [" + " ".join(f"{x:.3f}" for x in v["schedstat_ratio_to_floor_ts_runs"])
+        line += f"]  median {v['schedstat_ratio_to_floor_ts']:.3f}"
+    print(f"  {k:<20} {line}")
 print("maximum rate at < 0.1 % loss (requests/s):")
 for k, v in maxr.items():
     print(f"  {k:<22} {v:8d}")
