@@ -44,16 +44,25 @@ top=$(cd "$here/../.." && pwd)
 #   clock filter may keep that sample as its pick for ~90 s. Three 180 s runs:
 #   the 3 ms / 10 ppm start was within 1 ms after 10-30 s; the worst error
 #   over the last 30 s was 15, 390 and 558 us, the worst after convergence
-#   917 us. 1.5 ms holds under that noise; with KVM or hardware timestamps
-#   the same test would hold far tighter.
+#   917 us. In the full suite (this VM beside three unlocked VM tests on
+#   the same 2 cores) one run read 1748 us: at t=68 s the clock filter
+#   picked an iburst sample from before the first correction (RFC 5905
+#   uses any unused sample newer than the last one used, up to 8 polls old;
+#   with poll 8 s and the kernel PLL at time constant 0 the correction it
+#   measured had long been applied) and the PLL swung 1.4 ms the other way.
+#   2.5 ms holds under that: an undisciplined clock would be 4.8 ms off by
+#   the end (3 ms + 10 ppm x 180 s), and STA_PLL and the frequency are
+#   checked separately. With KVM or hardware timestamps the same test would
+#   hold far tighter.
 # BOUND_SOURCE, nanotimed's own NTP offset of the source: the measurement
-#   error (~1 ms) on top of the true error: 2 ms.
+#   error (~1 ms) on top of the true error: BOUND_OFFSET + 1 ms.
 # BOUND_REALTIME, CLOCK_REALTIME against the nanoclock: the PI servo runs
 #   once a second on the best of 5 back-to-back reads; locked it stays
-#   within ~1 us, 50 us leaves room for a descheduled vCPU.
-BOUND_OFFSET=${BOUND_OFFSET:-1500000}
-BOUND_REALTIME=${BOUND_REALTIME:-50000}
-BOUND_SOURCE=${BOUND_SOURCE:-2000000}
+#   within ~1 us on a quiet host. Beside other VMs one sample read 68 us (a
+#   descheduled vCPU between the reads); 100 us leaves room for that.
+BOUND_OFFSET=${BOUND_OFFSET:-2500000}
+BOUND_REALTIME=${BOUND_REALTIME:-100000}
+BOUND_SOURCE=${BOUND_SOURCE:-3500000}
 
 if [ "${1:-}" != --in-vm ]; then
 	build=$(cd "${1:?usage: daemon_vm_test.sh BUILD_DIR [stock|test] [SECONDS]}" && pwd)
