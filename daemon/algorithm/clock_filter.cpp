@@ -59,8 +59,16 @@ std::optional<PeerStatistics> ClockFilter::add_sample(const OnWireSample& sample
     PeerStatistics next;
     const FilterStage best = evaluate(now, next);
     if (!best.valid()) return std::nullopt;
-    // Each sample is used once, and never one older than the last used.
-    if (last_used_sample_ && best.time <= *last_used_sample_) {
+    // Each sample is used once, and never one that arrived before the last
+    // update. RFC 5905 only asks for one newer than the last *used* sample;
+    // but when the best stage was an older one (lower delay), the samples
+    // between it and that update measured an offset the discipline has
+    // since corrected: with the kernel PLL at a short time constant most of
+    // it is gone within a poll or two, and reusing such a sample once the
+    // older best shifts out (up to 8 polls later) would apply the
+    // correction again. Seen in the VM: an iburst sample used at t=68 s
+    // swung the clock 1.4 ms past the truth.
+    if (has_statistics_ && best.time <= last_update_) {
         // As RFC 5905 A.5.2: the statistics follow the register, but the
         // system hears nothing new.
         statistics_ = next;
@@ -83,7 +91,6 @@ std::optional<PeerStatistics> ClockFilter::add_sample(const OnWireSample& sample
     }
     statistics_ = next;
     has_statistics_ = true;
-    last_used_sample_ = best.time;
     last_update_ = now;
     return statistics_;
 }
@@ -108,7 +115,6 @@ void ClockFilter::reset() {
     has_shifted_ = false;
     statistics_ = PeerStatistics{};
     has_statistics_ = false;
-    last_used_sample_.reset();
 }
 
 size_t ClockFilter::valid_stages() const {

@@ -8,8 +8,10 @@
 //   dispersion  sum over sorted stages of disp_i / 2^(i+1)          (s)
 //   jitter      RMS of (offset_i - offset_0) over valid stages, at least the
 //               local precision                                      (s)
-// A result reaches the system only if its sample is newer than the last one
-// used (each sample is used once) and it is not a popcorn spike: an offset
+// A result reaches the system only if its sample arrived after the last
+// update (each sample is used once, and none measured before a correction
+// the system has made since; RFC 5905 asks only for one newer than the last
+// used sample, see add_sample) and it is not a popcorn spike: an offset
 // more than SGATE jitters from the previous one within 2 poll intervals of
 // the previous update.
 #pragma once
@@ -78,7 +80,6 @@ class ClockFilter {
     bool has_shifted_ = false;
     PeerStatistics statistics_;
     bool has_statistics_ = false;
-    std::optional<NtpInstant> last_used_sample_;
     NtpInstant last_update_;  // local time the system last got statistics
 };
 

@@ -41,6 +41,32 @@ TEST(ClockFilter, PicksTheLowestDelaySample) {
     EXPECT_EQ(f.valid_stages(), 3u);
 }
 
+TEST(ClockFilter, NoSampleFromBeforeTheLastUpdateIsUsed) {
+    // W (0.5 ms) is used at once. U (1 ms) and X (2 ms) wait behind it. When
+    // W shifts out (the 9th sample) U becomes the best and is used - it
+    // arrived after the last update, so its offset still holds. When U
+    // shifts out, X is the best: newer than U (RFC 5905 would use it) but it
+    // arrived before the update made with U, so the offset it measured has
+    // been corrected since. It must not reach the system.
+    ClockFilter f(-30);
+    const double poll = 1e9;  // keep the spike gate out of this
+    EXPECT_TRUE(f.add_sample(sample(0.001, 0.0005), at(0), poll));  // W
+    EXPECT_FALSE(f.add_sample(sample(0.001, 0.001), at(1), poll));  // U
+    EXPECT_FALSE(f.add_sample(sample(0.001, 0.002), at(2), poll));  // X
+    for (int t = 3; t < 8; ++t) EXPECT_FALSE(f.add_sample(sample(0.001, 0.010), at(t), poll));
+    auto u = f.add_sample(sample(0.001, 0.010), at(8), poll);  // W shifts out
+    ASSERT_TRUE(u);
+    EXPECT_DOUBLE_EQ(u->delay, 0.001);
+    EXPECT_EQ(u->time, at(1));
+    auto x = f.add_sample(sample(0.001, 0.010), at(9), poll);  // U shifts out
+    EXPECT_FALSE(x);
+    EXPECT_DOUBLE_EQ(f.statistics().delay, 0.002);  // the statistics still follow
+    // A sample arriving after that update is used again.
+    auto fresh = f.add_sample(sample(0.001, 0.0001), at(10), poll);
+    ASSERT_TRUE(fresh);
+    EXPECT_EQ(fresh->time, at(10));
+}
+
 TEST(ClockFilter, JitterIsRmsAboutTheBestSample) {
     ClockFilter f(-30);
     f.add_sample(sample(0.001, 0.010), at(0), 1e9);
