@@ -207,26 +207,32 @@ std::optional<RequestStatus> KernelChannel::begin(Request& rq, Family family, ui
     return std::nullopt;
 }
 
-RequestResult<ClockState> KernelChannel::get_clock(uint32_t index) {
-    RequestResult<ClockState> out;
-    Request rq;
-    if (auto fail = begin(rq, Family::Clock, NANOCLOCK_CMD_GET_CLOCK, 0)) {
-        out.status = *fail;
-        return out;
-    }
-    nla_put_u32(rq.msg, NANOCLOCK_A_INDEX, index);
+template <typename T>
+RequestResult<T> KernelChannel::transact_one(Request& rq,
+                                             std::optional<T> (*decode)(std::span<const uint8_t>,
+                                                                        std::string*),
+                                             const char* what) {
+    RequestResult<T> out;
     bool got = false;
     std::string why;
     rq.on_reply = [&](const nlmsghdr* h) {
-        if (auto c = decode_clock(payload_of(h), &why)) {
-            out.value = *c;
+        if (auto v = decode(payload_of(h), &why)) {
+            out.value = std::move(*v);
             got = true;
         }
     };
     out.status = transact(rq);
     if (out.status && !got)
-        out.status = {-EPROTO, "malformed GET_CLOCK reply: " + (why.empty() ? "none" : why)};
+        out.status = {-EPROTO,
+                      std::string("malformed ") + what + " reply: " + (why.empty() ? "none" : why)};
     return out;
+}
+
+RequestResult<ClockState> KernelChannel::get_clock(uint32_t index) {
+    Request rq;
+    if (auto fail = begin(rq, Family::Clock, NANOCLOCK_CMD_GET_CLOCK, 0)) return {*fail, {}};
+    nla_put_u32(rq.msg, NANOCLOCK_A_INDEX, index);
+    return transact_one(rq, decode_clock, "GET_CLOCK");
 }
 
 RequestResult<std::vector<PpsSourceState>> KernelChannel::pps_sources() {
@@ -251,30 +257,15 @@ RequestResult<std::vector<PpsSourceState>> KernelChannel::pps_sources() {
 
 RequestResult<PpsSourceState> KernelChannel::bind_pps_source(uint32_t source, int32_t clock,
                                                              bool pps_time, bool pps_freq) {
-    RequestResult<PpsSourceState> out;
     Request rq;
-    if (auto fail = begin(rq, Family::Pps, NANOCLOCK_PPS_CMD_SET_SOURCE, 0)) {
-        out.status = *fail;
-        return out;
-    }
+    if (auto fail = begin(rq, Family::Pps, NANOCLOCK_PPS_CMD_SET_SOURCE, 0)) return {*fail, {}};
     nla_put_u32(rq.msg, NANOCLOCK_PPS_A_SOURCE, source);
     nla_put_s32(rq.msg, NANOCLOCK_PPS_A_CLOCK, clock);
     if (clock >= 0) {  // the flags are the bound clock's; an unbind has none
         nla_put_u8(rq.msg, NANOCLOCK_PPS_A_PPSTIME, pps_time ? 1 : 0);
         nla_put_u8(rq.msg, NANOCLOCK_PPS_A_PPSFREQ, pps_freq ? 1 : 0);
     }
-    bool got = false;
-    std::string why;
-    rq.on_reply = [&](const nlmsghdr* h) {
-        if (auto s = decode_pps_source(payload_of(h), &why)) {
-            out.value = std::move(*s);
-            got = true;
-        }
-    };
-    out.status = transact(rq);
-    if (out.status && !got)
-        out.status = {-EPROTO, "malformed SET_SOURCE reply: " + (why.empty() ? "none" : why)};
-    return out;
+    return transact_one(rq, decode_pps_source, "SET_SOURCE");
 }
 
 RequestStatus KernelChannel::inject(uint32_t source, const timespec& stamp) {

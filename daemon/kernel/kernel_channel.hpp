@@ -17,6 +17,7 @@
 #include <cstdint>
 #include <functional>
 #include <optional>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -94,6 +95,13 @@ class KernelChannel {
     // @rq's message; an error when the family is missing.
     std::optional<RequestStatus> begin(Request& rq, Family family, uint8_t command, int flags);
     RequestStatus transact(Request& request);
+    // transact() for a doit with one reply, decoded by @decode; a reply that
+    // does not decode is -EPROTO naming @what.
+    template <typename T>
+    RequestResult<T> transact_one(Request& request,
+                                  std::optional<T> (*decode)(std::span<const uint8_t>,
+                                                             std::string*),
+                                  const char* what);
 
     nl_sock* requests_ = nullptr;
     nl_sock* events_ = nullptr;

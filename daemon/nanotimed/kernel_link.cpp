@@ -1,10 +1,8 @@
 #include "nanotimed/kernel_link.hpp"
 
-#include <fcntl.h>
 #include <linux/nanoclock.h>
-#include <sys/ioctl.h>
+#include <nanoclock.h>
 #include <time.h>
-#include <unistd.h>
 
 #include <cerrno>
 #include <cmath>
@@ -17,19 +15,12 @@ namespace {
 using io::LogClass;
 
 std::optional<uint32_t> clock_index_of(const std::string& device, std::string* error) {
-    const int fd = open(device.c_str(), O_RDONLY | O_CLOEXEC);
-    if (fd < 0) {
-        *error = device + ": " + std::strerror(errno);
-        return std::nullopt;
-    }
-    nanoclock_info info{};
-    const int r = ioctl(fd, NANOCLOCK_IOC_GET_INFO, &info);
-    const int err = errno;
-    close(fd);
-    if (r < 0) {
-        *error = device + ": NANOCLOCK_IOC_GET_INFO: " + std::strerror(err);
-        return std::nullopt;
-    }
+    nanoclock* nc = nanoclock_open_path(device.c_str(), 0);
+    struct nanoclock_info info {};
+    const bool ok = nc != nullptr && nanoclock_info(nc, &info) == 0;
+    if (!ok) *error = device + ": " + std::strerror(errno);
+    if (nc != nullptr) nanoclock_close(nc);
+    if (!ok) return std::nullopt;
     return info.index;
 }
 
@@ -76,6 +67,12 @@ void KernelLink::open_devices(const std::vector<config::PpsConfig>& pps) {
         bindings_.push_back(Binding{p, std::nullopt, {}});
         if (!p.device.empty()) open_bridge(p);
     }
+}
+
+std::optional<uint32_t> KernelLink::source_index(const std::string& name) const {
+    for (const auto& [index, s] : sources_)
+        if (s.name == name) return index;
+    return std::nullopt;
 }
 
 void KernelLink::open_bridge(const config::PpsConfig& p) {
@@ -160,9 +157,7 @@ void KernelLink::bind_all() {
     for (Binding& b : bindings_) {
         if (b.source) continue;
         std::string error;
-        std::optional<uint32_t> index;
-        for (const auto& [i, s] : sources_)
-            if (s.name == b.config.source) index = i;
+        const std::optional<uint32_t> index = source_index(b.config.source);
         if (!clock_index_) {
             error = "the nanoclock's index is unknown";
         } else if (!index) {
@@ -279,9 +274,7 @@ void KernelLink::fetch_bridge(Bridge& b) {
         b.core.on_fetch_error(why);
         log_.warn(LogClass::Kernel, why);
     } else if (auto stamp = b.core.on_fetch(f, now)) {
-        std::optional<uint32_t> index;
-        for (const auto& [i, s] : sources_)
-            if (s.name == b.config.source) index = i;
+        const std::optional<uint32_t> index = source_index(b.config.source);
         if (!index) {
             b.core.on_inject_result(-ENOENT, "no PPS source named '" + b.config.source + "'");
         } else {
@@ -338,9 +331,7 @@ void KernelLink::fill(ctl::KernelInfo& k, ctl::PpsInfo& p) const {
     }
     // Configured sources the kernel does not have (yet).
     for (const Binding& b : bindings_) {
-        bool listed = false;
-        for (const auto& [index, s] : sources_) listed = listed || s.name == b.config.source;
-        if (listed) continue;
+        if (source_index(b.config.source)) continue;  // listed above
         ctl::PpsSourceInfo i;
         i.name = b.config.source;
         i.kind = "?";

@@ -67,6 +67,8 @@ class KernelLink {
     };
 
     void open_bridge(const config::PpsConfig& p);
+    // The kernel index of the PPS source called @name, if the kernel has it.
+    std::optional<uint32_t> source_index(const std::string& name) const;
     void bind_all();  // binds whatever is not yet bound
     void refresh_sources();
     void on_events();

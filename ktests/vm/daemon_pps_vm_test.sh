@@ -65,14 +65,7 @@ kb=$1 nanotimed=$2 nanotimectl=$3 pps_test=$4 secs=$5 seccomp=$6 iobackend=$7
 export ASAN_OPTIONS=${ASAN_OPTIONS:+$ASAN_OPTIONS:}detect_leaks=0
 work=/tmp/nanotimed-pps-vm
 mkdir -p "$work"
-n=0 fail=0
-check() {
-	n=$((n + 1))
-	if eval "$1"; then echo "ok $n - $2"; else
-		echo "not ok $n - $2"
-		fail=$((fail + 1))
-	fi
-}
+. "$here/lib/tap.sh"
 daemon_pid=
 cleanup() { [ -z "$daemon_pid" ] || kill "$daemon_pid" 2>/dev/null; }
 trap cleanup EXIT
