@@ -18,6 +18,9 @@ add_library(ntpcore STATIC
   ${_ntpcore_dir}/algorithm/cluster.cpp
   ${_ntpcore_dir}/algorithm/combine.cpp
   ${_ntpcore_dir}/algorithm/system_process.cpp
+  ${_ntpcore_dir}/discipline/correction_ledger.cpp
+  ${_ntpcore_dir}/discipline/source_estimator.cpp
+  ${_ntpcore_dir}/discipline/clock_controller.cpp
   ${_ntpcore_dir}/source/ntp_source.cpp
   ${_ntpcore_dir}/source/pool.cpp
   ${_ntpcore_dir}/source/client_core.cpp

@@ -117,6 +117,13 @@ void ClockFilter::reset() {
     has_statistics_ = false;
 }
 
+void ClockFilter::apply_step(double amount_s) {
+    for (FilterStage& s : stages_) {
+        if (s.valid()) s.offset -= amount_s;
+    }
+    statistics_.offset -= amount_s;
+}
+
 size_t ClockFilter::valid_stages() const {
     return static_cast<size_t>(std::count_if(stages_.begin(), stages_.end(),
                                              [](const FilterStage& s) { return s.valid(); }));

@@ -61,8 +61,11 @@ class ClockFilter {
     // which raises the dispersion until the source stops being selectable.
     void add_timeout(NtpInstant now);
 
-    // Forgets everything, e.g. after the local clock was stepped.
+    // Forgets everything, e.g. after the local clock was stepped by someone else.
     void reset();
+    // The daemon stepped the local clock by @amount_s (s): every stored
+    // offset (server minus local) shrinks by it, so the register stays valid.
+    void apply_step(double amount_s);
 
     bool has_statistics() const { return has_statistics_; }
     const PeerStatistics& statistics() const { return statistics_; }

@@ -18,7 +18,7 @@ double root_distance(const SourceSnapshot& s, NtpInstant now) {
 
 double SystemState::root_dispersion_at(NtpInstant now) const {
     if (!has_reference_time) return root_dispersion;
-    return root_dispersion + kPhi * std::max(0.0, to_seconds(now - reference_time));
+    return root_dispersion + dispersion_rate * std::max(0.0, to_seconds(now - reference_time));
 }
 
 SystemProcess::SystemProcess(SystemConfig config) : config_(std::move(config)) {
@@ -119,15 +119,19 @@ SelectionOutcome SystemProcess::select(std::span<const SourceSnapshot> sources, 
     state_.leap = ps.leap;
     state_.stratum = static_cast<uint8_t>(std::min<int>(ps.stratum + 1, kMaxStratum));
     state_.reference_id = ps.stratum == 0 ? ps.reference_id : ps.address_reference_id;
-    state_.root_delay = ps.root_delay + p.delay;
-    state_.root_dispersion =
-        std::max(kMinDispersion, ps.root_dispersion + p.dispersion + p.jitter +
-                                     kPhi * std::max(0.0, to_seconds(now - p.updated)) +
-                                     std::fabs(p.offset));
-    state_.offset = combined.offset;
-    state_.jitter = combined.jitter;
-    state_.reference_time = now;
-    state_.has_reference_time = true;
+    // Until the discipline records its first update, the RFC 5905 values
+    // stand in (a caller without a discipline keeps them).
+    if (!disciplined_) {
+        state_.root_delay = ps.root_delay + p.delay;
+        state_.root_dispersion =
+            std::max(kMinDispersion, ps.root_dispersion + p.dispersion + p.jitter +
+                                         kPhi * std::max(0.0, to_seconds(now - p.updated)) +
+                                         std::fabs(p.offset));
+        state_.offset = combined.offset;
+        state_.jitter = combined.jitter;
+        state_.reference_time = now;
+        state_.has_reference_time = true;
+    }
 
     // Feed the discipline once per new system-peer sample.
     if (!last_update_sample_ || p.time > *last_update_sample_) {
@@ -135,6 +139,18 @@ SelectionOutcome SystemProcess::select(std::span<const SourceSnapshot> sources, 
         outcome.clock_update = ClockUpdate{combined.offset, combined.jitter, p.time, ps.id};
     }
     return outcome;
+}
+
+void SystemProcess::record_update(NtpInstant now, double offset, double jitter, double root_delay,
+                                  double root_dispersion, double dispersion_rate) {
+    disciplined_ = true;
+    state_.offset = offset;
+    state_.jitter = jitter;
+    state_.root_delay = root_delay;
+    state_.root_dispersion = root_dispersion;
+    state_.dispersion_rate = dispersion_rate;
+    state_.reference_time = now;
+    state_.has_reference_time = true;
 }
 
 }  // namespace nanotime::ntp

@@ -84,6 +84,12 @@ class SystemProcess {
 
     SelectionOutcome select(std::span<const SourceSnapshot> sources, NtpInstant now);
 
+    // The discipline updated the clock at @now: the system variables a
+    // server advertises come from its estimate from now on (offset, jitter,
+    // root delay and dispersion in s, the dispersion's growth in s/s).
+    void record_update(NtpInstant now, double offset, double jitter, double root_delay,
+                       double root_dispersion, double dispersion_rate);
+
     const SystemState& state() const { return state_; }
     const SystemConfig& config() const { return config_; }
 
@@ -93,6 +99,7 @@ class SystemProcess {
     SystemConfig config_;
     SystemState state_;
     std::optional<NtpInstant> last_update_sample_;
+    bool disciplined_ = false;  // record_update() was called
 };
 
 }  // namespace nanotime::ntp

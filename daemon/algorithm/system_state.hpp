@@ -23,6 +23,10 @@ struct SystemState {
     bool has_reference_time = false;
     double offset = 0.0;  // s, combined offset of the last update
     double jitter = 0.0;  // s, system jitter
+    // How fast the root dispersion grows after reference_time (s/s): the
+    // estimate's frequency uncertainty plus the clock's error bound, as
+    // chrony serves it (RFC 5905's PHI, 15 ppm, until the first update).
+    double dispersion_rate = kPhi;
     std::optional<SourceId> system_peer;
 
     bool synchronized() const { return leap != LeapIndicator::Unsynchronized; }

@@ -26,18 +26,6 @@ int ClockBackend::read(timex& tx) {
     return adjust(tx);
 }
 
-int ClockBackend::slew(double offset_s) {
-    timex cur{};
-    const int r = read(cur);
-    if (r < 0) return r;
-    timex tx{};
-    tx.modes = ADJ_OFFSET | ADJ_STATUS | ADJ_NANO;
-    tx.status = (cur.status | STA_PLL | STA_NANO) & ~STA_UNSYNC & ~STA_FLL;
-    // The kernel clamps |offset| to MAXPHASE (0.5 s); thresholds keep us below.
-    tx.offset = static_cast<long>(std::llround(offset_s * 1e9));
-    return adjust(tx);
-}
-
 int ClockBackend::step(double offset_s) {
     timex tx{};
     tx.modes = ADJ_SETOFFSET | ADJ_NANO;
@@ -172,38 +160,47 @@ int FakeClock::adjust(timex& tx) {
     return TIME_OK;
 }
 
-Correction ClockDiscipline::apply(double offset_s, double max_error_s, double est_error_s) {
-    const Correction c = correct(offset_s);
-    if ((c == Correction::Slewed || c == Correction::Stepped) && max_error_s >= 0 &&
-        est_error_s >= 0) {
-        if (int r = clock_.set_errors(max_error_s, est_error_s); r < 0) {
-            last_error_ = r;
-            return Correction::Failed;
-        }
-    }
-    // After the errors, so that a maxerror still at the kernel's limit
-    // cannot flag the clock again at the next second overflow. The step has
-    // happened, so it is reported as such (the sources must restart) even if
-    // this fails; the next slew clears STA_UNSYNC then.
-    if (c == Correction::Stepped) {
-        if (int r = clock_.mark_synchronised(); r < 0) last_error_ = r;
-    }
-    return c;
+std::optional<double> ClockDiscipline::take_control() {
+    timex cur{};
+    if (clock_.read(cur) < 0) return std::nullopt;
+    timex tx{};
+    tx.modes = ADJ_OFFSET | ADJ_STATUS | ADJ_NANO;
+    tx.status = (cur.status | STA_PLL | STA_NANO) & ~STA_FLL;
+    tx.offset = 0;  // with STA_PLL set, this zeroes the kernel's pending offset
+    if (int r = clock_.adjust(tx); r < 0) return std::nullopt;
+    tx = timex{};
+    tx.modes = ADJ_STATUS;
+    tx.status = (cur.status | STA_NANO) & ~(STA_PLL | STA_FLL);
+    if (int r = clock_.adjust(tx); r < 0) return std::nullopt;
+    return static_cast<double>(cur.freq) / 65536.0 * 1e-6;
 }
 
-Correction ClockDiscipline::correct(double offset_s) {
-    const double magnitude = std::fabs(offset_s);
-    if (!std::isfinite(offset_s)) return Correction::Panic;
-    if (!force_step_ && config_.panic_threshold > 0 && magnitude > config_.panic_threshold) {
-        return Correction::Panic;
+int ClockDiscipline::set_frequency(double frequency) {
+    last_error_ = clock_.set_frequency(frequency * 1e6);
+    return last_error_ < 0 ? last_error_ : 0;
+}
+
+std::optional<double> ClockDiscipline::frequency() {
+    timex cur{};
+    if (clock_.read(cur) < 0) return std::nullopt;
+    return static_cast<double>(cur.freq) / 65536.0 * 1e-6;
+}
+
+int ClockDiscipline::apply(const ntp::ClockCommand& command, double max_error_s,
+                           double est_error_s) {
+    last_error_ = 0;
+    if (command.action == ntp::ClockAction::Panic) return 0;
+    if (command.action == ntp::ClockAction::Step) {
+        if (int r = clock_.step(command.step); r < 0) return last_error_ = r;
     }
-    if (force_step_ || magnitude > config_.step_threshold) {
-        force_step_ = false;
-        last_error_ = clock_.step(offset_s);
-        return last_error_ < 0 ? Correction::Failed : Correction::Stepped;
+    if (int r = clock_.set_frequency(command.frequency * 1e6); r < 0) return last_error_ = r;
+    if (max_error_s >= 0 && est_error_s >= 0) {
+        if (int r = clock_.set_errors(max_error_s, est_error_s); r < 0) return last_error_ = r;
     }
-    last_error_ = clock_.slew(offset_s);
-    return last_error_ < 0 ? Correction::Failed : Correction::Slewed;
+    // After the errors, so that a maxerror still at the kernel's limit
+    // cannot flag the clock again at the next second overflow.
+    if (int r = clock_.mark_synchronised(); r < 0) return last_error_ = r;
+    return 0;
 }
 
 }  // namespace nanotime::io

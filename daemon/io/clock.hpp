@@ -4,10 +4,10 @@
 //   NanoClock       /dev/nanoclockN: clock_adjtime on FD_TO_CLOCKID(fd),
 //                   which is ntp_adjtime for the nanokernel clock
 //   FakeClock       in memory, for tests: records what was asked of it
-// ClockDiscipline applies an offset the protocol core measured: beyond the
-// step threshold it steps (ADJ_SETOFFSET), beyond the panic threshold it
-// refuses, otherwise it hands the offset to the kernel PLL (ADJ_OFFSET with
-// STA_PLL, nanosecond resolution) - the kernel runs the loop.
+// ClockDiscipline carries out the commands of the daemon's own discipline
+// (discipline/clock_controller.hpp): frequency through ADJ_FREQUENCY, steps
+// through ADJ_SETOFFSET. The kernel PLL/FLL stays off: its time constant
+// would have to match the update interval, which changes.
 #pragma once
 
 #include <sys/timex.h>
@@ -19,6 +19,7 @@
 #include <string>
 #include <vector>
 
+#include "discipline/clock_controller.hpp"
 #include "io/timex_names.hpp"  // status_flag_names(), clock_state_name()
 
 namespace nanotime::io {
@@ -37,8 +38,6 @@ class ClockBackend {
 
     // Reads the kernel state (modes = 0).
     int read(timex& tx);
-    // Hands @offset_s to the kernel PLL (sets STA_PLL, clears STA_UNSYNC).
-    int slew(double offset_s);
     // Steps the clock by @offset_s. The status is left as the kernel leaves
     // it: Linux's settime path sets STA_UNSYNC on CLOCK_REALTIME, and a
     // freshly loaded nanoclock is STA_UNSYNC until something clears it.
@@ -124,39 +123,30 @@ struct ClockOffset {
 std::optional<ClockOffset> measure_offset(const ClockBackend& reference, const ClockBackend& target,
                                           int readings = 5);
 
-struct DisciplineConfig {
-    double step_threshold = 0.128;  // s
-    double panic_threshold = 1000;  // s, 0: never panic
-};
-
-enum class Correction { Slewed, Stepped, Panic, Failed };
-
 class ClockDiscipline {
   public:
-    ClockDiscipline(ClockBackend& clock, DisciplineConfig config)
-        : clock_(clock), config_(config) {}
-    // @offset_s: server minus local (positive: the clock is behind). A
-    // successful step also marks the clock synchronised (STA_UNSYNC
-    // cleared, as a slew does), so that what follows the kernel status -
-    // clients of ntp_adjtime, the CLOCK_REALTIME steering, which waits while
-    // the nanoclock is STA_UNSYNC - does not wait for the next slew, a poll
-    // or more away. After a successful slew or step, the kernel's maximum
-    // and estimated errors are set to @max_error_s (the root distance) and
-    // @est_error_s (the system jitter) when these are >= 0, as ntpd does:
-    // otherwise the kernel grows maxerror by 500 ppm from its boot value
-    // and marks the clock STA_UNSYNC after about 9 hours (NTP_PHASE_LIMIT,
-    // 16 s) however well it is disciplined.
-    Correction apply(double offset_s, double max_error_s = -1, double est_error_s = -1);
-    // The next apply() steps whatever the offset (nanotimectl makestep).
-    void arm_step() { force_step_ = true; }
+    explicit ClockDiscipline(ClockBackend& clock) : clock_(clock) {}
+    // Takes the loop from the kernel: drops an offset a previous daemon left
+    // to the kernel PLL (Linux keeps slewing it even with STA_PLL clear), then
+    // clears STA_PLL and STA_FLL (PPS bits are kept). Returns the frequency
+    // the clock runs at (fraction), nothing if the clock cannot be read.
+    std::optional<double> take_control();
+    // Carries out @command; after a slew or step the kernel's maximum and
+    // estimated errors are set to @max_error_s (the root distance) and
+    // @est_error_s, as ntpd does (otherwise Linux grows maxerror by 500 ppm
+    // and marks the clock STA_UNSYNC after about 9 hours however well it is
+    // disciplined), and STA_UNSYNC is cleared: whatever follows the kernel
+    // status (ntp_adjtime clients, the CLOCK_REALTIME steering) need not wait
+    // for the next update. Returns 0 or -errno (also in last_error()).
+    int apply(const ntp::ClockCommand& command, double max_error_s, double est_error_s);
+    // Runs the clock at @frequency (fraction): the end of a slew.
+    int set_frequency(double frequency);
+    // The frequency the clock runs at (fraction), read back.
+    std::optional<double> frequency();
     int last_error() const { return last_error_; }
 
   private:
-    Correction correct(double offset_s);
-
     ClockBackend& clock_;
-    DisciplineConfig config_;
-    bool force_step_ = false;
     int last_error_ = 0;
 };
 

@@ -133,9 +133,8 @@ Daemon::Daemon(config::Config config, std::string config_path, std::unique_ptr<i
       clock_(std::move(clock)),
       log_(log),
       random_(random),
-      discipline_(*clock_, io::DisciplineConfig{config_.clock.step_threshold,
-                                                config_.clock.panic_threshold}),
-      core_(std::make_unique<ntp::ClientCore>(ntp::SystemConfig{})),
+      discipline_(*clock_),
+      core_(make_core()),
       started_(std::chrono::steady_clock::now()) {
     resolver_ = std::make_unique<Resolver>(*loop_, [this](const Resolution& r) { on_resolved(r); });
 }
@@ -264,7 +263,7 @@ void Daemon::open_sockets() {
                     loop_->add_timer_after(0ms, [this] { reload(); });
                 } else if (a == ctl::Action::MakeStep) {
                     log_.info(io::LogClass::Control, "step armed by " + who);
-                    discipline_.arm_step();
+                    core_->arm_step();
                 }
             });
     }
@@ -292,9 +291,36 @@ void Daemon::on_server_datagram(uint64_t socket, const io::ReceivedDatagram& d) 
     loop_->send_udp(socket, d.peer, r.bytes(), d.local.empty() ? nullptr : &d.local);
 }
 
+std::unique_ptr<ntp::ClientCore> Daemon::make_core() {
+    ntp::ControllerConfig cc;
+    cc.step_threshold = config_.clock.step_threshold;
+    cc.panic_threshold = config_.clock.panic_threshold;
+    cc.makestep_threshold = config_.clock.makestep_threshold;
+    cc.makestep_limit = config_.clock.makestep_limit;
+    cc.max_frequency = config_.clock.max_frequency_ppm * 1e-6;
+    double frequency = 0.0;
+    if (core_ && core_->discipline_status().slewing) {
+        // The old core's slew must not outlive it.
+        frequency = core_->discipline_status().frequency;
+        discipline_.set_frequency(frequency);
+        loop_->cancel_timer(slew_timer_);
+        slew_timer_ = 0;
+    } else if (const std::optional<double> f = discipline_.frequency()) {
+        frequency = *f;
+    }
+    return std::make_unique<ntp::ClientCore>(ntp::SystemConfig{}, cc, frequency);
+}
+
 void Daemon::start() {
     if (workers_) workers_->start();
     load_drift();
+    if (config_.clock.adjust) {
+        if (!discipline_.take_control()) {
+            log_.warn(io::LogClass::ClockAdjust,
+                      "cannot read " + clock_->name() + " to turn its kernel PLL off");
+        }
+    }
+    core_ = make_core();
     schedule_drift_save();
     load_leap_file();
     update_leap();
@@ -404,7 +430,7 @@ void Daemon::remove_all_sources() {
     }
     sources_.clear();
     pools_.clear();
-    core_ = std::make_unique<ntp::ClientCore>(ntp::SystemConfig{});
+    core_ = make_core();
 }
 
 bool Daemon::reload() {
@@ -461,7 +487,19 @@ void Daemon::carry_out(ntp::ClientActions actions) {
                 carry_out(core_->handle_pool_timer(pool, now(), random_));
             });
         } else if (auto* dc = std::get_if<ntp::DisciplineClock>(&action)) {
-            discipline(dc->update);
+            discipline(*dc);
+        } else if (auto* f = std::get_if<ntp::SetClockFrequency>(&action)) {
+            if (!pps_owns_clock_ && discipline_.set_frequency(f->frequency) < 0) {
+                log_.error(io::LogClass::ClockAdjust, std::string("cannot set the frequency: ") +
+                                                          std::strerror(-discipline_.last_error()));
+                core_->handle_command_failed(now(), discipline_.frequency().value_or(0.0));
+            }
+        } else if (auto* fault = std::get_if<ntp::DisciplineFault>(&action)) {
+            if (fault->raised) {
+                log_.warn(io::LogClass::ClockAdjust, fault->text);
+            } else {
+                log_.info(io::LogClass::ClockAdjust, fault->text);
+            }
         }
     }
     check_status_change();
@@ -539,34 +577,61 @@ void Daemon::resolve_pool(ntp::PoolId pool, const std::string& hostname) {
     resolver_->resolve(tag, hostname);
 }
 
-void Daemon::discipline(const ntp::ClockUpdate& update) {
-    const ntp::SystemState& sys = core_->system_state();
-    const io::Correction c =
-        discipline_.apply(update.offset, sys.root_distance_at(now()), update.jitter);
-    char text[160];
-    switch (c) {
-        case io::Correction::Slewed:
-            std::snprintf(text, sizeof text, "offset %+.9f s handed to the kernel PLL",
-                          update.offset);
-            log_.debug(io::LogClass::ClockAdjust, text);
-            break;
-        case io::Correction::Stepped:
-            std::snprintf(text, sizeof text, "clock stepped by %+.9f s", update.offset);
-            log_.warn(io::LogClass::ClockAdjust, text);
-            if (steering_) steering_->reset();
-            carry_out(core_->handle_clock_step(now()));
-            break;
-        case io::Correction::Panic:
-            std::snprintf(text, sizeof text,
-                          "offset %+.3f s exceeds the panic threshold (%.0f s): not adjusting; "
-                          "nanotimectl makestep overrides",
-                          update.offset, config_.clock.panic_threshold);
-            log_.error(io::LogClass::ClockAdjust, text);
-            break;
-        case io::Correction::Failed:
-            log_.error(io::LogClass::ClockAdjust, std::string("clock adjustment failed: ") +
-                                                      std::strerror(-discipline_.last_error()));
-            break;
+void Daemon::discipline(const ntp::DisciplineClock& dc) {
+    const ntp::ClockCommand& cmd = dc.command;
+    char text[200];
+    if (cmd.action == ntp::ClockAction::Panic) {
+        std::snprintf(text, sizeof text,
+                      "offset %+.3f s exceeds the panic threshold (%.0f s): not adjusting; "
+                      "nanotimectl makestep overrides",
+                      cmd.offset, config_.clock.panic_threshold);
+        log_.error(io::LogClass::ClockAdjust, text);
+        return;
+    }
+    // A nanoclock whose hardpps disciplines time or frequency belongs to the
+    // PPS signal: NTP numbers the seconds and watches, but does not steer.
+    if (config_.clock.backend == config::ClockBackendKind::Nanoclock) {
+        timex tx{};
+        const bool pps = clock_->read(tx) >= 0 && (tx.status & STA_PPSSIGNAL) &&
+                         (tx.status & (STA_PPSTIME | STA_PPSFREQ));
+        if (pps != pps_owns_clock_) {
+            log_.info(
+                io::LogClass::ClockAdjust,
+                pps ? "PPS disciplines " + clock_->name() + ": NTP corrections paused"
+                    : "PPS no longer disciplines " + clock_->name() + ": NTP corrections resume");
+            pps_owns_clock_ = pps;
+        }
+        if (pps && cmd.action != ntp::ClockAction::Step) {
+            core_->handle_command_failed(now(), static_cast<double>(tx.freq) / 65536.0 * 1e-6);
+            return;
+        }
+    }
+    loop_->cancel_timer(slew_timer_);
+    slew_timer_ = 0;
+    if (discipline_.apply(cmd, dc.max_error, dc.est_error) < 0) {
+        log_.error(io::LogClass::ClockAdjust, std::string("clock adjustment failed: ") +
+                                                  std::strerror(-discipline_.last_error()));
+        core_->handle_command_failed(now(), discipline_.frequency().value_or(0.0));
+        return;
+    }
+    if (cmd.action == ntp::ClockAction::Step) {
+        std::snprintf(text, sizeof text, "clock stepped by %+.9f s", cmd.step);
+        log_.warn(io::LogClass::ClockAdjust, text);
+        if (steering_) steering_->reset();
+    } else {
+        std::snprintf(
+            text, sizeof text,
+            "offset %+.9f s (sd %.9f s): frequency %+.6f ppm, slewing %+.6f ppm for %.1f s",
+            cmd.offset, dc.est_error, cmd.base_frequency * 1e6,
+            (cmd.frequency - cmd.base_frequency) * 1e6, cmd.slew_seconds);
+        log_.debug(io::LogClass::ClockAdjust, text);
+    }
+    if (cmd.slew_seconds > 0) {
+        slew_timer_ = loop_->add_timer_after(
+            std::chrono::nanoseconds(static_cast<int64_t>(cmd.slew_seconds * 1e9)), [this] {
+                slew_timer_ = 0;
+                carry_out(core_->handle_slew_end(now()));
+            });
     }
     update_leap();
 }
@@ -747,7 +812,11 @@ void Daemon::save_drift() {
     const int fd = open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
     if (fd < 0) return;
     char buf[64];
-    const int n = std::snprintf(buf, sizeof buf, "%.6f\n", static_cast<double>(tx.freq) / 65536.0);
+    // The base frequency, not a slew in progress.
+    const double ppm = core_->discipline_status().updates > 0
+                           ? core_->discipline_status().frequency * 1e6
+                           : static_cast<double>(tx.freq) / 65536.0;
+    const int n = std::snprintf(buf, sizeof buf, "%.6f\n", ppm);
     const bool ok = write(fd, buf, static_cast<size_t>(n)) == n && fsync(fd) == 0;
     close(fd);
     if (!ok || rename(tmp.c_str(), config_.clock.drift_file.c_str()) != 0) unlink(tmp.c_str());

@@ -89,7 +89,11 @@ class Daemon {
     void carry_out(ntp::ClientActions actions);
     void send_request(const ntp::SendTo& send);
     void resolve_pool(ntp::PoolId pool, const std::string& hostname);
-    void discipline(const ntp::ClockUpdate& update);
+    void discipline(const ntp::DisciplineClock& command);
+    void end_slew_now();
+    // A fresh client core (start, reload) that continues the discipline
+    // from the clock's current frequency.
+    std::unique_ptr<ntp::ClientCore> make_core();
     void on_server_datagram(uint64_t socket, const io::ReceivedDatagram& d);
     void load_drift();
     void save_drift();
@@ -103,6 +107,8 @@ class Daemon {
     io::RateLimitedLog& log_;
     ntp::RandomSource& random_;
     io::ClockDiscipline discipline_;
+    uint64_t slew_timer_ = 0;
+    bool pps_owns_clock_ = false;  // the nanoclock's hardpps disciplines it: NTP only watches
     std::unique_ptr<ntp::ClientCore> core_;
     std::unique_ptr<ntp::NtpServer> server_;
     std::vector<uint64_t> server_sockets_;

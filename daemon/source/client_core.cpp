@@ -1,14 +1,26 @@
 #include "source/client_core.hpp"
 
-namespace nanotime::ntp {
+#include <algorithm>
+#include <cmath>
+#include <cstdio>
 
-ClientCore::ClientCore(SystemConfig system) : system_(std::move(system)) {}
+namespace nanotime::ntp {
+namespace {
+
+// The clock's frequency error bound added to the estimate's own (chrony's
+// maxclockerror default): how fast the served root dispersion grows (s/s).
+constexpr double kClockErrorRate = 1e-6;
+
+}  // namespace
+
+ClientCore::ClientCore(SystemConfig system, ControllerConfig controller, double initial_frequency)
+    : system_(std::move(system)), ledger_(initial_frequency), controller_(controller) {}
 
 SourceId ClientCore::spawn(const SourceConfig& config, std::optional<PoolId> pool,
                            RandomSource& random, ClientActions& out) {
     const SourceId id = next_source_++;
     Entry entry;
-    entry.source = std::make_unique<NtpSource>(id, config);
+    entry.source = std::make_unique<NtpSource>(id, config, &ledger_);
     entry.pool = pool;
     entry.verdict.id = id;
     SourceActions start = entry.source->start(random);
@@ -118,7 +130,7 @@ void ClientCore::run_selection(NtpInstant now, RandomSource& random, ClientActio
             replace.emplace_back(verdict.id, *entry.pool);
         }
     }
-    if (outcome.clock_update) out.push_back(DisciplineClock{*outcome.clock_update});
+    discipline(outcome, now, out);
     for (const auto& [source, pool] : replace) {
         drop(source, now, RemovalReason::Falseticker, out);
         replenish(pool, now, random, out);
@@ -132,6 +144,7 @@ ClientActions ClientCore::handle_source_timer(SourceId id, NtpInstant now, Rando
     bool select = false;
     apply(id, it->second.source->handle_timer(now, random), now, random, out, select);
     if (select) run_selection(now, random, out);
+    for (ClientAction& a : check_health(now)) out.push_back(std::move(a));
     return out;
 }
 
@@ -201,6 +214,149 @@ ClientActions ClientCore::handle_clock_step(NtpInstant now) {
     ClientActions out;
     for (auto& [id, entry] : sources_) entry.source->reset_after_clock_step();
     (void)now;
+    return out;
+}
+
+void ClientCore::discipline(const SelectionOutcome& outcome, NtpInstant now, ClientActions& out) {
+    const SystemState& state = system_.state();
+    if (!outcome.majority || !state.system_peer) return;
+    const SourceId peer = *state.system_peer;
+    auto pit = sources_.find(peer);
+    if (pit == sources_.end()) return;
+    const NtpSource& ps = *pit->second.source;
+    // One update per new sample of the system peer; the other survivors'
+    // samples are used when it comes.
+    if (ps.samples_accepted() == samples_used_[peer]) return;
+
+    const RawPoint here = ledger_.at(now);
+    double offset_weight = 0, weighted_offset = 0;
+    double frequency_weight = 0, weighted_frequency = 0;
+    double residual_sd = 0;
+    for (const SourceVerdict& v : outcome.verdicts) {
+        if (v.status != SourceStatus::Survivor && v.status != SourceStatus::SystemPeer) continue;
+        auto it = sources_.find(v.id);
+        if (it == sources_.end()) continue;
+        const NtpSource& src = *it->second.source;
+        const std::optional<SourceEstimate> e = src.estimator().estimate_at(here.x);
+        if (!e) continue;
+        samples_used_[v.id] = src.samples_accepted();
+        const double w = 1.0 / std::max(e->offset_sd * e->offset_sd, 1e-18);
+        offset_weight += w;
+        weighted_offset += w * e->offset;
+        if (e->has_frequency) {
+            const double fw = 1.0 / std::max(e->frequency_sd * e->frequency_sd, 1e-24);
+            frequency_weight += fw;
+            weighted_frequency += fw * e->frequency;
+        }
+        if (v.id == peer) residual_sd = e->residual_sd;
+    }
+    if (offset_weight <= 0) return;
+    ClockEstimate estimate;
+    estimate.offset = weighted_offset / offset_weight;
+    estimate.offset_sd = std::sqrt(1.0 / offset_weight);
+    estimate.has_frequency = frequency_weight > 0;
+    if (estimate.has_frequency) {
+        estimate.frequency = weighted_frequency / frequency_weight;
+        estimate.frequency_sd = std::sqrt(1.0 / frequency_weight);
+    }
+    // The correction is spread over the interval the updates actually come
+    // at (several sources update more often than one poll), at most a poll.
+    const double poll_interval = log2_to_seconds(ps.poll());
+    estimate.interval = poll_interval;
+    if (last_clock_update_) {
+        estimate.interval = std::clamp(to_seconds(now - *last_clock_update_), 1.0, poll_interval);
+    }
+
+    const bool was_limited = status_.frequency_limited;
+    const ClockCommand cmd = controller_.update(now, estimate, ledger_);
+    if (cmd.action == ClockAction::Panic) {
+        DisciplineClock dc;
+        dc.command = cmd;
+        dc.update = ClockUpdate{cmd.offset, residual_sd, now, peer};
+        out.push_back(dc);
+        return;
+    }
+    last_clock_update_ = now;
+    if (cmd.action == ClockAction::Step) {
+        for (auto& [id, entry] : sources_) entry.source->apply_step(cmd.step);
+    }
+
+    // What we serve: built from the estimate, recomputed at every update.
+    const SourceSnapshot snap = ps.snapshot();
+    const double root_delay = snap.root_delay + ps.estimator().min_delay();
+    const double root_dispersion = snap.root_dispersion + estimate.offset_sd + residual_sd;
+    system_.record_update(now, cmd.offset, residual_sd, root_delay, root_dispersion,
+                          estimate.frequency_sd + kClockErrorRate);
+
+    status_.updates = controller_.updates();
+    status_.frequency_limited = controller_.frequency_limited();
+    status_.frequency = cmd.base_frequency;
+    status_.frequency_sd = estimate.frequency_sd;
+    status_.offset_sd = estimate.offset_sd;
+    status_.residual_sd = residual_sd;
+    status_.slewing = controller_.slewing();
+    status_.stalled = false;
+    status_.last_update_age = 0;
+
+    DisciplineClock dc;
+    dc.command = cmd;
+    dc.update = ClockUpdate{cmd.offset, residual_sd, now, peer};
+    dc.max_error = root_delay / 2 + root_dispersion;
+    dc.est_error = estimate.offset_sd;
+    out.push_back(dc);
+    if (status_.frequency_limited != was_limited) {
+        char text[200];
+        std::snprintf(text, sizeof text,
+                      status_.frequency_limited
+                          ? "frequency pinned: the clock needs %+.3f ppm, beyond the %.0f ppm "
+                            "the kernel accepts; offsets will grow"
+                          : "frequency back within limits (%+.3f ppm of %.0f ppm)",
+                      cmd.base_frequency * 1e6, controller_.config().max_frequency * 1e6);
+        out.push_back(DisciplineFault{status_.frequency_limited, text});
+    }
+}
+
+ClientActions ClientCore::handle_slew_end(NtpInstant now) {
+    ClientActions out;
+    if (const std::optional<double> f = controller_.slew_ended(now, ledger_)) {
+        out.push_back(SetClockFrequency{*f});
+    }
+    status_.slewing = controller_.slewing();
+    return out;
+}
+
+void ClientCore::handle_command_failed(NtpInstant now, double frequency) {
+    ledger_.set_frequency(now, frequency);
+}
+
+ClientActions ClientCore::check_health(NtpInstant now) {
+    ClientActions out;
+    if (!last_clock_update_) return out;
+    status_.last_update_age = to_seconds(now - *last_clock_update_);
+    double longest_poll = 0;
+    unsigned reachable = 0;
+    for (const auto& [id, entry] : sources_) {
+        if (entry.source->reach() == 0 || entry.source->demobilized()) continue;
+        ++reachable;
+        longest_poll = std::max(longest_poll, log2_to_seconds(entry.source->poll()));
+    }
+    if (reachable == 0 || status_.last_update_age <= kStallPolls * longest_poll) return out;
+    // Sources answer, yet nothing has reached the clock for kStallPolls of
+    // their polls: whatever they were judged on (frequency pinned, distance
+    // grown from the clock's own drift, a falseticker majority) is stale.
+    // Start over as at start-up, stepping allowed again.
+    status_.stalled = true;
+    ++status_.restarts;
+    char text[240];
+    std::snprintf(text, sizeof text,
+                  "no clock update for %.0f s although %u source(s) answer: estimates restarted "
+                  "(restart %u), stepping allowed for the next updates",
+                  status_.last_update_age, reachable, status_.restarts);
+    for (auto& [id, entry] : sources_) entry.source->restart_estimates();
+    samples_used_.clear();
+    controller_.restart();
+    last_clock_update_ = now;
+    out.push_back(DisciplineFault{true, text});
     return out;
 }
 

@@ -9,7 +9,12 @@
 //   Resolve           resolve a pool's name; answer with handle_resolved()
 //                     or handle_resolve_failed()
 //   SetPoolTimer      call handle_pool_timer() after the delay
-//   DisciplineClock   feed this offset to the clock discipline
+//   DisciplineClock   carry out this clock command (frequency, slew, step)
+//   SetClockFrequency the slew ended: run at this frequency
+// The discipline is the daemon's own (see discipline/): each source keeps a
+// regression over its samples on the oscillator's timescale (the correction
+// ledger records every command), and each new sample from a survivor of
+// selection updates the combined estimate and the clock command.
 // Selection runs whenever a source has new statistics; its verdicts drive
 // pool replacement (unreachable members, persistent falsetickers).
 #pragma once
@@ -22,6 +27,8 @@
 #include <vector>
 
 #include "algorithm/system_process.hpp"
+#include "discipline/clock_controller.hpp"
+#include "discipline/correction_ledger.hpp"
 #include "source/ntp_source.hpp"
 #include "source/pool.hpp"
 
@@ -58,11 +65,23 @@ struct SetPoolTimer {
     Nanoseconds after{0};
 };
 struct DisciplineClock {
-    ClockUpdate update;
+    ClockCommand command;
+    ClockUpdate update;      // offset (s, now), jitter (s), the system peer
+    double max_error = 0.0;  // s, root distance: for the kernel's maxerror
+    double est_error = 0.0;  // s, the estimate's error: for the kernel's esterror
+};
+struct SetClockFrequency {
+    double frequency = 0.0;  // fraction (ppm * 1e-6)
+};
+// A fault of the discipline was found or cleared; @text says which and what
+// is done about it (logged by the daemon, shown in `nanotimectl status`).
+struct DisciplineFault {
+    bool raised = true;
+    std::string text;
 };
 
-using ClientAction =
-    std::variant<SendTo, SetSourceTimer, SourceRemoved, Resolve, SetPoolTimer, DisciplineClock>;
+using ClientAction = std::variant<SendTo, SetSourceTimer, SourceRemoved, Resolve, SetPoolTimer,
+                                  DisciplineClock, SetClockFrequency, DisciplineFault>;
 using ClientActions = std::vector<ClientAction>;
 
 struct SourceInfo {
@@ -71,9 +90,28 @@ struct SourceInfo {
     SourceVerdict verdict;  // from the last selection
 };
 
+// The discipline's view of itself, for status.
+struct DisciplineStatus {
+    bool frequency_limited = false;  // the oscillator needs more than max_frequency
+    bool stalled = false;            // no update for kStallPolls polls with sources reachable
+    double last_update_age = -1.0;   // s since the last clock update, < 0: none yet
+    unsigned updates = 0;
+    unsigned restarts = 0;      // recoveries from a stall
+    double frequency = 0.0;     // fraction, the base frequency set
+    double frequency_sd = 0.0;  // fraction, its uncertainty
+    double offset_sd = 0.0;     // s, of the last estimate
+    double residual_sd = 0.0;   // s, combined std dev of the last estimate
+    bool slewing = false;
+};
+
+// Updates missed (in the longest poll interval of the reachable sources)
+// before the discipline calls itself stalled and restarts the estimates.
+inline constexpr unsigned kStallPolls = 8;
+
 class ClientCore {
   public:
-    explicit ClientCore(SystemConfig system);
+    explicit ClientCore(SystemConfig system, ControllerConfig controller = {},
+                        double initial_frequency = 0.0);
 
     SourceId add_server(const SourceConfig& config, RandomSource& random, ClientActions& out);
     PoolId add_pool(const PoolConfig& config, ClientActions& out);
@@ -90,7 +128,19 @@ class ClientCore {
     ClientActions handle_resolve_failed(PoolId pool);
     ClientActions handle_pool_timer(PoolId pool, NtpInstant now, RandomSource& random);
     ClientActions handle_clock_step(NtpInstant now);
+    // The slew of the last DisciplineClock has run its course.
+    ClientActions handle_slew_end(NtpInstant now);
+    // The clock refused a command (@frequency is what it runs at now, read
+    // back): the ledger follows the clock.
+    void handle_command_failed(NtpInstant now, double frequency);
+    // Arms a step for the next update (nanotimectl makestep).
+    void arm_step() { controller_.arm_step(); }
+    // Looks for faults that show only as an absence (no updates); called at
+    // every source timer, and by the daemon whenever it likes.
+    ClientActions check_health(NtpInstant now);
 
+    const DisciplineStatus& discipline_status() const { return status_; }
+    const CorrectionLedger& ledger() const { return ledger_; }
     const SystemState& system_state() const { return system_.state(); }
     std::vector<SourceInfo> sources() const;
     const NtpSource* source(SourceId id) const;
@@ -113,7 +163,15 @@ class ClientCore {
     void replenish(PoolId pool, NtpInstant now, RandomSource& random, ClientActions& out);
     void drop(SourceId id, NtpInstant now, RemovalReason reason, ClientActions& out);
 
+    // From the estimators of the survivors to a clock command.
+    void discipline(const SelectionOutcome& outcome, NtpInstant now, ClientActions& out);
+
     SystemProcess system_;
+    CorrectionLedger ledger_;
+    ClockController controller_;
+    DisciplineStatus status_;
+    std::optional<NtpInstant> last_clock_update_;
+    std::map<SourceId, uint64_t> samples_used_;  // samples_accepted() at the last update
     std::map<SourceId, Entry> sources_;
     std::map<uint64_t, SourceId> requests_;  // outstanding request ID -> source
     std::map<PoolId, Pool> pools_;

@@ -14,12 +14,14 @@ constexpr uint16_t kFirstEphemeralPort = 1024;
 
 }  // namespace
 
-NtpSource::NtpSource(SourceId id, SourceConfig config)
+NtpSource::NtpSource(SourceId id, SourceConfig config, const CorrectionLedger* ledger)
     : id_(id),
       config_(config),
       address_reference_id_(reference_id_for_address(config.address.ip)),
       poll_(config.minpoll, config.maxpoll),
       filter_(config.local_precision),
+      ledger_(ledger),
+      estimator_(ledger != nullptr ? ledger->frequency() : 0.0),
       burst_remaining_(config.iburst ? kBurstRequests : 0) {}
 
 Nanoseconds NtpSource::next_interval(RandomSource& random) const {
@@ -172,18 +174,20 @@ SourceActions NtpSource::handle_packet(std::span<const uint8_t> bytes, uint64_t 
                                                 config_.local_precision, h.precision);
     ++counters_.replies_accepted;
 
-    const bool had_statistics = filter_.has_statistics();
-    const double previous_offset = filter_.statistics().offset;
-    const auto statistics = filter_.add_sample(sample, receive_time, poll_.interval_seconds());
-    bool changed = statistics.has_value();
+    // The offset belongs to the midpoint of the exchange on the local clock.
+    const NtpInstant midpoint = request.sent + (receive_time - request.sent) / 2;
+    const RawPoint raw = ledger_ != nullptr ? ledger_->at(midpoint) : RawPoint{};
+    estimator_.add(raw, to_seconds(sample.offset), to_seconds(sample.delay), midpoint);
+    filter_.add_sample(sample, receive_time, poll_.interval_seconds());
     if (!startup_complete_ && filter_.valid_stages() >= kBurstEnoughSamples) {
         startup_complete_ = true;
-        changed = true;  // the startup quorum changed
     }
-    if (statistics && had_statistics && burst_remaining_ == 0) {
-        poll_.on_sample(std::fabs(statistics->offset - previous_offset), statistics->jitter);
+    if (burst_remaining_ == 0) {
+        poll_.on_estimate(estimator_.balanced_interval(), estimator_.last_was_outlier());
     }
-    if (changed) actions.push_back(UpdateSystem{snapshot()});
+    // Every sample is news for the discipline, whatever the clock filter
+    // made of it.
+    actions.push_back(UpdateSystem{snapshot()});
     return actions;
 }
 
@@ -199,7 +203,15 @@ bool NtpSource::handle_transmit_timestamp(uint64_t request_id, NtpInstant sent) 
 
 SourceActions NtpSource::reset_after_clock_step() {
     filter_.reset();
+    estimator_ = SourceEstimator(ledger_ != nullptr ? ledger_->frequency() : 0.0);
     return {Reset{ResetReason::ClockStep}};
+}
+
+void NtpSource::restart_estimates() {
+    filter_.reset();
+    estimator_ = SourceEstimator(ledger_ != nullptr ? ledger_->frequency() : 0.0);
+    startup_complete_ = false;
+    poll_.reset();
 }
 
 std::optional<uint64_t> NtpSource::outstanding_request() const {

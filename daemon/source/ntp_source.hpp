@@ -25,6 +25,8 @@
 
 #include "algorithm/clock_filter.hpp"
 #include "algorithm/source_snapshot.hpp"
+#include "discipline/correction_ledger.hpp"
+#include "discipline/source_estimator.hpp"
 #include "packet/packet.hpp"
 #include "source/poll_controller.hpp"
 #include "source/reachability.hpp"
@@ -70,7 +72,10 @@ inline constexpr Nanoseconds kMaxTransmitLag{1'000'000'000};
 
 class NtpSource {
   public:
-    NtpSource(SourceId id, SourceConfig config);
+    // @ledger (may be null: no correction is ever applied) maps the local
+    // clock to the oscillator's timescale for the estimator; it must outlive
+    // the source.
+    NtpSource(SourceId id, SourceConfig config, const CorrectionLedger* ledger = nullptr);
 
     // Arms the first poll after a short random delay (spreads sources).
     SourceActions start(RandomSource& random);
@@ -83,8 +88,14 @@ class NtpSource {
     // request was prepared. Accepted only for the outstanding request and
     // only within kMaxTransmitLag after that time; returns whether it was used.
     bool handle_transmit_timestamp(uint64_t request_id, NtpInstant sent);
-    // The local clock was stepped: every stored sample is wrong now.
+    // The local clock was stepped by something else: every stored sample is
+    // wrong now.
     SourceActions reset_after_clock_step();
+    // The daemon stepped the clock by @amount_s (s): the filter's offsets
+    // move with it; the estimator's raw samples need nothing (see the ledger).
+    void apply_step(double amount_s) { filter_.apply_step(amount_s); }
+    // Forgets every sample and starts again as at start-up (recovery).
+    void restart_estimates();
 
     SourceId id() const { return id_; }
     const SourceConfig& config() const { return config_; }
@@ -95,6 +106,9 @@ class NtpSource {
     bool demobilized() const { return demobilized_; }
     std::optional<uint64_t> outstanding_request() const;
     const ClockFilter& filter() const { return filter_; }
+    const SourceEstimator& estimator() const { return estimator_; }
+    // Samples accepted so far (a new one since the last look means news).
+    uint64_t samples_accepted() const { return counters_.replies_accepted; }
 
   private:
     struct Outstanding {
@@ -112,6 +126,8 @@ class NtpSource {
     PollController poll_;
     Reachability reach_;
     ClockFilter filter_;
+    const CorrectionLedger* ledger_;
+    SourceEstimator estimator_;
     SourceCounters counters_;
     std::optional<Outstanding> outstanding_;
     std::optional<NtpTimestamp> last_cookie_;  // of the last answered request

@@ -1,14 +1,18 @@
 // poll_controller.hpp - the poll exponent between minpoll and maxpoll.
 //
-// RFC 5905 A.5.5.6 adapts the poll interval with a "jiggle" counter: a sample
-// whose offset change is within PGATE jitters adds the poll exponent, others
-// subtract twice it; crossing +-LIMIT moves the exponent one step up or
-// down. Here the rule runs per source on the filter output (the system-wide
-// discipline lives in the kernel). Kiss-o'-death RATE raises a floor that
-// the poll never goes below again; an unreachable source backs off.
+// The poll follows the interval the source's estimator finds balanced (the
+// wander over one interval equals the noise of one sample; see
+// discipline/source_estimator.hpp): each sample adds kScoreGain times the
+// distance in log2 steps (at most 1) to a score, and at +-1 the exponent
+// moves one step, so a single noisy estimate does not move the poll. An
+// outlier counts as a vote for one step shorter.
+// The RFC 5905 A.5.5.6 jiggle counter (on_sample) remains for callers that
+// only have a clock filter. Kiss-o'-death RATE raises a floor that the poll
+// never goes below again; an unreachable source backs off.
 #pragma once
 
 #include <algorithm>
+#include <cmath>
 #include <cstdint>
 
 #include "algorithm/constants.hpp"
@@ -46,6 +50,29 @@ class PollController {
         }
     }
 
+    // A new sample reached the source's estimator, which would like an
+    // update interval of @balanced (s); @outlier: the sample was far off
+    // the prediction, so the interval is too long to follow the source.
+    void on_estimate(double balanced, bool outlier) {
+        const double wanted =
+            outlier ? static_cast<double>(poll_) - 1.0 : std::log2(std::max(balanced, 1.0));
+        score_ += std::clamp((wanted - static_cast<double>(poll_)) * kScoreGain, -1.0, 1.0);
+        if (score_ >= 1.0) {
+            score_ = 0.0;
+            poll_ = std::min<int8_t>(static_cast<int8_t>(poll_ + 1), maxpoll_);
+        } else if (score_ <= -1.0) {
+            score_ = 0.0;
+            poll_ = std::max<int8_t>(static_cast<int8_t>(poll_ - 1), floor_);
+        }
+    }
+
+    // Back to minpoll (the estimates were restarted).
+    void reset() {
+        poll_ = floor_;
+        jiggle_ = 0;
+        score_ = 0.0;
+    }
+
     // Kiss-o'-death RATE: poll no faster than max(poll + 1, @server_poll).
     void on_rate_kiss(int8_t server_poll) {
         const int8_t wanted = std::max<int8_t>(static_cast<int8_t>(poll_ + 1), server_poll);
@@ -66,6 +93,8 @@ class PollController {
     int8_t poll_;   // log2 s, current
     int8_t floor_;  // log2 s, minpoll raised by RATE kisses
     int jiggle_ = 0;
+    static constexpr double kScoreGain = 0.25;
+    double score_ = 0.0;  // see on_estimate
 };
 
 }  // namespace nanotime::ntp

@@ -11,131 +11,132 @@
 namespace nanotime::io {
 namespace {
 
-TEST(ClockDiscipline, SmallOffsetGoesToTheKernelPll) {
-    FakeClock clock;
-    clock.state_.status = STA_UNSYNC | STA_PPSSIGNAL;
-    ClockDiscipline d(clock, {0.128, 1000});
-    EXPECT_EQ(d.apply(0.000250), Correction::Slewed);
-    ASSERT_EQ(clock.calls.size(), 1u);
-    const timex& tx = clock.calls[0];
-    EXPECT_EQ(tx.modes, ADJ_OFFSET | ADJ_STATUS | ADJ_NANO);
-    EXPECT_EQ(tx.offset, 250000);  // ns
-    EXPECT_TRUE(tx.status & STA_PLL);
-    EXPECT_TRUE(tx.status & STA_NANO);
-    EXPECT_FALSE(tx.status & STA_UNSYNC);
-    EXPECT_TRUE(tx.status & STA_PPSSIGNAL);  // other bits kept
-    EXPECT_TRUE(clock.steps.empty());
+ntp::ClockCommand slew(double offset, double base, double frequency, double seconds) {
+    ntp::ClockCommand c;
+    c.action = ntp::ClockAction::Slew;
+    c.offset = offset;
+    c.base_frequency = base;
+    c.frequency = frequency;
+    c.slew_seconds = seconds;
+    return c;
 }
 
-TEST(ClockDiscipline, LargeOffsetSteps) {
+ntp::ClockCommand step(double amount, double base) {
+    ntp::ClockCommand c;
+    c.action = ntp::ClockAction::Step;
+    c.offset = amount;
+    c.step = amount;
+    c.base_frequency = base;
+    c.frequency = base;
+    return c;
+}
+
+// The daemon takes the loop: a pending kernel PLL offset is dropped (Linux
+// keeps slewing it even with STA_PLL clear), then PLL and FLL go off; PPS
+// bits stay, and the frequency the clock runs at is reported.
+TEST(ClockDiscipline, TakeControlTurnsTheKernelPllOff) {
     FakeClock clock;
-    ClockDiscipline d(clock, {0.128, 1000});
-    EXPECT_EQ(d.apply(-2.75), Correction::Stepped);
+    clock.state_.status = STA_PLL | STA_FLL | STA_PPSSIGNAL | STA_PPSFREQ;
+    clock.state_.offset = 12345;
+    clock.state_.freq = 10 * 65536;  // 10 ppm
+    ClockDiscipline d(clock);
+    const std::optional<double> f = d.take_control();
+    ASSERT_TRUE(f);
+    EXPECT_NEAR(*f, 10e-6, 1e-12);
+    ASSERT_EQ(clock.calls.size(), 2u);
+    EXPECT_EQ(clock.calls[0].modes, ADJ_OFFSET | ADJ_STATUS | ADJ_NANO);
+    EXPECT_EQ(clock.calls[0].offset, 0);
+    EXPECT_TRUE(clock.calls[0].status & STA_PLL);  // ADJ_OFFSET counts only with PLL on
+    EXPECT_EQ(clock.calls[1].modes, ADJ_STATUS);
+    EXPECT_FALSE(clock.state_.status & (STA_PLL | STA_FLL));
+    EXPECT_TRUE(clock.state_.status & STA_PPSSIGNAL);
+    EXPECT_TRUE(clock.state_.status & STA_PPSFREQ);
+    EXPECT_EQ(clock.state_.offset, 0);
+}
+
+// A slew is a frequency: base plus the correction rate, through ADJ_FREQUENCY
+// (ppm scaled by 2^16), never ADJ_OFFSET.
+TEST(ClockDiscipline, SlewSetsTheFrequency) {
+    FakeClock clock;
+    clock.state_.status = STA_UNSYNC | STA_PPSSIGNAL;
+    ClockDiscipline d(clock);
+    EXPECT_EQ(d.apply(slew(250e-6, -100e-6, -99e-6, 250), 0.0125, 0.00004), 0);
+    ASSERT_GE(clock.calls.size(), 1u);
+    EXPECT_EQ(clock.calls[0].modes, ADJ_FREQUENCY);
+    EXPECT_EQ(clock.calls[0].freq, -99 * 65536);
+    for (const timex& tx : clock.calls) EXPECT_FALSE(tx.modes & ADJ_OFFSET);
+    EXPECT_FALSE(clock.state_.status & STA_UNSYNC);
+    EXPECT_TRUE(clock.state_.status & STA_PPSSIGNAL);  // other bits kept
+    EXPECT_TRUE(clock.steps.empty());
+    EXPECT_EQ(d.set_frequency(-100e-6), 0);
+    EXPECT_EQ(clock.state_.freq, -100 * 65536);
+    EXPECT_NEAR(*d.frequency(), -100e-6, 1e-12);
+}
+
+TEST(ClockDiscipline, StepThenFrequency) {
+    FakeClock clock;
+    ClockDiscipline d(clock);
+    EXPECT_EQ(d.apply(step(-2.75, 5e-6), 0.02, 0.001), 0);
     ASSERT_EQ(clock.steps.size(), 1u);
     EXPECT_NEAR(clock.steps[0], -2.75, 1e-9);
     const timex& tx = clock.calls[0];
     EXPECT_EQ(tx.modes, ADJ_SETOFFSET | ADJ_NANO);
     EXPECT_EQ(tx.time.tv_sec, -3);  // normalised: -3 s + 0.25 s
     EXPECT_EQ(tx.time.tv_usec, 250000000);
+    EXPECT_EQ(clock.calls[1].modes, ADJ_FREQUENCY);
+    EXPECT_EQ(clock.calls[1].freq, 5 * 65536);
 }
 
 // A step leaves the kernel clock STA_UNSYNC (Linux's settime path sets it on
 // CLOCK_REALTIME; a fresh nanoclock has it from load): the daemon clears it
-// right away, keeping every other bit, instead of at the next slew a poll or
-// more later - the CLOCK_REALTIME steering waits while the nanoclock has it.
+// right away, keeping every other bit, instead of at the next update - the
+// CLOCK_REALTIME steering waits while the nanoclock has it.
 TEST(ClockDiscipline, StepMarksTheClockSynchronised) {
     FakeClock clock;
     clock.step_sets_unsync = true;
-    const int kept = STA_PLL | STA_PPSFREQ | STA_PPSTIME | STA_PPSSIGNAL | STA_INS | STA_NANO;
+    const int kept = STA_PPSFREQ | STA_PPSTIME | STA_PPSSIGNAL | STA_INS | STA_NANO;
     clock.state_.status = kept;
-    ClockDiscipline d(clock, {0.128, 1000});
-    EXPECT_EQ(d.apply(-2.75, 0.02, 0.001), Correction::Stepped);
+    ClockDiscipline d(clock);
+    EXPECT_EQ(d.apply(step(-2.75, 0), 0.02, 0.001), 0);
     EXPECT_EQ(clock.state_.status, kept);
-    EXPECT_EQ(clock.state_.maxerror, 20000);  // us, as after a slew
+    EXPECT_EQ(clock.state_.maxerror, 20000);  // us
     EXPECT_EQ(clock.state_.esterror, 1000);
-    // Step, errors, then the status (after the errors: a maxerror at the
-    // kernel's limit would flag the clock again at the next second).
-    ASSERT_EQ(clock.calls.size(), 3u);
+    // Step, frequency, errors, then the status (after the errors: a maxerror
+    // at the kernel's limit would flag the clock again at the next second).
+    ASSERT_EQ(clock.calls.size(), 4u);
     EXPECT_EQ(clock.calls[0].modes, ADJ_SETOFFSET | ADJ_NANO);
-    EXPECT_EQ(clock.calls[1].modes, ADJ_MAXERROR | ADJ_ESTERROR);
-    EXPECT_EQ(clock.calls[2].modes, ADJ_STATUS);
-    EXPECT_EQ(clock.calls[2].status, kept);
+    EXPECT_EQ(clock.calls[1].modes, ADJ_FREQUENCY);
+    EXPECT_EQ(clock.calls[2].modes, ADJ_MAXERROR | ADJ_ESTERROR);
+    EXPECT_EQ(clock.calls[3].modes, ADJ_STATUS);
+    EXPECT_EQ(clock.calls[3].status, kept);
     EXPECT_EQ(d.last_error(), 0);
-}
-
-TEST(ClockDiscipline, StepMarksAFreshNanoclockSynchronised) {
-    FakeClock clock;  // the nanoclock: a step does not touch the status
-    clock.state_.status = STA_UNSYNC | STA_DEL;
-    ClockDiscipline d(clock, {0.128, 1000});
-    d.arm_step();  // nanotimectl makestep: the same path
-    EXPECT_EQ(d.apply(0.001, 0.01, 0.0001), Correction::Stepped);
-    EXPECT_EQ(clock.state_.status, STA_DEL);
     // Already synchronised: no status write at all.
     const size_t before = clock.calls.size();
-    EXPECT_EQ(d.apply(1.5, 0.01, 0.0001), Correction::Stepped);
-    EXPECT_EQ(clock.calls.size(), before + 2);  // step, errors
-    EXPECT_EQ(clock.state_.status, STA_DEL);
+    EXPECT_EQ(d.apply(slew(1e-6, 0, 1e-9, 10), 0.01, 0.0001), 0);
+    EXPECT_EQ(clock.calls.size(), before + 2);  // frequency, errors
 }
 
-TEST(ClockDiscipline, NoStepNothingMarked) {
+// Nothing corrected, nothing claimed: a panic writes nothing.
+TEST(ClockDiscipline, PanicWritesNothing) {
     FakeClock clock;
     clock.state_.status = STA_UNSYNC;
-    ClockDiscipline d(clock, {0.128, 1000});
-    EXPECT_EQ(d.apply(5000, 0.01, 0.0001), Correction::Panic);
-    EXPECT_EQ(clock.state_.status, STA_UNSYNC);
-    clock.fail_with = EPERM;
-    EXPECT_EQ(d.apply(2.0, 0.01, 0.0001), Correction::Failed);
-    clock.fail_with = 0;
-    EXPECT_EQ(clock.state_.status, STA_UNSYNC);
+    ClockDiscipline d(clock);
+    ntp::ClockCommand panic;
+    panic.action = ntp::ClockAction::Panic;
+    panic.offset = 5000;
+    EXPECT_EQ(d.apply(panic, 0.01, 0.0001), 0);
     EXPECT_TRUE(clock.calls.empty());
-}
-
-TEST(ClockDiscipline, PanicRefusesUnlessForced) {
-    FakeClock clock;
-    ClockDiscipline d(clock, {0.128, 1000});
-    EXPECT_EQ(d.apply(5000), Correction::Panic);
-    EXPECT_TRUE(clock.calls.empty());
-    d.arm_step();
-    EXPECT_EQ(d.apply(5000), Correction::Stepped);
-    EXPECT_EQ(d.apply(0.001), Correction::Slewed);  // one-shot
-    EXPECT_EQ(d.apply(std::nan("")), Correction::Panic);
-}
-
-TEST(ClockDiscipline, ArmedStepStepsSmallOffsetsToo) {
-    FakeClock clock;
-    ClockDiscipline d(clock, {0.128, 0});
-    d.arm_step();
-    EXPECT_EQ(d.apply(0.001), Correction::Stepped);
-    EXPECT_EQ(d.apply(1e6), Correction::Stepped);  // panic threshold 0: never panic
-}
-
-// The kernel's maxerror/esterror follow each update (root distance, system
-// jitter); left alone the kernel grows maxerror and flags STA_UNSYNC after
-// about 9 hours, which would also stop CLOCK_REALTIME steering.
-TEST(ClockDiscipline, UpdatesSetTheKernelErrors) {
-    FakeClock clock;
-    clock.state_.maxerror = 16'000'000;
-    ClockDiscipline d(clock, {0.128, 1000});
-    EXPECT_EQ(d.apply(0.000250, 0.0125, 0.000040), Correction::Slewed);
-    ASSERT_EQ(clock.calls.size(), 2u);
-    EXPECT_EQ(clock.calls[1].modes, ADJ_MAXERROR | ADJ_ESTERROR);
-    EXPECT_EQ(clock.state_.maxerror, 12500);  // us
-    EXPECT_EQ(clock.state_.esterror, 40);
-    EXPECT_EQ(d.apply(-2.75, 0.02, 0.001), Correction::Stepped);
-    EXPECT_EQ(clock.state_.maxerror, 20000);
-    EXPECT_EQ(clock.state_.esterror, 1000);
-    // Nothing corrected, nothing claimed.
-    const size_t before = clock.calls.size();
-    EXPECT_EQ(d.apply(5000, 0.001, 0.001), Correction::Panic);
-    EXPECT_EQ(clock.calls.size(), before);
+    EXPECT_EQ(clock.state_.status, STA_UNSYNC);
 }
 
 TEST(ClockDiscipline, FailureIsReported) {
     FakeClock clock;
     clock.fail_with = EPERM;
-    ClockDiscipline d(clock, {0.128, 1000});
-    EXPECT_EQ(d.apply(0.01), Correction::Failed);
+    ClockDiscipline d(clock);
+    EXPECT_EQ(d.apply(slew(0.01, 0, 1e-4, 100), 0.1, 0.01), -EPERM);
     EXPECT_EQ(d.last_error(), -EPERM);
+    EXPECT_FALSE(d.take_control());
+    EXPECT_FALSE(d.frequency());
 }
 
 TEST(ClockBackend, FrequencyLeapTaiAndErrors) {

@@ -1,5 +1,6 @@
 #include "simulation/sim_network.hpp"
 
+#include <algorithm>
 #include <cmath>
 
 namespace nanotime::ntp::sim {
@@ -25,8 +26,13 @@ Simulation::Simulation(SimConfig config)
       network_random_(config_.seed * 3 + 1),
       client_random_(config_.seed * 3 + 2),
       server_random_(config_.seed * 3 + 3),
-      client_(SystemConfig{}),
-      start_(NtpInstant::from_unix(Nanoseconds(config_.start_unix_seconds * kNanosPerSecond))) {
+      client_(SystemConfig{}, config_.controller, config_.initial_frequency),
+      start_(NtpInstant::from_unix(Nanoseconds(config_.start_unix_seconds * kNanosPerSecond))),
+      wander_random_(config_.seed * 3 + 4),
+      phase_(config_.clock_offset),
+      oscillator_(config_.frequency_error),
+      applied_(config_.initial_frequency) {
+    schedule(1.0, [this] { sample_clock(); });
     for (const ServerModel& model : config_.servers) {
         ServerConfig server_config;
         server_config.access.allow(*Cidr::parse("0.0.0.0/0"));
@@ -47,9 +53,28 @@ Simulation::Simulation(SimConfig config)
     apply(std::move(out));
 }
 
+void Simulation::advance_clock(double t) {
+    if (t <= clock_time_) return;
+    phase_ += (oscillator_ + applied_) * (t - clock_time_);
+    if (config_.wander > 0) {
+        // Box-Muller from two uniforms: one normal step of the random walk.
+        const double u1 = std::max(wander_random_.unit(), 1e-300);
+        const double u2 = wander_random_.unit();
+        const double normal = std::sqrt(-2 * std::log(u1)) * std::cos(6.283185307179586 * u2);
+        oscillator_ += config_.wander * std::sqrt(t - clock_time_) * normal;
+    }
+    clock_time_ = t;
+}
+
 NtpInstant Simulation::local_clock(double true_time) const {
-    const double local = true_time + config_.clock_offset + config_.frequency_error * true_time;
-    return start_ + from_seconds(local);
+    const double phase = phase_ + (oscillator_ + applied_) * (true_time - clock_time_);
+    return start_ + from_seconds(true_time + phase);
+}
+
+void Simulation::sample_clock() {
+    advance_clock(now_);
+    clock_samples_.push_back(ClockSample{now_, phase_, oscillator_ + applied_});
+    schedule(now_ + 1.0, [this] { sample_clock(); });
 }
 
 void Simulation::schedule(double at, std::function<void()> event) {
@@ -97,6 +122,7 @@ void Simulation::deliver_request(SourceId, SendRequest request) {
 void Simulation::apply(ClientActions actions) {
     for (ClientAction& action : actions) {
         if (auto* send = std::get_if<SendTo>(&action)) {
+            request_times_.push_back(now_);
             deliver_request(send->source, std::move(send->request));
         } else if (auto* timer = std::get_if<SetSourceTimer>(&action)) {
             const uint64_t generation = ++timer_generation_[timer->source];
@@ -122,12 +148,28 @@ void Simulation::apply(ClientActions actions) {
                 apply(client_.handle_pool_timer(id, local_clock(now_), client_random_));
             });
         } else if (auto* discipline = std::get_if<DisciplineClock>(&action)) {
+            advance_clock(now_);
+            const ClockCommand& cmd = discipline->command;
             UpdateRecord record;
             record.time = now_;
             record.offset = discipline->update.offset;
-            record.expected = -(config_.clock_offset + config_.frequency_error * now_);
+            record.expected = -phase_;
             record.system_peer = discipline->update.system_peer;
+            record.step = cmd.action == ClockAction::Step;
             updates_.push_back(record);
+            if (cmd.action == ClockAction::Panic) continue;
+            if (cmd.action == ClockAction::Step) phase_ += cmd.step;
+            applied_ = cmd.frequency;
+            const uint64_t generation = ++slew_generation_;
+            if (cmd.slew_seconds > 0) {
+                schedule(now_ + cmd.slew_seconds, [this, generation]() {
+                    if (generation != slew_generation_) return;
+                    apply(client_.handle_slew_end(local_clock(now_)));
+                });
+            }
+        } else if (auto* frequency = std::get_if<SetClockFrequency>(&action)) {
+            advance_clock(now_);
+            applied_ = frequency->frequency;
         }
     }
 }
@@ -136,9 +178,46 @@ void Simulation::run_until(double time) {
     while (!events_.empty() && events_.begin()->first <= time) {
         auto node = events_.extract(events_.begin());
         now_ = node.key();
+        advance_clock(now_);
         node.mapped()();
     }
     now_ = time;
+    advance_clock(now_);
+}
+
+double Simulation::rms_clock_error(double from) const {
+    double squares = 0.0;
+    size_t n = 0;
+    for (const ClockSample& c : clock_samples_) {
+        if (c.time < from) continue;
+        squares += c.error * c.error;
+        ++n;
+    }
+    return n ? std::sqrt(squares / static_cast<double>(n)) : INFINITY;
+}
+
+double Simulation::max_clock_error(double from) const {
+    double worst = 0.0;
+    for (const ClockSample& c : clock_samples_) {
+        if (c.time >= from) worst = std::max(worst, std::fabs(c.error));
+    }
+    return worst;
+}
+
+double Simulation::rms_frequency_error(double from) const {
+    double squares = 0.0;
+    size_t n = 0;
+    for (const ClockSample& c : clock_samples_) {
+        if (c.time < from) continue;
+        squares += c.frequency_error * c.frequency_error;
+        ++n;
+    }
+    return n ? std::sqrt(squares / static_cast<double>(n)) : INFINITY;
+}
+
+size_t Simulation::requests_since(double from) const {
+    return static_cast<size_t>(std::count_if(request_times_.begin(), request_times_.end(),
+                                             [from](double t) { return t >= from; }));
 }
 
 void Simulation::set_server_dies_at(const IpAddress& address, double at) {

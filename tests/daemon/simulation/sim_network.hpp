@@ -1,11 +1,13 @@
 // sim_network.hpp - a deterministic discrete-event simulation of ClientCore
 // against simulated NTP servers (which run the real NtpServer core).
 //
-// True time is a double in seconds from the start. The client's clock reads
-// true time + clock_offset + frequency_error * t (open loop: the discipline
-// is the kernel's job and is simulated in tests/sim), so every DisciplineClock
-// update can be compared with the exact offset it should report:
-// server time - client time = server_error - (clock_offset + frequency_error * t).
+// True time is a double in seconds from the start. The client's clock is a
+// closed loop: it starts clock_offset ahead, its oscillator runs
+// frequency_error fast with a random-walk wander, and every DisciplineClock
+// and SetClockFrequency the core returns is carried out on it (frequency
+// set, step made, slew ended when its time is up), as the daemon does with
+// the kernel. Each DisciplineClock reports the offset the core believes in;
+// the simulation knows the exact one: server time - client time.
 // Each path has fixed one-way delays (their difference is asymmetry), an
 // exponentially distributed queueing delay, and a loss probability. A server
 // can disappear at a given time. All randomness comes from seeded generators.
@@ -42,8 +44,11 @@ struct SimConfig {
     uint64_t seed = 1;
     // True time at t = 0, Unix seconds (default 2026-11-18).
     int64_t start_unix_seconds = 1'795'000'000;
-    double clock_offset = 0.025;   // s, client clock minus true time at t = 0
-    double frequency_error = 0.0;  // s/s
+    double clock_offset = 0.025;     // s, client clock minus true time at t = 0
+    double frequency_error = 0.0;    // s/s, of the oscillator at t = 0
+    double wander = 0.0;             // (s/s)/sqrt(s): random walk of the oscillator's frequency
+    ControllerConfig controller;     // the discipline's settings
+    double initial_frequency = 0.0;  // fraction, the clock's frequency correction at start
     std::vector<ServerModel> servers;
     bool use_pool = false;  // one pool over all servers instead of `server` entries
     PoolConfig pool;        // when use_pool
@@ -55,6 +60,14 @@ struct UpdateRecord {
     double offset = 0.0;    // s, reported by the client core
     double expected = 0.0;  // s, exact offset of the good servers
     SourceId system_peer = 0;
+    bool step = false;
+};
+
+// The client clock once a second of true time.
+struct ClockSample {
+    double time = 0.0;             // s, true time
+    double error = 0.0;            // s, client clock minus true time
+    double frequency_error = 0.0;  // s/s, oscillator plus correction
 };
 
 class Simulation {
@@ -71,6 +84,16 @@ class Simulation {
     // RMS of (reported - expected) over updates at or after @from (s).
     double rms_error(double from) const;
     double max_abs_error(double from) const;
+    // The client clock's true error (client minus true time, s) now.
+    double clock_error() const { return phase_; }
+    // RMS and max |clock error| (s) over the once-a-second samples at or
+    // after @from (s), and the RMS frequency error (s/s).
+    double rms_clock_error(double from) const;
+    double max_clock_error(double from) const;
+    double rms_frequency_error(double from) const;
+    const std::vector<ClockSample>& clock_samples() const { return clock_samples_; }
+    // Requests sent by the client, from @from on (s).
+    size_t requests_since(double from) const;
     // The server at @address stops answering at true time @at (s).
     void set_server_dies_at(const IpAddress& address, double at);
     const ServerCounters& server_counters(size_t index) const {
@@ -84,6 +107,9 @@ class Simulation {
     };
 
     NtpInstant local_clock(double true_time) const;
+    // Moves the client clock's state to true time @t.
+    void advance_clock(double t);
+    void sample_clock();
     void schedule(double at, std::function<void()> event);
     void apply(ClientActions actions);
     void deliver_request(SourceId source, SendRequest request);
@@ -102,6 +128,16 @@ class Simulation {
     NtpInstant start_;  // true time at t = 0
     std::vector<UpdateRecord> updates_;
     double now_ = 0.0;
+    // The client clock: phase_ = client minus true time (s) at clock_time_,
+    // running at oscillator_ + applied_ (s/s).
+    SplitMix64 wander_random_;
+    double phase_ = 0.0;
+    double clock_time_ = 0.0;
+    double oscillator_ = 0.0;
+    double applied_ = 0.0;
+    uint64_t slew_generation_ = 0;
+    std::vector<ClockSample> clock_samples_;
+    std::vector<double> request_times_;
 };
 
 }  // namespace nanotime::ntp::sim

@@ -1,0 +1,147 @@
+#include "discipline/source_estimator.hpp"
+
+#include <algorithm>
+#include <cmath>
+#include <vector>
+
+namespace nanotime::ntp {
+namespace {
+
+// How fast log(q^2) follows the normalised innovations: about 1/gain samples
+// to move by a factor e when they are persistently off.
+constexpr double kWanderGain = 0.05;
+
+}  // namespace
+
+double SourceEstimator::sample_variance(double delay) const {
+    // The minimum delay is itself an estimate, above the path's true base
+    // by about the typical excess over sqrt(n) (the smallest of n queueing
+    // delays); while few samples are in, the whole delay is doubt (with one
+    // sample the offset is anywhere within +-delay/2, RFC 5905's bound).
+    const double n = static_cast<double>(std::max<size_t>(history_.size(), 1));
+    const double base_doubt = std::max(min_delay_ / n, median_excess_ / std::sqrt(n));
+    const double d = std::max(0.0, delay - min_delay_) + base_doubt;
+    return d * d / 12.0 + kSampleErrorFloor * kSampleErrorFloor;
+}
+
+double SourceEstimator::sample_sd() const {
+    if (history_.empty()) return kSampleErrorFloor;
+    std::vector<double> v;
+    v.reserve(history_.size());
+    for (const EstimatorSample& s : history_) v.push_back(sample_variance(s.delay));
+    std::nth_element(v.begin(), v.begin() + v.size() / 2, v.end());
+    return std::sqrt(v[v.size() / 2]);
+}
+
+double SourceEstimator::balanced_interval() const {
+    // q^2 dt^3 / 3 = sd^2
+    const double sd = sample_sd();
+    return std::cbrt(3.0 * sd * sd / (wander_ * wander_));
+}
+
+void SourceEstimator::predict(double x) {
+    const double dt = x - x_;
+    if (dt <= 0) return;
+    const double q2 = wander_ * wander_;
+    theta_ += f_ * dt;
+    // P = F P F' + Q with F = [1 dt; 0 1]
+    p00_ += 2 * dt * p01_ + dt * dt * p11_ + q2 * dt * dt * dt / 3;
+    p01_ += dt * p11_ + q2 * dt * dt / 2;
+    p11_ += q2 * dt;
+    x_ = x;
+}
+
+void SourceEstimator::anchor(const EstimatorSample& s, double variance) {
+    if (!anchored_) {
+        f_ = initial_frequency_;
+        p11_ = kInitialFrequencySd * kInitialFrequencySd;
+    }
+    x_ = s.x;
+    theta_ = s.raw_offset;
+    p00_ = variance;
+    p01_ = 0;
+    anchored_ = true;
+    used_ = 1;
+    outlier_run_ = 0;
+}
+
+void SourceEstimator::add(RawPoint at, double offset, double delay, NtpInstant local) {
+    history_.push_back(EstimatorSample{at.x, offset + at.correction, delay, offset, local, false});
+    if (history_.size() > kHistorySamples) history_.pop_front();
+    min_delay_ = history_.front().delay;
+    for (const EstimatorSample& s : history_) min_delay_ = std::min(min_delay_, s.delay);
+    std::vector<double> excess;
+    excess.reserve(history_.size());
+    for (const EstimatorSample& s : history_) excess.push_back(s.delay - min_delay_);
+    std::nth_element(excess.begin(), excess.begin() + excess.size() / 2, excess.end());
+    median_excess_ = excess[excess.size() / 2];
+    EstimatorSample& s = history_.back();
+    const double r = sample_variance(delay);
+    if (!anchored_) {
+        anchor(s, r);
+        return;
+    }
+    predict(s.x);
+    const double innovation = s.raw_offset - theta_;
+    const double S = p00_ + r;
+    const double nis = innovation * innovation / S;
+    if (used_ >= 4 && nis > kOutlierGate * kOutlierGate) {
+        s.outlier = true;
+        ++outliers_;
+        if (++outlier_run_ < kOutlierRun) return;
+        // The source moved for good (or the filter lost it): start over
+        // from this sample, keeping the frequency with its doubt widened.
+        p11_ += kInitialFrequencySd * kInitialFrequencySd * 1e-2;
+        anchor(s, r);
+        return;
+    }
+    outlier_run_ = 0;
+    const double k0 = p00_ / S, k1 = p01_ / S;
+    theta_ += k0 * innovation;
+    f_ += k1 * innovation;
+    const double p00 = p00_, p01 = p01_;
+    p00_ -= k0 * p00;
+    p01_ -= k0 * p01;
+    p11_ -= k1 * p01;
+    ++used_;
+    // Adapt the wander once the frequency is known well enough for the
+    // innovations to speak about it.
+    if (used_ > 4) {
+        const double step = std::clamp(kWanderGain * (std::min(nis, 9.0) - 1.0), -0.2, 0.2);
+        wander_ = std::clamp(wander_ * std::exp(step / 2), kMinWander, kMaxWander);
+    }
+}
+
+void SourceEstimator::clear() {
+    history_.clear();
+    anchored_ = false;
+    used_ = 0;
+    outlier_run_ = 0;
+    min_delay_ = 0;
+    median_excess_ = 0;
+    wander_ = kInitialWander;
+}
+
+std::optional<SourceEstimate> SourceEstimator::estimate_at(double x) const {
+    if (!anchored_) return std::nullopt;
+    // The prediction of predict(), without moving the state.
+    const double dt = std::max(0.0, x - x_);
+    const double q2 = wander_ * wander_;
+    const double p00 = p00_ + 2 * dt * p01_ + dt * dt * p11_ + q2 * dt * dt * dt / 3;
+    const double p11 = p11_ + q2 * dt;
+    SourceEstimate e;
+    e.x = x;
+    e.offset = theta_ + f_ * dt;
+    e.offset_sd = std::sqrt(std::max(p00, 0.0));
+    e.has_frequency = used_ >= 2;
+    e.frequency = f_;
+    e.frequency_sd = std::sqrt(std::max(p11, 0.0));
+    e.residual_sd = sample_sd();
+    e.newest_x = history_.back().x;
+    e.used = used_;
+    e.samples = history_.size();
+    e.span = history_.back().x - history_.front().x;
+    return e;
+}
+
+}  // namespace nanotime::ntp
