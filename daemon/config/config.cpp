@@ -4,6 +4,7 @@
 
 #include <cctype>
 #include <charconv>
+#include <cstdint>
 #include <fstream>
 #include <initializer_list>
 #include <sstream>
@@ -89,6 +90,8 @@ class Checker {
             }
         }
     }
+
+    size_t error_count() const { return errors_.size(); }
 
     const toml::table* table(const toml::table& t, std::string_view key, std::string_view path) {
         const toml::node* n = t.get(key);
@@ -312,7 +315,8 @@ void parse_clock(Checker& c, const toml::table& root, Config& cfg) {
     if (t == nullptr) return;
     c.only(*t, "[clock]",
            {"backend", "device", "adjust", "steer_realtime", "step_threshold", "panic_threshold",
-            "drift_file", "leap_seconds_file"});
+            "makestep_threshold", "makestep_limit", "max_frequency", "drift_file",
+            "leap_seconds_file"});
     ClockConfig& k = cfg.clock;
     c.choice(*t, "backend", "clock", k.backend,
              {{"system", ClockBackendKind::System}, {"nanoclock", ClockBackendKind::Nanoclock}});
@@ -321,6 +325,9 @@ void parse_clock(Checker& c, const toml::table& root, Config& cfg) {
     c.boolean(*t, "steer_realtime", "clock", k.steer_realtime);
     c.number(*t, "step_threshold", "clock", k.step_threshold, 0, 1e6);
     c.number(*t, "panic_threshold", "clock", k.panic_threshold, 0, 1e9);
+    c.number(*t, "makestep_threshold", "clock", k.makestep_threshold, 0, 1e6);
+    c.integer(*t, "makestep_limit", "clock", k.makestep_limit, -1, 1000000);
+    c.number(*t, "max_frequency", "clock", k.max_frequency_ppm, 1, 500);
     c.string(*t, "drift_file", "clock", k.drift_file);
     c.string(*t, "leap_seconds_file", "clock", k.leap_seconds_file);
     if (k.backend == ClockBackendKind::Nanoclock && (k.device.empty() || k.device.front() != '/')) {
@@ -432,8 +439,14 @@ void parse_log(Checker& c, const toml::table& root, Config& cfg) {
 void parse_service(Checker& c, const toml::table& root, Config& cfg) {
     const toml::table* t = c.table(root, "service", "");
     if (t == nullptr) return;
-    c.only(*t, "[service]", {"user", "seccomp"});
+    c.only(*t, "[service]", {"user", "seccomp", "random_seed"});
     c.string(*t, "user", "service", cfg.service.user);
+    if (t->contains("random_seed")) {
+        uint64_t seed = 0;
+        const size_t errors = c.error_count();
+        c.integer(*t, "random_seed", "service", seed, 0, INT64_MAX);
+        if (c.error_count() == errors) cfg.service.random_seed = seed;
+    }
     c.choice(
         *t, "seccomp", "service", cfg.service.seccomp,
         {{"enforce", SeccompMode::Enforce}, {"log", SeccompMode::Log}, {"off", SeccompMode::Off}});

@@ -60,6 +60,12 @@ struct ClockConfig {
     bool steer_realtime = true;       // nanoclock: keep CLOCK_REALTIME on it
     double step_threshold = 0.128;    // seconds; larger offsets are stepped
     double panic_threshold = 1000.0;  // seconds; larger offsets are refused (0: never)
+    // Like chrony's `makestep 1 3` (Debian's default): step an offset beyond
+    // makestep_threshold (s) in the first makestep_limit clock updates (-1:
+    // always; threshold 0: never).
+    double makestep_threshold = 1.0;
+    int makestep_limit = 3;
+    double max_frequency_ppm = 500.0;  // |frequency| the discipline may set (Linux MAXFREQ)
     std::string drift_file = "/var/lib/nanotime/drift";
     std::string leap_seconds_file = "/usr/share/zoneinfo/leap-seconds.list";
 };
@@ -107,6 +113,11 @@ enum class SeccompMode { Enforce, Log, Off };
 struct ServiceConfig {
     std::string user = "nanotime";  // drop to this user when started as root; empty: stay
     SeccompMode seccomp = SeccompMode::Enforce;
+    // Simulation and testing only: the daemon's random choices (request
+    // cookies, poll jitter, hash keys) come from SplitMix64 seeded with this
+    // instead of the OpenSSL CSPRNG, so that paired simulator runs compare.
+    // Makes request cookies predictable (off-path spoofing). Unset: CSPRNG.
+    std::optional<uint64_t> random_seed;
 };
 
 struct Config {
