@@ -7,6 +7,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <cerrno>
 #include <cstring>
 #include <system_error>
@@ -18,8 +19,37 @@ namespace {
     throw std::system_error(errno, std::generic_category(), what);
 }
 
-void set_opt(int fd, int level, int name, int value, const char* what) {
-    if (setsockopt(fd, level, name, &value, sizeof value) != 0) throw_errno(what);
+bool try_opt(const Syscalls& sys, int fd, int level, int name, int value) {
+    return sys.setsockopt(fd, level, name, &value, sizeof value) == 0;
+}
+
+void set_opt(const Syscalls& sys, int fd, int level, int name, int value, const char* what) {
+    if (!try_opt(sys, fd, level, name, value)) throw_errno(what);
+}
+
+std::string errno_text(const char* what) {
+    return std::string(what) + ": " + std::strerror(errno);
+}
+
+// What the sigaction handler (SignalDelivery::SelfPipe and ::Interrupt)
+// records. Process-wide, as dispositions are; lock-free atomics, so the
+// handler may run on any thread.
+std::atomic<bool> g_signal_pending[NSIG];
+std::atomic<bool> g_any_signal_pending{false};
+std::atomic<int> g_signal_pipe{-1};  // the self-pipe's write end, -1: none
+
+void on_watched_signal(int sig) {
+    const int saved_errno = errno;
+    if (sig > 0 && sig < NSIG) g_signal_pending[sig].store(true);
+    g_any_signal_pending.store(true);
+    const int fd = g_signal_pipe.load();
+    if (fd >= 0) {
+        const char byte = 1;
+        // A full pipe already holds a wake-up; nothing to do about an error here.
+        if (write(fd, &byte, 1) < 0) {
+        }
+    }
+    errno = saved_errno;
 }
 
 constexpr size_t kMaxTxBookkeeping = 4096;  // pending TX timestamps per socket
@@ -36,7 +66,27 @@ const char* backend_name(Backend b) {
     return b == Backend::IoUring ? "io_uring" : "poll";
 }
 
+const char* signal_delivery_name(SignalDelivery d) {
+    switch (d) {
+        case SignalDelivery::None:
+            return "none";
+        case SignalDelivery::Signalfd:
+            return "signalfd";
+        case SignalDelivery::SelfPipe:
+            return "self-pipe";
+        case SignalDelivery::Interrupt:
+            return "interrupt";
+    }
+    return "?";
+}
+
 EventLoop::~EventLoop() {
+    restore_signal_handlers();
+    if (signal_pipe_write_ >= 0) {
+        int expected = signal_pipe_write_;
+        g_signal_pipe.compare_exchange_strong(expected, -1);
+        close(signal_pipe_write_);
+    }
     for (auto& [id, s] : udps_) close(s->fd);
     for (auto& [id, l] : listeners_) close(l->fd);
     for (auto& [id, c] : conns_) close(c->fd);
@@ -44,37 +94,77 @@ EventLoop::~EventLoop() {
     // Watched descriptors (watches_) belong to their callers.
 }
 
-void EventLoop::set_nonblocking(int fd) {
-    const int flags = fcntl(fd, F_GETFL);
-    if (flags < 0 || fcntl(fd, F_SETFL, flags | O_NONBLOCK) != 0) throw_errno("fcntl O_NONBLOCK");
+void EventLoop::set_fallback_log(FallbackFn fn) {
+    fallback_log_ = std::move(fn);
+    if (fallback_log_) {
+        for (const std::string& f : fallbacks_) fallback_log_(f);
+    }
 }
 
-uint64_t EventLoop::open_udp(const UdpOptions& options, UdpReceiveFn on_receive,
+void EventLoop::note_fallback(const std::string& what) {
+    if (std::find(fallbacks_.begin(), fallbacks_.end(), what) != fallbacks_.end()) return;
+    fallbacks_.push_back(what);
+    if (fallback_log_) fallback_log_(what);
+}
+
+void EventLoop::set_nonblocking(int fd) const {
+    const int flags = sys_->fcntl(fd, F_GETFL, 0);
+    if (flags < 0 || sys_->fcntl(fd, F_SETFL, flags | O_NONBLOCK) != 0)
+        throw_errno("fcntl O_NONBLOCK");
+}
+
+uint64_t EventLoop::open_udp(const UdpOptions& requested, UdpReceiveFn on_receive,
                              TxTimestampFn on_tx_timestamp) {
-    if (options.bind.empty()) throw std::system_error(EINVAL, std::generic_category(), "bind");
+    if (requested.bind.empty()) throw std::system_error(EINVAL, std::generic_category(), "bind");
+    UdpOptions options = requested;  // what the socket really got (timestamps may be refused)
     const int family = options.bind.family();
-    const int fd = socket(family, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    bool fcntl_flags = false;
+    const int fd = open_socket(*sys_, family, SOCK_DGRAM, 0, &fcntl_flags);
     if (fd < 0) throw_errno("socket");
+    if (fcntl_flags) {
+        note_fallback("socket() refuses SOCK_NONBLOCK|SOCK_CLOEXEC (EINVAL): flags set with fcntl");
+    }
+    const Syscalls& sys = *sys_;
     try {
         if (family == AF_INET6)
-            set_opt(fd, IPPROTO_IPV6, IPV6_V6ONLY, options.v6only, "IPV6_V6ONLY");
-        if (options.reuse_port) set_opt(fd, SOL_SOCKET, SO_REUSEPORT, 1, "SO_REUSEPORT");
+            set_opt(sys, fd, IPPROTO_IPV6, IPV6_V6ONLY, options.v6only, "IPV6_V6ONLY");
+        if (options.reuse_port) set_opt(sys, fd, SOL_SOCKET, SO_REUSEPORT, 1, "SO_REUSEPORT");
         if (options.pktinfo) {
-            if (family == AF_INET)
-                set_opt(fd, IPPROTO_IP, IP_PKTINFO, 1, "IP_PKTINFO");
-            else
-                set_opt(fd, IPPROTO_IPV6, IPV6_RECVPKTINFO, 1, "IPV6_RECVPKTINFO");
+            const bool ok = family == AF_INET ? try_opt(sys, fd, IPPROTO_IP, IP_PKTINFO, 1)
+                                              : try_opt(sys, fd, IPPROTO_IPV6, IPV6_RECVPKTINFO, 1);
+            if (!ok) {
+                // Replies then leave from the address the routing picks.
+                note_fallback(errno_text("IP_PKTINFO refused") +
+                              ": destination addresses of datagrams unknown");
+                options.pktinfo = false;
+            }
         }
-        int ts = 0;
-        if (options.rx_timestamps) {
-            ts |= SOF_TIMESTAMPING_RX_SOFTWARE | SOF_TIMESTAMPING_RX_HARDWARE |
-                  SOF_TIMESTAMPING_RAW_HARDWARE | SOF_TIMESTAMPING_SOFTWARE;
+        // Timestamps: the full set, else without the hardware bits (some
+        // emulations and old kernels refuse them), else receive stamps only,
+        // else none (the daemon then reads its clock when a datagram is
+        // handled). Never fatal: a socket without stamps still works.
+        constexpr int kRxSoft = SOF_TIMESTAMPING_RX_SOFTWARE | SOF_TIMESTAMPING_SOFTWARE;
+        constexpr int kRxHard = SOF_TIMESTAMPING_RX_HARDWARE | SOF_TIMESTAMPING_RAW_HARDWARE;
+        constexpr int kTx = SOF_TIMESTAMPING_TX_SOFTWARE | SOF_TIMESTAMPING_SOFTWARE |
+                            SOF_TIMESTAMPING_OPT_ID | SOF_TIMESTAMPING_OPT_TSONLY;
+        const int rx = options.rx_timestamps ? kRxSoft | kRxHard : 0;
+        const int tx = options.tx_timestamps ? kTx : 0;
+        if (rx | tx) {
+            const int attempts[] = {rx | tx, (rx & ~kRxHard) | tx, rx & ~kRxHard};
+            int got = 0;
+            for (int flags : attempts) {
+                if (flags == 0) continue;
+                if (try_opt(sys, fd, SOL_SOCKET, SO_TIMESTAMPING, flags)) {
+                    got = flags;
+                    break;
+                }
+            }
+            if (got != (rx | tx)) {
+                note_fallback(errno_text("SO_TIMESTAMPING refused") +
+                              (got != 0 ? ": software stamps only" : ": no kernel stamps"));
+            }
+            if ((got & SOF_TIMESTAMPING_TX_SOFTWARE) == 0) options.tx_timestamps = false;
         }
-        if (options.tx_timestamps) {
-            ts |= SOF_TIMESTAMPING_TX_SOFTWARE | SOF_TIMESTAMPING_SOFTWARE |
-                  SOF_TIMESTAMPING_OPT_ID | SOF_TIMESTAMPING_OPT_TSONLY;
-        }
-        if (ts != 0) set_opt(fd, SOL_SOCKET, SO_TIMESTAMPING, ts, "SO_TIMESTAMPING");
         // The kernel stamps received packets only while its global "someone
         // wants timestamps" static key is on, and switching that key on (the
         // first timestamping socket on the host) happens later, in a work
@@ -83,7 +173,14 @@ uint64_t EventLoop::open_udp(const UdpOptions& options, UdpReceiveFn on_receive,
         // recvmsg() fill in the current time for such a packet (the
         // "race between timestamp enabling and packet receiving" case in
         // __sock_recv_timestamp), and SCM_TIMESTAMPING then carries it too.
-        if (options.rx_timestamps) set_opt(fd, SOL_SOCKET, SO_TIMESTAMPNS, 1, "SO_TIMESTAMPNS");
+        if (options.rx_timestamps && !try_opt(sys, fd, SOL_SOCKET, SO_TIMESTAMPNS, 1)) {
+            note_fallback(errno_text("SO_TIMESTAMPNS refused"));
+        }
+        // TX stamps wake the loop with POLLPRI as well as POLLERR, the way
+        // chrony waits for them (select()'s exception set); emulations of
+        // poll() that know no POLLERR (clknetsim) report only this. Not
+        // fatal: on Linux POLLERR alone suffices.
+        if (options.tx_timestamps) try_opt(sys, fd, SOL_SOCKET, SO_SELECT_ERR_QUEUE, 1);
         if (bind(fd, options.bind.sa(), options.bind.len()) != 0) throw_errno("bind");
     } catch (...) {
         close(fd);
@@ -145,6 +242,11 @@ EventLoop::PendingSend& EventLoop::SendQueue::push_back() {
 void EventLoop::collect_tx_timestamps(uint64_t id) {
     UdpSock* s = udp(id);
     if (s == nullptr || s->closing || !s->options.tx_timestamps) return;
+    // Only while a stamp is awaited: nothing else on the queue matters here
+    // (the POLLERR/POLLPRI path drains it), and an error-queue read on an
+    // empty queue is not harmless everywhere (clknetsim's recvmsg then takes
+    // the node's next network message, which may be another socket's).
+    if (s->tx_waiting.empty()) return;
     drain_error_queue(*s);
 }
 
@@ -167,17 +269,36 @@ void EventLoop::note_sent(UdpSock& s, uint64_t token) {
 }
 
 void EventLoop::drain_error_queue(UdpSock& s) {
+    // Read in batches with recvmmsg: a batch that comes back short means the
+    // queue is empty, so a drain costs one call when there is little to read
+    // (and never reads an empty queue after a message, which clknetsim's
+    // emulation cannot answer: see collect_tx_timestamps).
+    constexpr unsigned kBatch = 8;
+    constexpr int kFlags = MSG_ERRQUEUE | MSG_DONTWAIT;
     const uint64_t id = s.id;
-    for (int round = 0; round < 256; ++round) {
-        alignas(cmsghdr) uint8_t control[512];
-        uint8_t data[64];
-        iovec iov{data, sizeof data};
-        msghdr msg{};
-        msg.msg_iov = &iov;
-        msg.msg_iovlen = 1;
-        msg.msg_control = control;
-        msg.msg_controllen = sizeof control;
-        if (recvmsg(s.fd, &msg, MSG_ERRQUEUE | MSG_DONTWAIT) < 0) {
+    for (int round = 0; round < 64; ++round) {
+        alignas(cmsghdr) uint8_t control[kBatch][512];
+        uint8_t data[kBatch][64];
+        iovec iov[kBatch];
+        mmsghdr msgs[kBatch];
+        for (unsigned i = 0; i < kBatch; ++i) {
+            iov[i] = iovec{data[i], sizeof data[i]};
+            msgs[i] = mmsghdr{};
+            msgs[i].msg_hdr.msg_iov = &iov[i];
+            msgs[i].msg_hdr.msg_iovlen = 1;
+            msgs[i].msg_hdr.msg_control = control[i];
+            msgs[i].msg_hdr.msg_controllen = sizeof control[i];
+        }
+        int n = -1;
+        if (recvmmsg_usable_) {
+            n = sys_->recvmmsg(s.fd, msgs, kBatch, kFlags, nullptr);
+            if (n < 0 && errno == ENOSYS) {
+                recvmmsg_usable_ = false;
+                note_fallback("recvmmsg unavailable (ENOSYS): one recvmsg per datagram");
+            }
+        }
+        if (!recvmmsg_usable_) n = sys_->recvmsg(s.fd, &msgs[0].msg_hdr, kFlags) < 0 ? -1 : 1;
+        if (n < 0) {
             if (errno == EAGAIN || errno == EWOULDBLOCK) {
                 // POLLERR without a queued message is a pending socket error
                 // (an ICMP unreachable, say); reading SO_ERROR clears it.
@@ -187,42 +308,48 @@ void EventLoop::drain_error_queue(UdpSock& s) {
             }
             return;
         }
-        PacketTimestamps ts;
-        const sock_extended_err* ee = nullptr;
-        for (cmsghdr* c = CMSG_FIRSTHDR(&msg); c != nullptr; c = CMSG_NXTHDR(&msg, c)) {
-            if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SO_TIMESTAMPING) {
-                scm_timestamping stamps;
-                std::memcpy(&stamps, CMSG_DATA(c), sizeof stamps);
-                if (stamps.ts[0].tv_sec != 0 || stamps.ts[0].tv_nsec != 0)
-                    ts.software = stamps.ts[0];
-                if (stamps.ts[2].tv_sec != 0 || stamps.ts[2].tv_nsec != 0)
-                    ts.hardware = stamps.ts[2];
-            } else if ((c->cmsg_level == SOL_IP && c->cmsg_type == IP_RECVERR) ||
-                       (c->cmsg_level == SOL_IPV6 && c->cmsg_type == IPV6_RECVERR)) {
-                ee = reinterpret_cast<const sock_extended_err*>(CMSG_DATA(c));
-            }
+        for (int i = 0; i < n; ++i) {
+            handle_error_message(s, msgs[i].msg_hdr);
+            UdpSock* live = udp(id);
+            if (live == nullptr || live->closing) return;  // a callback closed the socket
         }
-        if (ee == nullptr || ee->ee_origin != SO_EE_ORIGIN_TIMESTAMPING) continue;
-        const uint32_t key = ee->ee_data;
-        bool matched = false;
-        while (!s.tx_waiting.empty()) {
-            auto [k, token] = s.tx_waiting.front();
-            // Keys only grow (mod 2^32); older waiting entries lost their stamp.
-            if (static_cast<int32_t>(k - key) > 0) break;
-            s.tx_waiting.pop_front();
-            if (k == key) {
-                ++stats_.tx_timestamps;
-                TxTimestamp t{s.id, token, ts};
-                if (s.on_tx) s.on_tx(t);
-                matched = true;
-                break;
-            }
+        if (recvmmsg_usable_ && static_cast<unsigned>(n) < kBatch) return;
+    }
+}
+
+void EventLoop::handle_error_message(UdpSock& s, msghdr& msg) {
+    PacketTimestamps ts;
+    const sock_extended_err* ee = nullptr;
+    for (cmsghdr* c = CMSG_FIRSTHDR(&msg); c != nullptr; c = CMSG_NXTHDR(&msg, c)) {
+        if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SO_TIMESTAMPING) {
+            scm_timestamping stamps;
+            std::memcpy(&stamps, CMSG_DATA(c), sizeof stamps);
+            if (stamps.ts[0].tv_sec != 0 || stamps.ts[0].tv_nsec != 0) ts.software = stamps.ts[0];
+            if (stamps.ts[2].tv_sec != 0 || stamps.ts[2].tv_nsec != 0) ts.hardware = stamps.ts[2];
+        } else if ((c->cmsg_level == SOL_IP && c->cmsg_type == IP_RECVERR) ||
+                   (c->cmsg_level == SOL_IPV6 && c->cmsg_type == IPV6_RECVERR)) {
+            ee = reinterpret_cast<const sock_extended_err*>(CMSG_DATA(c));
         }
-        if (!matched && static_cast<int32_t>(key - s.next_key) >= 0) {
-            s.tx_early.emplace_back(key, ts);
-            if (s.tx_early.size() > kMaxTxBookkeeping) s.tx_early.pop_front();
+    }
+    if (ee == nullptr || ee->ee_origin != SO_EE_ORIGIN_TIMESTAMPING) return;
+    const uint32_t key = ee->ee_data;
+    bool matched = false;
+    while (!s.tx_waiting.empty()) {
+        auto [k, token] = s.tx_waiting.front();
+        // Keys only grow (mod 2^32); older waiting entries lost their stamp.
+        if (static_cast<int32_t>(k - key) > 0) break;
+        s.tx_waiting.pop_front();
+        if (k == key) {
+            ++stats_.tx_timestamps;
+            TxTimestamp t{s.id, token, ts};
+            if (s.on_tx) s.on_tx(t);
+            matched = true;
+            break;
         }
-        if (udp(id) == nullptr || s.closing) return;  // a callback closed the socket
+    }
+    if (!matched && static_cast<int32_t>(key - s.next_key) >= 0) {
+        s.tx_early.emplace_back(key, ts);
+        if (s.tx_early.size() > kMaxTxBookkeeping) s.tx_early.pop_front();
     }
 }
 
@@ -449,24 +576,138 @@ void EventLoop::fire_due_timers() {
 }
 
 void EventLoop::watch_signals(const std::vector<int>& signals, SignalFn fn) {
+    on_signal_ = std::move(fn);
     sigemptyset(&signal_set_);
     for (int sig : signals) sigaddset(&signal_set_, sig);
-    if (sigprocmask(SIG_BLOCK, &signal_set_, nullptr) != 0) throw_errno("sigprocmask");
-    if (signal_fd_ >= 0) {
-        if (signalfd(signal_fd_, &signal_set_, SFD_NONBLOCK | SFD_CLOEXEC) < 0)
-            throw_errno("signalfd");
-        on_signal_ = std::move(fn);
+    std::string why;
+    switch (signal_delivery_) {
+        case SignalDelivery::Signalfd:
+            // A new set for the same signalfd.
+            if (sigprocmask(SIG_BLOCK, &signal_set_, nullptr) != 0) throw_errno("sigprocmask");
+            if (sys_->signalfd(signal_fd_, &signal_set_, SFD_NONBLOCK | SFD_CLOEXEC) < 0)
+                throw_errno("signalfd");
+            return;
+        case SignalDelivery::SelfPipe:
+        case SignalDelivery::Interrupt:
+            restore_signal_handlers();
+            if (!install_signal_handlers(why)) note_fallback("sigaction failed (" + why + ")");
+            return;
+        case SignalDelivery::None:
+            break;
+    }
+    if (try_signalfd(why)) return;
+    const std::string chain = "signalfd unusable (" + why + ")";
+
+    // A self-pipe: the handler writes a byte, the loop waits on the read end.
+    int p[2] = {-1, -1};
+    std::string pipe_why;
+    if (!waits_on_foreign_fds()) {
+        pipe_why = "the backend cannot wait on a pipe";
+    } else if (open_pipe(*sys_, p) != 0) {
+        pipe_why = errno_text("pipe");
+    } else {
+        signal_pipe_write_ = p[1];
+        g_signal_pipe.store(p[1]);
+        if (install_signal_handlers(why)) {
+            signal_fd_ = p[0];
+            signal_delivery_ = SignalDelivery::SelfPipe;
+            note_fallback(chain + ": signals through a self-pipe");
+            signals_added(signal_fd_);
+            return;
+        }
+        g_signal_pipe.store(-1);
+        signal_pipe_write_ = -1;
+        close(p[0]);
+        close(p[1]);
+        pipe_why = "sigaction failed (" + why + ")";
+    }
+
+    // The handler alone: the wait returns with EINTR, run_once() looks.
+    if (install_signal_handlers(why)) {
+        signal_delivery_ = SignalDelivery::Interrupt;
+        note_fallback(chain + ", self-pipe unusable (" + pipe_why +
+                      "): signals interrupt the wait, which lasts at most " +
+                      std::to_string(kSignalCheckInterval.count()) + " s");
         return;
     }
-    signal_fd_ = signalfd(-1, &signal_set_, SFD_NONBLOCK | SFD_CLOEXEC);
-    if (signal_fd_ < 0) throw_errno("signalfd");
-    on_signal_ = std::move(fn);
-    signals_added(signal_fd_);
+    note_fallback(chain + ", sigaction failed (" + why +
+                  "): running without signal handling (default dispositions)");
+}
+
+bool EventLoop::try_signalfd(std::string& why) {
+    sigset_t old;
+    if (sigprocmask(SIG_BLOCK, &signal_set_, &old) != 0) {
+        why = errno_text("sigprocmask");
+        return false;
+    }
+    const int fd = sys_->signalfd(-1, &signal_set_, SFD_NONBLOCK | SFD_CLOEXEC);
+    if (fd >= 0 && waits_on_foreign_fds()) {
+        signal_fd_ = fd;
+        signal_delivery_ = SignalDelivery::Signalfd;
+        signals_added(signal_fd_);
+        return true;
+    }
+    why = fd < 0 ? errno_text("signalfd") : std::string("the backend cannot wait on it");
+    if (fd >= 0) close(fd);
+    sigprocmask(SIG_SETMASK, &old, nullptr);
+    return false;
+}
+
+bool EventLoop::install_signal_handlers(std::string& why) {
+    struct sigaction sa {};
+    sa.sa_handler = on_watched_signal;
+    sa.sa_mask = signal_set_;
+    // Other calls restart; poll() and select() never do, so the wait still
+    // returns with EINTR, which is what the interrupt mode needs.
+    sa.sa_flags = SA_RESTART;
+    for (int sig = 1; sig < NSIG; ++sig) {
+        if (sigismember(&signal_set_, sig) != 1) continue;
+        struct sigaction old {};
+        if (sys_->sigaction(sig, &sa, &old) != 0) {
+            why = errno_text("sigaction");
+            restore_signal_handlers();
+            return false;
+        }
+        saved_actions_.emplace_back(sig, old);
+    }
+    // A handler runs only for signals the thread does not block (an earlier
+    // signalfd attempt, or the caller, may have blocked them).
+    pthread_sigmask(SIG_UNBLOCK, &signal_set_, nullptr);
+    return true;
+}
+
+void EventLoop::restore_signal_handlers() {
+    for (const auto& [sig, old] : saved_actions_) sys_->sigaction(sig, &old, nullptr);
+    saved_actions_.clear();
 }
 
 void EventLoop::signal_ready() {
+    if (signal_delivery_ == SignalDelivery::SelfPipe) {
+        // The bytes only wake us; the handler's flags say which signals came.
+        char bytes[64];
+        while (read(signal_fd_, bytes, sizeof bytes) > 0) {
+        }
+        deliver_pending_signals();
+        return;
+    }
     signalfd_siginfo info;
     while (read(signal_fd_, &info, sizeof info) == static_cast<ssize_t>(sizeof info)) {
+        deliver_signal(info);
+    }
+}
+
+void EventLoop::deliver_pending_signals() {
+    if (signal_delivery_ != SignalDelivery::SelfPipe &&
+        signal_delivery_ != SignalDelivery::Interrupt) {
+        return;
+    }
+    // Cleared before the scan: a signal caught during the scan sets it again.
+    if (!g_any_signal_pending.exchange(false)) return;
+    for (int sig = 1; sig < NSIG; ++sig) {
+        if (!g_signal_pending[sig].exchange(false)) continue;
+        if (sigismember(&signal_set_, sig) != 1) continue;
+        signalfd_siginfo info{};
+        info.ssi_signo = static_cast<uint32_t>(sig);
         deliver_signal(info);
     }
 }
@@ -496,14 +737,22 @@ EventLoop::FdWatch* EventLoop::fd_watch(uint64_t id) {
 }
 
 void EventLoop::run_once(std::optional<MonoClock::duration> max_wait) {
-    flush_sends();  // anything queued outside a callback (set-up code, tests)
+    flush_sends();              // anything queued outside a callback (set-up code, tests)
+    deliver_pending_signals();  // caught while a callback ran: do not wait first
     std::optional<MonoClock::time_point> deadline = next_timer_deadline();
     if (max_wait) {
         const auto limit = MonoClock::now() + *max_wait;
         if (!deadline || limit < *deadline) deadline = limit;
     }
+    if (signal_delivery_ == SignalDelivery::Interrupt) {
+        // A signal caught between the check above and the start of the wait
+        // does not interrupt it: bound the wait instead.
+        const auto limit = MonoClock::now() + kSignalCheckInterval;
+        if (!deadline || limit < *deadline) deadline = limit;
+    }
     ++stats_.wakeups;
     wait_and_dispatch(deadline);
+    deliver_pending_signals();
     fire_due_timers();
     flush_sends();
     sweep_closed();

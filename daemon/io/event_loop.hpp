@@ -16,8 +16,22 @@
 //            one IORING_OP_TIMEOUT for the earliest timer, signalfd reads,
 //            a single-shot POLLIN poll per watched descriptor, re-armed after
 //            each callback (level-triggered; see uring_loop.cpp).
-//   Poll     ppoll + recvmmsg/sendmmsg, for kernels or containers without
-//            io_uring; watched descriptors join the ppoll set.
+//   Poll     poll + recvmmsg/sendmmsg, for kernels or containers without
+//            io_uring; watched descriptors join the poll set. Portable on
+//            purpose (it is also what runs under the clknetsim simulator):
+//            plain poll() with a timeout in whole milliseconds rounded up,
+//            sendmsg/recvmsg where the batch calls fail, TX timestamps on
+//            POLLPRI (SO_SELECT_ERR_QUEUE) as well as POLLERR.
+//
+// Portability (both backends; io/syscalls.hpp is the seam the tests use):
+// sockets made with fcntl where SOCK_NONBLOCK|SOCK_CLOEXEC is refused;
+// timestamping options that are refused are left off (the datagrams then
+// carry no kernel stamp, and the daemon uses its own clock reading);
+// signals through a signalfd, else a self-pipe written by a sigaction
+// handler, else the handler alone interrupting the wait (see
+// watch_signals). Every fallback taken is reported once through
+// set_fallback_log() and listed by fallbacks().
+//
 // Both backends share this base class: the socket set-up, the timestamp
 // cmsg parsing, the timer heap and the TX-timestamp bookkeeping live here, so
 // the two differ only in how they wait and move bytes.
@@ -46,6 +60,7 @@
 #include <vector>
 
 #include "io/endpoint.hpp"
+#include "io/syscalls.hpp"
 
 namespace nanotime::io {
 
@@ -103,7 +118,23 @@ struct LoopOptions {
     unsigned buffer_count = 256;     // provided receive buffers (power of two)
     unsigned buffer_size = 2048;     // bytes per receive buffer, headers included
     bool force_single_shot = false;  // io_uring: act as on a kernel without multishot
+    // The system calls that may be refused; null: libc's. Tests inject failures here.
+    const Syscalls* syscalls = nullptr;
 };
+
+// How watch_signals() delivers signals, best first.
+enum class SignalDelivery {
+    None,       // watch_signals() not called, or no way found: default dispositions
+    Signalfd,   // blocked, read from a signalfd the loop waits on
+    SelfPipe,   // a sigaction handler writes a byte to a pipe the loop waits on
+    Interrupt,  // a sigaction handler only interrupts the wait (EINTR); the wait is
+                // bounded by kSignalCheckInterval for a signal that arrives just before it
+};
+const char* signal_delivery_name(SignalDelivery d);
+
+// The longest wait in SignalDelivery::Interrupt mode: a signal that arrives
+// between the last check and the start of poll() is seen this late at most.
+inline constexpr std::chrono::seconds kSignalCheckInterval{1};
 
 // Control-message room each received datagram gets from a backend. It holds
 // everything open_udp() asks for (SCM_TIMESTAMPING, SCM_TIMESTAMPNS, IPv6
@@ -166,8 +197,31 @@ class EventLoop {
     }
     bool cancel_timer(uint64_t timer);
 
-    // Blocks @signals for the thread and delivers them through a signalfd.
+    // Delivers @signals through the loop (@fn runs on the loop's thread with
+    // ssi_signo set; the other siginfo fields only with a signalfd). Tries,
+    // in order: block them and read a signalfd; a sigaction handler writing
+    // to a self-pipe; the handler alone, interrupting the wait. A signalfd or
+    // pipe the backend cannot wait on (poll() reporting an idle pipe as
+    // readable, as clknetsim's does) counts as unusable. If even sigaction
+    // fails the dispositions stay as they were (a warning says so). Call it
+    // before the seccomp filter (signalfd4 and pipe2 are not allowed after).
+    // The handler modes are process-wide: one loop per process may use them.
     void watch_signals(const std::vector<int>& signals, SignalFn fn);
+    SignalDelivery signal_delivery() const { return signal_delivery_; }
+
+    // Can the backend wait on a descriptor that is not one of its sockets
+    // (a pipe, a signalfd, a socket pair)? False where poll() cannot be
+    // trusted for them. The resolver asks before it makes its wake-up pair.
+    virtual bool waits_on_foreign_fds() { return true; }
+
+    // Fallbacks taken (once each, in order), for the log: "sendmmsg failed
+    // (...): one sendmsg per datagram", say. @fn also gets those already
+    // taken. Other objects that work around something (the resolver) report here too.
+    using FallbackFn = std::function<void(const std::string&)>;
+    void set_fallback_log(FallbackFn fn);
+    void note_fallback(const std::string& what);
+    const std::vector<std::string>& fallbacks() const { return fallbacks_; }
+    const Syscalls& syscalls() const { return *sys_; }
 
     // Calls @fn from the loop whenever @fd is readable (level-triggered: again
     // on every iteration while data remains). The loop does not own @fd: call
@@ -194,7 +248,9 @@ class EventLoop {
     const LoopStats& stats() const { return stats_; }
 
   protected:
-    explicit EventLoop(const LoopOptions& options) : options_(options) {}
+    explicit EventLoop(const LoopOptions& options)
+        : options_(options),
+          sys_(options.syscalls != nullptr ? options.syscalls : &Syscalls::system()) {}
 
     // The bytes of one outgoing datagram. Up to kInline octets live in the
     // object itself, so queuing a reply (48 octets of NTP header, or a few
@@ -318,13 +374,16 @@ class EventLoop {
     virtual void flush_sends() = 0;
 
     // Shared helpers for the backends.
-    static void set_nonblocking(int fd);
+    void set_nonblocking(int fd) const;
     // Parses SCM_TIMESTAMPING and pktinfo control messages into @d.
     static void parse_rx_cmsgs(const msghdr& msg, ReceivedDatagram& d);
     // Builds the pktinfo control message for a send from @from into @buf.
     static size_t build_pktinfo(const Endpoint& from, uint8_t* buf, size_t cap);
-    // Reads everything on the socket's error queue and reports TX timestamps.
+    // Reads the socket's error queue (recvmmsg batches until one comes back
+    // short, or recvmsg until EAGAIN) and reports TX timestamps.
     void drain_error_queue(UdpSock& s);
+    // One message from the error queue: a TX timestamp is matched to its token.
+    void handle_error_message(UdpSock& s, msghdr& msg);
     // A datagram reached the kernel: give it its OPT_ID key.
     void note_sent(UdpSock& s, uint64_t token);
     void deliver(UdpSock& s, ReceivedDatagram& d);
@@ -339,8 +398,12 @@ class EventLoop {
     // Finishes closes whose objects have no backend operation in flight.
     void sweep_closed();
     void accepted(Listener& l, int fd);
-    void signal_ready();  // read one siginfo from signal_fd_ (poll backend)
+    // signal_fd_ is readable: read the siginfos (signalfd) or the pipe's
+    // bytes (self-pipe) and deliver.
+    void signal_ready();
     void deliver_signal(const signalfd_siginfo& info);
+    // Delivers what the sigaction handler recorded (self-pipe and interrupt modes).
+    void deliver_pending_signals();
 
     UdpSock* udp(uint64_t id);
     Listener* listener(uint64_t id);
@@ -350,16 +413,31 @@ class EventLoop {
     void fire_due_timers();
 
     LoopOptions options_;
+    const Syscalls* sys_;  // never null
     LoopStats stats_;
     std::map<uint64_t, std::unique_ptr<UdpSock>> udps_;
     std::map<uint64_t, std::unique_ptr<Listener>> listeners_;
     std::map<uint64_t, std::unique_ptr<Conn>> conns_;
     std::map<uint64_t, std::unique_ptr<FdWatch>> watches_;
-    int signal_fd_ = -1;
+    int signal_fd_ = -1;  // signalfd, or the self-pipe's read end: what the backend waits on
     sigset_t signal_set_{};
     SignalFn on_signal_;
+    SignalDelivery signal_delivery_ = SignalDelivery::None;
+    // Batch calls that failed once in a way that says they are unavailable:
+    // the single-datagram calls are used from then on.
+    bool sendmmsg_usable_ = true;
+    bool recvmmsg_usable_ = true;
 
   private:
+    bool try_signalfd(std::string& why);
+    bool install_signal_handlers(std::string& why);
+    void restore_signal_handlers();
+
+    int signal_pipe_write_ = -1;                                   // self-pipe: the handler's end
+    std::vector<std::pair<int, struct sigaction>> saved_actions_;  // restored on destruction
+    std::vector<std::string> fallbacks_;
+    FallbackFn fallback_log_;
+
     struct Timer {
         MonoClock::time_point deadline;
         uint64_t id;  // ids grow, so (deadline, id) orders equal deadlines FIFO
@@ -384,5 +462,9 @@ std::unique_ptr<EventLoop> make_event_loop(const LoopOptions& options, std::stri
 
 std::unique_ptr<EventLoop> make_uring_loop(const LoopOptions& options);
 std::unique_ptr<EventLoop> make_poll_loop(const LoopOptions& options);
+
+// The poll backend's timeout for a wait of @d: whole milliseconds rounded up
+// (never 0 for a deadline still ahead), 0 when due, at most INT_MAX.
+int poll_timeout_ms(MonoClock::duration d);
 
 }  // namespace nanotime::io

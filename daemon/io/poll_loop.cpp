@@ -1,16 +1,39 @@
-// poll_loop.cpp - the portable backend: ppoll + recvmmsg/sendmmsg.
+// poll_loop.cpp - the portable backend: poll + recvmmsg/sendmmsg.
 //
-// Used where io_uring is missing or forbidden. Each wake-up rebuilds the
-// pollfd array (the daemon has a handful of descriptors), drains readable
-// UDP sockets in batches of kBatch datagrams and sends queued datagrams with
-// one sendmmsg per kBatch. Watched descriptors (watch_fd) are in the array
-// too, for POLLIN: poll is level-triggered, so a callback that leaves data
-// unread runs again on the next wake-up.
+// Used where io_uring is missing or forbidden, and under clknetsim. Each
+// wake-up rebuilds the pollfd array (the daemon has a handful of
+// descriptors), drains readable UDP sockets in batches of kBatch datagrams
+// and sends queued datagrams with one sendmmsg per kBatch. Watched
+// descriptors (watch_fd) are in the array too, for POLLIN: poll is
+// level-triggered, so a callback that leaves data unread runs again on the
+// next wake-up.
+//
+// Portable on purpose; every call that may be refused goes through the
+// Syscalls table (io/syscalls.hpp):
+// - the wait is plain poll(), not ppoll: no signal mask is needed (signals
+//   come through a descriptor or interrupt the wait, see watch_signals), and
+//   poll is what every emulation intercepts. Its timeout is whole
+//   milliseconds, rounded up: rounding down would wake before the timer is
+//   due and spin until it is.
+// - sendmmsg failing with anything but EAGAIN/ENOBUFS is retried as one
+//   sendmsg; if that works, sendmmsg is unusable here (ENOSYS, or an
+//   LD_PRELOAD emulation that does not know it) and sendmsg is used from
+//   then on. recvmmsg failing with ENOSYS likewise becomes recvmsg.
+// - UDP sockets with TX timestamps are also watched for POLLPRI: with
+//   SO_SELECT_ERR_QUEUE the kernel reports error-queue data that way too,
+//   and it is the only way clknetsim reports it.
+// - accept4 refused (ENOSYS, EINVAL) becomes accept + fcntl.
+// - waits_on_foreign_fds() checks once that poll() reports an idle pipe as
+//   idle. clknetsim's does not (every descriptor it does not simulate is
+//   "always ready"), and a signalfd or pipe in the set would then make every
+//   poll return at once, without simulated time ever advancing.
+#include <fcntl.h>
 #include <poll.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
 #include <cerrno>
+#include <climits>
 #include <cstring>
 
 #include "io/event_loop.hpp"
@@ -22,11 +45,17 @@ constexpr unsigned kBatch = 32;
 constexpr unsigned kRoundsPerWakeup = 8;  // fairness: at most 256 datagrams per socket per wake-up
 constexpr size_t kControlSize = kRxControlSize;
 
-timespec to_timespec(MonoClock::duration d) {
-    if (d.count() < 0) d = MonoClock::duration::zero();
-    const auto ns = std::chrono::duration_cast<std::chrono::nanoseconds>(d).count();
-    return timespec{static_cast<time_t>(ns / 1'000'000'000), static_cast<long>(ns % 1'000'000'000)};
+}  // namespace
+
+// A timer 0.3 ms away waits 1 ms, not 0: rounding down would spin until it is due.
+int poll_timeout_ms(MonoClock::duration d) {
+    const int64_t ns = std::chrono::duration_cast<std::chrono::nanoseconds>(d).count();
+    if (ns <= 0) return 0;
+    const int64_t ms = (ns + 999'999) / 1'000'000;
+    return ms > INT_MAX ? INT_MAX : static_cast<int>(ms);
 }
+
+namespace {
 
 class PollLoop final : public EventLoop {
   public:
@@ -37,7 +66,27 @@ class PollLoop final : public EventLoop {
 
     Backend backend() const override { return Backend::Poll; }
     std::string describe() const override {
-        return "poll (ppoll, recvmmsg/sendmmsg batches of 32)";
+        std::string d = "poll (poll, ";
+        d += recvmmsg_usable_ ? "recvmmsg" : "recvmsg";
+        d += sendmmsg_usable_ ? "/sendmmsg batches of 32" : "/sendmsg";
+        d += ", signals: ";
+        d += signal_delivery_name(signal_delivery_);
+        return d + ")";
+    }
+
+    bool waits_on_foreign_fds() override {
+        if (!foreign_fds_probed_) {
+            foreign_fds_probed_ = true;
+            int p[2];
+            if (open_pipe(*sys_, p) == 0) {
+                pollfd pfd{p[0], POLLIN, 0};
+                // An empty pipe must not be readable. Unknown (-1): assume it works.
+                foreign_fds_ok_ = sys_->poll(&pfd, 1, 0) <= 0;
+                close(p[0]);
+                close(p[1]);
+            }
+        }
+        return foreign_fds_ok_;
     }
 
   protected:
@@ -50,7 +99,7 @@ class PollLoop final : public EventLoop {
     void conn_closing(Conn&) override {}
     void signals_added(int) override {}
     void watch_added(FdWatch&) override {}
-    void watch_closing(FdWatch&) override {}  // out of the next ppoll set
+    void watch_closing(FdWatch&) override {}  // out of the next poll set
 
     void wait_and_dispatch(std::optional<MonoClock::time_point> deadline) override {
         // Rebuilt on every wake-up into the same vectors: clear() keeps their
@@ -62,6 +111,7 @@ class PollLoop final : public EventLoop {
         for (auto& [id, s] : udps_) {
             if (s->closing) continue;
             short ev = POLLIN;
+            if (s->options.tx_timestamps) ev |= POLLPRI;  // error queue (SO_SELECT_ERR_QUEUE)
             if (!s->queue.empty()) ev |= POLLOUT;
             fds.push_back(pollfd{s->fd, ev, 0});
             targets.push_back({kUdp, id});
@@ -87,21 +137,16 @@ class PollLoop final : public EventLoop {
             fds.push_back(pollfd{w->fd, POLLIN, 0});
             targets.push_back({kWatch, id});
         }
-        timespec ts{};
-        timespec* tsp = nullptr;
-        if (deadline) {
-            ts = to_timespec(*deadline - MonoClock::now());
-            tsp = &ts;
-        }
-        const int n = ppoll(fds.data(), fds.size(), tsp, nullptr);
-        if (n <= 0) return;  // timeout or EINTR
+        const int timeout = deadline ? poll_timeout_ms(*deadline - MonoClock::now()) : -1;
+        const int n = sys_->poll(fds.data(), fds.size(), timeout);
+        if (n <= 0) return;  // timeout or EINTR (a signal: run_once delivers it)
         for (size_t i = 0; i < fds.size(); ++i) {
             const short re = fds[i].revents;
             if (re == 0) continue;
             const Target t = targets[i];
             switch (t.kind) {
                 case kUdp:
-                    if (UdpSock* s = udp(t.id); s != nullptr && (re & POLLERR))
+                    if (UdpSock* s = udp(t.id); s != nullptr && (re & (POLLERR | POLLPRI)))
                         drain_error_queue(*s);
                     if (UdpSock* s = udp(t.id); s != nullptr && (re & POLLIN)) receive(*s);
                     break;
@@ -120,7 +165,7 @@ class PollLoop final : public EventLoop {
                 case kWatch:
                     if (FdWatch* w = fd_watch(t.id)) {
                         // Not a descriptor (closed without unwatch_fd): stop
-                        // polling it, or every ppoll would return at once.
+                        // polling it, or every poll would return at once.
                         if (re & POLLNVAL) {
                             w->failed = true;
                         } else {
@@ -166,7 +211,24 @@ class PollLoop final : public EventLoop {
                 msgs[i].msg_hdr.msg_control = control[i];
                 msgs[i].msg_hdr.msg_controllen = kControlSize;
             }
-            const int n = recvmmsg(s.fd, msgs, kBatch, MSG_DONTWAIT, nullptr);
+            int n = -1;
+            if (recvmmsg_usable_) {
+                n = sys_->recvmmsg(s.fd, msgs, kBatch, MSG_DONTWAIT, nullptr);
+                if (n < 0 && errno == ENOSYS) {
+                    recvmmsg_usable_ = false;
+                    note_fallback("recvmmsg unavailable (ENOSYS): one recvmsg per datagram");
+                }
+            }
+            if (!recvmmsg_usable_) {
+                // One datagram per call, as many calls as a batch would take.
+                n = 0;
+                while (n < static_cast<int>(kBatch)) {
+                    const ssize_t len = sys_->recvmsg(s.fd, &msgs[n].msg_hdr, MSG_DONTWAIT);
+                    if (len < 0) break;
+                    msgs[n].msg_len = static_cast<unsigned>(len);
+                    ++n;
+                }
+            }
             if (n <= 0) return;
             for (int i = 0; i < n; ++i) {
                 const msghdr& h = msgs[i].msg_hdr;
@@ -192,7 +254,7 @@ class PollLoop final : public EventLoop {
         iovec iovs[kBatch];
         alignas(cmsghdr) uint8_t control[kBatch][64];
         while (!s.queue.empty()) {
-            const unsigned count = std::min<size_t>(s.queue.size(), kBatch);
+            const unsigned count = sendmmsg_usable_ ? std::min<size_t>(s.queue.size(), kBatch) : 1;
             for (unsigned i = 0; i < count; ++i) {
                 PendingSend& p = s.queue[i];
                 iovs[i] = iovec{p.data.data(), p.data.size()};
@@ -207,9 +269,22 @@ class PollLoop final : public EventLoop {
                     msgs[i].msg_hdr.msg_controllen = clen;
                 }
             }
-            const int n = sendmmsg(s.fd, msgs, count, MSG_DONTWAIT);
+            int n = sendmmsg_usable_ ? sys_->sendmmsg(s.fd, msgs, count, MSG_DONTWAIT)
+                                     : send_one(s.fd, msgs[0].msg_hdr);
+            if (n < 0 && sendmmsg_usable_ && !would_block(errno)) {
+                // Either the first datagram is bad (unreachable, bad address)
+                // or sendmmsg itself is (ENOSYS; an emulation that does not
+                // intercept it). sendmsg tells which.
+                const int batch_errno = errno;
+                n = send_one(s.fd, msgs[0].msg_hdr);
+                if (n > 0 || batch_errno == ENOSYS) {
+                    sendmmsg_usable_ = false;
+                    note_fallback(std::string("sendmmsg failed (") + std::strerror(batch_errno) +
+                                  "): one sendmsg per datagram");
+                }
+            }
             if (n < 0) {
-                if (errno == EAGAIN || errno == EWOULDBLOCK || errno == ENOBUFS) return;  // POLLOUT
+                if (would_block(errno)) return;  // POLLOUT
                 // The first datagram failed (unreachable, bad address): drop it.
                 ++stats_.send_errors;
                 s.queue.pop_front();
@@ -224,12 +299,36 @@ class PollLoop final : public EventLoop {
         }
     }
 
+    static bool would_block(int err) {
+        return err == EAGAIN || err == EWOULDBLOCK || err == ENOBUFS;
+    }
+
+    // One datagram with sendmsg: 1 when sent, -1 with errno.
+    int send_one(int fd, const msghdr& msg) {
+        return sys_->sendmsg(fd, &msg, MSG_DONTWAIT) < 0 ? -1 : 1;
+    }
+
     void accept_all(Listener& l) {
         const uint64_t id = l.id;
         for (int i = 0; i < 64; ++i) {
             Listener* live = listener(id);
             if (live == nullptr || live->closing) return;
-            const int fd = accept4(live->fd, nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC);
+            int fd = -1;
+            if (accept4_usable_) {
+                fd = sys_->accept4(live->fd, nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC);
+                if (fd < 0 && (errno == ENOSYS || errno == EINVAL)) {
+                    accept4_usable_ = false;
+                    note_fallback(std::string("accept4 refused (") + std::strerror(errno) +
+                                  "): accept + fcntl");
+                }
+            }
+            if (!accept4_usable_) {
+                fd = sys_->accept(live->fd, nullptr, nullptr);
+                if (fd >= 0 && !set_nonblock_cloexec(*sys_, fd)) {
+                    close(fd);
+                    continue;
+                }
+            }
             if (fd < 0) return;
             accepted(*live, fd);
         }
@@ -274,8 +373,11 @@ class PollLoop final : public EventLoop {
 
     size_t payload_size_ = 2048;
     std::vector<uint8_t> buffers_;
-    std::vector<pollfd> fds_;      // the ppoll set of the current wake-up
+    std::vector<pollfd> fds_;      // the poll set of the current wake-up
     std::vector<Target> targets_;  // what fds_[i] is
+    bool accept4_usable_ = true;
+    bool foreign_fds_probed_ = false;
+    bool foreign_fds_ok_ = true;  // see waits_on_foreign_fds()
 };
 
 }  // namespace

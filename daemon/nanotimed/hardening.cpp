@@ -6,6 +6,7 @@
 #include <seccomp.h>
 #include <sys/capability.h>
 #include <sys/prctl.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -111,7 +112,8 @@ const std::vector<std::string>& seccomp_allow_list() {
         "rseq",
         "sched_yield",
         "sched_getaffinity",
-        // signals (signalfd is created before the filter)
+        // signals (the signalfd or self-pipe is made before the filter; the
+        // fallback handlers write to the pipe)
         "rt_sigprocmask",
         "rt_sigreturn",
         "rt_sigaction",
@@ -185,6 +187,16 @@ void install_seccomp(SeccompAction action) {
     if (trc < 0) {
         seccomp_release(ctx);
         throw std::runtime_error(std::string("seccomp_rule_add clone: ") + std::strerror(-trc));
+    }
+    // The resolver makes its wake-up socket pair with the first host name to
+    // look up, which may come after the filter (a reload adding a name, say):
+    // AF_UNIX only.
+    trc = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(socketpair), 1,
+                           SCMP_A0(SCMP_CMP_EQ, AF_UNIX));
+    if (trc < 0) {
+        seccomp_release(ctx);
+        throw std::runtime_error(std::string("seccomp_rule_add socketpair: ") +
+                                 std::strerror(-trc));
     }
     const int rc = seccomp_load(ctx);
     seccomp_release(ctx);

@@ -5,6 +5,9 @@
 //
 // Start-up: configuration -> logging -> event loop -> clock -> sockets
 // (privileged) -> privilege drop -> seccomp -> sources -> READY=1 -> loop.
+//
+// Randomness: the OpenSSL CSPRNG, or with [service] random_seed (simulation
+// and testing only) a seeded SplitMix64, so that simulator runs repeat.
 #include <spdlog/sinks/basic_file_sink.h>
 #include <spdlog/sinks/stdout_sinks.h>
 #include <systemd/sd-daemon.h>
@@ -15,9 +18,11 @@
 #include <iostream>
 
 #include "config/config.hpp"
+#include "io/syscalls.hpp"
 #include "nanotimed/daemon.hpp"
 #include "nanotimed/hardening.hpp"
 #include "util/openssl_random.hpp"
+#include "util/random.hpp"
 
 namespace {
 
@@ -89,6 +94,10 @@ int main(int argc, char** argv) {
     app.add_flag("--no-privilege-drop", no_drop, "stay root (debugging)");
     app.add_flag("--no-seccomp", no_seccomp, "do not install the seccomp filter (debugging)");
     app.set_version_flag("--version", std::string("nanotimed ") + daemon::kVersion);
+    app.footer(
+        "Simulation and testing: [service] random_seed = N in the configuration makes the "
+        "daemon's random choices reproducible (SplitMix64 seeded with N instead of the OpenSSL "
+        "CSPRNG). It makes request cookies predictable: never on a real host. See CONFIG.md.");
     CLI11_PARSE(app, argc, argv);
 
     config::ParseResult parsed = config::load_config(config_path);
@@ -106,7 +115,11 @@ int main(int argc, char** argv) {
         std::cout << config_path << ": valid (" << cfg.sources.size() << " sources, server "
                   << (cfg.server.enabled() ? "on" : "off") << ", clock "
                   << config::to_string(cfg.clock.backend) << ", io "
-                  << config::to_string(cfg.io.backend) << ")\n";
+                  << config::to_string(cfg.io.backend);
+        if (cfg.service.random_seed) {
+            std::cout << ", random_seed " << *cfg.service.random_seed << " (testing only)";
+        }
+        std::cout << ")\n";
         return 0;
     }
 
@@ -120,6 +133,17 @@ int main(int argc, char** argv) {
         std::string note;
         std::unique_ptr<io::EventLoop> loop = io::make_event_loop(lo, &note);
         log.info(io::LogClass::General, "event loop: " + loop->describe() + " (" + note + ")");
+        // Each fallback the loop (or the resolver) takes, once.
+        loop->set_fallback_log(
+            [&log](const std::string& what) { log.warn(io::LogClass::Io, what); });
+
+        std::string why;
+        if (!cfg.control.socket.empty() &&
+            !io::unix_stream_sockets_available(loop->syscalls(), &why)) {
+            log.warn(io::LogClass::General,
+                     "no control socket: " + why + " (nanotimectl cannot reach this daemon)");
+            cfg.control.socket.clear();
+        }
 
         std::unique_ptr<io::ClockBackend> clock;
         if (cfg.clock.backend == config::ClockBackendKind::Nanoclock) {
@@ -129,8 +153,17 @@ int main(int argc, char** argv) {
         }
         if (!cfg.clock.adjust) clock = std::make_unique<io::ReadOnlyClock>(std::move(clock));
 
-        ntp::OpensslRandom random;
-        daemon::Daemon d(cfg, config_path, std::move(loop), std::move(clock), log, random);
+        std::unique_ptr<ntp::RandomSource> random;
+        if (cfg.service.random_seed) {
+            random = std::make_unique<ntp::SplitMix64>(*cfg.service.random_seed);
+            log.warn(io::LogClass::General,
+                     "service.random_seed = " + std::to_string(*cfg.service.random_seed) +
+                         ": predictable random choices (request cookies), for simulation and "
+                         "testing only");
+        } else {
+            random = std::make_unique<ntp::OpensslRandom>();
+        }
+        daemon::Daemon d(cfg, config_path, std::move(loop), std::move(clock), log, *random);
         d.open_sockets();
 
         if (!no_drop) {

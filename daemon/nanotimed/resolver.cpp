@@ -1,12 +1,16 @@
 #include "nanotimed/resolver.hpp"
 
 #include <netdb.h>
+#include <signal.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstring>
 #include <set>
 #include <system_error>
+
+#include "io/syscalls.hpp"
 
 namespace nanotime::daemon {
 
@@ -46,19 +50,7 @@ Resolution lookup_host(const std::string& host) {
 }
 
 Resolver::Resolver(io::EventLoop& loop, ResultFn on_result, LookupFn lookup)
-    : loop_(loop), on_result_(std::move(on_result)), lookup_(std::move(lookup)) {
-    // The wake-up channel is made now, before the seccomp filter (which
-    // does not allow socketpair); only the thread starts later.
-    int fds[2];
-    if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, fds) != 0) {
-        throw std::system_error(errno, std::generic_category(), "resolver socketpair");
-    }
-    wake_read_ = fds[0];
-    wake_write_ = fds[1];
-    // No close callback: the stream closes only when this object goes away.
-    stream_ = loop_.add_stream(
-        wake_read_, [this](uint64_t, std::span<const uint8_t>) { deliver(); }, nullptr);
-}
+    : loop_(loop), on_result_(std::move(on_result)), lookup_(std::move(lookup)) {}
 
 Resolver::~Resolver() {
     {
@@ -67,13 +59,49 @@ Resolver::~Resolver() {
     }
     cv_.notify_all();
     if (worker_.joinable()) worker_.join();
+    for (const auto& [key, timer] : timers_) loop_.cancel_timer(timer);
     if (stream_ != 0) loop_.close_stream(stream_, false);
     if (wake_write_ >= 0) close(wake_write_);
 }
 
-void Resolver::start() {
-    if (worker_.joinable()) return;
+bool Resolver::start() {
+    if (worker_.joinable()) return true;
+    if (inline_) return false;
+    if (!loop_.waits_on_foreign_fds()) {
+        inline_ = true;
+        loop_.note_fallback(
+            "resolver: the event loop cannot wait on a socket pair; host names are looked up "
+            "on the loop's thread");
+        return false;
+    }
+    int fds[2];
+    if (io::open_socketpair(loop_.syscalls(), AF_UNIX, SOCK_STREAM, fds) != 0) {
+        inline_ = true;
+        loop_.note_fallback(std::string("resolver: socketpair: ") + std::strerror(errno) +
+                            "; host names are looked up on the loop's thread");
+        return false;
+    }
+    wake_read_ = fds[0];
+    wake_write_ = fds[1];
+    // No close callback: the stream closes only when this object goes away.
+    stream_ = loop_.add_stream(
+        wake_read_, [this](uint64_t, std::span<const uint8_t>) { deliver(); }, nullptr);
+    // The worker blocks every signal, so that a signal the loop catches with
+    // a handler (no signalfd) interrupts the loop's thread, not this one.
+    sigset_t all, old;
+    sigfillset(&all);
+    pthread_sigmask(SIG_BLOCK, &all, &old);
     worker_ = std::thread([this] { run(); });
+    pthread_sigmask(SIG_SETMASK, &old, nullptr);
+    return true;
+}
+
+void Resolver::answer_later(Resolution r) {
+    const uint64_t key = next_timer_key_++;
+    timers_[key] = loop_.add_timer_after(std::chrono::nanoseconds(0), [this, key, r] {
+        timers_.erase(key);
+        on_result_(r);
+    });
 }
 
 void Resolver::resolve(uint64_t tag, const std::string& host) {
@@ -83,10 +111,21 @@ void Resolver::resolve(uint64_t tag, const std::string& host) {
         r.tag = tag;
         r.host = host;
         r.addresses.push_back(*ip);
-        loop_.add_timer_after(std::chrono::nanoseconds(0), [this, r] { on_result_(r); });
+        answer_later(std::move(r));
         return;
     }
-    start();
+    if (!start()) {
+        // On the loop's thread, but still never from inside this call.
+        const uint64_t key = next_timer_key_++;
+        timers_[key] = loop_.add_timer_after(std::chrono::nanoseconds(0), [this, key, tag, host] {
+            timers_.erase(key);
+            Resolution r = lookup_(host);
+            r.tag = tag;
+            r.host = host;
+            on_result_(r);
+        });
+        return;
+    }
     {
         std::lock_guard lock(mutex_);
         requests_.emplace_back(tag, host);
@@ -96,7 +135,7 @@ void Resolver::resolve(uint64_t tag, const std::string& host) {
 
 size_t Resolver::pending() const {
     std::lock_guard lock(mutex_);
-    return requests_.size() + running_ + results_.size();
+    return requests_.size() + running_ + results_.size() + timers_.size();
 }
 
 void Resolver::run() {

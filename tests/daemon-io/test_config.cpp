@@ -283,6 +283,22 @@ TEST(Config, PpsErrorsNameTheLine) {
               std::string::npos);
 }
 
+TEST(Config, RandomSeedIsForSimulationsOnly) {
+    ParseResult unset = parse("");
+    ASSERT_TRUE(unset.config);
+    EXPECT_FALSE(unset.config->service.random_seed.has_value());  // the CSPRNG by default
+    ParseResult r = parse("[service]\nrandom_seed = 42\n");
+    ASSERT_TRUE(r.config) << r.errors.front().to_string();
+    EXPECT_EQ(r.config->service.random_seed, std::optional<uint64_t>(42));
+    ParseResult zero = parse("[service]\nrandom_seed = 0\n");
+    ASSERT_TRUE(zero.config);
+    EXPECT_EQ(zero.config->service.random_seed, std::optional<uint64_t>(0));
+    EXPECT_EQ(first_error("[service]\nrandom_seed = -1\n"),
+              "test.toml:2:15: service.random_seed must be between 0 and 9223372036854775807, "
+              "not -1");
+    EXPECT_EQ(first_error("[service]\nrandom_seed = \"7\"\n").find("test.toml:2:"), 0u);
+}
+
 TEST(Config, SyntaxErrorHasPosition) {
     ParseResult r = parse("[clock]\nstep_threshold = = 1\n");
     ASSERT_EQ(r.errors.size(), 1u);

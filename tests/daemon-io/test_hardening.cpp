@@ -9,6 +9,7 @@
 #include "io/clock.hpp"
 #include "loop_test_support.hpp"
 #include "nanotimed/hardening.hpp"
+#include "nanotimed/resolver.hpp"
 
 namespace nanotime::daemon {
 namespace {
@@ -137,6 +138,31 @@ TEST_P(SeccompTest, LoopWorkUnderTheAllowList) {
 }
 
 NANOTIME_ALL_BACKENDS(SeccompTest);
+
+// The resolver makes its socket pair and thread with the first host name,
+// which may come after the filter (a reload): the filter allows both.
+TEST(Seccomp, ResolverStartsUnderTheFilter) {
+    if (kSanitized) GTEST_SKIP() << "the sanitizer runtime makes its own system calls";
+    const int status = in_child([] {
+        auto loop = io::make_poll_loop(io::LoopOptions{});
+        loop->watch_signals({SIGUSR1}, [](const signalfd_siginfo&) {});
+        install_seccomp(SeccompAction::Kill);
+        std::vector<Resolution> got;
+        Resolver r(
+            *loop, [&](const Resolution& res) { got.push_back(res); },
+            [](const std::string& host) {
+                Resolution res;
+                res.host = host;
+                res.addresses = {*ntp::IpAddress::parse("192.0.2.9")};
+                return res;
+            });
+        r.resolve(1, "ntp.example");
+        io::testing::run_until(*loop, [&] { return !got.empty(); });
+        return r.started() && got.size() == 1 && got[0].addresses.size() == 1;
+    });
+    EXPECT_TRUE(WIFEXITED(status)) << "killed by signal " << WTERMSIG(status);
+    EXPECT_EQ(WEXITSTATUS(status), 0);
+}
 
 }  // namespace
 }  // namespace nanotime::daemon
