@@ -315,7 +315,7 @@ void parse_clock(Checker& c, const toml::table& root, Config& cfg) {
     if (t == nullptr) return;
     c.only(*t, "[clock]",
            {"backend", "device", "adjust", "steer_realtime", "step_threshold", "panic_threshold",
-            "makestep_threshold", "makestep_limit", "max_frequency", "drift_file",
+            "makestep_threshold", "makestep_limit", "max_frequency", "max_slew_rate", "drift_file",
             "leap_seconds_file"});
     ClockConfig& k = cfg.clock;
     c.choice(*t, "backend", "clock", k.backend,
@@ -328,6 +328,7 @@ void parse_clock(Checker& c, const toml::table& root, Config& cfg) {
     c.number(*t, "makestep_threshold", "clock", k.makestep_threshold, 0, 1e6);
     c.integer(*t, "makestep_limit", "clock", k.makestep_limit, -1, 1000000);
     c.number(*t, "max_frequency", "clock", k.max_frequency_ppm, 1, 500);
+    c.number(*t, "max_slew_rate", "clock", k.max_slew_rate_ppm, 1, 100000);
     c.string(*t, "drift_file", "clock", k.drift_file);
     c.string(*t, "leap_seconds_file", "clock", k.leap_seconds_file);
     if (k.backend == ClockBackendKind::Nanoclock && (k.device.empty() || k.device.front() != '/')) {

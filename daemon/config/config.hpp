@@ -66,6 +66,9 @@ struct ClockConfig {
     double makestep_threshold = 1.0;
     int makestep_limit = 3;
     double max_frequency_ppm = 500.0;  // |frequency| the discipline may set (Linux MAXFREQ)
+    // Fastest slew (ppm) beyond the frequency: through the kernel tick, up
+    // to 10 % (chrony's maxslewrate default, 83333 ppm: 0.1 s in 1.2 s).
+    double max_slew_rate_ppm = 83333.0;
     std::string drift_file = "/var/lib/nanotime/drift";
     std::string leap_seconds_file = "/usr/share/zoneinfo/leap-seconds.list";
 };

@@ -53,11 +53,9 @@ ClockCommand ClockController::update(NtpInstant now, const ClockEstimate& est,
         magnitude > 0 ? config_.correction_ratio * 0.5 * sd * est.interval / magnitude : 0.0;
     duration = std::max(duration, config_.min_slew);
     double rate = magnitude > 0 ? e / duration : 0.0;
-    const double room = config_.max_frequency - std::fabs(base_frequency_);
-    if (std::fabs(base_frequency_ + rate) > config_.max_frequency) {
-        frequency_limited_ = true;
-        rate = std::copysign(std::max(room, 0.0), rate);
-        duration = rate != 0 ? e / rate : 0.0;
+    if (std::fabs(rate) > config_.max_slew_rate) {
+        rate = std::copysign(config_.max_slew_rate, rate);
+        duration = e / rate;
     }
     cmd.action = ClockAction::Slew;
     cmd.frequency_limited = frequency_limited_;

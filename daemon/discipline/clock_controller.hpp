@@ -14,7 +14,7 @@
 //         is the estimated frequency and T = ratio * sd * interval / (2 |e|):
 //         an offset at the noise level (sd) is removed over about 1.5 update
 //         intervals, a large one faster (chrony's corrtimeratio), never faster
-//         than the frequency limit allows.
+//         than max_slew_rate (chrony's maxslewrate: 0.1 s goes in 1.2 s).
 // The command is sans-IO: the daemon carries it out and calls slew_ended()
 // when T has passed.
 #pragma once
@@ -32,7 +32,8 @@ struct ControllerConfig {
     double panic_threshold = 1000.0;  // s, refuse beyond this (0: never)
     double makestep_threshold = 1.0;  // s, step beyond this in the first updates (0: never)
     int makestep_limit = 3;           // updates that may step; < 0: all
-    double max_frequency = 500e-6;    // |frequency| the clock accepts (Linux MAXFREQ)
+    double max_frequency = 500e-6;    // |base frequency| (Linux MAXFREQ for ADJ_FREQUENCY)
+    double max_slew_rate = 83333e-6;  // |slew| on top of it (the kernel tick: up to 10 %)
     double correction_ratio = 3.0;    // slew duration per update interval at the noise level
     double min_slew = 1.0;            // s, shortest slew
 };
@@ -56,7 +57,7 @@ struct ClockCommand {
     double frequency = 0.0;          // fraction to set now
     double base_frequency = 0.0;     // fraction to set when the slew ends
     double slew_seconds = 0.0;       // s, 0: no slew (frequency == base_frequency)
-    bool frequency_limited = false;  // the estimate or the slew hit max_frequency
+    bool frequency_limited = false;  // the estimate hit max_frequency
 };
 
 class ClockController {

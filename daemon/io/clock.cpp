@@ -3,6 +3,7 @@
 #include <fcntl.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cmath>
 #include <system_error>
@@ -50,10 +51,27 @@ int ClockBackend::mark_synchronised() {
     return adjust(tx);
 }
 
+namespace {
+
+constexpr long kNominalTick = 10000;   // us per 1/USER_HZ (100 Hz) s
+constexpr long kMaxTickChange = 1000;  // +-10 %: what Linux accepts
+constexpr double kPpmPerTick = 100.0;  // 1 us per 10 ms
+
+}  // namespace
+
+double total_frequency_ppm(const timex& tx) {
+    const long tick = tx.tick == 0 ? kNominalTick : tx.tick;
+    return static_cast<double>(tx.freq) / 65536.0 +
+           static_cast<double>(tick - kNominalTick) * kPpmPerTick;
+}
+
 int ClockBackend::set_frequency(double ppm) {
     timex tx{};
-    tx.modes = ADJ_FREQUENCY;
-    tx.freq = static_cast<long>(std::llround(ppm * 65536.0));  // ppm scaled by 2^16
+    tx.modes = ADJ_FREQUENCY | ADJ_TICK;
+    const long ticks = std::clamp(std::lround(ppm / kPpmPerTick), -kMaxTickChange, kMaxTickChange);
+    tx.tick = kNominalTick + ticks;
+    const double rest = ppm - static_cast<double>(ticks) * kPpmPerTick;
+    tx.freq = static_cast<long>(std::llround(rest * 65536.0));  // ppm scaled by 2^16
     return adjust(tx);
 }
 
@@ -147,6 +165,7 @@ int FakeClock::adjust(timex& tx) {
     if (tx.modes & ADJ_STATUS) state_.status = tx.status;
     if (tx.modes & ADJ_OFFSET) state_.offset = tx.offset;
     if (tx.modes & ADJ_FREQUENCY) state_.freq = tx.freq;
+    if (tx.modes & ADJ_TICK) state_.tick = tx.tick;
     if (tx.modes & ADJ_TAI) state_.tai = tx.constant;
     if (tx.modes & ADJ_MAXERROR) state_.maxerror = tx.maxerror;
     if (tx.modes & ADJ_ESTERROR) state_.esterror = tx.esterror;
@@ -172,7 +191,7 @@ std::optional<double> ClockDiscipline::take_control() {
     tx.modes = ADJ_STATUS;
     tx.status = (cur.status | STA_NANO) & ~(STA_PLL | STA_FLL);
     if (int r = clock_.adjust(tx); r < 0) return std::nullopt;
-    return static_cast<double>(cur.freq) / 65536.0 * 1e-6;
+    return total_frequency_ppm(cur) * 1e-6;
 }
 
 int ClockDiscipline::set_frequency(double frequency) {
@@ -183,7 +202,7 @@ int ClockDiscipline::set_frequency(double frequency) {
 std::optional<double> ClockDiscipline::frequency() {
     timex cur{};
     if (clock_.read(cur) < 0) return std::nullopt;
-    return static_cast<double>(cur.freq) / 65536.0 * 1e-6;
+    return total_frequency_ppm(cur) * 1e-6;
 }
 
 int ClockDiscipline::apply(const ntp::ClockCommand& command, double max_error_s,

@@ -45,13 +45,19 @@ class ClockBackend {
     // Clears STA_UNSYNC (ADJ_STATUS, read-modify-write: every other status
     // bit is kept); no write if it is already clear.
     int mark_synchronised();
-    // Frequency correction in ppm (the drift file's value).
+    // Frequency correction in ppm: beyond what ADJ_FREQUENCY alone takes
+    // (500 ppm), the kernel tick carries the coarse part (ADJ_TICK, 100 ppm
+    // a step, up to +-10 %, as chrony slews), ADJ_FREQUENCY the rest.
     int set_frequency(double ppm);
     // Leap second for the end of the current day: +1 insert, -1 delete, 0 none.
     int set_leap(int direction);
     int set_tai(int offset);
     int set_errors(double max_error_s, double est_error_s);
 };
+
+// The whole frequency correction of @tx in ppm: ADJ_FREQUENCY plus the tick's
+// departure from nominal (a tick of 0, as a zeroed timex has, is nominal).
+double total_frequency_ppm(const timex& tx);
 
 class SystemClock final : public ClockBackend {
   public:

@@ -9,7 +9,7 @@ namespace {
 double current_frequency_ppb(ClockBackend& clock) {
     timex tx{};
     if (clock.read(tx) < 0) return 0;
-    return static_cast<double>(tx.freq) / 65536.0 * 1000.0;  // 2^-16 ppm -> ppb
+    return total_frequency_ppm(tx) * 1000.0;  // ppm -> ppb
 }
 
 }  // namespace

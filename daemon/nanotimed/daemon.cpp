@@ -298,6 +298,7 @@ std::unique_ptr<ntp::ClientCore> Daemon::make_core() {
     cc.makestep_threshold = config_.clock.makestep_threshold;
     cc.makestep_limit = config_.clock.makestep_limit;
     cc.max_frequency = config_.clock.max_frequency_ppm * 1e-6;
+    cc.max_slew_rate = config_.clock.max_slew_rate_ppm * 1e-6;
     double frequency = 0.0;
     if (core_ && core_->discipline_status().slewing) {
         // The old core's slew must not outlive it.
@@ -602,7 +603,7 @@ void Daemon::discipline(const ntp::DisciplineClock& dc) {
             pps_owns_clock_ = pps;
         }
         if (pps && cmd.action != ntp::ClockAction::Step) {
-            core_->handle_command_failed(now(), static_cast<double>(tx.freq) / 65536.0 * 1e-6);
+            core_->handle_command_failed(now(), io::total_frequency_ppm(tx) * 1e-6);
             return;
         }
     }
@@ -815,7 +816,7 @@ void Daemon::save_drift() {
     // The base frequency, not a slew in progress.
     const double ppm = core_->discipline_status().updates > 0
                            ? core_->discipline_status().frequency * 1e6
-                           : static_cast<double>(tx.freq) / 65536.0;
+                           : io::total_frequency_ppm(tx);
     const int n = std::snprintf(buf, sizeof buf, "%.6f\n", ppm);
     const bool ok = write(fd, buf, static_cast<size_t>(n)) == n && fsync(fd) == 0;
     close(fd);
@@ -975,7 +976,7 @@ ctl::DaemonSnapshot Daemon::snapshot() {
         k.state_name = io::clock_state_name(state);
         k.status = io::status_flag_names(tx.status);
         k.offset_s = static_cast<double>(tx.offset) * unit;
-        k.frequency_ppm = static_cast<double>(tx.freq) / 65536.0;
+        k.frequency_ppm = io::total_frequency_ppm(tx);
         k.max_error_s = static_cast<double>(tx.maxerror) * 1e-6;
         k.est_error_s = static_cast<double>(tx.esterror) * 1e-6;
         k.time_constant = tx.constant;

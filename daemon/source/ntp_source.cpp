@@ -20,8 +20,8 @@ NtpSource::NtpSource(SourceId id, SourceConfig config, const CorrectionLedger* l
       address_reference_id_(reference_id_for_address(config.address.ip)),
       poll_(config.minpoll, config.maxpoll),
       filter_(config.local_precision),
-      ledger_(ledger),
-      estimator_(ledger != nullptr ? ledger->frequency() : 0.0),
+      ledger_(ledger != nullptr ? ledger : &own_ledger_),
+      estimator_(ledger_->frequency()),
       burst_remaining_(config.iburst ? kBurstRequests : 0) {}
 
 Nanoseconds NtpSource::next_interval(RandomSource& random) const {
@@ -60,8 +60,12 @@ SourceActions NtpSource::handle_timer(NtpInstant now, RandomSource& random) {
         if (filter_.has_statistics()) actions.push_back(UpdateSystem{snapshot()});
     }
 
+    // The burst ends once the startup quorum has its samples and the
+    // frequency is known well enough that the clock will not drift off
+    // before the first regular poll.
     if (burst_remaining_ > 0 && filter_.valid_stages() >= kBurstEnoughSamples) {
-        burst_remaining_ = 0;
+        const auto e = estimator_.estimate_at(ledger_->at(now).x);
+        if (e && e->has_frequency && e->frequency_sd < kBurstFrequencySd) burst_remaining_ = 0;
     }
 
     NtpHeader request;
@@ -176,7 +180,7 @@ SourceActions NtpSource::handle_packet(std::span<const uint8_t> bytes, uint64_t 
 
     // The offset belongs to the midpoint of the exchange on the local clock.
     const NtpInstant midpoint = request.sent + (receive_time - request.sent) / 2;
-    const RawPoint raw = ledger_ != nullptr ? ledger_->at(midpoint) : RawPoint{};
+    const RawPoint raw = ledger_->at(midpoint);
     estimator_.add(raw, to_seconds(sample.offset), to_seconds(sample.delay), midpoint);
     filter_.add_sample(sample, receive_time, poll_.interval_seconds());
     if (!startup_complete_ && filter_.valid_stages() >= kBurstEnoughSamples) {
@@ -203,13 +207,13 @@ bool NtpSource::handle_transmit_timestamp(uint64_t request_id, NtpInstant sent) 
 
 SourceActions NtpSource::reset_after_clock_step() {
     filter_.reset();
-    estimator_ = SourceEstimator(ledger_ != nullptr ? ledger_->frequency() : 0.0);
+    estimator_ = SourceEstimator(ledger_->frequency());
     return {Reset{ResetReason::ClockStep}};
 }
 
 void NtpSource::restart_estimates() {
     filter_.reset();
-    estimator_ = SourceEstimator(ledger_ != nullptr ? ledger_->frequency() : 0.0);
+    estimator_ = SourceEstimator(ledger_->frequency());
     startup_complete_ = false;
     poll_.reset();
 }

@@ -63,9 +63,12 @@ struct SourceCounters {
 
 inline constexpr unsigned kBurstRequests = 8;               // iburst: requests at start
 inline constexpr Nanoseconds kBurstSpacing{2'000'000'000};  // 2 s between them
-inline constexpr size_t kBurstEnoughSamples = 4;            // end the burst early with these
-inline constexpr unsigned kUnreachablePolls = 8;            // one full reach register
-inline constexpr unsigned kStartupRequests = 12;            // startup ends after these at most
+inline constexpr size_t kBurstEnoughSamples = 4;            // samples before the burst may end
+// The burst goes on (up to kBurstRequests) until the source's frequency is
+// known to this (s/s): 0.5 ppm leaves 32 us of drift by the first 64 s poll.
+inline constexpr double kBurstFrequencySd = 0.5e-6;
+inline constexpr unsigned kUnreachablePolls = 8;  // one full reach register
+inline constexpr unsigned kStartupRequests = 12;  // startup ends after these at most
 // A kernel TX timestamp later than this after the request was prepared is not
 // believed (the loop stalled, or the stamp belongs to something else).
 inline constexpr Nanoseconds kMaxTransmitLag{1'000'000'000};
@@ -126,6 +129,7 @@ class NtpSource {
     PollController poll_;
     Reachability reach_;
     ClockFilter filter_;
+    CorrectionLedger own_ledger_;  // without a shared one: nothing is ever corrected
     const CorrectionLedger* ledger_;
     SourceEstimator estimator_;
     SourceCounters counters_;

@@ -62,15 +62,26 @@ TEST(ClockDiscipline, SlewSetsTheFrequency) {
     ClockDiscipline d(clock);
     EXPECT_EQ(d.apply(slew(250e-6, -100e-6, -99e-6, 250), 0.0125, 0.00004), 0);
     ASSERT_GE(clock.calls.size(), 1u);
-    EXPECT_EQ(clock.calls[0].modes, ADJ_FREQUENCY);
-    EXPECT_EQ(clock.calls[0].freq, -99 * 65536);
+    EXPECT_EQ(clock.calls[0].modes, ADJ_FREQUENCY | ADJ_TICK);
+    // -99 ppm: one tick step (-100 ppm) and +1 ppm of ADJ_FREQUENCY.
+    EXPECT_EQ(clock.calls[0].tick, 9999);
+    EXPECT_EQ(clock.calls[0].freq, 1 * 65536);
     for (const timex& tx : clock.calls) EXPECT_FALSE(tx.modes & ADJ_OFFSET);
     EXPECT_FALSE(clock.state_.status & STA_UNSYNC);
     EXPECT_TRUE(clock.state_.status & STA_PPSSIGNAL);  // other bits kept
     EXPECT_TRUE(clock.steps.empty());
-    EXPECT_EQ(d.set_frequency(-100e-6), 0);
-    EXPECT_EQ(clock.state_.freq, -100 * 65536);
-    EXPECT_NEAR(*d.frequency(), -100e-6, 1e-12);
+    EXPECT_EQ(d.set_frequency(-130e-6), 0);
+    EXPECT_EQ(clock.state_.tick, 9999);
+    EXPECT_EQ(clock.state_.freq, -30 * 65536);
+    EXPECT_NEAR(*d.frequency(), -130e-6, 1e-12);
+    // A fast slew: 5 % through the tick, the rest through ADJ_FREQUENCY.
+    EXPECT_EQ(d.set_frequency(0.05 + 20e-6), 0);
+    EXPECT_EQ(clock.state_.tick, 10500);
+    EXPECT_EQ(clock.state_.freq, 20 * 65536);
+    // Beyond 10 % the tick stops and the rest is left to ADJ_FREQUENCY,
+    // which the kernel clamps: never a tick Linux would refuse.
+    EXPECT_EQ(d.set_frequency(-0.2), 0);
+    EXPECT_EQ(clock.state_.tick, 9000);
 }
 
 TEST(ClockDiscipline, StepThenFrequency) {
@@ -83,8 +94,9 @@ TEST(ClockDiscipline, StepThenFrequency) {
     EXPECT_EQ(tx.modes, ADJ_SETOFFSET | ADJ_NANO);
     EXPECT_EQ(tx.time.tv_sec, -3);  // normalised: -3 s + 0.25 s
     EXPECT_EQ(tx.time.tv_usec, 250000000);
-    EXPECT_EQ(clock.calls[1].modes, ADJ_FREQUENCY);
+    EXPECT_EQ(clock.calls[1].modes, ADJ_FREQUENCY | ADJ_TICK);
     EXPECT_EQ(clock.calls[1].freq, 5 * 65536);
+    EXPECT_EQ(clock.calls[1].tick, 10000);
 }
 
 // A step leaves the kernel clock STA_UNSYNC (Linux's settime path sets it on
@@ -105,7 +117,7 @@ TEST(ClockDiscipline, StepMarksTheClockSynchronised) {
     // at the kernel's limit would flag the clock again at the next second).
     ASSERT_EQ(clock.calls.size(), 4u);
     EXPECT_EQ(clock.calls[0].modes, ADJ_SETOFFSET | ADJ_NANO);
-    EXPECT_EQ(clock.calls[1].modes, ADJ_FREQUENCY);
+    EXPECT_EQ(clock.calls[1].modes, ADJ_FREQUENCY | ADJ_TICK);
     EXPECT_EQ(clock.calls[2].modes, ADJ_MAXERROR | ADJ_ESTERROR);
     EXPECT_EQ(clock.calls[3].modes, ADJ_STATUS);
     EXPECT_EQ(clock.calls[3].status, kept);

@@ -207,9 +207,31 @@ TEST(NtpSource, IburstSendsQuicklyThenSettlesToPoll) {
         if (timer.after == kBurstSpacing) ++burst_polls;
         now += timer.after;
     }
-    // The burst ends once 4 samples are in the filter.
-    EXPECT_EQ(burst_polls, 4);
+    // On a 20 ms path the frequency is not known to 0.5 ppm within the burst
+    // (each sample could be off by half the delay): all 8 requests go out.
+    EXPECT_EQ(burst_polls, 8);
     EXPECT_EQ(source.reach(), 0xff);
+}
+
+// On a short quiet path (10 us round trip: the same host or a direct cable)
+// the frequency is known early: the burst ends once the 4 samples of the
+// startup quorum are in and the estimate is good enough.
+TEST(NtpSource, IburstEndsEarlyWhenTheFrequencyIsKnown) {
+    SplitMix64 random(9);
+    NtpSource source(1, config(true));
+    NtpInstant now = kEpoch2026;
+    int burst_polls = 0;
+    for (int i = 0; i < 10; ++i) {
+        auto e = poll(source, now, random);
+        const auto reply =
+            make_reply(e.request.packet, now + Nanoseconds(4'000), now + Nanoseconds(6'000));
+        source.handle_packet(reply, e.request.request_id, now + Nanoseconds(10'000));
+        auto timer = actions_of<SetTimer>(e.timer_actions).at(0);
+        if (timer.after == kBurstSpacing) ++burst_polls;
+        now += timer.after;
+    }
+    EXPECT_GE(burst_polls, 4);
+    EXPECT_LT(burst_polls, 8);
 }
 
 TEST(NtpSource, UnreachableAfterEightSilentPollsThenBacksOff) {

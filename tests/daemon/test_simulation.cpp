@@ -96,7 +96,8 @@ TEST(Simulation, RecoversWhenTheSystemPeerDisappears) {
     const SourceId first_peer = sim.updates().back().system_peer;
     sim.set_server_dies_at(sim.server_of(first_peer)->address, sim.now());
     const size_t updates_before = sim.updates().size();
-    sim.run_until(3 * 3600);
+    // Unreachable after 8 unanswered polls of up to 1024 s (1 + 1/16).
+    sim.run_until(4 * 3600);
     report("recovery", sim, 60);
     ASSERT_GT(sim.updates().size(), updates_before);
     const SourceId new_peer = sim.updates().back().system_peer;
