@@ -10,6 +10,7 @@ namespace {
 // How fast log(q^2) follows the normalised innovations: about 1/gain samples
 // to move by a factor e when they are persistently off.
 constexpr double kWanderGain = 0.05;
+constexpr double kWanderSurprise = 0.2;
 
 }  // namespace
 
@@ -81,6 +82,7 @@ void SourceEstimator::add(RawPoint at, double offset, double delay, NtpInstant l
         anchor(s, r);
         return;
     }
+    const double dt = s.x - x_;
     predict(s.x);
     const double innovation = s.raw_offset - theta_;
     const double S = p00_ + r;
@@ -107,7 +109,17 @@ void SourceEstimator::add(RawPoint at, double offset, double delay, NtpInstant l
     // Adapt the wander once the frequency is known well enough for the
     // innovations to speak about it.
     if (used_ > 4) {
-        const double step = std::clamp(kWanderGain * (std::min(nis, 9.0) - 1.0), -0.2, 0.2);
+        // Weighted by the wander's share of the innovation's variance: when
+        // the sample noise dominates, the innovations say nothing about the
+        // wander (and a slightly wrong noise model would drag it along).
+        const double process = wander_ * wander_ * dt * dt * dt / 3;
+        // An innovation beyond 2 sd still counts for kWanderSurprise, so
+        // that a wander far above the estimate (whose share then looks
+        // small) is found.
+        const double share =
+            std::max(std::min(1.0, process / S), nis > 4 ? kWanderSurprise : 0.0);
+        const double step =
+            std::clamp(kWanderGain * share * (std::min(nis, 9.0) - 1.0), -0.2, 0.2);
         wander_ = std::clamp(wander_ * std::exp(step / 2), kMinWander, kMaxWander);
     }
 }

@@ -16,8 +16,9 @@
 //             the minimum in the same spirit; ntpd-rs runs a Kalman filter).
 // The wander q is not known in advance: it is estimated from the innovations
 // (their normalised square averages 1 when q is right; above, q is raised;
-// below, lowered), so the same filter serves a TCXO in a quiet room and a
-// cheap crystal beside a fan. An innovation beyond kOutlierGate standard
+// below, lowered), each weighted by the wander's share of the innovation's
+// variance (when sample noise dominates, they say nothing about q), so the
+// same filter serves a TCXO in a quiet room and a cheap crystal beside a fan. An innovation beyond kOutlierGate standard
 // deviations is held back as an outlier; kOutlierRun in a row mean the
 // source really moved, and the filter re-anchors on it.
 //
