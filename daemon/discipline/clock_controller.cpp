@@ -6,7 +6,10 @@
 namespace nanotime::ntp {
 
 ClockCommand ClockController::update(NtpInstant now, const ClockEstimate& est,
-                                     CorrectionLedger& ledger) {
+                                     CorrectionLedger& books) {
+    // Watching only: work on a copy, so that nothing is booked.
+    CorrectionLedger scratch = books;
+    CorrectionLedger& ledger = config_.adjust ? books : scratch;
     ClockCommand cmd;
     const RawPoint here = ledger.at(now);
     const double e = est.offset - here.correction;
@@ -59,6 +62,7 @@ ClockCommand ClockController::update(NtpInstant now, const ClockEstimate& est,
     }
     cmd.action = ClockAction::Slew;
     cmd.frequency_limited = frequency_limited_;
+    if (!config_.adjust) return cmd;
     if (rate == 0 || duration <= 0) {
         slewing_ = false;
         ledger.set_frequency(now, base_frequency_);
@@ -72,7 +76,7 @@ ClockCommand ClockController::update(NtpInstant now, const ClockEstimate& est,
 }
 
 std::optional<double> ClockController::slew_ended(NtpInstant now, CorrectionLedger& ledger) {
-    if (!slewing_) return std::nullopt;
+    if (!slewing_ || !config_.adjust) return std::nullopt;
     slewing_ = false;
     ledger.set_frequency(now, base_frequency_);
     return base_frequency_;

@@ -36,6 +36,10 @@ struct ControllerConfig {
     double max_slew_rate = 83333e-6;  // |slew| on top of it (the kernel tick: up to 10 %)
     double correction_ratio = 3.0;    // slew duration per update interval at the noise level
     double min_slew = 1.0;            // s, shortest slew
+    // false: the clock is only watched (clock.adjust = false, chronyd -x):
+    // commands are worked out for status but never recorded as done, so the
+    // ledger stays true to a clock nobody corrects.
+    bool adjust = true;
 };
 
 // What the regression tells about the clock now, all sources combined.

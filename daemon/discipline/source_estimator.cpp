@@ -116,10 +116,8 @@ void SourceEstimator::add(RawPoint at, double offset, double delay, NtpInstant l
         // An innovation beyond 2 sd still counts for kWanderSurprise, so
         // that a wander far above the estimate (whose share then looks
         // small) is found.
-        const double share =
-            std::max(std::min(1.0, process / S), nis > 4 ? kWanderSurprise : 0.0);
-        const double step =
-            std::clamp(kWanderGain * share * (std::min(nis, 9.0) - 1.0), -0.2, 0.2);
+        const double share = std::max(std::min(1.0, process / S), nis > 4 ? kWanderSurprise : 0.0);
+        const double step = std::clamp(kWanderGain * share * (std::min(nis, 9.0) - 1.0), -0.2, 0.2);
         wander_ = std::clamp(wander_ * std::exp(step / 2), kMinWander, kMaxWander);
     }
 }

@@ -18,9 +18,9 @@
 // (their normalised square averages 1 when q is right; above, q is raised;
 // below, lowered), each weighted by the wander's share of the innovation's
 // variance (when sample noise dominates, they say nothing about q), so the
-// same filter serves a TCXO in a quiet room and a cheap crystal beside a fan. An innovation beyond kOutlierGate standard
-// deviations is held back as an outlier; kOutlierRun in a row mean the
-// source really moved, and the filter re-anchors on it.
+// same filter serves a TCXO in a quiet room and a cheap crystal beside a fan. An innovation beyond
+// kOutlierGate standard deviations is held back as an outlier; kOutlierRun in a row mean the source
+// really moved, and the filter re-anchors on it.
 //
 // The poll interval the filter wants is where the wander accumulated over one
 // interval (q^2 dt^3 / 3) matches the typical sample variance: a shorter one

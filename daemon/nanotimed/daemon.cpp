@@ -299,6 +299,7 @@ std::unique_ptr<ntp::ClientCore> Daemon::make_core() {
     cc.makestep_limit = config_.clock.makestep_limit;
     cc.max_frequency = config_.clock.max_frequency_ppm * 1e-6;
     cc.max_slew_rate = config_.clock.max_slew_rate_ppm * 1e-6;
+    cc.adjust = config_.clock.adjust;
     double frequency = 0.0;
     if (core_ && core_->discipline_status().slewing) {
         // The old core's slew must not outlive it.

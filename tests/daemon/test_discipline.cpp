@@ -227,6 +227,24 @@ TEST(ClockController, SlewDurationFollowsTheOffsetAgainstItsNoise) {
     EXPECT_NEAR(c.slew_seconds, 3.0 * 0.5 * 256 / 10, 1e-6);
 }
 
+// clock.adjust = false: the commands are worked out (status shows them) but
+// the ledger books nothing, since nothing is done to the clock.
+TEST(ClockController, WatchingOnlyBooksNothing) {
+    ControllerConfig cc;
+    cc.adjust = false;
+    ClockController ctl(cc);
+    CorrectionLedger ledger(3e-6);
+    ledger.at(kEpoch2026);
+    ClockCommand c = ctl.update(kEpoch2026, estimate(0.3, 1e-5, 7e-6), ledger);
+    EXPECT_EQ(c.action, ClockAction::Step);
+    c = ctl.update(kEpoch2026 + from_seconds(64), estimate(0.001, 1e-5, 7e-6), ledger);
+    EXPECT_EQ(c.action, ClockAction::Slew);
+    EXPECT_FALSE(ctl.slew_ended(kEpoch2026 + from_seconds(128), ledger));
+    const RawPoint p = ledger.at(kEpoch2026 + from_seconds(1000));
+    EXPECT_NEAR(p.correction, 3e-6 * p.x, 1e-12);
+    EXPECT_NEAR(ledger.frequency(), 3e-6, 1e-15);
+}
+
 TEST(ClockController, FrequencyBeyondTheKernelLimitIsFlagged) {
     ClockController ctl(ControllerConfig{});
     CorrectionLedger ledger;
