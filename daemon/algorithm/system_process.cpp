@@ -21,6 +21,23 @@ double SystemState::root_dispersion_at(NtpInstant now) const {
     return root_dispersion + dispersion_rate * std::max(0.0, to_seconds(now - reference_time));
 }
 
+LeapIndicator majority_leap(std::span<const SourceSnapshot> sources,
+                            std::span<const Candidate> candidates,
+                            std::span<const size_t> survivors, LeapIndicator fallback) {
+    // A leap warning is passed on only when more than half of the survivors
+    // announce the same one (as chrony does): one misconfigured server must
+    // not insert a second into every clock that listens to it.
+    size_t insert = 0, remove = 0;
+    for (size_t k : survivors) {
+        const LeapIndicator leap = sources[candidates[k].index].leap;
+        insert += leap == LeapIndicator::InsertSecond;
+        remove += leap == LeapIndicator::DeleteSecond;
+    }
+    if (2 * insert > survivors.size()) return LeapIndicator::InsertSecond;
+    if (2 * remove > survivors.size()) return LeapIndicator::DeleteSecond;
+    return fallback == LeapIndicator::Unsynchronized ? fallback : LeapIndicator::NoWarning;
+}
+
 SystemProcess::SystemProcess(SystemConfig config) : config_(std::move(config)) {
     state_.precision = config_.precision;
 }
@@ -116,7 +133,7 @@ SelectionOutcome SystemProcess::select(std::span<const SourceSnapshot> sources, 
     const Combined combined = combine(candidates, clustered.survivors, peer);
     const PeerStatistics& p = ps.statistics;
     state_.system_peer = ps.id;
-    state_.leap = ps.leap;
+    state_.leap = majority_leap(sources, candidates, clustered.survivors, ps.leap);
     state_.stratum = static_cast<uint8_t>(std::min<int>(ps.stratum + 1, kMaxStratum));
     state_.reference_id = ps.stratum == 0 ? ps.reference_id : ps.address_reference_id;
     // Until the discipline records its first update, the RFC 5905 values

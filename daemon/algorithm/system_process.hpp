@@ -18,13 +18,15 @@
 //                 clock hopping).
 //   5. combine:   weighted offset and system jitter.
 //   6. update:    stratum = peer + 1, reference ID, root delay/dispersion,
-//                 leap; a ClockUpdate for the discipline only when the system
-//                 peer has a sample newer than the last one used.
+//                 leap warning by majority of the survivors; a ClockUpdate
+//                 for the discipline only when the system peer has a sample
+//                 newer than the last one used.
 #pragma once
 
 #include <span>
 #include <vector>
 
+#include "algorithm/candidate.hpp"
 #include "algorithm/source_snapshot.hpp"
 #include "algorithm/system_state.hpp"
 
@@ -77,6 +79,13 @@ struct SystemConfig {
     // reference ID matches is synchronized to us.
     std::vector<uint32_t> own_reference_ids;
 };
+
+// The leap warning more than half of @survivors (indices into @candidates,
+// whose `index` points into @sources) announce; otherwise none (or
+// @fallback when it says unsynchronised).
+LeapIndicator majority_leap(std::span<const SourceSnapshot> sources,
+                            std::span<const Candidate> candidates,
+                            std::span<const size_t> survivors, LeapIndicator fallback);
 
 class SystemProcess {
   public:

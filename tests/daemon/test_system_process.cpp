@@ -58,6 +58,24 @@ TEST(SystemProcess, SynchronizesToTheMajorityAndReportsTheFalseticker) {
     EXPECT_TRUE(st.synchronized());
 }
 
+// The leap warning is the majority's: one server announcing a leap second
+// (here the system peer itself) is not enough among three.
+TEST(SystemProcess, LeapWarningByMajority) {
+    SystemProcess system(SystemConfig{});
+    std::vector<SourceSnapshot> sources = {source(1, 0.0010), source(2, 0.0012),
+                                           source(3, 0.0008, 1)};
+    sources[2].leap = LeapIndicator::InsertSecond;
+    ASSERT_TRUE(system.select(sources, kNow).majority);
+    EXPECT_EQ(system.state().system_peer, 3u);
+    EXPECT_EQ(system.state().leap, LeapIndicator::NoWarning);
+    sources[0].leap = LeapIndicator::InsertSecond;
+    ASSERT_TRUE(system.select(sources, kNow).majority);
+    EXPECT_EQ(system.state().leap, LeapIndicator::InsertSecond);
+    sources[0].leap = sources[1].leap = sources[2].leap = LeapIndicator::DeleteSecond;
+    ASSERT_TRUE(system.select(sources, kNow).majority);
+    EXPECT_EQ(system.state().leap, LeapIndicator::DeleteSecond);
+}
+
 TEST(SystemProcess, UnfitSourcesAreExcluded) {
     SystemConfig config;
     config.own_reference_ids = {0x0a0000ff};
