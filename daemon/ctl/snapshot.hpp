@@ -4,6 +4,12 @@
 // event loop when a request arrives; the request handler is a pure function
 // of the request and this snapshot. Units are in the field names: _s seconds,
 // _ppm parts per million, _ns nanoseconds.
+//
+// Signs: an offset is server minus local (positive: the local clock is
+// behind), and a source's frequency is how fast that offset grows (ppm,
+// positive: the local clock runs slow against the source). chronyc shows both
+// with the opposite sign (local minus source); its `tracking` frequency and
+// ours have the same sense (the correction the clock needs).
 #pragma once
 
 #include <cstdint>
@@ -11,6 +17,24 @@
 #include <vector>
 
 namespace nanotime::ctl {
+
+// The clock discipline's health (daemon/discipline, ClientCore's
+// DisciplineStatus): what stops it from correcting the clock.
+struct DisciplineInfo {
+    bool adjusting = true;           // clock.adjust: false = the clock is only watched
+    unsigned updates = 0;            // clock updates since start (or the last restart)
+    double last_update_age_s = -1;   // since the last clock update, -1: none yet
+    double polls_since_update = 0;   // last_update_age_s in the longest reachable poll
+    bool frequency_limited = false;  // the oscillator needs more than clock.max_frequency
+    double frequency_ppm = 0;        // base frequency set (without the slew)
+    double max_frequency_ppm = 0;    // clock.max_frequency
+    bool stalled = false;            // no update for stall_polls polls, sources answering
+    unsigned stall_polls = 0;        // polls without an update that count as a stall
+    unsigned restarts = 0;           // estimates restarted after a stall
+    bool slewing = false;            // a slew of the last update is running
+    // One word per fault present: "frequency-limited", "stalled"; empty: none.
+    std::vector<std::string> faults;
+};
 
 struct StatusInfo {
     std::string version;
@@ -43,6 +67,7 @@ struct StatusInfo {
     double realtime_offset_s = 0;      // CLOCK_REALTIME - the nanoclock, last measured
     uint64_t realtime_steps = 0;       // CLOCK_REALTIME steps by the steering
     uint64_t replies_across_step = 0;  // NTP replies dropped: a realtime step fell inside
+    DisciplineInfo discipline;
 };
 
 struct TrackingInfo {
@@ -50,12 +75,24 @@ struct TrackingInfo {
     std::string reference_name = "-";
     int stratum = 16;
     double reference_time_s = 0;  // Unix time of the last update, 0 if none
-    double system_offset_s = 0;   // last offset estimate (positive: we are behind)
-    double rms_offset_s = 0;
-    double frequency_ppm = 0;  // the clock's frequency correction
-    double skew_ppm = 0;
+    // The offset the last clock update worked from (the combined estimate
+    // then, positive: we are behind) and how long ago that was (s, -1: never).
+    double system_offset_s = 0;
+    double system_offset_age_s = -1;
+    double offset_sd_s = 0;  // its standard deviation
+    // Base frequency the discipline set (the correction the oscillator
+    // needs, without a slew in progress); before the first update the
+    // clock's frequency correction as found.
+    double frequency_ppm = 0;
+    double residual_frequency_ppm = 0;  // the system peer's, as in sourcestats
+    double skew_ppm = 0;                // standard deviation of frequency_ppm
+    double std_dev_s = 0;               // typical error of one system-peer sample
+    // What the server puts in its replies now: root delay and root
+    // dispersion grown since the last update (to the wire's 2^-16 s
+    // resolution they are the bytes sent).
     double root_delay_s = 0;
     double root_dispersion_s = 0;
+    double root_dispersion_rate_ppm = 0;  // how fast root_dispersion_s grows
     double jitter_s = 0;
     double update_interval_s = 0;
     std::string leap = "none";
@@ -67,23 +104,42 @@ struct SourceInfo {
     std::string kind;     // "server" / "pool"
     std::string state;    // selected, candidate, outlier, falseticker, unreachable, unknown
     int stratum = 16;
-    int poll = 6;               // log2 s
-    unsigned reach = 0;         // 8-bit reachability register
-    double last_rx_ago_s = -1;  // -1: never
+    int poll = 6;        // log2 s
+    unsigned reach = 0;  // 8-bit reachability register
+    // The newest sample, as measured (chronyc's "[measured]" offset, sign
+    // flipped): its age on the local clock (the exchange's midpoint, -1: no
+    // sample), offset, round-trip delay, and whether the estimator held it
+    // back as an outlier.
+    double last_rx_ago_s = -1;
+    double sample_time_s = 0;  // Unix time of that midpoint, 0: no sample
     double offset_s = 0;
     double delay_s = 0;
+    bool outlier = false;
+    // Clock-filter statistics (RFC 5905 §10), used by selection.
     double dispersion_s = 0;
     double jitter_s = 0;
 };
 
+// A source's estimator (discipline/source_estimator.hpp), as the discipline
+// uses it now: chronyc sourcestats' columns.
 struct SourceStatsInfo {
     std::string name;
-    unsigned samples = 0;  // clock-filter stages holding a sample
-    double span_s = 0;     // time between oldest and newest sample
-    double offset_s = 0;
-    double delay_s = 0;
-    double jitter_s = 0;
-    double dispersion_s = 0;
+    unsigned samples = 0;       // samples the estimator keeps (NP)
+    unsigned samples_used = 0;  // taken in since the filter was (re)anchored
+    uint64_t outliers = 0;      // samples held back by the innovation gate
+    double span_s = 0;          // oldest kept sample to the newest
+    // Residual frequency: how fast this source's offset grows against the
+    // local clock as it runs now, without a slew in progress (positive: the
+    // local clock is slow); skew is its standard deviation.
+    double frequency_ppm = 0;
+    double skew_ppm = 0;
+    double offset_s = 0;                // the estimated offset now, on the local clock
+    double offset_sd_s = 0;             // its standard deviation
+    double std_dev_s = 0;               // typical error of one sample
+    double min_delay_s = 0;             // shortest round trip kept
+    double delay_s = 0;                 // clock filter: delay of the sample it chose
+    double jitter_s = 0;                // clock filter: jitter
+    double dispersion_s = 0;            // clock filter: dispersion
     uint64_t requests = 0;              // requests sent
     uint64_t replies = 0;               // replies that gave a sample
     uint64_t kernel_tx_timestamps = 0;  // requests whose t1 is the kernel's TX timestamp

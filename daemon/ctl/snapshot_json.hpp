@@ -9,22 +9,27 @@
 
 namespace nanotime::ctl {
 
+NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(DisciplineInfo, adjusting, updates,
+                                                last_update_age_s, polls_since_update,
+                                                frequency_limited, frequency_ppm, max_frequency_ppm,
+                                                stalled, stall_polls, restarts, slewing, faults)
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(
     StatusInfo, version, pid, uptime_s, io_backend, io_detail, clock_backend, clock_device,
     synchronized, stratum, reference_id, leap, sources, sources_reachable, server_enabled,
     server_received, server_responded, server_denied, server_rate_limited, log_suppressed,
     leap_file, leap_file_expires_s, next_leap_s, tai_offset, realtime_steering, realtime_offset_s,
-    realtime_steps, replies_across_step)
-NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(TrackingInfo, reference_id, reference_name, stratum,
-                                                reference_time_s, system_offset_s, rms_offset_s,
-                                                frequency_ppm, skew_ppm, root_delay_s,
-                                                root_dispersion_s, jitter_s, update_interval_s,
-                                                leap)
+    realtime_steps, replies_across_step, discipline)
+NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(
+    TrackingInfo, reference_id, reference_name, stratum, reference_time_s, system_offset_s,
+    system_offset_age_s, offset_sd_s, frequency_ppm, residual_frequency_ppm, skew_ppm, std_dev_s,
+    root_delay_s, root_dispersion_s, root_dispersion_rate_ppm, jitter_s, update_interval_s, leap)
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(SourceInfo, name, address, kind, state, stratum,
-                                                poll, reach, last_rx_ago_s, offset_s, delay_s,
-                                                dispersion_s, jitter_s)
-NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(SourceStatsInfo, name, samples, span_s, offset_s,
-                                                delay_s, jitter_s, dispersion_s, requests, replies,
+                                                poll, reach, last_rx_ago_s, sample_time_s, offset_s,
+                                                delay_s, outlier, dispersion_s, jitter_s)
+NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(SourceStatsInfo, name, samples, samples_used,
+                                                outliers, span_s, frequency_ppm, skew_ppm, offset_s,
+                                                offset_sd_s, std_dev_s, min_delay_s, delay_s,
+                                                jitter_s, dispersion_s, requests, replies,
                                                 kernel_tx_timestamps)
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(KernelInfo, clock, available, state, state_name,
                                                 status, offset_s, frequency_ppm, max_error_s,

@@ -79,17 +79,50 @@ std::string format_human(const std::string& command, const nlohmann::json& data)
             out << "off\n";
         }
         out << "Log lines withheld: " << s.log_suppressed << "\n";
+        const DisciplineInfo& d = s.discipline;
+        out << "Discipline       : ";
+        if (!d.adjusting) out << "watching only (clock.adjust = false), ";
+        if (d.updates == 0 && d.last_update_age_s < 0) {
+            out << "no update yet\n";
+        } else {
+            out << d.updates << " updates, last " << ago(d.last_update_age_s) << " ago"
+                << printf_string(" (%.1f polls)", d.polls_since_update) << ", frequency "
+                << printf_string("%+.3f ppm", d.frequency_ppm) << (d.slewing ? ", slewing" : "")
+                << "\n";
+        }
+        out << "Faults           : ";
+        if (d.faults.empty()) out << "none";
+        if (d.frequency_limited) {
+            out << printf_string("frequency pinned at the %.0f ppm limit (offsets will grow)",
+                                 d.max_frequency_ppm);
+        }
+        if (d.stalled) {
+            out << (d.frequency_limited ? "; " : "") << "stalled: no clock update for "
+                << ago(d.last_update_age_s) << printf_string(" (%.1f polls, ", d.polls_since_update)
+                << d.stall_polls << " make a stall)";
+        }
+        if (d.restarts > 0) {
+            out << (d.faults.empty() ? " (" : "; ") << "estimates restarted " << d.restarts
+                << (d.restarts == 1 ? " time" : " times") << (d.faults.empty() ? ")" : "");
+        }
+        out << "\n";
     } else if (command == "tracking") {
         const TrackingInfo t = data.get<TrackingInfo>();
         out << "Reference ID    : " << t.reference_id << " " << t.reference_name << "\n"
             << "Stratum         : " << t.stratum << "\n"
             << "Ref time (Unix) : " << printf_string("%.6f", t.reference_time_s) << "\n"
             << "System offset   : " << format_seconds(t.system_offset_s)
-            << (t.system_offset_s >= 0 ? " (local clock behind)" : " (local clock ahead)") << "\n"
-            << "System jitter   : " << format_seconds(t.jitter_s) << "\n"
+            << (t.system_offset_s >= 0 ? " (local clock behind)" : " (local clock ahead)") << ", "
+            << ago(t.system_offset_age_s) << " ago\n"
+            << "Offset sd       : " << format_seconds(t.offset_sd_s) << "\n"
             << "Frequency       : " << printf_string("%+.3f ppm", t.frequency_ppm) << "\n"
-            << "Root delay      : " << format_seconds(t.root_delay_s) << "\n"
-            << "Root dispersion : " << format_seconds(t.root_dispersion_s) << "\n"
+            << "Residual freq   : " << printf_string("%+.3f ppm", t.residual_frequency_ppm) << "\n"
+            << "Skew            : " << printf_string("%.3f ppm", t.skew_ppm) << "\n"
+            << "Std dev         : " << format_seconds(t.std_dev_s) << "\n"
+            << "System jitter   : " << format_seconds(t.jitter_s) << "\n"
+            << "Root delay      : " << format_seconds(t.root_delay_s) << " (served)\n"
+            << "Root dispersion : " << format_seconds(t.root_dispersion_s)
+            << printf_string(" (served, growing %.3f ppm)", t.root_dispersion_rate_ppm) << "\n"
             << "Update interval : " << printf_string("%.0f s", t.update_interval_s) << "\n"
             << "Leap status     : " << t.leap << "\n";
     } else if (command == "sources") {
@@ -107,19 +140,24 @@ std::string format_human(const std::string& command, const nlohmann::json& data)
                 format_seconds(s.offset_s).c_str(), format_seconds(s.delay_s).c_str(),
                 format_seconds(s.jitter_s).c_str());
         }
-        out << "(* selected, + candidate, - outlier, x falseticker, ? unreachable, ~ unfit)\n";
+        out << "(* selected, + candidate, - outlier, x falseticker, ? unreachable, ~ unfit;\n"
+               " LastRx, Offset and Delay: the newest sample, offset server minus local)\n";
     } else if (command == "sourcestats") {
         const auto stats = data.at("sourcestats").get<std::vector<SourceStatsInfo>>();
-        out << printf_string("%-36s %3s %8s %12s %12s %12s\n", "Name/address", "NP", "Span",
-                             "Offset", "Delay", "Jitter");
-        out << std::string(88, '=') << "\n";
+        out << printf_string("%-36s %3s %6s %11s %10s %12s %12s\n", "Name/address", "NP", "Span",
+                             "Frequency", "Freq Skew", "Offset", "Std Dev");
+        out << std::string(96, '=') << "\n";
         for (const SourceStatsInfo& s : stats) {
             std::string name = s.name.size() > 36 ? s.name.substr(0, 35) + "~" : s.name;
-            out << printf_string("%-36s %3u %8s %12s %12s %12s\n", name.c_str(), s.samples,
-                                 ago(s.span_s).c_str(), format_seconds(s.offset_s).c_str(),
-                                 format_seconds(s.delay_s).c_str(),
-                                 format_seconds(s.jitter_s).c_str());
+            out << printf_string("%-36s %3u %6s %11s %10s %12s %12s\n", name.c_str(), s.samples,
+                                 ago(s.samples > 0 ? s.span_s : -1).c_str(),
+                                 printf_string("%+.3f", s.frequency_ppm).c_str(),
+                                 printf_string("%.3f", s.skew_ppm).c_str(),
+                                 format_seconds(s.offset_s).c_str(),
+                                 format_seconds(s.std_dev_s).c_str());
         }
+        out << "(frequency and skew in ppm; offsets server minus local: chronyc shows both "
+               "with the opposite sign)\n";
     } else if (command == "kernel") {
         const KernelInfo k = data.get<KernelInfo>();
         out << "Clock           : " << k.clock << "\n";

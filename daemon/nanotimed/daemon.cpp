@@ -15,6 +15,7 @@
 #include <fstream>
 #include <set>
 
+#include "ctl/views.hpp"
 #include "packet/reference_id.hpp"
 
 namespace nanotime::daemon {
@@ -836,7 +837,7 @@ std::string Daemon::status_line() {
     unsigned reachable = 0;
     const auto infos = core_->sources();
     for (const ntp::SourceInfo& i : infos) reachable += i.source->reach() != 0 ? 1 : 0;
-    char buf[200];
+    char buf[300];
     if (s.synchronized()) {
         std::snprintf(buf, sizeof buf,
                       "synchronised to %s, stratum %d, offset %+.6f s, %u/%zu sources reachable",
@@ -846,7 +847,13 @@ std::string Daemon::status_line() {
         std::snprintf(buf, sizeof buf, "not synchronised, %u/%zu sources reachable", reachable,
                       infos.size());
     }
-    return buf;
+    std::string line = buf;
+    // The discipline's faults, so that a line saying "synchronised" does not
+    // hide a clock that is not being corrected.
+    const ntp::DisciplineStatus& d = core_->discipline_status();
+    if (d.frequency_limited) line += ", frequency pinned";
+    if (d.stalled) line += ", discipline stalled (restart " + std::to_string(d.restarts) + ")";
+    return line;
 }
 
 void Daemon::check_status_change() {
@@ -910,59 +917,29 @@ ctl::DaemonSnapshot Daemon::snapshot() {
         st.replies_across_step = exchanges_across_step_;
     }
 
+    st.discipline = ctl::discipline_view(*core_, t);
+
+    // Root delay and dispersion as the server answers with them (served_state()).
+    snap.tracking = ctl::tracking_view(*core_, served_state(), t);
     ctl::TrackingInfo& tr = snap.tracking;
     tr.reference_id = st.reference_id;
-    tr.stratum = sys.stratum;
     tr.leap = st.leap;
-    if (sys.has_reference_time)
-        tr.reference_time_s = ntp::to_seconds(ntp::Nanoseconds(sys.reference_time.to_unix()));
-    tr.system_offset_s = sys.offset;
-    tr.jitter_s = sys.jitter;
-    tr.root_delay_s = sys.root_delay;
-    tr.root_dispersion_s = sys.root_dispersion_at(t);
 
     for (const ntp::SourceInfo& info : infos) {
         const ntp::NtpSource& src = *info.source;
-        const ntp::SourceSnapshot ss = src.snapshot();
-        ctl::SourceInfo si;
+        ctl::SourceInfo si = ctl::source_view(src, t);
         auto slot = sources_.find(src.id());
         si.name = slot != sources_.end() ? slot->second.name : "-";
         si.address = to_endpoint(src.config().address).address_string();
         si.kind = info.pool ? "pool" : "server";
         si.state = verdict_text(info.verdict, src.reach());
-        si.stratum = ss.stratum;
-        si.poll = src.poll();
-        si.reach = src.reach();
-        if (ss.has_statistics) {
-            si.last_rx_ago_s = ntp::to_seconds(t - ss.statistics.time);
-            si.offset_s = ss.statistics.offset;
-            si.delay_s = ss.statistics.delay;
-            si.dispersion_s = ss.statistics.dispersion;
-            si.jitter_s = ss.statistics.jitter;
-        }
         if (sys.system_peer && *sys.system_peer == src.id()) {
             tr.reference_name = si.name + " (" + si.address + ")";
-            tr.update_interval_s = std::ldexp(1.0, si.poll);
         }
         snap.sources.push_back(si);
 
-        ctl::SourceStatsInfo stats;
+        ctl::SourceStatsInfo stats = ctl::sourcestats_view(src, *core_, t);
         stats.name = si.name + " (" + si.address + ")";
-        stats.samples = static_cast<unsigned>(src.filter().valid_stages());
-        std::optional<ntp::NtpInstant> oldest, newest;
-        for (const ntp::FilterStage& stage : src.filter().stages()) {
-            if (!stage.valid()) continue;
-            if (!oldest || stage.time < *oldest) oldest = stage.time;
-            if (!newest || stage.time > *newest) newest = stage.time;
-        }
-        if (oldest) stats.span_s = ntp::to_seconds(*newest - *oldest);
-        stats.offset_s = si.offset_s;
-        stats.delay_s = si.delay_s;
-        stats.jitter_s = si.jitter_s;
-        stats.dispersion_s = si.dispersion_s;
-        stats.requests = src.counters().requests_sent;
-        stats.replies = src.counters().replies_accepted;
-        stats.kernel_tx_timestamps = src.counters().kernel_tx_timestamps;
         snap.sourcestats.push_back(stats);
     }
 
@@ -985,7 +962,6 @@ ctl::DaemonSnapshot Daemon::snapshot() {
         k.tolerance_ppm = static_cast<double>(tx.tolerance) / 65536.0;
         k.tick_s = static_cast<double>(tx.tick) * 1e-6;
         k.tai_offset = tx.tai;
-        tr.frequency_ppm = k.frequency_ppm;
 
         ctl::PpsInfo& p = snap.pps;
         p.signal = (tx.status & STA_PPSSIGNAL) != 0;

@@ -141,6 +141,7 @@ class ClientCore {
 
     const DisciplineStatus& discipline_status() const { return status_; }
     const CorrectionLedger& ledger() const { return ledger_; }
+    const ClockController& controller() const { return controller_; }
     const SystemState& system_state() const { return system_.state(); }
     std::vector<SourceInfo> sources() const;
     const NtpSource* source(SourceId id) const;

@@ -2,6 +2,7 @@
 // on every event-loop backend.
 #include <unistd.h>
 
+#include <algorithm>
 #include <nlohmann/json.hpp>
 #include <thread>
 
@@ -9,7 +10,12 @@
 #include "ctl/framing.hpp"
 #include "ctl/handler.hpp"
 #include "ctl/snapshot_json.hpp"
+#include "ctl/views.hpp"
 #include "loop_test_support.hpp"
+#include "nanotimectl/format.hpp"
+#include "packet/codec.hpp"
+#include "server/ntp_server.hpp"
+#include "util/random.hpp"
 
 namespace nanotime::ctl {
 namespace {
@@ -147,6 +153,254 @@ TEST(Privilege, RootSelfAndGroupMembers) {
     EXPECT_TRUE(ControlServer::is_privileged(1000, 123, {}, group, 999));
     EXPECT_TRUE(ControlServer::is_privileged(1000, 5, {7, 123}, group, 999));
     EXPECT_FALSE(ControlServer::is_privileged(1000, 5, {7}, group, 999));
+}
+
+// ---- Views from the protocol core -------------------------------------
+
+const ntp::NtpInstant kStart =
+    ntp::NtpInstant::from_unix(ntp::Nanoseconds(1'795'000'000LL * ntp::kNanosPerSecond));
+
+// One ClientCore with one server source (poll 8 s), whose replies the test
+// writes: each exchange says how far the server is ahead and how long the
+// round trip takes. The local clock is the test's timeline; nothing the
+// discipline commands is carried out, so it runs with clock.adjust = false
+// (as the interop tests do).
+class OneSource {
+  public:
+    explicit OneSource(ntp::ControllerConfig cc = {}) : core_(ntp::SystemConfig{}, adjust_off(cc)) {
+        ntp::SourceConfig c;
+        c.address = ntp::SocketAddress{ntp::IpAddress::v4(192, 0, 2, 1), 123};
+        c.minpoll = 3;
+        c.maxpoll = 3;
+        c.iburst = true;
+        ntp::ClientActions out;
+        id_ = core_.add_server(c, random_, out);
+        note_timer(out, kStart);
+    }
+
+    // The server gains @drift (s/s) on the local clock from kStart on.
+    void set_drift(double drift) { drift_ = drift; }
+
+    // Runs the source's next poll and answers it: server minus local
+    // @offset (s, plus the drift), round trip @delay (s), leap bits @leap.
+    // Returns the local time of the exchange's midpoint (where its offset
+    // belongs).
+    ntp::NtpInstant exchange(double offset, double delay,
+                             ntp::LeapIndicator leap = ntp::LeapIndicator::NoWarning,
+                             double root_delay = 20e-6, double root_dispersion = 10e-6) {
+        for (;;) {
+            now_ = next_timer_;
+            ntp::ClientActions sent = core_.handle_source_timer(id_, now_, random_);
+            note_timer(sent, now_);
+            for (const auto& a : sent) {
+                const auto* send = std::get_if<ntp::SendTo>(&a);
+                if (!send) continue;
+                const ntp::NtpHeader query = *ntp::parse_header(send->request.packet);
+                ntp::NtpHeader h;
+                h.leap = leap;
+                h.version = 4;
+                h.mode = ntp::Mode::Server;
+                h.stratum = 1;
+                h.poll = query.poll;
+                h.precision = -24;
+                h.root_delay = ntp::to_short(ntp::from_seconds(root_delay));
+                h.root_dispersion = ntp::to_short(ntp::from_seconds(root_dispersion));
+                h.reference_id = 0x47505300;
+                const double drifted =
+                    offset + drift_ * ntp::to_seconds(now_ + ntp::from_seconds(delay / 2) - kStart);
+                const ntp::NtpInstant server_rx = now_ + ntp::from_seconds(delay / 2 + drifted);
+                h.reference_time = (server_rx - ntp::from_seconds(1)).to_timestamp();
+                h.origin_time = query.transmit_time;
+                h.receive_time = server_rx.to_timestamp();
+                h.transmit_time = server_rx.to_timestamp();
+                const auto bytes = ntp::serialize_header(h);
+                const ntp::NtpInstant t4 = now_ + ntp::from_seconds(delay);
+                ntp::ClientActions got = core_.handle_packet(
+                    send->request.request_id, std::vector<uint8_t>(bytes.begin(), bytes.end()), t4,
+                    random_);
+                note_timer(got, t4);
+                now_ = t4;
+                return now_ - ntp::from_seconds(delay / 2);
+            }
+        }
+    }
+
+    ntp::ClientCore& core() { return core_; }
+    const ntp::NtpSource& source() const { return *core_.source(id_); }
+    ntp::NtpInstant now() const { return now_; }
+
+  private:
+    static ntp::ControllerConfig adjust_off(ntp::ControllerConfig cc) {
+        cc.adjust = false;
+        return cc;
+    }
+    void note_timer(const ntp::ClientActions& actions, ntp::NtpInstant at) {
+        for (const auto& a : actions) {
+            if (const auto* t = std::get_if<ntp::SetSourceTimer>(&a)) next_timer_ = at + t->after;
+        }
+    }
+
+    ntp::SplitMix64 random_{7};
+    ntp::ClientCore core_;
+    ntp::SourceId id_ = 0;
+    ntp::NtpInstant now_ = kStart;
+    ntp::NtpInstant next_timer_ = kStart;
+    double drift_ = 0;
+};
+
+double unix_s(ntp::NtpInstant t) {
+    return ntp::to_seconds(t.to_unix());
+}
+
+TEST(Views, ShownOffsetIsNeverOlderThanTheLastSample) {
+    OneSource s;
+    unsigned filter_lagged = 0;
+    for (int k = 0; k < 24; ++k) {
+        // Every fourth exchange is quick; the clock filter prefers it for
+        // several polls, while the view must move on with every sample.
+        const double offset = 100e-6 * ((k * 7) % 5) - 200e-6;
+        const double delay = k % 4 == 0 ? 1e-3 : 3e-3 + k * 1e-5;
+        const ntp::NtpInstant mid = s.exchange(offset, delay);
+        const ntp::NtpInstant look = s.now() + ntp::from_seconds(0.5);
+        const SourceInfo v = source_view(s.source(), look);
+        EXPECT_NEAR(v.offset_s, offset, 1e-8) << k;
+        EXPECT_NEAR(v.delay_s, delay, 1e-8) << k;
+        // Not older than the sample just received: its midpoint, its age.
+        EXPECT_NEAR(v.sample_time_s, unix_s(mid), 1e-6) << k;
+        EXPECT_NEAR(v.last_rx_ago_s, 0.5 + delay / 2, 1e-6) << k;
+        const ntp::SourceSnapshot ss = s.source().snapshot();
+        if (ss.has_statistics && std::fabs(ss.statistics.offset - offset) > 1e-6) ++filter_lagged;
+    }
+    // The filter's pick did lag (what the view used to show): the test
+    // would have caught it.
+    EXPECT_GT(filter_lagged, 4u);
+}
+
+TEST(Views, TrackingRootDistanceIsWhatTheServerSends) {
+    OneSource s;
+    for (int k = 0; k < 30; ++k) {
+        // 200 us round trips with 1-2 us of noise, 5 us offset: a LAN.
+        s.exchange(5e-6 + 1e-6 * ((k * 3) % 3 - 1), 200e-6 + 1e-6 * (k % 3));
+    }
+    const ntp::SystemState& sys = s.core().system_state();
+    ASSERT_TRUE(sys.synchronized());
+    ASSERT_GT(s.core().discipline_status().updates, 0u);
+    ntp::ServerConfig sc;
+    sc.access.allow(*ntp::Cidr::parse("192.0.2.0/24"));
+    ntp::SplitMix64 random(3);
+    ntp::NtpServer server(sc, random);
+    ntp::NtpHeader q;
+    q.version = 4;
+    q.mode = ntp::Mode::Client;
+    q.transmit_time = ntp::NtpTimestamp{0x1122334455667788ULL};
+    const auto query = ntp::serialize_header(q);
+    for (double later : {0.0, 3.0, 100.0}) {
+        const ntp::NtpInstant t = s.now() + ntp::from_seconds(later);
+        const TrackingInfo tr = tracking_view(s.core(), sys, t);
+        const ntp::ServerResponse r = server.handle(
+            query, ntp::SocketAddress{ntp::IpAddress::v4(192, 0, 2, 9), 123}, t, t, sys);
+        ASSERT_EQ(r.decision, ntp::ServerDecision::Reply);
+        const ntp::NtpHeader h = *ntp::parse_header(r.bytes());
+        // To the wire's resolution, the bytes sent.
+        EXPECT_EQ(h.root_delay.raw, ntp::to_short(ntp::from_seconds(tr.root_delay_s)).raw) << later;
+        EXPECT_EQ(h.root_dispersion.raw, ntp::to_short(ntp::from_seconds(tr.root_dispersion_s)).raw)
+            << later;
+        EXPECT_EQ(tr.stratum, h.stratum);
+        EXPECT_NEAR(tr.system_offset_age_s, ntp::to_seconds(t - sys.reference_time), 1e-9);
+        // Built from the samples: the upstream's own figures plus
+        // microseconds, not a 5 ms floor (the complaint).
+        EXPECT_GE(tr.root_delay_s, 20e-6 + 200e-6 - 1e-9);
+        EXPECT_LT(tr.root_delay_s, 300e-6);
+        EXPECT_GE(tr.root_dispersion_s, 10e-6);
+        EXPECT_LT(tr.root_dispersion_s, later < 10 ? 100e-6 : 500e-6) << later;
+    }
+}
+
+TEST(Views, SourcestatsAreTheEstimatorsFiguresOnTheLocalClock) {
+    OneSource s;
+    // The server gains 5 ppm on the local clock (which nobody corrects).
+    s.set_drift(5e-6);
+    for (int k = 0; k < 30; ++k) s.exchange(1e-4 + 1e-6 * (k % 2), 200e-6);
+    const ntp::NtpInstant look = s.now() + ntp::from_seconds(2);
+    const SourceStatsInfo st = sourcestats_view(s.source(), s.core(), look);
+    EXPECT_EQ(st.samples, s.source().estimator().history().size());
+    EXPECT_GT(st.samples_used, 4u);
+    EXPECT_GT(st.span_s, 100.0);
+    EXPECT_GT(st.skew_ppm, 0.0);
+    EXPECT_LT(st.skew_ppm, 0.5);
+    // Positive: the offset grows, the local clock is slow against the source.
+    EXPECT_NEAR(st.frequency_ppm, 5.0, 3 * st.skew_ppm + 0.05);
+    EXPECT_NEAR(st.offset_s, 1e-4 + 5e-6 * ntp::to_seconds(look - kStart), 3e-6);
+    EXPECT_GT(st.std_dev_s, 0.0);
+    EXPECT_LT(st.std_dev_s, 10e-6);
+    EXPECT_NEAR(st.min_delay_s, 200e-6, 1e-8);
+    const TrackingInfo tr = tracking_view(s.core(), s.core().system_state(), look);
+    EXPECT_NEAR(tr.residual_frequency_ppm, st.frequency_ppm, 1e-9);
+    EXPECT_NEAR(tr.frequency_ppm, 5.0, 0.2);  // the correction the oscillator needs
+    EXPECT_EQ(tr.update_interval_s, 8.0);
+}
+
+TEST(Views, DisciplineFaultsReachStatus) {
+    ntp::ControllerConfig cc;
+    cc.max_frequency = 2e-6;  // the server runs 20 ppm ahead: beyond it
+    OneSource s(cc);
+    s.set_drift(20e-6);
+    for (int k = 0; k < 20; ++k) s.exchange(0, 200e-6);
+    DisciplineInfo d = discipline_view(s.core(), s.now());
+    EXPECT_FALSE(d.adjusting);
+    EXPECT_GT(d.updates, 0u);
+    EXPECT_TRUE(d.frequency_limited);
+    EXPECT_DOUBLE_EQ(d.max_frequency_ppm, 2.0);
+    EXPECT_EQ(d.faults, std::vector<std::string>{"frequency-limited"});
+    EXPECT_NEAR(d.last_update_age_s, 0.0, 1e-3);
+
+    // The server answers but says it is unsynchronised: no samples, so no
+    // updates; after kStallPolls polls the discipline calls itself stalled.
+    for (int k = 0; k < 12; ++k) s.exchange(0, 200e-6, ntp::LeapIndicator::Unsynchronized);
+    d = discipline_view(s.core(), s.now());
+    EXPECT_TRUE(d.stalled);
+    EXPECT_EQ(d.restarts, 1u);
+    EXPECT_EQ(d.stall_polls, ntp::kStallPolls);
+    EXPECT_GT(d.last_update_age_s, ntp::kStallPolls * 8.0);
+    EXPECT_GT(d.polls_since_update, static_cast<double>(ntp::kStallPolls));
+    EXPECT_NE(std::find(d.faults.begin(), d.faults.end(), "stalled"), d.faults.end());
+
+    // Both in `nanotimectl status`, human and JSON.
+    StatusInfo st;
+    st.discipline = d;
+    const json j = st;
+    EXPECT_EQ(j["discipline"]["stalled"], true);
+    EXPECT_EQ(j["discipline"]["restarts"], 1);
+    EXPECT_EQ(j["discipline"]["faults"], json(d.faults));
+    const std::string text = format_human("status", j);
+    EXPECT_NE(text.find("watching only"), std::string::npos) << text;
+    EXPECT_NE(text.find("frequency pinned at the 2 ppm limit"), std::string::npos) << text;
+    EXPECT_NE(text.find("stalled: no clock update for"), std::string::npos) << text;
+    EXPECT_NE(text.find("estimates restarted 1 time"), std::string::npos) << text;
+}
+
+TEST(Views, HumanTablesShowTheNewFigures) {
+    SourceStatsInfo st;
+    st.name = "up (10.201.0.1)";
+    st.samples = 12;
+    st.span_s = 90;
+    st.frequency_ppm = -0.0123;
+    st.skew_ppm = 0.045;
+    st.offset_s = 1.5e-6;
+    st.std_dev_s = 2.25e-6;
+    std::string text = format_human("sourcestats", json{{"sourcestats", {st}}});
+    EXPECT_NE(text.find("Freq Skew"), std::string::npos) << text;
+    EXPECT_NE(text.find("-0.012"), std::string::npos) << text;
+    EXPECT_NE(text.find("0.045"), std::string::npos) << text;
+    EXPECT_NE(text.find("2.250 us"), std::string::npos) << text;
+    TrackingInfo tr;
+    tr.system_offset_s = -3e-6;
+    tr.system_offset_age_s = 5;
+    tr.root_dispersion_s = 25e-6;
+    tr.root_dispersion_rate_ppm = 1.0;
+    text = format_human("tracking", json(tr));
+    EXPECT_NE(text.find("-3.000 us (local clock ahead), 5s ago"), std::string::npos) << text;
+    EXPECT_NE(text.find("25.000 us (served, growing 1.000 ppm)"), std::string::npos) << text;
 }
 
 using ControlSocketTest = io::testing::LoopTest;

@@ -1,0 +1,33 @@
+// views.hpp - the control views that come from the protocol core: each
+// source's newest sample and its estimator as the discipline uses them, the
+// discipline's state and faults, and the system variables as the server
+// serves them. Pure functions of the core and the time, so that the tests
+// can hold them against what the server puts on the wire.
+#pragma once
+
+#include "algorithm/system_state.hpp"
+#include "ctl/snapshot.hpp"
+#include "source/client_core.hpp"
+
+namespace nanotime::ctl {
+
+// A source's newest sample and its clock-filter statistics at @now. Name,
+// address, kind and state are the daemon's to fill.
+SourceInfo source_view(const ntp::NtpSource& source, ntp::NtpInstant now);
+
+// A source's estimator predicted to @now, in terms of the local clock as it
+// runs now (@core's correction ledger). Name is the daemon's to fill.
+SourceStatsInfo sourcestats_view(const ntp::NtpSource& source, const ntp::ClientCore& core,
+                                 ntp::NtpInstant now);
+
+// The system's state at @now. @served is the state the server answers with
+// (the daemon's, after its leap-file override): root delay and dispersion are
+// taken from it exactly as NtpServer puts them in a reply.
+// Reference and leap names are the daemon's to fill.
+TrackingInfo tracking_view(const ntp::ClientCore& core, const ntp::SystemState& served,
+                           ntp::NtpInstant now);
+
+// The discipline's health at @now.
+DisciplineInfo discipline_view(const ntp::ClientCore& core, ntp::NtpInstant now);
+
+}  // namespace nanotime::ctl
