@@ -255,18 +255,26 @@ void Daemon::open_sockets() {
             }
             o.group = g->gr_gid;
         }
-        control_ = std::make_unique<ctl::ControlServer>(
-            *loop_, o, [this] { return snapshot(); },
-            [this](ctl::Action a, const ctl::Caller& caller) {
-                const std::string who = "uid " + std::to_string(caller.uid);
-                if (a == ctl::Action::Reload) {
-                    log_.info(io::LogClass::Control, "reload requested by " + who);
-                    loop_->add_timer_after(0ms, [this] { reload(); });
-                } else if (a == ctl::Action::MakeStep) {
-                    log_.info(io::LogClass::Control, "step armed by " + who);
-                    core_->arm_step();
-                }
-            });
+        // Time matters more than the operator's window onto it: a control
+        // socket that cannot be had (no AF_UNIX, an unwritable directory, a
+        // simulator) is a warning, not a reason to stop.
+        try {
+            control_ = std::make_unique<ctl::ControlServer>(
+                *loop_, o, [this] { return snapshot(); },
+                [this](ctl::Action a, const ctl::Caller& caller) {
+                    const std::string who = "uid " + std::to_string(caller.uid);
+                    if (a == ctl::Action::Reload) {
+                        log_.info(io::LogClass::Control, "reload requested by " + who);
+                        loop_->add_timer_after(0ms, [this] { reload(); });
+                    } else if (a == ctl::Action::MakeStep) {
+                        log_.info(io::LogClass::Control, "step armed by " + who);
+                        core_->arm_step();
+                    }
+                });
+        } catch (const std::exception& e) {
+            log_.warn(io::LogClass::General, std::string("no control socket (") + e.what() +
+                                                 "): running without nanotimectl access");
+        }
     }
     open_kernel_link();  // /dev/ppsN may need the privileges we still have
 }

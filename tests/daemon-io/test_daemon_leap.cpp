@@ -112,7 +112,9 @@ TEST_F(DaemonLeap, DamagedFileChangesNothing) {
     // PLL off, is the only write.)
     for (const timex& tx : clock_->calls) {
         EXPECT_FALSE(tx.modes & ADJ_TAI);
-        if (tx.modes & ADJ_STATUS) EXPECT_EQ(tx.status & (STA_INS | STA_DEL), 0);
+        if (tx.modes & ADJ_STATUS) {
+            EXPECT_EQ(tx.status & (STA_INS | STA_DEL), 0);
+        }
     }
     EXPECT_TRUE(daemon_->snapshot().status.leap_file.empty());
     EXPECT_NE(out_.str().find("hash mismatch"), std::string::npos) << out_.str();
