@@ -40,6 +40,11 @@ struct ControllerConfig {
     // commands are worked out for status but never recorded as done, so the
     // ledger stays true to a clock nobody corrects.
     bool adjust = true;
+    // The clock applies a new frequency only at its next whole second, as
+    // the nanokernel does (FreeBSD's ntp_update_second), not at once as
+    // Linux's CLOCK_REALTIME does: the ledger books changes there and slews
+    // last whole seconds.
+    bool frequency_at_second = false;
 };
 
 // What the regression tells about the clock now, all sources combined.
@@ -61,6 +66,7 @@ struct ClockCommand {
     double frequency = 0.0;          // fraction to set now
     double base_frequency = 0.0;     // fraction to set when the slew ends
     double slew_seconds = 0.0;       // s, 0: no slew (frequency == base_frequency)
+    double end_after = 0.0;          // s from the command: call slew_ended() then
     bool frequency_limited = false;  // the estimate hit max_frequency
 };
 
@@ -84,6 +90,10 @@ class ClockController {
     const ControllerConfig& config() const { return config_; }
 
   private:
+    // When a frequency set at local time @t takes effect (see
+    // ControllerConfig::frequency_at_second).
+    NtpInstant takes_effect(NtpInstant t) const;
+
     ControllerConfig config_;
     unsigned updates_ = 0;
     bool step_armed_ = false;

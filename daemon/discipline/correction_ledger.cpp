@@ -12,7 +12,7 @@ constexpr size_t kKeptSegments = 16;
 void CorrectionLedger::start(NtpInstant local) const {
     epoch_ = local;
     started_ = true;
-    segments_.push_back(Segment{0.0, 0.0, rate_});
+    segments_.push_back(Segment{0.0, 0.0, rate_, false});
 }
 
 RawPoint CorrectionLedger::at(NtpInstant local) const {
@@ -33,7 +33,13 @@ RawPoint CorrectionLedger::at(NtpInstant local) const {
 void CorrectionLedger::set_frequency(NtpInstant local, double frequency) {
     if (!started_) start(local);
     const RawPoint p = at(local);
-    segments_.push_back(Segment{p.x, p.correction, frequency});
+    // A change booked for later (a clock that changes frequency only at its
+    // next second) and not yet reached is replaced by this one: the clock
+    // keeps only the last frequency it was given.
+    while (segments_.size() > 1 && !segments_.back().step && segments_.back().x >= p.x - 1e-9) {
+        segments_.pop_back();
+    }
+    segments_.push_back(Segment{p.x, p.correction, frequency, false});
     if (segments_.size() > kKeptSegments) segments_.pop_front();
     rate_ = frequency;
 }
@@ -41,7 +47,7 @@ void CorrectionLedger::set_frequency(NtpInstant local, double frequency) {
 void CorrectionLedger::step(NtpInstant local, double amount_s, double frequency) {
     if (!started_) start(local);
     const RawPoint p = at(local);
-    segments_.push_back(Segment{p.x, p.correction + amount_s, frequency});
+    segments_.push_back(Segment{p.x, p.correction + amount_s, frequency, true});
     if (segments_.size() > kKeptSegments) segments_.pop_front();
     rate_ = frequency;
 }

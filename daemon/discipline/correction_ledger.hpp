@@ -34,7 +34,9 @@ class CorrectionLedger {
     // before the oldest kept segment are mapped with that segment. The first
     // call (of any) fixes the epoch: x = 0 there.
     RawPoint at(NtpInstant local) const;
-    // From local time @local on, the clock runs at @frequency (fraction).
+    // From local time @local on (which may lie ahead), the clock runs at
+    // @frequency (fraction); a booked change at or after @local that has not
+    // happened yet is dropped.
     void set_frequency(NtpInstant local, double frequency);
     // At local time @local (read before the step) the clock was stepped by
     // @amount_s (L jumps, x does not) and from then on runs at @frequency.
@@ -47,6 +49,7 @@ class CorrectionLedger {
         double x;     // s, where the segment starts
         double c;     // s, C at x
         double rate;  // dC/dx over the segment (fraction)
+        bool step;    // begins with a step (never superseded)
     };
     double local_seconds(NtpInstant local) const { return to_seconds(local - epoch_); }
     void start(NtpInstant local) const;

@@ -135,8 +135,10 @@ Daemon::Daemon(config::Config config, std::string config_path, std::unique_ptr<i
       log_(log),
       random_(random),
       discipline_(*clock_),
-      core_(make_core()),
       started_(std::chrono::steady_clock::now()) {
+    // Not in the initialiser list: make_core() looks at the old core (for a
+    // reload), so core_ must already be constructed (null) when it runs.
+    core_ = make_core();
     resolver_ = std::make_unique<Resolver>(*loop_, [this](const Resolution& r) { on_resolved(r); });
 }
 
@@ -309,6 +311,9 @@ std::unique_ptr<ntp::ClientCore> Daemon::make_core() {
     cc.max_frequency = config_.clock.max_frequency_ppm * 1e-6;
     cc.max_slew_rate = config_.clock.max_slew_rate_ppm * 1e-6;
     cc.adjust = config_.clock.adjust;
+    // The nanokernel takes a new frequency at its next second (FreeBSD's
+    // ntp_update_second); Linux's CLOCK_REALTIME at its next tick.
+    cc.frequency_at_second = config_.clock.backend == config::ClockBackendKind::Nanoclock;
     double frequency = 0.0;
     if (core_ && core_->discipline_status().slewing) {
         // The old core's slew must not outlive it.
@@ -639,7 +644,7 @@ void Daemon::discipline(const ntp::DisciplineClock& dc) {
     }
     if (cmd.slew_seconds > 0) {
         slew_timer_ = loop_->add_timer_after(
-            std::chrono::nanoseconds(static_cast<int64_t>(cmd.slew_seconds * 1e9)), [this] {
+            std::chrono::nanoseconds(static_cast<int64_t>(cmd.end_after * 1e9)), [this] {
                 slew_timer_ = 0;
                 carry_out(core_->handle_slew_end(now()));
             });

@@ -176,15 +176,16 @@ TEST(ClockController, MakestepOnlyInTheFirstUpdates) {
     c = ctl.update(now, estimate(c1 + 0.1 + 0.05, 1e-5, 0), ledger);
     EXPECT_EQ(c.action, ClockAction::Slew);
     EXPECT_NEAR(c.offset, 0.05, 1e-6);
-    // Far beyond the noise: as fast as the shortest slew allows (1 s).
+    // Far beyond the noise: as fast as the shortest slew allows (1 s of the
+    // clock, 1 / 1.0526 s of the oscillator).
     EXPECT_NEAR(c.slew_seconds, 1.0, 1e-9);
-    EXPECT_NEAR(c.frequency, 0.05, 1e-9);
+    EXPECT_NEAR(c.frequency, 0.05 / (1 - 0.05), 1e-9);
     EXPECT_FALSE(c.frequency_limited);
     now += from_seconds(64);
     // Faster than max_slew_rate is not asked of the kernel tick.
     c = ctl.update(now, estimate(ledger.at(now).correction + 0.5, 1e-5, 0), ledger);
     EXPECT_NEAR(c.frequency, 83333e-6, 1e-12);
-    EXPECT_NEAR(c.slew_seconds, 0.5 / 83333e-6, 1e-6);
+    EXPECT_NEAR(c.slew_seconds, 0.5 * (1 + 83333e-6) / 83333e-6, 1e-6);
 }
 
 TEST(ClockController, PanicUnlessArmed) {
@@ -212,7 +213,7 @@ TEST(ClockController, SlewDurationFollowsTheOffsetAgainstItsNoise) {
     ClockCommand c = ctl.update(now, estimate(20e-6, 20e-6, -30e-6, 256), ledger);
     EXPECT_EQ(c.action, ClockAction::Slew);
     EXPECT_NEAR(c.slew_seconds, 3.0 * 0.5 * 256, 1e-6);
-    EXPECT_NEAR(c.frequency, -30e-6 + 20e-6 / c.slew_seconds, 1e-12);
+    EXPECT_NEAR(c.frequency, -30e-6 + 20e-6 * (1 - 30e-6) / (c.slew_seconds - 20e-6), 1e-15);
     EXPECT_NEAR(c.base_frequency, -30e-6, 1e-15);
     EXPECT_TRUE(ctl.slewing());
     now += from_seconds(c.slew_seconds);
@@ -243,6 +244,47 @@ TEST(ClockController, WatchingOnlyBooksNothing) {
     const RawPoint p = ledger.at(kEpoch2026 + from_seconds(1000));
     EXPECT_NEAR(p.correction, 3e-6 * p.x, 1e-12);
     EXPECT_NEAR(ledger.frequency(), 3e-6, 1e-15);
+}
+
+// The nanokernel takes a new frequency only at its next whole second: the
+// ledger books it there, a slew lasts whole seconds, and its end is asked
+// for in the middle of its last second.
+TEST(ClockController, FrequencyAtTheNextSecond) {
+    ControllerConfig cc;
+    cc.frequency_at_second = true;
+    ClockController ctl(cc);
+    CorrectionLedger ledger;
+    const NtpInstant t0 = kEpoch2026 + from_seconds(0.25);
+    ledger.at(t0);
+    const ClockCommand c = ctl.update(t0, estimate(0.002, 1e-6, 0, 64), ledger);
+    ASSERT_EQ(c.action, ClockAction::Slew);
+    EXPECT_EQ(c.slew_seconds, std::ceil(c.slew_seconds));
+    // Over slew_seconds of clock time the oscillator runs slew_seconds / (1 + rate).
+    const double rate = c.frequency - c.base_frequency;
+    EXPECT_NEAR(rate * c.slew_seconds / (1 + rate), 0.002, 1e-12);
+    EXPECT_NEAR(c.end_after, 0.75 + c.slew_seconds - 0.5, 1e-9);
+    // Nothing changes before the boundary at t0 + 0.75 s.
+    EXPECT_NEAR(ledger.at(t0 + from_seconds(0.7)).correction, 0.0, 1e-12);
+    const NtpInstant end = t0 + from_seconds(c.end_after);
+    ASSERT_TRUE(ctl.slew_ended(end, ledger));
+    // The slew ran from one boundary to another: all of the offset is in.
+    EXPECT_NEAR(ledger.at(end + from_seconds(5)).correction, 0.002, 1e-9);
+}
+
+// A change booked for the next second and superseded before it comes is
+// dropped: the clock keeps only the last frequency it was given.
+TEST(CorrectionLedger, ABookedChangeIsReplacedBeforeItHappens) {
+    CorrectionLedger ledger;
+    const NtpInstant t = kEpoch2026 + from_seconds(10.2);
+    ledger.at(kEpoch2026);
+    ledger.set_frequency(kEpoch2026 + from_seconds(11), 1e-3);
+    ledger.set_frequency(kEpoch2026 + from_seconds(11), 2e-3);
+    EXPECT_NEAR(ledger.at(t).correction, 0.0, 1e-12);
+    // One second of the clock at 2e-3 is 1 / 1.002 s of the oscillator.
+    EXPECT_NEAR(ledger.at(kEpoch2026 + from_seconds(12)).correction, 2e-3 / 1.002, 1e-12);
+    ledger.step(kEpoch2026 + from_seconds(12), 0.5, 2e-3);
+    ledger.set_frequency(kEpoch2026 + from_seconds(12.5), 0.0);  // same x: the step stays
+    EXPECT_NEAR(ledger.at(kEpoch2026 + from_seconds(20)).correction, 0.5 + 2e-3 / 1.002, 1e-12);
 }
 
 TEST(ClockController, FrequencyBeyondTheKernelLimitIsFlagged) {
