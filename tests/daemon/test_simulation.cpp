@@ -1,11 +1,14 @@
 // Deterministic simulation of the client core against simulated servers:
 // convergence, falseticker rejection, recovery after a server disappears,
-// pool replacement. Prints the RMS offset error of each run.
+// pool replacement, server faults; the oscillator and the clock models
+// (ideal, libnanokernel as the nanoclock and as CLOCK_REALTIME). Prints the
+// RMS offset error of each run.
 #include <gtest/gtest.h>
 
 #include <cmath>
 #include <cstdio>
 
+#include "simulation/sim_clock.hpp"
 #include "simulation/sim_network.hpp"
 
 namespace nanotime::ntp::sim {
@@ -167,6 +170,179 @@ TEST(Simulation, ServersCountWhatTheyAnswered) {
         EXPECT_GT(counters.replied, 10u);
         EXPECT_EQ(counters.replied, counters.received);
     }
+}
+
+// ---- the oscillator and the clock models ----
+
+TEST(SimOscillator, DriftsAtItsFrequencyAndStepsOnTheSecond) {
+    OscillatorModel m;
+    m.frequency = 20e-6;
+    m.steps = {FrequencyStep{100.5, 1e-6}};
+    Oscillator osc(m, 1);
+    EXPECT_NEAR(osc.drift(50.25), 50.25 * 20e-6, 1e-15);
+    EXPECT_DOUBLE_EQ(osc.frequency(100.9), 20e-6);  // begins at the first whole second after
+    EXPECT_DOUBLE_EQ(osc.frequency(101.0), 21e-6);
+    EXPECT_NEAR(osc.drift(201), 201 * 20e-6 + 100 * 1e-6, 1e-14);
+}
+
+TEST(SimOscillator, WanderIsARandomWalkPerSecond) {
+    OscillatorModel m;
+    m.wander = 1e-9;
+    Oscillator osc(m, 7);
+    double squares = 0, last = osc.frequency(0);
+    const int n = 20000;
+    for (int k = 1; k <= n; ++k) {
+        const double y = osc.frequency(k);
+        squares += (y - last) * (y - last);
+        last = y;
+    }
+    EXPECT_NEAR(std::sqrt(squares / n), 1e-9, 0.03e-9);
+}
+
+ClockModelConfig kernel_config(ClockModelKind kind) {
+    ClockModelConfig c;
+    c.kind = kind;
+    c.offset = 0.0123;
+    return c;
+}
+
+class KernelClockModel : public ::testing::TestWithParam<ClockModelKind> {};
+
+TEST_P(KernelClockModel, RunsFreeWithTheOscillator) {
+    OscillatorModel m;
+    m.frequency = 50e-6;
+    Oscillator osc(m, 1);
+    auto clock = make_clock_model(kernel_config(GetParam()), osc);
+    EXPECT_NEAR(clock->error(0.0), 0.0123, 1e-9);
+    EXPECT_NEAR(clock->error(1000.3), 0.0123 + 1000.3 * 50e-6, 2e-9);
+    EXPECT_NEAR(clock->rate_error(1000.3), 50e-6, 1e-12);
+    EXPECT_DOUBLE_EQ(clock->frequency(1000.3), 0.0);
+    // The tick rates: 10 Hz plus the second boundaries, or the 250 Hz grid.
+    const double per_second = GetParam() == ClockModelKind::Nanoclock ? 10.0 : 250.0;
+    EXPECT_NEAR(static_cast<double>(clock->ticks()), 1000.3 * per_second, 0.01 * 1000 * per_second);
+}
+
+TEST_P(KernelClockModel, CarriesOutStepsAndFrequenciesAsTheDaemonDoes) {
+    OscillatorModel m;
+    m.frequency = 50e-6;
+    Oscillator osc(m, 1);
+    ClockModelConfig config = kernel_config(GetParam());
+    config.initial_frequency = -20e-6;  // a drift file
+    auto clock = make_clock_model(config, osc);
+    EXPECT_NEAR(clock->frequency(0), -20e-6, 1e-11);  // read back after take_control
+    DisciplineClock dc;
+    dc.command.action = ClockAction::Step;
+    dc.command.step = -0.0123;
+    // -y / (1 + y): the clock runs at (1 + y)(1 + f), exactly on time.
+    dc.command.frequency = -50e-6 / (1 + 50e-6);
+    const double before = clock->error(10.5);
+    ASSERT_TRUE(clock->discipline(10.5, dc));
+    EXPECT_NEAR(clock->error(10.5), before - 0.0123, 1e-9);
+    // The frequency takes effect at the clock's next second boundary
+    // (second overflow); after it the oscillator is cancelled to the
+    // timebase's resolution (its slope is rounded to 2^-32, 0.23 ppb).
+    EXPECT_NEAR(clock->rate_error(12.5), 0.0, 0.12e-9);
+    const double e = clock->error(12.5);
+    EXPECT_NEAR(clock->error(1012.5), e, 120e-9);
+    // A slew beyond what ADJ_FREQUENCY takes goes through ADJ_TICK.
+    ASSERT_TRUE(clock->set_frequency(1013, 0.01));
+    EXPECT_NEAR(clock->frequency(1013), 0.01, 1e-9);
+    EXPECT_NEAR(clock->rate_error(1020), 0.01 + 50e-6 + 0.01 * 50e-6, 0.12e-9);
+}
+
+INSTANTIATE_TEST_SUITE_P(Sim, KernelClockModel,
+                         ::testing::Values(ClockModelKind::Nanoclock, ClockModelKind::Realtime),
+                         [](const auto& info) {
+                             return std::string(clock_model_name(info.param));
+                         });
+
+TEST(Simulation, ClockModelsCarryOutTheCoresCommands) {
+    for (ClockModelKind kind :
+         {ClockModelKind::Ideal, ClockModelKind::Nanoclock, ClockModelKind::Realtime}) {
+        SimConfig c = base_config(61);
+        c.source.iburst = false;
+        c.clock_offset = 0.001;
+        c.frequency_error = 30e-6;
+        c.wander = 1e-10;
+        c.clock_model = kind;
+        // As the daemon configures its core for the nanoclock backend.
+        c.controller.frequency_at_second = kind == ClockModelKind::Nanoclock;
+        c.servers = {good(1, 1, 1), good(2, 2, 2), good(3, 1.5, 1.5)};
+        Simulation sim(c);
+        sim.run_until(6 * 3600);
+        double ledger = 0;
+        for (const ClockSample& s : sim.clock_samples())
+            ledger = std::max(ledger, std::fabs(s.ledger_error));
+        std::printf(
+            "[ sim      ] %s clock: RMS %.1f us, max %.1f us, ledger error up to %.3f us, "
+            "%llu ticks\n",
+            clock_model_name(kind), sim.rms_clock_error(3600) * 1e6,
+            sim.max_clock_error(3600) * 1e6, ledger * 1e6,
+            static_cast<unsigned long long>(sim.clock().ticks()));
+        EXPECT_EQ(sim.refused_commands(), 0u);
+        EXPECT_LT(sim.rms_clock_error(3600), 500e-6);
+        if (kind == ClockModelKind::Ideal) {
+            // The ideal clock does exactly what the ledger books.
+            EXPECT_LT(ledger, 1e-9);
+            EXPECT_EQ(sim.clock().ticks(), 0u);
+        } else if (kind == ClockModelKind::Nanoclock) {
+            // The ledger books each frequency at the clock's next second, as
+            // the nanokernel applies it: only the timebase's resolution (its
+            // slope rounded to 2^-32) is left.
+            EXPECT_LT(ledger, 2e-6);
+            EXPECT_GT(sim.clock().ticks(), 6 * 3600u);
+        } else {
+            // CLOCK_REALTIME is booked as Linux applies a frequency (at once),
+            // the model applies it at its next second: the ledger is off by
+            // up to a second of each slew's rate.
+            EXPECT_GT(ledger, 1e-6);
+            EXPECT_GT(sim.clock().ticks(), 6 * 3600u);
+        }
+    }
+}
+
+// ---- server faults ----
+
+TEST(SimServerModel, ClockErrorDriftsAndJumps) {
+    ServerModel m;
+    EXPECT_FALSE(m.falseticker());
+    m.clock_error = 0.001;
+    m.drift = 10e-6;
+    m.jump_at = 100;
+    m.jump = -0.5;
+    EXPECT_TRUE(m.falseticker());
+    EXPECT_DOUBLE_EQ(m.error_at(50), 0.001 + 50 * 10e-6);
+    EXPECT_DOUBLE_EQ(m.error_at(100), 0.001 + 100 * 10e-6 - 0.5);
+}
+
+TEST(Simulation, ServerFaultsReachTheClientAsTheRealCoreAnswers) {
+    SimConfig c = base_config(81);
+    c.servers = {good(1, 10, 10), good(2, 12, 12), good(3, 8, 9), good(4, 9, 9)};
+    for (ServerModel& s : c.servers) s.path.loss = 0;
+    c.servers[0].unsync_at = 1800;
+    c.servers[1].kod_rate_at = 1800;
+    c.servers[2].deny_at = 1800;
+    Simulation sim(c);
+    sim.run_until(4 * 3600);
+    report("server faults", sim, 600);
+    for (const SourceInfo& info : sim.client().sources()) {
+        const NtpSource& s = *info.source;
+        const ServerModel* m = sim.server_of(s.id());
+        ASSERT_NE(m, nullptr);
+        if (std::isfinite(m->unsync_at)) {
+            EXPECT_GT(s.counters().unsynchronized, 0u);
+            EXPECT_NE(s.reach(), 0);  // it still answers
+            EXPECT_EQ(info.verdict.status, SourceStatus::Unfit);
+        } else if (std::isfinite(m->kod_rate_at)) {
+            EXPECT_GT(s.counters().kiss_rate, 0u);
+            EXPECT_EQ(s.counters().kiss_deny, 0u);
+        } else if (std::isfinite(m->deny_at)) {
+            EXPECT_EQ(s.reach(), 0);  // dropped without a word: unreachable
+        } else {
+            EXPECT_EQ(info.verdict.status, SourceStatus::SystemPeer);
+        }
+    }
+    EXPECT_TRUE(sim.client().system_state().synchronized());
 }
 
 }  // namespace

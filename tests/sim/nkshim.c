@@ -47,6 +47,8 @@ int nks_adjtime(struct nk_clock *c, struct nks_timex *t, uint64_t pcc_ns)
 	tx.tick = t->tick;
 	tx.shift = t->shift;
 	tx.tai = t->tai;
+	tx.time.tv_sec = t->time_sec;
+	tx.time.tv_usec = t->time_usec;
 	ret = nk_adjtime(c, &tx, pcc_ns);
 	t->offset = tx.offset;
 	t->freq = tx.freq;
@@ -66,6 +68,8 @@ int nks_adjtime(struct nk_clock *c, struct nks_timex *t, uint64_t pcc_ns)
 	t->errcnt = tx.errcnt;
 	t->stbcnt = tx.stbcnt;
 	t->tai = tx.tai;
+	t->time_sec = tx.time.tv_sec;
+	t->time_usec = tx.time.tv_usec;
 	return ret;
 }
 

@@ -28,7 +28,7 @@ extern "C" {
 #define NKS_OPT_ALL 0x3f
 #define NKS_ADJ_PPSMAX 0x0040
 
-/* The struct __kernel_timex fields the simulator uses (same units). */
+/* The struct __kernel_timex fields the simulators use (same units). */
 struct nks_timex {
     uint32_t modes;
     int64_t offset, freq, maxerror, esterror;
@@ -38,6 +38,9 @@ struct nks_timex {
     int32_t shift;
     int64_t stabil, jitcnt, calcnt, errcnt, stbcnt;
     int32_t tai;
+    /* timex.time: ADJ_SETOFFSET's step in (s, us or ns with ADJ_NANO); the
+     * clock time on return. */
+    int64_t time_sec, time_usec;
 };
 
 struct nk_clock;

@@ -1,7 +1,8 @@
 // ntpsim - runs the client core's whole pipeline (sources, filter,
 // selection, estimators, clock controller) in virtual time against simulated
-// servers and a simulated oscillator, from a scenario file, and reports how
-// far the clock was from true time. See tests/daemon/simulation/README.md.
+// servers and a simulated oscillator and clock (ideal, or libnanokernel as
+// the nanoclock or CLOCK_REALTIME), from a scenario file, and reports how far
+// the clock was from true time. See tests/daemon/simulation/README.md.
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
@@ -34,8 +35,12 @@ int main(int argc, char** argv) {
             options.minpoll = std::stoi(value("--minpoll"));
         } else if (a == "--maxpoll") {
             options.maxpoll = std::stoi(value("--maxpoll"));
+        } else if (a == "--model") {
+            options.model = value("--model");
         } else if (a == "--samples") {
             options.samples_file = value("--samples");
+        } else if (a == "--trace") {
+            options.trace_file = value("--trace");
         } else if (a == "--plot") {
             options.plot_file = value("--plot");
         } else if (a == "--check") {
@@ -43,8 +48,8 @@ int main(int argc, char** argv) {
         } else if (a == "-h" || a == "--help") {
             std::printf(
                 "usage: ntpsim [--seed N] [--seeds N] [--jitter S] [--duration S] [--minpoll N]\n"
-                "              [--maxpoll N] [--samples FILE] [--plot FILE.png] [--check] "
-                "SCENARIO.toml\n");
+                "              [--maxpoll N] [--model ideal|nanoclock|realtime] [--samples FILE]\n"
+                "              [--trace FILE] [--plot FILE.png] [--check] SCENARIO.toml\n");
             return 0;
         } else if (!a.empty() && a[0] == '-') {
             std::fprintf(stderr, "ntpsim: unknown option %s\n", a.c_str());

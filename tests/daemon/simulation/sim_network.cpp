@@ -19,6 +19,36 @@ SystemState stratum1_state(const ServerModel& model, NtpInstant now) {
     return s;
 }
 
+ClockModelConfig clock_config(const SimConfig& c) {
+    ClockModelConfig m;
+    m.kind = c.clock_model;
+    m.start_unix_seconds = c.start_unix_seconds;
+    m.offset = c.clock_offset;
+    m.initial_frequency = c.initial_frequency;
+    m.tick_hz = c.tick_hz;
+    m.tick_latency = c.tick_latency;
+    m.seed = c.seed;
+    return m;
+}
+
+std::unique_ptr<NtpServer> server_core(RandomSource& random, bool rate_limited, bool denying) {
+    ServerConfig config;
+    if (denying) {
+        config.access.deny(*Cidr::parse("0.0.0.0/0"));
+    } else {
+        config.access.allow(*Cidr::parse("0.0.0.0/0"));
+        config.access.allow(*Cidr::parse("::/0"));
+    }
+    if (rate_limited) {
+        // No tokens ever (burst 0), a kiss for every refused request.
+        RateLimitConfig limit;
+        limit.burst = 0;
+        limit.kod_interval = Nanoseconds(0);
+        config.rate_limit = limit;
+    }
+    return std::make_unique<NtpServer>(config, random);
+}
+
 }  // namespace
 
 Simulation::Simulation(SimConfig config)
@@ -26,19 +56,18 @@ Simulation::Simulation(SimConfig config)
       network_random_(config_.seed * 3 + 1),
       client_random_(config_.seed * 3 + 2),
       server_random_(config_.seed * 3 + 3),
-      client_(SystemConfig{}, config_.controller, config_.initial_frequency),
-      start_(NtpInstant::from_unix(Nanoseconds(config_.start_unix_seconds * kNanosPerSecond))),
-      wander_random_(config_.seed * 3 + 4),
-      phase_(config_.clock_offset),
-      oscillator_(config_.frequency_error),
-      applied_(config_.initial_frequency) {
+      oscillator_(OscillatorModel{config_.frequency_error, config_.wander, config_.frequency_steps},
+                  config_.seed * 3 + 4),
+      clock_(make_clock_model(clock_config(config_), oscillator_)),
+      client_(SystemConfig{}, config_.controller, clock_->frequency(0.0)),
+      start_(NtpInstant::from_unix(Nanoseconds(config_.start_unix_seconds * kNanosPerSecond))) {
     schedule(1.0, [this] { sample_clock(); });
     for (const ServerModel& model : config_.servers) {
-        ServerConfig server_config;
-        server_config.access.allow(*Cidr::parse("0.0.0.0/0"));
-        server_config.access.allow(*Cidr::parse("::/0"));
-        servers_.push_back(
-            SimServer{model, std::make_unique<NtpServer>(server_config, server_random_)});
+        SimServer server{model, server_core(server_random_, false, false), nullptr, nullptr};
+        if (std::isfinite(model.kod_rate_at))
+            server.limited = server_core(server_random_, true, false);
+        if (std::isfinite(model.deny_at)) server.denying = server_core(server_random_, false, true);
+        servers_.push_back(std::move(server));
     }
     ClientActions out;
     if (config_.use_pool) {
@@ -53,27 +82,16 @@ Simulation::Simulation(SimConfig config)
     apply(std::move(out));
 }
 
-void Simulation::advance_clock(double t) {
-    if (t <= clock_time_) return;
-    phase_ += (oscillator_ + applied_) * (t - clock_time_);
-    if (config_.wander > 0) {
-        // Box-Muller from two uniforms: one normal step of the random walk.
-        const double u1 = std::max(wander_random_.unit(), 1e-300);
-        const double u2 = wander_random_.unit();
-        const double normal = std::sqrt(-2 * std::log(u1)) * std::cos(6.283185307179586 * u2);
-        oscillator_ += config_.wander * std::sqrt(t - clock_time_) * normal;
-    }
-    clock_time_ = t;
-}
-
-NtpInstant Simulation::local_clock(double true_time) const {
-    const double phase = phase_ + (oscillator_ + applied_) * (true_time - clock_time_);
-    return start_ + from_seconds(true_time + phase);
-}
-
 void Simulation::sample_clock() {
-    advance_clock(now_);
-    clock_samples_.push_back(ClockSample{now_, phase_, oscillator_ + applied_});
+    const double error = clock_->error(now_);
+    // The correction really applied: the clock minus what the oscillator
+    // alone would have made of the start offset.
+    const double applied = error - config_.clock_offset - oscillator_.drift(now_);
+    const CorrectionLedger& ledger = client_.ledger();
+    const double booked = ledger.started() ? ledger.at(local_clock(now_)).correction : 0.0;
+    if (!ledger.started()) ledger_origin_ = applied;
+    clock_samples_.push_back(
+        ClockSample{now_, error, clock_->rate_error(now_), booked - (applied - ledger_origin_)});
     schedule(now_ + 1.0, [this] { sample_clock(); });
 }
 
@@ -102,14 +120,21 @@ void Simulation::deliver_request(SourceId, SendRequest request) {
     const uint64_t request_id = request.request_id;
     const SocketAddress client{IpAddress::v4(192, 0, 2, 200), request.source_port};
     schedule(arrival, [this, server, request_id, client, packet = std::move(request.packet)]() {
-        if (now_ >= server->model.dies_at) return;
-        const NtpInstant server_clock = start_ + from_seconds(now_ + server->model.clock_error);
+        const ServerModel& m = server->model;
+        if (now_ >= m.dies_at) return;
+        NtpServer& core = now_ >= m.deny_at       ? *server->denying
+                          : now_ >= m.kod_rate_at ? *server->limited
+                                                  : *server->core;
+        const NtpInstant server_clock = start_ + from_seconds(now_ + m.error_at(now_));
         const double processing = 50e-6;
-        const ServerResponse response = server->core->handle(
-            packet, client, server_clock, server_clock + from_seconds(processing),
-            stratum1_state(server->model, server_clock));
+        // A server that lost its reference: the system state of an
+        // unsynchronised server (the core then answers leap 3, stratum 16).
+        const SystemState state =
+            now_ >= m.unsync_at ? SystemState{} : stratum1_state(m, server_clock);
+        const ServerResponse response = core.handle(packet, client, server_clock,
+                                                    server_clock + from_seconds(processing), state);
         if (response.decision == ServerDecision::Drop) return;
-        const PathModel& p = server->model.path;
+        const PathModel& p = m.path;
         if (network_random_.unit() < p.loss) return;
         const double back = now_ + processing + one_way(p, p.back_delay);
         std::vector<uint8_t> reply(response.bytes().begin(), response.bytes().end());
@@ -148,28 +173,53 @@ void Simulation::apply(ClientActions actions) {
                 apply(client_.handle_pool_timer(id, local_clock(now_), client_random_));
             });
         } else if (auto* discipline = std::get_if<DisciplineClock>(&action)) {
-            advance_clock(now_);
             const ClockCommand& cmd = discipline->command;
             UpdateRecord record;
             record.time = now_;
             record.offset = discipline->update.offset;
-            record.expected = -phase_;
+            record.expected = -clock_->error(now_);
             record.system_peer = discipline->update.system_peer;
             record.step = cmd.action == ClockAction::Step;
+            for (const SourceInfo& info : client_.sources()) {
+                record.root_distances.push_back(info.verdict.root_distance);
+                switch (info.verdict.status) {
+                    case SourceStatus::SystemPeer:
+                        record.verdicts += '*';
+                        break;
+                    case SourceStatus::Survivor:
+                        record.verdicts += '+';
+                        break;
+                    case SourceStatus::Outlier:
+                        record.verdicts += '-';
+                        break;
+                    case SourceStatus::Falseticker:
+                        record.verdicts += 'x';
+                        break;
+                    case SourceStatus::Unfit:
+                        record.verdicts += '?';
+                        break;
+                }
+            }
             updates_.push_back(record);
             if (cmd.action == ClockAction::Panic) continue;
-            if (cmd.action == ClockAction::Step) phase_ += cmd.step;
-            applied_ = cmd.frequency;
+            // As Daemon::discipline: a newer command cancels the slew timer.
             const uint64_t generation = ++slew_generation_;
+            if (!clock_->discipline(now_, *discipline)) {
+                ++refused_;
+                client_.handle_command_failed(local_clock(now_), clock_->frequency(now_));
+                continue;
+            }
             if (cmd.slew_seconds > 0) {
-                schedule(now_ + cmd.slew_seconds, [this, generation]() {
+                schedule(now_ + cmd.end_after, [this, generation]() {
                     if (generation != slew_generation_) return;
                     apply(client_.handle_slew_end(local_clock(now_)));
                 });
             }
         } else if (auto* frequency = std::get_if<SetClockFrequency>(&action)) {
-            advance_clock(now_);
-            applied_ = frequency->frequency;
+            if (!clock_->set_frequency(now_, frequency->frequency)) {
+                ++refused_;
+                client_.handle_command_failed(local_clock(now_), clock_->frequency(now_));
+            }
         }
     }
 }
@@ -178,11 +228,9 @@ void Simulation::run_until(double time) {
     while (!events_.empty() && events_.begin()->first <= time) {
         auto node = events_.extract(events_.begin());
         now_ = node.key();
-        advance_clock(now_);
         node.mapped()();
     }
     now_ = time;
-    advance_clock(now_);
 }
 
 double Simulation::rms_clock_error(double from) const {
