@@ -211,16 +211,37 @@ void write_trace(const std::string& file, const std::vector<UpdateRecord>& updat
     std::fclose(f);
 }
 
-void plot(const std::string& png, const std::string& data, const std::string& title) {
-    const std::string cmd =
-        "gnuplot -e \"set terminal png size 1200,700; set output '" + png +
-        "'; set multiplot layout 2,1 title '" + title +
-        "'; set ylabel 'clock error (us)'; set grid; plot '" + data +
-        "' using ($1/3600):($2*1e6) with lines title 'error'; set ylabel 'frequency error (ppb)';"
-        " set xlabel 'hours'; plot '" +
-        data +
-        "' using ($1/3600):3 with lines title 'frequency error'; unset multiplot\" 2>/dev/null";
+// Three panels over hours of true time: |clock error| on a log scale (the
+// convergence), the signed error and the frequency error from the
+// statistics window on. The commands go to gnuplot through a script file
+// (a shell would expand gnuplot's $1 column references).
+void plot(const std::string& png, const std::string& data, const std::string& title, double from) {
+    const std::string script = png + ".gp";
+    FILE* f = std::fopen(script.c_str(), "w");
+    if (f == nullptr) return;
+    const double h = from / 3600;
+    std::fprintf(f,
+                 "set terminal png size 1200,1000\n"
+                 "set output '%s'\n"
+                 "set multiplot layout 3,1 title '%s'\n"
+                 "set grid\n"
+                 "set logscale y\n"
+                 "set ylabel '|clock error| (us)'\n"
+                 "plot '%s' using ($1/3600):(abs($2)*1e6 + 1e-3) with lines title '|error|'\n"
+                 "unset logscale y\n"
+                 "set ylabel 'clock error (us)'\n"
+                 "plot '%s' using ($1/3600 >= %.6f ? $1/3600 : 1/0):($2*1e6) with lines "
+                 "title 'error from %.2f h'\n"
+                 "set ylabel 'frequency error (ppb)'\n"
+                 "set xlabel 'hours of true time'\n"
+                 "plot '%s' using ($1/3600 >= %.6f ? $1/3600 : 1/0):3 with lines "
+                 "title 'frequency error'\n"
+                 "unset multiplot\n",
+                 png.c_str(), title.c_str(), data.c_str(), data.c_str(), h, h, data.c_str(), h);
+    std::fclose(f);
+    const std::string cmd = "gnuplot '" + script + "' 2>/dev/null";
     if (std::system(cmd.c_str()) != 0) std::fprintf(stderr, "ntpsim: gnuplot failed\n");
+    std::remove(script.c_str());
 }
 
 RunResult run_once(const Scenario& sc, uint64_t seed, const ScenarioOptions& o) {
@@ -245,7 +266,13 @@ RunResult run_once(const Scenario& sc, uint64_t seed, const ScenarioOptions& o) 
     if (!o.samples_file.empty() || !o.plot_file.empty()) {
         const std::string data = o.samples_file.empty() ? o.plot_file + ".dat" : o.samples_file;
         write_samples(data, sim.clock_samples());
-        if (!o.plot_file.empty()) plot(o.plot_file, data, "ntpsim seed " + std::to_string(seed));
+        if (!o.plot_file.empty()) {
+            const std::string name = o.scenario_name.empty() ? "ntpsim" : o.scenario_name;
+            plot(o.plot_file, data,
+                 name + ", " + clock_model_name(c.clock_model) + " clock, seed " +
+                     std::to_string(seed),
+                 sc.statistics_from);
+        }
     }
     return r;
 }
@@ -297,6 +324,7 @@ int run_scenario_file(const std::string& path, const ScenarioOptions& o, FILE* o
     std::vector<double> rms, max, freq, c1, c100, poll, steps;
     for (unsigned i = 0; i < sc.seeds; ++i) {
         ScenarioOptions first = o;
+        first.scenario_name = path.substr(path.find_last_of('/') + 1);
         if (i > 0) first.samples_file.clear(), first.plot_file.clear(), first.trace_file.clear();
         const RunResult r = run_once(sc, sc.config.seed + i, first);
         std::fprintf(out,

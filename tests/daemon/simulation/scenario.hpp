@@ -52,9 +52,10 @@ struct ScenarioOptions {
     std::optional<std::string> model;  // overrides [clock] model
     // "t error_s frequency_error_ppb ledger_error_s" per second of the first run
     std::string samples_file;
-    std::string plot_file;   // PNG of the first run (gnuplot)
-    std::string trace_file;  // one line per clock update of the first run
-    bool check = false;      // exit 1 when an [expect] limit fails
+    std::string plot_file;      // PNG of the first run (gnuplot)
+    std::string trace_file;     // one line per clock update of the first run
+    bool check = false;         // exit 1 when an [expect] limit fails
+    std::string scenario_name;  // for the plot's title (set by run_scenario_file)
 };
 
 struct RunResult {
