@@ -17,6 +17,14 @@
 #   chronyd-client  chronyd -Q (up) measures nanotimed (dn), which serves
 #                   what it takes from chronyd (up)
 #   ntpdig-client   ntpdig (up) queries nanotimed (dn), ditto
+#   chronyd-views   nanotimed (dn) and a chronyd stratum 2 beside it (dn,
+#                   10.201.0.4) both follow chronyd (up); a chronyd client
+#                   (up, 10.201.0.3) polls both. The root delay and
+#                   dispersion nanotimed serves, as that client sees them
+#                   (chronyc ntpdata), must be within 2x of the chronyd
+#                   stratum 2's, and nanotimectl's sources, sourcestats and
+#                   tracking must agree with chronyc's view of the same
+#                   upstream from the stratum 2
 # Every scenario captures the veth traffic in dn with tshark and requires
 # that each packet decodes as NTP without malformed or warning-level expert
 # items, in both directions. Figures (offsets, delays) are printed as
@@ -45,7 +53,7 @@ for tool in ip setpriv tshark python3; do
 	command -v "$tool" >/dev/null || skip "$tool not installed"
 done
 case $scenario in
-chronyd-server | chronyd-client | ntpdig-client | ntpd-server) ;;
+chronyd-server | chronyd-client | ntpdig-client | ntpd-server | chronyd-views) ;;
 *) fail "unknown scenario $scenario" ;;
 esac
 if [ "$scenario" = ntpdig-client ]; then
@@ -78,6 +86,7 @@ cleanup() {
 	ip netns del "$ns_up" 2>/dev/null || true
 	ip netns del "$ns_dn" 2>/dev/null || true
 	rm -rf "/etc/netns/$ns_dn"
+	[ -z "${rundir:-}" ] || rm -rf "$rundir"
 }
 trap cleanup EXIT
 
@@ -163,11 +172,13 @@ start_ntpd_server() {
 	pids+=($!)
 }
 
-# nanotimed in dn, client of SERVERS (addresses), serving on 10.201.0.2.
+# nanotimed in dn, client of SERVERS (addresses), serving on 10.201.0.2;
+# polls from 2^3 to 2^${nt_maxpoll:-4} s.
 start_nanotimed() {
 	{
 		for s in "$@"; do
-			printf '[[source]]\nserver = "%s"\nminpoll = 3\nmaxpoll = 4\niburst = true\n\n' "$s"
+			printf '[[source]]\nserver = "%s"\nminpoll = 3\nmaxpoll = %s\niburst = true\n\n' \
+				"$s" "${nt_maxpoll:-4}"
 		done
 		printf '[server]\nlisten = ["10.201.0.2:123", "[fd00:201::2]:123"]\n'
 		printf 'allow = ["10.201.0.0/24", "fd00:201::/64"]\n\n'
@@ -316,6 +327,237 @@ ntpdig-client)
 			sys.exit(0 if ok else 1)
 		PY
 	done
+	;;
+chronyd-views)
+	t0=$SECONDS
+	# chronyd's command sockets: in directories only root may enter (chronyd
+	# insists), under a short path (chronyc binds DIR/chronyc.PID/RANDOM/sock,
+	# which must fit in 108 bytes).
+	rundir=$(mktemp -d /tmp/nt-iop.XXXXXX)
+	mkdir -m 700 "$rundir/s2" "$rundir/client"
+	chmod 700 "$rundir"
+	s2_sock=$rundir/s2/chronyd.sock
+	client_sock=$rundir/client/chronyd.sock
+	ip -n "$ns_dn" addr add 10.201.0.4/24 dev veth-dn
+	ip -n "$ns_up" addr add 10.201.0.3/24 dev veth-up
+	start_chronyd_server
+	# Both followers poll the upstream every 8 s.
+	nt_maxpoll=3 start_nanotimed 10.201.0.1
+	# The chronyd stratum 2: -x (the host clock is shared), IPv4 only, its
+	# own address, so that its server socket and nanotimed's do not meet.
+	cat >"$work/chronyd-s2.conf" <<-CONF
+		server 10.201.0.1 iburst minpoll 3 maxpoll 3
+		bindaddress 10.201.0.4
+		bindacqaddress 10.201.0.4
+		allow 10.201.0.0/24
+		cmdport 0
+		bindcmdaddress $s2_sock
+		pidfile $work/chronyd-s2.pid
+	CONF
+	ip netns exec "$ns_dn" "${noclock[@]}" "$chronyd" -x -4 -d -u root -f "$work/chronyd-s2.conf" \
+		>"$work/chronyd-s2.log" 2>&1 &
+	pids+=($!)
+	# Their client, polling both as often as they poll the upstream. It
+	# serves nothing (port 0).
+	cat >"$work/chronyd-client.conf" <<-CONF
+		server 10.201.0.2 iburst minpoll 3 maxpoll 3
+		server 10.201.0.4 iburst minpoll 3 maxpoll 3
+		bindacqaddress 10.201.0.3
+		port 0
+		cmdport 0
+		bindcmdaddress $client_sock
+		pidfile $work/chronyd-client.pid
+	CONF
+	ip netns exec "$ns_up" "${noclock[@]}" "$chronyd" -x -4 -d -u root -f "$work/chronyd-client.conf" \
+		>"$work/chronyd-client.log" 2>&1 &
+	pids+=($!)
+	wait_synchronised 1
+	# For ~45 s after nanotimed synchronised, every 2 s: what the client
+	# received last from each (one reading per reply, told apart by the
+	# reply count), and what each would serve now (their tracking views,
+	# before the wire's 2^-16 s rounding).
+	: >"$work/ntpdata.txt"
+	: >"$work/chronyc-tracking-series.csv"
+	end=$((SECONDS + 45)) i=0
+	while [ "$SECONDS" -lt "$end" ]; do
+		in_up chronyc -h "$client_sock" -n ntpdata >>"$work/ntpdata.txt" 2>>"$work/chronyc.log" || true
+		echo "==" >>"$work/ntpdata.txt"
+		ctl tracking >"$work/tracking-$i.json" 2>/dev/null || rm -f "$work/tracking-$i.json"
+		in_dn chronyc -h "$s2_sock" -n -c tracking >>"$work/chronyc-tracking-series.csv" \
+			2>>"$work/chronyc.log" || true
+		i=$((i + 1))
+		sleep 2
+	done
+	# The views of both followers of the upstream, back to back.
+	ctl sources >"$work/sources.json"
+	ctl sourcestats >"$work/sourcestats.json"
+	ctl tracking >"$work/tracking.json"
+	ctl status >"$work/status.json"
+	ctl kernel >"$work/kernel.json"
+	for v in sources sourcestats tracking; do
+		in_dn chronyc -h "$s2_sock" -n -c "$v" >"$work/chronyc-$v.csv" 2>>"$work/chronyc.log" ||
+			fail "chronyc $v on the chronyd stratum 2 failed"
+	done
+	in_up chronyc -h "$client_sock" -n ntpdata >>"$work/ntpdata.txt" 2>>"$work/chronyc.log" || true
+	in_dn "$nanotimectl" -s "$work/nanotimed.sock" sources | sed 's/^/interop: /'
+	in_dn "$nanotimectl" -s "$work/nanotimed.sock" sourcestats | sed 's/^/interop: /'
+	in_dn "$nanotimectl" -s "$work/nanotimed.sock" tracking | sed 's/^/interop: /'
+	python3 - "$work" "$scenario/$backend" <<-'PY' || fail "nanotimed's served or shown figures disagree with chronyd's"
+		import csv, json, re, statistics, sys
+		work, tag = sys.argv[1], sys.argv[2]
+		ok = True
+		def say(msg):
+		    print(f"interop: {tag}: {msg}")
+		def bad(msg):
+		    global ok
+		    ok = False
+		    print(f"interop: {tag}: FAIL {msg}", file=sys.stderr)
+		us = lambda s: f"{s * 1e6:.1f} us"
+
+		# (a) Served root delay and dispersion, as the chronyd client saw
+		# each reply of either server (chronyc ntpdata, one reading per
+		# reply), synchronised replies only.
+		replies = {"10.201.0.2": {}, "10.201.0.4": {}}
+		for block in re.split(r"\n\s*\n|==\n", open(f"{work}/ntpdata.txt").read()):
+		    f = dict(re.findall(r"^([A-Za-z][A-Za-z .]*?)\s*: (.*)$", block, re.M))
+		    addr = f.get("Remote address", "").split(" ")[0]
+		    if addr not in replies or "Total RX" not in f:
+		        continue
+		    if int(f["Stratum"]) != 2 or f["Leap status"] != "Normal":
+		        continue
+		    replies[addr][int(f["Total RX"])] = (float(f["Root delay"].split()[0]),
+		                                         float(f["Root dispersion"].split()[0]))
+		nt, s2 = list(replies["10.201.0.2"].values()), list(replies["10.201.0.4"].values())
+		if len(nt) < 3 or len(s2) < 3:
+		    bad(f"too few synchronised replies seen by the client: nanotimed {len(nt)}, chronyd {len(s2)}")
+		    sys.exit(1)
+		def series(name, values):
+		    say(f"{name}: " + ", ".join(f"{v * 1e6:.0f}" for v in values) + " us")
+		for i, what in ((0, "root delay"), (1, "root dispersion")):
+		    a = [v[i] for v in nt]
+		    b = [v[i] for v in s2]
+		    series(f"served {what}, nanotimed (all {len(a)} replies)", a)
+		    series(f"served {what}, chronyd stratum 2 (all {len(b)} replies)", b)
+		    ma, mb = statistics.median(a), statistics.median(b)
+		    say(f"served {what}: median nanotimed {us(ma)}, chronyd stratum 2 {us(mb)}, "
+		        f"ratio {ma / mb:.2f}; max {us(max(a))} vs {us(max(b))}")
+		    # Within 2x of chronyd both ways (the wire's 15.3 us unit of
+		    # slack: both are rounded to it).
+		    q = 1 / 65536
+		    if not (mb / 2 - q <= ma <= 2 * mb + q):
+		        bad(f"{what}: nanotimed serves {us(ma)}, not within 2x of chronyd's {us(mb)}")
+		    if max(a) > 2 * max(b) + q:
+		        bad(f"{what}: nanotimed's worst {us(max(a))} beyond 2x chronyd's worst {us(max(b))}")
+		    if max(a) >= 5e-3:
+		        bad(f"{what}: nanotimed served {us(max(a))}: the old 5 ms floor")
+
+		# The same, unrounded: what each would serve at the same moments
+		# (nanotimectl tracking, chronyc tracking), over the second half of
+		# the window: chronyd's own first minute serves hundreds of us.
+		ours = []
+		for k in range(1000):
+		    try:
+		        t = json.load(open(f"{work}/tracking-{k}.json"))
+		    except (OSError, ValueError):
+		        continue
+		    if t["stratum"] == 2:
+		        ours.append((t["root_delay_s"], t["root_dispersion_s"]))
+		theirs = [(float(r[10]), float(r[11])) for r in csv.reader(open(f"{work}/chronyc-tracking-series.csv"))
+		          if len(r) > 13 and r[2] == "2" and r[13] == "Normal"]
+		ours, theirs = ours[len(ours) // 2:], theirs[len(theirs) // 2:]
+		if len(ours) < 5 or len(theirs) < 5:
+		    bad(f"too few tracking readings: nanotimed {len(ours)}, chronyd {len(theirs)}")
+		    sys.exit(1)
+		for i, what in ((0, "root delay"), (1, "root dispersion")):
+		    a = [v[i] for v in ours]
+		    b = [v[i] for v in theirs]
+		    series(f"{what} served now, nanotimed (last {len(a)} readings)", a)
+		    series(f"{what} served now, chronyd stratum 2 (last {len(b)} readings)", b)
+		    ma, mb = statistics.median(a), statistics.median(b)
+		    say(f"{what} served now: median nanotimed {us(ma)}, chronyd stratum 2 {us(mb)}, ratio {ma / mb:.2f}")
+		    if not (mb / 2 <= ma <= 2 * mb):
+		        bad(f"{what}: nanotimed would serve {us(ma)}, not within 2x of chronyd's {us(mb)}")
+
+		# (b) nanotimectl against chronyc, both following the same
+		# upstream on the same host clock. chronyc's offsets and source
+		# frequencies are local minus source: the sign is flipped here.
+		src = json.load(open(f"{work}/sources.json"))["sources"][0]
+		sst = json.load(open(f"{work}/sourcestats.json"))["sourcestats"][0]
+		trk = json.load(open(f"{work}/tracking.json"))
+		st = json.load(open(f"{work}/status.json"))
+		kern = json.load(open(f"{work}/kernel.json"))
+		c_src = next(r for r in csv.reader(open(f"{work}/chronyc-sources.csv")) if r[2] == "10.201.0.1")
+		c_sst = next(r for r in csv.reader(open(f"{work}/chronyc-sourcestats.csv")) if r[0] == "10.201.0.1")
+		c_trk = next(csv.reader(open(f"{work}/chronyc-tracking.csv")))
+		c_lastrx, c_meas = float(c_src[6]), -float(c_src[8])
+		c_np, c_span, c_freq, c_skew, c_off, c_sd = (int(c_sst[1]), float(c_sst[3]), -float(c_sst[4]),
+		                                            float(c_sst[5]), -float(c_sst[6]), float(c_sst[7]))
+		c_last, c_tfreq, c_resid, c_tskew = -float(c_trk[5]), -float(c_trk[7]), -float(c_trk[8]), float(c_trk[9])
+		c_rdelay, c_rdisp = float(c_trk[10]), float(c_trk[11])
+		poll = 8.0
+
+		say(f"sources: newest sample offset nanotimed {us(src['offset_s'])} (LastRx {src['last_rx_ago_s']:.1f} s), "
+		    f"chronyd {us(c_meas)} (LastRx {c_lastrx:.0f} s)")
+		# One sample each: their jitter, plus what queueing can do to one
+		# sample (half its delay above the path's minimum), plus 20 us.
+		noise = max(src["jitter_s"], sst["std_dev_s"]) + c_sd
+		queued = max(0.0, src["delay_s"] - sst["min_delay_s"]) / 2
+		if abs(src["offset_s"] - c_meas) > noise + queued + 20e-6:
+		    bad(f"newest offsets differ by {us(src['offset_s'] - c_meas)} (> {us(noise + queued + 20e-6)})")
+		if not (0 <= src["last_rx_ago_s"] <= poll + 1.5):
+		    bad(f"nanotimed shows a sample {src['last_rx_ago_s']:.1f} s old: older than the last poll")
+		if abs(src["last_rx_ago_s"] - c_lastrx) > poll + 1:
+		    bad("LastRx differs by more than a poll")
+
+		say(f"sourcestats: NP {sst['samples']} vs {c_np}, span {sst['span_s']:.0f} vs {c_span:.0f} s, "
+		    f"frequency {sst['frequency_ppm']:+.3f} vs {c_freq:+.3f} ppm, skew {sst['skew_ppm']:.3f} vs {c_skew:.3f} ppm, "
+		    f"offset {us(sst['offset_s'])} vs {us(c_off)}, std dev {us(sst['std_dev_s'])} vs {us(c_sd)}")
+		skews = sst["skew_ppm"] + c_skew
+		if abs(sst["frequency_ppm"] - c_freq) > 3 * skews + 0.05:
+		    bad(f"residual frequencies differ by {sst['frequency_ppm'] - c_freq:+.3f} ppm (> 3 skews {3 * skews:.3f})")
+		if abs(sst["offset_s"] - c_off) > sst["std_dev_s"] + c_sd + 20e-6:
+		    bad(f"estimated offsets differ by {us(sst['offset_s'] - c_off)}")
+		if not (sst["samples"] >= 4 and sst["span_s"] > 0):
+		    bad("nanotimed's estimator holds too few samples")
+		if not (c_skew / 20 <= sst["skew_ppm"] <= 20 * c_skew + 0.05):
+		    bad(f"skew {sst['skew_ppm']:.3f} ppm is not within 20x of chronyd's {c_skew:.3f}")
+		if abs(sst["std_dev_s"] - c_sd) > 20e-6:
+		    bad(f"std dev {us(sst['std_dev_s'])} vs chronyd's {us(c_sd)}")
+
+		# chronyd -x starts from frequency 0 where the kernel's clock runs;
+		# nanotimed's frequency is absolute: compare what each adds.
+		t_freq = trk["frequency_ppm"] - kern["frequency_ppm"]
+		say(f"tracking: system offset {us(trk['system_offset_s'])} ({trk['system_offset_age_s']:.1f} s ago) vs chronyd "
+		    f"last offset {us(c_last)}; frequency {t_freq:+.3f} vs {c_tfreq:+.3f} ppm (over the kernel's), "
+		    f"residual {trk['residual_frequency_ppm']:+.3f} vs {c_resid:+.3f} ppm, skew {trk['skew_ppm']:.3f} vs "
+		    f"{c_tskew:.3f} ppm; root delay {us(trk['root_delay_s'])} vs {us(c_rdelay)}, root dispersion "
+		    f"{us(trk['root_dispersion_s'])} vs {us(c_rdisp)} (as each serves it now)")
+		if abs(trk["system_offset_s"] - c_last) > noise + 20e-6:
+		    bad(f"system offsets differ by {us(trk['system_offset_s'] - c_last)}")
+		if not (0 <= trk["system_offset_age_s"] <= poll + 1.5):
+		    bad(f"the system offset is {trk['system_offset_age_s']:.1f} s old: older than the last poll")
+		tskews = trk["skew_ppm"] + c_tskew
+		if abs(t_freq - c_tfreq) > 3 * tskews + 0.05:
+		    bad(f"tracking frequencies differ by {t_freq - c_tfreq:+.3f} ppm (> 3 skews {3 * tskews:.3f})")
+		# The tracking view's root figures are the served ones: the last
+		# reply the client saw carried them (wire unit and growth since).
+		last = replies["10.201.0.2"][max(replies["10.201.0.2"])]
+		grown = trk["root_dispersion_rate_ppm"] * 1e-6 * (poll + 4)
+		q = 1 / 65536 + 1e-6
+		say(f"tracking root delay {us(trk['root_delay_s'])}, dispersion {us(trk['root_dispersion_s'])}; "
+		    f"the client's last reply from nanotimed {us(last[0])}, {us(last[1])}")
+		if abs(trk["root_delay_s"] - last[0]) > q:
+		    bad("tracking's root delay is not what nanotimed served")
+		if not (last[1] - q - grown <= trk["root_dispersion_s"] <= last[1] + grown + q):
+		    bad("tracking's root dispersion is not what nanotimed served")
+		d = st["discipline"]
+		say(f"status: discipline adjusting {d['adjusting']}, {d['updates']} updates, last {d['last_update_age_s']:.1f} s ago, "
+		    f"faults {d['faults'] or 'none'}")
+		if d["adjusting"] or d["faults"] or d["updates"] == 0:
+		    bad("the discipline's status is not the watching, healthy one expected")
+		sys.exit(0 if ok else 1)
+	PY
+	note "took $((SECONDS - t0)) s to here"
 	;;
 esac
 
