@@ -11,6 +11,9 @@ namespace {
 // to move by a factor e when they are persistently off.
 constexpr double kWanderGain = 0.05;
 constexpr double kWanderSurprise = 0.2;
+// How many sample noises of drift the frequency doubt may cause over one
+// poll interval before the poll must wait for a better frequency.
+constexpr double kFrequencyDoubtPolls = 4.0;
 
 }  // namespace
 
@@ -35,9 +38,14 @@ double SourceEstimator::sample_sd() const {
 }
 
 double SourceEstimator::balanced_interval() const {
-    // q^2 dt^3 / 3 = sd^2
+    // Wander: q^2 dt^3 / 3 = sd^2. And while the frequency is still poorly
+    // known, no longer than its doubt takes to reach the sample noise
+    // (fsd * dt = sd): a poll stretched on an overconfident wander alone
+    // leaves the clock drifting on a wrong frequency.
     const double sd = sample_sd();
-    return std::cbrt(3.0 * sd * sd / (wander_ * wander_));
+    const double wander = std::cbrt(3.0 * sd * sd / (wander_ * wander_));
+    if (!anchored_ || p11_ <= 0) return wander;
+    return std::min(wander, kFrequencyDoubtPolls * sd / std::sqrt(p11_));
 }
 
 void SourceEstimator::predict(double x) {
@@ -85,17 +93,23 @@ void SourceEstimator::add(RawPoint at, double offset, double delay, NtpInstant l
     const double dt = s.x - x_;
     predict(s.x);
     const double innovation = s.raw_offset - theta_;
-    const double S = p00_ + r;
+    double S = p00_ + r;
     const double nis = innovation * innovation / S;
     if (used_ >= 4 && nis > kOutlierGate * kOutlierGate) {
         s.outlier = true;
         ++outliers_;
-        if (++outlier_run_ < kOutlierRun) return;
-        // The source moved for good (or the filter lost it): start over
-        // from this sample, keeping the frequency with its doubt widened.
-        p11_ += kInitialFrequencySd * kInitialFrequencySd * 1e-2;
-        anchor(s, r);
-        return;
+        const int sign = innovation > 0 ? 1 : -1;
+        outlier_run_ = sign == outlier_sign_ ? outlier_run_ + 1 : 1;
+        outlier_sign_ = sign;
+        if (outlier_run_ < kOutlierRun) return;
+        // The source really moved (a temperature step, a server's clock
+        // step): the same way twice in a row. Widen the doubt by what the
+        // innovation says - as an offset, and as a frequency over the
+        // interval - and take the sample, keeping what is known.
+        p00_ += innovation * innovation;
+        if (dt > 0) p11_ += (innovation / dt) * (innovation / dt);
+        wander_ = std::min(wander_ * 4, kMaxWander);
+        S = p00_ + r;
     }
     outlier_run_ = 0;
     const double k0 = p00_ / S, k1 = p01_ / S;

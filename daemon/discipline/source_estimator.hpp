@@ -40,7 +40,7 @@ namespace nanotime::ntp {
 inline constexpr size_t kHistorySamples = 64;  // kept per source, for views and the minimum delay
 inline constexpr double kSampleErrorFloor = 50e-9;  // s, timestamping floor of a sample's error
 inline constexpr double kOutlierGate = 5.0;         // innovations beyond this many sd are held
-inline constexpr unsigned kOutlierRun = 3;          // outliers in a row that re-anchor the filter
+inline constexpr unsigned kOutlierRun = 2;  // outliers in a row, the same way, that are taken
 inline constexpr double kInitialFrequencySd = 200e-6;  // s/s, before any sample says otherwise
 inline constexpr double kInitialWander = 1e-9;         // (s/s)/sqrt(s), q before it is estimated
 inline constexpr double kMinWander = 1e-12;
@@ -114,6 +114,7 @@ class SourceEstimator {
     double wander_ = kInitialWander;            // q, (s/s)/sqrt(s)
     size_t used_ = 0;
     unsigned outlier_run_ = 0;
+    int outlier_sign_ = 0;  // of the innovations in the current run
     uint64_t outliers_ = 0;
 };
 

@@ -224,22 +224,40 @@ void ClientCore::discipline(const SelectionOutcome& outcome, NtpInstant now, Cli
     auto pit = sources_.find(peer);
     if (pit == sources_.end()) return;
     const NtpSource& ps = *pit->second.source;
-    // One update per new sample of the system peer; the other survivors'
-    // samples are used when it comes.
-    if (ps.samples_accepted() == samples_used_[peer]) return;
+    // One update per new sample of any survivor (a system peer that falls
+    // silent, rate-limited or dying, must not leave the clock free-running
+    // while others answer).
+    bool news = false;
+    for (const SourceVerdict& v : outcome.verdicts) {
+        if (v.status != SourceStatus::Survivor && v.status != SourceStatus::SystemPeer) continue;
+        auto it = sources_.find(v.id);
+        if (it != sources_.end() && it->second.source->samples_accepted() != samples_used_[v.id])
+            news = true;
+    }
+    if (!news) return;
 
     const RawPoint here = ledger_.at(now);
+    const std::optional<SourceEstimate> pe = ps.estimator().estimate_at(here.x);
+    if (!pe) return;
     double offset_weight = 0, weighted_offset = 0;
     double frequency_weight = 0, weighted_frequency = 0;
-    double residual_sd = 0;
+    double residual_sd = pe->residual_sd;
     for (const SourceVerdict& v : outcome.verdicts) {
         if (v.status != SourceStatus::Survivor && v.status != SourceStatus::SystemPeer) continue;
         auto it = sources_.find(v.id);
         if (it == sources_.end()) continue;
         const NtpSource& src = *it->second.source;
+        samples_used_[v.id] = src.samples_accepted();
         const std::optional<SourceEstimate> e = src.estimator().estimate_at(here.x);
         if (!e) continue;
-        samples_used_[v.id] = src.samples_accepted();
+        // Combine only what agrees with the system peer: within what path
+        // asymmetry can explain (half of each minimum delay) and three
+        // standard deviations. Selection's intervals are wide (root
+        // distance); a server 50 ms off may still overlap, and weighted by
+        // its own small variance it would pull the clock.
+        const double allowed = (src.estimator().min_delay() + ps.estimator().min_delay()) / 2 +
+                               3 * std::hypot(e->offset_sd, pe->offset_sd);
+        if (v.id != peer && std::fabs(e->offset - pe->offset) > allowed) continue;
         const double w = 1.0 / std::max(e->offset_sd * e->offset_sd, 1e-18);
         offset_weight += w;
         weighted_offset += w * e->offset;
@@ -248,7 +266,6 @@ void ClientCore::discipline(const SelectionOutcome& outcome, NtpInstant now, Cli
             frequency_weight += fw;
             weighted_frequency += fw * e->frequency;
         }
-        if (v.id == peer) residual_sd = e->residual_sd;
     }
     if (offset_weight <= 0) return;
     ClockEstimate estimate;
@@ -259,13 +276,10 @@ void ClientCore::discipline(const SelectionOutcome& outcome, NtpInstant now, Cli
         estimate.frequency = weighted_frequency / frequency_weight;
         estimate.frequency_sd = std::sqrt(1.0 / frequency_weight);
     }
-    // The correction is spread over the interval the updates actually come
-    // at (several sources update more often than one poll), at most a poll.
-    const double poll_interval = log2_to_seconds(ps.poll());
-    estimate.interval = poll_interval;
-    if (last_clock_update_) {
-        estimate.interval = std::clamp(to_seconds(now - *last_clock_update_), 1.0, poll_interval);
-    }
+    // The correction is spread over the system peer's poll interval (more
+    // sources update more often, but each update's estimate is no better
+    // for it: slewing faster would only put their noise into the frequency).
+    estimate.interval = log2_to_seconds(ps.poll());
 
     const bool was_limited = status_.frequency_limited;
     const ClockCommand cmd = controller_.update(now, estimate, ledger_);

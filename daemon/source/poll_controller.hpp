@@ -5,7 +5,7 @@
 // discipline/source_estimator.hpp): each sample adds kScoreGain times the
 // distance in log2 steps (at most 1) to a score, and at +-1 the exponent
 // moves one step, so a single noisy estimate does not move the poll. An
-// outlier counts as a vote for one step shorter.
+// outlier shortens the poll one step at once.
 // The RFC 5905 A.5.5.6 jiggle counter (on_sample) remains for callers that
 // only have a clock filter. Kiss-o'-death RATE raises a floor that the poll
 // never goes below again; an unreachable source backs off.

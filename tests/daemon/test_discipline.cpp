@@ -98,8 +98,9 @@ TEST(SourceEstimator, AQueuedSampleBarelyCounts) {
     EXPECT_FALSE(est.last_was_outlier());  // within what its delay allows
 }
 
-// A sample far outside what its delay allows is held back; three in a row
-// mean the source moved, and the filter follows.
+// A sample far outside what its delay allows is held back; two in a row the
+// same way mean the source moved, and the filter follows (keeping its
+// frequency); one the other way starts a new run.
 TEST(SourceEstimator, OutliersAreHeldThenFollowed) {
     SourceEstimator est;
     double x = 0;
@@ -108,11 +109,16 @@ TEST(SourceEstimator, OutliersAreHeldThenFollowed) {
     x += 64;
     EXPECT_TRUE(est.last_was_outlier());
     EXPECT_NEAR(est.estimate_at(x)->offset, 0.001, 50e-6);
-    est.add(RawPoint{x, 0.0}, 0.051, 0.004, kEpoch2026);
+    est.add(RawPoint{x, 0.0}, -0.049, 0.004, kEpoch2026);  // the other way: held too
     x += 64;
-    est.add(RawPoint{x, 0.0}, 0.051, 0.004, kEpoch2026);
+    EXPECT_NEAR(est.estimate_at(x)->offset, 0.001, 50e-6);
+    est.add(RawPoint{x, 0.0}, -0.049, 0.004, kEpoch2026);  // again: taken
+    x += 64;
     EXPECT_EQ(est.outliers(), 3u);
-    EXPECT_NEAR(est.estimate_at(x)->offset, 0.051, 50e-6);
+    EXPECT_NEAR(est.estimate_at(x - 64)->offset, -0.049, 1e-3);
+    est.add(RawPoint{x, 0.0}, -0.049, 0.004, kEpoch2026);
+    EXPECT_FALSE(est.last_was_outlier());
+    EXPECT_NEAR(est.estimate_at(x)->offset, -0.049, 200e-6);
 }
 
 // The wander estimate rises when the frequency random-walks faster than

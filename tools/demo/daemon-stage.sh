@@ -8,8 +8,10 @@
 # refclock, the time an undisturbed CLOCK_REALTIME would read); the nanoclock
 # is put 3 ms ahead and 10 ppm fast; nanotimed disciplines it from chronyd,
 # steers CLOCK_REALTIME onto it and serves NTP on 127.0.0.1:123. A nanotimectl
-# table every 10 s for SECONDS (default 60), the final status, one ntpdig
-# query. The nanoclock should not be disciplined by anything else (unbind a
+# table every 10 s for SECONDS (default 60), the convergence reached (when
+# the nanoclock came within 1 ms and within 100 us of the reference for good,
+# sampled every second; wanted: 100 us within 20 s), the final status, one
+# ntpdig query. The nanoclock should not be disciplined by anything else (unbind a
 # PPS source first). Exits non-zero if nanotimed does not synchronise or does
 # not answer.
 set -u
@@ -53,6 +55,9 @@ cat >>"$work/nanotimed.toml" <<CONF
 
 [service]
 user = ""
+
+[log]
+level = "debug"
 CONF
 echo "  nanotimed: backend nanoclock, source 127.0.0.1:$CHRONY_SHM_PORT (poll 8 s), steer_realtime, serving 127.0.0.1:123"
 sleep 3 # chronyd's first refclock samples
@@ -60,6 +65,17 @@ sleep 3 # chronyd's first refclock samples
 nanotimed_pid=$!
 pids+=($nanotimed_pid)
 ctl() { "$nanotimectl" -s "$work/nanotimed.sock" "$@"; }
+
+# The nanoclock against the reference once a second, for the convergence.
+(
+	start=$(date +%s.%N)
+	while :; do
+		"$helper" cmp /dev/nanoclock0 "$work/truth" 2>/dev/null | awk -v t="$(date +%s.%N)" -v s="$start" '
+			$1 == "nanoclock_minus_true_ns" { printf "%.1f %s\n", t - s, $2 }'
+		sleep 1
+	done
+) >"$work/convergence" &
+pids+=($!)
 
 t0=$SECONDS
 while [ $((SECONDS - t0)) -lt "$secs" ]; do
@@ -78,6 +94,29 @@ print(f"  nanoclock0 kernel: {\" \".join(k[\"status\"])}, PLL offset {k[\"offset
 		$1 == "nanoclock_minus_true_ns" { nt = $2 }
 		END { printf "  nanoclock0 - reference %+.1f us, CLOCK_REALTIME - nanoclock0 %+.1f us\n", nt / 1e3, rt / 1e3 }'
 done
+
+echo
+echo "  -- convergence: nanoclock0 - reference, sampled every second from nanotimed's start"
+# From when on the error stays within a bound (the first sample after the
+# last one outside it); "never" if the last sample is outside.
+conv=$(awk '
+	function mark(b, e, t) { if (e > b) since[b] = -1; else if (since[b] < 0) since[b] = t }
+	BEGIN { since[1e6] = -1; since[1e5] = -1 }
+	{ e = $2 < 0 ? -$2 : $2; mark(1e6, e, $1); mark(1e5, e, $1); last = $2; n++ }
+	END {
+		if (n == 0) { print "none"; exit }
+		printf "%s %s %d %.1f\n", since[1e6] < 0 ? "never" : since[1e6], since[1e5] < 0 ? "never" : since[1e5], n, last / 1e3
+	}' "$work/convergence")
+read -r c1ms c100us nsamples last_us <<<"$conv"
+echo "  within 1 ms from t = ${c1ms} s, within 100 us from t = ${c100us} s ($nsamples samples, last ${last_us} us)"
+if [ "$c100us" != never ] && [ "$c100us" != none ] && awk -v t="$c100us" 'BEGIN { exit !(t <= 20) }'; then
+	echo "  ok     within 100 us of the reference in ${c100us} s (wanted: 20 s)"
+else
+	echo "  FAILED not within 100 us of the reference for good within 20 s (from ${c100us})"
+	rc=1
+	echo "  nanotimed's clock updates (the last 15):"
+	grep 'clock\]' "$work/nanotimed.log" | tail -n 15 | sed 's/^/  /'
+fi
 
 echo
 echo "  -- final: nanotimectl tracking, kernel, status"
