@@ -327,7 +327,7 @@ void parse_clock(Checker& c, const toml::table& root, Config& cfg) {
     c.number(*t, "panic_threshold", "clock", k.panic_threshold, 0, 1e9);
     c.number(*t, "makestep_threshold", "clock", k.makestep_threshold, 0, 1e6);
     c.integer(*t, "makestep_limit", "clock", k.makestep_limit, -1, 1000000);
-    c.number(*t, "max_frequency", "clock", k.max_frequency_ppm, 1, 500);
+    c.number(*t, "max_frequency", "clock", k.max_frequency_ppm, 1, 100000);
     c.number(*t, "max_slew_rate", "clock", k.max_slew_rate_ppm, 1, 100000);
     c.string(*t, "drift_file", "clock", k.drift_file);
     c.string(*t, "leap_seconds_file", "clock", k.leap_seconds_file);

@@ -27,6 +27,11 @@ TEST(Config, EmptyFileGivesDefaults) {
     EXPECT_EQ(c.clock.backend, ClockBackendKind::System);
     EXPECT_DOUBLE_EQ(c.clock.step_threshold, 0.128);
     EXPECT_DOUBLE_EQ(c.clock.panic_threshold, 1000.0);
+    // Debian's chrony ships `makestep 1 3`; its maxslewrate is 83333 ppm.
+    EXPECT_DOUBLE_EQ(c.clock.makestep_threshold, 1.0);
+    EXPECT_EQ(c.clock.makestep_limit, 3);
+    EXPECT_DOUBLE_EQ(c.clock.max_frequency_ppm, 500.0);
+    EXPECT_DOUBLE_EQ(c.clock.max_slew_rate_ppm, 83333.0);
     EXPECT_EQ(c.control.socket, "/run/nanotime/nanotimed.sock");
     EXPECT_EQ(c.control.mode, 0666u);
     EXPECT_EQ(c.io.backend, IoBackendChoice::Auto);
@@ -75,6 +80,10 @@ adjust = false
 steer_realtime = false
 step_threshold = 0.5
 panic_threshold = 0
+makestep_threshold = 0.01
+makestep_limit = -1
+max_frequency = 1500
+max_slew_rate = 5000
 drift_file = ""
 leap_seconds_file = "/tmp/leap-seconds.list"
 
@@ -125,6 +134,10 @@ seccomp = "log"
     EXPECT_FALSE(c.clock.steer_realtime);
     EXPECT_FALSE(c.clock.adjust);
     EXPECT_DOUBLE_EQ(c.clock.panic_threshold, 0.0);
+    EXPECT_DOUBLE_EQ(c.clock.makestep_threshold, 0.01);
+    EXPECT_EQ(c.clock.makestep_limit, -1);
+    EXPECT_DOUBLE_EQ(c.clock.max_frequency_ppm, 1500.0);
+    EXPECT_DOUBLE_EQ(c.clock.max_slew_rate_ppm, 5000.0);
     EXPECT_EQ(c.clock.drift_file, "");
     EXPECT_EQ(c.control.group, "wheel");
     EXPECT_EQ(c.control.mode, 0660u);
@@ -167,6 +180,10 @@ TEST(Config, OutOfRangeAndBadChoices) {
               "test.toml:1:1: io.receive_buffers must be a power of two");
     EXPECT_EQ(first_error("[clock]\nstep_threshold = nan\n"),
               "test.toml:2:18: clock.step_threshold must be between 0 and 1e+06, not nan");
+    EXPECT_EQ(first_error("[clock]\nmakestep_limit = -2\n"),
+              "test.toml:2:18: clock.makestep_limit must be between -1 and 1000000, not -2");
+    EXPECT_EQ(first_error("[clock]\nmax_slew_rate = 200000\n"),
+              "test.toml:2:17: clock.max_slew_rate must be between 1 and 100000, not 200000");
 }
 
 // The lowest poll allowed is 3 (8 s, below RFC 5905's MINPOLL of 4, for a
