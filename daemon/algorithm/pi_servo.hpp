@@ -24,7 +24,10 @@ struct PiServoConfig {
     // time stamping defaults).
     double kp = 0.7;
     double ki = 0.3;
-    double max_frequency_ppb = 500'000;  // CLOCK_REALTIME: adjtimex allows +-500 ppm
+    // CLOCK_REALTIME: ADJ_FREQUENCY takes +-500 ppm, the tick the rest up to
+    // +-10 % (ClockBackend::set_frequency); the nanoclock's slews (up to
+    // clock.max_slew_rate) must be followable.
+    double max_frequency_ppb = 100'000'000;
     double first_step_threshold_s = 20e-6;
     double step_threshold_s = 0.128;  // 0: never step once locked
 };
@@ -47,6 +50,12 @@ class PiServo {
     ServoOutput sample(double offset_s, double local_s);
     // Forget the samples (the loop starts over), keeping the frequency.
     void reset() { count_ = 0; }
+    // The reference changed its frequency by @delta_ppb (feed-forward: the
+    // target follows at once instead of after the offset it would cause).
+    void shift_frequency(double delta_ppb) {
+        drift_ = clamp(drift_ + delta_ppb);
+        last_frequency_ = clamp(last_frequency_ + delta_ppb);
+    }
     double frequency_ppb() const { return last_frequency_; }
     bool locked() const { return count_ == 2; }
 

@@ -27,6 +27,11 @@ RealtimeSteering::RealtimeSteering(ClockBackend& reference, ClockBackend& target
     }
 }
 
+int RealtimeSteering::feed_forward(double delta_ppb) {
+    servo_.shift_frequency(delta_ppb);
+    return target_.set_frequency(servo_.frequency_ppb() / 1000.0);
+}
+
 RealtimeSteering::Update RealtimeSteering::update(double monotonic_s) {
     Update u;
     if (timex ref{}; reference_.read(ref) >= 0 && (ref.status & STA_UNSYNC)) {

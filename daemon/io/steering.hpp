@@ -40,6 +40,11 @@ class RealtimeSteering {
     Update update(double monotonic_s);
     // The reference was stepped: re-acquire (the next samples re-estimate).
     void reset() { servo_.reset(); }
+    // The reference's frequency changed by @delta_ppb just now: the target
+    // takes the same change at once (returns 0 or -errno). Without it a fast
+    // slew of the reference would leave the target behind by the slew rate
+    // times the servo's update interval.
+    int feed_forward(double delta_ppb);
     bool locked() const { return servo_.locked(); }
     const std::optional<Update>& last() const { return last_; }
 

@@ -302,6 +302,24 @@ void Daemon::on_server_datagram(uint64_t socket, const io::ReceivedDatagram& d) 
     loop_->send_udp(socket, d.peer, r.bytes(), d.local.empty() ? nullptr : &d.local);
 }
 
+void Daemon::follow_frequency(double frequency) {
+    const double delta = frequency - clock_frequency_;
+    clock_frequency_ = frequency;
+    if (!steering_ || delta == 0) return;
+    // The nanokernel takes a new frequency at its next second (plus the
+    // tick's latency): CLOCK_REALTIME takes the same change then.
+    const timespec t = clock_->now();
+    const auto until = std::chrono::nanoseconds(1'000'000'000 - t.tv_nsec + 200'000);
+    loop_->add_timer_after(until, [this, delta] {
+        if (!steering_) return;
+        if (int r = steering_->feed_forward(delta * 1e9); r < 0) {
+            log_.error(
+                io::LogClass::ClockAdjust,
+                std::string("CLOCK_REALTIME cannot follow the frequency: ") + std::strerror(-r));
+        }
+    });
+}
+
 std::unique_ptr<ntp::ClientCore> Daemon::make_core() {
     ntp::ControllerConfig cc;
     cc.step_threshold = config_.clock.step_threshold;
@@ -331,7 +349,9 @@ void Daemon::start() {
     if (workers_) workers_->start();
     load_drift();
     if (config_.clock.adjust) {
-        if (!discipline_.take_control()) {
+        if (const std::optional<double> f = discipline_.take_control()) {
+            clock_frequency_ = *f;
+        } else {
             log_.warn(io::LogClass::ClockAdjust,
                       "cannot read " + clock_->name() + " to turn its kernel PLL off");
         }
@@ -630,6 +650,7 @@ void Daemon::discipline(const ntp::DisciplineClock& dc) {
         core_->handle_command_failed(now(), discipline_.frequency().value_or(0.0));
         return;
     }
+    follow_frequency(cmd.frequency);
     if (cmd.action == ntp::ClockAction::Step) {
         std::snprintf(text, sizeof text, "clock stepped by %+.9f s", cmd.step);
         log_.warn(io::LogClass::ClockAdjust, text);

@@ -90,7 +90,10 @@ class Daemon {
     void send_request(const ntp::SendTo& send);
     void resolve_pool(ntp::PoolId pool, const std::string& hostname);
     void discipline(const ntp::DisciplineClock& command);
-    void end_slew_now();
+    // CLOCK_REALTIME takes the nanoclock's frequency changes as they happen
+    // (feed-forward to the steering, at the nanoclock's next second, when the
+    // nanokernel applies them).
+    void follow_frequency(double frequency);
     // A fresh client core (start, reload) that continues the discipline
     // from the clock's current frequency.
     std::unique_ptr<ntp::ClientCore> make_core();
@@ -108,7 +111,8 @@ class Daemon {
     ntp::RandomSource& random_;
     io::ClockDiscipline discipline_;
     uint64_t slew_timer_ = 0;
-    bool pps_owns_clock_ = false;  // the nanoclock's hardpps disciplines it: NTP only watches
+    double clock_frequency_ = 0.0;  // fraction, the disciplined clock's last set frequency
+    bool pps_owns_clock_ = false;   // the nanoclock's hardpps disciplines it: NTP only watches
     std::unique_ptr<ntp::ClientCore> core_;
     std::unique_ptr<ntp::NtpServer> server_;
     std::vector<uint64_t> server_sockets_;

@@ -38,10 +38,9 @@ class SimClock final : public ClockBackend {
             return TIME_OK;
         }
         ++adjustments;
-        if (tx.modes & ADJ_FREQUENCY) {
-            rebase();
-            state_.freq = tx.freq;
-        }
+        if (tx.modes & (ADJ_FREQUENCY | ADJ_TICK)) rebase();
+        if (tx.modes & ADJ_FREQUENCY) state_.freq = tx.freq;
+        if (tx.modes & ADJ_TICK) state_.tick = tx.tick;
         if (tx.modes & ADJ_STATUS) state_.status = tx.status;
         if (tx.modes & ADJ_SETOFFSET) {
             const int64_t step = int64_t{tx.time.tv_sec} * 1'000'000'000 +
@@ -53,7 +52,7 @@ class SimClock final : public ClockBackend {
         return TIME_OK;
     }
     int64_t offset_to_true() const { return local() - w_.true_ns; }
-    double correction_ppb() const { return static_cast<double>(state_.freq) / 65536.0 * 1000.0; }
+    double correction_ppb() const { return total_frequency_ppm(state_) * 1000.0; }
     int status() const { return state_.status; }
     void mark_synchronised(bool yes = true) {
         state_.status = yes ? (state_.status & ~STA_UNSYNC) : (state_.status | STA_UNSYNC);
@@ -120,6 +119,39 @@ TEST(Steering, RealtimeFollowsTheReference) {
     }
     EXPECT_EQ(realtime.steps, 2);
     EXPECT_LT(std::llabs(realtime.offset_to_true() - nanoclock.offset_to_true()), 500);
+}
+
+// The nanoclock slews 3 ms in 1 s (3000 ppm): fed forward, CLOCK_REALTIME
+// takes the same frequency at once and stays on it; left to the servo (one
+// update a second) it would fall 3 ms behind first.
+TEST(Steering, FeedForwardFollowsAFastSlew) {
+    for (const bool forward : {true, false}) {
+        World w;
+        SimClock nanoclock(w, 0, 0);
+        SimClock realtime(w, 0, 0);
+        nanoclock.mark_synchronised();
+        RealtimeSteering steer(nanoclock, realtime, ntp::PiServoConfig{});
+        for (int i = 0; i < 5; ++i) {
+            steer.update(static_cast<double>(i));
+            w.true_ns += 1'000'000'000;
+        }
+        ASSERT_TRUE(steer.locked());
+        nanoclock.set_frequency(3000.0);  // ppm, through the tick
+        if (forward) {
+            ASSERT_EQ(steer.feed_forward(3000.0 * 1000), 0);
+        }
+        w.true_ns += 1'000'000'000;
+        nanoclock.set_frequency(0.0);
+        if (forward) {
+            ASSERT_EQ(steer.feed_forward(-3000.0 * 1000), 0);
+        }
+        const int64_t apart = std::llabs(realtime.offset_to_true() - nanoclock.offset_to_true());
+        if (forward) {
+            EXPECT_LT(apart, 1000) << "ns";
+        } else {
+            EXPECT_GT(apart, 2'900'000) << "ns";
+        }
+    }
 }
 
 // A reference that has not been disciplined yet (a freshly loaded nanoclock,
