@@ -217,22 +217,9 @@ int ClockDiscipline::apply(const ntp::ClockCommand& command, double max_error_s,
         if (int r = clock_.set_errors(max_error_s, est_error_s); r < 0) return last_error_ = r;
     }
     // After the errors, so that a maxerror still at the kernel's limit
-    // cannot flag the clock again at the next second overflow. A clock still
-    // to be slewed by more than kSettledOffset is not called synchronised
-    // yet (settled() does it when the slew ends): what follows STA_UNSYNC -
-    // the CLOCK_REALTIME steering's first lock, which steps - must not act on
-    // a clock half-way through its first correction.
-    const bool settled =
-        command.action == ntp::ClockAction::Step || std::fabs(command.offset) <= kSettledOffset;
-    if (settled) {
-        if (int r = clock_.mark_synchronised(); r < 0) return last_error_ = r;
-    }
+    // cannot flag the clock again at the next second overflow.
+    if (int r = clock_.mark_synchronised(); r < 0) return last_error_ = r;
     return 0;
-}
-
-int ClockDiscipline::settled() {
-    last_error_ = clock_.mark_synchronised();
-    return last_error_ < 0 ? last_error_ : 0;
 }
 
 }  // namespace nanotime::io

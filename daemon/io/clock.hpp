@@ -129,10 +129,6 @@ struct ClockOffset {
 std::optional<ClockOffset> measure_offset(const ClockBackend& reference, const ClockBackend& target,
                                           int readings = 5);
 
-// An offset a slew still has to remove beyond which the clock is not yet
-// called synchronised (s).
-inline constexpr double kSettledOffset = 100e-6;
-
 class ClockDiscipline {
   public:
     explicit ClockDiscipline(ClockBackend& clock) : clock_(clock) {}
@@ -147,15 +143,10 @@ class ClockDiscipline {
     // and marks the clock STA_UNSYNC after about 9 hours however well it is
     // disciplined), and STA_UNSYNC is cleared: whatever follows the kernel
     // status (ntp_adjtime clients, the CLOCK_REALTIME steering) need not wait
-    // for the next update - unless a slew of more than kSettledOffset is still
-    // to come (then settled() at its end). Returns 0 or -errno (also in
-    // last_error()).
+    // for the next update. Returns 0 or -errno (also in last_error()).
     int apply(const ntp::ClockCommand& command, double max_error_s, double est_error_s);
     // Runs the clock at @frequency (fraction): the end of a slew.
     int set_frequency(double frequency);
-    // The slew of the last command has ended: the clock is where the
-    // discipline wants it, so STA_UNSYNC is cleared (if apply() left it).
-    int settled();
     // The frequency the clock runs at (fraction), read back.
     std::optional<double> frequency();
     int last_error() const { return last_error_; }
