@@ -220,11 +220,14 @@ python3 - "$work" "$BOUND_OFFSET" "$BOUND_REALTIME" "$BOUND_SOURCE" "$n" $c <<-'
 	      f"system jitter {tr['jitter_s'] * 1e6:.0f} us")
 	# nanotimed runs the loop itself: the nanokernel's PLL and FLL are off,
 	# the clock is marked synchronised, and the 10 ppm injected at the start
-	# is gone from the frequency (the oscillator itself is on nominal).
+	# is gone from the frequency (the oscillator itself is on nominal). The
+	# reference chronyd serves from the steered CLOCK_REALTIME, which keeps
+	# the estimate moving by a ppm or two under TCG (+0.2 and -1.7 ppm in two
+	# full-suite runs): |f| < 5 ppm still tells the 10 ppm apart.
 	flags = kern["status"]
-	check(not {"STA_PLL", "STA_FLL", "STA_UNSYNC"} & set(flags) and abs(kern["frequency_ppm"]) < 2,
+	check(not {"STA_PLL", "STA_FLL", "STA_UNSYNC"} & set(flags) and abs(kern["frequency_ppm"]) < 5,
 	      f"nanoclock kernel status [{','.join(flags)}] (no PLL, FLL or UNSYNC); frequency "
-	      f"{kern['frequency_ppm']:+.3f} ppm (10 ppm injected at the start, |f| < 2 ppm)")
+	      f"{kern['frequency_ppm']:+.3f} ppm (10 ppm injected at the start, |f| < 5 ppm)")
 	sysfs = open("/sys/class/nanoclock/nanoclock0/status").read()
 	line = next((l for l in sysfs.splitlines() if l.startswith("status:")), "")
 	check(line and not any(w in line.split() for w in ("PLL", "FLL", "UNSYNC")),
