@@ -21,9 +21,6 @@
 namespace nanotime::daemon {
 namespace {
 
-// Fastest slew of a nanoclock that CLOCK_REALTIME is steered onto (s/s).
-constexpr double kSteeredMaxSlewRate = 500e-6;
-
 using namespace std::chrono_literals;
 
 bool is_wildcard(const io::Endpoint& e) {
@@ -331,15 +328,6 @@ std::unique_ptr<ntp::ClientCore> Daemon::make_core() {
     cc.makestep_limit = config_.clock.makestep_limit;
     cc.max_frequency = config_.clock.max_frequency_ppm * 1e-6;
     cc.max_slew_rate = config_.clock.max_slew_rate_ppm * 1e-6;
-    // CLOCK_REALTIME follows the nanoclock's frequency changes by a timer at
-    // the nanoclock's next second (follow_frequency): any lateness of that
-    // timer times the slew rate is an error of CLOCK_REALTIME. Capped at
-    // 500 ppm, 10 ms of lateness costs 5 us (at 83333 ppm it was 830 us;
-    // 183 us was seen under TCG).
-    if (config_.clock.backend == config::ClockBackendKind::Nanoclock &&
-        config_.clock.steer_realtime) {
-        cc.max_slew_rate = std::min(cc.max_slew_rate, kSteeredMaxSlewRate);
-    }
     cc.adjust = config_.clock.adjust;
     // The nanokernel takes a new frequency at its next second (FreeBSD's
     // ntp_update_second); Linux's CLOCK_REALTIME at its next tick.
