@@ -28,17 +28,47 @@ RealtimeSteering::RealtimeSteering(ClockBackend& reference, ClockBackend& target
 }
 
 int RealtimeSteering::feed_forward(double delta_ppb) {
+    // Until the servo locks, CLOCK_REALTIME keeps its own time (it is
+    // stepped onto the reference at the lock): following a slew of the
+    // reference before then would drag it, and every reader of the system
+    // time, through a correction meant for the reference alone. The
+    // acquisition measures the rate between two samples, which a change of
+    // the reference's frequency between them would spoil: it starts over.
+    if (!servo_.locked()) {
+        servo_.reset();
+        return 0;
+    }
     servo_.shift_frequency(delta_ppb);
     return target_.set_frequency(servo_.frequency_ppb() / 1000.0);
 }
 
 RealtimeSteering::Update RealtimeSteering::update(double monotonic_s) {
     Update u;
-    if (timex ref{}; reference_.read(ref) >= 0 && (ref.status & STA_UNSYNC)) {
+    timex ref{};
+    const bool ref_read = reference_.read(ref) >= 0;
+    if (ref_read && (ref.status & STA_UNSYNC)) {
         u.waiting = true;
         if (last_ && !last_->waiting) servo_.reset();  // re-acquire when it comes back
+        acquisition_reference_ppm_ = total_frequency_ppm(ref);
         last_ = u;
         return u;
+    }
+    if (ref_read && !servo_.locked()) {
+        // The acquisition takes the target's frequency from the rate between
+        // two samples a second apart: both must see the reference at one
+        // frequency. A new frequency (the discipline's first fast slew
+        // starts as the reference turns synchronised) shows in its register
+        // before it takes effect, at its next second: start over and sample
+        // from the next update on. Only the register is consulted, so late
+        // timers under load cannot spoil the rate.
+        const double ref_ppm = total_frequency_ppm(ref);
+        const std::optional<double> before = acquisition_reference_ppm_;
+        acquisition_reference_ppm_ = ref_ppm;
+        if (before && std::fabs(ref_ppm - *before) > kAcquisitionFrequencyChangePpm) {
+            servo_.reset();
+            last_ = u;
+            return u;
+        }
     }
     const std::optional<ClockOffset> m = measure_offset(reference_, target_);
     if (!m) {

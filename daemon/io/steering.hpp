@@ -13,7 +13,9 @@
 // reference is unsynchronised (STA_UNSYNC, e.g. a freshly loaded nanoclock
 // before the first discipline): like phc2sys -w, CLOCK_REALTIME keeps its own
 // time until the reference has been disciplined, instead of being stepped to
-// whatever the reference happens to read.
+// whatever the reference happens to read. Nor does it follow the reference
+// before the servo has locked: the lock's two samples must see the reference
+// at one frequency (not half-way through the discipline's first slew).
 #pragma once
 
 #include <cstdint>
@@ -43,7 +45,8 @@ class RealtimeSteering {
     // The reference's frequency changed by @delta_ppb just now: the target
     // takes the same change at once (returns 0 or -errno). Without it a fast
     // slew of the reference would leave the target behind by the slew rate
-    // times the servo's update interval.
+    // times the servo's update interval. Before the servo has locked the
+    // target is left alone and the acquisition starts over.
     int feed_forward(double delta_ppb);
     bool locked() const { return servo_.locked(); }
     const std::optional<Update>& last() const { return last_; }
@@ -53,6 +56,12 @@ class RealtimeSteering {
     ClockBackend& target_;
     ntp::PiServo servo_;
     std::optional<Update> last_;
+    // The reference's frequency (register) when the acquisition started.
+    std::optional<double> acquisition_reference_ppm_;
+    // ppm: a change of the reference's frequency that restarts the
+    // acquisition (1 ppm spoils the rate by 1 us/s, what one sample of the
+    // TCG-measured offset is worth).
+    static constexpr double kAcquisitionFrequencyChangePpm = 0.5;
 };
 
 }  // namespace nanotime::io

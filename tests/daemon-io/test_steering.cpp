@@ -154,6 +154,71 @@ TEST(Steering, FeedForwardFollowsAFastSlew) {
     }
 }
 
+// The nanoclock's first correction is typically a fast slew that starts as
+// it becomes synchronised, while the steering is still acquiring. Fed
+// forward then, CLOCK_REALTIME would be slewed along (3 ms here) with the
+// reference and stepped back at the lock; it must instead keep its own time
+// until the lock, which then steps it by what the reference did alone.
+TEST(Steering, FeedForwardBeforeTheLockLeavesRealtimeAlone) {
+    World w;
+    SimClock nanoclock(w, 0, 3'000'000);  // 3 ms ahead: it slews back to true
+    SimClock realtime(w, 0, 0);
+    nanoclock.mark_synchronised();
+    RealtimeSteering steer(nanoclock, realtime, ntp::PiServoConfig{});
+    const int before = realtime.adjustments;
+    ASSERT_TRUE(steer.update(0).measured);  // the first of two acquisition samples
+    ASSERT_FALSE(steer.locked());
+    w.true_ns += 200'000'000;
+    nanoclock.set_frequency(-3000.0);  // ppm: -3 ms in 1 s
+    ASSERT_EQ(steer.feed_forward(-3000.0 * 1000), 0);
+    w.true_ns += 800'000'000;
+    steer.update(1);  // mid-slew: the acquisition starts over
+    w.true_ns += 200'000'000;
+    nanoclock.set_frequency(0.0);
+    ASSERT_EQ(steer.feed_forward(3000.0 * 1000), 0);
+    EXPECT_EQ(realtime.adjustments, before);  // untouched while acquiring
+    EXPECT_EQ(realtime.offset_to_true(), 0);
+    EXPECT_LT(std::llabs(nanoclock.offset_to_true()), 1000);
+    for (int i = 2; i < 6; ++i) {
+        w.true_ns += 1'000'000'000;
+        steer.update(static_cast<double>(i));
+    }
+    EXPECT_TRUE(steer.locked());
+    EXPECT_LT(std::llabs(realtime.offset_to_true() - nanoclock.offset_to_true()), 500);
+    EXPECT_LT(std::llabs(realtime.offset_to_true()), 2000) << "ns: realtime never left true time";
+    EXPECT_NEAR(realtime.correction_ppb(), 0, 5);
+}
+
+// The same slew with its feed-forward timers late (or missing): the
+// acquisition sees the reference's frequency register change and starts
+// over, so the lock never takes the slew's rate for CLOCK_REALTIME's own.
+TEST(Steering, AcquisitionWaitsOutAChangeOfTheReferencesFrequency) {
+    World w;
+    SimClock nanoclock(w, 0, 3'000'000);
+    SimClock realtime(w, 0, 0);
+    nanoclock.mark_synchronised();
+    RealtimeSteering steer(nanoclock, realtime, ntp::PiServoConfig{});
+    const int before = realtime.adjustments;
+    ASSERT_TRUE(steer.update(0).measured);
+    w.true_ns += 200'000'000;
+    nanoclock.set_frequency(-3000.0);
+    w.true_ns += 600'000'000;
+    EXPECT_FALSE(steer.update(0.8).measured);  // the register changed: start over
+    w.true_ns += 200'000'000;
+    nanoclock.set_frequency(0.0);
+    w.true_ns += 600'000'000;
+    EXPECT_FALSE(steer.update(1.6).measured);
+    EXPECT_EQ(realtime.adjustments, before);
+    for (int i = 0; i < 4; ++i) {
+        w.true_ns += 1'000'000'000;
+        steer.update(2.6 + i);
+    }
+    EXPECT_TRUE(steer.locked());
+    EXPECT_EQ(realtime.steps, 1);
+    EXPECT_LT(std::llabs(realtime.offset_to_true() - nanoclock.offset_to_true()), 500);
+    EXPECT_NEAR(realtime.correction_ppb(), 0, 5);
+}
+
 // A reference that has not been disciplined yet (a freshly loaded nanoclock,
 // STA_UNSYNC) must not drag CLOCK_REALTIME along: steering waits, then
 // acquires once the reference is synchronised, and waits again if it is
