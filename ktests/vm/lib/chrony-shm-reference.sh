@@ -10,6 +10,11 @@
 #	the CLOCK_MONOTONIC_RAW interval (what an undisturbed CLOCK_REALTIME
 #	would read) into SHM refclock 0; chronyd -x (it never touches a clock)
 #	tracks it and serves it at stratum 1 on 127.0.0.1:$CHRONY_SHM_PORT.
+#	The refclock is read every 250 ms (dpoll -2), a median of 4 a second,
+#	and chronyd's regression keeps 8 of them: CLOCK_REALTIME, chronyd's own
+#	clock, is steered by nanotimed, and chronyd must follow its changes
+#	within seconds (with the defaults, one sample per 4 s and up to 64 kept,
+#	what it served lagged a steered CLOCK_REALTIME by 100 us and more).
 #	Without this the loop would be circular: nanotimed steers
 #	CLOCK_REALTIME, and a plain `local stratum 1` chronyd serves
 #	CLOCK_REALTIME. CONF_LINEs are appended to chrony.conf (e.g. logdir).
@@ -49,7 +54,7 @@ chrony_shm_reference() {
 	"$helper" truth "$work/truth" 0 >"$work/truth.log" 2>&1 &
 	pids+=($!)
 	cat >"$work/chrony.conf" <<-CONF
-		refclock SHM 0 refid TRUE poll 0 precision 1e-7
+		refclock SHM 0 refid TRUE dpoll -2 poll 0 filter 4 maxsamples 8 precision 1e-7
 		local stratum 1
 		port $CHRONY_SHM_PORT
 		bindaddress 127.0.0.1
