@@ -22,7 +22,7 @@
 #include <linux/slab.h>
 #include <linux/uaccess.h>
 
-#include "nanoclock.h"
+#include "nc_internal.h"
 
 static dev_t nc_devt;
 static struct class *nc_class;

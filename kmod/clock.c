@@ -20,7 +20,7 @@
 #include <linux/timekeeping.h>
 #include <linux/timex.h>
 
-#include "nanoclock.h"
+#include "nc_internal.h"
 
 /*
  * Monotonicity guard, PCC ns. A reader that picked the previous latch half

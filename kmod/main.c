@@ -14,7 +14,7 @@
 #include <linux/module.h>
 #include <linux/moduleparam.h>
 
-#include "nanoclock.h"
+#include "nc_internal.h"
 
 static unsigned int instances = 1;
 module_param(instances, uint, 0444);

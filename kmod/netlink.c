@@ -15,7 +15,7 @@
 #include <linux/timex.h>
 #include <net/genetlink.h>
 
-#include "nanoclock.h"
+#include "nc_internal.h"
 
 /* Mode bits a SET_CLOCK may carry; ADJ_NANO is implied for offsets. */
 #define NC_NL_MODES (ADJ_OFFSET | ADJ_FREQUENCY | ADJ_MAXERROR | \

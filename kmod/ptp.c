@@ -17,7 +17,7 @@
 #include <linux/math64.h>
 #include <linux/timex.h>
 
-#include "nanoclock.h"
+#include "nc_internal.h"
 
 static struct nanoclock *nc_from_ptp(struct ptp_clock_info *info)
 {

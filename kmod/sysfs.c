@@ -8,7 +8,7 @@
 #include <linux/sysfs.h>
 #include <linux/timex.h>
 
-#include "nanoclock.h"
+#include "nc_internal.h"
 
 static const char * const nc_state_names[] = {
 	[TIME_OK] = "TIME_OK", [TIME_INS] = "TIME_INS", [TIME_DEL] = "TIME_DEL",

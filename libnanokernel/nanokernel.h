@@ -19,13 +19,13 @@
 #define NANOKERNEL_H
 
 #include "nk_port.h"
+#include "nk_timebase.h"	/* struct nk_timebase, nk_time, nk_timebase_read */
 
 #ifdef __cplusplus
 extern "C" {
 #endif
 
 /* ---- constants (FreeBSD sys/timex.h unless said otherwise) ---- */
-#define NK_NSEC_PER_SEC		1000000000LL
 #define NK_MAXPHASE		500000000LL	/* max phase error, ns */
 #define NK_MAXFREQ		500000LL	/* max frequency error, ns/s */
 #define NK_MINSEC		256		/* min FLL update interval, s */
@@ -92,24 +92,6 @@ extern "C" {
  */
 #define NK_OPT_FREEBSD_STRICT_CAL 0x20
 #define NK_OPT_ALL		0x3f
-
-/*
- * A reader's view of the clock: the nanoclock time at one PCC instant and
- * the slope since then. Published to readers (seqcount latch, mmap page).
- *
- *   time(pcc) = sec + (frac + (pcc - pcc_base) * mult) / 2^32 ns
- */
-struct nk_timebase {
-	nk_u64 pcc_base;	/* PCC at the base instant, ns */
-	nk_s64 sec;		/* clock seconds at the base instant */
-	nk_u64 frac;		/* ns into that second << 32, < 1e9 << 32 */
-	nk_u64 mult;		/* clock ns per PCC ns << 32 (2^32 = nominal) */
-};
-
-struct nk_time {
-	nk_s64 sec;
-	nk_s32 nsec;		/* 0 .. 999999999 */
-};
 
 /* Extended ntp_gettime view (ntptimeval + PCC + status). */
 struct nk_ntptime {
@@ -215,10 +197,6 @@ nk_u64 nk_tick(struct nk_clock *c, nk_u64 pcc_ns);
 
 /* PPS edge captured at PCC @pcc_ns (hard-IRQ timestamp). */
 void nk_hardpps(struct nk_clock *c, nk_u64 pcc_ns);
-
-/* Clock time at @pcc_ns from a timebase (pure; any context). */
-void nk_timebase_read(const struct nk_timebase *tb, nk_u64 pcc_ns,
-		      struct nk_time *out);
 
 /* Clock time at @pcc_ns from the clock's current timebase. */
 static inline void nk_read(const struct nk_clock *c, nk_u64 pcc_ns,

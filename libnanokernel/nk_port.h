@@ -1,6 +1,7 @@
-/* SPDX-License-Identifier: GPL-2.0 */
+/* SPDX-License-Identifier: GPL-2.0 OR LGPL-2.1-or-later */
 /*
- * nk_port.h - the only portability layer of libnanokernel.
+ * nk_port.h - the only portability layer of libnanokernel (dual-licensed:
+ * nk_timebase.h, which libnanoclock compiles, is built on it).
  *
  * Fixed-width integer types, the timex ABI (struct __kernel_timex, ADJ_*,
  * STA_*, TIME_*), 64-bit division, a 64x64->128 multiply-shift, the

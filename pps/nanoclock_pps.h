@@ -21,7 +21,7 @@
 #include <linux/workqueue.h>
 #include <net/genetlink.h>
 
-#include "../kmod/nanoclock.h"
+#include "../kmod/nc_internal.h"
 
 #define NCPPS_NAME_LEN		32
 

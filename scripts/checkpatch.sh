@@ -21,7 +21,7 @@ cd "$top"
 if [ $# -eq 0 ]; then
 	mapfile -t files < <(git ls-files -co --exclude-standard -- \
 		'kmod/*.[ch]' 'pps/*.[ch]' 'libnanokernel/*.[ch]' 'uapi/*.h' \
-		'ktests/kunit/*.[ch]' | grep -v '^kmod/lib/' | sort)
+		'ktests/kunit/*.[ch]' | sort)
 else
 	files=("$@")
 fi

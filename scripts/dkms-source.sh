@@ -11,8 +11,8 @@ rm -rf "$dest"
 mkdir -p "$dest"
 cp "$top/Kbuild" "$top/dkms.conf" "$dest/"
 for d in kmod pps libnanokernel uapi; do
-	# sources only: no objects from an in-tree build, no userspace library
+	# sources only: no objects from an in-tree build
 	tar -C "$top" --exclude='*.o' --exclude='*.ko' --exclude='*.mod*' \
-		--exclude='.*.cmd' --exclude='kmod/lib' -cf - "$d" | tar -C "$dest" -xf -
+		--exclude='.*.cmd' -cf - "$d" | tar -C "$dest" -xf -
 done
 echo "$dest"

@@ -1,7 +1,7 @@
 #include "nanotimed/kernel_link.hpp"
 
 #include <linux/nanoclock.h>
-#include <nanoclock.h>
+#include <libnanoclock.h>
 #include <time.h>
 
 #include <cerrno>

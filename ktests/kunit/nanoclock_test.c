@@ -19,7 +19,7 @@
 #include <linux/timex.h>
 #include <net/netlink.h>
 
-#include "../../kmod/nanoclock.h"
+#include "../../kmod/nc_internal.h"
 
 static struct nanoclock *clock0(struct kunit *test)
 {

@@ -18,7 +18,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "nanoclock.h"
+#include "libnanoclock.h"
 #include "nc_test.h"
 
 static int idx;

@@ -6,7 +6,7 @@
 #      --sourcetree/--dkmstree/--installtree;
 #   2. cmake --install with DESTDIR (components kmod, uapi, libnanoclock):
 #      the module, <linux/nanoclock.h>,
-#      <nanoclock.h> and libnanoclock; a program built against the installed
+#      <libnanoclock.h> and libnanoclock; a program built against the installed
 #      headers and library only.
 # In the VM: insmod the DKMS-built module, read the clock through the
 # installed library, rmmod.
@@ -43,7 +43,7 @@ done
 [ -e "$work/destdir/lib/modules/$krel/updates/nanoclock.ko" ] ||
 	{ echo "not ok - cmake --install: nanoclock.ko missing"; exit 1; }
 prefix=$work/destdir/usr/local
-for f in include/linux/nanoclock.h include/nanoclock.h lib/libnanoclock.a; do
+for f in include/linux/nanoclock.h include/libnanoclock.h lib/libnanoclock.a; do
 	[ -e "$prefix/$f" ] || { echo "not ok - cmake --install: $f missing"; exit 1; }
 done
 so=$(find "$prefix/lib" -name 'libnanoclock.so.*' | head -n1)
@@ -52,7 +52,7 @@ echo "ok - cmake --install: headers, libnanoclock.a, ${so##*/}"
 
 # A user's program, built only from what was installed.
 cat >"$work/reader.c" <<'PROG'
-#include <nanoclock.h>
+#include <libnanoclock.h>
 #include <stdio.h>
 int main(void)
 {

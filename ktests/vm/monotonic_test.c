@@ -15,7 +15,7 @@
 #include <sys/timex.h>
 #include <unistd.h>
 
-#include "nanoclock.h"
+#include "libnanoclock.h"
 #include "nc_test.h"
 
 static struct nanoclock *nc;

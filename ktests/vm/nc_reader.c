@@ -14,7 +14,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "nanoclock.h"
+#include "libnanoclock.h"
 
 static __attribute__((noreturn)) int subscriber(void)
 {

@@ -6,7 +6,7 @@
 #include <time.h>
 
 extern "C" {
-#include "nanoclock.h"
+#include "libnanoclock.h"
 }
 
 static struct nanoclock* clk() {

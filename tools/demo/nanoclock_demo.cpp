@@ -21,7 +21,7 @@
 #include <vector>
 
 #include "io/timex_names.hpp"
-#include "nanoclock.h"
+#include "libnanoclock.h"
 
 namespace {
 

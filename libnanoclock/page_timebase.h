@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
-#ifndef LIBNANOCLOCK_TIMEBASE_H
-#define LIBNANOCLOCK_TIMEBASE_H
+#ifndef LIBNANOCLOCK_PAGE_TIMEBASE_H
+#define LIBNANOCLOCK_PAGE_TIMEBASE_H
 
 #include <stdint.h>
 #include <linux/nanoclock.h>

@@ -1,10 +1,12 @@
 // SPDX-License-Identifier: LGPL-2.1-or-later
 /*
- * libnanoclock: the mmap fast path reuses libnanokernel's nk_timebase_read,
+ * libnanoclock: opening a clock, reading it through its mmap page (or the
+ * system call), and the thin clock_adjtime/ioctl wrappers. The page's
+ * timebase is read by page_timebase.c with libnanokernel's nk_timebase_read,
  * the very function the kernel module reads the clock with.
  */
 #define _GNU_SOURCE
-#include "nanoclock.h"
+#include "libnanoclock.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -15,7 +17,7 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
-#include "timebase.h"
+#include "page_timebase.h"
 
 struct nanoclock {
 	int fd;

@@ -1,13 +1,13 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
- * nanoclock.h - internal interfaces of nanoclock.ko.
+ * nc_internal.h - internal interfaces of nanoclock.ko.
  *
  * One struct nanoclock per /dev/nanoclockN. Its nanokernel core
  * (struct nk_clock) is written only under @lock; readers see the published
  * struct nc_pub through the seqcount latch @latch and never block.
  */
-#ifndef NANOCLOCK_H
-#define NANOCLOCK_H
+#ifndef NC_INTERNAL_H
+#define NC_INTERNAL_H
 
 #include <linux/device.h>
 #include <linux/hrtimer.h>
@@ -139,4 +139,4 @@ static inline int nc_genl_multicast_allns(const struct genl_family *family,
 #endif
 }
 
-#endif /* NANOCLOCK_H */
+#endif /* NC_INTERNAL_H */

@@ -9,8 +9,8 @@
  *
  * Thread-safe: a struct nanoclock may be shared by any number of threads.
  */
-#ifndef LIBNANOCLOCK_H
-#define LIBNANOCLOCK_H
+#ifndef LIBNANOCLOCK_LIBNANOCLOCK_H
+#define LIBNANOCLOCK_LIBNANOCLOCK_H
 
 #include <stdint.h>
 #include <sys/timex.h>
@@ -56,4 +56,4 @@ int nanoclock_info(struct nanoclock *nc, struct nanoclock_info *info);
 }
 #endif
 
-#endif /* LIBNANOCLOCK_H */
+#endif /* LIBNANOCLOCK_LIBNANOCLOCK_H */
