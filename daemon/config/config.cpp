@@ -233,7 +233,7 @@ void parse_sources(Checker& c, const toml::table& root, Config& cfg) {
     for (const toml::node& e : *arr) {
         const toml::table& t = *e.as_table();
         c.only(t, "[[source]]",
-               {"server", "pool", "port", "minpoll", "maxpoll", "iburst", "max_sources"});
+               {"server", "pool", "port", "minpoll", "maxpoll", "iburst", "xleave", "max_sources"});
         SourceConfig s;
         s.line = t.source().begin.line;
         std::string server, pool;
@@ -252,6 +252,7 @@ void parse_sources(Checker& c, const toml::table& root, Config& cfg) {
         c.integer(t, "minpoll", "source", s.minpoll, ntp::kMinPoll, ntp::kMaxPoll);
         c.integer(t, "maxpoll", "source", s.maxpoll, ntp::kMinPoll, ntp::kMaxPoll);
         c.boolean(t, "iburst", "source", s.iburst);
+        c.boolean(t, "xleave", "source", s.xleave);
         if (t.get("max_sources") != nullptr && s.kind != SourceKind::Pool) {
             c.error(t.get("max_sources")->source(),
                     "source.max_sources applies to 'pool' sources only");

@@ -26,6 +26,7 @@ struct SourceConfig {
     int minpoll = 6;   // log2 seconds
     int maxpoll = 10;  // log2 seconds
     bool iburst = false;
+    bool xleave = false;       // interleaved mode (RFC 9769)
     unsigned max_sources = 4;  // pool: members kept
     uint32_t line = 0;         // where it was written, for messages
 };

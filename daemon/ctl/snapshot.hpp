@@ -143,6 +143,7 @@ struct SourceStatsInfo {
     uint64_t requests = 0;              // requests sent
     uint64_t replies = 0;               // replies that gave a sample
     uint64_t kernel_tx_timestamps = 0;  // requests whose t1 is the kernel's TX timestamp
+    uint64_t interleaved = 0;           // samples from interleaved replies (xleave)
 };
 
 struct KernelInfo {

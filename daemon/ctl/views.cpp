@@ -79,6 +79,7 @@ SourceStatsInfo sourcestats_view(const ntp::NtpSource& source, const ntp::Client
     st.requests = source.counters().requests_sent;
     st.replies = source.counters().replies_accepted;
     st.kernel_tx_timestamps = source.counters().kernel_tx_timestamps;
+    st.interleaved = source.counters().interleaved;
     return st;
 }
 

@@ -22,6 +22,8 @@
 #include "discipline/clock_controller.hpp"
 #include "io/timex_names.hpp"  // status_flag_names(), clock_state_name()
 
+struct nanoclock;  // libnanoclock
+
 namespace nanotime::io {
 
 class ClockBackend {
@@ -66,21 +68,29 @@ class SystemClock final : public ClockBackend {
     int adjust(timex& tx) override;
 };
 
+// Reads go through libnanoclock: the device's mmap page and the vDSO's
+// CLOCK_MONOTONIC_RAW, no system call (the syscall if the page is missing).
+// That makes minus_realtime_ns(), which converts every kernel packet stamp,
+// a few tens of nanoseconds of vDSO reads instead of ten system calls, and
+// the reading itself exact: no syscall entry and exit around it whose
+// asymmetry would bias the measured difference.
 class NanoClock final : public ClockBackend {
   public:
     // Opens the device; throws std::system_error.
     explicit NanoClock(const std::string& device);
     ~NanoClock() override;
+    NanoClock(const NanoClock&) = delete;
+    NanoClock& operator=(const NanoClock&) = delete;
     std::string name() const override { return device_; }
     timespec now() const override;
     int adjust(timex& tx) override;
     std::optional<int64_t> minus_realtime_ns() const override;
-    clockid_t clock_id() const { return id_; }
+    // True when reads use the mmap page (false: the clock_gettime syscall).
+    bool reads_page() const;
 
   private:
     std::string device_;
-    int fd_ = -1;
-    clockid_t id_ = 0;
+    ::nanoclock* clock_ = nullptr;
 };
 
 class FakeClock final : public ClockBackend {

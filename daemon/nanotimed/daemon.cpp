@@ -384,6 +384,7 @@ void Daemon::add_sources() {
         sc.minpoll = static_cast<int8_t>(s.minpoll);
         sc.maxpoll = static_cast<int8_t>(s.maxpoll);
         sc.iburst = s.iburst;
+        sc.xleave = s.xleave;
         if (s.kind == config::SourceKind::Pool) {
             ntp::PoolConfig pc;
             pc.hostname = s.address;
@@ -408,6 +409,7 @@ void Daemon::add_server(const config::SourceConfig& s, const ntp::IpAddress& add
     sc.minpoll = static_cast<int8_t>(s.minpoll);
     sc.maxpoll = static_cast<int8_t>(s.maxpoll);
     sc.iburst = s.iburst;
+    sc.xleave = s.xleave;
     sc.address = ntp::SocketAddress{address, s.port};
     ntp::ClientActions actions;
     const ntp::SourceId id = core_->add_server(sc, random_, actions);

@@ -76,9 +76,18 @@ SourceActions NtpSource::handle_timer(NtpInstant now, RandomSource& random) {
     NtpTimestamp cookie{random.next_u64()};
     if (cookie.is_zero()) cookie.raw = 1;  // zero would mean "no timestamp"
     request.transmit_time = cookie;
+    std::optional<NtpTimestamp> interleaved_origin;
+    if (config_.xleave && previous_) {
+        // RFC 9769 3.: origin = the server's receive timestamp of our last
+        // answered request (how the server finds that exchange), receive =
+        // when its reply reached us (echoed back as the reply's origin).
+        request.origin_time = previous_->server_receive;
+        request.receive_time = previous_->received_wire;
+        interleaved_origin = previous_->received_wire;
+    }
     const auto bytes = serialize_header(request);
 
-    Outstanding out{random.next_u64(), cookie, now, now};
+    Outstanding out{random.next_u64(), cookie, now, now, interleaved_origin};
     outstanding_ = out;
     SendRequest send;
     send.destination = config_.address;
@@ -113,8 +122,12 @@ SourceActions NtpSource::handle_packet(std::span<const uint8_t> bytes, uint64_t 
         ++counters_.wrong_mode;
         return actions;
     }
+    // A basic reply echoes our transmit cookie; an interleaved one our
+    // receive field.
+    const bool interleaved_reply = outstanding_ && outstanding_->interleaved_origin &&
+                                   h.origin_time == *outstanding_->interleaved_origin;
     if (!outstanding_ || outstanding_->request_id != request_id ||
-        h.origin_time != outstanding_->cookie) {
+        (h.origin_time != outstanding_->cookie && !interleaved_reply)) {
         if (last_cookie_ && h.origin_time == *last_cookie_) {
             ++counters_.duplicate;  // TEST1
         } else {
@@ -162,27 +175,61 @@ SourceActions NtpSource::handle_packet(std::span<const uint8_t> bytes, uint64_t 
     }
     const double root_delay = to_seconds(to_duration(h.root_delay));
     const double root_dispersion = to_seconds(to_duration(h.root_dispersion));
+    // The server's newest time in this reply: an interleaved reply's transmit
+    // field belongs to the previous exchange, and the server may have
+    // updated its clock since.
+    const NtpTimestamp server_now = interleaved_reply ? h.receive_time : h.transmit_time;
     const bool reference_in_future =
-        !h.reference_time.is_zero() && difference(h.reference_time, h.transmit_time).count() > 0;
+        !h.reference_time.is_zero() && difference(h.reference_time, server_now).count() > 0;
     if (root_delay / 2 + root_dispersion >= kMaxDispersion || reference_in_future) {
         ++counters_.bad_header;  // TEST7
         return actions;
     }
-    const NtpTimestamp t1 = request.sent.to_timestamp();
-    const NtpTimestamp t4 = receive_time.to_timestamp();
+    // This exchange, kept for the next interleaved request whatever becomes
+    // of its sample.
+    const std::optional<PreviousExchange> before = previous_;
+    if (config_.xleave) {
+        previous_ = PreviousExchange{request.sent, h.receive_time, receive_time,
+                                     receive_time.to_timestamp()};
+    }
+    // Basic: t1..t4 of this exchange. Interleaved: of the previous one, its
+    // t3 (taken after that reply left) in this reply's transmit field.
+    NtpInstant sent = request.sent;
+    NtpInstant received = receive_time;
+    NtpTimestamp server_receive = h.receive_time;
+    if (interleaved_reply) {
+        if (!before) {
+            ++counters_.invalid_timestamps;
+            return actions;
+        }
+        sent = before->sent;
+        received = before->received;
+        server_receive = before->server_receive;
+        // The server sent its reply after it received our request, and not
+        // long after (kMaxTransmitLag): anything else pairs t3 with the wrong
+        // exchange.
+        const Nanoseconds turnaround = difference(h.transmit_time, server_receive);
+        if (turnaround < Nanoseconds(0) || turnaround > kMaxTransmitLag) {
+            ++counters_.invalid_timestamps;
+            return actions;
+        }
+        ++counters_.interleaved;
+    }
+    const NtpTimestamp t1 = sent.to_timestamp();
+    const NtpTimestamp t4 = received.to_timestamp();
     if (difference(t4, t1).count() < 0) {
         ++counters_.invalid_timestamps;  // received before sent: local clock went back
         return actions;
     }
-    const OnWireSample sample = measure_on_wire(t1, h.receive_time, h.transmit_time, t4,
+    const OnWireSample sample = measure_on_wire(t1, server_receive, h.transmit_time, t4,
                                                 config_.local_precision, h.precision);
     ++counters_.replies_accepted;
 
     // The offset belongs to the midpoint of the exchange on the local clock.
-    const NtpInstant midpoint = request.sent + (receive_time - request.sent) / 2;
+    const NtpInstant midpoint = sent + (received - sent) / 2;
     const RawPoint raw = ledger_->at(midpoint);
     estimator_.add(raw, to_seconds(sample.offset), to_seconds(sample.delay), midpoint);
-    filter_.add_sample(sample, receive_time, poll_.interval_seconds());
+    filter_.add_sample(sample, received, poll_.interval_seconds());
     if (!startup_complete_ && filter_.valid_stages() >= kBurstEnoughSamples) {
         startup_complete_ = true;
     }
@@ -207,6 +254,7 @@ bool NtpSource::handle_transmit_timestamp(uint64_t request_id, NtpInstant sent) 
 
 SourceActions NtpSource::reset_after_clock_step() {
     filter_.reset();
+    previous_.reset();  // its timestamps are on the old timescale
     estimator_ = SourceEstimator(ledger_->frequency());
     return {Reset{ResetReason::ClockStep}};
 }

@@ -41,6 +41,10 @@ struct SourceConfig {
     int8_t maxpoll = 10;           // log2 s
     bool iburst = true;            // start with a burst of requests 2 s apart
     int8_t local_precision = -20;  // log2 s of the local clock reading
+    // Interleaved client/server mode (RFC 9769): ask the server for the
+    // transmit timestamp it took after sending its previous reply (kernel or
+    // hardware) instead of the estimate it writes before sending.
+    bool xleave = false;
 };
 
 // Why replies were not used; monotonic counters for monitoring.
@@ -59,6 +63,7 @@ struct SourceCounters {
     uint64_t kiss_other = 0;
     uint64_t timeouts = 0;              // polls that got no reply
     uint64_t kernel_tx_timestamps = 0;  // t1 taken from the kernel's TX timestamp
+    uint64_t interleaved = 0;           // samples from interleaved replies (xleave)
 };
 
 inline constexpr unsigned kBurstRequests = 8;               // iburst: requests at start
@@ -96,7 +101,12 @@ class NtpSource {
     SourceActions reset_after_clock_step();
     // The daemon stepped the clock by @amount_s (s): the filter's offsets
     // move with it; the estimator's raw samples need nothing (see the ledger).
-    void apply_step(double amount_s) { filter_.apply_step(amount_s); }
+    // An interleaved exchange in progress is dropped: its t1 and t4 are on
+    // the old timescale.
+    void apply_step(double amount_s) {
+        filter_.apply_step(amount_s);
+        previous_.reset();
+    }
     // Forgets every sample and starts again as at start-up (recovery).
     void restart_estimates();
 
@@ -119,6 +129,17 @@ class NtpSource {
         NtpTimestamp cookie;  // our random transmit timestamp, echoed as origin
         NtpInstant sent;      // t1, local clock
         NtpInstant prepared;  // when handle_timer built the request
+        // Interleaved request: the receive field we sent (t4 of the previous
+        // exchange), which an interleaved reply echoes as its origin.
+        std::optional<NtpTimestamp> interleaved_origin;
+    };
+    // The last answered exchange, for interleaved mode: its t3 arrives with
+    // the next reply.
+    struct PreviousExchange {
+        NtpInstant sent;              // t1, local clock
+        NtpTimestamp server_receive;  // t2
+        NtpInstant received;          // t4, local clock
+        NtpTimestamp received_wire;   // t4 as sent back in the receive field
     };
 
     Nanoseconds next_interval(RandomSource& random) const;
@@ -134,7 +155,8 @@ class NtpSource {
     SourceEstimator estimator_;
     SourceCounters counters_;
     std::optional<Outstanding> outstanding_;
-    std::optional<NtpTimestamp> last_cookie_;  // of the last answered request
+    std::optional<NtpTimestamp> last_cookie_;   // of the last answered request
+    std::optional<PreviousExchange> previous_;  // xleave only
     unsigned burst_remaining_ = 0;
     bool unreachable_reported_ = false;
     bool startup_complete_ = false;  // latched: see SourceSnapshot::starting

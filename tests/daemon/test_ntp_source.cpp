@@ -356,5 +356,87 @@ TEST(NtpSource, ImplausibleTransmitTimestampIsIgnored) {
         source.handle_transmit_timestamp(e2.request.request_id, kEpoch2026 + from_seconds(64)));
 }
 
+// Interleaved mode (xleave, RFC 9769): the server is 5 ms ahead, 10 ms away
+// each way, and writes its basic transmit timestamp 400 us before the reply
+// actually leaves (a user-space stamp, then the send path): a basic exchange
+// is off by 200 us. The interleaved reply to the next request carries the
+// true transmit time of the previous reply, and that exchange is exact.
+TEST(NtpSource, InterleavedModeTakesTheTrueTransmitTimeOfThePreviousReply) {
+    SplitMix64 random(31);
+    SourceConfig c = config();
+    c.xleave = true;
+    NtpSource source(1, c);
+    const Nanoseconds ms(kMs);
+    auto server_time = [&](NtpInstant local) { return local + 5 * ms; };
+
+    // Exchange 1: basic (nothing to interleave with yet).
+    const NtpInstant s1 = kEpoch2026;
+    auto e1 = poll(source, s1, random);
+    const NtpHeader q1 = *parse_header(e1.request.packet);
+    EXPECT_TRUE(q1.origin_time.is_zero());
+    EXPECT_TRUE(q1.receive_time.is_zero());
+    const NtpInstant t2_1 = server_time(s1 + 10 * ms);
+    const NtpInstant left_1 = t2_1 + Nanoseconds(500'000);  // server clock
+    const NtpInstant t4_1 = s1 + 20 * ms + Nanoseconds(500'000);
+    auto basic =
+        source.handle_packet(make_reply(e1.request.packet, t2_1, left_1 - Nanoseconds(400'000)),
+                             e1.request.request_id, t4_1);
+    auto u1 = actions_of<UpdateSystem>(basic);
+    ASSERT_EQ(u1.size(), 1u);
+    EXPECT_NEAR(u1[0].snapshot.statistics.offset, 0.0048, 1e-9);  // 200 us off
+
+    // Exchange 2: the request names exchange 1 (origin = its t2, receive =
+    // its t4); the server answers interleaved.
+    const NtpInstant s2 = s1 + from_seconds(64);
+    auto e2 = poll(source, s2, random);
+    const NtpHeader q2 = *parse_header(e2.request.packet);
+    EXPECT_EQ(q2.origin_time, t2_1.to_timestamp());
+    EXPECT_EQ(q2.receive_time, t4_1.to_timestamp());
+    std::vector<uint8_t> reply =
+        make_reply(e2.request.packet, server_time(s2 + 10 * ms), server_time(s2 + 10 * ms));
+    NtpHeader r = *parse_header(reply);
+    r.origin_time = q2.receive_time;
+    r.transmit_time = left_1.to_timestamp();
+    const auto bytes = serialize_header(r);
+    std::copy(bytes.begin(), bytes.end(), reply.begin());
+    auto u2 = actions_of<UpdateSystem>(
+        source.handle_packet(reply, e2.request.request_id, s2 + 20 * ms + Nanoseconds(500'000)));
+    EXPECT_EQ(source.counters().bogus, 0u);
+    EXPECT_EQ(source.counters().invalid_timestamps, 0u);
+    EXPECT_EQ(source.counters().bad_header, 0u);
+    ASSERT_EQ(u2.size(), 1u);
+    EXPECT_EQ(source.counters().interleaved, 1u);
+    // The newest sample is exchange 1's, now exact.
+    EXPECT_NEAR(source.filter().stages()[0].offset, 0.005, 1e-9);
+    EXPECT_EQ(source.filter().stages()[0].time, t4_1);  // when it arrived
+    EXPECT_NEAR(u2[0].snapshot.statistics.delay, 0.020, 1e-9);
+
+    // A server that lost our state answers an interleaved request in basic
+    // mode (origin = our cookie): still a valid sample.
+    auto e3 = poll(source, s2 + from_seconds(64), random);
+    EXPECT_FALSE(parse_header(e3.request.packet)->origin_time.is_zero());
+    EXPECT_FALSE(answer(source, e3.request, s2 + from_seconds(64)).empty());
+    EXPECT_EQ(source.counters().replies_accepted, 3u);
+    EXPECT_EQ(source.counters().interleaved, 1u);
+    // A reply that names neither the cookie nor our receive field is bogus.
+    auto e4 = poll(source, s2 + from_seconds(128), random);
+    auto forged = make_reply(e4.request.packet, kEpoch2026, kEpoch2026);
+    forged[24] ^= 1;
+    EXPECT_TRUE(source.handle_packet(forged, e4.request.request_id, kEpoch2026).empty());
+    EXPECT_EQ(source.counters().bogus, 1u);
+}
+
+// Without xleave the request never names a previous exchange.
+TEST(NtpSource, BasicModeRequestsCarryNoOriginOrReceive) {
+    SplitMix64 random(32);
+    NtpSource source(1, config());
+    auto e1 = poll(source, kEpoch2026, random);
+    ASSERT_FALSE(answer(source, e1.request, kEpoch2026).empty());
+    auto e2 = poll(source, kEpoch2026 + from_seconds(64), random);
+    const NtpHeader q = *parse_header(e2.request.packet);
+    EXPECT_TRUE(q.origin_time.is_zero());
+    EXPECT_TRUE(q.receive_time.is_zero());
+}
+
 }  // namespace
 }  // namespace nanotime::ntp
