@@ -26,7 +26,9 @@
 #	caller added) and waits for them: the scripts' EXIT trap.
 # nanotimed_reference_toml WORK DRIFT_FILE
 #	Prints the nanotimed.toml both use: that server as the one source
-#	(poll 8 s, the lowest minpoll allowed, iburst); serving on
+#	(poll 8 s, the lowest minpoll allowed, iburst, xleave: chronyd stamps
+#	its basic replies before sending them, which under TCG is tens of
+#	microseconds early, a bias interleaved mode removes); serving on
 #	127.0.0.1:123 to 127.0.0.0/8; backend nanoclock (/dev/nanoclock0)
 #	with steer_realtime; the test leap-seconds.list; the control socket
 #	WORK/nanotimed.sock. Callers append their own tables ([log],
@@ -77,6 +79,7 @@ nanotimed_reference_toml() {
 		minpoll = 3
 		maxpoll = 3
 		iburst = true
+		xleave = true
 
 		[server]
 		listen = ["127.0.0.1:123"]
