@@ -19,6 +19,7 @@
 #define NANOKERNEL_H
 
 #include "nk_port.h"
+#include "nk_ppsest.h"
 
 #ifdef __cplusplus
 extern "C" {
@@ -91,7 +92,18 @@ extern "C" {
  * both. See README.md, "Deviations".
  */
 #define NK_OPT_FREEBSD_STRICT_CAL 0x20
-#define NK_OPT_ALL		0x3f
+
+/*
+ * The estimator PPS discipline (not the nanokernel's): a phase/frequency
+ * estimator of the edges against the PCC (nk_ppsest.h) with a median gate
+ * against spikes and frequency-step detection; each edge sets time_freq
+ * to the estimated rate (STA_PPSFREQ) and time_offset to the estimated
+ * phase error at the next second, all of it applied in that second
+ * (STA_PPSTIME). Replaces the PPS calibration and phase filter of the
+ * other options. See README.md, "The estimator PPS discipline".
+ */
+#define NK_OPT_PPS_ESTIMATOR	0x40
+#define NK_OPT_ALL		0x7f
 
 /*
  * A reader's view of the clock: the nanoclock time at one PCC instant and
@@ -175,6 +187,7 @@ struct nk_clock {
 	nk_s64 pps_stbcnt;	/* stability limit exceeded */
 	nk_s64 pps_errcnt;	/* calibration errors */
 	nk_s64 pps_dropcnt;	/* missing edges, from PCC intervals of >= 1.5 s */
+	struct nk_ppsest pps_est;	/* NK_OPT_PPS_ESTIMATOR's edge estimator */
 };
 
 /* Initialise: clock reads @sec.@nsec at @pcc_ns, all state at boot values. */
