@@ -14,6 +14,7 @@
 #define NK_PE_MASK	0xffffffffULL		/* fraction of an ns << 32 */
 #define NK_PE_MAXPHI	(500000LL * (1LL << 32))	/* 500 ppm, ns/s << 32 */
 #define NK_PE_GATE_K	6	/* gate, x median |innovation| (~4 sigma) */
+#define NK_PE_HOLD_K	3	/* held as a possible step, x median (~2 sigma) */
 /*
  * Lag test of a block of B accepted innovations summing to S: the filter
  * lags the wander when |S| > 2.5 sigma sqrt(B), sigma = 1.48 x median
@@ -93,8 +94,10 @@ static void nk_pe_start(struct nk_ppsest *e, nk_u64 pcc_ns, nk_s64 phi_prior)
  * A run of NK_PE_RUN same-signed rejections one second apart is a step:
  * fit a line to them (x = -1.5 .. 1.5 s) and move theta to it at the newest
  * edge and phi by its slope. The fit then spans those NK_PE_RUN edges.
+ * Returns 0 (run dropped, nothing moved) if a point is off the line by more
+ * than @gate (ns): a spike among them.
  */
-static void nk_pe_step(struct nk_ppsest *e)
+static int nk_pe_step(struct nk_ppsest *e, nk_s64 gate)
 {
 	const nk_s64 *r = e->run;		/* ns */
 	nk_s64 sum = r[0] + r[1] + r[2] + r[3];	/* ns */
@@ -102,6 +105,18 @@ static void nk_pe_step(struct nk_ppsest *e)
 	nk_s64 slope;				/* ns/s << 28 */
 	nk_s64 at_last;				/* ns << 28 */
 
+	nk_s64 res;				/* ns */
+	int i;
+
+	/* a line through a spike is no step: every point within the gate */
+	for (i = 0; i < NK_PE_RUN; i++) {
+		/* residual x 20 = 20 r - 5 sum - (2 i - 3) num */
+		res = 20 * r[i] - 5 * sum - (2 * i - 3) * num;
+		if (res > 20 * gate || res < -20 * gate) {
+			e->run_len = 0;
+			return 0;
+		}
+	}
 	slope = nk_div64_s64(num * (1LL << 28), 10);
 	slope = nk_clamp(slope, -(NK_PE_MAXPHI >> 4), NK_PE_MAXPHI >> 4);
 	/* mean + 1.5 x slope: the fit's value at the newest edge */
@@ -114,6 +129,7 @@ static void nk_pe_step(struct nk_ppsest *e)
 	e->bcnt = 0;
 	e->bgood = 0;
 	e->steps++;
+	return 1;
 }
 
 /* Wander: halve the memory cap when a block lags, double it after good ones. */
@@ -142,7 +158,7 @@ static void nk_pe_wander(struct nk_ppsest *e, nk_s64 innov)
 
 int nk_pe_edge(struct nk_ppsest *e, nk_u64 pcc_ns, nk_s64 phi_prior)
 {
-	nk_s64 per, d, k, step, innov_fp, innov, gate;	/* see below */
+	nk_s64 per, d, k, step, innov_fp, innov, gate, hold;	/* see below */
 	nk_u64 alpha, beta, lo, frac, pred;
 	nk_s32 clipped;
 
@@ -182,30 +198,44 @@ int nk_pe_edge(struct nk_ppsest *e, nk_u64 pcc_ns, nk_s64 phi_prior)
 	innov = nk_rshift(innov_fp, 32);			/* ns */
 	e->last_innov = innov;
 
-	/* MAD gate; the window takes every edge, clipped at the gate */
+	/*
+	 * MAD gate. The window takes every edge, clipped at ~2 sigma: a spike
+	 * or a step's ramp moves the median little, a lasting rise of the
+	 * noise raises it by up to x 3 per window.
+	 */
 	gate = e->win_len >= 3 ? NK_PE_GATE_K * e->mad : NK_PE_NSEC;
 	if (gate < NK_PE_GATE_MIN)
 		gate = NK_PE_GATE_MIN;
+	hold = e->win_len >= 3 ? NK_PE_HOLD_K * e->mad : NK_PE_NSEC;
+	if (hold < NK_PE_GATE_MIN)
+		hold = NK_PE_GATE_MIN;
 	d = innov < 0 ? -innov : innov;
-	clipped = (nk_s32)(d < gate ? d : gate);
+	clipped = (nk_s32)(d < hold ? d : hold);
 	e->win[e->win_pos] = clipped;
 	e->win_pos = (e->win_pos + 1) % NK_PE_WIN;
 	if (e->win_len < NK_PE_WIN)
 		e->win_len++;
 	e->mad = nk_pe_median(e->win, e->win_len);
 
-	if (d > gate) {
-		e->rejects++;
+	/*
+	 * Beyond ~2 sigma with the sign of the previous such edge: held (no
+	 * update) as part of a possible step; NK_PE_RUN in a row are one.
+	 */
+	if (d > hold && (d > gate || (e->run_len && (innov < 0) == (e->run[0] < 0)))) {
 		if (e->run_len && (innov < 0) != (e->run[0] < 0))
 			e->run_len = 0;
 		e->run[e->run_len++] = innov;
-		if (e->run_len < NK_PE_RUN)
+		if (e->run_len >= NK_PE_RUN && nk_pe_step(e, gate))
+			return NK_PE_STEP;
+		if (d > gate) {
+			e->rejects++;
 			return NK_PE_REJECTED;
-		nk_pe_step(e);
-		return NK_PE_STEP;
+		}
+		return NK_PE_HELD;
 	}
-
 	e->run_len = 0;
+	if (d > hold)
+		e->run[e->run_len++] = innov;	/* may start a run */
 	if (e->n < e->nmax)
 		e->n++;
 	nk_pe_gains(e->n, &alpha, &beta);

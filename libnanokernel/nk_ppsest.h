@@ -34,6 +34,7 @@ enum nk_pe_result {
 	NK_PE_FIRST,	/* first edge (or after a reset): theta only */
 	NK_PE_ACCEPTED,	/* innovation inside the gate: filter updated */
 	NK_PE_REJECTED,	/* outside the gate (spike): prediction only */
+	NK_PE_HELD,	/* continues a run of same-signed ~2 sigma edges */
 	NK_PE_STEP,	/* a run of rejections refitted as a step */
 };
 
