@@ -1100,8 +1100,8 @@ static void nk_pps_estimator(struct nk_clock *c, nk_u64 pcc_ns)
 		c->time_status &= ~STA_PPSJITTER;
 		break;
 	}
-	/* sigma ~ 1.5 x the median |innovation|; the memory as log2 s */
-	c->pps_jitter = e->mad + e->mad / 2;
+	/* sigma ~ 1.25 x the mean |innovation|; the memory as log2 s */
+	c->pps_jitter = nk_pe_adev(e) + nk_pe_adev(e) / 4;
 	while (shift < 30 && (2 << shift) <= e->n)
 		shift++;
 	c->pps_shift = shift;

@@ -13,14 +13,14 @@
 #define NK_PE_NSEC	1000000000LL		/* ns per true second */
 #define NK_PE_MASK	0xffffffffULL		/* fraction of an ns << 32 */
 #define NK_PE_MAXPHI	(500000LL * (1LL << 32))	/* 500 ppm, ns/s << 32 */
-#define NK_PE_GATE_K	6	/* gate, x median |innovation| (~4 sigma) */
-#define NK_PE_HOLD_K	3	/* held as a possible step, x median (~2 sigma) */
+#define NK_PE_GATE_K	5	/* spike gate, x mean |innovation| (~4 sigma) */
+#define NK_PE_HOLD_K	5	/* held as a possible step: x mean / 2 (~2 sigma) */
 /*
  * Lag test of a block of B accepted innovations summing to S: the filter
- * lags the wander when |S| > 2.5 sigma sqrt(B), sigma = 1.48 x median
- * |innovation| (m): 4 S^2 > 55 B m^2.
+ * lags the wander when |S| > 2.5 sigma sqrt(B), sigma^2 = pi/2 x the mean
+ * |innovation| (m) squared: 4 S^2 > 39 B m^2.
  */
-#define NK_PE_LAG_K	55
+#define NK_PE_LAG_K	39
 #define NK_PE_SUM_LIM	(1LL << 30)	/* |S| clipped before squaring, ns */
 #define NK_PE_MAD_LIM	(1LL << 24)	/* m clipped before squaring, ns */
 
@@ -43,23 +43,6 @@ void nk_pe_gains(nk_s32 n, nk_u64 *alpha, nk_u64 *beta)
 
 	*alpha = nk_div64_u64((nk_u64)(2 * (2 * n - 1)) << 32, den);
 	*beta = nk_div64_u64(6ULL << 32, den);
-}
-
-nk_s64 nk_pe_median(const nk_s32 *v, int len)
-{
-	nk_s32 s[NK_PE_WIN];
-	int i, j;
-
-	if (len <= 0)
-		return 0;
-	for (i = 0; i < len; i++) {
-		nk_s32 x = v[i];
-
-		for (j = i; j > 0 && s[j - 1] > x; j--)
-			s[j] = s[j - 1];
-		s[j] = x;
-	}
-	return s[len / 2];
 }
 
 /* theta += @d (ns << 32, signed), carrying the fraction. */
@@ -141,7 +124,7 @@ static void nk_pe_wander(struct nk_ppsest *e, nk_s64 innov)
 	if (++e->bcnt < NK_PE_BLOCK)
 		return;
 	s = nk_clamp(e->bsum, -NK_PE_SUM_LIM, NK_PE_SUM_LIM);
-	m = nk_clamp(e->mad, 1, NK_PE_MAD_LIM);
+	m = nk_clamp(nk_pe_adev(e), 1, NK_PE_MAD_LIM);
 	e->blocks++;
 	if (4 * s * s > NK_PE_LAG_K * e->bcnt * m * m) {
 		e->nmax = e->nmax / 2 < NK_PE_NMIN ? NK_PE_NMIN : e->nmax / 2;
@@ -160,7 +143,6 @@ int nk_pe_edge(struct nk_ppsest *e, nk_u64 pcc_ns, nk_s64 phi_prior)
 {
 	nk_s64 per, d, k, step, innov_fp, innov, gate, hold;	/* see below */
 	nk_u64 alpha, beta, lo, frac, pred;
-	nk_s32 clipped;
 
 	if (!e->valid) {
 		nk_pe_start(e, pcc_ns, phi_prior);
@@ -199,23 +181,30 @@ int nk_pe_edge(struct nk_ppsest *e, nk_u64 pcc_ns, nk_s64 phi_prior)
 	e->last_innov = innov;
 
 	/*
-	 * MAD gate. The window takes every edge, clipped at ~2 sigma: a spike
-	 * or a step's ramp moves the median little, a lasting rise of the
-	 * noise raises it by up to x 3 per window.
+	 * Spike gate and step hold from the mean |innovation|, which takes
+	 * every edge but the first (the prior's error) clipped at the hold:
+	 * a spike or a step's ramp moves it little, a lasting rise of the
+	 * noise raises it by a factor (1 + 1.5 / 32) per edge.
 	 */
-	gate = e->win_len >= 3 ? NK_PE_GATE_K * e->mad : NK_PE_NSEC;
+	if (e->adev_n) {
+		gate = nk_pe_adev(e) * NK_PE_GATE_K;
+		hold = nk_pe_adev(e) * NK_PE_HOLD_K / 2;
+	} else {
+		gate = NK_PE_NSEC;
+		hold = NK_PE_NSEC;
+	}
 	if (gate < NK_PE_GATE_MIN)
 		gate = NK_PE_GATE_MIN;
-	hold = e->win_len >= 3 ? NK_PE_HOLD_K * e->mad : NK_PE_NSEC;
-	if (hold < NK_PE_GATE_MIN)
-		hold = NK_PE_GATE_MIN;
+	if (hold < NK_PE_GATE_MIN / 2)
+		hold = NK_PE_GATE_MIN / 2;
 	d = innov < 0 ? -innov : innov;
-	clipped = (nk_s32)(d < hold ? d : hold);
-	e->win[e->win_pos] = clipped;
-	e->win_pos = (e->win_pos + 1) % NK_PE_WIN;
-	if (e->win_len < NK_PE_WIN)
-		e->win_len++;
-	e->mad = nk_pe_median(e->win, e->win_len);
+	if (e->n >= 2) {
+		if (e->adev_n < NK_PE_ADEV_N)
+			e->adev_n++;
+		/* running mean, then EWMA 1/32; ns << 4 */
+		e->adev += nk_div64_s64((d < hold ? d : hold) * 16 - e->adev,
+					e->adev_n);
+	}
 
 	/*
 	 * Beyond ~2 sigma with the sign of the previous such edge: held (no

@@ -8,7 +8,7 @@
  * It is an alpha-beta filter with the gains of a least-squares line fit
  * over the last n edges (a Kalman filter started from no knowledge); n grows
  * by one per edge up to a cap adapted from the innovations (wander), spikes
- * are gated by a median of the recent |innovations| (MAD), and a run of
+ * are gated by a robust (clipped) mean of the |innovations|, and a run of
  * same-signed rejected innovations is taken as a frequency step and fitted.
  * Pure integer arithmetic, no clock state: nanokernel.c steers the clock
  * from theta and phi.
@@ -18,7 +18,7 @@
 
 #include "nk_port.h"
 
-#define NK_PE_WIN	15	/* |innovation| window for the MAD gate, edges */
+#define NK_PE_ADEV_N	32	/* edges averaged in the |innovation| mean */
 #define NK_PE_RUN	4	/* same-signed rejections that make a step */
 #define NK_PE_NMIN	8	/* smallest memory cap, edges */
 #define NK_PE_NMAX	2048	/* largest memory cap, edges */
@@ -45,15 +45,15 @@ struct nk_ppsest {
 	nk_s64 phi;		/* PCC ns per true second - 1e9, ns/s << 32 */
 	nk_s32 n;		/* memory: edges the fit spans */
 	nk_s32 nmax;		/* cap of n, adapted to the wander */
-	nk_s32 win[NK_PE_WIN];	/* recent |innovations| (clipped), ns */
-	nk_s32 win_len;		/* entries in win[] */
-	nk_s32 win_pos;		/* next slot of win[] */
+	nk_s64 adev;		/* mean |innovation|, clipped at ~2 sigma,
+				 * ns << 4 (sigma ~ 1.25 adev)
+				 */
+	nk_s32 adev_n;		/* innovations in adev, up to NK_PE_ADEV_N */
 	nk_s32 run_len;		/* consecutive rejected innovations */
 	nk_s64 run[NK_PE_RUN];	/* ... and their values, ns << 32 */
 	nk_s64 bsum;		/* innovations in the wander block, ns */
 	nk_s32 bcnt;		/* accepted edges in the wander block */
 	nk_s32 bgood;		/* consecutive blocks without lag */
-	nk_s64 mad;		/* median |innovation| of win[], ns */
 	nk_s64 last_innov;	/* newest innovation, ns */
 	nk_s64 rejects;		/* edges rejected by the gate */
 	nk_s64 steps;		/* steps detected */
@@ -80,7 +80,10 @@ void nk_pe_gains(nk_s32 n, nk_u64 *alpha, nk_u64 *beta);
 /* (@v * @g) >> 32 for a signed @v and an unsigned Q32 gain @g. */
 nk_s64 nk_pe_mul_q32(nk_s64 v, nk_u64 g);
 
-/* Median of the @len values at @v (len <= NK_PE_WIN), the upper one if even. */
-nk_s64 nk_pe_median(const nk_s32 *v, int len);
+/* The mean |innovation| (ns), the spike gate's scale: sigma ~ 1.25 x it. */
+static inline nk_s64 nk_pe_adev(const struct nk_ppsest *e)
+{
+	return e->adev >> 4;
+}
 
 #endif /* NK_PPSEST_H */
