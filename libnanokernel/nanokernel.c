@@ -324,6 +324,18 @@ static void nk_pps_clear(struct nk_clock *c)
 	nk_pe_reset(&c->pps_est);
 }
 
+void nk_set_options(struct nk_clock *c, nk_u32 options)
+{
+	nk_s64 freq = c->time_freq;	/* ns/s << 32 */
+
+	c->options = options & NK_OPT_ALL;
+	nk_pps_clear(c);
+	c->pps_freq = freq;
+	c->pps_jitter = 0;
+	c->pps_calref = 0;
+	c->pps_caljitter = 0;
+}
+
 /* PPS watchdog, @secs seconds elapsed: silence clears STA_PPSSIGNAL. */
 static void nk_pps_watchdog(struct nk_clock *c, nk_s64 secs)
 {

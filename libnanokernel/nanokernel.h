@@ -215,6 +215,13 @@ int nk_adjtime(struct nk_clock *c, struct __kernel_timex *tx, nk_u64 pcc_ns);
 void nk_gettime(const struct nk_clock *c, nk_u64 pcc_ns,
 		struct nk_ntptime *out);
 
+/*
+ * Change a running clock's NK_OPT_* bits (e.g. NK_OPT_PPS_ESTIMATOR). The
+ * PPS discipline starts afresh from the next edge (its filters and
+ * calibration are forgotten); time, time_freq and the status are kept.
+ */
+void nk_set_options(struct nk_clock *c, nk_u32 options);
+
 /* Set the clock (clock_settime) at @pcc_ns. */
 void nk_settime(struct nk_clock *c, nk_u64 pcc_ns, const struct nk_time *ts);
 

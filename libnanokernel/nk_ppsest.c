@@ -21,8 +21,8 @@
  * |innovation| (m) squared: 4 S^2 > 39 B m^2.
  */
 #define NK_PE_LAG_K	39
-#define NK_PE_SUM_LIM	(1LL << 30)	/* |S| clipped before squaring, ns */
-#define NK_PE_MAD_LIM	(1LL << 24)	/* m clipped before squaring, ns */
+#define NK_PE_SUM_LIM	1073741824LL	/* |S| clipped before squaring, ns */
+#define NK_PE_MAD_LIM	16777216LL	/* m clipped before squaring, ns */
 
 void nk_pe_reset(struct nk_ppsest *e)
 {
@@ -43,6 +43,11 @@ void nk_pe_gains(nk_s32 n, nk_u64 *alpha, nk_u64 *beta)
 
 	*alpha = nk_div64_u64((nk_u64)(2 * (2 * n - 1)) << 32, den);
 	*beta = nk_div64_u64(6ULL << 32, den);
+}
+
+static inline int nk_pe_sign(nk_s64 v)
+{
+	return v < 0;
 }
 
 /* theta += @d (ns << 32, signed), carrying the fraction. */
@@ -143,6 +148,7 @@ int nk_pe_edge(struct nk_ppsest *e, nk_u64 pcc_ns, nk_s64 phi_prior)
 {
 	nk_s64 per, d, k, step, innov_fp, innov, gate, hold;	/* see below */
 	nk_u64 alpha, beta, lo, frac, pred;
+	int same;	/* continues the run's sign */
 
 	if (!e->valid) {
 		nk_pe_start(e, pcc_ns, phi_prior);
@@ -210,8 +216,9 @@ int nk_pe_edge(struct nk_ppsest *e, nk_u64 pcc_ns, nk_s64 phi_prior)
 	 * Beyond ~2 sigma with the sign of the previous such edge: held (no
 	 * update) as part of a possible step; NK_PE_RUN in a row are one.
 	 */
-	if (d > hold && (d > gate || (e->run_len && (innov < 0) == (e->run[0] < 0)))) {
-		if (e->run_len && (innov < 0) != (e->run[0] < 0))
+	same = e->run_len && nk_pe_sign(innov) == nk_pe_sign(e->run[0]);
+	if (d > hold && (d > gate || same)) {
+		if (!same)
 			e->run_len = 0;
 		e->run[e->run_len++] = innov;
 		if (e->run_len >= NK_PE_RUN && nk_pe_step(e, gate))
