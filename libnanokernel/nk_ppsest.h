@@ -18,6 +18,10 @@
 
 #include "nk_port.h"
 
+#ifdef __cplusplus
+extern "C" {
+#endif
+
 #define NK_PE_ADEV_N	32	/* edges averaged in the |innovation| mean */
 #define NK_PE_RUN	4	/* same-signed rejections that make a step */
 #define NK_PE_NMIN	8	/* smallest memory cap, edges */
@@ -85,5 +89,9 @@ static inline nk_s64 nk_pe_adev(const struct nk_ppsest *e)
 {
 	return e->adev >> 4;
 }
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif /* NK_PPSEST_H */
