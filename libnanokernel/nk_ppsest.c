@@ -83,9 +83,10 @@ static void nk_pe_start(struct nk_ppsest *e, nk_u64 pcc_ns, nk_s64 phi_prior)
  * fit a line to them (x = -1.5 .. 1.5 s) and move theta to it at the newest
  * edge and phi by its slope. The fit then spans those NK_PE_RUN edges.
  * Returns 0 (run dropped, nothing moved) if a point is off the line by more
- * than @gate (ns): a spike among them.
+ * than @gate (ns): a spike among them; or if the line is no ramp (@hold:
+ * the hold threshold, ns).
  */
-static int nk_pe_step(struct nk_ppsest *e, nk_s64 gate)
+static int nk_pe_step(struct nk_ppsest *e, nk_s64 gate, nk_s64 hold)
 {
 	const nk_s64 *r = e->run;		/* ns */
 	nk_s64 sum = r[0] + r[1] + r[2] + r[3];	/* ns */
@@ -109,6 +110,16 @@ static int nk_pe_step(struct nk_ppsest *e, nk_s64 gate)
 	slope = nk_clamp(slope, -(NK_PE_MAXPHI >> 4), NK_PE_MAXPHI >> 4);
 	/* mean + 1.5 x slope: the fit's value at the newest edge */
 	at_last = nk_div64_s64(sum * (1LL << 28), 4) + slope + slope / 2;
+	/*
+	 * A frequency step ramps away from the prediction: the slope has the
+	 * run's sign and climbs at least an eighth of the hold per second. A
+	 * level (noise, or spikes) is no step.
+	 */
+	if (nk_pe_sign(slope) != nk_pe_sign(r[0]) ||
+	    (slope < 0 ? -slope : slope) < hold * (1LL << 25)) {
+		e->run_len = 0;
+		return 0;
+	}
 	nk_pe_theta_add(e, at_last * 16);
 	nk_pe_phi_add(e, slope * 16);
 	e->n = NK_PE_RUN;
@@ -221,7 +232,7 @@ int nk_pe_edge(struct nk_ppsest *e, nk_u64 pcc_ns, nk_s64 phi_prior)
 		if (!same)
 			e->run_len = 0;
 		e->run[e->run_len++] = innov;
-		if (e->run_len >= NK_PE_RUN && nk_pe_step(e, gate))
+		if (e->run_len >= NK_PE_RUN && nk_pe_step(e, gate, hold))
 			return NK_PE_STEP;
 		if (d > gate) {
 			e->rejects++;
