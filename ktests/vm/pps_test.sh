@@ -23,6 +23,17 @@ unload() {
 if [ "$mode" = api ]; then
 	load || exit 1
 	run "$bin/nc_pps_test" api
+	# the per-clock PPS discipline switch (sysfs pps_discipline)
+	pd=/sys/class/nanoclock/nanoclock0/pps_discipline
+	check() { if "$@"; then echo "ok - $desc"; else echo "not ok - $desc"; rc=1; fi; }
+	desc="pps_discipline reads nanokernel after options=0"
+	check [ "$(cat $pd)" = nanokernel ]
+	desc="pps_discipline takes estimator"
+	check sh -c "echo estimator >$pd && [ \"\$(cat $pd)\" = estimator ]"
+	desc="pps_discipline refuses an unknown name (EINVAL), keeps estimator"
+	check sh -c "! echo bogus 2>/dev/null >$pd && [ \"\$(cat $pd)\" = estimator ]"
+	desc="pps_discipline back to nanokernel"
+	check sh -c "echo nanokernel >$pd && [ \"\$(cat $pd)\" = nanokernel ]"
 	src=$(ls /sys/kernel/nanoclock_pps | head -n1)
 	n=$(cat /sys/kernel/nanoclock_pps/$src/pps)
 	out=$(timeout 5 ppstest /dev/pps$n 2>&1)
@@ -47,7 +58,9 @@ for disc in $discs; do
 	ncopts=0
 	[ $disc = estimator ] && ncopts=0x40
 	load || exit 1
-	echo "# pps_discipline: $(cat /sys/class/nanoclock/nanoclock0/pps_discipline)"
+	got=$(cat /sys/class/nanoclock/nanoclock0/pps_discipline)
+	if [ "$got" = $disc ]; then echo "ok - options=$ncopts: pps_discipline $got"
+	else echo "not ok - options=$ncopts: pps_discipline $got, expected $disc"; rc=1; fi
 	out=$(mktemp)
 	run "$bin/nc_pps_test" converge "$secs" 20000 $short >"$out"
 	sed "s/^# result /# result $disc: /" "$out"
