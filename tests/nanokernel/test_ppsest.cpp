@@ -86,13 +86,14 @@ TEST(PpsEst, FrequencyStepIsRefitted) {
     struct nk_ppsest e;
     nk_pe_reset(&e);
     int k = 0;
-    for (; k <= 600; k++) nk_pe_edge(&e, edge_pcc(k, 50000) + static_cast<uint64_t>(jitter(k) + 1000), 0);
+    for (; k <= 600; k++)
+        nk_pe_edge(&e, edge_pcc(k, 50000) + static_cast<uint64_t>(jitter(k) + 1000), 0);
     // +1 ppm from edge 600 on: the phase ramps 1000 ns per edge
     const uint64_t base = edge_pcc(600, 50000);
     int step_at = -1;
     for (int j = 1; j <= 20 && step_at < 0; j++)
-        if (nk_pe_edge(&e, base + static_cast<uint64_t>(j * (kNs + 51000) + jitter(k + j) + 1000), 0) ==
-            NK_PE_STEP)
+        if (nk_pe_edge(&e, base + static_cast<uint64_t>(j * (kNs + 51000) + jitter(k + j) + 1000),
+                       0) == NK_PE_STEP)
             step_at = j;
     ASSERT_GT(step_at, 0);
     EXPECT_LE(step_at, 8);
@@ -105,7 +106,8 @@ TEST(PpsEst, MemoryGrowsOnAQuietSignalAndShrinksOnWander) {
     struct nk_ppsest e;
     nk_pe_reset(&e);
     int k = 0;
-    for (; k <= 2000; k++) nk_pe_edge(&e, edge_pcc(k, 0) + static_cast<uint64_t>(jitter(k) + 1000), 0);
+    for (; k <= 2000; k++)
+        nk_pe_edge(&e, edge_pcc(k, 0) + static_cast<uint64_t>(jitter(k) + 1000), 0);
     EXPECT_EQ(e.nmax, NK_PE_NMAX);
     // a frequency that drifts 0.5 ns/s per second: the innovations lag
     uint64_t pcc = edge_pcc(k - 1, 0);
