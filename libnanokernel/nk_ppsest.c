@@ -93,8 +93,7 @@ static int nk_pe_step(struct nk_ppsest *e, nk_s64 gate, nk_s64 hold)
 	nk_s64 num = 3 * (r[3] - r[0]) + r[2] - r[1];	/* slope x 10, ns/s */
 	nk_s64 slope;				/* ns/s << 28 */
 	nk_s64 at_last;				/* ns << 28 */
-
-	nk_s64 res;				/* ns */
+	nk_s64 res;				/* ns x 20 */
 	int i;
 
 	/* a line through a spike is no step: every point within the gate */
@@ -157,8 +156,11 @@ static void nk_pe_wander(struct nk_ppsest *e, nk_s64 innov)
 
 int nk_pe_edge(struct nk_ppsest *e, nk_u64 pcc_ns, nk_s64 phi_prior)
 {
-	nk_s64 per, d, k, step, innov_fp, innov, gate, hold;	/* see below */
-	nk_u64 alpha, beta, lo, frac, pred;
+	nk_s64 per, d, k;		/* PCC ns per s, PCC ns, s */
+	nk_s64 step, innov_fp;		/* ns << 32 */
+	nk_s64 innov, gate, hold;	/* ns */
+	nk_u64 alpha, beta;		/* Q32 */
+	nk_u64 lo, frac, pred;		/* ns << 32 (fraction), PCC ns */
 	int same;	/* continues the run's sign */
 
 	if (!e->valid) {
