@@ -95,7 +95,7 @@ extern "C" {
 
 /*
  * The estimator PPS discipline (not the nanokernel's): a phase/frequency
- * estimator of the edges against the PCC (nk_ppsest.h) with a median gate
+ * estimator of the edges against the PCC (nk_ppsest.h) with a robust gate
  * against spikes and frequency-step detection; each edge sets time_freq
  * to the estimated rate (STA_PPSFREQ) and time_offset to the estimated
  * phase error at the next second, all of it applied in that second

@@ -22,7 +22,7 @@
  */
 #define NK_PE_LAG_K	39
 #define NK_PE_SUM_LIM	1073741824LL	/* |S| clipped before squaring, ns */
-#define NK_PE_MAD_LIM	16777216LL	/* m clipped before squaring, ns */
+#define NK_PE_ADEV_LIM	16777216LL	/* m clipped before squaring, ns */
 
 void nk_pe_reset(struct nk_ppsest *e)
 {
@@ -139,7 +139,7 @@ static void nk_pe_wander(struct nk_ppsest *e, nk_s64 innov)
 	if (++e->bcnt < NK_PE_BLOCK)
 		return;
 	s = nk_clamp(e->bsum, -NK_PE_SUM_LIM, NK_PE_SUM_LIM);
-	m = nk_clamp(nk_pe_adev(e), 1, NK_PE_MAD_LIM);
+	m = nk_clamp(nk_pe_adev(e), 1, NK_PE_ADEV_LIM);
 	e->blocks++;
 	if (4 * s * s > NK_PE_LAG_K * e->bcnt * m * m) {
 		e->nmax = e->nmax / 2 < NK_PE_NMIN ? NK_PE_NMIN : e->nmax / 2;
