@@ -30,7 +30,7 @@ MODULE_PARM_DESC(ptp, "register a PTP view /dev/ptpM of each clock (default Y)")
 
 static uint options;
 module_param(options, uint, 0444);
-MODULE_PARM_DESC(options, "nanokernel NK_OPT_* bits: Linux ntp.c behaviours (default 0 = FreeBSD)");
+MODULE_PARM_DESC(options, "nanokernel NK_OPT_* bits of every clock: Linux ntp.c behaviours, 0x40 the estimator PPS discipline (default 0 = FreeBSD)");
 
 static struct nanoclock *nc_clocks[NC_MAX_INSTANCES];
 static int nc_nclocks;

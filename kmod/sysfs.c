@@ -2,8 +2,10 @@
 /*
  * sysfs.c - human-readable status under /sys/class/nanoclock/nanoclockN/:
  * "status" (everything, one "name: value" per line, for cat) and one file
- * per value for scripts. All read-only; all from one locked snapshot.
+ * per value for scripts, all from one locked snapshot; pps_discipline is
+ * the one writable file (CAP_SYS_TIME).
  */
+#include <linux/capability.h>
 #include <linux/device.h>
 #include <linux/sysfs.h>
 #include <linux/timex.h>
@@ -92,7 +94,51 @@ NC_TX_ATTR(maxerror, "%lld", tx.maxerror);
 NC_TX_ATTR(esterror, "%lld", tx.esterror);
 NC_TX_ATTR(tai, "%d", tx.tai);
 
+/*
+ * pps_discipline (rw): "nanokernel" (the options the module was loaded
+ * with, Mills' PPS loop) or "estimator" (NK_OPT_PPS_ESTIMATOR). Writing
+ * needs CAP_SYS_TIME and restarts the PPS discipline of this clock.
+ */
+static ssize_t pps_discipline_show(struct device *dev,
+				   struct device_attribute *attr, char *buf)
+{
+	struct nanoclock *nc = nc_from_dev(dev);
+
+	return sysfs_emit(buf, "%s\n",
+			  READ_ONCE(nc->nk.options) & NK_OPT_PPS_ESTIMATOR ?
+			  "estimator" : "nanokernel");
+}
+
+static ssize_t pps_discipline_store(struct device *dev,
+				    struct device_attribute *attr,
+				    const char *buf, size_t count)
+{
+	struct nanoclock *nc = nc_from_dev(dev);
+	unsigned long flags;
+	u32 options;
+	int est;
+
+	if (!capable(CAP_SYS_TIME))
+		return -EPERM;
+	if (sysfs_streq(buf, "estimator"))
+		est = 1;
+	else if (sysfs_streq(buf, "nanokernel"))
+		est = 0;
+	else
+		return -EINVAL;
+	raw_spin_lock_irqsave(&nc->lock, flags);
+	options = nc->nk.options & ~NK_OPT_PPS_ESTIMATOR;
+	if (est)
+		options |= NK_OPT_PPS_ESTIMATOR;
+	if (options != nc->nk.options)
+		nk_set_options(&nc->nk, options);
+	raw_spin_unlock_irqrestore(&nc->lock, flags);
+	return count;
+}
+static DEVICE_ATTR_RW(pps_discipline);
+
 static struct attribute *nc_attrs[] = {
+	&dev_attr_pps_discipline.attr,
 	&dev_attr_status.attr,
 	&dev_attr_time.attr,
 	&dev_attr_state.attr,

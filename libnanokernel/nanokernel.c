@@ -135,6 +135,7 @@ void nk_init(struct nk_clock *c, nk_u32 options, nk_u64 pcc_ns,
 	c->pps_shift = NK_PPS_FAVG;
 	c->pps_shiftmax = NK_PPS_FAVGDEF;
 	c->pps_fsecs = -1;
+	nk_pe_reset(&c->pps_est);
 	c->next_second_pcc = (nk_s64)nk_next_boundary(&c->tb);
 }
 
@@ -215,7 +216,7 @@ static nk_s64 nk_phase_chunk(struct nk_clock *c)
 	nk_s64 chunk;	/* ns/s << 32 */
 
 	if ((c->time_status & STA_PPSTIME) && (c->time_status & STA_PPSSIGNAL)) {
-		if (nk_opt(c, NK_OPT_LINUX_PPS_PHASE))
+		if (nk_opt(c, NK_OPT_LINUX_PPS_PHASE | NK_OPT_PPS_ESTIMATOR))
 			chunk = c->time_offset;
 		else
 			chunk = nk_rshift(c->time_offset, c->pps_shift);
@@ -264,6 +265,19 @@ static void nk_pps_clear(struct nk_clock *c)
 	c->pps_freq = 0;
 	c->pps_shift = NK_PPS_FAVG;
 	c->pps_intcnt = 0;
+	nk_pe_reset(&c->pps_est);
+}
+
+void nk_set_options(struct nk_clock *c, nk_u32 options)
+{
+	nk_s64 freq = c->time_freq;	/* ns/s << 32 */
+
+	c->options = options & NK_OPT_ALL;
+	nk_pps_clear(c);
+	c->pps_freq = freq;
+	c->pps_jitter = 0;
+	c->pps_calref = 0;
+	c->pps_caljitter = 0;
 }
 
 /* PPS watchdog, @secs seconds elapsed: silence clears STA_PPSSIGNAL. */
@@ -971,6 +985,87 @@ static void nk_pps_close(struct nk_clock *c, int accepted)
 	nk_pps_update_freq(c, nk_pps_rate(v, secs));
 }
 
+/* ---- hardpps: the estimator discipline (NK_OPT_PPS_ESTIMATOR) ---- */
+
+/*
+ * The frequency offset (ns/s << 32) that makes the clock keep true time
+ * when the PCC runs @phi ns/s << 32 fast: 1e9 / (1e9 + phi) - 1 per PCC ns
+ * = -phi + phi^2 / (1e9 + phi). The square is taken at 2^-8 ns/s (|phi| <=
+ * 500 ppm: < 2^54) and the quotient kept at 2^-16 ns/s.
+ */
+static nk_s64 nk_pps_est_freq(nk_s64 phi)
+{
+	nk_s64 q8 = nk_rshift(phi, 24);				/* ns/s << 8 */
+	nk_s64 sq = nk_div64_s64(q8 * q8, NK_NSEC_PER_SEC + nk_gint(phi));
+
+	return nk_clamp(-phi + sq * 65536, -nk_lint(NK_MAXFREQ),
+			nk_lint(NK_MAXFREQ));
+}
+
+/*
+ * Steer the clock from the estimate: time_freq = the estimated rate
+ * (STA_PPSFREQ), time_offset = minus the clock's error at the next second
+ * boundary (STA_PPSTIME), which nk_phase_chunk() applies in full over the
+ * second that starts there. The error is read at the estimated true second
+ * of the newest edge (theta) and carried to the boundary at the slope in
+ * force until then, so an edge before or after the boundary's tick, and a
+ * correction still under way, are both accounted for.
+ */
+static void nk_pps_est_steer(struct nk_clock *c)
+{
+	const struct nk_ppsest *e = &c->pps_est;
+	nk_s64 freq = nk_pps_est_freq(e->phi);		/* ns/s << 32 */
+	nk_s64 err, dt, rate;	/* ns, PCC ns, clock ns per PCC ns << 32 */
+	struct nk_time t;
+
+	nk_read(c, e->theta, &t);
+	err = t.nsec >= NK_NSEC_PER_SEC / 2 ? t.nsec - NK_NSEC_PER_SEC : t.nsec;
+	dt = nk_clamp(c->next_second_pcc - (nk_s64)e->theta,
+		      -2 * NK_NSEC_PER_SEC, 2 * NK_NSEC_PER_SEC);
+	rate = (nk_s64)(c->tb.mult - ((nk_u64)1 << 32)) -
+	       nk_div64_s64(freq, NK_NSEC_PER_SEC);
+	err += nk_rshift(dt * rate, 32);
+
+	c->pps_freq = freq;
+	if (c->time_status & STA_PPSFREQ)
+		c->time_freq = freq;
+	if (c->time_status & STA_PPSTIME) {
+		c->time_monitor = nk_clamp(-err, -NK_MAXPHASE, NK_MAXPHASE);
+		c->time_offset = nk_lint(c->time_monitor);
+	}
+}
+
+/* One edge through the estimator, then the clock steered from it. */
+static void nk_pps_estimator(struct nk_clock *c, nk_u64 pcc_ns)
+{
+	struct nk_ppsest *e = &c->pps_est;
+	int shift = 0;
+
+	switch (nk_pe_edge(e, pcc_ns, -c->time_freq)) {
+	case NK_PE_IGNORED:
+		return;
+	case NK_PE_REJECTED:
+		c->pps_jitcnt++;
+		break;
+	case NK_PE_STEP:
+		c->pps_stbcnt++;
+		c->time_status |= STA_PPSWANDER;
+		c->time_status &= ~STA_PPSJITTER;
+		break;
+	default:
+		c->time_status &= ~STA_PPSJITTER;
+		break;
+	}
+	/* sigma ~ 1.25 x the mean |innovation|; the memory as log2 s */
+	c->pps_jitter = nk_pe_adev(e) + nk_pe_adev(e) / 4;
+	while (shift < 30 && (2 << shift) <= e->n)
+		shift++;
+	c->pps_shift = shift;
+	c->pps_calcnt = e->blocks;
+	if (e->n >= 2)
+		nk_pps_est_steer(c);
+}
+
 void nk_hardpps(struct nk_clock *c, nk_u64 pcc_ns)
 {
 	int strict = nk_opt(c, NK_OPT_FREEBSD_STRICT_CAL);
@@ -1009,6 +1104,10 @@ void nk_hardpps(struct nk_clock *c, nk_u64 pcc_ns)
 	c->pps_tf[0].sec = u_sec;
 	c->pps_tf[0].nsec = (nk_s32)u_nsec;
 
+	if (nk_opt(c, NK_OPT_PPS_ESTIMATOR)) {
+		nk_pps_estimator(c, pcc_ns);
+		return;
+	}
 	if (strict) {
 		/* PCC interval - 1 s into the frequency accumulator */
 		if (interval > NK_NSEC_PER_SEC / 2)

@@ -20,6 +20,7 @@
 
 #include "nk_port.h"
 #include "nk_timebase.h"	/* struct nk_timebase, nk_time, nk_timebase_read */
+#include "nk_ppsest.h"
 
 #ifdef __cplusplus
 extern "C" {
@@ -91,7 +92,18 @@ extern "C" {
  * both. See README.md, "Deviations".
  */
 #define NK_OPT_FREEBSD_STRICT_CAL 0x20
-#define NK_OPT_ALL		0x3f
+
+/*
+ * The estimator PPS discipline (not the nanokernel's): a phase/frequency
+ * estimator of the edges against the PCC (nk_ppsest.h) with a robust gate
+ * against spikes and frequency-step detection; each edge sets time_freq
+ * to the estimated rate (STA_PPSFREQ) and time_offset to the estimated
+ * phase error at the next second, all of it applied in that second
+ * (STA_PPSTIME). Replaces the PPS calibration and phase filter of the
+ * other options. See README.md, "The estimator PPS discipline".
+ */
+#define NK_OPT_PPS_ESTIMATOR	0x40
+#define NK_OPT_ALL		0x7f
 
 /* Extended ntp_gettime view (ntptimeval + PCC + status). */
 struct nk_ntptime {
@@ -157,6 +169,7 @@ struct nk_clock {
 	nk_s64 pps_stbcnt;	/* stability limit exceeded */
 	nk_s64 pps_errcnt;	/* calibration errors */
 	nk_s64 pps_dropcnt;	/* missing edges, from PCC intervals of >= 1.5 s */
+	struct nk_ppsest pps_est;	/* NK_OPT_PPS_ESTIMATOR's edge estimator */
 };
 
 /* Initialise: clock reads @sec.@nsec at @pcc_ns, all state at boot values. */
@@ -183,6 +196,13 @@ int nk_adjtime(struct nk_clock *c, struct __kernel_timex *tx, nk_u64 pcc_ns);
 /* ntp_gettime view at @pcc_ns, TIME_OOP / tai+1 during an inserted leap. */
 void nk_gettime(const struct nk_clock *c, nk_u64 pcc_ns,
 		struct nk_ntptime *out);
+
+/*
+ * Change a running clock's NK_OPT_* bits (e.g. NK_OPT_PPS_ESTIMATOR). The
+ * PPS discipline starts afresh from the next edge (its filters and
+ * calibration are forgotten); time, time_freq and the status are kept.
+ */
+void nk_set_options(struct nk_clock *c, nk_u32 options);
 
 /* Set the clock (clock_settime) at @pcc_ns. */
 void nk_settime(struct nk_clock *c, nk_u64 pcc_ns, const struct nk_time *ts);

@@ -152,6 +152,69 @@ static void nk_pps_rate_and_lost_edge(struct kunit *test)
 	}
 }
 
+/*
+ * The estimator's fixed point as the kernel builds it: least-squares gains
+ * (Q32, div64_u64), the signed Q32 product (mul_u64_u64_shr, toward zero)
+ * and the exact two-edge start.
+ */
+static void nk_pe_gains_and_start(struct kunit *test)
+{
+	struct nk_ppsest *e = kunit_kzalloc(test, sizeof(*e), GFP_KERNEL);
+	u64 a, b;
+
+	KUNIT_ASSERT_NOT_NULL(test, e);
+	nk_pe_gains(2, &a, &b);
+	KUNIT_EXPECT_EQ(test, a, 1ULL << 32);
+	KUNIT_EXPECT_EQ(test, b, 1ULL << 32);
+	nk_pe_gains(10, &a, &b);
+	KUNIT_EXPECT_EQ(test, a, div64_u64(38ULL << 32, 110));
+	KUNIT_EXPECT_EQ(test, b, div64_u64(6ULL << 32, 110));
+	KUNIT_EXPECT_EQ(test, nk_pe_mul_q32(-3, 1ULL << 31), -1LL);
+
+	nk_pe_reset(e);
+	KUNIT_EXPECT_EQ(test, nk_pe_edge(e, PCC0, 0), NK_PE_FIRST);
+	KUNIT_EXPECT_EQ(test, nk_pe_edge(e, PCC0 + NS_PER_S + 10000, 0),
+			NK_PE_ACCEPTED);
+	KUNIT_EXPECT_EQ(test, e->theta, PCC0 + NS_PER_S + 10000);
+	KUNIT_EXPECT_EQ(test, e->phi, 10000LL << 32);
+}
+
+/*
+ * The estimator discipline on a PCC 10 ppm fast: time_freq within 2^-12
+ * ns/s of the exact -10000 / 1.00001 ns/s and the clock on the true second
+ * at the 30th edge.
+ */
+static void nk_pe_clock_locks(struct kunit *test)
+{
+	struct nk_clock *c = kunit_kzalloc(test, sizeof(*c), GFP_KERNEL);
+	struct __kernel_timex tx = { .modes = ADJ_STATUS | ADJ_NANO };
+	const s64 rate = -42949243467565LL;	/* ns/s << 32 */
+	struct nk_time t;
+	s64 d;
+	u64 edge = PCC0;
+	int k;
+
+	KUNIT_ASSERT_NOT_NULL(test, c);
+	nk_init(c, NK_OPT_PPS_ESTIMATOR, PCC0, 1700000000, 200000);
+	tx.status = STA_PLL | STA_PPSFREQ | STA_PPSTIME;
+	nk_adjtime(c, &tx, PCC0);
+	nk_tick(c, PCC0);
+	for (k = 1; k <= 30; k++) {
+		edge = PCC0 + k * (NS_PER_S + 10000);
+		while ((u64)c->next_second_pcc <= edge)
+			nk_tick(c, c->next_second_pcc);
+		nk_hardpps(c, edge);
+	}
+	d = c->time_freq - rate;
+	KUNIT_EXPECT_LE(test, d < 0 ? -d : d, 1LL << 20);
+	edge += NS_PER_S + 10000;
+	while ((u64)c->next_second_pcc <= edge)
+		nk_tick(c, c->next_second_pcc);
+	nk_read(c, edge, &t);
+	d = (t.sec - 1700000031LL) * NS_PER_S + t.nsec;	/* ns */
+	KUNIT_EXPECT_LE(test, d < 0 ? -d : d, 2LL);
+}
+
 static struct kunit_case nk_core_cases[] = {
 	KUNIT_CASE(nk_read_nominal),
 	KUNIT_CASE(nk_read_slow_slope),
@@ -160,6 +223,8 @@ static struct kunit_case nk_core_cases[] = {
 	KUNIT_CASE(nk_frequency_round_trip),
 	KUNIT_CASE(nk_tick_is_continuous),
 	KUNIT_CASE(nk_pps_rate_and_lost_edge),
+	KUNIT_CASE(nk_pe_gains_and_start),
+	KUNIT_CASE(nk_pe_clock_locks),
 	{}
 };
 

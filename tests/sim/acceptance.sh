@@ -8,6 +8,7 @@
 #   default         libnanokernel's default (FreeBSD's algorithm, calibration
 #                   deviations in libnanokernel/README.md)
 #   linux           every Linux ntp.c behaviour (NK_OPT_LINUX_ALL)
+#   estimator       the estimator PPS discipline (NK_OPT_PPS_ESTIMATOR, PPS scenarios)
 #   shiftpll2       the default with SHIFT_PLL 2 (NTP PLL scenario only)
 # and writes to DIR (default ./nksim-acceptance):
 #   acceptance.txt   the figures table (also printed), then one row per run
@@ -45,11 +46,11 @@ rm -f "$out"/run-*.json
 
 # scenario file : variants
 runs=(
-	"A.toml:freebsd-strict default linux"
-	"A100.toml:freebsd-strict default linux"
-	"B.toml:freebsd-strict default linux"
-	"A-outage.toml:freebsd-strict default linux"
-	"PPS-NTP.toml:freebsd-strict default linux"
+	"A.toml:freebsd-strict default linux estimator"
+	"A100.toml:freebsd-strict default linux estimator"
+	"B.toml:freebsd-strict default linux estimator"
+	"A-outage.toml:freebsd-strict default linux estimator"
+	"PPS-NTP.toml:freebsd-strict default linux estimator"
 	"NTP-PLL.toml:default shiftpll2 linux"
 	"NTP-FLL.toml:default linux"
 )
@@ -73,7 +74,7 @@ done
 benchjson=
 if [ -x "$bench" ]; then
 	benchjson=$out/nkbench.json
-	"$bench" --benchmark_filter='BM_nk_(read|hardpps)$' --benchmark_min_time=0.2 \
+	"$bench" --benchmark_filter='BM_nk_(read|hardpps|hardpps_estimator)$' --benchmark_min_time=0.2 \
 		--benchmark_out="$benchjson" --benchmark_out_format=json >/dev/null 2>&1 ||
 		{ echo "acceptance: nkbench failed" >>"$errs"; benchjson=; rc=1; }
 fi
@@ -92,7 +93,7 @@ if benchjson:
 json.dump({"runs": runs, "bench": bench}, open(os.path.join(out, "acceptance.json"), "w"),
           indent=2)
 
-variants = ["freebsd-strict", "default", "linux", "shiftpll2"]
+variants = ["freebsd-strict", "default", "linux", "estimator", "shiftpll2"]
 scen = []
 for r in runs:
     if r["scenario"] not in scen:
@@ -138,7 +139,8 @@ for s in scen:
 print()
 print("variants: freebsd-strict = kern_ntptime.c's PPS calibration (NK_OPT_FREEBSD_STRICT_CAL);")
 print("          default = FreeBSD's algorithm with libnanokernel's calibration fixes;")
-print("          linux = NK_OPT_LINUX_ALL; shiftpll2 = default with SHIFT_PLL 2 (SHIFT_PLL 4 is")
+print("          linux = NK_OPT_LINUX_ALL; estimator = the estimator PPS discipline")
+print("          (NK_OPT_PPS_ESTIMATOR); shiftpll2 = default with SHIFT_PLL 2 (SHIFT_PLL 4 is")
 print("          FreeBSD's, in freebsd-strict and default)")
 print("steady window: from the scenario's steady_start to the end (25 h runs: 1 h settling +")
 print("24 h); wall s = wall-clock time of one 25 h run of this nksim build")
@@ -146,7 +148,7 @@ if bench:
     print()
     print("nkbench (ns per call, this build):")
     for k, v in bench.items():
-        print(f"  {k:<22}{v:10.1f} ns")
+        print(f"  {k:<26}{v:10.1f} ns")
 EOF
 echo
 cat "$rows"

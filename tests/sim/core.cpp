@@ -11,6 +11,7 @@ std::optional<Variant> variant_from_name(const std::string& name) {
     if (name == "freebsd-strict") return Variant{name, NKS_OPT_FREEBSD_STRICT_CAL};
     if (name == "linux") return Variant{name, NKS_OPT_LINUX_ALL};
     if (name == "shiftpll2") return Variant{name, NKS_OPT_LINUX_SHIFT_PLL};
+    if (name == "estimator") return Variant{name, NKS_OPT_PPS_ESTIMATOR};
     if (name.empty()) return std::nullopt;
     char* end = nullptr;
     const unsigned long v = std::strtoul(name.c_str(), &end, 0);

@@ -22,7 +22,7 @@ struct Variant {
 
 // "default" (0; alias "freebsd"), "freebsd-strict" (NK_OPT_FREEBSD_STRICT_CAL: kern_ntptime.c's
 // exact PPS calibration), "linux" (NK_OPT_LINUX_ALL), "shiftpll2" (NK_OPT_LINUX_SHIFT_PLL only),
-// or a number ("0x3f") for any other combination.
+// or a number ("0x7f") for any other combination.
 std::optional<Variant> variant_from_name(const std::string& name);
 
 // Owner of one struct nk_clock.

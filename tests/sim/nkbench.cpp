@@ -13,9 +13,9 @@ constexpr uint64_t kSecond = 1000000000ULL + 20000;  // +20 ppm oscillator
 
 // A clock in PPS discipline that has run for ten minutes, so the core takes
 // its ordinary paths (not the start-up ones).
-nksim::ClockPtr warm_clock(uint64_t* pcc_out) {
+nksim::ClockPtr warm_clock(uint64_t* pcc_out, uint32_t options = 0) {
     nksim::ClockPtr c = nksim::new_clock();
-    nks_init(c.get(), 0, kPcc0, 1700000000, 1000);
+    nks_init(c.get(), options, kPcc0, 1700000000, 1000);
     nks_timex tx{};
     tx.modes = ADJ_NANO | ADJ_STATUS;
     tx.status = STA_PLL | STA_PPSFREQ | STA_PPSTIME;
@@ -57,6 +57,18 @@ void BM_nk_hardpps(benchmark::State& st) {
     }
 }
 BENCHMARK(BM_nk_hardpps);
+
+// The same with the estimator PPS discipline (NK_OPT_PPS_ESTIMATOR).
+void BM_nk_hardpps_estimator(benchmark::State& st) {
+    uint64_t pcc;
+    nksim::ClockPtr c = warm_clock(&pcc, NKS_OPT_PPS_ESTIMATOR);
+    for (auto _ : st) {
+        pcc += kSecond + ((pcc >> 7) & 1023);
+        nks_hardpps(c.get(), pcc);
+        benchmark::ClobberMemory();
+    }
+}
+BENCHMARK(BM_nk_hardpps_estimator);
 
 // A tick inside a second (re-base only): ticks 1 us apart after a boundary.
 void BM_nk_tick_rebase(benchmark::State& st) {

@@ -14,6 +14,7 @@ _Static_assert(NKS_OPT_LINUX_PPS_PHASE == NK_OPT_LINUX_PPS_PHASE, "NK_OPT mirror
 _Static_assert(NKS_OPT_LINUX_SECS_CLAMP == NK_OPT_LINUX_SECS_CLAMP, "NK_OPT mirror");
 _Static_assert(NKS_OPT_LINUX_ALL == NK_OPT_LINUX_ALL, "NK_OPT mirror");
 _Static_assert(NKS_OPT_FREEBSD_STRICT_CAL == NK_OPT_FREEBSD_STRICT_CAL, "NK_OPT mirror");
+_Static_assert(NKS_OPT_PPS_ESTIMATOR == NK_OPT_PPS_ESTIMATOR, "NK_OPT mirror");
 _Static_assert(NKS_OPT_ALL == NK_OPT_ALL, "NK_OPT mirror");
 _Static_assert(NKS_ADJ_PPSMAX == NK_ADJ_PPSMAX, "NK_ADJ_PPSMAX mirror");
 

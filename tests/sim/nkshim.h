@@ -25,7 +25,8 @@ extern "C" {
 #define NKS_OPT_LINUX_SECS_CLAMP 0x10
 #define NKS_OPT_LINUX_ALL 0x1f
 #define NKS_OPT_FREEBSD_STRICT_CAL 0x20
-#define NKS_OPT_ALL 0x3f
+#define NKS_OPT_PPS_ESTIMATOR 0x40
+#define NKS_OPT_ALL 0x7f
 #define NKS_ADJ_PPSMAX 0x0040
 
 /* The struct __kernel_timex fields the simulators use (same units). */

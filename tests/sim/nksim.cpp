@@ -25,7 +25,8 @@ int main(int argc, char** argv) {
     std::optional<double> duration;
     app.add_option("scenario", files, "scenario TOML files")->required()->check(CLI::ExistingFile);
     app.add_option("-V,--variant", variant_names,
-                   "default | freebsd-strict | linux | shiftpll2 | NK_OPT_* number (repeatable; "
+                   "default | freebsd-strict | linux | shiftpll2 | estimator | NK_OPT_* number "
+                   "(repeatable; "
                    "default: the "
                    "scenario's)")
         ->allow_extra_args(false);

@@ -13,7 +13,9 @@ TEST(Variant, Names) {
     EXPECT_EQ(variant_from_name("freebsd-strict")->options,
               static_cast<uint32_t>(NKS_OPT_FREEBSD_STRICT_CAL));
     EXPECT_EQ(variant_from_name("0x3f")->options, 0x3fu);
-    EXPECT_FALSE(variant_from_name("0x40"));
+    EXPECT_EQ(variant_from_name("estimator")->options, 0x40u);
+    EXPECT_EQ(variant_from_name("0x40")->options, 0x40u);
+    EXPECT_FALSE(variant_from_name("0x80"));  // beyond NK_OPT_ALL
     EXPECT_EQ(variant_from_name("linux")->options, static_cast<uint32_t>(NKS_OPT_LINUX_ALL));
     EXPECT_EQ(variant_from_name("shiftpll2")->options,
               static_cast<uint32_t>(NKS_OPT_LINUX_SHIFT_PLL));
