@@ -1,7 +1,7 @@
 #include "nanotimed/kernel_link.hpp"
 
-#include <linux/nanoclock.h>
 #include <libnanoclock.h>
+#include <linux/nanoclock.h>
 #include <time.h>
 
 #include <cerrno>
