@@ -93,7 +93,7 @@ void nc_read(struct nanoclock *nc, struct nk_time *t, u64 *pcc);
 void nc_read_pub(struct nanoclock *nc, struct nc_pub *pub);
 int nc_adjtime(struct nanoclock *nc, struct __kernel_timex *tx);
 int nc_adjtime_user(struct nanoclock *nc, struct __kernel_timex *tx);
-void nc_settime(struct nanoclock *nc, const struct timespec64 *ts);
+int nc_settime(struct nanoclock *nc, const struct timespec64 *ts);
 void nc_step(struct nanoclock *nc, s64 delta_ns);
 void nc_ntptime(struct nanoclock *nc, struct nk_ntptime *nt);
 void nc_hardpps(struct nanoclock *nc, u64 pcc_ns, struct nc_pps_result *res);
