@@ -123,6 +123,24 @@ int nc_netlink_parse_set(struct nlattr **attrs, struct __kernel_timex *tx,
 extern const struct nla_policy *nc_netlink_set_policy;
 
 /*
+ * One permission model for every interface: a request that changes a clock
+ * or its PPS needs CAP_SYS_TIME, as clock_adjtime() and clock_settime() do;
+ * reads need nothing. Over netlink it is netlink_capable(): the sender must
+ * hold it (a socket handed to a process without it is of no use), and so
+ * must the socket's opener when the message names no destination.
+ * CAP_NET_ADMIN neither grants nor is needed for anything. Returns 0, or
+ * -EPERM with @extack set.
+ */
+static inline int nc_netlink_may_change_time(const struct sk_buff *skb,
+					     struct netlink_ext_ack *extack)
+{
+	if (netlink_capable(skb, CAP_SYS_TIME))
+		return 0;
+	NL_SET_ERR_MSG_MOD(extack, "changing a clock or its PPS needs CAP_SYS_TIME");
+	return -EPERM;
+}
+
+/*
  * Events go to subscribers in every network namespace: the clock is one per
  * host, and a daemon in a container must see its changes. The walk over
  * namespaces runs under RCU, hence GFP_ATOMIC where the kernel still asks.

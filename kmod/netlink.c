@@ -3,8 +3,9 @@
  * netlink.c - generic netlink family "nanoclock": the wire contract first.
  *
  *   GET_CLOCK  doit (INDEX) or dump: full status of each clock
- *   SET_CLOCK  CAP_NET_ADMIN; MODES + one attribute per mode bit, like
- *              clock_adjtime; offsets in ns; replies with the new status
+ *   SET_CLOCK  CAP_SYS_TIME (of the socket's opener and the sender);
+ *              MODES + one attribute per mode bit, like clock_adjtime;
+ *              offsets in ns; replies with the new status
  *   EVENT      multicast on "events" (initial netns), sent from a workqueue
  *
  * Validation is strict (resv_start_op 0): unknown or read-only attributes
@@ -287,6 +288,9 @@ static int nc_nl_set_doit(struct sk_buff *skb, struct genl_info *info)
 	s64 step;
 	int ret;
 
+	ret = nc_netlink_may_change_time(skb, info->extack);
+	if (ret)
+		return ret;
 	ret = nc_netlink_parse_set(info->attrs, &tx, &step, info->extack);
 	if (ret)
 		return ret;
@@ -323,7 +327,7 @@ static const struct genl_ops nc_genl_ops[] = {
 		.doit = nc_nl_set_doit,
 		.policy = nc_set_policy,
 		.maxattr = NANOCLOCK_A_MAX,
-		.flags = GENL_ADMIN_PERM,
+		/* CAP_SYS_TIME, checked in the doit: not CAP_NET_ADMIN */
 	},
 };
 
