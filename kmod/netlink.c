@@ -13,6 +13,7 @@
  * values are rejected with an extack message naming the attribute.
  */
 #include <linux/math64.h>
+#include <linux/mutex.h>
 #include <linux/timex.h>
 #include <net/genetlink.h>
 
@@ -87,6 +88,12 @@ static const struct {
 };
 
 static struct genl_family nc_genl_family;
+/*
+ * Event delivery is open while nc_genl_up; nc_genl_event_lock is held
+ * across the test and the multicast, so once nc_netlink_exit() has closed
+ * it no event is on its way to the family it unregisters.
+ */
+static DEFINE_MUTEX(nc_genl_event_lock);
 static bool nc_genl_up;
 
 /* ---- SET_CLOCK: attributes to a timex ---- */
@@ -354,8 +361,6 @@ void nc_netlink_event(struct nanoclock *nc, enum nanoclock_event ev)
 	struct sk_buff *skb;
 
 	might_sleep();
-	if (!READ_ONCE(nc_genl_up))
-		return;
 	skb = genlmsg_new(NLMSG_GOODSIZE, GFP_KERNEL);
 	if (!skb)
 		return;
@@ -363,22 +368,36 @@ void nc_netlink_event(struct nanoclock *nc, enum nanoclock_event ev)
 		nlmsg_free(skb);
 		return;
 	}
-	nc_genl_multicast_allns(&nc_genl_family, skb, 0);
+	mutex_lock(&nc_genl_event_lock);
+	if (nc_genl_up)
+		nc_genl_multicast_allns(&nc_genl_family, skb, 0);
+	else
+		nlmsg_free(skb);
+	mutex_unlock(&nc_genl_event_lock);
 }
 
 int nc_netlink_init(void)
 {
 	int err = genl_register_family(&nc_genl_family);
 
-	if (!err)
-		WRITE_ONCE(nc_genl_up, true);
+	if (!err) {
+		mutex_lock(&nc_genl_event_lock);
+		nc_genl_up = true;
+		mutex_unlock(&nc_genl_event_lock);
+	}
 	return err;
 }
 
-/* Call after every clock's event work is quiesced. */
+/*
+ * Close event delivery, then unregister the family (which waits for running
+ * requests). Events queued meanwhile are dropped; the caller flushes each
+ * clock's event work afterwards.
+ */
 void nc_netlink_exit(void)
 {
-	WRITE_ONCE(nc_genl_up, false);
+	mutex_lock(&nc_genl_event_lock);
+	nc_genl_up = false;
+	mutex_unlock(&nc_genl_event_lock);
 	genl_unregister_family(&nc_genl_family);
 }
 
