@@ -61,8 +61,7 @@ static int nc_pc_settime(struct posix_clock *pc, const struct timespec64 *ts)
 {
 	if (!capable(CAP_SYS_TIME))
 		return -EPERM;
-	nc_settime(nc_from_posix(pc), ts);
-	return 0;
+	return nc_settime(nc_from_posix(pc), ts);
 }
 
 /* ---- ioctls ---- */

@@ -246,17 +246,26 @@ int nc_adjtime_user(struct nanoclock *nc, struct __kernel_timex *tx)
 }
 EXPORT_SYMBOL_GPL(nc_adjtime_user);
 
-void nc_settime(struct nanoclock *nc, const struct timespec64 *ts)
+/*
+ * clock_settime() on this clock (char device or PTP view). The POSIX clock
+ * layer of newer kernels validates too; this clock does not rely on it: a
+ * negative or out-of-range time, or tv_nsec outside 0..999999999, is
+ * -EINVAL and changes nothing.
+ */
+int nc_settime(struct nanoclock *nc, const struct timespec64 *ts)
 {
 	struct nk_time t = { .sec = ts->tv_sec, .nsec = ts->tv_nsec };
 	unsigned long flags, ev;
 
+	if (!timespec64_valid_strict(ts))
+		return -EINVAL;
 	raw_spin_lock_irqsave(&nc->lock, flags);
 	nk_settime(&nc->nk, ktime_get_raw_fast_ns(), &t);
 	nc_publish(nc, true);
 	ev = nc_detect_events(nc);
 	raw_spin_unlock_irqrestore(&nc->lock, flags);
 	nc_queue_events(nc, ev | BIT(NANOCLOCK_EV_CLOCK_SET));
+	return 0;
 }
 EXPORT_SYMBOL_GPL(nc_settime);
 

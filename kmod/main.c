@@ -7,9 +7,12 @@
  * in the "nanoclock" generic netlink family. See kmod/README.md.
  *
  * Teardown order (nc_exit): stop the ticks and PTP views (no more event
- * producers but netlink), unregister the netlink family (waits for running
- * operations), quiesce each clock's event work, then unregister the clock
- * devices (frees them: open files pin the module, so none are left).
+ * producers but netlink), close event delivery and unregister the netlink
+ * family (waits for running operations; an event work still running finds
+ * delivery closed under the lock it sends with, so nothing is multicast to
+ * a family on its way out), quiesce each clock's event work, then
+ * unregister the clock devices (frees them: open files pin the module, so
+ * none are left).
  */
 #include <linux/module.h>
 #include <linux/moduleparam.h>

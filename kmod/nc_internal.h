@@ -93,7 +93,7 @@ void nc_read(struct nanoclock *nc, struct nk_time *t, u64 *pcc);
 void nc_read_pub(struct nanoclock *nc, struct nc_pub *pub);
 int nc_adjtime(struct nanoclock *nc, struct __kernel_timex *tx);
 int nc_adjtime_user(struct nanoclock *nc, struct __kernel_timex *tx);
-void nc_settime(struct nanoclock *nc, const struct timespec64 *ts);
+int nc_settime(struct nanoclock *nc, const struct timespec64 *ts);
 void nc_step(struct nanoclock *nc, s64 delta_ns);
 void nc_ntptime(struct nanoclock *nc, struct nk_ntptime *nt);
 void nc_hardpps(struct nanoclock *nc, u64 pcc_ns, struct nc_pps_result *res);
@@ -121,6 +121,24 @@ void nc_netlink_event(struct nanoclock *nc, enum nanoclock_event ev);
 int nc_netlink_parse_set(struct nlattr **attrs, struct __kernel_timex *tx,
 			 s64 *step_ns, struct netlink_ext_ack *extack);
 extern const struct nla_policy *nc_netlink_set_policy;
+
+/*
+ * One permission model for every interface: a request that changes a clock
+ * or its PPS needs CAP_SYS_TIME, as clock_adjtime() and clock_settime() do;
+ * reads need nothing. Over netlink it is netlink_capable(): the sender must
+ * hold it (a socket handed to a process without it is of no use), and so
+ * must the socket's opener when the message names no destination.
+ * CAP_NET_ADMIN neither grants nor is needed for anything. Returns 0, or
+ * -EPERM with @extack set.
+ */
+static inline int nc_netlink_may_change_time(const struct sk_buff *skb,
+					     struct netlink_ext_ack *extack)
+{
+	if (netlink_capable(skb, CAP_SYS_TIME))
+		return 0;
+	NL_SET_ERR_MSG_MOD(extack, "changing a clock or its PPS needs CAP_SYS_TIME");
+	return -EPERM;
+}
 
 /*
  * Events go to subscribers in every network namespace: the clock is one per

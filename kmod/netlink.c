@@ -3,8 +3,9 @@
  * netlink.c - generic netlink family "nanoclock": the wire contract first.
  *
  *   GET_CLOCK  doit (INDEX) or dump: full status of each clock
- *   SET_CLOCK  CAP_NET_ADMIN; MODES + one attribute per mode bit, like
- *              clock_adjtime; offsets in ns; replies with the new status
+ *   SET_CLOCK  CAP_SYS_TIME (of the socket's opener and the sender);
+ *              MODES + one attribute per mode bit, like clock_adjtime;
+ *              offsets in ns; replies with the new status
  *   EVENT      multicast on "events" (initial netns), sent from a workqueue
  *
  * Validation is strict (resv_start_op 0): unknown or read-only attributes
@@ -12,6 +13,7 @@
  * values are rejected with an extack message naming the attribute.
  */
 #include <linux/math64.h>
+#include <linux/mutex.h>
 #include <linux/timex.h>
 #include <net/genetlink.h>
 
@@ -86,6 +88,12 @@ static const struct {
 };
 
 static struct genl_family nc_genl_family;
+/*
+ * Event delivery is open while nc_genl_up; nc_genl_event_lock is held
+ * across the test and the multicast, so once nc_netlink_exit() has closed
+ * it no event is on its way to the family it unregisters.
+ */
+static DEFINE_MUTEX(nc_genl_event_lock);
 static bool nc_genl_up;
 
 /* ---- SET_CLOCK: attributes to a timex ---- */
@@ -287,6 +295,9 @@ static int nc_nl_set_doit(struct sk_buff *skb, struct genl_info *info)
 	s64 step;
 	int ret;
 
+	ret = nc_netlink_may_change_time(skb, info->extack);
+	if (ret)
+		return ret;
 	ret = nc_netlink_parse_set(info->attrs, &tx, &step, info->extack);
 	if (ret)
 		return ret;
@@ -323,7 +334,7 @@ static const struct genl_ops nc_genl_ops[] = {
 		.doit = nc_nl_set_doit,
 		.policy = nc_set_policy,
 		.maxattr = NANOCLOCK_A_MAX,
-		.flags = GENL_ADMIN_PERM,
+		/* CAP_SYS_TIME, checked in the doit: not CAP_NET_ADMIN */
 	},
 };
 
@@ -350,8 +361,6 @@ void nc_netlink_event(struct nanoclock *nc, enum nanoclock_event ev)
 	struct sk_buff *skb;
 
 	might_sleep();
-	if (!READ_ONCE(nc_genl_up))
-		return;
 	skb = genlmsg_new(NLMSG_GOODSIZE, GFP_KERNEL);
 	if (!skb)
 		return;
@@ -359,22 +368,36 @@ void nc_netlink_event(struct nanoclock *nc, enum nanoclock_event ev)
 		nlmsg_free(skb);
 		return;
 	}
-	nc_genl_multicast_allns(&nc_genl_family, skb, 0);
+	mutex_lock(&nc_genl_event_lock);
+	if (nc_genl_up)
+		nc_genl_multicast_allns(&nc_genl_family, skb, 0);
+	else
+		nlmsg_free(skb);
+	mutex_unlock(&nc_genl_event_lock);
 }
 
 int nc_netlink_init(void)
 {
 	int err = genl_register_family(&nc_genl_family);
 
-	if (!err)
-		WRITE_ONCE(nc_genl_up, true);
+	if (!err) {
+		mutex_lock(&nc_genl_event_lock);
+		nc_genl_up = true;
+		mutex_unlock(&nc_genl_event_lock);
+	}
 	return err;
 }
 
-/* Call after every clock's event work is quiesced. */
+/*
+ * Close event delivery, then unregister the family (which waits for running
+ * requests). Events queued meanwhile are dropped; the caller flushes each
+ * clock's event work afterwards.
+ */
 void nc_netlink_exit(void)
 {
-	WRITE_ONCE(nc_genl_up, false);
+	mutex_lock(&nc_genl_event_lock);
+	nc_genl_up = false;
+	mutex_unlock(&nc_genl_event_lock);
 	genl_unregister_family(&nc_genl_family);
 }
 

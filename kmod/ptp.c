@@ -78,8 +78,7 @@ static int nc_ptp_gettimex64(struct ptp_clock_info *info,
 static int nc_ptp_settime64(struct ptp_clock_info *info,
 			    const struct timespec64 *ts)
 {
-	nc_settime(nc_from_ptp(info), ts);
-	return 0;
+	return nc_settime(nc_from_ptp(info), ts);
 }
 
 static int nc_ptp_enable(struct ptp_clock_info *info,

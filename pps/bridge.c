@@ -5,7 +5,7 @@
  * Existing Linux PPS clients (pps-ldisc, pps-gpio, a PHC's PPS) stamp their
  * edges with CLOCK_REALTIME only. The daemon reads them through RFC 2783
  * (time_pps_fetch) and injects each assert stamp with NANOCLOCK_PPS_CMD_INJECT
- * (CAP_NET_ADMIN). The stamp is mapped onto the PCC with one timekeeping
+ * (CAP_SYS_TIME). The stamp is mapped onto the PCC with one timekeeping
  * snapshot taken on arrival:
  *
  *	pcc = snap.raw - (snap.real - stamp)		(ns)

@@ -3,10 +3,13 @@
  * netlink.c - generic netlink family "nanoclock_pps": the wire contract first.
  *
  *   GET_SOURCE  doit (SOURCE) or dump: binding, statistics, kind's attributes
- *   SET_SOURCE  CAP_NET_ADMIN; SOURCE + CLOCK / PPSTIME / PPSFREQ
- *   SET_SIM     CAP_NET_ADMIN; SOURCE + SIM_* (simulated sources)
+ *   SET_SOURCE  CAP_SYS_TIME; SOURCE + CLOCK / PPSTIME / PPSFREQ
+ *   SET_SIM     CAP_SYS_TIME; SOURCE + SIM_* (simulated sources)
  *   EDGE        multicast on "events" after every edge (from a workqueue)
- *   INJECT      CAP_NET_ADMIN; SOURCE + INJECT_* (bridge sources)
+ *   INJECT      CAP_SYS_TIME; SOURCE + INJECT_* (bridge sources)
+ *
+ * CAP_SYS_TIME of the socket's opener and of the sender, as for SET_CLOCK
+ * (nc_netlink_may_change_time): a PPS edge or binding changes a clock.
  *
  * Strict validation (resv_start_op 0): unknown and read-only attributes,
  * wrong lengths and out-of-range values are rejected with an extack
@@ -214,6 +217,9 @@ static int ncpps_nl_set_doit(struct sk_buff *skb, struct genl_info *info)
 	s32 set = 0, clear = 0;
 	int clock, ret;
 
+	ret = nc_netlink_may_change_time(skb, info->extack);
+	if (ret)
+		return ret;
 	if (!a_clock && !a_time && !a_freq) {
 		NL_SET_ERR_MSG_MOD(info->extack,
 				   "nothing to set: give CLOCK, PPSTIME or PPSFREQ");
@@ -260,6 +266,9 @@ static int ncpps_nl_sim_doit(struct sk_buff *skb, struct genl_info *info)
 	struct ncpps_source *src;
 	int ret;
 
+	ret = nc_netlink_may_change_time(skb, info->extack);
+	if (ret)
+		return ret;
 	mutex_lock(&ncpps_mutex);
 	src = ncpps_nl_source(info);
 	if (IS_ERR(src)) {
@@ -286,6 +295,9 @@ static int ncpps_nl_inject_doit(struct sk_buff *skb, struct genl_info *info)
 	struct ncpps_source *src;
 	int ret;
 
+	ret = nc_netlink_may_change_time(skb, info->extack);
+	if (ret)
+		return ret;
 	mutex_lock(&ncpps_mutex);
 	src = ncpps_nl_source(info);
 	if (IS_ERR(src)) {
@@ -318,21 +330,18 @@ static const struct genl_ops ncpps_genl_ops[] = {
 		.doit = ncpps_nl_set_doit,
 		.policy = ncpps_set_policy,
 		.maxattr = NANOCLOCK_PPS_A_MAX,
-		.flags = GENL_ADMIN_PERM,
 	},
 	{
 		.cmd = NANOCLOCK_PPS_CMD_SET_SIM,
 		.doit = ncpps_nl_sim_doit,
 		.policy = ncpps_sim_policy,
 		.maxattr = NANOCLOCK_PPS_A_MAX,
-		.flags = GENL_ADMIN_PERM,
 	},
 	{
 		.cmd = NANOCLOCK_PPS_CMD_INJECT,
 		.doit = ncpps_nl_inject_doit,
 		.policy = ncpps_inject_policy,
 		.maxattr = NANOCLOCK_PPS_A_MAX,
-		.flags = GENL_ADMIN_PERM,
 	},
 };
 

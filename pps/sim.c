@@ -250,7 +250,7 @@ static int sim_nl_fill(struct ncpps_source *src, struct sk_buff *skb)
 	struct nk_time t;
 	s64 ref, err = 0;	/* ns */
 	u64 pcc;
-	u32 rem;
+	s32 rem;	/* ns, negative when ref is */
 
 	raw_spin_lock_irqsave(&s->lock, flags);
 	if (nc) {

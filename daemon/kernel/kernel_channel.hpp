@@ -75,10 +75,10 @@ class KernelChannel {
     RequestResult<std::vector<PpsSourceState>> pps_sources();
     // SET_SOURCE: bind @source to /dev/nanoclock@clock and set the clock's
     // STA_PPSTIME / STA_PPSFREQ; @clock -1 unbinds (the flags are not sent:
-    // clear them with a bound call first). Needs CAP_NET_ADMIN.
+    // clear them with a bound call first). Needs CAP_SYS_TIME.
     RequestResult<PpsSourceState> bind_pps_source(uint32_t source, int32_t clock, bool pps_time,
                                                   bool pps_freq);
-    // INJECT a CLOCK_REALTIME edge stamp into bridge @source. Needs CAP_NET_ADMIN.
+    // INJECT a CLOCK_REALTIME edge stamp into bridge @source. Needs CAP_SYS_TIME.
     RequestStatus inject(uint32_t source, const timespec& realtime_stamp);
 
     // The events socket, for the event loop to watch.

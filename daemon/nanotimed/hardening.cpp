@@ -22,7 +22,7 @@ std::string errno_text(const char* what) {
 
 }  // namespace
 
-PrivilegeResult drop_privileges(const std::string& user, bool keep_net_bind, bool keep_net_admin) {
+PrivilegeResult drop_privileges(const std::string& user, bool keep_net_bind) {
     PrivilegeResult result;
     if (geteuid() == 0 && !user.empty()) {
         errno = 0;
@@ -44,7 +44,6 @@ PrivilegeResult drop_privileges(const std::string& user, bool keep_net_bind, boo
     cap_t wanted = cap_init();
     std::vector<cap_value_t> keep = {CAP_SYS_TIME};
     if (keep_net_bind) keep.push_back(CAP_NET_BIND_SERVICE);
-    if (keep_net_admin) keep.push_back(CAP_NET_ADMIN);
     for (cap_value_t c : keep) {
         cap_flag_value_t permitted = CAP_CLEAR;
         cap_get_flag(current, c, CAP_PERMITTED, &permitted);

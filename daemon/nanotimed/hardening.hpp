@@ -18,12 +18,12 @@ struct PrivilegeResult {
 
 // As root with a non-empty @user: switch to that user and group (no
 // supplementary groups). In every case: keep only CAP_SYS_TIME (and
-// CAP_NET_BIND_SERVICE when @keep_net_bind, CAP_NET_ADMIN when
-// @keep_net_admin: the nanoclock_pps netlink commands that bind PPS sources
-// and inject bridged edges need it), of those the process holds.
+// CAP_NET_BIND_SERVICE when @keep_net_bind), of those the process holds.
+// CAP_SYS_TIME covers everything the daemon does to a clock, the netlink
+// commands included (binding PPS sources, injecting bridged edges,
+// SET_CLOCK): the kernel modules ask for nothing else.
 // Throws std::runtime_error with the reason.
-PrivilegeResult drop_privileges(const std::string& user, bool keep_net_bind,
-                                bool keep_net_admin = false);
+PrivilegeResult drop_privileges(const std::string& user, bool keep_net_bind);
 
 enum class SeccompAction { Kill, Log };
 

@@ -167,8 +167,8 @@ int main(int argc, char** argv) {
         d.open_sockets();
 
         if (!no_drop) {
-            const daemon::PrivilegeResult p = daemon::drop_privileges(
-                cfg.service.user, cfg.server.uses_privileged_port(), !cfg.pps.empty());
+            const daemon::PrivilegeResult p =
+                daemon::drop_privileges(cfg.service.user, cfg.server.uses_privileged_port());
             std::string caps;
             for (const std::string& c : p.capabilities) caps += (caps.empty() ? "" : ",") + c;
             log.info(io::LogClass::General, "running as uid " + std::to_string(getuid()) +

@@ -3,7 +3,8 @@
  * nanoclock_kunit: KUnit suites for nanoclock.ko, linked against the
  * module's exported hooks (load nanoclock.ko first).
  *
- *   nanoclock_adjtime  validation and CAP_SYS_TIME rules of clock_adjtime
+ *   nanoclock_adjtime  validation and CAP_SYS_TIME rules of clock_adjtime;
+ *                      invalid timespecs refused by settime (char device, PTP)
  *   nanoclock_tick     the hrtimer tick: targets, second boundaries
  *   nanoclock_latch    latch readers on one CPU, writers on another
  *   nanoclock_netlink  strict policies and SET parsing with extack
@@ -92,9 +93,73 @@ static void adjtime_validation(struct kunit *test)
 	KUNIT_EXPECT_GE(test, nc_adjtime_user(nc, &tx), 0);
 }
 
+/* ns from @a to @b */
+static s64 nk_time_diff(const struct nk_time *a, const struct nk_time *b)
+{
+	return (b->sec - a->sec) * NSEC_PER_SEC + (b->nsec - a->nsec);
+}
+
+/*
+ * clock_settime through the char device's and the PTP view's own
+ * callbacks (what a kernel without the POSIX layer's check would pass on):
+ * invalid timespecs are -EINVAL and the clock keeps its time.
+ */
+static void settime_invalid(struct kunit *test)
+{
+	struct nanoclock *nc = clock0(test);
+	struct nk_time before, after;
+	struct timespec64 ts;
+	int i;
+
+	nc_read(nc, &before, NULL);
+	for (i = 0; i < 5; i++) {
+		/* each far from the clock's time: a wrong set shows */
+		ts.tv_sec = before.sec + 1000;
+		ts.tv_nsec = 0;
+		switch (i) {
+		case 0:
+			ts.tv_nsec = NSEC_PER_SEC;
+			break;
+		case 1:
+			ts.tv_nsec = -1;
+			break;
+		case 2:
+			ts.tv_sec = -1000;
+			break;
+		case 3:
+			ts.tv_sec = KTIME_SEC_MAX + 1;
+			break;
+		case 4:
+			ts.tv_sec = -1;
+			ts.tv_nsec = NSEC_PER_SEC - 1;
+			break;
+		}
+		KUNIT_EXPECT_EQ_MSG(test, nc->pclk.ops.clock_settime(&nc->pclk, &ts),
+				    -EINVAL, "char device, case %d", i);
+		if (nc->ptp)
+			KUNIT_EXPECT_EQ_MSG(test,
+					    nc->ptp_info.settime64(&nc->ptp_info, &ts),
+					    -EINVAL, "PTP view, case %d", i);
+	}
+	nc_read(nc, &after, NULL);
+	/* unchanged: only the run time of the calls passed (ns) */
+	KUNIT_EXPECT_GE(test, nk_time_diff(&before, &after), 0);
+	KUNIT_EXPECT_LT(test, nk_time_diff(&before, &after), 10 * NSEC_PER_SEC);
+	KUNIT_EXPECT_NOT_NULL(test, nc->ptp);
+
+	/* a valid time is still accepted, by both */
+	nc_read(nc, &before, NULL);
+	ts.tv_sec = before.sec;
+	ts.tv_nsec = before.nsec;
+	KUNIT_EXPECT_EQ(test, nc->pclk.ops.clock_settime(&nc->pclk, &ts), 0);
+	if (nc->ptp)
+		KUNIT_EXPECT_EQ(test, nc->ptp_info.settime64(&nc->ptp_info, &ts), 0);
+}
+
 static struct kunit_case adjtime_cases[] = {
 	KUNIT_CASE(adjtime_permissions),
 	KUNIT_CASE(adjtime_validation),
+	KUNIT_CASE(settime_invalid),
 	{}
 };
 

@@ -153,6 +153,10 @@ src=$(echo "$ppsj" | json "[s for s in d['sources'] if s['name']=='bridge0'][0]"
 echo "# bridge0: $src"
 bound=$(echo "$ppsj" | json "[(s['clock'],s['time'],s['frequency'],s['configured'],s['binding_error']) for s in d['sources'] if s['name']=='bridge0'][0]")
 check '[ "$bound" = "(0, True, True, True, '"''"')" ]' "bridge0 bound to nanoclock0 with time and frequency by nanotimed ($bound)"
+# ... with CAP_SYS_TIME alone: the modules do not ask for CAP_NET_ADMIN, and
+# the daemon does not keep it.
+caps=$(grep -o 'with capabilities \[[^]]*\]' "$work/nanotimed.log" | head -n 1)
+check '[ -n "$caps" ] && ! echo "$caps" | grep -q net_admin' "nanotimed runs $caps, no CAP_NET_ADMIN"
 injected=$(echo "$ppsj" | json "d['bridges'][0]['injected']")
 refused=$(echo "$ppsj" | json "d['bridges'][0]['refused']")
 edges=$(echo "$ppsj" | json "d['bridges'][0]['edges']")

@@ -2,6 +2,9 @@
 /*
  * netlink_test: the "nanoclock" generic netlink family with libnl-genl-3:
  * dump and get, set (privileged and not), strict policies, and events.
+ * Permissions: SET_CLOCK needs CAP_SYS_TIME of the socket's opener and of
+ * the sender; CAP_NET_ADMIN alone is refused with EPERM and an extack
+ * message and changes nothing; CAP_SYS_TIME alone is enough.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -10,11 +13,14 @@
 #include <netlink/netlink.h>
 #include <sched.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <time.h>
 #include <sys/timex.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include <linux/nanoclock.h>
+#include "nc_nltest.h"
 #include "nc_test.h"
 
 static int family;
@@ -26,6 +32,7 @@ struct reply {
 	int have_all;
 	long long freq;
 	unsigned int status;
+	long long time_sec;
 };
 
 static int parse_cb(struct nl_msg *msg, void *arg)
@@ -48,6 +55,8 @@ static int parse_cb(struct nl_msg *msg, void *arg)
 		r->freq = (long long)nla_get_s64(tb[NANOCLOCK_A_FREQ]);
 	if (tb[NANOCLOCK_A_STATUS])
 		r->status = nla_get_u32(tb[NANOCLOCK_A_STATUS]);
+	if (tb[NANOCLOCK_A_TIME_SEC])
+		r->time_sec = (long long)nla_get_s64(tb[NANOCLOCK_A_TIME_SEC]);
 	if (gh->cmd == NANOCLOCK_CMD_EVENT && tb[NANOCLOCK_A_EVENT])
 		r->event |= 1 << nla_get_u32(tb[NANOCLOCK_A_EVENT]);
 	return NL_OK;
@@ -175,6 +184,169 @@ static void fill_step(struct nl_msg *m, void *arg)
 	nla_put_s64(m, NANOCLOCK_A_SETOFFSET, 1000);
 }
 
+static void fill_bigstep(struct nl_msg *m, void *arg)
+{
+	(void)arg;
+	nla_put_u32(m, NANOCLOCK_A_INDEX, 0);
+	nla_put_u32(m, NANOCLOCK_A_MODES, ADJ_SETOFFSET);
+	nla_put_s64(m, NANOCLOCK_A_SETOFFSET, 1000LL * 1000000000LL);	/* 1000 s */
+}
+
+/*
+ * One SET_CLOCK on @s, whoever opened it; returns 0 or the kernel's -errno
+ * (extack text in ext_msg). libnl addresses every message to the kernel
+ * (sendmsg with a destination), in which case netlink_capable() asks only
+ * the sender; send_plain() writes it without one, so the opener is asked too.
+ */
+static int send_plain;
+
+static int set_on(struct nl_sock *s, void (*fill)(struct nl_msg *, void *), void *arg)
+{
+	struct nl_msg *msg = nlmsg_alloc();
+	int st[2] = { 0, 0 };	/* error, done */
+	int one = 1;
+
+	setsockopt(nl_socket_get_fd(s), SOL_NETLINK, NETLINK_EXT_ACK, &one, sizeof(one));
+	nl_socket_modify_err_cb(s, NL_CB_CUSTOM, err_cb, st);
+	nl_socket_modify_cb(s, NL_CB_ACK, NL_CB_CUSTOM, done_cb, st);
+	genlmsg_put(msg, NL_AUTO_PORT, NL_AUTO_SEQ, family, 0, NLM_F_ACK,
+		    NANOCLOCK_CMD_SET_CLOCK, NANOCLOCK_GENL_VERSION);
+	fill(msg, arg);
+	ext_msg[0] = 0;
+	nl_complete_msg(s, msg);
+	if (send_plain ? send(nl_socket_get_fd(s), nlmsg_hdr(msg), nlmsg_hdr(msg)->nlmsg_len, 0) < 0
+		       : nl_send(s, msg) < 0)
+		st[0] = -EIO;
+	else
+		while (!st[1] && nl_recvmsgs_default(s) >= 0)
+			;
+	nlmsg_free(msg);
+	return st[0];
+}
+
+static struct nl_sock *connected(void)
+{
+	struct nl_sock *s = nl_socket_alloc();
+
+	genl_connect(s);
+	return s;
+}
+
+/* Refused for want of CAP_SYS_TIME: EPERM and the extack says so. */
+static int refused(int err)
+{
+	printf("# refused: %d \"%s\"\n", err, ext_msg);
+	fflush(stdout);
+	return err == -EPERM && strstr(ext_msg, "CAP_SYS_TIME");
+}
+
+/* The clock's time minus CLOCK_REALTIME, s (a step shows in it). */
+static long long clock_minus_real(struct reply *r)
+{
+	struct nl_sock *sk = sock_new(r);
+	struct timespec now;
+	int idx = 0;
+
+	memset(r, 0, sizeof(*r));
+	request_reply(sk, NANOCLOCK_CMD_GET_CLOCK, 0, fill_index, &idx);
+	nl_socket_free(sk);
+	clock_gettime(CLOCK_REALTIME, &now);
+	return r->time_sec - (long long)now.tv_sec;
+}
+
+/*
+ * The permission model: CAP_SYS_TIME (opener and sender), never
+ * CAP_NET_ADMIN. Runs with the clock's frequency at 42 ppm.
+ */
+static void check_permissions(void)
+{
+	struct reply before, after;
+	long long d0, d1, f;
+	unsigned int status;
+	int pid, st, err;
+
+	d0 = clock_minus_real(&before);
+	pid = fork();
+	if (pid == 0) {
+		cap_value_t net_admin = CAP_NET_ADMIN;
+		struct reply r2 = { 0 };
+		struct nl_sock *s;
+
+		if (nc_t_only_caps(&net_admin, 1))
+			_exit(10);
+		s = connected();
+		f = 1LL << 16;
+		if (!refused(set_on(s, fill_freq, &f)))
+			_exit(1);
+		if (!refused(set_on(s, fill_bigstep, NULL)))
+			_exit(2);
+		status = STA_PLL | STA_FREQHOLD;
+		if (!refused(set_on(s, fill_status, &status)))
+			_exit(3);
+		nl_socket_free(s);
+		s = sock_new(&r2);
+		if (request_reply(s, NANOCLOCK_CMD_GET_CLOCK, NLM_F_DUMP, NULL, NULL) || !r2.n)
+			_exit(4);
+		_exit(0);
+	}
+	waitpid(pid, &st, 0);
+	CHECK(WIFEXITED(st) && WEXITSTATUS(st) == 0,
+	      "CAP_NET_ADMIN only: freq, step, status -> EPERM \"...CAP_SYS_TIME\"; get ok (code %d)",
+	      WIFEXITED(st) ? WEXITSTATUS(st) : -1);
+	d1 = clock_minus_real(&after);
+	CHECK(after.freq == before.freq && after.status == before.status && d1 - d0 >= -2 &&
+	      d1 - d0 <= 2,
+	      "clock unchanged: freq %lld -> %lld, status %#x -> %#x, clock - real %lld -> %lld s",
+	      before.freq, after.freq, before.status, after.status, d0, d1);
+
+	pid = fork();
+	if (pid == 0) {
+		cap_value_t sys_time = CAP_SYS_TIME;
+		struct nl_sock *s;
+
+		if (nc_t_only_caps(&sys_time, 1))
+			_exit(10);
+		s = connected();
+		f = 43LL << 16;
+		err = set_on(s, fill_freq, &f);
+		_exit(err == 0 ? 0 : 1);
+	}
+	waitpid(pid, &st, 0);
+	clock_minus_real(&after);
+	CHECK(WIFEXITED(st) && WEXITSTATUS(st) == 0 && after.freq == 43LL << 16,
+	      "CAP_SYS_TIME only (no CAP_NET_ADMIN): set freq 43 ppm works (code %d, %lld)",
+	      WIFEXITED(st) ? WEXITSTATUS(st) : -1, after.freq);
+
+	/* the socket's opener counts, not only the sender */
+	pid = fork();
+	if (pid == 0) {
+		struct nl_sock *s;
+
+		f = 1LL << 16;
+		if (nc_t_effective(CAP_SYS_TIME, 0))
+			_exit(10);
+		s = connected();		/* opened without CAP_SYS_TIME */
+		if (nc_t_effective(CAP_SYS_TIME, 1))
+			_exit(11);
+		send_plain = 1;
+		if (!refused(set_on(s, fill_freq, &f)))
+			_exit(1);
+		send_plain = 0;
+		nl_socket_free(s);
+		s = connected();		/* opened with it, sent without */
+		if (nc_t_effective(CAP_SYS_TIME, 0))
+			_exit(12);
+		if (!refused(set_on(s, fill_freq, &f)))
+			_exit(2);
+		_exit(0);
+	}
+	waitpid(pid, &st, 0);
+	clock_minus_real(&after);
+	CHECK(WIFEXITED(st) && WEXITSTATUS(st) == 0 && after.freq == 43LL << 16,
+	      "opened or sent without CAP_SYS_TIME -> EPERM, freq kept (code %d, %lld)",
+	      WIFEXITED(st) ? WEXITSTATUS(st) : -1, after.freq);
+}
+
 int main(void)
 {
 	struct reply r = { 0 };
@@ -245,6 +417,7 @@ int main(void)
 	waitpid(pid, &st, 0);
 	CHECK(WIFEXITED(st) && WEXITSTATUS(st) == 0,
 	      "unprivileged: dump ok, set -> EPERM (code %d)", WEXITSTATUS(st));
+	check_permissions();
 
 	/* events */
 	{

@@ -6,7 +6,8 @@
  *	the "nanoclock_pps" family: dump/get, SET_SOURCE binding and flags
  *	(clock status follows, sysfs agrees), rejected requests with extack
  *	and no change (bad source, bad clock, flags unbound, empty, bad
- *	range, unprivileged), SET_SIM, EDGE events, /dev/ppsN via PPS_FETCH.
+ *	range, unprivileged, CAP_NET_ADMIN without CAP_SYS_TIME), SET_SIM
+ *	(CAP_SYS_TIME alone enough), EDGE events, /dev/ppsN via PPS_FETCH.
  *   nc_pps_test converge SECONDS FREQ_PPB [short]
  *	sets STA_PLL|STA_PPSFREQ|STA_PPSTIME on /dev/nanoclock0 and samples
  *	once a second the clock - reference error (SIM_ERROR) and the clock
@@ -25,8 +26,8 @@
  *	daemon's job done by hand: 6 assert stamps fetched from the sim's
  *	/dev/ppsN (RFC 2783 PPS_FETCH) injected into bridge0 map back onto
  *	the sim's PCC; malformed, wrong-clock, stale, future, out-of-order,
- *	non-bridge and unprivileged injections are rejected with extack and
- *	change nothing.
+ *	non-bridge, unprivileged and CAP_NET_ADMIN-only injections are
+ *	rejected with extack and change nothing.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -45,6 +46,7 @@
 
 #include <linux/nanoclock.h>
 #include <linux/pps.h>
+#include "nc_nltest.h"
 #include "nc_test.h"
 
 static int family;
@@ -124,39 +126,6 @@ static int parse_cb(struct nl_msg *msg, void *arg)
 	r->have_error = !!tb[NANOCLOCK_PPS_A_SIM_ERROR];
 	S64(NANOCLOCK_PPS_A_SIM_ERROR, sim_error);
 	return NL_OK;
-}
-
-/* extack text of the last error, for the TAP output */
-static char ext_msg[256];
-
-static int err_cb(struct sockaddr_nl *nla, struct nlmsgerr *e, void *arg)
-{
-	struct nlmsghdr *nlh = (struct nlmsghdr *)e - 1;
-	struct nlattr *tb[NLMSGERR_ATTR_MAX + 1];
-	int *perr = arg;
-	unsigned int off = sizeof(*e);
-
-	(void)nla;
-	ext_msg[0] = 0;
-	if (!(nlh->nlmsg_flags & NLM_F_CAPPED))
-		off += e->msg.nlmsg_len - sizeof(struct nlmsghdr);
-	if ((nlh->nlmsg_flags & NLM_F_ACK_TLVS) &&
-	    !nla_parse(tb, NLMSGERR_ATTR_MAX,
-		       (struct nlattr *)((char *)e + off),
-		       nlh->nlmsg_len - sizeof(*nlh) - off, NULL) &&
-	    tb[NLMSGERR_ATTR_MSG])
-		snprintf(ext_msg, sizeof(ext_msg), "%s",
-			 nla_get_string(tb[NLMSGERR_ATTR_MSG]));
-	perr[0] = e->error;
-	perr[1] = 1;
-	return NL_STOP;
-}
-
-static int done_cb(struct nl_msg *msg, void *arg)
-{
-	(void)msg;
-	((int *)arg)[1] = 1;
-	return NL_STOP;
 }
 
 /*
@@ -399,6 +368,45 @@ static int run_api(void)
 	      WEXITSTATUS(st));
 	get_source(idx, &after);
 	CHECK(after.clock == 0, "still bound after the unprivileged attempt");
+
+	/* CAP_NET_ADMIN is not enough: changing a PPS needs CAP_SYS_TIME */
+	get_source(idx, &before);
+	pid = fork();
+	if (pid == 0) {
+		cap_value_t net_admin = CAP_NET_ADMIN;
+
+		if (nc_t_only_caps(&net_admin, 1))
+			_exit(10);
+		q = (struct setreq){ idx, -1, -2, -2 };
+		err = req(NANOCLOCK_PPS_CMD_SET_SOURCE, 0, fill_set, &q, NULL);
+		printf("# SET_SOURCE: %d \"%s\"\n", err, ext_msg);
+		if (err != -EPERM || !strstr(ext_msg, "CAP_SYS_TIME"))
+			_exit(1);
+		sq = (struct simreq){ idx, NANOCLOCK_PPS_A_SIM_FREQ, before.sim_freq + 1000 };
+		err = req(NANOCLOCK_PPS_CMD_SET_SIM, 0, fill_sim, &sq, NULL);
+		printf("# SET_SIM: %d \"%s\"\n", err, ext_msg);
+		fflush(stdout);
+		_exit(err == -EPERM && strstr(ext_msg, "CAP_SYS_TIME") ? 0 : 2);
+	}
+	waitpid(pid, &st, 0);
+	get_source(idx, &after);
+	CHECK(WIFEXITED(st) && WEXITSTATUS(st) == 0 && after.clock == 0 &&
+	      after.sim_freq == before.sim_freq,
+	      "CAP_NET_ADMIN only: SET_SOURCE/SET_SIM -> EPERM \"...CAP_SYS_TIME\", still bound, "
+	      "sim freq %lld kept (code %d)", after.sim_freq, WIFEXITED(st) ? WEXITSTATUS(st) : -1);
+	pid = fork();
+	if (pid == 0) {
+		cap_value_t sys_time = CAP_SYS_TIME;
+
+		if (nc_t_only_caps(&sys_time, 1))
+			_exit(10);
+		sq = (struct simreq){ idx, NANOCLOCK_PPS_A_SIM_FREQ, before.sim_freq };
+		_exit(req(NANOCLOCK_PPS_CMD_SET_SIM, 0, fill_sim, &sq, NULL) == 0 ? 0 : 1);
+	}
+	waitpid(pid, &st, 0);
+	CHECK(WIFEXITED(st) && WEXITSTATUS(st) == 0,
+	      "CAP_SYS_TIME only (no CAP_NET_ADMIN): SET_SIM works (code %d)",
+	      WIFEXITED(st) ? WEXITSTATUS(st) : -1);
 
 	/* unbind and rebind: edges keep coming, only fed ones count */
 	q = (struct setreq){ idx, -1, -2, -2 };
@@ -789,6 +797,22 @@ static int run_bridge(void)
 	waitpid(pid, &st, 0);
 	CHECK(WIFEXITED(st) && WEXITSTATUS(st) == 0, "unprivileged inject -> EPERM (code %d)",
 	      WEXITSTATUS(st));
+	pid = fork();
+	if (pid == 0) {
+		cap_value_t net_admin = CAP_NET_ADMIN;
+
+		if (nc_t_only_caps(&net_admin, 1))
+			_exit(10);
+		clock_gettime(CLOCK_REALTIME, &now);
+		err = inject(bi, CLOCK_REALTIME, now.tv_sec, now.tv_nsec);
+		printf("# INJECT: %d \"%s\"\n", err, ext_msg);
+		fflush(stdout);
+		_exit(err == -EPERM && strstr(ext_msg, "CAP_SYS_TIME") ? 0 : 1);
+	}
+	waitpid(pid, &st, 0);
+	CHECK(WIFEXITED(st) && WEXITSTATUS(st) == 0,
+	      "CAP_NET_ADMIN only: inject -> EPERM \"...CAP_SYS_TIME\" (code %d)",
+	      WIFEXITED(st) ? WEXITSTATUS(st) : -1);
 	get_source(bi, &after);
 	CHECK(after.edges == before.edges + 1 && after.fed == before.fed + 1,
 	      "only the valid stamp became an edge: %llu -> %llu", before.edges, after.edges);

@@ -3,7 +3,8 @@
 # the nanoclock integration tests; exits non-zero if any fails. TAP on
 # stdout. "functional" (default): clock, netlink, PTP (phc_ctl, phc2sys,
 # chrony), monotonicity and, when built, the read benchmark. "loadunload":
-# CYCLES (100) load/unload cycles with readers, a holder and a subscriber.
+# CYCLES (100) load/unload cycles with readers, a holder, a subscriber and a
+# netlink writer keeping events flowing (nc_loadunload).
 set -u
 ko=$1 bin=$2 part=${3:-functional} cycles=${4:-100}
 here=$(dirname "$0")
@@ -22,7 +23,7 @@ functional)
 	rmmod nanoclock || rc=1
 	;;
 loadunload)
-	NC_READER="$bin/nc_reader" run "$here/loadunload_test.sh" "$ko" "$cycles"
+	run "$bin/nc_loadunload" "$ko" "$cycles"
 	;;
 *)
 	echo "run-all.sh: unknown part '$part'" >&2

@@ -127,7 +127,7 @@ struct nanoclock_page {
 /*
  * NANOCLOCK_CMD_GET_CLOCK: doit with NANOCLOCK_A_INDEX, or dump all clocks;
  *	replies carry the full status (attributes below).
- * NANOCLOCK_CMD_SET_CLOCK (CAP_NET_ADMIN): mirrors clock_adjtime. Required:
+ * NANOCLOCK_CMD_SET_CLOCK (CAP_SYS_TIME): mirrors clock_adjtime. Required:
  *	NANOCLOCK_A_INDEX, NANOCLOCK_A_MODES (ADJ_* bits of struct timex; ADJ_NANO
  *	is implied: offsets are ns), plus the attribute for every mode bit set.
  *	The reply is a GET_CLOCK message with the new state; its
@@ -199,14 +199,14 @@ enum nanoclock_event {
  *
  * NANOCLOCK_PPS_CMD_GET_SOURCE: doit with NANOCLOCK_PPS_A_SOURCE, or dump;
  *	replies carry binding, statistics and the kind's own attributes.
- * NANOCLOCK_PPS_CMD_SET_SOURCE (CAP_NET_ADMIN): NANOCLOCK_PPS_A_SOURCE plus
+ * NANOCLOCK_PPS_CMD_SET_SOURCE (CAP_SYS_TIME): NANOCLOCK_PPS_A_SOURCE plus
  *	any of CLOCK (bind, -1 unbinds), PPSTIME, PPSFREQ (the bound clock's
  *	STA_PPSTIME / STA_PPSFREQ, 0 or 1). All or nothing; replies GET_SOURCE.
- * NANOCLOCK_PPS_CMD_SET_SIM (CAP_NET_ADMIN): NANOCLOCK_PPS_A_SOURCE of a
+ * NANOCLOCK_PPS_CMD_SET_SIM (CAP_SYS_TIME): NANOCLOCK_PPS_A_SOURCE of a
  *	simulated source plus any NANOCLOCK_PPS_A_SIM_* parameter.
  * NANOCLOCK_PPS_CMD_EDGE: multicast on "events" after each edge, with the
  *	GET_SOURCE attributes.
- * NANOCLOCK_PPS_CMD_INJECT (CAP_NET_ADMIN): NANOCLOCK_PPS_A_SOURCE of a
+ * NANOCLOCK_PPS_CMD_INJECT (CAP_SYS_TIME): NANOCLOCK_PPS_A_SOURCE of a
  *	bridge source, INJECT_CLOCKID (must be CLOCK_REALTIME, 0),
  *	INJECT_SEC and INJECT_NSEC: an assert timestamp read from another
  *	/dev/ppsN (RFC 2783 time_pps_fetch). The module maps it onto the PCC;
