@@ -419,7 +419,14 @@ size_t EventLoop::build_pktinfo(const Endpoint& from, uint8_t* buf, size_t cap) 
     return 0;
 }
 
-void EventLoop::deliver(UdpSock& s, ReceivedDatagram& d) {
+void EventLoop::deliver(UdpSock& s, ReceivedDatagram& d, bool truncated) {
+    // Cut by the receive buffer: whatever the owner made of the first part,
+    // it would be an answer to a request it never saw whole. Dropped here,
+    // for every socket and both backends.
+    if (truncated) {
+        ++stats_.datagrams_truncated;
+        return;
+    }
     ++stats_.datagrams_received;
     d.socket = s.id;
     if (s.on_receive) s.on_receive(d);
@@ -452,13 +459,15 @@ void EventLoop::accepted(Listener& l, int fd) {
     }
 }
 
-uint64_t EventLoop::add_stream(int fd, StreamDataFn on_data, StreamCloseFn on_close) {
+uint64_t EventLoop::add_stream(int fd, StreamDataFn on_data, StreamCloseFn on_close,
+                               StreamDrainedFn on_drained) {
     set_nonblocking(fd);
     auto c = std::make_unique<Conn>();
     c->id = next_id_++;
     c->fd = fd;
     c->on_data = std::move(on_data);
     c->on_close = std::move(on_close);
+    c->on_drained = std::move(on_drained);
     c->in_buffer.resize(4096);
     Conn& ref = *c;
     conns_.emplace(c->id, std::move(c));
@@ -471,6 +480,30 @@ void EventLoop::write_stream(uint64_t id, std::span<const uint8_t> data) {
     if (c == nullptr || c->closing || c->close_when_flushed || data.empty()) return;
     c->out.emplace_back(data.begin(), data.end());
     conn_write_ready(*c);
+}
+
+size_t EventLoop::stream_queued_bytes(uint64_t id) const {
+    auto it = conns_.find(id);
+    if (it == conns_.end()) return 0;
+    const Conn& c = *it->second;
+    size_t total = 0;
+    for (const std::vector<uint8_t>& chunk : c.out) total += chunk.size();
+    return total - c.out_offset;
+}
+
+void EventLoop::pause_stream(uint64_t id) {
+    if (Conn* c = conn(id)) c->paused = true;
+}
+
+void EventLoop::resume_stream(uint64_t id) {
+    Conn* c = conn(id);
+    if (c == nullptr || !c->paused) return;
+    c->paused = false;
+    if (!c->closing) conn_resumed(*c);
+}
+
+void EventLoop::deliver_stream_drained(Conn& c) {
+    if (c.on_drained && !c.closing) c.on_drained(c.id);
 }
 
 void EventLoop::close_stream(uint64_t id, bool flush) {

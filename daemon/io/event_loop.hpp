@@ -84,7 +84,6 @@ struct ReceivedDatagram {
     Endpoint local;   // destination address of the datagram (pktinfo); port 0
     int ifindex = 0;  // interface it arrived on (pktinfo), 0 if unknown
     PacketTimestamps rx;
-    bool truncated = false;  // larger than the receive buffer; payload is cut
 };
 
 struct TxTimestamp {
@@ -108,6 +107,7 @@ using TxTimestampFn = std::function<void(const TxTimestamp&)>;
 using AcceptFn = std::function<void(int fd)>;  // the callee owns fd (add_stream or close)
 using StreamDataFn = std::function<void(uint64_t conn, std::span<const uint8_t> data)>;
 using StreamCloseFn = std::function<void(uint64_t conn)>;
+using StreamDrainedFn = std::function<void(uint64_t conn)>;
 using TimerFn = std::function<void()>;
 using SignalFn = std::function<void(const signalfd_siginfo&)>;
 using ReadableFn = std::function<void()>;
@@ -145,6 +145,7 @@ inline constexpr size_t kRxControlSize = 256;
 struct LoopStats {
     uint64_t datagrams_received = 0;
     uint64_t rx_control_truncated = 0;  // datagrams whose control messages were cut (MSG_CTRUNC)
+    uint64_t datagrams_truncated = 0;   // larger than the receive buffer (MSG_TRUNC): dropped
     uint64_t datagrams_sent = 0;
     uint64_t send_errors = 0;
     uint64_t tx_timestamps = 0;
@@ -183,8 +184,20 @@ class EventLoop {
     // non-blocking and owns it); add_stream takes a connected one.
     uint64_t listen_stream(int fd, AcceptFn on_accept);
     void close_listener(uint64_t listener);
-    uint64_t add_stream(int fd, StreamDataFn on_data, StreamCloseFn on_close);
+    // @on_drained (optional) runs whenever the last queued byte of @conn has
+    // been handed to the kernel: what a server that keeps one reply in
+    // flight waits for before it answers the next request.
+    uint64_t add_stream(int fd, StreamDataFn on_data, StreamCloseFn on_close,
+                        StreamDrainedFn on_drained = {});
     void write_stream(uint64_t conn, std::span<const uint8_t> data);
+    // Bytes queued on @conn and not yet handed to the kernel (0 if unknown).
+    size_t stream_queued_bytes(uint64_t conn) const;
+    // Stops reading @conn (the kernel's socket buffer fills and the peer's
+    // writes block) until resume_stream(). At most one receive already in
+    // flight (io_uring, in_buffer's size) may still be delivered. A peer
+    // that hangs up while paused is closed.
+    void pause_stream(uint64_t conn);
+    void resume_stream(uint64_t conn);
     // Closes after queued writes are sent (or at once if @flush is false);
     // on_close runs once, for peer closes and for these.
     void close_stream(uint64_t conn, bool flush = true);
@@ -343,6 +356,9 @@ class EventLoop {
         bool closing = false;                  // close requested / peer closed
         bool close_when_flushed = false;
         bool writing = false;  // io_uring: a send is in flight
+        bool reading = false;  // io_uring: a receive is in flight
+        bool paused = false;   // pause_stream(): no new receive until resume_stream()
+        StreamDrainedFn on_drained;
         int inflight = 0;
         std::vector<uint8_t> in_buffer;
     };
@@ -362,6 +378,7 @@ class EventLoop {
     virtual void listener_closing(Listener& l) = 0;
     virtual void conn_added(Conn& c) = 0;
     virtual void conn_write_ready(Conn& c) = 0;  // data was queued on c.out
+    virtual void conn_resumed(Conn& c) = 0;      // resume_stream(): read again
     virtual void conn_closing(Conn& c) = 0;
     virtual void signals_added(int signal_fd) = 0;
     virtual void watch_added(FdWatch& w) = 0;
@@ -386,8 +403,12 @@ class EventLoop {
     void handle_error_message(UdpSock& s, msghdr& msg);
     // A datagram reached the kernel: give it its OPT_ID key.
     void note_sent(UdpSock& s, uint64_t token);
-    void deliver(UdpSock& s, ReceivedDatagram& d);
+    // Hands @d to s's owner; a @truncated one (MSG_TRUNC) is counted and dropped.
+    void deliver(UdpSock& s, ReceivedDatagram& d, bool truncated);
     void deliver_stream_data(Conn& c, std::span<const uint8_t> data);
+    // c.out has just become empty: tell the owner (the callback may write,
+    // pause, resume or close).
+    void deliver_stream_drained(Conn& c);
     // Runs w's callback unless it was unwatched or has failed.
     void deliver_readable(FdWatch& w);
     // The backend has no more operations on the object: close the fd and forget it.

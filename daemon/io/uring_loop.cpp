@@ -31,14 +31,17 @@
 #include <poll.h>
 #include <sys/mman.h>
 #include <sys/socket.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <system_error>
+#include <vector>
 
 #include "io/event_loop.hpp"
+#include "io/uring_ring.hpp"
 
 namespace nanotime::io {
 namespace {
@@ -64,6 +67,15 @@ constexpr uint16_t kBufferGroup = 7;
 constexpr size_t kNameSize = 32;
 constexpr size_t kControlSize = kRxControlSize;
 
+// Every opcode this backend submits (and with it, everything the ring may
+// do: see restrict_and_enable). Polls, multishot or not, are POLL_ADD;
+// cancels are ASYNC_CANCEL.
+constexpr uint8_t kRingOpcodes[] = {
+    IORING_OP_RECVMSG, IORING_OP_SENDMSG,        IORING_OP_RECV,
+    IORING_OP_SEND,    IORING_OP_ACCEPT,         IORING_OP_POLL_ADD,
+    IORING_OP_TIMEOUT, IORING_OP_TIMEOUT_REMOVE, IORING_OP_ASYNC_CANCEL,
+};
+
 uint64_t tag(OpKind kind, uint64_t id) {
     return (static_cast<uint64_t>(kind) << kShift) | (id & kIdMask);
 }
@@ -71,21 +83,32 @@ uint64_t tag(OpKind kind, uint64_t id) {
 class UringLoop final : public EventLoop {
   public:
     explicit UringLoop(const LoopOptions& options) : EventLoop(options) {
+        // Created disabled: nothing can be submitted until the restrictions
+        // below are registered and the ring enabled (see restrict_and_enable).
         io_uring_params params{};
-        params.flags = IORING_SETUP_SUBMIT_ALL | IORING_SETUP_COOP_TASKRUN;
+        params.flags =
+            IORING_SETUP_SUBMIT_ALL | IORING_SETUP_COOP_TASKRUN | IORING_SETUP_R_DISABLED;
         int ret = io_uring_queue_init_params(options.ring_entries, &ring_, &params);
-        if (ret == -EINVAL) {  // kernel older than 5.19: plain ring
+        if (ret == -EINVAL) {  // kernel older than 5.19: plain ring (still disabled)
             params = io_uring_params{};
+            params.flags = IORING_SETUP_R_DISABLED;
             ret = io_uring_queue_init_params(options.ring_entries, &ring_, &params);
         }
         if (ret < 0) throw std::system_error(-ret, std::generic_category(), "io_uring_queue_init");
-        if (io_uring_probe* probe = io_uring_get_probe_ring(&ring_)) {
-            // IORING_OP_SEND_ZC arrived with multishot recvmsg, in 6.0.
-            multishot_ = io_uring_opcode_supported(probe, IORING_OP_SEND_ZC) != 0;
-            io_uring_free_probe(probe);
+        try {
+            if (io_uring_probe* probe = io_uring_get_probe_ring(&ring_)) {
+                // IORING_OP_SEND_ZC arrived with multishot recvmsg, in 6.0.
+                multishot_ = io_uring_opcode_supported(probe, IORING_OP_SEND_ZC) != 0;
+                io_uring_free_probe(probe);
+            }
+            if (options.force_single_shot) multishot_ = false;
+            if (multishot_ && !setup_buffer_ring()) multishot_ = false;
+            restrict_and_enable();
+        } catch (...) {
+            io_uring_queue_exit(&ring_);
+            if (buf_ring_ != nullptr) munmap(buf_ring_, buf_ring_bytes_);
+            throw;
         }
-        if (options.force_single_shot) multishot_ = false;
-        if (multishot_ && !setup_buffer_ring()) multishot_ = false;
         single_buffer_size_ = options.buffer_size;
         template_.msg_namelen = kNameSize;
         template_.msg_controllen = kControlSize;
@@ -98,6 +121,7 @@ class UringLoop final : public EventLoop {
     }
 
     Backend backend() const override { return Backend::IoUring; }
+    io_uring* ring() { return &ring_; }
     std::string describe() const override {
         return multishot_ ? "io_uring (multishot recvmsg, provided buffer ring, batched sendmsg)"
                           : "io_uring (single-shot recvmsg re-armed, batched sendmsg)";
@@ -121,6 +145,9 @@ class UringLoop final : public EventLoop {
     void conn_added(Conn& c) override { arm_conn_recv(c); }
     void conn_write_ready(Conn& c) override {
         if (!c.writing) arm_conn_send(c);
+    }
+    void conn_resumed(Conn& c) override {
+        if (!c.reading) arm_conn_recv(c);
     }
     void conn_closing(Conn& c) override {
         cancel(tag(kConnRecv, c.id));
@@ -224,6 +251,43 @@ class UringLoop final : public EventLoop {
         msghdr msg{};
         alignas(cmsghdr) uint8_t control[64];
     };
+
+    // The seccomp filter never sees what an SQE does: an OPENAT, CONNECT or
+    // SOCKET submitted on the ring runs in the kernel's io_uring code, not
+    // through a system call. So the ring itself is limited to the opcodes
+    // this backend uses (kRingOpcodes) and the one SQE flag it sets, and no
+    // io_uring_register() operation is allowed once it runs (the probe and
+    // the buffer ring are registered before this). Restrictions arrived in
+    // 5.10; a kernel without them gets no ring (Auto then uses poll).
+    void restrict_and_enable() {
+        std::vector<io_uring_restriction> allowed;
+        for (const uint8_t op : kRingOpcodes) {
+            io_uring_restriction r{};
+            r.opcode = IORING_RESTRICTION_SQE_OP;
+            r.sqe_op = op;
+            allowed.push_back(r);
+        }
+        io_uring_restriction flags{};
+        flags.opcode = IORING_RESTRICTION_SQE_FLAGS_ALLOWED;
+        flags.sqe_flags = IOSQE_BUFFER_SELECT;
+        allowed.push_back(flags);
+        // Straight through io_uring_register(2): Debian 12's liburing 2.3
+        // declares io_uring_register_restrictions() and
+        // io_uring_enable_rings() but its shared library does not export them.
+        if (register_ring(IORING_REGISTER_RESTRICTIONS, allowed.data(),
+                          static_cast<unsigned>(allowed.size())) != 0) {
+            throw std::system_error(errno, std::generic_category(),
+                                    "io_uring_register(IORING_REGISTER_RESTRICTIONS)");
+        }
+        if (register_ring(IORING_REGISTER_ENABLE_RINGS, nullptr, 0) != 0) {
+            throw std::system_error(errno, std::generic_category(),
+                                    "io_uring_register(IORING_REGISTER_ENABLE_RINGS)");
+        }
+    }
+
+    int register_ring(unsigned opcode, const void* arg, unsigned count) {
+        return static_cast<int>(syscall(__NR_io_uring_register, ring_.ring_fd, opcode, arg, count));
+    }
 
     bool setup_buffer_ring() {
         const unsigned n = options_.buffer_count;
@@ -348,6 +412,7 @@ class UringLoop final : public EventLoop {
         io_uring_sqe* sqe = get_sqe();
         io_uring_prep_recv(sqe, c.fd, c.in_buffer.data(), c.in_buffer.size(), 0);
         io_uring_sqe_set_data64(sqe, tag(kConnRecv, c.id));
+        c.reading = true;
         ++c.inflight;
     }
 
@@ -424,11 +489,14 @@ class UringLoop final : public EventLoop {
             case kConnRecv:
                 if (Conn* cn = conn(id)) {
                     --cn->inflight;
+                    cn->reading = false;
                     if (c.res > 0) {
                         deliver_stream_data(*cn,
                                             std::span<const uint8_t>(cn->in_buffer.data(),
                                                                      static_cast<size_t>(c.res)));
-                        if (Conn* live = conn(id); live != nullptr && !live->closing)
+                        // Paused (by the callback, say): resume_stream() re-arms.
+                        if (Conn* live = conn(id);
+                            live != nullptr && !live->closing && !live->paused && !live->reading)
                             arm_conn_recv(*live);
                     } else if (!cn->closing) {
                         cn->closing = true;  // EOF, reset, or cancelled
@@ -459,6 +527,8 @@ class UringLoop final : public EventLoop {
                     } else if (cn->close_when_flushed) {
                         cn->closing = true;
                         conn_closing(*cn);
+                    } else {
+                        deliver_stream_drained(*cn);
                     }
                 }
                 break;
@@ -516,9 +586,8 @@ class UringLoop final : public EventLoop {
                     d.payload = std::span<const uint8_t>(
                         static_cast<const uint8_t*>(io_uring_recvmsg_payload(out, &template_)),
                         io_uring_recvmsg_payload_length(out, c.res, &template_));
-                    d.truncated = (out->flags & MSG_TRUNC) != 0;
                     if ((out->flags & MSG_CTRUNC) != 0) ++stats_.rx_control_truncated;
-                    deliver(*s, d);
+                    deliver(*s, d, (out->flags & MSG_TRUNC) != 0);
                 }
             } else if (!multishot_) {
                 auto& st = single_[id];
@@ -528,9 +597,8 @@ class UringLoop final : public EventLoop {
                 d.payload = std::span<const uint8_t>(
                     s->rx_buffer.data(),
                     std::min<size_t>(static_cast<size_t>(c.res), single_buffer_size_));
-                d.truncated = (st.msg.msg_flags & MSG_TRUNC) != 0;
                 if ((st.msg.msg_flags & MSG_CTRUNC) != 0) ++stats_.rx_control_truncated;
-                deliver(*s, d);
+                deliver(*s, d, (st.msg.msg_flags & MSG_TRUNC) != 0);
             }
         }
         if (has_buffer) recycle(bid);
@@ -574,6 +642,11 @@ class UringLoop final : public EventLoop {
 
 std::unique_ptr<EventLoop> make_uring_loop(const LoopOptions& options) {
     return std::make_unique<UringLoop>(options);
+}
+
+io_uring* ring_of(EventLoop& loop) {
+    auto* uring = dynamic_cast<UringLoop*>(&loop);
+    return uring != nullptr ? uring->ring() : nullptr;
 }
 
 }  // namespace nanotime::io
