@@ -37,6 +37,8 @@
 #include <cstring>
 
 #include "io/event_loop.hpp"
+#include "io/loop_objects.hpp"
+#include "io/timestamps.hpp"
 
 namespace nanotime::io {
 namespace {
@@ -243,7 +245,7 @@ class PollLoop final : public EventLoop {
                 d.peer = Endpoint::from_sockaddr(static_cast<const sockaddr*>(h.msg_name),
                                                  h.msg_namelen);
                 if ((h.msg_flags & MSG_CTRUNC) != 0) ++stats_.rx_control_truncated;
-                parse_rx_cmsgs(h, d);
+                parse_rx_control(h, d);
                 UdpSock* live = udp(id);
                 if (live == nullptr || live->closing) return;
                 deliver(*live, d, (h.msg_flags & MSG_TRUNC) != 0);

@@ -41,6 +41,8 @@
 #include <vector>
 
 #include "io/event_loop.hpp"
+#include "io/loop_objects.hpp"
+#include "io/timestamps.hpp"
 #include "io/uring_ring.hpp"
 
 namespace nanotime::io {
@@ -582,7 +584,7 @@ class UringLoop final : public EventLoop {
                     msghdr h{};
                     h.msg_control = static_cast<uint8_t*>(io_uring_recvmsg_name(out)) + kNameSize;
                     h.msg_controllen = out->controllen;
-                    parse_rx_cmsgs(h, d);
+                    parse_rx_control(h, d);
                     d.payload = std::span<const uint8_t>(
                         static_cast<const uint8_t*>(io_uring_recvmsg_payload(out, &template_)),
                         io_uring_recvmsg_payload_length(out, c.res, &template_));
@@ -593,7 +595,7 @@ class UringLoop final : public EventLoop {
                 auto& st = single_[id];
                 d.peer = Endpoint::from_sockaddr(static_cast<const sockaddr*>(st.msg.msg_name),
                                                  st.msg.msg_namelen);
-                parse_rx_cmsgs(st.msg, d);
+                parse_rx_control(st.msg, d);
                 d.payload = std::span<const uint8_t>(
                     s->rx_buffer.data(),
                     std::min<size_t>(static_cast<size_t>(c.res), single_buffer_size_));
