@@ -1,5 +1,7 @@
 // uring_loop.cpp - the io_uring backend.
 //
+// The ring is created disabled and restricted to the opcodes below before
+// it runs (uring_ring.hpp): SQEs never meet the seccomp filter.
 // Receive: one multishot IORING_OP_RECVMSG per UDP socket, selecting buffers
 // from a provided buffer ring shared by all sockets (kernel >= 6.0). Each
 // buffer holds io_uring_recvmsg_out, the peer address, the control messages
@@ -31,7 +33,6 @@
 #include <poll.h>
 #include <sys/mman.h>
 #include <sys/socket.h>
-#include <sys/syscall.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -69,15 +70,6 @@ constexpr uint16_t kBufferGroup = 7;
 constexpr size_t kNameSize = 32;
 constexpr size_t kControlSize = kRxControlSize;
 
-// Every opcode this backend submits (and with it, everything the ring may
-// do: see restrict_and_enable). Polls, multishot or not, are POLL_ADD;
-// cancels are ASYNC_CANCEL.
-constexpr uint8_t kRingOpcodes[] = {
-    IORING_OP_RECVMSG, IORING_OP_SENDMSG,        IORING_OP_RECV,
-    IORING_OP_SEND,    IORING_OP_ACCEPT,         IORING_OP_POLL_ADD,
-    IORING_OP_TIMEOUT, IORING_OP_TIMEOUT_REMOVE, IORING_OP_ASYNC_CANCEL,
-};
-
 uint64_t tag(OpKind kind, uint64_t id) {
     return (static_cast<uint64_t>(kind) << kShift) | (id & kIdMask);
 }
@@ -85,18 +77,8 @@ uint64_t tag(OpKind kind, uint64_t id) {
 class UringLoop final : public EventLoop {
   public:
     explicit UringLoop(const LoopOptions& options) : EventLoop(options) {
-        // Created disabled: nothing can be submitted until the restrictions
-        // below are registered and the ring enabled (see restrict_and_enable).
-        io_uring_params params{};
-        params.flags =
-            IORING_SETUP_SUBMIT_ALL | IORING_SETUP_COOP_TASKRUN | IORING_SETUP_R_DISABLED;
-        int ret = io_uring_queue_init_params(options.ring_entries, &ring_, &params);
-        if (ret == -EINVAL) {  // kernel older than 5.19: plain ring (still disabled)
-            params = io_uring_params{};
-            params.flags = IORING_SETUP_R_DISABLED;
-            ret = io_uring_queue_init_params(options.ring_entries, &ring_, &params);
-        }
-        if (ret < 0) throw std::system_error(-ret, std::generic_category(), "io_uring_queue_init");
+        // Disabled until the restrictions are registered: see uring_ring.hpp.
+        create_disabled_ring(ring_, options.ring_entries);
         try {
             if (io_uring_probe* probe = io_uring_get_probe_ring(&ring_)) {
                 // IORING_OP_SEND_ZC arrived with multishot recvmsg, in 6.0.
@@ -105,7 +87,7 @@ class UringLoop final : public EventLoop {
             }
             if (options.force_single_shot) multishot_ = false;
             if (multishot_ && !setup_buffer_ring()) multishot_ = false;
-            restrict_and_enable();
+            restrict_and_enable(ring_);
         } catch (...) {
             io_uring_queue_exit(&ring_);
             if (buf_ring_ != nullptr) munmap(buf_ring_, buf_ring_bytes_);
@@ -253,43 +235,6 @@ class UringLoop final : public EventLoop {
         msghdr msg{};
         alignas(cmsghdr) uint8_t control[64];
     };
-
-    // The seccomp filter never sees what an SQE does: an OPENAT, CONNECT or
-    // SOCKET submitted on the ring runs in the kernel's io_uring code, not
-    // through a system call. So the ring itself is limited to the opcodes
-    // this backend uses (kRingOpcodes) and the one SQE flag it sets, and no
-    // io_uring_register() operation is allowed once it runs (the probe and
-    // the buffer ring are registered before this). Restrictions arrived in
-    // 5.10; a kernel without them gets no ring (Auto then uses poll).
-    void restrict_and_enable() {
-        std::vector<io_uring_restriction> allowed;
-        for (const uint8_t op : kRingOpcodes) {
-            io_uring_restriction r{};
-            r.opcode = IORING_RESTRICTION_SQE_OP;
-            r.sqe_op = op;
-            allowed.push_back(r);
-        }
-        io_uring_restriction flags{};
-        flags.opcode = IORING_RESTRICTION_SQE_FLAGS_ALLOWED;
-        flags.sqe_flags = IOSQE_BUFFER_SELECT;
-        allowed.push_back(flags);
-        // Straight through io_uring_register(2): Debian 12's liburing 2.3
-        // declares io_uring_register_restrictions() and
-        // io_uring_enable_rings() but its shared library does not export them.
-        if (register_ring(IORING_REGISTER_RESTRICTIONS, allowed.data(),
-                          static_cast<unsigned>(allowed.size())) != 0) {
-            throw std::system_error(errno, std::generic_category(),
-                                    "io_uring_register(IORING_REGISTER_RESTRICTIONS)");
-        }
-        if (register_ring(IORING_REGISTER_ENABLE_RINGS, nullptr, 0) != 0) {
-            throw std::system_error(errno, std::generic_category(),
-                                    "io_uring_register(IORING_REGISTER_ENABLE_RINGS)");
-        }
-    }
-
-    int register_ring(unsigned opcode, const void* arg, unsigned count) {
-        return static_cast<int>(syscall(__NR_io_uring_register, ring_.ring_fd, opcode, arg, count));
-    }
 
     bool setup_buffer_ring() {
         const unsigned n = options_.buffer_count;
