@@ -210,6 +210,16 @@ TEST_P(DaemonEndToEnd, SyncsServesAndAnswersNanotimectl) {
     run_capture(cleanup, &status);
 }
 
+// How much a flood may grow the daemon's resident set. 1 MiB as built for
+// use; AddressSanitizer's allocator and shadow memory add about as much
+// again for the few hundred requests served (0.9-1.2 MiB seen), so a
+// sanitized build gets 2 MiB. Without the limits the growth is ~100 MiB.
+#ifdef NANOTIME_SANITIZED
+constexpr long kRssSlackKib = 2048;
+#else
+constexpr long kRssSlackKib = 1024;
+#endif
+
 // The resident set of process @pid, in KiB (VmRSS); -1 if unknown.
 long rss_kib(pid_t pid) {
     std::ifstream status("/proc/" + std::to_string(pid) + "/status");
@@ -318,7 +328,7 @@ TEST_P(DaemonEndToEnd, ControlClientThatNeverReadsCannotGrowTheDaemon) {
         "control flood (%s): %zu requests sent, not read; RSS %ld KiB before, "
         "%ld KiB peak, %ld KiB after; %d other requests answered, %d not\n",
         GetParam().c_str(), sent_requests.load(), before, peak, after, others, others_failed);
-    EXPECT_LE(peak - before, 1024) << "KiB of growth";
+    EXPECT_LE(peak - before, kRssSlackKib) << "KiB of growth";
     EXPECT_GT(others, 0);
     EXPECT_EQ(others_failed, 0);
     close(fd);
