@@ -25,6 +25,24 @@ sockaddr_un unix_address(const std::string& path) {
 
 }  // namespace
 
+std::vector<gid_t> peer_groups(int fd) {
+    // Room for 64 first (enough for nearly everyone); a peer in more groups
+    // makes getsockopt fail with ERANGE and say how much room all of them
+    // need. The groups were fixed when the peer connected, so the second call
+    // fits.
+    std::vector<gid_t> groups(64);
+    for (int attempt = 0; attempt < 2; ++attempt) {
+        socklen_t len = static_cast<socklen_t>(groups.size() * sizeof(gid_t));
+        if (getsockopt(fd, SOL_SOCKET, SO_PEERGROUPS, groups.data(), &len) == 0) {
+            groups.resize(len / sizeof(gid_t));
+            return groups;
+        }
+        if (errno != ERANGE) break;
+        groups.resize(len / sizeof(gid_t));
+    }
+    return {};
+}
+
 bool ControlServer::is_privileged(uid_t uid, gid_t gid, const std::vector<gid_t>& groups,
                                   std::optional<gid_t> group, uid_t self) {
     if (uid == 0 || uid == self) return true;
@@ -77,13 +95,7 @@ void ControlServer::on_accept(int fd) {
         close(fd);
         return;
     }
-    std::vector<gid_t> groups(64);
-    socklen_t glen = static_cast<socklen_t>(groups.size() * sizeof(gid_t));
-    if (getsockopt(fd, SOL_SOCKET, SO_PEERGROUPS, groups.data(), &glen) == 0) {
-        groups.resize(glen / sizeof(gid_t));
-    } else {
-        groups.clear();  // more than 64 groups, or an old kernel: primary gid only
-    }
+    const std::vector<gid_t> groups = peer_groups(fd);
     Session s;
     s.caller = Caller{cred.uid, cred.gid, cred.pid,
                       is_privileged(cred.uid, cred.gid, groups, options_.group, geteuid())};
@@ -94,7 +106,8 @@ void ControlServer::on_accept(int fd) {
             if (it == sessions_.end()) return;
             loop_.cancel_timer(it->second.idle_timer);
             sessions_.erase(it);
-        });
+        },
+        [this](uint64_t c) { on_drained(c); });
     auto [it, inserted] = sessions_.emplace(conn, std::move(s));
     arm_idle(conn, it->second);
 }
@@ -113,20 +126,43 @@ void ControlServer::on_data(uint64_t conn, std::span<const uint8_t> data) {
     if (it == sessions_.end()) return;
     Session& s = it->second;
     s.decoder.feed(data);
-    while (auto frame = s.decoder.next()) {
+    // Bytes that arrive while a reply waits (at most the one receive that
+    // was in flight when reading stopped) wait in the decoder, and are not
+    // progress: a client that does not read its replies times out.
+    if (!s.replying) arm_idle(conn, s);
+    serve_next(conn);
+}
+
+void ControlServer::on_drained(uint64_t conn) {
+    auto it = sessions_.find(conn);
+    if (it == sessions_.end() || !it->second.replying) return;
+    Session& s = it->second;
+    s.replying = false;
+    arm_idle(conn, s);
+    loop_.resume_stream(conn);
+    serve_next(conn);
+}
+
+void ControlServer::serve_next(uint64_t conn) {
+    auto it = sessions_.find(conn);
+    if (it == sessions_.end()) return;
+    Session& s = it->second;
+    if (s.replying) return;
+    if (auto frame = s.decoder.next()) {
         ++requests_;
         HandlerResult r = handle_request(*frame, s.caller, snapshot_());
-        const std::vector<uint8_t> out = encode_frame(r.response);
-        loop_.write_stream(conn, out);
+        loop_.write_stream(conn, encode_frame(r.response));
+        // One reply in flight: read nothing more until it is written
+        // (on_drained), so requests cannot pile up replies in the daemon.
+        s.replying = true;
+        loop_.pause_stream(conn);
         if (r.action != Action::None && on_action_) on_action_(r.action, s.caller);
-        if (sessions_.find(conn) == sessions_.end()) return;
+        return;
     }
     if (s.decoder.failed()) {
         loop_.write_stream(conn, encode_frame(R"({"ok":false,"error":"frame too large"})"));
         loop_.close_stream(conn, true);
-        return;
     }
-    arm_idle(conn, s);
 }
 
 std::optional<std::string> request(const std::string& path, const std::string& body,

@@ -3,7 +3,20 @@
 // Moves bytes only: frames come off the event loop, go through
 // handle_request() with a fresh snapshot, and the response goes back. Who
 // may run privileged commands is decided once per connection from
-// SO_PEERCRED (uid, gid) and SO_PEERGROUPS (supplementary groups).
+// SO_PEERCRED (uid, gid) and SO_PEERGROUPS (supplementary groups, however
+// many).
+//
+// The socket is open to every local user (mode 0666 by default), so what
+// one connection can make the daemon hold is bounded:
+// - one request in flight: the next buffered request is answered only once
+//   the previous reply has been handed to the kernel in full, and reading
+//   stops meanwhile, so a client that sends without reading fills its own
+//   socket buffers, not the daemon's memory. Per connection the daemon holds
+//   at most one reply (<= kMaxResponseFrame), one partial request
+//   (<= kMaxRequestFrame) and one receive buffer;
+// - a connection that makes no progress for idle_timeout (sends nothing, or
+//   does not read its reply) is closed;
+// - at most max_connections at once; more are accepted and closed at once.
 #pragma once
 
 #include <sys/types.h>
@@ -12,6 +25,7 @@
 #include <map>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "ctl/framing.hpp"
 #include "ctl/handler.hpp"
@@ -52,9 +66,13 @@ class ControlServer {
         FrameDecoder decoder{kMaxRequestFrame};
         Caller caller;
         uint64_t idle_timer = 0;
+        bool replying = false;  // a reply is queued, not yet all with the kernel
     };
     void on_accept(int fd);
     void on_data(uint64_t conn, std::span<const uint8_t> data);
+    void on_drained(uint64_t conn);
+    // Answers the next buffered request unless a reply is still in flight.
+    void serve_next(uint64_t conn);
     void arm_idle(uint64_t conn, Session& s);
 
     io::EventLoop& loop_;
@@ -65,6 +83,11 @@ class ControlServer {
     std::map<uint64_t, Session> sessions_;
     uint64_t requests_ = 0;
 };
+
+// The supplementary groups of the process at the other end of the connected
+// AF_UNIX socket @fd (SO_PEERGROUPS), all of them however many there are;
+// empty if the kernel cannot say (before 4.13).
+std::vector<gid_t> peer_groups(int fd);
 
 // Blocking client, for nanotimectl and tests: one request, one response.
 // Returns the response body, or nothing with @error set.

@@ -32,9 +32,12 @@
 // watch_signals). Every fallback taken is reported once through
 // set_fallback_log() and listed by fallbacks().
 //
-// Both backends share this base class: the socket set-up, the timestamp
-// cmsg parsing, the timer heap and the TX-timestamp bookkeeping live here, so
-// the two differ only in how they wait and move bytes.
+// Both backends share this base class, so the two differ only in how they
+// wait and move bytes. Its parts, one file each: event_loop.cpp (UDP
+// sockets, TX-timestamp bookkeeping, watched descriptors, the iteration),
+// udp_socket.cpp (socket options), timestamps.cpp (control messages, pure),
+// timer_queue.cpp, streams.cpp, signals.cpp, loop_factory.cpp (choosing a
+// backend); loop_objects.hpp holds the per-object state the backends share.
 //
 // Threading: single-threaded; a loop and everything it owns belong to the
 // thread that calls run(). Callbacks may call any method, including closing
@@ -54,17 +57,15 @@
 #include <map>
 #include <memory>
 #include <optional>
-#include <queue>
 #include <span>
 #include <string>
 #include <vector>
 
 #include "io/endpoint.hpp"
 #include "io/syscalls.hpp"
+#include "io/timer_queue.hpp"
 
 namespace nanotime::io {
-
-using MonoClock = std::chrono::steady_clock;  // CLOCK_MONOTONIC
 
 enum class Backend { IoUring, Poll };
 enum class BackendChoice { Auto, IoUring, Poll };
@@ -84,7 +85,6 @@ struct ReceivedDatagram {
     Endpoint local;   // destination address of the datagram (pktinfo); port 0
     int ifindex = 0;  // interface it arrived on (pktinfo), 0 if unknown
     PacketTimestamps rx;
-    bool truncated = false;  // larger than the receive buffer; payload is cut
 };
 
 struct TxTimestamp {
@@ -108,6 +108,7 @@ using TxTimestampFn = std::function<void(const TxTimestamp&)>;
 using AcceptFn = std::function<void(int fd)>;  // the callee owns fd (add_stream or close)
 using StreamDataFn = std::function<void(uint64_t conn, std::span<const uint8_t> data)>;
 using StreamCloseFn = std::function<void(uint64_t conn)>;
+using StreamDrainedFn = std::function<void(uint64_t conn)>;
 using TimerFn = std::function<void()>;
 using SignalFn = std::function<void(const signalfd_siginfo&)>;
 using ReadableFn = std::function<void()>;
@@ -145,11 +146,18 @@ inline constexpr size_t kRxControlSize = 256;
 struct LoopStats {
     uint64_t datagrams_received = 0;
     uint64_t rx_control_truncated = 0;  // datagrams whose control messages were cut (MSG_CTRUNC)
+    uint64_t datagrams_truncated = 0;   // larger than the receive buffer (MSG_TRUNC): dropped
     uint64_t datagrams_sent = 0;
     uint64_t send_errors = 0;
     uint64_t tx_timestamps = 0;
     uint64_t wakeups = 0;
 };
+
+// Per-object state, shared by the base class and the backends (loop_objects.hpp).
+struct UdpSock;
+struct Listener;
+struct Conn;
+struct FdWatch;
 
 class EventLoop {
   public:
@@ -183,8 +191,20 @@ class EventLoop {
     // non-blocking and owns it); add_stream takes a connected one.
     uint64_t listen_stream(int fd, AcceptFn on_accept);
     void close_listener(uint64_t listener);
-    uint64_t add_stream(int fd, StreamDataFn on_data, StreamCloseFn on_close);
+    // @on_drained (optional) runs whenever the last queued byte of @conn has
+    // been handed to the kernel: what a server that keeps one reply in
+    // flight waits for before it answers the next request.
+    uint64_t add_stream(int fd, StreamDataFn on_data, StreamCloseFn on_close,
+                        StreamDrainedFn on_drained = {});
     void write_stream(uint64_t conn, std::span<const uint8_t> data);
+    // Bytes queued on @conn and not yet handed to the kernel (0 if unknown).
+    size_t stream_queued_bytes(uint64_t conn) const;
+    // Stops reading @conn (the kernel's socket buffer fills and the peer's
+    // writes block) until resume_stream(). At most one receive already in
+    // flight (io_uring, in_buffer's size) may still be delivered. A peer
+    // that hangs up while paused is closed.
+    void pause_stream(uint64_t conn);
+    void resume_stream(uint64_t conn);
     // Closes after queued writes are sent (or at once if @flush is false);
     // on_close runs once, for peer closes and for these.
     void close_stream(uint64_t conn, bool flush = true);
@@ -248,112 +268,7 @@ class EventLoop {
     const LoopStats& stats() const { return stats_; }
 
   protected:
-    explicit EventLoop(const LoopOptions& options)
-        : options_(options),
-          sys_(options.syscalls != nullptr ? options.syscalls : &Syscalls::system()) {}
-
-    // The bytes of one outgoing datagram. Up to kInline octets live in the
-    // object itself, so queuing a reply (48 octets of NTP header, or a few
-    // extension fields) costs no heap allocation; longer ones (NTS, later)
-    // use a heap buffer whose capacity is kept for the next datagram, so a
-    // reused object stops allocating once it has seen the largest size.
-    class DatagramBytes {
-      public:
-        static constexpr size_t kInline = 256;  // octets
-
-        void assign(std::span<const uint8_t> data) {
-            size_ = data.size();
-            if (size_ <= kInline) {
-                std::copy(data.begin(), data.end(), inline_.begin());
-            } else {
-                heap_.assign(data.begin(), data.end());
-            }
-        }
-        uint8_t* data() { return size_ <= kInline ? inline_.data() : heap_.data(); }
-        size_t size() const { return size_; }
-        std::span<const uint8_t> bytes() const {
-            return {size_ <= kInline ? inline_.data() : heap_.data(), size_};
-        }
-
-      private:
-        size_t size_ = 0;
-        std::vector<uint8_t> heap_;  // holds the bytes when size_ > kInline
-        std::array<uint8_t, kInline> inline_;
-    };
-    struct PendingSend {
-        Endpoint to;
-        Endpoint from;  // empty: the socket's own address
-        DatagramBytes data;
-        uint64_t token = 0;
-    };
-    // FIFO of PendingSend in a ring of slots that are reused, not freed:
-    // push_back() hands out the oldest free slot (with whatever heap buffer it
-    // kept), so a steady stream of replies allocates nothing. The ring only
-    // grows (doubling, when a burst outruns the kernel); its size is the
-    // longest queue the socket has had.
-    class SendQueue {
-      public:
-        bool empty() const { return count_ == 0; }
-        size_t size() const { return count_; }
-        PendingSend& operator[](size_t i) { return slots_[(head_ + i) & (slots_.size() - 1)]; }
-        PendingSend& front() { return slots_[head_]; }
-        PendingSend& back() { return (*this)[count_ - 1]; }
-        // A slot at the back, for the caller to fill in (every field).
-        PendingSend& push_back();
-        void pop_front() {
-            head_ = (head_ + 1) & (slots_.size() - 1);
-            --count_;
-        }
-        void clear() { head_ = count_ = 0; }
-
-      private:
-        std::vector<PendingSend> slots_;  // size 0 or a power of two
-        size_t head_ = 0;
-        size_t count_ = 0;
-    };
-    struct UdpSock {
-        uint64_t id = 0;
-        int fd = -1;
-        UdpOptions options;
-        UdpReceiveFn on_receive;
-        TxTimestampFn on_tx;
-        SendQueue queue;        // not yet handed to the kernel
-        uint32_t next_key = 0;  // SOF_TIMESTAMPING_OPT_ID of the next datagram
-        std::deque<std::pair<uint32_t, uint64_t>> tx_waiting;        // kernel key -> token
-        std::deque<std::pair<uint32_t, PacketTimestamps>> tx_early;  // stamped before we knew
-        bool closing = false;
-        int inflight = 0;  // backend operations not yet completed
-        // Backend scratch (single-shot receive buffer, poll batches).
-        std::vector<uint8_t> rx_buffer;
-    };
-    struct Listener {
-        uint64_t id = 0;
-        int fd = -1;
-        AcceptFn on_accept;
-        bool closing = false;
-        int inflight = 0;
-    };
-    struct Conn {
-        uint64_t id = 0;
-        int fd = -1;
-        StreamDataFn on_data;
-        StreamCloseFn on_close;
-        std::deque<std::vector<uint8_t>> out;  // front is being written
-        size_t out_offset = 0;                 // bytes of out.front() already written
-        bool closing = false;                  // close requested / peer closed
-        bool close_when_flushed = false;
-        bool writing = false;  // io_uring: a send is in flight
-        int inflight = 0;
-        std::vector<uint8_t> in_buffer;
-    };
-    struct FdWatch {
-        uint64_t id = 0;
-        int fd = -1;  // not ours: never closed by the loop
-        ReadableFn on_readable;
-        bool closing = false;  // unwatch_fd() was called: on_readable never runs again
-        bool failed = false;   // the kernel cannot poll fd (EBADF, POLLNVAL): stopped
-        int inflight = 0;
-    };
+    explicit EventLoop(const LoopOptions& options);
 
     // Backend hooks.
     virtual void udp_added(UdpSock& s) = 0;
@@ -362,6 +277,7 @@ class EventLoop {
     virtual void listener_closing(Listener& l) = 0;
     virtual void conn_added(Conn& c) = 0;
     virtual void conn_write_ready(Conn& c) = 0;  // data was queued on c.out
+    virtual void conn_resumed(Conn& c) = 0;      // resume_stream(): read again
     virtual void conn_closing(Conn& c) = 0;
     virtual void signals_added(int signal_fd) = 0;
     virtual void watch_added(FdWatch& w) = 0;
@@ -375,19 +291,19 @@ class EventLoop {
 
     // Shared helpers for the backends.
     void set_nonblocking(int fd) const;
-    // Parses SCM_TIMESTAMPING and pktinfo control messages into @d.
-    static void parse_rx_cmsgs(const msghdr& msg, ReceivedDatagram& d);
-    // Builds the pktinfo control message for a send from @from into @buf.
-    static size_t build_pktinfo(const Endpoint& from, uint8_t* buf, size_t cap);
     // Reads the socket's error queue (recvmmsg batches until one comes back
     // short, or recvmsg until EAGAIN) and reports TX timestamps.
     void drain_error_queue(UdpSock& s);
     // One message from the error queue: a TX timestamp is matched to its token.
-    void handle_error_message(UdpSock& s, msghdr& msg);
+    void handle_error_message(UdpSock& s, const msghdr& msg);
     // A datagram reached the kernel: give it its OPT_ID key.
     void note_sent(UdpSock& s, uint64_t token);
-    void deliver(UdpSock& s, ReceivedDatagram& d);
+    // Hands @d to s's owner; a @truncated one (MSG_TRUNC) is counted and dropped.
+    void deliver(UdpSock& s, ReceivedDatagram& d, bool truncated);
     void deliver_stream_data(Conn& c, std::span<const uint8_t> data);
+    // c.out has just become empty: tell the owner (the callback may write,
+    // pause, resume or close).
+    void deliver_stream_drained(Conn& c);
     // Runs w's callback unless it was unwatched or has failed.
     void deliver_readable(FdWatch& w);
     // The backend has no more operations on the object: close the fd and forget it.
@@ -409,8 +325,6 @@ class EventLoop {
     Listener* listener(uint64_t id);
     Conn* conn(uint64_t id);
     FdWatch* fd_watch(uint64_t id);
-    std::optional<MonoClock::time_point> next_timer_deadline() const;
-    void fire_due_timers();
 
     LoopOptions options_;
     const Syscalls* sys_;  // never null
@@ -432,21 +346,15 @@ class EventLoop {
     bool try_signalfd(std::string& why);
     bool install_signal_handlers(std::string& why);
     void restore_signal_handlers();
+    // Destruction: the self-pipe's write end closed, the handler told.
+    void close_signal_pipe();
 
     int signal_pipe_write_ = -1;                                   // self-pipe: the handler's end
     std::vector<std::pair<int, struct sigaction>> saved_actions_;  // restored on destruction
     std::vector<std::string> fallbacks_;
     FallbackFn fallback_log_;
 
-    struct Timer {
-        MonoClock::time_point deadline;
-        uint64_t id;  // ids grow, so (deadline, id) orders equal deadlines FIFO
-        bool operator>(const Timer& o) const {
-            return deadline != o.deadline ? deadline > o.deadline : id > o.id;
-        }
-    };
-    std::priority_queue<Timer, std::vector<Timer>, std::greater<Timer>> timer_heap_;
-    std::map<uint64_t, TimerFn> timers_;  // live timers; cancelled ones are absent
+    TimerQueue timers_;
     uint64_t next_id_ = 1;
     uint64_t next_token_ = 1;
     bool stopping_ = false;

@@ -37,6 +37,8 @@
 #include <cstring>
 
 #include "io/event_loop.hpp"
+#include "io/loop_objects.hpp"
+#include "io/timestamps.hpp"
 
 namespace nanotime::io {
 namespace {
@@ -96,6 +98,7 @@ class PollLoop final : public EventLoop {
     void listener_closing(Listener&) override {}
     void conn_added(Conn&) override {}
     void conn_write_ready(Conn&) override {}
+    void conn_resumed(Conn&) override {}  // POLLIN joins the next poll set
     void conn_closing(Conn&) override {}
     void signals_added(int) override {}
     void watch_added(FdWatch&) override {}
@@ -123,7 +126,7 @@ class PollLoop final : public EventLoop {
         }
         for (auto& [id, c] : conns_) {
             if (c->closing) continue;
-            short ev = c->close_when_flushed ? 0 : POLLIN;
+            short ev = c->close_when_flushed || c->paused ? 0 : POLLIN;
             if (!c->out.empty()) ev |= POLLOUT;
             fds.push_back(pollfd{c->fd, ev, 0});
             targets.push_back({kConn, id});
@@ -154,7 +157,10 @@ class PollLoop final : public EventLoop {
                     if (Listener* l = listener(t.id); l != nullptr) accept_all(*l);
                     break;
                 case kConn:
-                    if (Conn* c = conn(t.id); c != nullptr && (re & (POLLIN | POLLHUP | POLLERR))) {
+                    if (Conn* c = conn(t.id);
+                        c != nullptr && c->paused && !c->closing && (re & (POLLHUP | POLLERR))) {
+                        c->closing = true;  // hung up while we were not reading
+                    } else if (c != nullptr && (re & (POLLIN | POLLHUP | POLLERR))) {
                         read_conn(*c);
                     }
                     if (Conn* c = conn(t.id); c != nullptr && (re & POLLOUT)) write_conn(*c);
@@ -238,12 +244,11 @@ class PollLoop final : public EventLoop {
                                              std::min<size_t>(msgs[i].msg_len, payload_size_));
                 d.peer = Endpoint::from_sockaddr(static_cast<const sockaddr*>(h.msg_name),
                                                  h.msg_namelen);
-                d.truncated = (h.msg_flags & MSG_TRUNC) != 0;
                 if ((h.msg_flags & MSG_CTRUNC) != 0) ++stats_.rx_control_truncated;
-                parse_rx_cmsgs(h, d);
+                parse_rx_control(h, d);
                 UdpSock* live = udp(id);
                 if (live == nullptr || live->closing) return;
-                deliver(*live, d);
+                deliver(*live, d, (h.msg_flags & MSG_TRUNC) != 0);
             }
             if (static_cast<unsigned>(n) < kBatch) return;
         }
@@ -338,7 +343,7 @@ class PollLoop final : public EventLoop {
         const uint64_t id = c.id;
         for (int i = 0; i < 16; ++i) {
             Conn* live = conn(id);
-            if (live == nullptr || live->closing) return;
+            if (live == nullptr || live->closing || live->paused) return;
             const ssize_t n =
                 recv(live->fd, live->in_buffer.data(), live->in_buffer.size(), MSG_DONTWAIT);
             if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) return;
@@ -352,6 +357,7 @@ class PollLoop final : public EventLoop {
     }
 
     void write_conn(Conn& c) {
+        if (c.out.empty()) return;
         while (!c.out.empty()) {
             const std::vector<uint8_t>& front = c.out.front();
             const ssize_t n = send(c.fd, front.data() + c.out_offset, front.size() - c.out_offset,
@@ -368,7 +374,11 @@ class PollLoop final : public EventLoop {
                 c.out_offset = 0;
             }
         }
-        if (c.close_when_flushed) c.closing = true;
+        if (c.close_when_flushed) {
+            c.closing = true;
+        } else {
+            deliver_stream_drained(c);
+        }
     }
 
     size_t payload_size_ = 2048;

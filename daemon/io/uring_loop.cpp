@@ -1,5 +1,7 @@
 // uring_loop.cpp - the io_uring backend.
 //
+// The ring is created disabled and restricted to the opcodes below before
+// it runs (uring_ring.hpp): SQEs never meet the seccomp filter.
 // Receive: one multishot IORING_OP_RECVMSG per UDP socket, selecting buffers
 // from a provided buffer ring shared by all sockets (kernel >= 6.0). Each
 // buffer holds io_uring_recvmsg_out, the peer address, the control messages
@@ -37,8 +39,12 @@
 #include <cerrno>
 #include <cstring>
 #include <system_error>
+#include <vector>
 
 #include "io/event_loop.hpp"
+#include "io/loop_objects.hpp"
+#include "io/timestamps.hpp"
+#include "io/uring_ring.hpp"
 
 namespace nanotime::io {
 namespace {
@@ -71,21 +77,22 @@ uint64_t tag(OpKind kind, uint64_t id) {
 class UringLoop final : public EventLoop {
   public:
     explicit UringLoop(const LoopOptions& options) : EventLoop(options) {
-        io_uring_params params{};
-        params.flags = IORING_SETUP_SUBMIT_ALL | IORING_SETUP_COOP_TASKRUN;
-        int ret = io_uring_queue_init_params(options.ring_entries, &ring_, &params);
-        if (ret == -EINVAL) {  // kernel older than 5.19: plain ring
-            params = io_uring_params{};
-            ret = io_uring_queue_init_params(options.ring_entries, &ring_, &params);
+        // Disabled until the restrictions are registered: see uring_ring.hpp.
+        create_disabled_ring(ring_, options.ring_entries);
+        try {
+            if (io_uring_probe* probe = io_uring_get_probe_ring(&ring_)) {
+                // IORING_OP_SEND_ZC arrived with multishot recvmsg, in 6.0.
+                multishot_ = io_uring_opcode_supported(probe, IORING_OP_SEND_ZC) != 0;
+                io_uring_free_probe(probe);
+            }
+            if (options.force_single_shot) multishot_ = false;
+            if (multishot_ && !setup_buffer_ring()) multishot_ = false;
+            restrict_and_enable(ring_);
+        } catch (...) {
+            io_uring_queue_exit(&ring_);
+            if (buf_ring_ != nullptr) munmap(buf_ring_, buf_ring_bytes_);
+            throw;
         }
-        if (ret < 0) throw std::system_error(-ret, std::generic_category(), "io_uring_queue_init");
-        if (io_uring_probe* probe = io_uring_get_probe_ring(&ring_)) {
-            // IORING_OP_SEND_ZC arrived with multishot recvmsg, in 6.0.
-            multishot_ = io_uring_opcode_supported(probe, IORING_OP_SEND_ZC) != 0;
-            io_uring_free_probe(probe);
-        }
-        if (options.force_single_shot) multishot_ = false;
-        if (multishot_ && !setup_buffer_ring()) multishot_ = false;
         single_buffer_size_ = options.buffer_size;
         template_.msg_namelen = kNameSize;
         template_.msg_controllen = kControlSize;
@@ -98,6 +105,7 @@ class UringLoop final : public EventLoop {
     }
 
     Backend backend() const override { return Backend::IoUring; }
+    io_uring* ring() { return &ring_; }
     std::string describe() const override {
         return multishot_ ? "io_uring (multishot recvmsg, provided buffer ring, batched sendmsg)"
                           : "io_uring (single-shot recvmsg re-armed, batched sendmsg)";
@@ -121,6 +129,9 @@ class UringLoop final : public EventLoop {
     void conn_added(Conn& c) override { arm_conn_recv(c); }
     void conn_write_ready(Conn& c) override {
         if (!c.writing) arm_conn_send(c);
+    }
+    void conn_resumed(Conn& c) override {
+        if (!c.reading) arm_conn_recv(c);
     }
     void conn_closing(Conn& c) override {
         cancel(tag(kConnRecv, c.id));
@@ -348,6 +359,7 @@ class UringLoop final : public EventLoop {
         io_uring_sqe* sqe = get_sqe();
         io_uring_prep_recv(sqe, c.fd, c.in_buffer.data(), c.in_buffer.size(), 0);
         io_uring_sqe_set_data64(sqe, tag(kConnRecv, c.id));
+        c.reading = true;
         ++c.inflight;
     }
 
@@ -424,11 +436,14 @@ class UringLoop final : public EventLoop {
             case kConnRecv:
                 if (Conn* cn = conn(id)) {
                     --cn->inflight;
+                    cn->reading = false;
                     if (c.res > 0) {
                         deliver_stream_data(*cn,
                                             std::span<const uint8_t>(cn->in_buffer.data(),
                                                                      static_cast<size_t>(c.res)));
-                        if (Conn* live = conn(id); live != nullptr && !live->closing)
+                        // Paused (by the callback, say): resume_stream() re-arms.
+                        if (Conn* live = conn(id);
+                            live != nullptr && !live->closing && !live->paused && !live->reading)
                             arm_conn_recv(*live);
                     } else if (!cn->closing) {
                         cn->closing = true;  // EOF, reset, or cancelled
@@ -459,6 +474,8 @@ class UringLoop final : public EventLoop {
                     } else if (cn->close_when_flushed) {
                         cn->closing = true;
                         conn_closing(*cn);
+                    } else {
+                        deliver_stream_drained(*cn);
                     }
                 }
                 break;
@@ -512,25 +529,23 @@ class UringLoop final : public EventLoop {
                     msghdr h{};
                     h.msg_control = static_cast<uint8_t*>(io_uring_recvmsg_name(out)) + kNameSize;
                     h.msg_controllen = out->controllen;
-                    parse_rx_cmsgs(h, d);
+                    parse_rx_control(h, d);
                     d.payload = std::span<const uint8_t>(
                         static_cast<const uint8_t*>(io_uring_recvmsg_payload(out, &template_)),
                         io_uring_recvmsg_payload_length(out, c.res, &template_));
-                    d.truncated = (out->flags & MSG_TRUNC) != 0;
                     if ((out->flags & MSG_CTRUNC) != 0) ++stats_.rx_control_truncated;
-                    deliver(*s, d);
+                    deliver(*s, d, (out->flags & MSG_TRUNC) != 0);
                 }
             } else if (!multishot_) {
                 auto& st = single_[id];
                 d.peer = Endpoint::from_sockaddr(static_cast<const sockaddr*>(st.msg.msg_name),
                                                  st.msg.msg_namelen);
-                parse_rx_cmsgs(st.msg, d);
+                parse_rx_control(st.msg, d);
                 d.payload = std::span<const uint8_t>(
                     s->rx_buffer.data(),
                     std::min<size_t>(static_cast<size_t>(c.res), single_buffer_size_));
-                d.truncated = (st.msg.msg_flags & MSG_TRUNC) != 0;
                 if ((st.msg.msg_flags & MSG_CTRUNC) != 0) ++stats_.rx_control_truncated;
-                deliver(*s, d);
+                deliver(*s, d, (st.msg.msg_flags & MSG_TRUNC) != 0);
             }
         }
         if (has_buffer) recycle(bid);
@@ -574,6 +589,11 @@ class UringLoop final : public EventLoop {
 
 std::unique_ptr<EventLoop> make_uring_loop(const LoopOptions& options) {
     return std::make_unique<UringLoop>(options);
+}
+
+io_uring* ring_of(EventLoop& loop) {
+    auto* uring = dynamic_cast<UringLoop*>(&loop);
+    return uring != nullptr ? uring->ring() : nullptr;
 }
 
 }  // namespace nanotime::io

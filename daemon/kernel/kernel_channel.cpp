@@ -21,9 +21,6 @@
 namespace nanotime::kernel {
 namespace {
 
-// Requests are answered in microseconds; this only bounds a kernel that
-// never answers, so the event loop cannot hang on it.
-constexpr int kRequestTimeoutMs = 1000;
 constexpr int kEventBufferBytes = 1 << 20;  // room for bursts of EDGE events
 
 std::span<const uint8_t> payload_of(const nlmsghdr* h) {
@@ -72,7 +69,7 @@ struct KernelChannel::Request {
     std::function<void(const nlmsghdr*)> on_reply;
 };
 
-KernelChannel::KernelChannel() {
+KernelChannel::KernelChannel(const KernelChannelTarget& target) {
     requests_ = open_socket("nanoclock requests");
     try {
         events_ = open_socket("nanoclock events");
@@ -86,8 +83,12 @@ KernelChannel::KernelChannel() {
     nl_socket_disable_seq_check(requests_);
     set_int_option(requests_, SOL_NETLINK, NETLINK_EXT_ACK, 1);
     set_int_option(requests_, SOL_NETLINK, NETLINK_CAP_ACK, 1);
-    timeval tv{kRequestTimeoutMs / 1000, (kRequestTimeoutMs % 1000) * 1000};
-    setsockopt(nl_socket_get_fd(requests_), SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+    // Never waits for a reply: see kernel_channel.hpp (answers are queued
+    // before sendmsg returns).
+    nl_socket_set_nonblocking(requests_);
+    if (target.peer_port != 0) nl_socket_set_peer_port(requests_, target.peer_port);
+    clock_family_ = target.clock_family;
+    pps_family_ = target.pps_family;
 
     nl_socket_disable_seq_check(events_);
     nl_socket_set_nonblocking(events_);
@@ -170,19 +171,22 @@ RequestStatus KernelChannel::transact(Request& rq) {
         },
         &rq);
 
-    // A dump of many sources spans several datagrams; the cap only stops a
-    // kernel that keeps sending without ever finishing.
+    // Everything the kernel answers is queued by now (a dump's next part is
+    // made inside each receive). A dump of many sources spans several
+    // datagrams; the cap only stops a kernel that keeps sending without
+    // ever finishing. 0 from nl_recvmsgs_report: nothing queued (EAGAIN).
     int err = 0;
     for (int datagrams = 0; !rq.done && datagrams < 4096; ++datagrams) {
-        err = nl_recvmsgs(requests_, cb);
-        if (err < 0 && !rq.done) break;
+        err = nl_recvmsgs_report(requests_, cb);
+        if (err <= 0 && !rq.done) break;
     }
     nl_cb_put(cb);
     if (!rq.done) {
-        const bool timeout = err == -NLE_AGAIN;
-        return finish(timeout ? -ETIMEDOUT : -EIO,
-                      timeout ? "the kernel did not answer within 1 s"
-                              : std::string("netlink receive: ") + nl_geterror(err));
+        const bool none = err == 0 || err == -NLE_AGAIN;
+        return finish(none ? -ENOMSG : -EIO,
+                      none ? "no reply from the kernel (none was queued by the time the "
+                             "request was handled)"
+                           : std::string("netlink receive: ") + nl_geterror(err));
     }
     if (rq.status.error != 0 && rq.status.message.empty())
         rq.status.message = std::strerror(-rq.status.error);

@@ -1,11 +1,18 @@
 // kernel_channel.hpp - nanotimed's generic-netlink link to the nanoclock modules.
 //
 // Through libnl-genl-3, two sockets:
-//   requests  blocking, with a receive timeout: GET_CLOCK, the PPS source
-//             dump, SET_SOURCE (binding), INJECT (bridge). The kernel
-//             answers these within microseconds, like an ioctl, so they are
-//             made inline from the event loop. Errors come back as -errno
-//             plus the module's extack message (NETLINK_EXT_ACK).
+//   requests  non-blocking: GET_CLOCK, the PPS source dump, SET_SOURCE
+//             (binding), INJECT (bridge), family look-ups. Made inline from
+//             the event loop, and they never wait: a generic-netlink request
+//             is handled inside our sendmsg() (netlink_unicast_kernel runs
+//             the family's doit, which queues its reply and the ACK on our
+//             socket before sendmsg returns; a dump goes on inside each
+//             recvmsg), so everything the kernel will ever answer is queued
+//             when send returns. The loop is held only for the kernel's own
+//             work, microseconds, as with an ioctl; a reply not queued by
+//             then never comes, and the request fails at once (-ENOMSG)
+//             instead of waiting. Errors come back as -errno plus the
+//             module's extack message (NETLINK_EXT_ACK).
 //   events    non-blocking, subscribed to both families' "events" multicast
 //             groups; the event loop watches its fd and calls drain_events().
 // Either family may be missing (module not loaded, or loaded later):
@@ -53,12 +60,20 @@ struct KernelChannelCounters {
     uint64_t request_errors = 0;
 };
 
+// Where requests go: the kernel and the families found by name, unless a
+// test points them at a userspace netlink socket standing in for the kernel.
+struct KernelChannelTarget {
+    uint32_t peer_port = 0;  // netlink port id of the peer; 0: the kernel
+    int clock_family = -1;   // family id used for clock requests; -1: resolve "nanoclock"
+    int pps_family = -1;     // likewise for "nanoclock_pps"
+};
+
 class KernelChannel {
   public:
     // Opens both sockets and resolves the families. Throws
     // std::system_error when netlink itself is unusable; missing families
     // are not an error.
-    KernelChannel();
+    explicit KernelChannel(const KernelChannelTarget& target = {});
     ~KernelChannel();
     KernelChannel(const KernelChannel&) = delete;
     KernelChannel& operator=(const KernelChannel&) = delete;

@@ -1,8 +1,17 @@
 // Control protocol: framing, the pure request handler, and the socket server
 // on every event-loop backend.
+#include <fcntl.h>
+#include <grp.h>
+#include <poll.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <algorithm>
+#include <atomic>
+#include <cstring>
 #include <nlohmann/json.hpp>
 #include <thread>
 
@@ -459,6 +468,216 @@ TEST_P(ControlSocketTest, OversizedFrameIsRefusedAndClosed) {
     client.join();
     ASSERT_TRUE(reply);
     EXPECT_EQ(json::parse(*reply)["error"], "frame too large");
+    unlink(o.path.c_str());
+    rmdir(dir);
+}
+
+// Connects to the AF_UNIX stream socket at @path (blocking); -1 on failure.
+int connect_unix(const std::string& path) {
+    const int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    sockaddr_un a{};
+    a.sun_family = AF_UNIX;
+    std::strncpy(a.sun_path, path.c_str(), sizeof a.sun_path - 1);
+    if (connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0) {
+        close(fd);
+        return -1;
+    }
+    return fd;
+}
+
+// A client that pipelines @count status requests and never reads a reply:
+// sends until the daemon stops taking bytes for @stall (its socket buffers
+// are full), the daemon closes the connection, or everything is sent.
+// Returns the number of whole requests sent; @closed says whether the
+// daemon hung up.
+size_t flood_without_reading(int fd, size_t count, std::chrono::milliseconds stall, bool* closed) {
+    const std::vector<uint8_t> one = encode_frame(R"({"command":"status"})");
+    std::vector<uint8_t> all;
+    for (size_t i = 0; i < count; ++i) all.insert(all.end(), one.begin(), one.end());
+    size_t sent = 0;
+    *closed = false;
+    auto last_progress = std::chrono::steady_clock::now();
+    while (sent < all.size()) {
+        const ssize_t n =
+            send(fd, all.data() + sent, all.size() - sent, MSG_DONTWAIT | MSG_NOSIGNAL);
+        if (n > 0) {
+            sent += static_cast<size_t>(n);
+            last_progress = std::chrono::steady_clock::now();
+            continue;
+        }
+        if (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK) {
+            *closed = true;
+            break;
+        }
+        if (std::chrono::steady_clock::now() - last_progress > stall) break;
+        pollfd p{fd, POLLOUT, 0};
+        poll(&p, 1, 10);
+    }
+    return sent / one.size();
+}
+
+// A client that pipelines 100 000 requests and never reads: the server
+// answers only as many as the socket buffers hold (one reply in flight, no
+// reading meanwhile), still answers another client, and closes the stalled
+// connection once it has made no progress for idle_timeout.
+TEST_P(ControlSocketTest, ClientThatNeverReadsIsBoundedAndCut) {
+    char dir[] = "/tmp/nanotime-ctl-XXXXXX";
+    ASSERT_NE(mkdtemp(dir), nullptr);
+    ControlServerOptions o;
+    o.path = std::string(dir) + "/ctl.sock";
+    o.idle_timeout = std::chrono::seconds(1);
+    ControlServer server(
+        *loop_, o, [] { return sample_snapshot(); }, nullptr);
+    std::atomic<bool> flood_done{false};
+    std::atomic<size_t> flood_sent{0};
+    std::atomic<bool> flood_closed{false};
+    std::atomic<bool> other_done{false};
+    std::optional<std::string> other_reply;
+    std::thread flooder([&] {
+        const int fd = connect_unix(o.path);
+        bool closed = false;
+        // Stop once the daemon has taken nothing for 300 ms (it stopped reading).
+        flood_sent = flood_without_reading(fd, 100'000, std::chrono::milliseconds(300), &closed);
+        // Meanwhile another client is answered.
+        std::string error;
+        other_reply = request(o.path, R"({"command":"status"})", &error, 2000);
+        other_done = true;
+        // Then the daemon hangs up on the stalled connection (idle_timeout).
+        // Watched without reading: reading would be progress.
+        pollfd p{fd, POLLRDHUP, 0};
+        flood_closed = poll(&p, 1, 5000) == 1 && (p.revents & (POLLRDHUP | POLLHUP)) != 0;
+        close(fd);
+        flood_done = true;
+    });
+    io::testing::run_until(
+        *loop_, [&] { return flood_done.load(); }, std::chrono::milliseconds(15000));
+    flooder.join();
+    ASSERT_TRUE(other_reply) << "another client was not answered during the flood";
+    EXPECT_EQ(json::parse(*other_reply)["data"]["stratum"], 3);
+    // Before the limits the server read and answered all 100 000 requests,
+    // queueing every reply; now reading stops once the peer's buffers are full.
+    EXPECT_LT(flood_sent.load(), 100'000u);
+    EXPECT_LT(server.requests(), 1'000u) << flood_sent.load() << " sent";
+    EXPECT_TRUE(flood_closed.load()) << "the stalled connection was not closed";
+    io::testing::run_until(*loop_, [&] { return server.connections() == 0; });
+    EXPECT_EQ(server.connections(), 0u);
+    unlink(o.path.c_str());
+    rmdir(dir);
+}
+
+// Pipelined requests from a client that does read are all answered, in order.
+TEST_P(ControlSocketTest, PipelinedRequestsAreAnsweredInOrder) {
+    char dir[] = "/tmp/nanotime-ctl-XXXXXX";
+    ASSERT_NE(mkdtemp(dir), nullptr);
+    ControlServerOptions o;
+    o.path = std::string(dir) + "/ctl.sock";
+    ControlServer server(
+        *loop_, o, [] { return sample_snapshot(); }, nullptr);
+    std::vector<std::string> replies;
+    std::atomic<bool> done{false};
+    std::thread client([&] {
+        const int fd = connect_unix(o.path);
+        std::vector<uint8_t> all;
+        for (const char* cmd : {"status", "sources", "tracking"}) {
+            const auto f = encode_frame(std::string(R"({"command":")") + cmd + "\"}");
+            all.insert(all.end(), f.begin(), f.end());
+        }
+        EXPECT_EQ(send(fd, all.data(), all.size(), MSG_NOSIGNAL), static_cast<ssize_t>(all.size()));
+        FrameDecoder decoder(kMaxResponseFrame);
+        uint8_t buf[4096];
+        while (replies.size() < 3) {
+            if (auto f = decoder.next()) {
+                replies.push_back(*f);
+                continue;
+            }
+            const ssize_t n = recv(fd, buf, sizeof buf, 0);
+            if (n <= 0) break;
+            decoder.feed(std::span<const uint8_t>(buf, static_cast<size_t>(n)));
+        }
+        close(fd);
+        done = true;
+    });
+    io::testing::run_until(*loop_, [&] { return done.load(); });
+    client.join();
+    ASSERT_EQ(replies.size(), 3u);
+    EXPECT_TRUE(json::parse(replies[0])["data"].contains("stratum"));
+    EXPECT_TRUE(json::parse(replies[1])["data"].contains("sources"));
+    EXPECT_TRUE(json::parse(replies[2])["data"].contains("reference_id"));
+    unlink(o.path.c_str());
+    rmdir(dir);
+}
+
+// More connections than max_connections: the extra one is closed at once,
+// the others still work.
+TEST_P(ControlSocketTest, ConnectionsAreCapped) {
+    char dir[] = "/tmp/nanotime-ctl-XXXXXX";
+    ASSERT_NE(mkdtemp(dir), nullptr);
+    ControlServerOptions o;
+    o.path = std::string(dir) + "/ctl.sock";
+    o.max_connections = 2;
+    ControlServer server(
+        *loop_, o, [] { return sample_snapshot(); }, nullptr);
+    const int a = connect_unix(o.path);
+    const int b = connect_unix(o.path);
+    io::testing::run_until(*loop_, [&] { return server.connections() == 2; });
+    const int c = connect_unix(o.path);
+    ASSERT_GE(c, 0);
+    io::testing::run_until(
+        *loop_, [] { return false; }, std::chrono::milliseconds(200));
+    EXPECT_EQ(server.connections(), 2u);
+    char byte = 0;
+    EXPECT_EQ(recv(c, &byte, 1, MSG_DONTWAIT), 0);  // EOF: refused
+    close(a);
+    close(b);
+    close(c);
+    unlink(o.path.c_str());
+    rmdir(dir);
+}
+
+// A peer in more than 64 supplementary groups, the privileged one last,
+// is still privileged (SO_PEERGROUPS with room for 64 fails with ERANGE).
+TEST_P(ControlSocketTest, PrivilegedGroupBeyondTheSixtyFourth) {
+    if (geteuid() != 0) GTEST_SKIP() << "needs root to set the client's groups";
+    char dir[] = "/tmp/nanotime-ctl-XXXXXX";
+    ASSERT_NE(mkdtemp(dir), nullptr);
+    ASSERT_EQ(chmod(dir, 0755), 0);
+    constexpr gid_t kFirst = 61000;
+    constexpr int kGroups = 100;
+    const gid_t privileged_group = kFirst + kGroups - 1;
+    ControlServerOptions o;
+    o.path = std::string(dir) + "/ctl.sock";
+    o.group = privileged_group;
+    std::vector<Action> actions;
+    ControlServer server(
+        *loop_, o, [] { return sample_snapshot(); },
+        [&](Action a, const Caller&) { actions.push_back(a); });
+    int result[2];
+    ASSERT_EQ(pipe2(result, O_CLOEXEC), 0);
+    const pid_t pid = fork();
+    ASSERT_GE(pid, 0);
+    if (pid == 0) {
+        std::vector<gid_t> groups;
+        for (int i = 0; i < kGroups; ++i) groups.push_back(kFirst + static_cast<gid_t>(i));
+        if (setgroups(groups.size(), groups.data()) != 0 || setgid(65534) != 0 ||
+            setuid(65534) != 0)
+            _exit(2);
+        std::string error;
+        const auto reply = request(o.path, R"({"command":"reload"})", &error, 5000);
+        const std::string text = reply ? *reply : "ERROR " + error;
+        if (write(result[1], text.data(), text.size()) < 0) _exit(3);
+        _exit(0);
+    }
+    close(result[1]);
+    int status = -1;
+    io::testing::run_until(*loop_, [&] { return waitpid(pid, &status, WNOHANG) == pid; });
+    std::string text(4096, '\0');
+    const ssize_t n = read(result[0], text.data(), text.size());
+    close(result[0]);
+    text.resize(n > 0 ? static_cast<size_t>(n) : 0);
+    ASSERT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << status;
+    const json reply = json::parse(text);
+    EXPECT_TRUE(reply["ok"]) << text;
+    EXPECT_EQ(actions, (std::vector<Action>{Action::Reload}));
     unlink(o.path.c_str());
     rmdir(dir);
 }

@@ -4,8 +4,10 @@
 // stratum 2, and answers nanotimectl.
 #include <arpa/inet.h>
 #include <gtest/gtest.h>
+#include <poll.h>
 #include <signal.h>
 #include <sys/socket.h>
+#include <sys/un.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -18,6 +20,7 @@
 #include <thread>
 
 #include "ctl/control_server.hpp"
+#include "ctl/framing.hpp"
 
 namespace {
 
@@ -205,6 +208,137 @@ TEST_P(DaemonEndToEnd, SyncsServesAndAnswersNanotimectl) {
     EXPECT_EQ(access(sock.c_str(), F_OK), -1);
     std::string cleanup = std::string("rm -rf ") + dir;
     run_capture(cleanup, &status);
+}
+
+// How much a flood may grow the daemon's resident set. 1 MiB as built for
+// use; AddressSanitizer's allocator and shadow memory add about as much
+// again for the few hundred requests served (0.9-1.2 MiB seen), so a
+// sanitized build gets 2 MiB. Without the limits the growth is ~100 MiB.
+#ifdef NANOTIME_SANITIZED
+constexpr long kRssSlackKib = 2048;
+#else
+constexpr long kRssSlackKib = 1024;
+#endif
+
+// The resident set of process @pid, in KiB (VmRSS); -1 if unknown.
+long rss_kib(pid_t pid) {
+    std::ifstream status("/proc/" + std::to_string(pid) + "/status");
+    std::string line;
+    while (std::getline(status, line)) {
+        if (line.rfind("VmRSS:", 0) == 0) return std::stol(line.substr(6));
+    }
+    return -1;
+}
+
+// A local client that pipelines 100 000 status requests on the control
+// socket (open to every user) and never reads a reply. Before the limits
+// nanotimed read them all and queued every reply (one client grew it by
+// 160 MB in 15 s); now it answers one request at a time and stops reading
+// while a reply waits, so its memory stays put (within 1 MiB), and it keeps
+// answering other clients meanwhile.
+TEST_P(DaemonEndToEnd, ControlClientThatNeverReadsCannotGrowTheDaemon) {
+    char dir[] = "/tmp/nanotimed-flood-XXXXXX";
+    ASSERT_NE(mkdtemp(dir), nullptr);
+    const std::string sock = std::string(dir) + "/ctl.sock";
+    const std::string conf = std::string(dir) + "/nanotimed.toml";
+    std::ofstream(conf) << "[clock]\nadjust = false\ndrift_file = \"\"\n\n"
+                        << "[control]\nsocket = \"" << sock << "\"\n\n"
+                        << "[io]\nbackend = \"" << GetParam() << "\"\n\n"
+                        << "[log]\nlevel = \"info\"\nfile = \"" << dir << "/log\"\n\n"
+                        << "[service]\nuser = \"\"\nseccomp = \"" << kSeccomp << "\"\n";
+    const pid_t pid = fork();
+    ASSERT_GE(pid, 0);
+    if (pid == 0) {
+#ifdef NANOTIME_SANITIZED
+        // AddressSanitizer holds freed memory back (its quarantine, up to
+        // 256 MB) to catch use-after-free: every request would then add to
+        // the resident set whatever the daemon does. Off for this measurement.
+        const char* asan = getenv("ASAN_OPTIONS");
+        const std::string options = std::string(asan != nullptr ? asan : "") +
+                                    ":quarantine_size_mb=0:thread_local_quarantine_size_kb=0";
+        setenv("ASAN_OPTIONS", options.c_str(), 1);
+#endif
+        execl(NANOTIMED_PATH, "nanotimed", "-c", conf.c_str(), static_cast<char*>(nullptr));
+        _exit(127);
+    }
+    // Up, and warm: the first replies size the allocator's pools.
+    int answered = 0;
+    const auto up_by = std::chrono::steady_clock::now() + 20s;
+    while (answered < 200 && std::chrono::steady_clock::now() < up_by) {
+        std::string err;
+        if (nanotime::ctl::request(sock, R"({"command":"status"})", &err, 1000)) {
+            ++answered;
+        } else {
+            std::this_thread::sleep_for(50ms);
+        }
+    }
+    ASSERT_EQ(answered, 200);
+    const long before = rss_kib(pid);
+    ASSERT_GT(before, 0);
+
+    const int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    sockaddr_un a{};
+    a.sun_family = AF_UNIX;
+    std::strncpy(a.sun_path, sock.c_str(), sizeof a.sun_path - 1);
+    ASSERT_EQ(connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof a), 0);
+    std::atomic<bool> flooding{true};
+    std::atomic<size_t> sent_requests{0};
+    std::thread flooder([&] {
+        const std::vector<uint8_t> one = nanotime::ctl::encode_frame(R"({"command":"status"})");
+        std::vector<uint8_t> all;
+        for (int i = 0; i < 100'000; ++i) all.insert(all.end(), one.begin(), one.end());
+        size_t sent = 0;
+        auto last_progress = std::chrono::steady_clock::now();
+        // Until all is sent, or the daemon has taken nothing for a second.
+        while (sent < all.size() && std::chrono::steady_clock::now() - last_progress < 1s) {
+            const ssize_t n =
+                send(fd, all.data() + sent, all.size() - sent, MSG_DONTWAIT | MSG_NOSIGNAL);
+            if (n > 0) {
+                sent += static_cast<size_t>(n);
+                last_progress = std::chrono::steady_clock::now();
+            } else if (n < 0 && errno != EAGAIN) {
+                break;
+            } else {
+                pollfd p{fd, POLLOUT, 0};
+                poll(&p, 1, 20);
+            }
+        }
+        sent_requests = sent / one.size();
+        flooding = false;
+    });
+    // Meanwhile: other clients are answered, and the daemon's size is watched.
+    long peak = before;
+    int others = 0;
+    int others_failed = 0;
+    while (flooding) {
+        std::string err;
+        if (nanotime::ctl::request(sock, R"({"command":"status"})", &err, 2000)) {
+            ++others;
+        } else {
+            ++others_failed;
+        }
+        peak = std::max(peak, rss_kib(pid));
+        std::this_thread::sleep_for(50ms);
+    }
+    flooder.join();
+    std::this_thread::sleep_for(500ms);
+    const long after = rss_kib(pid);
+    peak = std::max(peak, after);
+    std::printf(
+        "control flood (%s): %zu requests sent, not read; RSS %ld KiB before, "
+        "%ld KiB peak, %ld KiB after; %d other requests answered, %d not\n",
+        GetParam().c_str(), sent_requests.load(), before, peak, after, others, others_failed);
+    EXPECT_LE(peak - before, kRssSlackKib) << "KiB of growth";
+    EXPECT_GT(others, 0);
+    EXPECT_EQ(others_failed, 0);
+    close(fd);
+
+    kill(pid, SIGTERM);
+    int wstatus = 0;
+    waitpid(pid, &wstatus, 0);
+    EXPECT_TRUE(WIFEXITED(wstatus) && WEXITSTATUS(wstatus) == 0) << wstatus;
+    int status = 0;
+    run_capture(std::string("rm -rf ") + dir, &status);
 }
 
 INSTANTIATE_TEST_SUITE_P(Backends, DaemonEndToEnd, ::testing::Values("poll", "io_uring"),

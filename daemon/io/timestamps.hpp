@@ -1,0 +1,44 @@
+// timestamps.hpp - reading and writing the control messages that carry
+// kernel timestamps and pktinfo. Pure: a msghdr in, values out, no system
+// calls. Every received datagram (both backends) and every error-queue
+// message goes through here; the unit tests feed it hand-built messages.
+#pragma once
+
+#include <sys/socket.h>
+#include <time.h>
+
+#include <cstddef>
+#include <cstdint>
+#include <optional>
+
+#include "io/endpoint.hpp"
+#include "io/event_loop.hpp"
+
+namespace nanotime::io {
+
+// The software (ts[0], CLOCK_REALTIME) and raw hardware (ts[2]) stamps of an
+// SCM_TIMESTAMPING payload (struct scm_timestamping's three stamps); an
+// all-zero stamp is absent.
+PacketTimestamps timestamps_of(const timespec (&stamps)[3]);
+
+// A received datagram's control messages: SCM_TIMESTAMPING (and
+// SCM_TIMESTAMPNS, used when the former has no software stamp) into d.rx,
+// IP_PKTINFO / IPV6_PKTINFO into d.local and d.ifindex. Short messages are
+// skipped.
+void parse_rx_control(const msghdr& msg, ReceivedDatagram& d);
+
+// A message from a socket's error queue that reports a TX timestamp:
+// its SOF_TIMESTAMPING_OPT_ID key and the stamps.
+struct TxStampReport {
+    uint32_t key = 0;
+    PacketTimestamps tx;
+};
+// Nothing when the message is not a timestamp report (an ICMP error, say).
+std::optional<TxStampReport> parse_tx_report(const msghdr& msg);
+
+// Writes the pktinfo control message that makes a datagram leave from
+// @from (a wildcard socket's local address) into @buf; returns its length,
+// 0 when @from is empty or @cap too small.
+size_t build_pktinfo(const Endpoint& from, uint8_t* buf, size_t cap);
+
+}  // namespace nanotime::io
