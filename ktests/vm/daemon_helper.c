@@ -14,6 +14,11 @@
  *       Prints "nanoclock_minus_realtime_ns N delay_ns D" (best of 20
  *       back-to-back reads) and, with FILE, "nanoclock_minus_true_ns N
  *       realtime_minus_true_ns N".
+ *   nc_daemon_helper unsync DEVICE
+ *       Marks the clock unsynchronised (STA_UNSYNC, its PLL and FLL off,
+ *       maximum error 16 s), as a freshly loaded module is: the demo's
+ *       earlier stages leave it synchronised, and a clock put 3 ms off must
+ *       not claim otherwise (CLOCK_REALTIME steering would follow it at once).
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -24,6 +29,7 @@
 #include <string.h>
 #include <sys/ipc.h>
 #include <sys/shm.h>
+#include <sys/timex.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -203,12 +209,42 @@ static int cmp(const char *device, const char *file)
 	return 0;
 }
 
+static int unsync(const char *device)
+{
+	int fd = open(device, O_RDWR | O_CLOEXEC);
+	struct timex tx = { 0 };
+
+	if (fd < 0) {
+		perror(device);
+		return 1;
+	}
+	if (clock_adjtime(FD_TO_CLOCKID(fd), &tx) < 0) {
+		perror("clock_adjtime (read)");
+		close(fd);
+		return 1;
+	}
+	tx.modes = ADJ_STATUS | ADJ_MAXERROR | ADJ_ESTERROR;
+	tx.status = (tx.status | STA_UNSYNC) & ~(STA_PLL | STA_FLL);
+	tx.maxerror = 16000000;	/* us: NTP_PHASE_LIMIT's 16 s */
+	tx.esterror = 16000000;
+	if (clock_adjtime(FD_TO_CLOCKID(fd), &tx) < 0) {
+		perror("clock_adjtime (STA_UNSYNC)");
+		close(fd);
+		return 1;
+	}
+	close(fd);
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	if (argc == 4 && !strcmp(argv[1], "truth"))
 		return truth(argv[2], atoi(argv[3]));
 	if ((argc == 3 || argc == 4) && !strcmp(argv[1], "cmp"))
 		return cmp(argv[2], argc == 4 ? argv[3] : NULL);
-	fprintf(stderr, "usage: %s truth FILE UNIT | cmp DEVICE [FILE]\n", argv[0]);
+	if (argc == 3 && !strcmp(argv[1], "unsync"))
+		return unsync(argv[2]);
+	fprintf(stderr, "usage: %s truth FILE UNIT | cmp DEVICE [FILE] | unsync DEVICE\n",
+		argv[0]);
 	return 2;
 }

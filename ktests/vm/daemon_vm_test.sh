@@ -121,6 +121,7 @@ chrony_shm_reference "$helper" "$work" "logdir $work" "log tracking refclocks"
 
 # The nanoclock's errors: 3 ms (start_offset) ahead, 10 ppm fast.
 nanoclock_start_errors "$ptp" "$start_offset" >"$work/phc_ctl.log" 2>&1 || bail "phc_ctl adj/freq"
+"$helper" unsync /dev/nanoclock0 || bail "marking nanoclock0 unsynchronised"
 echo "# nanoclock0 ($ptp) set $start_offset s ahead and 10 ppm fast"
 "$helper" cmp /dev/nanoclock0 "$work/truth" | sed 's/^/# start: /'
 

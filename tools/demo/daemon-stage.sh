@@ -47,6 +47,7 @@ echo "  server: chronyd -x on 127.0.0.1:$CHRONY_SHM_PORT, stratum 1 from an undi
 
 # nanoclock0 = realtime + 3 ms, 10 ppm fast; its kernel PLL off (unsynchronised).
 nanoclock_start_errors "$ptp" >/dev/null 2>&1 || fail "phc_ctl $ptp adj/freq"
+"$helper" unsync /dev/nanoclock0 || fail "marking nanoclock0 unsynchronised"
 "$helper" cmp /dev/nanoclock0 "$work/truth" | awk '
 	$1 == "nanoclock_minus_realtime_ns" { printf "  nanoclock0 set 3 ms ahead and 10 ppm fast: nanoclock - realtime %+.1f us\n", $2 / 1e3 }'
 
