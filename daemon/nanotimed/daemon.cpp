@@ -83,37 +83,6 @@ std::string verdict_text(const ntp::SourceVerdict& v, uint8_t reach) {
 
 }  // namespace
 
-ntp::SocketAddress to_core(const io::Endpoint& e) {
-    ntp::SocketAddress a;
-    a.port = e.port();
-    if (e.family() == AF_INET) {
-        const auto* sin = reinterpret_cast<const sockaddr_in*>(e.sa());
-        a.ip.family = ntp::AddressFamily::Ipv4;
-        std::memcpy(a.ip.bytes.data(), &sin->sin_addr, 4);
-    } else if (e.family() == AF_INET6) {
-        const auto* sin6 = reinterpret_cast<const sockaddr_in6*>(e.sa());
-        a.ip.family = ntp::AddressFamily::Ipv6;
-        std::memcpy(a.ip.bytes.data(), &sin6->sin6_addr, 16);
-        a.ip = a.ip.unmapped();
-    }
-    return a;
-}
-
-io::Endpoint to_endpoint(const ntp::SocketAddress& a) {
-    if (a.ip.family == ntp::AddressFamily::Ipv4) {
-        sockaddr_in sin{};
-        sin.sin_family = AF_INET;
-        sin.sin_port = htons(a.port);
-        std::memcpy(&sin.sin_addr, a.ip.bytes.data(), 4);
-        return io::Endpoint::from_sockaddr(reinterpret_cast<sockaddr*>(&sin), sizeof sin);
-    }
-    sockaddr_in6 sin6{};
-    sin6.sin6_family = AF_INET6;
-    sin6.sin6_port = htons(a.port);
-    std::memcpy(&sin6.sin6_addr, a.ip.bytes.data(), 16);
-    return io::Endpoint::from_sockaddr(reinterpret_cast<sockaddr*>(&sin6), sizeof sin6);
-}
-
 std::string reference_id_text(uint32_t id, int stratum) {
     if (stratum <= 1) {
         std::string s = ntp::reference_id_to_ascii(id);
@@ -184,20 +153,9 @@ void Daemon::open_sockets() {
             loop_->stop();
         }
     });
-    const config::ServerConfig& sc = config_.server;
+    const ntp::ServerConfig& sc = config_.server;
     if (sc.enabled()) {
-        ntp::ServerConfig server_config;
-        for (const std::string& c : sc.allow) server_config.access.allow(*ntp::Cidr::parse(c));
-        for (const std::string& c : sc.deny) server_config.access.deny(*ntp::Cidr::parse(c));
-        if (sc.rate_limit.enabled) {
-            ntp::RateLimitConfig rl;
-            rl.interval = ntp::from_seconds(sc.rate_limit.interval);
-            rl.burst = sc.rate_limit.burst;
-            rl.kod_interval = ntp::from_seconds(sc.rate_limit.kod_interval);
-            rl.memory_bytes = sc.rate_limit.memory;
-            rl.ipv6_prefix = static_cast<uint8_t>(sc.rate_limit.ipv6_prefix);
-            server_config.rate_limit = rl;
-        }
+        ntp::ServerConfig server_config = sc;
         // With extra workers every server thread has its own rate-limit
         // table; together they stay within server.rate_limit.memory.
         const unsigned workers = static_cast<unsigned>(sc.workers);
@@ -208,10 +166,9 @@ void Daemon::open_sockets() {
         const ntp::ServerConfig per_worker = server_config;
         server_ = std::make_unique<ntp::NtpServer>(std::move(server_config), random_);
         std::vector<io::UdpOptions> binds;
-        for (const std::string& text : sc.listen) {
-            auto ep = io::Endpoint::parse(text, 123);
+        for (const ntp::SocketAddress& address : sc.listen) {
             io::UdpOptions o;
-            o.bind = *ep;
+            o.bind = to_endpoint(address);
             o.rx_timestamps = true;
             o.reuse_port = workers > 1;
             // The destination address of each request matters only on a

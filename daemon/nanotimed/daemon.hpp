@@ -150,9 +150,8 @@ class Daemon {
     std::unique_ptr<Resolver> resolver_;       // last: destroyed first, before the loop
 };
 
-// Conversions between the loop's and the core's address types.
-ntp::SocketAddress to_core(const io::Endpoint& e);
-io::Endpoint to_endpoint(const ntp::SocketAddress& a);
+using io::to_core;
+using io::to_endpoint;
 std::string reference_id_text(uint32_t id, int stratum);
 
 }  // namespace nanotime::daemon
