@@ -1,0 +1,42 @@
+// digest.cpp - one-shot EVP_Digest calls; the algorithms are fetched once.
+#include "util/digest.hpp"
+
+#include <openssl/evp.h>
+
+#include <cstdlib>
+
+namespace nanotime::ntp {
+namespace {
+
+// Fetched once per process (explicit fetches skip the per-call lookup of
+// EVP_sha1()/EVP_md5()); kept for the life of the process.
+const EVP_MD* fetched(const char* name) {
+    EVP_MD* md = EVP_MD_fetch(nullptr, name, nullptr);
+    if (md == nullptr) std::abort();  // OpenSSL's default provider is always there
+    return md;
+}
+
+template <size_t N>
+std::array<uint8_t, N> digest(const EVP_MD* md, std::span<const uint8_t> message) {
+    std::array<uint8_t, N> out{};
+    unsigned int length = 0;
+    if (EVP_Digest(message.data(), message.size(), out.data(), &length, md, nullptr) != 1 ||
+        length != N) {
+        std::abort();  // cannot fail for these algorithms short of memory exhaustion
+    }
+    return out;
+}
+
+}  // namespace
+
+std::array<uint8_t, 20> sha1(std::span<const uint8_t> message) {
+    static const EVP_MD* const md = fetched("SHA1");
+    return digest<20>(md, message);
+}
+
+std::array<uint8_t, 16> md5(std::span<const uint8_t> message) {
+    static const EVP_MD* const md = fetched("MD5");
+    return digest<16>(md, message);
+}
+
+}  // namespace nanotime::ntp
