@@ -16,6 +16,7 @@
 #include <set>
 
 #include "ctl/views.hpp"
+#include "io/utc_text.hpp"
 #include "packet/reference_id.hpp"
 
 namespace nanotime::daemon {
@@ -633,12 +634,7 @@ void Daemon::discipline(const ntp::DisciplineClock& dc) {
 namespace {
 
 std::string utc_date(int64_t ntp_seconds) {
-    const time_t t = static_cast<time_t>(ntp_seconds - ntp::kNtpToUnixSeconds);
-    tm parts{};
-    gmtime_r(&t, &parts);
-    char buf[32];
-    std::strftime(buf, sizeof buf, "%Y-%m-%d %H:%M:%S UTC", &parts);
-    return buf;
+    return io::utc_text(ntp_seconds - ntp::kNtpToUnixSeconds);
 }
 
 }  // namespace
