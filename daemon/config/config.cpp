@@ -205,7 +205,7 @@ void parse_sources(Checker& c, const toml::table& root, Config& cfg) {
         const toml::table& t = *e.as_table();
         c.only(t, "[[source]]",
                {"server", "pool", "port", "minpoll", "maxpoll", "iburst", "max_sources"});
-        SourceConfig s;
+        SourceEntry s;
         s.line = t.source().begin.line;
         std::string server, pool;
         c.string(t, "server", "source", server);
@@ -220,17 +220,17 @@ void parse_sources(Checker& c, const toml::table& root, Config& cfg) {
         }
         c.integer(t, "port", "source", s.port, 1, 65535);
         // 3-17: RFC 5905 MINPOLL is 4, 3 allows 8 s polls on a LAN (kMinPoll).
-        c.integer(t, "minpoll", "source", s.minpoll, ntp::kMinPoll, ntp::kMaxPoll);
-        c.integer(t, "maxpoll", "source", s.maxpoll, ntp::kMinPoll, ntp::kMaxPoll);
-        c.boolean(t, "iburst", "source", s.iburst);
+        c.integer(t, "minpoll", "source", s.source.minpoll, ntp::kMinPoll, ntp::kMaxPoll);
+        c.integer(t, "maxpoll", "source", s.source.maxpoll, ntp::kMinPoll, ntp::kMaxPoll);
+        c.boolean(t, "iburst", "source", s.source.iburst);
         if (t.get("max_sources") != nullptr && s.kind != SourceKind::Pool) {
             c.error(t.get("max_sources")->source(),
                     "source.max_sources applies to 'pool' sources only");
         }
         c.integer(t, "max_sources", "source", s.max_sources, 1, 16);
-        if (s.minpoll > s.maxpoll) {
-            c.error(t.source(), "[[source]] minpoll (" + std::to_string(s.minpoll) +
-                                    ") exceeds maxpoll (" + std::to_string(s.maxpoll) + ")");
+        if (s.source.minpoll > s.source.maxpoll) {
+            c.error(t.source(), "[[source]] minpoll (" + std::to_string(s.source.minpoll) +
+                                    ") exceeds maxpoll (" + std::to_string(s.source.maxpoll) + ")");
         }
         cfg.sources.push_back(std::move(s));
     }

@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "server/ntp_server.hpp"
+#include "source/ntp_source.hpp"
 
 namespace nanotime::config {
 
@@ -21,15 +22,23 @@ inline constexpr const char* kDefaultPath = "/etc/nanotime/nanotimed.toml";
 
 enum class SourceKind { Server, Pool };
 
-struct SourceConfig {
+// One [[source]]: a server or pool name, resolved at run time. Its polling
+// options are the core's own ntp::SourceConfig (one type for them), into
+// which the address is filled once the name resolves.
+struct SourceEntry {
     SourceKind kind = SourceKind::Server;
     std::string address;  // host name or IP literal
     uint16_t port = 123;
-    int minpoll = 6;   // log2 seconds
-    int maxpoll = 10;  // log2 seconds
-    bool iburst = false;
-    unsigned max_sources = 4;  // pool: members kept
-    uint32_t line = 0;         // where it was written, for messages
+    unsigned max_sources = 4;               // pool: members kept
+    uint32_t line = 0;                      // where it was written, for messages
+    ntp::SourceConfig source = defaults();  // minpoll, maxpoll (log2 s), iburst
+
+    // The configuration's defaults: iburst is off unless asked for.
+    static ntp::SourceConfig defaults() {
+        ntp::SourceConfig c;
+        c.iburst = false;
+        return c;
+    }
 };
 
 // [server] is read straight into the core's ntp::ServerConfig (listen
@@ -111,7 +120,7 @@ struct ServiceConfig {
 };
 
 struct Config {
-    std::vector<SourceConfig> sources;
+    std::vector<SourceEntry> sources;
     std::vector<PpsConfig> pps;
     ntp::ServerConfig server = default_server_config();
     ClockConfig clock;

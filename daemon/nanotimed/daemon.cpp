@@ -337,17 +337,13 @@ void Daemon::start() {
 
 void Daemon::add_sources() {
     ntp::ClientActions actions;
-    for (const config::SourceConfig& s : config_.sources) {
-        ntp::SourceConfig sc;
-        sc.minpoll = static_cast<int8_t>(s.minpoll);
-        sc.maxpoll = static_cast<int8_t>(s.maxpoll);
-        sc.iburst = s.iburst;
+    for (const config::SourceEntry& s : config_.sources) {
         if (s.kind == config::SourceKind::Pool) {
             ntp::PoolConfig pc;
             pc.hostname = s.address;
             pc.port = s.port;
             pc.desired_members = s.max_sources;
-            pc.source = sc;
+            pc.source = s.source;
             const ntp::PoolId id = core_->add_pool(pc, actions);
             pools_[id] = s.address;
             continue;
@@ -361,11 +357,8 @@ void Daemon::add_sources() {
     carry_out(std::move(actions));
 }
 
-void Daemon::add_server(const config::SourceConfig& s, const ntp::IpAddress& address) {
-    ntp::SourceConfig sc;
-    sc.minpoll = static_cast<int8_t>(s.minpoll);
-    sc.maxpoll = static_cast<int8_t>(s.maxpoll);
-    sc.iburst = s.iburst;
+void Daemon::add_server(const config::SourceEntry& s, const ntp::IpAddress& address) {
+    ntp::SourceConfig sc = s.source;
     sc.address = ntp::SocketAddress{address, s.port};
     ntp::ClientActions actions;
     const ntp::SourceId id = core_->add_server(sc, random_, actions);
@@ -373,7 +366,7 @@ void Daemon::add_server(const config::SourceConfig& s, const ntp::IpAddress& add
     carry_out(std::move(actions));
 }
 
-void Daemon::retry_server(const config::SourceConfig& s) {
+void Daemon::retry_server(const config::SourceEntry& s) {
     retry_timers_.push_back(loop_->add_timer_after(64s, [this, s] {
         const uint64_t tag = next_lookup_++;
         lookups_[tag] = Lookup{std::nullopt, s};

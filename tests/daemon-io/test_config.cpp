@@ -48,7 +48,7 @@ TEST(Config, ShippedExampleParses) {
     ASSERT_TRUE(r.config) << r.errors.front().to_string();
     ASSERT_EQ(r.config->sources.size(), 1u);
     EXPECT_EQ(r.config->sources[0].kind, SourceKind::Pool);
-    EXPECT_TRUE(r.config->sources[0].iburst);
+    EXPECT_TRUE(r.config->sources[0].source.iburst);
 }
 
 TEST(Config, EverySectionIsRead) {
@@ -116,12 +116,16 @@ seccomp = "log"
     EXPECT_EQ(c.sources[0].kind, SourceKind::Server);
     EXPECT_EQ(c.sources[0].address, "192.0.2.1");
     EXPECT_EQ(c.sources[0].port, 1123);
-    EXPECT_EQ(c.sources[0].minpoll, 4);
-    EXPECT_EQ(c.sources[0].maxpoll, 8);
-    EXPECT_TRUE(c.sources[0].iburst);
+    EXPECT_EQ(c.sources[0].source.minpoll, 4);
+    EXPECT_EQ(c.sources[0].source.maxpoll, 8);
+    EXPECT_TRUE(c.sources[0].source.iburst);
     EXPECT_EQ(c.sources[0].line, 2u);
     EXPECT_EQ(c.sources[1].kind, SourceKind::Pool);
     EXPECT_EQ(c.sources[1].max_sources, 6u);
+    // Unset polling options: the configuration's defaults (iburst off).
+    EXPECT_EQ(c.sources[1].source.minpoll, 6);
+    EXPECT_EQ(c.sources[1].source.maxpoll, 10);
+    EXPECT_FALSE(c.sources[1].source.iburst);
     EXPECT_EQ(c.server.listen.size(), 3u);
     EXPECT_TRUE(c.server.uses_privileged_port());
     EXPECT_EQ(c.server.listen[0], (ntp::SocketAddress{ntp::IpAddress::v4(127, 0, 0, 1), 123}));
@@ -199,8 +203,8 @@ TEST(Config, OutOfRangeAndBadChoices) {
 TEST(Config, PollRangeIsThreeToSeventeen) {
     ParseResult r = parse("[[source]]\nserver = \"a\"\nminpoll = 3\nmaxpoll = 3\n");
     ASSERT_TRUE(r.config) << r.errors.front().to_string();
-    EXPECT_EQ(r.config->sources[0].minpoll, 3);
-    EXPECT_EQ(r.config->sources[0].maxpoll, 3);
+    EXPECT_EQ(r.config->sources[0].source.minpoll, 3);
+    EXPECT_EQ(r.config->sources[0].source.maxpoll, 3);
     r = parse("[[source]]\nserver = \"a\"\nminpoll = 17\nmaxpoll = 17\n");
     ASSERT_TRUE(r.config) << r.errors.front().to_string();
     EXPECT_EQ(first_error("[[source]]\nserver = \"a\"\nmaxpoll = 2\n"),

@@ -25,7 +25,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     if (!r.config) return 0;
     const config::Config& c = *r.config;
     for (const auto& s : c.sources) {
-        if (s.minpoll > s.maxpoll || s.address.empty()) std::abort();
+        if (s.source.minpoll > s.source.maxpoll || s.address.empty()) std::abort();
     }
     if (c.server.enabled() && c.server.access.empty()) std::abort();
     (void)c.server.uses_privileged_port();
