@@ -27,16 +27,20 @@ std::array<uint8_t, N> digest(const EVP_MD* md, std::span<const uint8_t> message
     return out;
 }
 
+// Fetched at start-up, before the daemon installs its seccomp filter: a
+// first fetch later (an IPv6 refid, a leap file reloaded on SIGHUP) would
+// run OpenSSL's provider lookup under the filter.
+const EVP_MD* const kSha1 = fetched("SHA1");
+const EVP_MD* const kMd5 = fetched("MD5");
+
 }  // namespace
 
 std::array<uint8_t, 20> sha1(std::span<const uint8_t> message) {
-    static const EVP_MD* const md = fetched("SHA1");
-    return digest<20>(md, message);
+    return digest<20>(kSha1, message);
 }
 
 std::array<uint8_t, 16> md5(std::span<const uint8_t> message) {
-    static const EVP_MD* const md = fetched("MD5");
-    return digest<16>(md, message);
+    return digest<16>(kMd5, message);
 }
 
 }  // namespace nanotime::ntp

@@ -10,14 +10,13 @@
 namespace nanotime::ntp {
 namespace {
 
-EVP_MAC* siphash_mac() {
-    static EVP_MAC* const mac = [] {
-        EVP_MAC* m = EVP_MAC_fetch(nullptr, "SIPHASH", nullptr);
-        if (m == nullptr) std::abort();  // in OpenSSL's default provider since 3.0
-        return m;
-    }();
-    return mac;
-}
+// Fetched once, at start-up: before the daemon's seccomp filter, which a
+// first fetch for a rate limiter made later would run under.
+EVP_MAC* const kSipHash = [] {
+    EVP_MAC* m = EVP_MAC_fetch(nullptr, "SIPHASH", nullptr);
+    if (m == nullptr) std::abort();  // in OpenSSL's default provider since 3.0
+    return m;
+}();
 
 }  // namespace
 
@@ -25,7 +24,7 @@ void SipHash::Free::operator()(evp_mac_ctx_st* ctx) const {
     EVP_MAC_CTX_free(ctx);
 }
 
-SipHash::SipHash(const std::array<uint8_t, 16>& key) : ctx_(EVP_MAC_CTX_new(siphash_mac())) {
+SipHash::SipHash(const std::array<uint8_t, 16>& key) : ctx_(EVP_MAC_CTX_new(kSipHash)) {
     // 8-byte output: SipHash-2-4 as published (OpenSSL defaults to 16).
     unsigned int size = 8;
     const OSSL_PARAM params[] = {OSSL_PARAM_construct_uint(OSSL_MAC_PARAM_SIZE, &size),
