@@ -3,8 +3,8 @@
 # (tests/fuzz) can build exactly this library and nothing else of the daemon.
 set(_ntpcore_dir ${CMAKE_CURRENT_LIST_DIR})
 add_library(ntpcore STATIC
-  ${_ntpcore_dir}/util/md5.cpp
-  ${_ntpcore_dir}/util/sha1.cpp
+  ${_ntpcore_dir}/util/digest.cpp
+  ${_ntpcore_dir}/util/siphash.cpp
   ${_ntpcore_dir}/leap/leap_seconds.cpp
   ${_ntpcore_dir}/algorithm/pi_servo.cpp
   ${_ntpcore_dir}/time/ntp_time.cpp
@@ -28,4 +28,7 @@ add_library(ntpcore STATIC
   ${_ntpcore_dir}/server/rate_limiter.cpp
   ${_ntpcore_dir}/server/ntp_server.cpp)
 target_include_directories(ntpcore PUBLIC ${_ntpcore_dir})
+# OpenSSL 3 (libcrypto only): SHA-1, MD5 and SipHash through EVP.
+find_package(OpenSSL 3.0 REQUIRED COMPONENTS Crypto)
+target_link_libraries(ntpcore PUBLIC OpenSSL::Crypto)
 target_compile_features(ntpcore PUBLIC cxx_std_20)

@@ -3,7 +3,6 @@
 #include <toml++/toml.h>
 
 #include <cctype>
-#include <charconv>
 #include <cstdint>
 #include <fstream>
 #include <initializer_list>
@@ -12,38 +11,10 @@
 #include "algorithm/constants.hpp"
 #include "net/socket_address.hpp"
 #include "server/access_list.hpp"
+#include "time/ntp_time.hpp"
 
 namespace nanotime::config {
 namespace {
-
-// Splits "addr:port", "[v6]:port" or a bare address; false on malformed text.
-bool split_listen(std::string_view text, std::string& host, uint16_t& port) {
-    port = 123;
-    auto parse_port = [&](std::string_view p) {
-        unsigned v = 0;
-        auto [next, ec] = std::from_chars(p.data(), p.data() + p.size(), v);
-        if (p.empty() || ec != std::errc{} || next != p.data() + p.size() || v == 0 || v > 65535) {
-            return false;
-        }
-        port = static_cast<uint16_t>(v);
-        return true;
-    };
-    if (!text.empty() && text.front() == '[') {
-        const size_t close = text.find(']');
-        if (close == std::string_view::npos) return false;
-        host = std::string(text.substr(1, close - 1));
-        const std::string_view rest = text.substr(close + 1);
-        if (rest.empty()) return true;
-        return rest.front() == ':' && parse_port(rest.substr(1));
-    }
-    const size_t colon = text.find(':');
-    if (colon != std::string_view::npos && text.find(':', colon + 1) == std::string_view::npos) {
-        host = std::string(text.substr(0, colon));
-        return parse_port(text.substr(colon + 1));
-    }
-    host = std::string(text);
-    return true;
-}
 
 const char* type_name(const toml::node& n) {
     switch (n.type()) {
@@ -234,7 +205,7 @@ void parse_sources(Checker& c, const toml::table& root, Config& cfg) {
         const toml::table& t = *e.as_table();
         c.only(t, "[[source]]",
                {"server", "pool", "port", "minpoll", "maxpoll", "iburst", "xleave", "max_sources"});
-        SourceConfig s;
+        SourceEntry s;
         s.line = t.source().begin.line;
         std::string server, pool;
         c.string(t, "server", "source", server);
@@ -249,18 +220,18 @@ void parse_sources(Checker& c, const toml::table& root, Config& cfg) {
         }
         c.integer(t, "port", "source", s.port, 1, 65535);
         // 3-17: RFC 5905 MINPOLL is 4, 3 allows 8 s polls on a LAN (kMinPoll).
-        c.integer(t, "minpoll", "source", s.minpoll, ntp::kMinPoll, ntp::kMaxPoll);
-        c.integer(t, "maxpoll", "source", s.maxpoll, ntp::kMinPoll, ntp::kMaxPoll);
-        c.boolean(t, "iburst", "source", s.iburst);
-        c.boolean(t, "xleave", "source", s.xleave);
+        c.integer(t, "minpoll", "source", s.source.minpoll, ntp::kMinPoll, ntp::kMaxPoll);
+        c.integer(t, "maxpoll", "source", s.source.maxpoll, ntp::kMinPoll, ntp::kMaxPoll);
+        c.boolean(t, "iburst", "source", s.source.iburst);
+        c.boolean(t, "xleave", "source", s.source.xleave);
         if (t.get("max_sources") != nullptr && s.kind != SourceKind::Pool) {
             c.error(t.get("max_sources")->source(),
                     "source.max_sources applies to 'pool' sources only");
         }
         c.integer(t, "max_sources", "source", s.max_sources, 1, 16);
-        if (s.minpoll > s.maxpoll) {
-            c.error(t.source(), "[[source]] minpoll (" + std::to_string(s.minpoll) +
-                                    ") exceeds maxpoll (" + std::to_string(s.maxpoll) + ")");
+        if (s.source.minpoll > s.source.maxpoll) {
+            c.error(t.source(), "[[source]] minpoll (" + std::to_string(s.source.minpoll) +
+                                    ") exceeds maxpoll (" + std::to_string(s.source.maxpoll) + ")");
         }
         cfg.sources.push_back(std::move(s));
     }
@@ -270,43 +241,58 @@ void parse_server(Checker& c, const toml::table& root, Config& cfg) {
     const toml::table* t = c.table(root, "server", "");
     if (t == nullptr) return;
     c.only(*t, "[server]", {"listen", "allow", "deny", "workers", "rate_limit"});
-    ServerConfig& s = cfg.server;
+    ntp::ServerConfig& s = cfg.server;
     c.integer(*t, "workers", "server", s.workers, 1, 64);
+    std::vector<std::string> texts;
     c.strings(
-        *t, "listen", "server", s.listen, [&](const std::string& v, const toml::source_region& at) {
-            std::string host;
-            uint16_t port = 0;
-            if (!split_listen(v, host, port) || !ntp::IpAddress::parse(host)) {
+        *t, "listen", "server", texts, [&](const std::string& v, const toml::source_region& at) {
+            // Port 0 would bind a port nobody knows.
+            const auto address = ntp::SocketAddress::parse(v, 123);
+            if (!address || address->port == 0) {
                 c.error(at,
                         "server.listen: '" + v + "' is not an IP address with an optional :port");
                 return false;
             }
+            s.listen.push_back(*address);
             return true;
         });
-    auto cidr = [&](const char* key) {
-        return [&c, key](const std::string& v, const toml::source_region& at) {
-            if (!ntp::Cidr::parse(v)) {
+    size_t allow_rules = 0;
+    auto cidr = [&](const char* key, ntp::AccessRule rule) {
+        return [&, key, rule](const std::string& v, const toml::source_region& at) {
+            const auto parsed = ntp::Cidr::parse(v);
+            if (!parsed) {
                 c.error(at, std::string("server.") + key + ": '" + v +
                                 "' is not an address or CIDR prefix");
                 return false;
             }
+            s.access.add(*parsed, rule);
+            allow_rules += rule == ntp::AccessRule::Allow;
             return true;
         };
     };
-    c.strings(*t, "allow", "server", s.allow, cidr("allow"));
-    c.strings(*t, "deny", "server", s.deny, cidr("deny"));
+    c.strings(*t, "allow", "server", texts, cidr("allow", ntp::AccessRule::Allow));
+    c.strings(*t, "deny", "server", texts, cidr("deny", ntp::AccessRule::Deny));
     if (const toml::table* r = c.table(*t, "rate_limit", "server")) {
         c.only(*r, "[server.rate_limit]",
                {"enabled", "interval", "burst", "kod_interval", "memory", "ipv6_prefix"});
-        RateLimitConfig& rl = s.rate_limit;
-        c.boolean(*r, "enabled", "server.rate_limit", rl.enabled);
-        c.number(*r, "interval", "server.rate_limit", rl.interval, 0.001, 3600);
-        c.integer(*r, "burst", "server.rate_limit", rl.burst, 1, 1024);
-        c.number(*r, "kod_interval", "server.rate_limit", rl.kod_interval, 0, 86400);
-        c.integer(*r, "memory", "server.rate_limit", rl.memory, 4096, 256 << 20);
+        ntp::RateLimitConfig rl;
+        bool enabled = true;
+        double interval = ntp::to_seconds(rl.interval);
+        double kod_interval = ntp::to_seconds(rl.kod_interval);
+        unsigned burst = static_cast<unsigned>(rl.burst);
+        c.boolean(*r, "enabled", "server.rate_limit", enabled);
+        c.number(*r, "interval", "server.rate_limit", interval, 0.001, 3600);
+        c.integer(*r, "burst", "server.rate_limit", burst, 1, 1024);
+        c.number(*r, "kod_interval", "server.rate_limit", kod_interval, 0, 86400);
+        c.integer(*r, "memory", "server.rate_limit", rl.memory_bytes, 4096, 256 << 20);
         c.integer(*r, "ipv6_prefix", "server.rate_limit", rl.ipv6_prefix, 32, 128);
+        rl.interval = ntp::from_seconds(interval);
+        rl.kod_interval = ntp::from_seconds(kod_interval);
+        rl.burst = burst;
+        s.rate_limit.reset();
+        if (enabled) s.rate_limit = rl;
     }
-    if (!s.listen.empty() && s.allow.empty()) {
+    if (!s.listen.empty() && allow_rules == 0) {
         c.error(t->source(), "[server] listens but 'allow' is empty: it would answer nobody");
     }
 }
@@ -520,13 +506,10 @@ std::optional<ConfigError> find_non_ascii(std::string_view text, std::string_vie
 
 }  // namespace
 
-bool ServerConfig::uses_privileged_port() const {
-    for (const std::string& l : listen) {
-        std::string host;
-        uint16_t port = 0;
-        if (split_listen(l, host, port) && port < 1024) return true;
-    }
-    return false;
+ntp::ServerConfig default_server_config() {
+    ntp::ServerConfig server;
+    server.rate_limit.emplace();
+    return server;
 }
 
 std::string ConfigError::to_string() const {

@@ -13,44 +13,39 @@
 #include <string_view>
 #include <vector>
 
+#include "server/ntp_server.hpp"
+#include "source/ntp_source.hpp"
+
 namespace nanotime::config {
 
 inline constexpr const char* kDefaultPath = "/etc/nanotime/nanotimed.toml";
 
 enum class SourceKind { Server, Pool };
 
-struct SourceConfig {
+// One [[source]]: a server or pool name, resolved at run time. Its polling
+// options are the core's own ntp::SourceConfig (one type for them), into
+// which the address is filled once the name resolves.
+struct SourceEntry {
     SourceKind kind = SourceKind::Server;
     std::string address;  // host name or IP literal
     uint16_t port = 123;
-    int minpoll = 6;   // log2 seconds
-    int maxpoll = 10;  // log2 seconds
-    bool iburst = false;
-    bool xleave = false;       // interleaved mode (RFC 9769)
-    unsigned max_sources = 4;  // pool: members kept
-    uint32_t line = 0;         // where it was written, for messages
+    unsigned max_sources = 4;               // pool: members kept
+    uint32_t line = 0;                      // where it was written, for messages
+    ntp::SourceConfig source = defaults();  // minpoll, maxpoll (log2 s), iburst, xleave
+
+    // The configuration's defaults: iburst is off unless asked for.
+    static ntp::SourceConfig defaults() {
+        ntp::SourceConfig c;
+        c.iburst = false;
+        return c;
+    }
 };
 
-struct RateLimitConfig {
-    bool enabled = true;
-    double interval = 2.0;         // seconds per token
-    unsigned burst = 8;            // tokens
-    double kod_interval = 8.0;     // seconds between RATE KoDs to one client
-    unsigned memory = 512 * 1024;  // bytes for the client table
-    unsigned ipv6_prefix = 64;     // bits that name one IPv6 client
-};
-
-struct ServerConfig {
-    std::vector<std::string> listen;  // "addr:port"; empty: the server is off
-    std::vector<std::string> allow;   // CIDRs
-    std::vector<std::string> deny;    // CIDRs
-    // Server threads, each with its own event loop and an SO_REUSEPORT
-    // socket per listen address (1: the main loop serves, no threads).
-    int workers = 1;
-    RateLimitConfig rate_limit;
-    bool enabled() const { return !listen.empty(); }
-    bool uses_privileged_port() const;  // any listen port < 1024
-};
+// [server] is read straight into the core's ntp::ServerConfig (listen
+// addresses, access list, rate limit): start-up uses these values as they
+// are, so nothing the check accepts can fail to convert later.
+// The configuration's defaults: rate limiting is on unless switched off.
+ntp::ServerConfig default_server_config();
 
 enum class ClockBackendKind { System, Nanoclock };
 
@@ -125,9 +120,9 @@ struct ServiceConfig {
 };
 
 struct Config {
-    std::vector<SourceConfig> sources;
+    std::vector<SourceEntry> sources;
     std::vector<PpsConfig> pps;
-    ServerConfig server;
+    ntp::ServerConfig server = default_server_config();
     ClockConfig clock;
     ControlConfig control;
     IoConfig io;

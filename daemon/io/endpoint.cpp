@@ -2,7 +2,6 @@
 
 #include <arpa/inet.h>
 
-#include <charconv>
 #include <cstring>
 
 namespace nanotime::io {
@@ -21,52 +20,9 @@ Endpoint Endpoint::from_sockaddr(const sockaddr* sa, socklen_t len) {
 }
 
 std::optional<Endpoint> Endpoint::parse(std::string_view text, uint16_t default_port) {
-    std::string host;
-    uint16_t port = default_port;
-    auto parse_port = [&](std::string_view p) {
-        unsigned v = 0;
-        auto [next, ec] = std::from_chars(p.data(), p.data() + p.size(), v);
-        if (ec != std::errc{} || next != p.data() + p.size() || v > 65535 || p.empty()) {
-            return false;
-        }
-        port = static_cast<uint16_t>(v);
-        return true;
-    };
-    if (!text.empty() && text.front() == '[') {
-        const size_t close = text.find(']');
-        if (close == std::string_view::npos) return std::nullopt;
-        host = std::string(text.substr(1, close - 1));
-        std::string_view rest = text.substr(close + 1);
-        if (!rest.empty()) {
-            if (rest.front() != ':' || !parse_port(rest.substr(1))) return std::nullopt;
-        }
-    } else {
-        const size_t colon = text.find(':');
-        if (colon != std::string_view::npos &&
-            text.find(':', colon + 1) == std::string_view::npos) {
-            host = std::string(text.substr(0, colon));
-            if (!parse_port(text.substr(colon + 1))) return std::nullopt;
-        } else {
-            host = std::string(text);  // IPv4 alone, or bare IPv6 without a port
-        }
-    }
-    Endpoint e;
-    auto* v4 = reinterpret_cast<sockaddr_in*>(&e.storage_);
-    auto* v6 = reinterpret_cast<sockaddr_in6*>(&e.storage_);
-    if (inet_pton(AF_INET, host.c_str(), &v4->sin_addr) == 1) {
-        v4->sin_family = AF_INET;
-        v4->sin_port = htons(port);
-        e.len_ = sizeof(sockaddr_in);
-        return e;
-    }
-    e.storage_ = {};
-    if (inet_pton(AF_INET6, host.c_str(), &v6->sin6_addr) == 1) {
-        v6->sin6_family = AF_INET6;
-        v6->sin6_port = htons(port);
-        e.len_ = sizeof(sockaddr_in6);
-        return e;
-    }
-    return std::nullopt;
+    const std::optional<ntp::SocketAddress> address = ntp::SocketAddress::parse(text, default_port);
+    if (!address) return std::nullopt;
+    return to_endpoint(*address);
 }
 
 Endpoint Endpoint::v4_loopback(uint16_t port) {
@@ -114,6 +70,37 @@ std::string Endpoint::to_string() const {
     if (family() == AF_INET6) return "[" + address_string() + "]:" + std::to_string(port());
     if (family() == AF_INET) return address_string() + ":" + std::to_string(port());
     return "-";
+}
+
+ntp::SocketAddress to_core(const Endpoint& e) {
+    ntp::SocketAddress a;
+    a.port = e.port();
+    if (e.family() == AF_INET) {
+        const auto* sin = reinterpret_cast<const sockaddr_in*>(e.sa());
+        a.ip.family = ntp::AddressFamily::Ipv4;
+        std::memcpy(a.ip.bytes.data(), &sin->sin_addr, 4);
+    } else if (e.family() == AF_INET6) {
+        const auto* sin6 = reinterpret_cast<const sockaddr_in6*>(e.sa());
+        a.ip.family = ntp::AddressFamily::Ipv6;
+        std::memcpy(a.ip.bytes.data(), &sin6->sin6_addr, 16);
+        a.ip = a.ip.unmapped();
+    }
+    return a;
+}
+
+Endpoint to_endpoint(const ntp::SocketAddress& a) {
+    if (a.ip.family == ntp::AddressFamily::Ipv4) {
+        sockaddr_in sin{};
+        sin.sin_family = AF_INET;
+        sin.sin_port = htons(a.port);
+        std::memcpy(&sin.sin_addr, a.ip.bytes.data(), 4);
+        return Endpoint::from_sockaddr(reinterpret_cast<sockaddr*>(&sin), sizeof sin);
+    }
+    sockaddr_in6 sin6{};
+    sin6.sin6_family = AF_INET6;
+    sin6.sin6_port = htons(a.port);
+    std::memcpy(&sin6.sin6_addr, a.ip.bytes.data(), 16);
+    return Endpoint::from_sockaddr(reinterpret_cast<sockaddr*>(&sin6), sizeof sin6);
 }
 
 bool operator==(const Endpoint& a, const Endpoint& b) {

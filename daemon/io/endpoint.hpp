@@ -13,6 +13,8 @@
 #include <string>
 #include <string_view>
 
+#include "net/socket_address.hpp"
+
 namespace nanotime::io {
 
 class Endpoint {
@@ -20,7 +22,8 @@ class Endpoint {
     Endpoint() = default;
     // From a sockaddr the kernel filled in; unknown families give an empty Endpoint.
     static Endpoint from_sockaddr(const sockaddr* sa, socklen_t len);
-    // "192.0.2.1:123", "[2001:db8::1]:123", or an address alone with @default_port.
+    // "192.0.2.1:123", "[2001:db8::1]:123", or an address alone with
+    // @default_port: ntp::SocketAddress::parse, the daemon's one reader.
     static std::optional<Endpoint> parse(std::string_view text, uint16_t default_port);
     static Endpoint v4_loopback(uint16_t port);
     static Endpoint v6_loopback(uint16_t port);
@@ -49,5 +52,10 @@ class Endpoint {
     sockaddr_storage storage_{};
     socklen_t len_ = 0;
 };
+
+// The core's address of an endpoint (IPv4-mapped IPv6 becomes IPv4, as the
+// access list and reference IDs want it) and back.
+ntp::SocketAddress to_core(const Endpoint& e);
+Endpoint to_endpoint(const ntp::SocketAddress& a);
 
 }  // namespace nanotime::io

@@ -2,7 +2,7 @@
 
 #include <charconv>
 
-#include "util/sha1.hpp"
+#include "util/digest.hpp"
 
 namespace nanotime::ntp {
 namespace {
@@ -79,13 +79,11 @@ std::optional<uint32_t> hex_word(std::string_view s) {
     return v;
 }
 
-void hash_digits(Sha1& h, std::string_view s) {
+// The #h hash covers the digits of the data lines and of #$ and #@, in order.
+void hash_digits(std::string& hashed, std::string_view s) {
     for (char c : s) {
         if (c == '#') break;
-        if (is_digit(c)) {
-            const auto byte = static_cast<uint8_t>(c);
-            h.update(std::span<const uint8_t>(&byte, 1));
-        }
+        if (is_digit(c)) hashed += c;
     }
 }
 
@@ -110,7 +108,7 @@ int64_t month_start(int64_t ntp_seconds) {
 Result<LeapTable, LeapParseError> LeapTable::parse(std::string_view text) {
     if (text.size() > kMaxLeapFileBytes) return fail(0, "file larger than 256 KiB");
     LeapTable t;
-    Sha1 hash;
+    std::string hashed;  // the digits the #h line covers
     std::optional<int64_t> updated, expires;
     std::optional<std::array<uint32_t, 5>> expected;
     unsigned line_no = 0;
@@ -136,7 +134,7 @@ Result<LeapTable, LeapParseError> LeapTable::parse(std::string_view text) {
             std::optional<int64_t>& slot = is_update ? updated : expires;
             if (slot) return fail(line_no, "second " + std::string(line.substr(0, 2)) + " line");
             slot = *v;
-            hash_digits(hash, line.substr(2));
+            hash_digits(hashed, line.substr(2));
             continue;
         }
         if (line.starts_with("#h")) {
@@ -175,7 +173,7 @@ Result<LeapTable, LeapParseError> LeapTable::parse(std::string_view text) {
             if (*when % kSecondsPerDay != 0) return fail(line_no, "a leap is not at 00:00 UTC");
         }
         t.entries_.push_back(LeapEntry{*when, static_cast<int>(*offset)});
-        hash_digits(hash, data);
+        hash_digits(hashed, data);
     }
     if (!updated) return fail(0, "no #$ (last update) line");
     if (!expires) return fail(0, "no #@ (expiry) line");
@@ -183,7 +181,8 @@ Result<LeapTable, LeapParseError> LeapTable::parse(std::string_view text) {
     if (t.entries_.empty()) return fail(0, "no leap second entries");
     if (*expires <= *updated) return fail(0, "expires (#@) before it was updated (#$)");
     if (t.entries_.back().ntp_seconds > *expires) return fail(0, "an entry lies past the expiry");
-    const std::array<uint8_t, 20> digest = hash.finish();
+    const std::array<uint8_t, 20> digest = sha1(
+        std::span<const uint8_t>(reinterpret_cast<const uint8_t*>(hashed.data()), hashed.size()));
     for (size_t i = 0; i < 5; ++i) {
         const uint32_t w = (uint32_t{digest[4 * i]} << 24) | (uint32_t{digest[4 * i + 1]} << 16) |
                            (uint32_t{digest[4 * i + 2]} << 8) | uint32_t{digest[4 * i + 3]};

@@ -16,6 +16,7 @@
 #include <set>
 
 #include "ctl/views.hpp"
+#include "io/utc_text.hpp"
 #include "packet/reference_id.hpp"
 
 namespace nanotime::daemon {
@@ -82,37 +83,6 @@ std::string verdict_text(const ntp::SourceVerdict& v, uint8_t reach) {
 }
 
 }  // namespace
-
-ntp::SocketAddress to_core(const io::Endpoint& e) {
-    ntp::SocketAddress a;
-    a.port = e.port();
-    if (e.family() == AF_INET) {
-        const auto* sin = reinterpret_cast<const sockaddr_in*>(e.sa());
-        a.ip.family = ntp::AddressFamily::Ipv4;
-        std::memcpy(a.ip.bytes.data(), &sin->sin_addr, 4);
-    } else if (e.family() == AF_INET6) {
-        const auto* sin6 = reinterpret_cast<const sockaddr_in6*>(e.sa());
-        a.ip.family = ntp::AddressFamily::Ipv6;
-        std::memcpy(a.ip.bytes.data(), &sin6->sin6_addr, 16);
-        a.ip = a.ip.unmapped();
-    }
-    return a;
-}
-
-io::Endpoint to_endpoint(const ntp::SocketAddress& a) {
-    if (a.ip.family == ntp::AddressFamily::Ipv4) {
-        sockaddr_in sin{};
-        sin.sin_family = AF_INET;
-        sin.sin_port = htons(a.port);
-        std::memcpy(&sin.sin_addr, a.ip.bytes.data(), 4);
-        return io::Endpoint::from_sockaddr(reinterpret_cast<sockaddr*>(&sin), sizeof sin);
-    }
-    sockaddr_in6 sin6{};
-    sin6.sin6_family = AF_INET6;
-    sin6.sin6_port = htons(a.port);
-    std::memcpy(&sin6.sin6_addr, a.ip.bytes.data(), 16);
-    return io::Endpoint::from_sockaddr(reinterpret_cast<sockaddr*>(&sin6), sizeof sin6);
-}
 
 std::string reference_id_text(uint32_t id, int stratum) {
     if (stratum <= 1) {
@@ -184,20 +154,9 @@ void Daemon::open_sockets() {
             loop_->stop();
         }
     });
-    const config::ServerConfig& sc = config_.server;
+    const ntp::ServerConfig& sc = config_.server;
     if (sc.enabled()) {
-        ntp::ServerConfig server_config;
-        for (const std::string& c : sc.allow) server_config.access.allow(*ntp::Cidr::parse(c));
-        for (const std::string& c : sc.deny) server_config.access.deny(*ntp::Cidr::parse(c));
-        if (sc.rate_limit.enabled) {
-            ntp::RateLimitConfig rl;
-            rl.interval = ntp::from_seconds(sc.rate_limit.interval);
-            rl.burst = sc.rate_limit.burst;
-            rl.kod_interval = ntp::from_seconds(sc.rate_limit.kod_interval);
-            rl.memory_bytes = sc.rate_limit.memory;
-            rl.ipv6_prefix = static_cast<uint8_t>(sc.rate_limit.ipv6_prefix);
-            server_config.rate_limit = rl;
-        }
+        ntp::ServerConfig server_config = sc;
         // With extra workers every server thread has its own rate-limit
         // table; together they stay within server.rate_limit.memory.
         const unsigned workers = static_cast<unsigned>(sc.workers);
@@ -208,10 +167,9 @@ void Daemon::open_sockets() {
         const ntp::ServerConfig per_worker = server_config;
         server_ = std::make_unique<ntp::NtpServer>(std::move(server_config), random_);
         std::vector<io::UdpOptions> binds;
-        for (const std::string& text : sc.listen) {
-            auto ep = io::Endpoint::parse(text, 123);
+        for (const ntp::SocketAddress& address : sc.listen) {
             io::UdpOptions o;
-            o.bind = *ep;
+            o.bind = to_endpoint(address);
             o.rx_timestamps = true;
             o.reuse_port = workers > 1;
             // The destination address of each request matters only on a
@@ -379,18 +337,13 @@ void Daemon::start() {
 
 void Daemon::add_sources() {
     ntp::ClientActions actions;
-    for (const config::SourceConfig& s : config_.sources) {
-        ntp::SourceConfig sc;
-        sc.minpoll = static_cast<int8_t>(s.minpoll);
-        sc.maxpoll = static_cast<int8_t>(s.maxpoll);
-        sc.iburst = s.iburst;
-        sc.xleave = s.xleave;
+    for (const config::SourceEntry& s : config_.sources) {
         if (s.kind == config::SourceKind::Pool) {
             ntp::PoolConfig pc;
             pc.hostname = s.address;
             pc.port = s.port;
             pc.desired_members = s.max_sources;
-            pc.source = sc;
+            pc.source = s.source;
             const ntp::PoolId id = core_->add_pool(pc, actions);
             pools_[id] = s.address;
             continue;
@@ -404,12 +357,8 @@ void Daemon::add_sources() {
     carry_out(std::move(actions));
 }
 
-void Daemon::add_server(const config::SourceConfig& s, const ntp::IpAddress& address) {
-    ntp::SourceConfig sc;
-    sc.minpoll = static_cast<int8_t>(s.minpoll);
-    sc.maxpoll = static_cast<int8_t>(s.maxpoll);
-    sc.iburst = s.iburst;
-    sc.xleave = s.xleave;
+void Daemon::add_server(const config::SourceEntry& s, const ntp::IpAddress& address) {
+    ntp::SourceConfig sc = s.source;
     sc.address = ntp::SocketAddress{address, s.port};
     ntp::ClientActions actions;
     const ntp::SourceId id = core_->add_server(sc, random_, actions);
@@ -417,7 +366,7 @@ void Daemon::add_server(const config::SourceConfig& s, const ntp::IpAddress& add
     carry_out(std::move(actions));
 }
 
-void Daemon::retry_server(const config::SourceConfig& s) {
+void Daemon::retry_server(const config::SourceEntry& s) {
     retry_timers_.push_back(loop_->add_timer_after(64s, [this, s] {
         const uint64_t tag = next_lookup_++;
         lookups_[tag] = Lookup{std::nullopt, s};
@@ -678,12 +627,7 @@ void Daemon::discipline(const ntp::DisciplineClock& dc) {
 namespace {
 
 std::string utc_date(int64_t ntp_seconds) {
-    const time_t t = static_cast<time_t>(ntp_seconds - ntp::kNtpToUnixSeconds);
-    tm parts{};
-    gmtime_r(&t, &parts);
-    char buf[32];
-    std::strftime(buf, sizeof buf, "%Y-%m-%d %H:%M:%S UTC", &parts);
-    return buf;
+    return io::utc_text(ntp_seconds - ntp::kNtpToUnixSeconds);
 }
 
 }  // namespace

@@ -74,9 +74,9 @@ class Daemon {
     void add_sources();
     // nanoclock backend: the netlink channel, PPS bindings and bridges.
     void open_kernel_link();
-    void add_server(const config::SourceConfig& s, const ntp::IpAddress& address);
+    void add_server(const config::SourceEntry& s, const ntp::IpAddress& address);
     void on_resolved(const Resolution& r);
-    void retry_server(const config::SourceConfig& s);
+    void retry_server(const config::SourceEntry& s);
     void load_leap_file();
     // Leap state from the leap file (or the system peer's warning): kernel
     // STA_INS/STA_DEL on the last day of the month, TAI offset; re-armed at
@@ -121,7 +121,7 @@ class Daemon {
     // A reload clears it, so answers for the old sources are dropped.
     struct Lookup {
         std::optional<ntp::PoolId> pool;
-        config::SourceConfig server;  // when pool is empty
+        config::SourceEntry server;  // when pool is empty
     };
     std::map<uint64_t, Lookup> lookups_;
     uint64_t next_lookup_ = 1;
@@ -150,9 +150,8 @@ class Daemon {
     std::unique_ptr<Resolver> resolver_;       // last: destroyed first, before the loop
 };
 
-// Conversions between the loop's and the core's address types.
-ntp::SocketAddress to_core(const io::Endpoint& e);
-io::Endpoint to_endpoint(const ntp::SocketAddress& a);
+using io::to_core;
+using io::to_endpoint;
 std::string reference_id_text(uint32_t id, int stratum);
 
 }  // namespace nanotime::daemon

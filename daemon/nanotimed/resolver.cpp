@@ -10,6 +10,7 @@
 #include <set>
 #include <system_error>
 
+#include "io/endpoint.hpp"
 #include "io/syscalls.hpp"
 
 namespace nanotime::daemon {
@@ -29,19 +30,11 @@ Resolution lookup_host(const std::string& host) {
     }
     std::set<ntp::IpAddress> seen;
     for (addrinfo* a = res; a != nullptr; a = a->ai_next) {
-        ntp::IpAddress ip;
-        if (a->ai_family == AF_INET && a->ai_addrlen >= sizeof(sockaddr_in)) {
-            const auto* sin = reinterpret_cast<const sockaddr_in*>(a->ai_addr);
-            ip.family = ntp::AddressFamily::Ipv4;
-            std::copy_n(reinterpret_cast<const uint8_t*>(&sin->sin_addr), 4, ip.bytes.begin());
-        } else if (a->ai_family == AF_INET6 && a->ai_addrlen >= sizeof(sockaddr_in6)) {
-            const auto* sin6 = reinterpret_cast<const sockaddr_in6*>(a->ai_addr);
-            ip.family = ntp::AddressFamily::Ipv6;
-            std::copy_n(reinterpret_cast<const uint8_t*>(&sin6->sin6_addr), 16, ip.bytes.begin());
-            ip = ip.unmapped();
-        } else {
-            continue;
-        }
+        // The loop's sockaddr -> core address conversion (io/endpoint), the
+        // only one; other families give an empty endpoint.
+        const io::Endpoint e = io::Endpoint::from_sockaddr(a->ai_addr, a->ai_addrlen);
+        if (e.empty()) continue;
+        const ntp::IpAddress ip = io::to_core(e).ip;
         if (seen.insert(ip).second) r.addresses.push_back(ip);
     }
     freeaddrinfo(res);

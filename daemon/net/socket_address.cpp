@@ -1,96 +1,26 @@
+// socket_address.cpp - text <-> IpAddress/SocketAddress through inet_pton(3)
+// and inet_ntop(3), and the one "host:port" splitter every reader of
+// addresses (configuration, event loop, tools) uses, so that what the
+// configuration check accepts is exactly what start-up can bind.
 #include "net/socket_address.hpp"
 
+#include <arpa/inet.h>
+#include <sys/socket.h>
+
 #include <charconv>
-#include <cstdio>
-#include <vector>
 
 namespace nanotime::ntp {
 namespace {
 
-std::optional<IpAddress> parse_v4(std::string_view text) {
-    IpAddress ip;
-    size_t pos = 0;
-    for (int i = 0; i < 4; ++i) {
-        if (i > 0) {
-            if (pos >= text.size() || text[pos] != '.') return std::nullopt;
-            ++pos;
-        }
-        unsigned value = 0;
-        const char* begin = text.data() + pos;
-        const char* end = text.data() + text.size();
-        auto [next, ec] = std::from_chars(begin, end, value);
-        if (ec != std::errc{} || next == begin || next - begin > 3 || value > 255) {
-            return std::nullopt;
-        }
-        ip.bytes[i] = static_cast<uint8_t>(value);
-        pos += static_cast<size_t>(next - begin);
+// A decimal port, 0..65535, digits only (no sign, no blanks).
+std::optional<uint16_t> parse_port(std::string_view text) {
+    if (text.empty() || text.size() > 5) return std::nullopt;
+    unsigned value = 0;
+    auto [next, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
+    if (ec != std::errc{} || next != text.data() + text.size() || value > 65535) {
+        return std::nullopt;
     }
-    if (pos != text.size()) return std::nullopt;
-    return ip;
-}
-
-// Parses up to @max_groups colon-separated hex groups (no "::") into @out.
-bool parse_groups(std::string_view text, std::vector<uint16_t>& out) {
-    if (text.empty()) return true;
-    size_t pos = 0;
-    for (;;) {
-        unsigned value = 0;
-        const char* begin = text.data() + pos;
-        const char* end = text.data() + text.size();
-        auto [next, ec] = std::from_chars(begin, end, value, 16);
-        if (ec != std::errc{} || next == begin || next - begin > 4) return false;
-        out.push_back(static_cast<uint16_t>(value));
-        pos += static_cast<size_t>(next - begin);
-        if (pos == text.size()) return true;
-        if (text[pos] != ':') return false;
-        ++pos;
-    }
-}
-
-std::optional<IpAddress> parse_v6(std::string_view text) {
-    std::vector<uint16_t> head, tail;
-    std::array<uint8_t, 4> embedded_v4{};
-    bool has_v4 = false;
-    // A trailing dotted quad (e.g. ::ffff:192.0.2.1) stands for two groups.
-    const size_t last_colon = text.rfind(':');
-    if (last_colon != std::string_view::npos &&
-        text.find('.', last_colon) != std::string_view::npos) {
-        auto v4 = parse_v4(text.substr(last_colon + 1));
-        if (!v4) return std::nullopt;
-        for (int i = 0; i < 4; ++i) embedded_v4[i] = v4->bytes[i];
-        has_v4 = true;
-        text = text.substr(0, last_colon + 1);
-        if (text.size() >= 2 && text.substr(text.size() - 2) == "::") {
-            // keep "::" intact
-        } else {
-            text.remove_suffix(1);
-        }
-    }
-    const size_t gap = text.find("::");
-    if (gap == std::string_view::npos) {
-        if (!parse_groups(text, head)) return std::nullopt;
-    } else {
-        if (text.find("::", gap + 1) != std::string_view::npos) return std::nullopt;
-        if (!parse_groups(text.substr(0, gap), head)) return std::nullopt;
-        if (!parse_groups(text.substr(gap + 2), tail)) return std::nullopt;
-    }
-    const size_t groups = head.size() + tail.size() + (has_v4 ? 2 : 0);
-    if (gap == std::string_view::npos ? groups != 8 : groups > 7) return std::nullopt;
-    std::array<uint8_t, 16> bytes{};
-    size_t index = 0;
-    for (uint16_t g : head) {
-        bytes[index++] = static_cast<uint8_t>(g >> 8);
-        bytes[index++] = static_cast<uint8_t>(g);
-    }
-    index = 16 - 2 * tail.size() - (has_v4 ? 4 : 0);
-    for (uint16_t g : tail) {
-        bytes[index++] = static_cast<uint8_t>(g >> 8);
-        bytes[index++] = static_cast<uint8_t>(g);
-    }
-    if (has_v4) {
-        for (int i = 0; i < 4; ++i) bytes[12 + i] = embedded_v4[i];
-    }
-    return IpAddress::v6(bytes);
+    return static_cast<uint16_t>(value);
 }
 
 }  // namespace
@@ -113,8 +43,21 @@ IpAddress IpAddress::v6(const std::array<uint8_t, 16>& bytes) {
 }
 
 std::optional<IpAddress> IpAddress::parse(std::string_view text) {
-    if (text.find(':') != std::string_view::npos) return parse_v6(text);
-    return parse_v4(text);
+    // INET6_ADDRSTRLEN (46) bounds every valid text form; inet_pton wants a
+    // NUL-terminated string, so anything longer is refused before the copy.
+    char buffer[INET6_ADDRSTRLEN];
+    if (text.size() >= sizeof buffer || text.find('\0') != std::string_view::npos) {
+        return std::nullopt;
+    }
+    text.copy(buffer, text.size());
+    buffer[text.size()] = '\0';
+    IpAddress ip;
+    if (inet_pton(AF_INET, buffer, ip.bytes.data()) == 1) return ip;
+    if (inet_pton(AF_INET6, buffer, ip.bytes.data()) == 1) {
+        ip.family = AddressFamily::Ipv6;
+        return ip;
+    }
+    return std::nullopt;
 }
 
 IpAddress IpAddress::unmapped() const {
@@ -127,19 +70,38 @@ IpAddress IpAddress::unmapped() const {
 }
 
 std::string IpAddress::to_string() const {
-    char buffer[64];
-    if (family == AddressFamily::Ipv4) {
-        std::snprintf(buffer, sizeof buffer, "%u.%u.%u.%u", bytes[0], bytes[1], bytes[2], bytes[3]);
-        return buffer;
+    char buffer[INET6_ADDRSTRLEN] = {};
+    inet_ntop(family == AddressFamily::Ipv4 ? AF_INET : AF_INET6, bytes.data(), buffer,
+              sizeof buffer);
+    return buffer;
+}
+
+std::optional<SocketAddress> SocketAddress::parse(std::string_view text, uint16_t default_port) {
+    std::string_view host = text;
+    std::optional<uint16_t> port = default_port;
+    bool bracketed = false;
+    if (!text.empty() && text.front() == '[') {
+        // "[v6]" or "[v6]:port"
+        const size_t close = text.find(']');
+        if (close == std::string_view::npos) return std::nullopt;
+        host = text.substr(1, close - 1);
+        const std::string_view rest = text.substr(close + 1);
+        if (!rest.empty()) {
+            if (rest.front() != ':') return std::nullopt;
+            port = parse_port(rest.substr(1));
+        }
+        bracketed = true;
+    } else if (const size_t colon = text.find(':');
+               colon != std::string_view::npos &&
+               text.find(':', colon + 1) == std::string_view::npos) {
+        // "v4:port"; more than one colon is an IPv6 address without a port.
+        host = text.substr(0, colon);
+        port = parse_port(text.substr(colon + 1));
     }
-    // Full form without "::" compression: unambiguous and good enough for logs.
-    std::string out;
-    for (int i = 0; i < 8; ++i) {
-        std::snprintf(buffer, sizeof buffer, "%s%x", i ? ":" : "",
-                      bytes[2 * i] << 8 | bytes[2 * i + 1]);
-        out += buffer;
-    }
-    return out;
+    if (!port) return std::nullopt;
+    const std::optional<IpAddress> ip = IpAddress::parse(host);
+    if (!ip || (bracketed && ip->family != AddressFamily::Ipv6)) return std::nullopt;
+    return SocketAddress{*ip, *port};
 }
 
 std::string SocketAddress::to_string() const {

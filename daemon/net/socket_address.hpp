@@ -23,13 +23,14 @@ struct IpAddress {
 
     static IpAddress v4(uint8_t a, uint8_t b, uint8_t c, uint8_t d);
     static IpAddress v6(const std::array<uint8_t, 16>& bytes);
-    // Dotted quad or RFC 4291 text (with "::"); nothing on malformed text.
+    // What inet_pton(3) reads: a dotted quad of decimal octets without
+    // leading zeros, or RFC 4291 text; nothing on anything else.
     static std::optional<IpAddress> parse(std::string_view text);
 
     size_t size() const { return family == AddressFamily::Ipv4 ? 4 : 16; }
     // ::ffff:a.b.c.d becomes a.b.c.d; other addresses are returned unchanged.
     IpAddress unmapped() const;
-    std::string to_string() const;
+    std::string to_string() const;  // inet_ntop(3): "192.0.2.1", "2001:db8::1"
 
     friend auto operator<=>(const IpAddress&, const IpAddress&) = default;
 };
@@ -38,7 +39,11 @@ struct SocketAddress {
     IpAddress ip;
     uint16_t port = 123;
 
-    std::string to_string() const;
+    // "192.0.2.1:123", "[2001:db8::1]:123", "[2001:db8::1]", or an address
+    // alone (then @default_port). The only host:port reader of the daemon and
+    // its tools: the configuration check and start-up agree by construction.
+    static std::optional<SocketAddress> parse(std::string_view text, uint16_t default_port);
+    std::string to_string() const;  // "192.0.2.1:123", "[2001:db8::1]:123"
     friend auto operator<=>(const SocketAddress&, const SocketAddress&) = default;
 };
 

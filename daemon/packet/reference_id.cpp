@@ -1,6 +1,6 @@
 #include "packet/reference_id.hpp"
 
-#include "util/md5.hpp"
+#include "util/digest.hpp"
 
 namespace nanotime::ntp {
 

@@ -18,6 +18,13 @@ int8_t poll_for(Nanoseconds interval) {
 
 }  // namespace
 
+bool ServerConfig::uses_privileged_port() const {
+    for (const SocketAddress& a : listen) {
+        if (a.port < 1024) return true;
+    }
+    return false;
+}
+
 NtpServer::NtpServer(ServerConfig config, RandomSource& random) : config_(std::move(config)) {
     if (config_.rate_limit) rate_limiter_.emplace(*config_.rate_limit, random);
 }

@@ -13,6 +13,7 @@
 #include <array>
 #include <optional>
 #include <span>
+#include <vector>
 
 #include "algorithm/system_state.hpp"
 #include "packet/packet.hpp"
@@ -22,9 +23,18 @@
 
 namespace nanotime::ntp {
 
+// The server's whole configuration ([server] in nanotimed.toml). NtpServer
+// reads access and rate_limit; the daemon opens the sockets and threads.
 struct ServerConfig {
+    std::vector<SocketAddress> listen;  // empty: the server is off
+    // Server threads, each with its own event loop and an SO_REUSEPORT
+    // socket per listen address (1: the main loop serves, no threads).
+    int workers = 1;
     AccessList access;                          // empty: answer nobody
     std::optional<RateLimitConfig> rate_limit;  // nothing: no limiting
+
+    bool enabled() const { return !listen.empty(); }
+    bool uses_privileged_port() const;  // any listen port < 1024
 };
 
 enum class ServerDecision : uint8_t { Reply, KissOfDeath, Drop };

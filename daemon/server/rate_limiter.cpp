@@ -6,16 +6,19 @@
 namespace nanotime::ntp {
 namespace {
 
-uint64_t mix(uint64_t z) {
-    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
-    z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
-    return z ^ (z >> 31);
+std::array<uint8_t, 16> random_key(RandomSource& random) {
+    std::array<uint8_t, 16> key;
+    for (size_t half = 0; half < 2; ++half) {
+        const uint64_t bits = random.next_u64();
+        std::memcpy(key.data() + 8 * half, &bits, 8);
+    }
+    return key;
 }
 
 }  // namespace
 
 RateLimiter::RateLimiter(RateLimitConfig config, RandomSource& random)
-    : config_(config), hash_key_(random.next_u64()) {
+    : config_(config), hash_(random_key(random)) {
     const size_t budget_entries = std::max<size_t>(config_.memory_bytes / sizeof(Entry), kWays);
     while (buckets_ * 2 * kWays <= budget_entries) buckets_ *= 2;
     entries_.resize(buckets_ * kWays);
@@ -31,12 +34,12 @@ IpAddress RateLimiter::client_key(const IpAddress& address) const {
     return key;
 }
 
-size_t RateLimiter::bucket_of(const IpAddress& key) const {
-    uint64_t words[2];
-    std::memcpy(words, key.bytes.data(), sizeof words);
-    uint64_t h = mix(hash_key_ ^ words[0]);
-    h = mix(h ^ words[1] ^ static_cast<uint64_t>(key.family));
-    return static_cast<size_t>(h & (buckets_ - 1));
+size_t RateLimiter::bucket_of(const IpAddress& key) {
+    // The family octet keeps 1.2.3.4 and 0102:0304:: apart.
+    std::array<uint8_t, 17> message;
+    message[0] = static_cast<uint8_t>(key.family);
+    std::memcpy(message.data() + 1, key.bytes.data(), 16);
+    return static_cast<size_t>(hash_(message) & (buckets_ - 1));
 }
 
 RateDecision RateLimiter::check(const IpAddress& client, NtpInstant now) {

@@ -8,8 +8,9 @@
 // stream.
 //
 // The table is allocated once: `memory_bytes` / sizeof(entry) entries in
-// 8-way buckets, indexed by a hash keyed with a secret from the injected
-// RandomSource (an attacker cannot aim collisions at a victim's bucket). A
+// 8-way buckets, indexed by SipHash-2-4 keyed with a secret from the
+// injected RandomSource (an attacker cannot aim collisions at a victim's
+// bucket; util/siphash.hpp). A
 // new client takes a free way or evicts the way seen longest ago in its
 // bucket. Eviction only ever forgets a client, which makes limiting more
 // lenient for it, never stricter.
@@ -21,6 +22,7 @@
 #include "net/socket_address.hpp"
 #include "time/ntp_time.hpp"
 #include "util/random.hpp"
+#include "util/siphash.hpp"
 
 namespace nanotime::ntp {
 
@@ -57,10 +59,10 @@ class RateLimiter {
     };
 
     IpAddress client_key(const IpAddress& address) const;
-    size_t bucket_of(const IpAddress& key) const;
+    size_t bucket_of(const IpAddress& key);
 
     RateLimitConfig config_;
-    uint64_t hash_key_;
+    SipHash hash_;                // keyed from the injected RandomSource
     std::vector<Entry> entries_;  // buckets_ * kWays
     size_t buckets_ = 1;          // a power of two
     uint64_t evictions_ = 0;

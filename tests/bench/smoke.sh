@@ -15,6 +15,28 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
+# Bad arguments exit 2 with a message, before any socket is opened: no
+# trailing junk (atoi read "12x" as 12), no leading-zero octets (the daemon's
+# one address parser, inet_pton), required options present.
+expect_usage_error() { # what command...
+	local what=$1 rc=0
+	shift
+	"$@" >"$work/usage.out" 2>&1 || rc=$?
+	if [ "$rc" != 2 ] || [ ! -s "$work/usage.out" ]; then
+		echo "smoke: $what: exit $rc (want 2 and a message)"; cat "$work/usage.out"; exit 1
+	fi
+}
+expect_usage_error "ntpfloor --listen 127.0.0.1:12x" "$ntpfloor" --listen 127.0.0.1:12x
+expect_usage_error "ntpfloor --listen 010.0.0.1:123" "$ntpfloor" --listen 010.0.0.1:123
+expect_usage_error "ntpfloor --batch 5x" "$ntpfloor" --listen 127.0.0.1:123 --batch 5x
+expect_usage_error "ntpfloor --threads 0" "$ntpfloor" --listen 127.0.0.1:123 --threads 0
+expect_usage_error "ntpfloor without --listen" "$ntpfloor"
+expect_usage_error "ntpload --server 010.0.0.1" "$ntpload" --server 010.0.0.1 --duration 0.1
+expect_usage_error "ntpload --server [::1]:123" "$ntpload" --server "[::1]:123" --duration 0.1
+expect_usage_error "ntpload --rate 0" "$ntpload" --server 127.0.0.1 --rate 0
+expect_usage_error "ntpload without --server" "$ntpload" --duration 0.1
+"$ntpload" --help | grep -q -- "--src-count" || { echo "smoke: ntpload --help lacks --src-count"; exit 1; }
+
 # A free port: the responder fails to bind a taken one, so try a few.
 for attempt in 1 2 3 4 5; do
 	port=$((20000 + RANDOM % 20000))
@@ -30,7 +52,7 @@ done
 # 64 loopback source addresses (127.0.0.0/8 is local) x 4 ports.
 "$ntpload" --server "127.0.0.1:$port" --src 127.0.0.10 --src-count 64 --ports 4 \
 	--rate 5000 --duration 2 --json "$work/r.json" | tee "$work/r.txt"
-python3 - "$work/r.json" <<'PY'
+python3 - "$work/r.json" "127.0.0.1:$port" <<'PY'
 import json, sys
 r = json.load(open(sys.argv[1]))
 assert r["sent"] == 10000, r
@@ -40,8 +62,17 @@ assert r["sent"] == 10000, r
 assert r["received"] >= 0.99 * r["sent"], f"lost replies: {r}"
 assert r["bad"] == 0 and r["duplicates"] == 0, r
 assert 0 < r["latency_us"]["p50"] <= r["latency_us"]["p99"] <= r["latency_us"]["p999"], r
+assert list(r) == ["server", "offered_pps", "duration_s", "sources", "ports", "sent",
+                   "send_errors", "received", "responses_per_s", "loss_pct", "duplicates",
+                   "bad", "late", "latency_us"], list(r)
+assert r["server"] == sys.argv[2] and r["offered_pps"] == 5000 and r["sources"] == 64, r
 print("smoke: generator and responder agree:", r["received"], "responses")
 PY
+# Several servers: {"servers": [...]}, one report each, in --server order.
+"$ntpload" --server "127.0.0.1:$port" --server "127.0.0.1:$port" --rate 200 --duration 0.2 \
+	--json - --quiet >"$work/two.json"
+python3 -c 'import json, sys; r = json.load(open(sys.argv[1])); assert len(r["servers"]) == 2 and all(s["sent"] == 40 for s in r["servers"]), r' "$work/two.json"
+
 kill "$floor_pid"
 for _ in $(seq 1 20); do
 	kill -0 "$floor_pid" 2>/dev/null || break

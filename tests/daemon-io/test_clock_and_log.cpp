@@ -7,6 +7,7 @@
 
 #include "io/clock.hpp"
 #include "io/log.hpp"
+#include "io/utc_text.hpp"
 
 namespace nanotime::io {
 namespace {
@@ -243,6 +244,21 @@ TEST(RateLimitedLog, FilteredLevelsCostNothing) {
     log.warn(LogClass::Io, "real");
     EXPECT_EQ(f.lines(), 1u);
     EXPECT_EQ(log.suppressed_total(), 0u);
+}
+
+}  // namespace
+}  // namespace nanotime::io
+
+namespace nanotime::io {
+namespace {
+
+// The dates the daemon logs for leap seconds and leap-file expiry.
+TEST(UtcText, CalendarTimeInUtc) {
+    EXPECT_EQ(utc_text(0), "1970-01-01 00:00:00 UTC");
+    EXPECT_EQ(utc_text(1'483'228'799), "2016-12-31 23:59:59 UTC");  // before the 2016 leap
+    EXPECT_EQ(utc_text(1'483'228'800), "2017-01-01 00:00:00 UTC");
+    EXPECT_EQ(utc_text(4'102'444'800), "2100-01-01 00:00:00 UTC");  // past 2038 and 2036
+    EXPECT_EQ(utc_text(-1), "1969-12-31 23:59:59 UTC");
 }
 
 }  // namespace

@@ -24,6 +24,9 @@ TEST(Config, EmptyFileGivesDefaults) {
     const Config& c = *r.config;
     EXPECT_TRUE(c.sources.empty());
     EXPECT_FALSE(c.server.enabled());
+    ASSERT_TRUE(c.server.rate_limit);  // on unless switched off
+    EXPECT_EQ(c.server.rate_limit->interval, ntp::Nanoseconds(2'000'000'000));
+    EXPECT_EQ(c.server.rate_limit->memory_bytes, 512u * 1024);
     EXPECT_EQ(c.clock.backend, ClockBackendKind::System);
     EXPECT_DOUBLE_EQ(c.clock.step_threshold, 0.128);
     EXPECT_DOUBLE_EQ(c.clock.panic_threshold, 1000.0);
@@ -45,7 +48,7 @@ TEST(Config, ShippedExampleParses) {
     ASSERT_TRUE(r.config) << r.errors.front().to_string();
     ASSERT_EQ(r.config->sources.size(), 1u);
     EXPECT_EQ(r.config->sources[0].kind, SourceKind::Pool);
-    EXPECT_TRUE(r.config->sources[0].iburst);
+    EXPECT_TRUE(r.config->sources[0].source.iburst);
 }
 
 TEST(Config, EverySectionIsRead) {
@@ -66,7 +69,7 @@ listen = ["127.0.0.1:123", "[::1]:10123", "::"]
 allow = ["127.0.0.0/8", "::1"]
 deny = ["127.0.0.66/32"]
 [server.rate_limit]
-enabled = false
+enabled = true
 interval = 1
 burst = 4
 kod_interval = 2.5
@@ -113,22 +116,31 @@ seccomp = "log"
     EXPECT_EQ(c.sources[0].kind, SourceKind::Server);
     EXPECT_EQ(c.sources[0].address, "192.0.2.1");
     EXPECT_EQ(c.sources[0].port, 1123);
-    EXPECT_EQ(c.sources[0].minpoll, 4);
-    EXPECT_EQ(c.sources[0].maxpoll, 8);
-    EXPECT_TRUE(c.sources[0].iburst);
+    EXPECT_EQ(c.sources[0].source.minpoll, 4);
+    EXPECT_EQ(c.sources[0].source.maxpoll, 8);
+    EXPECT_TRUE(c.sources[0].source.iburst);
     EXPECT_EQ(c.sources[0].line, 2u);
     EXPECT_EQ(c.sources[1].kind, SourceKind::Pool);
     EXPECT_EQ(c.sources[1].max_sources, 6u);
+    // Unset polling options: the configuration's defaults (iburst off).
+    EXPECT_EQ(c.sources[1].source.minpoll, 6);
+    EXPECT_EQ(c.sources[1].source.maxpoll, 10);
+    EXPECT_FALSE(c.sources[1].source.iburst);
     EXPECT_EQ(c.server.listen.size(), 3u);
     EXPECT_TRUE(c.server.uses_privileged_port());
-    EXPECT_EQ(c.server.allow.size(), 2u);
-    EXPECT_EQ(c.server.deny.size(), 1u);
-    EXPECT_FALSE(c.server.rate_limit.enabled);
-    EXPECT_DOUBLE_EQ(c.server.rate_limit.interval, 1.0);
-    EXPECT_EQ(c.server.rate_limit.burst, 4u);
-    EXPECT_DOUBLE_EQ(c.server.rate_limit.kod_interval, 2.5);
-    EXPECT_EQ(c.server.rate_limit.memory, 65536u);
-    EXPECT_EQ(c.server.rate_limit.ipv6_prefix, 56u);
+    EXPECT_EQ(c.server.listen[0], (ntp::SocketAddress{ntp::IpAddress::v4(127, 0, 0, 1), 123}));
+    EXPECT_EQ(c.server.listen[1], *ntp::SocketAddress::parse("[::1]:10123", 0));
+    EXPECT_EQ(c.server.listen[2], *ntp::SocketAddress::parse("[::]:123", 0));
+    EXPECT_TRUE(c.server.access.permits(ntp::IpAddress::v4(127, 0, 0, 9)));
+    EXPECT_TRUE(c.server.access.permits(*ntp::IpAddress::parse("::1")));
+    EXPECT_FALSE(c.server.access.permits(ntp::IpAddress::v4(127, 0, 0, 66)));
+    EXPECT_FALSE(c.server.access.permits(ntp::IpAddress::v4(192, 0, 2, 1)));
+    ASSERT_TRUE(c.server.rate_limit);
+    EXPECT_EQ(c.server.rate_limit->interval, ntp::Nanoseconds(1'000'000'000));
+    EXPECT_EQ(c.server.rate_limit->burst, 4.0);
+    EXPECT_EQ(c.server.rate_limit->kod_interval, ntp::Nanoseconds(2'500'000'000));
+    EXPECT_EQ(c.server.rate_limit->memory_bytes, 65536u);
+    EXPECT_EQ(c.server.rate_limit->ipv6_prefix, 56u);
     EXPECT_EQ(c.clock.backend, ClockBackendKind::Nanoclock);
     EXPECT_EQ(c.clock.device, "/dev/nanoclock1");
     EXPECT_FALSE(c.clock.steer_realtime);
@@ -191,8 +203,8 @@ TEST(Config, OutOfRangeAndBadChoices) {
 TEST(Config, PollRangeIsThreeToSeventeen) {
     ParseResult r = parse("[[source]]\nserver = \"a\"\nminpoll = 3\nmaxpoll = 3\n");
     ASSERT_TRUE(r.config) << r.errors.front().to_string();
-    EXPECT_EQ(r.config->sources[0].minpoll, 3);
-    EXPECT_EQ(r.config->sources[0].maxpoll, 3);
+    EXPECT_EQ(r.config->sources[0].source.minpoll, 3);
+    EXPECT_EQ(r.config->sources[0].source.maxpoll, 3);
     r = parse("[[source]]\nserver = \"a\"\nminpoll = 17\nmaxpoll = 17\n");
     ASSERT_TRUE(r.config) << r.errors.front().to_string();
     EXPECT_EQ(first_error("[[source]]\nserver = \"a\"\nmaxpoll = 2\n"),
@@ -212,6 +224,15 @@ TEST(Config, ServerWorkers) {
               "test.toml:2:11: server.workers must be between 1 and 64, not 0");
 }
 
+TEST(Config, RateLimitCanBeSwitchedOff) {
+    ParseResult r = parse("[server.rate_limit]\nenabled = false\ninterval = 1\n");
+    ASSERT_TRUE(r.config) << r.errors.front().to_string();
+    EXPECT_FALSE(r.config->server.rate_limit);
+    // Switched off, its keys are still checked.
+    EXPECT_EQ(first_error("[server.rate_limit]\nenabled = false\ninterval = 0\n"),
+              "test.toml:3:12: server.rate_limit.interval must be between 0.001 and 3600, not 0");
+}
+
 TEST(Config, SemanticErrors) {
     EXPECT_EQ(first_error("[[source]]\nserver = \"a\"\nminpoll = 10\nmaxpoll = 6\n"),
               "test.toml:1:1: [[source]] minpoll (10) exceeds maxpoll (6)");
@@ -222,6 +243,17 @@ TEST(Config, SemanticErrors) {
     EXPECT_EQ(first_error("[server]\nlisten = [\"host.example:123\"]\nallow = [\"::/0\"]\n"),
               "test.toml:2:11: server.listen: 'host.example:123' is not an IP address with an "
               "optional :port");
+    // What inet_pton(3) refuses is refused here too, where start-up would
+    // have failed: leading zeros (octal to some parsers), short and hex forms.
+    for (const char* bad : {"010.0.0.1", "010.0.0.1:123", "127.1", "0x7f.0.0.1", "[::1]:0",
+                            "1.2.3.4:", "[10.0.0.1]:123", "1.2.3.4:123:5"}) {
+        EXPECT_EQ(
+            first_error(std::string("[server]\nlisten = [\"") + bad + "\"]\nallow = [\"::/0\"]\n"),
+            std::string("test.toml:2:11: server.listen: '") + bad +
+                "' is not an IP address with an optional :port");
+    }
+    EXPECT_EQ(first_error("[server]\nallow = [\"010.0.0.0/8\"]\n"),
+              "test.toml:2:10: server.allow: '010.0.0.0/8' is not an address or CIDR prefix");
     EXPECT_EQ(first_error("[server]\nallow = [\"10.0.0.0/33\"]\n"),
               "test.toml:2:10: server.allow: '10.0.0.0/33' is not an address or CIDR prefix");
     EXPECT_EQ(first_error("[server]\nlisten = [\"127.0.0.1\"]\n"),

@@ -341,6 +341,34 @@ TEST_P(DaemonEndToEnd, ControlClientThatNeverReadsCannotGrowTheDaemon) {
     run_capture(std::string("rm -rf ") + dir, &status);
 }
 
+// --check-config and start-up read listen addresses with the same parser:
+// an address inet_pton refuses (leading zeros, short forms) is refused by
+// both with file:line and the reason, and start-up never gets to the loop.
+TEST(DaemonConfigCheck, CheckAndStartUpRejectTheSameListenAddresses) {
+    char tmpl[] = "/tmp/nanotimed-check-XXXXXX";
+    const std::string dir = mkdtemp(tmpl);
+    const std::string conf = dir + "/nanotimed.toml";
+    for (const char* address : {"010.0.0.1:123", "127.1:123", "0x7f.0.0.1:123", "1.2.3.4.5"}) {
+        std::ofstream(conf) << "[server]\nlisten = [\"" << address
+                            << "\"]\nallow = [\"127.0.0.0/8\"]\n\n"
+                            << "[control]\nsocket = \"" << dir << "/sock\"\n\n"
+                            << "[service]\nuser = \"\"\nseccomp = \"off\"\n";
+        const std::string expected = conf + ":2:11: server.listen: '" + address +
+                                     "' is not an IP address with an optional :port";
+        int status = 0;
+        const std::string check = run_capture(
+            std::string(NANOTIMED_PATH) + " --check-config -c " + conf + " 2>&1", &status);
+        EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 1) << address << ": " << check;
+        EXPECT_NE(check.find(expected), std::string::npos) << check;
+        const std::string start =
+            run_capture(std::string(NANOTIMED_PATH) + " -c " + conf + " 2>&1", &status);
+        EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 1) << address << ": " << start;
+        EXPECT_NE(start.find(expected), std::string::npos) << start;
+    }
+    int status = 0;
+    run_capture("rm -rf " + dir, &status);
+}
+
 INSTANTIATE_TEST_SUITE_P(Backends, DaemonEndToEnd, ::testing::Values("poll", "io_uring"),
                          [](const auto& info) { return info.param; });
 

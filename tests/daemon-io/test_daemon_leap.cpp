@@ -13,7 +13,7 @@
 #include <sstream>
 
 #include "nanotimed/daemon.hpp"
-#include "util/sha1.hpp"
+#include "util/digest.hpp"
 
 namespace nanotime::daemon {
 namespace {

@@ -206,6 +206,11 @@ TEST_P(ReplyAllocationTest, SteadyStateRepliesAllocateNothing) {
     ntp::SplitMix64 random(1);
     ntp::ServerConfig config;
     config.access.allow(*ntp::Cidr::parse("127.0.0.0/8"));
+    // Rate limiting on, as by default (its table lookup and SipHash are part
+    // of the reply path), generous enough to answer every request.
+    config.rate_limit.emplace();
+    config.rate_limit->interval = ntp::Nanoseconds(1000);
+    config.rate_limit->burst = 1e6;
     ntp::NtpServer server(std::move(config), random);
     const ntp::SystemState state = synced_state();
     EventLoop& loop = *loop_;

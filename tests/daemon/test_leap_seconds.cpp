@@ -9,7 +9,7 @@
 #include <vector>
 
 #include "leap/leap_seconds.hpp"
-#include "util/sha1.hpp"
+#include "util/digest.hpp"
 
 namespace nanotime::ntp {
 namespace {

@@ -27,5 +27,42 @@ TEST(SocketAddress, ParsesIpv4AndIpv6) {
     EXPECT_EQ((SocketAddress{IpAddress::v4(10, 0, 0, 1), 123}).to_string(), "10.0.0.1:123");
 }
 
+// inet_pton(3)'s grammar: no leading zeros (some parsers read them as
+// octal), no short or hex IPv4 forms, no zone or junk.
+TEST(SocketAddress, RefusesWhatInetPtonRefuses) {
+    for (const char* bad : {"010.0.0.1", "10.0.0.01", "127.1", "0x7f.0.0.1", "1.2.3.4.5", "",
+                            " 1.2.3.4", "1.2.3.4 ", "fe80::1%eth0", "::ffff:010.0.0.1", "[::1]"}) {
+        EXPECT_FALSE(IpAddress::parse(bad)) << bad;
+    }
+}
+
+TEST(SocketAddress, PrintsWithInetNtop) {
+    EXPECT_EQ(IpAddress::parse("2001:db8:0:0:0:0:0:1")->to_string(), "2001:db8::1");
+    EXPECT_EQ(IpAddress::parse("::ffff:198.51.100.7")->to_string(), "::ffff:198.51.100.7");
+    EXPECT_EQ((SocketAddress{*IpAddress::parse("2001:db8::1"), 4460}).to_string(),
+              "[2001:db8::1]:4460");
+}
+
+// The one host:port splitter, used by the configuration and the event loop.
+TEST(SocketAddress, ParsesHostAndPort) {
+    auto a = SocketAddress::parse("192.0.2.1:4460", 123);
+    ASSERT_TRUE(a);
+    EXPECT_EQ(a->ip, IpAddress::v4(192, 0, 2, 1));
+    EXPECT_EQ(a->port, 4460);
+    EXPECT_EQ(SocketAddress::parse("192.0.2.1", 123)->port, 123);
+    auto b = SocketAddress::parse("[2001:db8::1]:123", 0);
+    ASSERT_TRUE(b);
+    EXPECT_EQ(b->ip, *IpAddress::parse("2001:db8::1"));
+    EXPECT_EQ(b->port, 123);
+    EXPECT_EQ(SocketAddress::parse("::1", 123)->port, 123);  // bare IPv6, no port
+    EXPECT_EQ(SocketAddress::parse("[::1]", 7)->port, 7);
+    EXPECT_EQ(SocketAddress::parse("127.0.0.1:0", 123)->port, 0);
+    for (const char* bad :
+         {"192.0.2.1:", "192.0.2.1:65536", "192.0.2.1:+1", "192.0.2.1:0x7b", "[::1", "[::1]x",
+          "[::1]:", "[192.0.2.1]:123", "host.example:123", "010.0.0.1:123", ":123", "[]:123"}) {
+        EXPECT_FALSE(SocketAddress::parse(bad, 123)) << bad;
+    }
+}
+
 }  // namespace
 }  // namespace nanotime::ntp

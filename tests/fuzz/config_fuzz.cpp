@@ -1,27 +1,53 @@
 // config_fuzz - libFuzzer target for nanotimed's configuration parser
 // (toml++ compiled header-only, so the TOML parser is instrumented too).
 // Any input must give either a Config or a non-empty list of errors, each
-// with a message, and never crash, hang or leak.
+// with a message, and never crash, hang or leak. A Config the check accepts
+// must start: it is turned into the start-up structures as the daemon does
+// (listen addresses into the loop's sockaddr endpoints, the server config
+// into an NtpServer), and none of that may fail.
 #include <cstdint>
 #include <cstdlib>
 #include <string_view>
 
 #include "config/config.hpp"
+#include "io/endpoint.hpp"
+#include "server/ntp_server.hpp"
+#include "util/random.hpp"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
+    using namespace nanotime;
     const std::string_view text(reinterpret_cast<const char*>(data), size);
-    const nanotime::config::ParseResult r = nanotime::config::parse_config(text, "fuzz.toml");
+    const config::ParseResult r = config::parse_config(text, "fuzz.toml");
     if (r.config.has_value() == !r.errors.empty()) std::abort();
-    for (const nanotime::config::ConfigError& e : r.errors) {
+    for (const config::ConfigError& e : r.errors) {
         if (e.message.empty() || e.to_string().empty()) std::abort();
     }
-    if (r.config) {
-        const nanotime::config::Config& c = *r.config;
-        for (const auto& s : c.sources) {
-            if (s.minpoll > s.maxpoll || s.address.empty()) std::abort();
+    if (!r.config) return 0;
+    const config::Config& c = *r.config;
+    for (const auto& s : c.sources) {
+        if (s.source.minpoll > s.source.maxpoll || s.address.empty()) std::abort();
+    }
+    if (c.server.enabled() && c.server.access.empty()) std::abort();
+    (void)c.server.uses_privileged_port();
+    // Start-up: every listen address becomes a bindable sockaddr, and the
+    // text the daemon logs for it reads back as the same address.
+    for (const ntp::SocketAddress& address : c.server.listen) {
+        if (address.port == 0) std::abort();
+        const io::Endpoint bind = io::to_endpoint(address);
+        if (bind.empty() || bind.port() != address.port) std::abort();
+        if (io::to_core(bind) != ntp::SocketAddress{address.ip.unmapped(), address.port}) {
+            std::abort();
         }
-        if (c.server.enabled() && c.server.allow.empty()) std::abort();
-        (void)c.server.uses_privileged_port();
+        const auto again = io::Endpoint::parse(bind.to_string(), 0);
+        if (!again || !(*again == bind)) std::abort();
+    }
+    // The server object the daemon builds (its rate-limit table is allocated
+    // up front: only small ones here, the size is not what is checked).
+    if (c.server.enabled() &&
+        (!c.server.rate_limit || c.server.rate_limit->memory_bytes <= (1u << 20))) {
+        ntp::SplitMix64 random(1);
+        const ntp::NtpServer server(c.server, random);
+        (void)server;
     }
     return 0;
 }

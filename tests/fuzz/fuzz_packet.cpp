@@ -5,15 +5,18 @@
 //  * an accepted packet serializes, and the result parses to the same header
 //    and the same field types (a short final field is padded, RFC 7822);
 //  * the server and a client source handle it without crashing, and the
-//    server's reply is never longer than the request.
+//    server's reply is never longer than the request;
+//  * as a reply to the source's request (its cookie patched into the origin
+//    timestamp, so the whole response path is reached), every delivery is
+//    counted exactly once (accepted or one reason for refusal).
 #include <cstddef>
 #include <cstdint>
 #include <cstdlib>
 #include <span>
 
 #include "packet/codec.hpp"
+#include "packet_client_harness.hpp"
 #include "server/ntp_server.hpp"
-#include "source/ntp_source.hpp"
 
 using namespace nanotime::ntp;
 
@@ -62,13 +65,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
         server.handle(bytes, SocketAddress{IpAddress::v4(192, 0, 2, 1), 123}, kNow, kNow, state);
     check(response.bytes().size() <= size);
 
-    // A client source with an outstanding request gets the bytes as a reply.
-    SourceConfig source_config;
-    source_config.address = SocketAddress{IpAddress::v4(192, 0, 2, 2), 123};
-    NtpSource source(1, source_config);
-    source.handle_timer(kNow, random);
-    if (auto request = source.outstanding_request()) {
-        source.handle_packet(bytes, *request, kNow + Nanoseconds(1'000'000));
-    }
+    // A client source gets the bytes as the reply to its requests, with its
+    // cookie patched in as the origin timestamp (packet_client_harness.hpp).
+    fuzzing::deliver_as_replies(bytes, random);
     return 0;
 }

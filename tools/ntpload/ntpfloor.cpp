@@ -20,6 +20,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <CLI/CLI.hpp>
 #include <atomic>
 #include <cerrno>
 #include <cstdint>
@@ -30,6 +31,8 @@
 #include <string_view>
 #include <thread>
 #include <vector>
+
+#include "net/socket_address.hpp"
 
 namespace {
 
@@ -141,63 +144,37 @@ void serve(int fd, unsigned batch) {
 }  // namespace
 
 int main(int argc, char** argv) {
-    sockaddr_in addr{};
-    addr.sin_family = AF_INET;
-    bool have_listen = false;
+    std::string listen;
     unsigned batch = 64;
     unsigned threads = 1;
-    for (int i = 1; i < argc; ++i) {
-        const std::string_view a = argv[i];
-        if (a == "-h" || a == "--help") {
-            std::puts(
-                "usage: ntpfloor --listen ADDR:PORT [--batch N (1-256)] [--threads N] "
-                "[--timestamps]");
-            return 0;
-        }
-        if (a == "--timestamps") {
-            g_timestamps = true;
-            continue;
-        }
-        if (i + 1 >= argc) {
-            std::fprintf(stderr, "ntpfloor: %s needs a value\n", argv[i]);
-            return 2;
-        }
-        const std::string v = argv[++i];
-        if (a == "--listen") {
-            const size_t colon = v.rfind(':');
-            if (colon == std::string::npos) {
-                std::fprintf(stderr, "ntpfloor: --listen wants ADDR:PORT\n");
-                return 2;
-            }
-            const int port = std::atoi(v.c_str() + colon + 1);
-            if (port <= 0 || port > 65535 ||
-                inet_pton(AF_INET, v.substr(0, colon).c_str(), &addr.sin_addr) != 1) {
-                std::fprintf(stderr, "ntpfloor: bad --listen '%s'\n", v.c_str());
-                return 2;
-            }
-            addr.sin_port = htons(static_cast<uint16_t>(port));
-            have_listen = true;
-        } else if (a == "--batch") {
-            batch = static_cast<unsigned>(std::atoi(v.c_str()));
-            if (batch < 1 || batch > kMaxBatch) {
-                std::fprintf(stderr, "ntpfloor: --batch must be 1-%u\n", kMaxBatch);
-                return 2;
-            }
-        } else if (a == "--threads") {
-            threads = static_cast<unsigned>(std::atoi(v.c_str()));
-            if (threads < 1 || threads > 64) {
-                std::fprintf(stderr, "ntpfloor: --threads must be 1-64\n");
-                return 2;
-            }
-        } else {
-            std::fprintf(stderr, "ntpfloor: unknown option %s\n", argv[i - 1]);
-            return 2;
-        }
+    CLI::App app("ntpfloor - the trivial batched NTP responder that marks the kernel's floor",
+                 "ntpfloor");
+    app.add_option("--listen", listen, "IPv4 ADDR:PORT to serve on")->required();
+    app.add_option("--batch", batch, "datagrams per recvmmsg/sendmmsg")
+        ->check(CLI::Range(1u, kMaxBatch))
+        ->capture_default_str();
+    app.add_option("--threads", threads, "SO_REUSEPORT sockets, one thread each")
+        ->check(CLI::Range(1u, 64u))
+        ->capture_default_str();
+    app.add_flag("--timestamps", g_timestamps, "ask for kernel software RX and TX timestamps");
+    try {
+        app.parse(argc, argv);
+    } catch (const CLI::ParseError& e) {
+        const int code = app.exit(e);
+        return code == 0 ? 0 : 2;  // usage errors exit 2, as before CLI11
     }
-    if (!have_listen) {
-        std::fprintf(stderr, "ntpfloor: --listen is required\n");
+    // ADDR:PORT through the daemon's one address reader; the port is required.
+    const auto address = nanotime::ntp::SocketAddress::parse(listen, 0);
+    if (!address || address->ip.family != nanotime::ntp::AddressFamily::Ipv4 ||
+        address->port == 0) {
+        std::fprintf(stderr, "ntpfloor: bad --listen '%s' (wants IPv4 ADDR:PORT)\n",
+                     listen.c_str());
         return 2;
     }
+    sockaddr_in addr{};
+    addr.sin_family = AF_INET;
+    addr.sin_port = htons(address->port);
+    std::memcpy(&addr.sin_addr, address->ip.bytes.data(), 4);
     struct sigaction sa {};
     sa.sa_handler = on_signal;
     sigaction(SIGTERM, &sa, nullptr);

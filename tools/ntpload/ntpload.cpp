@@ -33,6 +33,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <CLI/CLI.hpp>
 #include <algorithm>
 #include <cerrno>
 #include <cinttypes>
@@ -40,9 +41,12 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <nlohmann/json.hpp>
 #include <string>
 #include <string_view>
 #include <vector>
+
+#include "net/socket_address.hpp"
 
 namespace {
 
@@ -78,92 +82,71 @@ uint64_t mono_ns() {
     return static_cast<uint64_t>(ts.tv_sec) * 1'000'000'000u + static_cast<uint64_t>(ts.tv_nsec);
 }
 
-bool parse_endpoint(std::string_view text, sockaddr_in& out) {
-    const size_t colon = text.rfind(':');
-    std::string addr(text.substr(0, colon));
-    unsigned long port = 123;
-    if (colon != std::string_view::npos) {
-        char* end = nullptr;
-        const std::string p(text.substr(colon + 1));
-        port = std::strtoul(p.c_str(), &end, 10);
-        if (p.empty() || *end != '\0' || port == 0 || port > 65535) return false;
+// An IPv4 address with an optional port (ntp::SocketAddress::parse, the
+// daemon's one reader of addresses); false for anything else.
+bool parse_ipv4(const std::string& text, uint16_t default_port, sockaddr_in& out) {
+    const auto address = nanotime::ntp::SocketAddress::parse(text, default_port);
+    if (!address || address->ip.family != nanotime::ntp::AddressFamily::Ipv4 ||
+        address->port == 0) {
+        return false;
     }
     out = sockaddr_in{};
     out.sin_family = AF_INET;
-    out.sin_port = htons(static_cast<uint16_t>(port));
-    return inet_pton(AF_INET, addr.c_str(), &out.sin_addr) == 1;
-}
-
-double parse_number(const char* flag, const char* text, double lo, double hi) {
-    char* end = nullptr;
-    const double v = std::strtod(text, &end);
-    if (end == text || *end != '\0' || !(v >= lo && v <= hi)) {
-        die(std::string(flag) + ": expected a number in [" + std::to_string(lo) + ", " +
-            std::to_string(hi) + "], got '" + text + "'");
-    }
-    return v;
-}
-
-void usage() {
-    std::puts(
-        "usage: ntpload --server ADDR[:PORT] [--src ADDR] [--src-count N] [--ports N]\n"
-        "               [--base-port P] [--rate PPS] [--duration S] [--drain S]\n"
-        "               [--batch N] [--json FILE] [--quiet]\n"
-        "  --server     IPv4 server endpoint (port 123 by default)\n"
-        "  --src        first client source address (default: chosen by routing)\n"
-        "  --src-count  consecutive source addresses to cycle through (default 1)\n"
-        "  --ports      client sockets on consecutive ports (default 8)\n"
-        "  --base-port  first port (default: kernel-chosen, not consecutive)\n"
-        "  --rate       offered requests per second (default 1000)\n"
-        "  --duration   seconds of load (default 5)\n"
-        "  --drain      seconds to wait for late replies (default 0.3)\n"
-        "  --batch      at most this many requests per sendmmsg (default 32)\n"
-        "  --json FILE  also write the results as JSON ('-' for stdout)");
+    out.sin_port = htons(address->port);
+    std::memcpy(&out.sin_addr, address->ip.bytes.data(), 4);
+    return true;
 }
 
 Options parse_args(int argc, char** argv) {
     Options o;
-    bool have_src = false;
-    for (int i = 1; i < argc; ++i) {
-        const std::string_view a = argv[i];
-        if (a == "-h" || a == "--help") {
-            usage();
-            std::exit(0);
-        }
-        if (a == "--quiet") {
-            o.quiet = true;
-            continue;
-        }
-        if (i + 1 >= argc) die(std::string(a) + " needs a value (--help)");
-        const char* v = argv[++i];
-        if (a == "--server") {
-            sockaddr_in server{};
-            if (!parse_endpoint(v, server)) die(std::string("--server: bad endpoint '") + v + "'");
-            o.servers.push_back(server);
-        } else if (a == "--src") {
-            if (inet_pton(AF_INET, v, &o.src) != 1) die(std::string("--src: bad address ") + v);
-            have_src = true;
-        } else if (a == "--src-count") {
-            o.src_count = static_cast<unsigned>(parse_number("--src-count", v, 1, 65536));
-        } else if (a == "--ports") {
-            o.ports = static_cast<unsigned>(parse_number("--ports", v, 1, 4096));
-        } else if (a == "--base-port") {
-            o.base_port = static_cast<unsigned>(parse_number("--base-port", v, 1024, 65535));
-        } else if (a == "--rate") {
-            o.rate = parse_number("--rate", v, 1, 1e8);
-        } else if (a == "--duration") {
-            o.duration = parse_number("--duration", v, 0.01, 86400);
-        } else if (a == "--drain") {
-            o.drain = parse_number("--drain", v, 0, 60);
-        } else if (a == "--batch") {
-            o.batch = static_cast<unsigned>(parse_number("--batch", v, 1, kMaxBatch));
-        } else if (a == "--json") {
-            o.json_path = v;
-        } else {
-            die(std::string("unknown option ") + std::string(a) + " (--help)");
-        }
+    std::vector<std::string> servers;
+    std::string src;
+    CLI::App app("ntpload - an NTP load generator for server benchmarks", "ntpload");
+    app.add_option("--server", servers, "IPv4 server endpoint ADDR[:PORT] (port 123 by default)")
+        ->required()
+        ->take_all();
+    app.add_option("--src", src, "first client source address (default: chosen by routing)");
+    app.add_option("--src-count", o.src_count,
+                   "consecutive source addresses to cycle through (with --src)")
+        ->check(CLI::Range(1u, 65536u))
+        ->capture_default_str();
+    app.add_option("--ports", o.ports, "client sockets on consecutive ports")
+        ->check(CLI::Range(1u, 4096u))
+        ->capture_default_str();
+    app.add_option("--base-port", o.base_port, "first port (default: kernel-chosen)")
+        ->check(CLI::Range(1024u, 65535u));
+    app.add_option("--rate", o.rate, "offered requests per second")
+        ->check(CLI::Range(1.0, 1e8))
+        ->capture_default_str();
+    app.add_option("--duration", o.duration, "seconds of load")
+        ->check(CLI::Range(0.01, 86400.0))
+        ->capture_default_str();
+    app.add_option("--drain", o.drain, "seconds to wait for late replies")
+        ->check(CLI::Range(0.0, 60.0))
+        ->capture_default_str();
+    app.add_option("--batch", o.batch, "at most this many requests per sendmmsg")
+        ->check(CLI::Range(1u, kMaxBatch))
+        ->capture_default_str();
+    app.add_option("--json", o.json_path, "also write the results as JSON ('-' for stdout)");
+    app.add_flag("--quiet", o.quiet, "no text report");
+    try {
+        app.parse(argc, argv);
+    } catch (const CLI::ParseError& e) {
+        const int code = app.exit(e);
+        std::exit(code == 0 ? 0 : 2);  // usage errors exit 2, as before CLI11
     }
-    if (o.servers.empty()) die("--server is required (--help)");
+    for (const std::string& text : servers) {
+        sockaddr_in server{};
+        if (!parse_ipv4(text, 123, server)) die("--server: bad endpoint '" + text + "'");
+        o.servers.push_back(server);
+    }
+    const bool have_src = !src.empty();
+    if (have_src) {
+        const auto ip = nanotime::ntp::IpAddress::parse(src);
+        if (!ip || ip->family != nanotime::ntp::AddressFamily::Ipv4)
+            die("--src: bad address " + src);
+        std::memcpy(&o.src, ip->bytes.data(), 4);
+    }
     if (!have_src) o.src_count = 1;
     if (have_src && o.base_port != 0 && o.base_port + o.ports - 1 > 65535)
         die("--base-port + --ports exceeds 65535");
@@ -405,7 +388,7 @@ class Generator {
 
 struct Report {
     std::string text;
-    std::string json;
+    nlohmann::ordered_json json;
     uint64_t received = 0;
 };
 
@@ -432,16 +415,23 @@ Report report(const Options& o, const sockaddr_in& to, Results& r) {
                   target.c_str(), o.rate, o.duration, o.src_count, o.ports, r.sent, r.send_errors,
                   r.received, rps, loss, r.duplicates, r.bad, r.late, p50, p99, p999);
     out.text = buf;
-    std::snprintf(buf, sizeof buf,
-                  "{\"server\": \"%s\", \"offered_pps\": %.0f, \"duration_s\": %.3f, "
-                  "\"sources\": %u, \"ports\": %u, \"sent\": %" PRIu64 ", \"send_errors\": %" PRIu64
-                  ", \"received\": %" PRIu64
-                  ", \"responses_per_s\": %.1f, \"loss_pct\": %.4f, \"duplicates\": %" PRIu64
-                  ", \"bad\": %" PRIu64 ", \"late\": %" PRIu64
-                  ", \"latency_us\": {\"p50\": %.1f, \"p99\": %.1f, \"p999\": %.1f}}",
-                  target.c_str(), o.rate, o.duration, o.src_count, o.ports, r.sent, r.send_errors,
-                  r.received, rps, loss, r.duplicates, r.bad, r.late, p50, p99, p999);
-    out.json = buf;
+    const nlohmann::ordered_json json = {
+        {"server", target},
+        {"offered_pps", o.rate},
+        {"duration_s", o.duration},
+        {"sources", o.src_count},
+        {"ports", o.ports},
+        {"sent", r.sent},
+        {"send_errors", r.send_errors},
+        {"received", r.received},
+        {"responses_per_s", rps},
+        {"loss_pct", loss},
+        {"duplicates", r.duplicates},
+        {"bad", r.bad},
+        {"late", r.late},
+        {"latency_us", {{"p50", p50}, {"p99", p99}, {"p999", p999}}},
+    };
+    out.json = json;
     return out;
 }
 
@@ -464,14 +454,14 @@ int main(int argc, char** argv) {
     }
     if (!o.json_path.empty()) {
         // One server: its object. Several: {"servers": [...]}, in --server order.
-        std::string json;
+        nlohmann::ordered_json all;
         if (reports.size() == 1) {
-            json = reports[0].json + "\n";
+            all = reports[0].json;
         } else {
-            json = "{\"servers\": [";
-            for (size_t i = 0; i < reports.size(); ++i) json += (i ? ", " : "") + reports[i].json;
-            json += "]}\n";
+            all["servers"] = nlohmann::ordered_json::array();
+            for (const Report& r : reports) all["servers"].push_back(r.json);
         }
+        const std::string json = all.dump() + "\n";
         if (o.json_path == "-") {
             std::fputs(json.c_str(), stdout);
         } else {
