@@ -59,6 +59,7 @@ port = 1123
 minpoll = 4
 maxpoll = 8
 iburst = true
+xleave = true
 
 [[source]]
 pool = "pool.example.org"
@@ -119,6 +120,7 @@ seccomp = "log"
     EXPECT_EQ(c.sources[0].source.minpoll, 4);
     EXPECT_EQ(c.sources[0].source.maxpoll, 8);
     EXPECT_TRUE(c.sources[0].source.iburst);
+    EXPECT_TRUE(c.sources[0].source.xleave);
     EXPECT_EQ(c.sources[0].line, 2u);
     EXPECT_EQ(c.sources[1].kind, SourceKind::Pool);
     EXPECT_EQ(c.sources[1].max_sources, 6u);
@@ -126,6 +128,7 @@ seccomp = "log"
     EXPECT_EQ(c.sources[1].source.minpoll, 6);
     EXPECT_EQ(c.sources[1].source.maxpoll, 10);
     EXPECT_FALSE(c.sources[1].source.iburst);
+    EXPECT_FALSE(c.sources[1].source.xleave);
     EXPECT_EQ(c.server.listen.size(), 3u);
     EXPECT_TRUE(c.server.uses_privileged_port());
     EXPECT_EQ(c.server.listen[0], (ntp::SocketAddress{ntp::IpAddress::v4(127, 0, 0, 1), 123}));
@@ -174,6 +177,8 @@ TEST(Config, WrongTypeIsReported) {
               "test.toml:2:18: clock.step_threshold: expected a number, found a string");
     EXPECT_EQ(first_error("[[source]]\nserver = \"a\"\niburst = 1\n"),
               "test.toml:3:10: source.iburst: expected a boolean, found an integer");
+    EXPECT_EQ(first_error("[[source]]\nserver = \"a\"\nxleave = \"yes\"\n"),
+              "test.toml:3:10: source.xleave: expected a boolean, found a string");
     EXPECT_EQ(first_error("clock = 3\n"),
               "test.toml:1:9: clock: expected a table, found an integer");
     EXPECT_EQ(first_error("[server]\nlisten = \"127.0.0.1\"\nallow = [\"127.0.0.1\"]\n"),
