@@ -414,11 +414,31 @@ TEST(Views, HumanTablesShowTheNewFigures) {
 
 using ControlSocketTest = io::testing::LoopTest;
 
+// A private directory for one test's control socket; the socket and the
+// directory are removed when the test ends, whichever way it ends.
+struct SocketDir {
+    SocketDir() { made_ = mkdtemp(path) != nullptr; }
+    ~SocketDir() {
+        if (!made_) return;
+        unlink(socket_path().c_str());
+        rmdir(path);
+    }
+    SocketDir(const SocketDir&) = delete;
+    SocketDir& operator=(const SocketDir&) = delete;
+    bool made() const { return made_; }
+    std::string socket_path() const { return std::string(path) + "/ctl.sock"; }
+
+    char path[32] = "/tmp/nanotime-ctl-XXXXXX";
+
+  private:
+    bool made_ = false;
+};
+
 TEST_P(ControlSocketTest, RequestsOverTheSocket) {
-    char dir[] = "/tmp/nanotime-ctl-XXXXXX";
-    ASSERT_NE(mkdtemp(dir), nullptr);
+    const SocketDir dir;
+    ASSERT_TRUE(dir.made());
     ControlServerOptions o;
-    o.path = std::string(dir) + "/ctl.sock";
+    o.path = dir.socket_path();
     std::vector<Action> actions;
     auto server = std::make_unique<ControlServer>(
         *loop_, o, [] { return sample_snapshot(); },
@@ -447,14 +467,13 @@ TEST_P(ControlSocketTest, RequestsOverTheSocket) {
     EXPECT_EQ(server->requests(), 3u);
     server.reset();
     EXPECT_NE(access(o.path.c_str(), F_OK), 0);  // unlinked
-    rmdir(dir);
 }
 
 TEST_P(ControlSocketTest, OversizedFrameIsRefusedAndClosed) {
-    char dir[] = "/tmp/nanotime-ctl-XXXXXX";
-    ASSERT_NE(mkdtemp(dir), nullptr);
+    const SocketDir dir;
+    ASSERT_TRUE(dir.made());
     ControlServerOptions o;
-    o.path = std::string(dir) + "/ctl.sock";
+    o.path = dir.socket_path();
     ControlServer server(
         *loop_, o, [] { return sample_snapshot(); }, nullptr);
     std::optional<std::string> reply;
@@ -468,8 +487,6 @@ TEST_P(ControlSocketTest, OversizedFrameIsRefusedAndClosed) {
     client.join();
     ASSERT_TRUE(reply);
     EXPECT_EQ(json::parse(*reply)["error"], "frame too large");
-    unlink(o.path.c_str());
-    rmdir(dir);
 }
 
 // Connects to the AF_UNIX stream socket at @path (blocking); -1 on failure.
@@ -521,10 +538,10 @@ size_t flood_without_reading(int fd, size_t count, std::chrono::milliseconds sta
 // reading meanwhile), still answers another client, and closes the stalled
 // connection once it has made no progress for idle_timeout.
 TEST_P(ControlSocketTest, ClientThatNeverReadsIsBoundedAndCut) {
-    char dir[] = "/tmp/nanotime-ctl-XXXXXX";
-    ASSERT_NE(mkdtemp(dir), nullptr);
+    const SocketDir dir;
+    ASSERT_TRUE(dir.made());
     ControlServerOptions o;
-    o.path = std::string(dir) + "/ctl.sock";
+    o.path = dir.socket_path();
     o.idle_timeout = std::chrono::seconds(1);
     ControlServer server(
         *loop_, o, [] { return sample_snapshot(); }, nullptr);
@@ -561,16 +578,14 @@ TEST_P(ControlSocketTest, ClientThatNeverReadsIsBoundedAndCut) {
     EXPECT_TRUE(flood_closed.load()) << "the stalled connection was not closed";
     io::testing::run_until(*loop_, [&] { return server.connections() == 0; });
     EXPECT_EQ(server.connections(), 0u);
-    unlink(o.path.c_str());
-    rmdir(dir);
 }
 
 // Pipelined requests from a client that does read are all answered, in order.
 TEST_P(ControlSocketTest, PipelinedRequestsAreAnsweredInOrder) {
-    char dir[] = "/tmp/nanotime-ctl-XXXXXX";
-    ASSERT_NE(mkdtemp(dir), nullptr);
+    const SocketDir dir;
+    ASSERT_TRUE(dir.made());
     ControlServerOptions o;
-    o.path = std::string(dir) + "/ctl.sock";
+    o.path = dir.socket_path();
     ControlServer server(
         *loop_, o, [] { return sample_snapshot(); }, nullptr);
     std::vector<std::string> replies;
@@ -603,17 +618,15 @@ TEST_P(ControlSocketTest, PipelinedRequestsAreAnsweredInOrder) {
     EXPECT_TRUE(json::parse(replies[0])["data"].contains("stratum"));
     EXPECT_TRUE(json::parse(replies[1])["data"].contains("sources"));
     EXPECT_TRUE(json::parse(replies[2])["data"].contains("reference_id"));
-    unlink(o.path.c_str());
-    rmdir(dir);
 }
 
 // More connections than max_connections: the extra one is closed at once,
 // the others still work.
 TEST_P(ControlSocketTest, ConnectionsAreCapped) {
-    char dir[] = "/tmp/nanotime-ctl-XXXXXX";
-    ASSERT_NE(mkdtemp(dir), nullptr);
+    const SocketDir dir;
+    ASSERT_TRUE(dir.made());
     ControlServerOptions o;
-    o.path = std::string(dir) + "/ctl.sock";
+    o.path = dir.socket_path();
     o.max_connections = 2;
     ControlServer server(
         *loop_, o, [] { return sample_snapshot(); }, nullptr);
@@ -630,22 +643,20 @@ TEST_P(ControlSocketTest, ConnectionsAreCapped) {
     close(a);
     close(b);
     close(c);
-    unlink(o.path.c_str());
-    rmdir(dir);
 }
 
 // A peer in more than 64 supplementary groups, the privileged one last,
 // is still privileged (SO_PEERGROUPS with room for 64 fails with ERANGE).
 TEST_P(ControlSocketTest, PrivilegedGroupBeyondTheSixtyFourth) {
     if (geteuid() != 0) GTEST_SKIP() << "needs root to set the client's groups";
-    char dir[] = "/tmp/nanotime-ctl-XXXXXX";
-    ASSERT_NE(mkdtemp(dir), nullptr);
-    ASSERT_EQ(chmod(dir, 0755), 0);
+    const SocketDir dir;
+    ASSERT_TRUE(dir.made());
+    ASSERT_EQ(chmod(dir.path, 0755), 0);
     constexpr gid_t kFirst = 61000;
     constexpr int kGroups = 100;
     const gid_t privileged_group = kFirst + kGroups - 1;
     ControlServerOptions o;
-    o.path = std::string(dir) + "/ctl.sock";
+    o.path = dir.socket_path();
     o.group = privileged_group;
     std::vector<Action> actions;
     ControlServer server(
@@ -678,8 +689,6 @@ TEST_P(ControlSocketTest, PrivilegedGroupBeyondTheSixtyFourth) {
     const json reply = json::parse(text);
     EXPECT_TRUE(reply["ok"]) << text;
     EXPECT_EQ(actions, (std::vector<Action>{Action::Reload}));
-    unlink(o.path.c_str());
-    rmdir(dir);
 }
 
 NANOTIME_ALL_BACKENDS(ControlSocketTest);
