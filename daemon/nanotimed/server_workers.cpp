@@ -7,7 +7,7 @@
 #include <chrono>
 #include <system_error>
 
-#include "nanotimed/daemon.hpp"
+#include "nanotimed/server_front_end.hpp"
 
 namespace nanotime::daemon {
 
@@ -99,14 +99,11 @@ void ServerWorkers::on_datagram(Worker& w, const io::ReceivedDatagram& d) {
         w.state = state_;
         w.state_generation = gen;
     }
-    const ntp::ServerResponse r =
-        w.server->handle(d.payload, to_core(d.peer), rx_time_(d), now_(), w.state);
+    answer_request(*w.server, *w.loop, d, rx_time_(d), now_(), w.state, nullptr);
     if (!w.publish_armed) {
         w.publish_armed = true;
         w.loop->add_timer_after(1s, [this, &w] { publish_counters(w); });
     }
-    if (r.decision == ntp::ServerDecision::Drop) return;
-    w.loop->send_udp(d.socket, d.peer, r.bytes(), d.local.empty() ? nullptr : &d.local);
 }
 
 void ServerWorkers::publish_counters(Worker& w) {

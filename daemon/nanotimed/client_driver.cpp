@@ -1,0 +1,319 @@
+// client_driver.cpp - the client core driven on the event loop (see
+// client_driver.hpp).
+#include "nanotimed/client_driver.hpp"
+
+#include <system_error>
+
+namespace nanotime::daemon {
+namespace {
+
+using namespace std::chrono_literals;
+
+std::chrono::nanoseconds to_chrono(ntp::Nanoseconds d) {
+    return std::chrono::nanoseconds(d.count());
+}
+
+const char* removal_text(ntp::RemovalReason r) {
+    switch (r) {
+        case ntp::RemovalReason::KissDeny:
+            return "the server sent a DENY kiss-o'-death";
+        case ntp::RemovalReason::KissRstr:
+            return "the server sent a RSTR kiss-o'-death";
+        case ntp::RemovalReason::Unreachable:
+            return "unreachable, replaced";
+        case ntp::RemovalReason::Falseticker:
+            return "persistent falseticker, replaced";
+        case ntp::RemovalReason::Removed:
+            return "removed by configuration";
+    }
+    return "removed";
+}
+
+}  // namespace
+
+ClientDriver::ClientDriver(const config::Config& config, io::EventLoop& loop,
+                           const Timescale& timescale, ClockManager& clock, io::RateLimitedLog& log,
+                           ntp::RandomSource& random, std::function<void()> on_update)
+    : config_(config),
+      loop_(loop),
+      timescale_(timescale),
+      clock_(clock),
+      log_(log),
+      random_(random),
+      on_update_(std::move(on_update)) {
+    // Not in the initialiser list: make_core() looks at the old core (for a
+    // reload), so core_ must already be constructed (null) when it runs.
+    core_ = make_core();
+    resolver_ = std::make_unique<Resolver>(loop_, [this](const Resolution& r) { on_resolved(r); });
+}
+
+void ClientDriver::start() {
+    core_ = make_core();
+    add_sources();
+}
+
+void ClientDriver::replace_sources() {
+    remove_all_sources();
+    add_sources();
+}
+
+ntp::SystemState ClientDriver::served_state() const {
+    return clock_.leap().served(core_->system_state());
+}
+
+std::string ClientDriver::source_name(ntp::SourceId id) const {
+    auto slot = sources_.find(id);
+    return slot != sources_.end() ? slot->second.name : "-";
+}
+
+std::unique_ptr<ntp::ClientCore> ClientDriver::make_core() {
+    const config::ClockConfig& clock = config_.clock;
+    ntp::ControllerConfig cc;
+    cc.step_threshold = clock.step_threshold;
+    cc.panic_threshold = clock.panic_threshold;
+    cc.makestep_threshold = clock.makestep_threshold;
+    cc.makestep_limit = clock.makestep_limit;
+    cc.max_frequency = clock.max_frequency_ppm * 1e-6;
+    cc.max_slew_rate = clock.max_slew_rate_ppm * 1e-6;
+    cc.adjust = clock.adjust;
+    // The nanokernel takes a new frequency at its next second (FreeBSD's
+    // ntp_update_second); Linux's CLOCK_REALTIME at its next tick.
+    cc.frequency_at_second = clock.backend == config::ClockBackendKind::Nanoclock;
+    double frequency = 0.0;
+    if (core_ && core_->discipline_status().slewing) {
+        // The old core's slew must not outlive it.
+        frequency = core_->discipline_status().frequency;
+        clock_.stop_slew(frequency);
+        loop_.cancel_timer(slew_timer_);
+        slew_timer_ = 0;
+    } else if (const std::optional<double> f = clock_.frequency()) {
+        frequency = *f;
+    }
+    return std::make_unique<ntp::ClientCore>(ntp::SystemConfig{}, cc, frequency);
+}
+
+void ClientDriver::add_sources() {
+    ntp::ClientActions actions;
+    for (const config::SourceEntry& s : config_.sources) {
+        if (s.kind == config::SourceKind::Pool) {
+            ntp::PoolConfig pc;
+            pc.hostname = s.address;
+            pc.port = s.port;
+            pc.desired_members = s.max_sources;
+            pc.source = s.source;
+            const ntp::PoolId id = core_->add_pool(pc, actions);
+            pools_[id] = s.address;
+            continue;
+        }
+        // Names are looked up off the loop; the server is added when the
+        // answer comes (numeric addresses answer at once).
+        const uint64_t tag = next_lookup_++;
+        lookups_[tag] = Lookup{std::nullopt, s};
+        resolver_->resolve(tag, s.address);
+    }
+    carry_out(std::move(actions));
+}
+
+void ClientDriver::add_server(const config::SourceEntry& s, const ntp::IpAddress& address) {
+    ntp::SourceConfig sc = s.source;
+    sc.address = ntp::SocketAddress{address, s.port};
+    ntp::ClientActions actions;
+    const ntp::SourceId id = core_->add_server(sc, random_, actions);
+    sources_[id].name = s.address;
+    carry_out(std::move(actions));
+}
+
+void ClientDriver::retry_server(const config::SourceEntry& s) {
+    retry_timers_.push_back(loop_.add_timer_after(64s, [this, s] {
+        const uint64_t tag = next_lookup_++;
+        lookups_[tag] = Lookup{std::nullopt, s};
+        resolver_->resolve(tag, s.address);
+    }));
+}
+
+void ClientDriver::on_resolved(const Resolution& r) {
+    auto it = lookups_.find(r.tag);
+    if (it == lookups_.end()) return;  // for sources a reload removed
+    const Lookup lookup = it->second;
+    lookups_.erase(it);
+    if (lookup.pool) {
+        if (pools_.find(*lookup.pool) == pools_.end()) return;
+        if (r.addresses.empty()) {
+            log_.warn(io::LogClass::SourceState,
+                      "cannot resolve pool '" + r.host + "': " + r.error);
+            carry_out(core_->handle_resolve_failed(*lookup.pool));
+            return;
+        }
+        carry_out(core_->handle_resolved(*lookup.pool, r.addresses, timescale_.now(), random_));
+        return;
+    }
+    if (r.addresses.empty()) {
+        log_.warn(io::LogClass::SourceState,
+                  "cannot resolve server '" + r.host + "': " + r.error + "; retrying in 64 s");
+        retry_server(lookup.server);
+        return;
+    }
+    add_server(lookup.server, r.addresses.front());
+}
+
+void ClientDriver::remove_all_sources() {
+    ntp::ClientActions actions;
+    std::vector<ntp::SourceId> ids;
+    for (const ntp::SourceInfo& info : core_->sources()) ids.push_back(info.source->id());
+    for (ntp::SourceId id : ids) core_->remove_source(id, timescale_.now(), actions);
+    carry_out(std::move(actions));
+    for (uint64_t t : retry_timers_) loop_.cancel_timer(t);
+    retry_timers_.clear();
+    for (auto& [pool, timer] : pool_timers_) loop_.cancel_timer(timer);
+    pool_timers_.clear();
+    lookups_.clear();
+    // Pools cannot be removed from the core one by one: start a fresh core.
+    for (auto& [id, slot] : sources_) {
+        loop_.cancel_timer(slot.timer);
+        if (slot.socket) loop_.close_udp(slot.socket);
+    }
+    sources_.clear();
+    pools_.clear();
+    core_ = make_core();
+}
+
+void ClientDriver::resolve_pool(ntp::PoolId pool, const std::string& hostname) {
+    const uint64_t tag = next_lookup_++;
+    lookups_[tag] = Lookup{pool, {}};
+    resolver_->resolve(tag, hostname);
+}
+
+void ClientDriver::carry_out(ntp::ClientActions actions) {
+    for (ntp::ClientAction& action : actions) {
+        if (auto* send = std::get_if<ntp::SendTo>(&action)) {
+            send_request(*send);
+        } else if (auto* t = std::get_if<ntp::SetSourceTimer>(&action)) {
+            SourceSlot& slot = sources_[t->source];
+            loop_.cancel_timer(slot.timer);
+            const ntp::SourceId id = t->source;
+            slot.timer = loop_.add_timer_after(to_chrono(t->after), [this, id] {
+                sources_[id].timer = 0;
+                carry_out(core_->handle_source_timer(id, timescale_.now(), random_));
+            });
+        } else if (auto* rm = std::get_if<ntp::SourceRemoved>(&action)) {
+            auto it = sources_.find(rm->source);
+            if (it != sources_.end()) {
+                log_.warn(io::LogClass::SourceState,
+                          "source " + it->second.name + ": " + removal_text(rm->reason));
+                loop_.cancel_timer(it->second.timer);
+                if (it->second.socket) loop_.close_udp(it->second.socket);
+                sources_.erase(it);
+            }
+        } else if (auto* res = std::get_if<ntp::Resolve>(&action)) {
+            resolve_pool(res->pool, res->hostname);
+        } else if (auto* pt = std::get_if<ntp::SetPoolTimer>(&action)) {
+            loop_.cancel_timer(pool_timers_[pt->pool]);
+            const ntp::PoolId pool = pt->pool;
+            pool_timers_[pool] = loop_.add_timer_after(to_chrono(pt->after), [this, pool] {
+                pool_timers_.erase(pool);
+                carry_out(core_->handle_pool_timer(pool, timescale_.now(), random_));
+            });
+        } else if (auto* dc = std::get_if<ntp::DisciplineClock>(&action)) {
+            carry_out(clock_.correct(*dc, core_->system_state()));
+        } else if (auto* f = std::get_if<ntp::SetClockFrequency>(&action)) {
+            carry_out(clock_.set_frequency(f->frequency));
+        } else if (auto* fault = std::get_if<ntp::DisciplineFault>(&action)) {
+            if (fault->raised) {
+                log_.warn(io::LogClass::ClockAdjust, fault->text);
+            } else {
+                log_.info(io::LogClass::ClockAdjust, fault->text);
+            }
+        }
+    }
+    const ntp::DisciplineStatus& d = core_->discipline_status();
+    clock_.observe(core_->system_state(),
+                   d.updates > 0 ? std::optional<double>(d.frequency) : std::nullopt);
+    if (on_update_) on_update_();
+}
+
+void ClientDriver::carry_out(const ClockActions& actions) {
+    for (const ClockAction& action : actions) {
+        if (const auto* refused = std::get_if<CommandRefused>(&action)) {
+            core_->handle_command_failed(timescale_.now(), refused->frequency);
+        } else if (std::holds_alternative<CancelSlewEnd>(action)) {
+            loop_.cancel_timer(slew_timer_);
+            slew_timer_ = 0;
+        } else if (const auto* arm = std::get_if<ArmSlewEnd>(&action)) {
+            loop_.cancel_timer(slew_timer_);
+            slew_timer_ = loop_.add_timer_after(arm->after, [this] {
+                slew_timer_ = 0;
+                carry_out(core_->handle_slew_end(timescale_.now()));
+            });
+        }
+    }
+}
+
+void ClientDriver::send_request(const ntp::SendTo& send) {
+    SourceSlot& slot = sources_[send.source];
+    if (slot.name.empty()) {
+        auto pool = pools_.end();
+        for (const ntp::SourceInfo& info : core_->sources()) {
+            if (info.source->id() == send.source && info.pool) pool = pools_.find(*info.pool);
+        }
+        slot.name = pool != pools_.end()
+                        ? pool->second
+                        : io::to_endpoint(send.request.destination).address_string();
+    }
+    // A fresh socket (and so a fresh random source port) for every request
+    // (RFC 9109); a reply to an older request has nowhere to land.
+    if (slot.socket) loop_.close_udp(slot.socket);
+    slot.socket = 0;
+    const io::Endpoint to = io::to_endpoint(send.request.destination);
+    io::UdpOptions o;
+    o.bind = to.is_v6() ? io::Endpoint::v6_any(0) : io::Endpoint::v4_any(0);
+    o.pktinfo = false;
+    // The kernel's send time (SO_TIMESTAMPING, error queue) becomes t1.
+    o.tx_timestamps = true;
+    const ntp::SourceId source = send.source;
+    const uint64_t request_id = send.request.request_id;
+    // Kernel stamps are CLOCK_REALTIME and become nanoclock time through the
+    // realtime - nanoclock difference measured when they are used. If the
+    // steering steps CLOCK_REALTIME between the request and its reply, the
+    // transmit stamp (taken before) would be converted with the difference
+    // after, and the sample would be off by the step; the clock filter could
+    // keep it for several polls. Such an exchange is dropped.
+    const uint64_t steps_at_send = clock_.realtime_steps();
+    try {
+        slot.socket = loop_.open_udp(
+            o,
+            [this, source, request_id, to, steps_at_send](const io::ReceivedDatagram& d) {
+                if (!(d.peer == to)) {
+                    log_.debug(io::LogClass::BadPacket,
+                               "reply from unexpected address " + d.peer.to_string());
+                    return;
+                }
+                // The TX stamp may still sit in the error queue: take it first.
+                loop_.collect_tx_timestamps(d.socket);
+                auto it = sources_.find(source);
+                if (it != sources_.end() && it->second.socket == d.socket) {
+                    loop_.close_udp(d.socket);
+                    it->second.socket = 0;
+                }
+                if (clock_.realtime_steps() != steps_at_send) {
+                    ++exchanges_across_step_;
+                    log_.debug(io::LogClass::ClockAdjust,
+                               "reply from " + to.to_string() +
+                                   " dropped: CLOCK_REALTIME was stepped during the exchange");
+                    return;
+                }
+                carry_out(core_->handle_packet(request_id, d.payload, timescale_.receive_time(d),
+                                               random_));
+            },
+            [this, request_id, steps_at_send](const io::TxTimestamp& t) {
+                if (clock_.realtime_steps() != steps_at_send) return;  // the reply is dropped too
+                if (auto sent = timescale_.kernel_time(t.tx))
+                    core_->handle_transmit_timestamp(request_id, *sent);
+            });
+    } catch (const std::system_error& e) {
+        log_.warn(io::LogClass::Io, "cannot open a socket for " + to.to_string() + ": " + e.what());
+        return;
+    }
+    loop_.send_udp(slot.socket, to, send.request.packet);
+}
+
+}  // namespace nanotime::daemon

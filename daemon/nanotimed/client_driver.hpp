@@ -1,0 +1,101 @@
+// client_driver.hpp - drives the sans-IO client core (ClientCore): source
+// life cycle (host name lookups, retries, pools, reload), a fresh socket per
+// request, replies and transmit stamps back to the core, and the core's
+// actions carried out (timers, removals; clock commands handed down to the
+// ClockManager, whose returned actions come back here).
+//
+// Below it only the clock manager; above it Daemon, which it tells after
+// every update through on_update (the server front-end and the status line
+// read the new state then).
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "config/config.hpp"
+#include "io/event_loop.hpp"
+#include "io/log.hpp"
+#include "nanotimed/clock_manager.hpp"
+#include "nanotimed/resolver.hpp"
+#include "nanotimed/timescale.hpp"
+#include "source/client_core.hpp"
+#include "util/random.hpp"
+
+namespace nanotime::daemon {
+
+class ClientDriver {
+  public:
+    // @config: its sources and clock sections are read when sources are
+    // added and cores made (a reload replaces config.sources first).
+    ClientDriver(const config::Config& config, io::EventLoop& loop, const Timescale& timescale,
+                 ClockManager& clock, io::RateLimitedLog& log, ntp::RandomSource& random,
+                 std::function<void()> on_update);
+
+    // A fresh core continuing from the clock's frequency; the configured
+    // sources added.
+    void start();
+    // Every source removed (a fresh core: pools cannot be removed one by
+    // one) and the configured ones added again.
+    void replace_sources();
+    // nanotimectl makestep: the next update may step.
+    void arm_step() { core_->arm_step(); }
+
+    const ntp::ClientCore& core() const { return *core_; }
+    // The system state as served: the leap file's announcement added.
+    ntp::SystemState served_state() const;
+    // The name a source was configured with ("-" if none).
+    std::string source_name(ntp::SourceId id) const;
+    // NTP replies dropped: a CLOCK_REALTIME step fell inside the exchange.
+    uint64_t exchanges_across_step() const { return exchanges_across_step_; }
+
+  private:
+    struct SourceSlot {
+        std::string name;  // as configured
+        uint64_t timer = 0;
+        uint64_t socket = 0;  // the socket of the outstanding request
+    };
+    // Host name lookups in flight: what to do with the answer.
+    struct Lookup {
+        std::optional<ntp::PoolId> pool;
+        config::SourceEntry server;  // when pool is empty
+    };
+
+    std::unique_ptr<ntp::ClientCore> make_core();
+    void add_sources();
+    void remove_all_sources();
+    void add_server(const config::SourceEntry& s, const ntp::IpAddress& address);
+    void on_resolved(const Resolution& r);
+    void retry_server(const config::SourceEntry& s);
+    void resolve_pool(ntp::PoolId pool, const std::string& hostname);
+    void carry_out(ntp::ClientActions actions);
+    void carry_out(const ClockActions& actions);
+    void send_request(const ntp::SendTo& send);
+
+    const config::Config& config_;
+    io::EventLoop& loop_;
+    const Timescale& timescale_;
+    ClockManager& clock_;
+    io::RateLimitedLog& log_;
+    ntp::RandomSource& random_;
+    std::function<void()> on_update_;
+    std::unique_ptr<ntp::ClientCore> core_;
+    uint64_t slew_timer_ = 0;  // calls the core's handle_slew_end
+    std::map<ntp::SourceId, SourceSlot> sources_;
+    std::map<ntp::PoolId, std::string> pools_;
+    std::map<ntp::PoolId, uint64_t> pool_timers_;
+    std::vector<uint64_t> retry_timers_;
+    // tag -> lookup; a reload clears it, so answers for the old sources are
+    // dropped.
+    std::map<uint64_t, Lookup> lookups_;
+    uint64_t next_lookup_ = 1;
+    uint64_t exchanges_across_step_ = 0;
+    std::unique_ptr<Resolver> resolver_;  // last: destroyed first, before the loop
+};
+
+}  // namespace nanotime::daemon

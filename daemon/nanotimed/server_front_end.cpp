@@ -1,0 +1,111 @@
+// server_front_end.cpp - the NTP server's sockets, workers and reply path
+// (see server_front_end.hpp).
+#include "nanotimed/server_front_end.hpp"
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+
+#include <algorithm>
+#include <string>
+
+namespace nanotime::daemon {
+namespace {
+
+bool is_wildcard(const io::Endpoint& e) {
+    if (e.family() == AF_INET)
+        return reinterpret_cast<const sockaddr_in*>(e.sa())->sin_addr.s_addr == htonl(INADDR_ANY);
+    if (e.family() == AF_INET6)
+        return IN6_IS_ADDR_UNSPECIFIED(&reinterpret_cast<const sockaddr_in6*>(e.sa())->sin6_addr);
+    return true;
+}
+
+}  // namespace
+
+ntp::ServerDecision answer_request(ntp::NtpServer& server, io::EventLoop& loop,
+                                   const io::ReceivedDatagram& d, ntp::NtpInstant rx,
+                                   ntp::NtpInstant now, const ntp::SystemState& state,
+                                   io::RateLimitedLog* log) {
+    const ntp::ServerResponse r = server.handle(d.payload, io::to_core(d.peer), rx, now, state);
+    if (r.decision == ntp::ServerDecision::Drop) return r.decision;
+    // The message is built only when debug is on: building it costs two heap
+    // allocations per kiss-o'-death, and a flood of them is when it matters.
+    if (log && r.decision == ntp::ServerDecision::KissOfDeath &&
+        log->logger().should_log(spdlog::level::debug)) {
+        log->debug(io::LogClass::RateLimited, "RATE kiss-o'-death to " + d.peer.address_string());
+    }
+    loop.send_udp(d.socket, d.peer, r.bytes(), d.local.empty() ? nullptr : &d.local);
+    return r.decision;
+}
+
+ServerFrontEnd::ServerFrontEnd(const ntp::ServerConfig& config, const config::IoConfig& io,
+                               io::EventLoop& loop, const Timescale& timescale,
+                               io::RateLimitedLog& log, ntp::RandomSource& random,
+                               StateFn served_state)
+    : loop_(loop), timescale_(timescale), log_(log), served_state_(std::move(served_state)) {
+    ntp::ServerConfig server_config = config;
+    // With extra workers every server thread has its own rate-limit
+    // table; together they stay within server.rate_limit.memory.
+    const unsigned workers = static_cast<unsigned>(config.workers);
+    if (server_config.rate_limit && workers > 1) {
+        server_config.rate_limit->memory_bytes =
+            std::max<size_t>(4096, server_config.rate_limit->memory_bytes / workers);
+    }
+    const ntp::ServerConfig per_worker = server_config;
+    server_ = std::make_unique<ntp::NtpServer>(std::move(server_config), random);
+    std::vector<io::UdpOptions> binds;
+    for (const ntp::SocketAddress& address : config.listen) {
+        io::UdpOptions o;
+        o.bind = io::to_endpoint(address);
+        o.rx_timestamps = true;
+        o.reuse_port = workers > 1;
+        // The destination address of each request matters only on a
+        // wildcard socket (the reply must leave from it); on a socket
+        // bound to one address, IP_PKTINFO would cost a control message
+        // per datagram each way for nothing.
+        o.pktinfo = is_wildcard(o.bind);
+        const uint64_t id =
+            loop_.open_udp(o, [this](const io::ReceivedDatagram& d) { on_datagram(d); });
+        sockets_.push_back(id);
+        o.bind = loop_.local_endpoint(id);  // the real port, if 0 was asked for
+        binds.push_back(o);
+        log_.info(io::LogClass::General, "serving NTP on " + loop_.local_endpoint(id).to_string());
+    }
+    if (workers > 1) {
+        io::LoopOptions lo;
+        lo.choice = loop_.backend() == io::Backend::IoUring ? io::BackendChoice::IoUring
+                                                            : io::BackendChoice::Poll;
+        lo.ring_entries = io.ring_entries;
+        lo.buffer_count = io.receive_buffers;
+        workers_ = std::make_unique<ServerWorkers>(
+            workers - 1, lo, binds,
+            [&per_worker, &random] { return std::make_unique<ntp::NtpServer>(per_worker, random); },
+            [&timescale](const io::ReceivedDatagram& d) { return timescale.receive_time(d); },
+            [&timescale] { return timescale.now(); }, served_state_());
+        log_.info(io::LogClass::General, std::to_string(workers) +
+                                             " server workers (SO_REUSEPORT, one " +
+                                             io::backend_name(loop_.backend()) + " loop each)");
+    }
+}
+
+ServerFrontEnd::~ServerFrontEnd() = default;
+
+void ServerFrontEnd::start() {
+    if (workers_) workers_->start();
+}
+
+void ServerFrontEnd::publish(const ntp::SystemState& state) {
+    if (workers_) workers_->publish(state);
+}
+
+ntp::ServerCounters ServerFrontEnd::counters() const {
+    ntp::ServerCounters c = server_->counters();
+    if (workers_) workers_->add_counters(c);
+    return c;
+}
+
+void ServerFrontEnd::on_datagram(const io::ReceivedDatagram& d) {
+    const ntp::NtpInstant rx = timescale_.receive_time(d);
+    answer_request(*server_, loop_, d, rx, timescale_.now(), served_state_(), &log_);
+}
+
+}  // namespace nanotime::daemon

@@ -1,0 +1,65 @@
+// server_front_end.hpp - nanotimed's NTP server: its sockets (port 123), the
+// extra worker threads (server.workers > 1) and the reply path the main
+// loop and the workers share (answer_request).
+//
+// It reads the system state it is handed (served_state, called per request
+// on the main loop; publish() for the workers) and knows nothing of the
+// client side that produces it.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <vector>
+
+#include "algorithm/system_state.hpp"
+#include "config/config.hpp"
+#include "io/event_loop.hpp"
+#include "io/log.hpp"
+#include "nanotimed/server_workers.hpp"
+#include "nanotimed/timescale.hpp"
+#include "server/ntp_server.hpp"
+#include "util/random.hpp"
+
+namespace nanotime::daemon {
+
+// One request @d answered by @server with @state (@rx: its receive time,
+// @now: the time read just before the reply is built); the reply leaves
+// from the request's destination address. @log (may be null: the workers
+// do not log) gets a debug line per kiss-o'-death.
+ntp::ServerDecision answer_request(ntp::NtpServer& server, io::EventLoop& loop,
+                                   const io::ReceivedDatagram& d, ntp::NtpInstant rx,
+                                   ntp::NtpInstant now, const ntp::SystemState& state,
+                                   io::RateLimitedLog* log);
+
+class ServerFrontEnd {
+  public:
+    using StateFn = std::function<ntp::SystemState()>;
+
+    // Privileged, before seccomp: opens the listen sockets and the workers'
+    // loops and sockets. Throws on failure.
+    ServerFrontEnd(const ntp::ServerConfig& config, const config::IoConfig& io, io::EventLoop& loop,
+                   const Timescale& timescale, io::RateLimitedLog& log, ntp::RandomSource& random,
+                   StateFn served_state);
+    ~ServerFrontEnd();
+
+    // After privilege drop: the worker threads start.
+    void start();
+    // New system state for the workers (the main loop reads served_state).
+    void publish(const ntp::SystemState& state);
+    // Every thread's counters added up.
+    ntp::ServerCounters counters() const;
+
+  private:
+    void on_datagram(const io::ReceivedDatagram& d);
+
+    io::EventLoop& loop_;
+    const Timescale& timescale_;
+    io::RateLimitedLog& log_;
+    StateFn served_state_;
+    std::unique_ptr<ntp::NtpServer> server_;
+    std::vector<uint64_t> sockets_;
+    std::unique_ptr<ServerWorkers> workers_;
+};
+
+}  // namespace nanotime::daemon

@@ -1,0 +1,197 @@
+// snapshot_builder.cpp - nanotimectl's views and the status line, read from
+// the daemon's services (see snapshot_builder.hpp).
+#include "nanotimed/snapshot_builder.hpp"
+
+#include <arpa/inet.h>
+#include <sys/timex.h>
+#include <unistd.h>
+
+#include <cstdio>
+
+#include "ctl/views.hpp"
+#include "packet/reference_id.hpp"
+
+namespace nanotime::daemon {
+namespace {
+
+const char* leap_text(ntp::LeapIndicator leap) {
+    switch (leap) {
+        case ntp::LeapIndicator::NoWarning:
+            return "none";
+        case ntp::LeapIndicator::InsertSecond:
+            return "insert";
+        case ntp::LeapIndicator::DeleteSecond:
+            return "delete";
+        case ntp::LeapIndicator::Unsynchronized:
+            return "unknown";
+    }
+    return "unknown";
+}
+
+std::string verdict_text(const ntp::SourceVerdict& v, uint8_t reach) {
+    switch (v.status) {
+        case ntp::SourceStatus::SystemPeer:
+            return "selected";
+        case ntp::SourceStatus::Survivor:
+            return "candidate";
+        case ntp::SourceStatus::Outlier:
+            return "outlier";
+        case ntp::SourceStatus::Falseticker:
+            return "falseticker";
+        case ntp::SourceStatus::Unfit:
+            return reach == 0 ? "unreachable" : "unfit";
+    }
+    return "unknown";
+}
+
+void fill_kernel(io::ClockBackend& clock, ctl::KernelInfo& k, ctl::PpsInfo& p) {
+    timex tx{};
+    const int state = clock.read(tx);
+    k.clock = clock.name();
+    if (state < 0) return;
+    const double unit = (tx.status & STA_NANO) ? 1e-9 : 1e-6;
+    k.available = true;
+    k.state = state;
+    k.state_name = io::clock_state_name(state);
+    k.status = io::status_flag_names(tx.status);
+    k.offset_s = static_cast<double>(tx.offset) * unit;
+    k.frequency_ppm = io::total_frequency_ppm(tx);
+    k.max_error_s = static_cast<double>(tx.maxerror) * 1e-6;
+    k.est_error_s = static_cast<double>(tx.esterror) * 1e-6;
+    k.time_constant = tx.constant;
+    k.precision_s = static_cast<double>(tx.precision) * 1e-6;
+    k.tolerance_ppm = static_cast<double>(tx.tolerance) / 65536.0;
+    k.tick_s = static_cast<double>(tx.tick) * 1e-6;
+    k.tai_offset = tx.tai;
+
+    p.signal = (tx.status & STA_PPSSIGNAL) != 0;
+    p.available = p.signal || tx.calcnt > 0;
+    p.discipline_frequency = (tx.status & STA_PPSFREQ) != 0;
+    p.discipline_time = (tx.status & STA_PPSTIME) != 0;
+    p.frequency_ppm = static_cast<double>(tx.ppsfreq) / 65536.0;
+    p.jitter_s = static_cast<double>(tx.jitter) * unit;
+    p.interval_log2 = tx.shift;
+    p.stability_ppm = static_cast<double>(tx.stabil) / 65536.0;
+    p.calibrations = tx.calcnt;
+    p.jitter_exceeded = tx.jitcnt;
+    p.calibration_errors = tx.errcnt;
+    p.stability_exceeded = tx.stbcnt;
+}
+
+}  // namespace
+
+std::string reference_id_text(uint32_t id, int stratum) {
+    if (stratum <= 1) {
+        std::string s = ntp::reference_id_to_ascii(id);
+        return s.empty() ? "-" : s;
+    }
+    char buf[INET_ADDRSTRLEN] = {};
+    const uint32_t be = htonl(id);
+    inet_ntop(AF_INET, &be, buf, sizeof buf);
+    return buf;
+}
+
+std::string status_line(const ntp::ClientCore& core) {
+    const ntp::SystemState& s = core.system_state();
+    unsigned reachable = 0;
+    const auto infos = core.sources();
+    for (const ntp::SourceInfo& i : infos) reachable += i.source->reach() != 0 ? 1 : 0;
+    char buf[300];
+    if (s.synchronized()) {
+        std::snprintf(buf, sizeof buf,
+                      "synchronised to %s, stratum %d, offset %+.6f s, %u/%zu sources reachable",
+                      reference_id_text(s.reference_id, s.stratum).c_str(), s.stratum, s.offset,
+                      reachable, infos.size());
+    } else {
+        std::snprintf(buf, sizeof buf, "not synchronised, %u/%zu sources reachable", reachable,
+                      infos.size());
+    }
+    std::string line = buf;
+    // The discipline's faults, so that a line saying "synchronised" does not
+    // hide a clock that is not being corrected.
+    const ntp::DisciplineStatus& d = core.discipline_status();
+    if (d.frequency_limited) line += ", frequency pinned";
+    if (d.stalled) line += ", discipline stalled (restart " + std::to_string(d.restarts) + ")";
+    return line;
+}
+
+ctl::DaemonSnapshot build_snapshot(const SnapshotInputs& in) {
+    ctl::DaemonSnapshot snap;
+    const ntp::NtpInstant t = in.timescale.now();
+    const ntp::ClientCore& core = in.driver.core();
+    const ntp::SystemState& sys = core.system_state();
+    const auto infos = core.sources();
+
+    ctl::StatusInfo& st = snap.status;
+    st.version = kVersion;
+    st.pid = getpid();
+    st.uptime_s =
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - in.started).count();
+    st.io_backend = io::backend_name(in.loop.backend());
+    st.io_detail = in.loop.describe();
+    st.clock_backend = config::to_string(in.config.clock.backend);
+    st.clock_device = in.clock.clock().name();
+    st.synchronized = sys.synchronized();
+    st.stratum = sys.stratum;
+    st.reference_id = sys.synchronized() ? reference_id_text(sys.reference_id, sys.stratum) : "-";
+    st.leap = leap_text(sys.leap);
+    st.sources = static_cast<unsigned>(infos.size());
+    for (const ntp::SourceInfo& i : infos) st.sources_reachable += i.source->reach() != 0 ? 1 : 0;
+    st.server_enabled = in.server != nullptr;
+    if (in.server) {
+        const ntp::ServerCounters c = in.server->counters();
+        st.server_received = c.received;
+        st.server_responded = c.replied;
+        st.server_denied = c.denied;
+        st.server_rate_limited = c.rate_limited_kod + c.rate_limited_dropped;
+    }
+    st.log_suppressed = in.log.suppressed_total();
+    if (const auto& table = in.clock.leap().table()) {
+        const ntp::LeapStatus ls = table->status_at(t);
+        st.leap_file = in.clock.leap().path();
+        st.leap_file_expires_s = static_cast<double>(table->expires() - ntp::kNtpToUnixSeconds);
+        if (ls.next_leap)
+            st.next_leap_s = static_cast<double>(*ls.next_leap - ntp::kNtpToUnixSeconds);
+        st.tai_offset = ls.tai_offset;
+    }
+    if (const io::RealtimeSteering* steering = in.clock.steering()) {
+        st.realtime_steering = in.clock.steering_waiting() ? "waiting"
+                               : steering->locked()        ? "locked"
+                                                           : "unlocked";
+        if (steering->last() && steering->last()->measured)
+            st.realtime_offset_s = static_cast<double>(steering->last()->offset_ns) * 1e-9;
+        st.realtime_steps = in.clock.realtime_steps();
+        st.replies_across_step = in.driver.exchanges_across_step();
+    }
+
+    st.discipline = ctl::discipline_view(core, t);
+
+    // Root delay and dispersion as the server answers with them (served_state()).
+    snap.tracking = ctl::tracking_view(core, in.driver.served_state(), t);
+    ctl::TrackingInfo& tr = snap.tracking;
+    tr.reference_id = st.reference_id;
+    tr.leap = st.leap;
+
+    for (const ntp::SourceInfo& info : infos) {
+        const ntp::NtpSource& src = *info.source;
+        ctl::SourceInfo si = ctl::source_view(src, t);
+        si.name = in.driver.source_name(src.id());
+        si.address = io::to_endpoint(src.config().address).address_string();
+        si.kind = info.pool ? "pool" : "server";
+        si.state = verdict_text(info.verdict, src.reach());
+        if (sys.system_peer && *sys.system_peer == src.id()) {
+            tr.reference_name = si.name + " (" + si.address + ")";
+        }
+        snap.sources.push_back(si);
+
+        ctl::SourceStatsInfo stats = ctl::sourcestats_view(src, core, t);
+        stats.name = si.name + " (" + si.address + ")";
+        snap.sourcestats.push_back(stats);
+    }
+
+    fill_kernel(in.kernel_clock, snap.kernel, snap.pps);
+    if (in.kernel_link) in.kernel_link->fill(snap.kernel, snap.pps);
+    return snap;
+}
+
+}  // namespace nanotime::daemon
