@@ -23,6 +23,7 @@
 #include <vector>
 
 #include "loop_test_support.hpp"
+#include "nanotimed/server_front_end.hpp"
 #include "nanotimed/server_workers.hpp"
 #include "server/ntp_server.hpp"
 #include "util/random.hpp"
@@ -120,14 +121,6 @@ ntp::NtpInstant now_instant() {
         ntp::Nanoseconds(int64_t{ts.tv_sec} * 1'000'000'000 + ts.tv_nsec));
 }
 
-ntp::SocketAddress to_core_v4(const Endpoint& e) {
-    ntp::SocketAddress a;
-    a.port = e.port();
-    a.ip.family = ntp::AddressFamily::Ipv4;
-    std::memcpy(a.ip.bytes.data(), &reinterpret_cast<const sockaddr_in*>(e.sa())->sin_addr, 4);
-    return a;
-}
-
 ntp::SystemState synced_state() {
     ntp::SystemState s;
     s.leap = ntp::LeapIndicator::NoWarning;
@@ -197,9 +190,9 @@ sockaddr_in to_sockaddr(const Endpoint& e) {
     return a;
 }
 
-// The event loop and the NtpServer, wired as Daemon::on_server_datagram
-// does: kernel RX timestamps and pktinfo on, reply from the request's
-// destination address.
+// The event loop and the NtpServer, wired through answer_request() as the
+// server front-end and its workers are: kernel RX timestamps and pktinfo
+// on, reply from the request's destination address.
 class ReplyAllocationTest : public LoopTest {};
 
 TEST_P(ReplyAllocationTest, SteadyStateRepliesAllocateNothing) {
@@ -223,10 +216,9 @@ TEST_P(ReplyAllocationTest, SteadyStateRepliesAllocateNothing) {
                 ? ntp::NtpInstant::from_unix(ntp::Nanoseconds(
                       int64_t{d.rx.software->tv_sec} * 1'000'000'000 + d.rx.software->tv_nsec))
                 : now_instant();
-        const ntp::ServerResponse r =
-            server.handle(d.payload, to_core_v4(d.peer), rx, now_instant(), state);
-        if (r.decision == ntp::ServerDecision::Drop) return;
-        loop.send_udp(d.socket, d.peer, r.bytes(), d.local.empty() ? nullptr : &d.local);
+        if (daemon::answer_request(server, loop, d, rx, now_instant(), state, nullptr) ==
+            ntp::ServerDecision::Drop)
+            return;
         ++replies_queued;
     });
     const sockaddr_in to = to_sockaddr(loop.local_endpoint(sock));

@@ -107,7 +107,7 @@ Scenario load(const std::string& path) {
         cc.correction_ratio = number(*d, "correction_ratio", cc.correction_ratio);
         cc.min_slew = number(*d, "min_slew", cc.min_slew);
     }
-    // As Daemon::make_core: a frequency takes effect at the nanoclock's next
+    // As ClientDriver::make_core: a frequency takes effect at the nanoclock's next
     // second, at once on CLOCK_REALTIME (the realtime model, libnanokernel,
     // applies it at the second too: the key lets a scenario tell the core so).
     c.controller.frequency_at_second = c.clock_model == ClockModelKind::Nanoclock;

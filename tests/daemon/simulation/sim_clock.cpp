@@ -202,7 +202,7 @@ class KernelClock final : public ClockModel {
                  nsec);  // normalised by nk_init
         next_tick_ = pcc_ + period_ + latency();
         // What the daemon finds and does at start: a frequency left by a
-        // drift file (Daemon::load_drift), then ClockDiscipline::take_control.
+        // drift file (ClockManager::start), then ClockDiscipline::take_control.
         if (config.initial_frequency != 0) backend_.set_frequency(config.initial_frequency * 1e6);
         discipline_.take_control();
     }

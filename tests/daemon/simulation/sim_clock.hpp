@@ -95,7 +95,7 @@ class ClockModel {
     virtual double error(double t) = 0;
     // How fast the clock gains on true time now (s/s): oscillator and correction.
     virtual double rate_error(double t) = 0;
-    // What the daemon does with a DisciplineClock (Daemon::discipline ->
+    // What the daemon does with a DisciplineClock (ClockManager::correct ->
     // io::ClockDiscipline::apply); false if the clock refused it.
     virtual bool discipline(double t, const DisciplineClock& command) = 0;
     // The end of a slew (io::ClockDiscipline::set_frequency); false if refused.

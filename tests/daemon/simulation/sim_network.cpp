@@ -202,7 +202,7 @@ void Simulation::apply(ClientActions actions) {
             }
             updates_.push_back(record);
             if (cmd.action == ClockAction::Panic) continue;
-            // As Daemon::discipline: a newer command cancels the slew timer.
+            // As ClockManager::correct (CancelSlewEnd): a newer command cancels the slew timer.
             const uint64_t generation = ++slew_generation_;
             if (!clock_->discipline(now_, *discipline)) {
                 ++refused_;
