@@ -64,28 +64,43 @@ bool ClockManager::note_pps_owner(bool pps) {
     return pps;
 }
 
+CorrectionPlan plan_correction(const ntp::ClockCommand& command, bool pps_owns_clock) {
+    CorrectionPlan plan;
+    if (command.action == ntp::ClockAction::Panic) return plan;
+    if (pps_owns_clock && command.action != ntp::ClockAction::Step) {
+        plan.refuse = true;
+        return plan;
+    }
+    plan.apply = true;
+    plan.reset_steering = command.action == ntp::ClockAction::Step;
+    if (command.slew_seconds > 0)
+        plan.slew_end = std::chrono::nanoseconds(static_cast<int64_t>(command.end_after * 1e9));
+    return plan;
+}
+
 ClockActions ClockManager::correct(const ntp::DisciplineClock& dc, const ntp::SystemState& sys) {
     const ntp::ClockCommand& cmd = dc.command;
     ClockActions out;
     char text[200];
-    if (cmd.action == ntp::ClockAction::Panic) {
+    // A nanoclock whose hardpps disciplines time or frequency belongs to the
+    // PPS signal: NTP numbers the seconds and watches, but does not steer.
+    timex tx{};
+    const bool pps = cmd.action != ntp::ClockAction::Panic &&
+                     config_.backend == config::ClockBackendKind::Nanoclock &&
+                     note_pps_owner(clock_.read(tx) >= 0 && (tx.status & STA_PPSSIGNAL) &&
+                                    (tx.status & (STA_PPSTIME | STA_PPSFREQ)));
+    const CorrectionPlan plan = plan_correction(cmd, pps);
+    if (plan.refuse) {
+        out.push_back(CommandRefused{io::total_frequency_ppm(tx) * 1e-6});
+        return out;
+    }
+    if (!plan.apply) {
         std::snprintf(text, sizeof text,
                       "offset %+.3f s exceeds the panic threshold (%.0f s): not adjusting; "
                       "nanotimectl makestep overrides",
                       cmd.offset, config_.panic_threshold);
         log_.error(io::LogClass::ClockAdjust, text);
         return out;
-    }
-    // A nanoclock whose hardpps disciplines time or frequency belongs to the
-    // PPS signal: NTP numbers the seconds and watches, but does not steer.
-    if (config_.backend == config::ClockBackendKind::Nanoclock) {
-        timex tx{};
-        const bool pps = note_pps_owner(clock_.read(tx) >= 0 && (tx.status & STA_PPSSIGNAL) &&
-                                        (tx.status & (STA_PPSTIME | STA_PPSFREQ)));
-        if (pps && cmd.action != ntp::ClockAction::Step) {
-            out.push_back(CommandRefused{io::total_frequency_ppm(tx) * 1e-6});
-            return out;
-        }
     }
     out.push_back(CancelSlewEnd{});
     if (discipline_.apply(cmd, dc.max_error, dc.est_error) < 0) {
@@ -98,7 +113,6 @@ ClockActions ClockManager::correct(const ntp::DisciplineClock& dc, const ntp::Sy
     if (cmd.action == ntp::ClockAction::Step) {
         std::snprintf(text, sizeof text, "clock stepped by %+.9f s", cmd.step);
         log_.warn(io::LogClass::ClockAdjust, text);
-        if (steering_) steering_->reset();
     } else {
         std::snprintf(
             text, sizeof text,
@@ -107,10 +121,8 @@ ClockActions ClockManager::correct(const ntp::DisciplineClock& dc, const ntp::Sy
             (cmd.frequency - cmd.base_frequency) * 1e6, cmd.slew_seconds);
         log_.debug(io::LogClass::ClockAdjust, text);
     }
-    if (cmd.slew_seconds > 0) {
-        out.push_back(
-            ArmSlewEnd{std::chrono::nanoseconds(static_cast<int64_t>(cmd.end_after * 1e9))});
-    }
+    if (plan.reset_steering && steering_) steering_->reset();
+    if (plan.slew_end) out.push_back(ArmSlewEnd{*plan.slew_end});
     observed_ = sys;
     update_leap();
     return out;

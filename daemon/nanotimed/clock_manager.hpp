@@ -42,6 +42,19 @@ struct ArmSlewEnd {
 using ClockAction = std::variant<CommandRefused, CancelSlewEnd, ArmSlewEnd>;
 using ClockActions = std::vector<ClockAction>;
 
+// What one discipline command does, decided from the command and from
+// whether the nanoclock's PPS owns the clock alone (sans-IO, like the PI
+// servo's output); ClockManager::correct carries it out.
+struct CorrectionPlan {
+    bool apply = false;           // carry the command out (ClockDiscipline::apply)
+    bool refuse = false;          // the PPS owns the clock: hand it back (CommandRefused)
+    bool reset_steering = false;  // a step: CLOCK_REALTIME re-acquires
+    std::optional<std::chrono::nanoseconds> slew_end;  // once applied: ArmSlewEnd
+};
+// Panic: nothing at all. A PPS-owned clock: steps only (NTP numbers the
+// seconds). Otherwise the command, and its slew's end.
+CorrectionPlan plan_correction(const ntp::ClockCommand& command, bool pps_owns_clock);
+
 class ClockManager {
   public:
     ClockManager(const config::ClockConfig& config, io::EventLoop& loop, io::ClockBackend& clock,

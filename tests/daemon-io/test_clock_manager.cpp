@@ -137,5 +137,51 @@ TEST_F(ClockManagerTest, NanoclockUnderPpsTakesStepsOnly) {
     EXPECT_NE(out_.str().find("NTP corrections resume"), std::string::npos);
 }
 
+TEST(PlanCorrection, PanicDoesNothingWhoeverOwnsTheClock) {
+    for (bool pps : {false, true}) {
+        const CorrectionPlan plan =
+            plan_correction(command(ntp::ClockAction::Panic, 2000.0).command, pps);
+        EXPECT_FALSE(plan.apply);
+        EXPECT_FALSE(plan.refuse);
+        EXPECT_FALSE(plan.reset_steering);
+        EXPECT_FALSE(plan.slew_end.has_value());
+    }
+}
+
+TEST(PlanCorrection, SlewIsAppliedAndEndsAfterItsTime) {
+    ntp::ClockCommand cmd = command(ntp::ClockAction::Slew, 200e-6).command;
+    CorrectionPlan plan = plan_correction(cmd, false);
+    EXPECT_TRUE(plan.apply);
+    EXPECT_FALSE(plan.refuse);
+    EXPECT_FALSE(plan.reset_steering);  // CLOCK_REALTIME follows a slew by feed-forward
+    ASSERT_TRUE(plan.slew_end.has_value());
+    EXPECT_EQ(*plan.slew_end, 2500ms);
+    // No slew (the offset at the base frequency already): no end to wait for.
+    cmd.slew_seconds = 0;
+    cmd.end_after = 0;
+    plan = plan_correction(cmd, false);
+    EXPECT_TRUE(plan.apply);
+    EXPECT_FALSE(plan.slew_end.has_value());
+}
+
+TEST(PlanCorrection, StepResetsTheSteeringAndIsTakenEvenUnderPps) {
+    for (bool pps : {false, true}) {
+        const CorrectionPlan plan =
+            plan_correction(command(ntp::ClockAction::Step, -0.5).command, pps);
+        EXPECT_TRUE(plan.apply);
+        EXPECT_FALSE(plan.refuse);
+        EXPECT_TRUE(plan.reset_steering);
+        EXPECT_FALSE(plan.slew_end.has_value());
+    }
+}
+
+TEST(PlanCorrection, PpsOwnedClockRefusesSlews) {
+    const CorrectionPlan plan =
+        plan_correction(command(ntp::ClockAction::Slew, 200e-6).command, true);
+    EXPECT_FALSE(plan.apply);
+    EXPECT_TRUE(plan.refuse);
+    EXPECT_FALSE(plan.slew_end.has_value());
+}
+
 }  // namespace
 }  // namespace nanotime::daemon
