@@ -1,3 +1,4 @@
+// hardening.cpp - privilege drop and the seccomp allow-list (see hardening.hpp).
 #include "nanotimed/hardening.hpp"
 
 #include <grp.h>

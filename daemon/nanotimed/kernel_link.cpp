@@ -1,3 +1,5 @@
+// kernel_link.cpp - the nanoclock modules' netlink channel, PPS bindings and bridges
+// as nanotimed uses them (see kernel_link.hpp).
 #include "nanotimed/kernel_link.hpp"
 
 #include <libnanoclock.h>

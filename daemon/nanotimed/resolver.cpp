@@ -1,3 +1,4 @@
+// resolver.cpp - host name resolution off the event loop (see resolver.hpp).
 #include "nanotimed/resolver.hpp"
 
 #include <netdb.h>

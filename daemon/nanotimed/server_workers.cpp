@@ -1,3 +1,4 @@
+// server_workers.cpp - the extra NTP server threads (see server_workers.hpp).
 #include "nanotimed/server_workers.hpp"
 
 #include <sys/socket.h>
