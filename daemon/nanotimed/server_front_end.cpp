@@ -21,22 +21,6 @@ bool is_wildcard(const io::Endpoint& e) {
 
 }  // namespace
 
-ntp::ServerDecision answer_request(ntp::NtpServer& server, io::EventLoop& loop,
-                                   const io::ReceivedDatagram& d, ntp::NtpInstant rx,
-                                   ntp::NtpInstant now, const ntp::SystemState& state,
-                                   io::RateLimitedLog* log) {
-    const ntp::ServerResponse r = server.handle(d.payload, io::to_core(d.peer), rx, now, state);
-    if (r.decision == ntp::ServerDecision::Drop) return r.decision;
-    // The message is built only when debug is on: building it costs two heap
-    // allocations per kiss-o'-death, and a flood of them is when it matters.
-    if (log && r.decision == ntp::ServerDecision::KissOfDeath &&
-        log->logger().should_log(spdlog::level::debug)) {
-        log->debug(io::LogClass::RateLimited, "RATE kiss-o'-death to " + d.peer.address_string());
-    }
-    loop.send_udp(d.socket, d.peer, r.bytes(), d.local.empty() ? nullptr : &d.local);
-    return r.decision;
-}
-
 ServerFrontEnd::ServerFrontEnd(const ntp::ServerConfig& config, const config::IoConfig& io,
                                io::EventLoop& loop, const Timescale& timescale,
                                io::RateLimitedLog& log, ntp::RandomSource& random,

@@ -1,6 +1,6 @@
-// server_front_end.hpp - nanotimed's NTP server: its sockets (port 123), the
-// extra worker threads (server.workers > 1) and the reply path the main
-// loop and the workers share (answer_request).
+// server_front_end.hpp - nanotimed's NTP server: its sockets (port 123) and
+// the extra worker threads (server.workers > 1), all answering through
+// answer_request() (server_reply.hpp).
 //
 // It reads the system state it is handed (served_state, called per request
 // on the main loop; publish() for the workers) and knows nothing of the
@@ -16,21 +16,13 @@
 #include "config/config.hpp"
 #include "io/event_loop.hpp"
 #include "io/log.hpp"
+#include "nanotimed/server_reply.hpp"
 #include "nanotimed/server_workers.hpp"
 #include "nanotimed/timescale.hpp"
 #include "server/ntp_server.hpp"
 #include "util/random.hpp"
 
 namespace nanotime::daemon {
-
-// One request @d answered by @server with @state (@rx: its receive time,
-// @now: the time read just before the reply is built); the reply leaves
-// from the request's destination address. @log (may be null: the workers
-// do not log) gets a debug line per kiss-o'-death.
-ntp::ServerDecision answer_request(ntp::NtpServer& server, io::EventLoop& loop,
-                                   const io::ReceivedDatagram& d, ntp::NtpInstant rx,
-                                   ntp::NtpInstant now, const ntp::SystemState& state,
-                                   io::RateLimitedLog* log);
 
 class ServerFrontEnd {
   public:

@@ -8,7 +8,7 @@
 #include <chrono>
 #include <system_error>
 
-#include "nanotimed/server_front_end.hpp"
+#include "nanotimed/server_reply.hpp"
 
 namespace nanotime::daemon {
 

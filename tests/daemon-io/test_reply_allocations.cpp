@@ -23,7 +23,7 @@
 #include <vector>
 
 #include "loop_test_support.hpp"
-#include "nanotimed/server_front_end.hpp"
+#include "nanotimed/server_reply.hpp"
 #include "nanotimed/server_workers.hpp"
 #include "server/ntp_server.hpp"
 #include "util/random.hpp"
