@@ -86,9 +86,10 @@ LeapPlan LeapManager::update(ntp::NtpInstant now, const ntp::SystemState& sys) {
     return plan;
 }
 
-ntp::SystemState LeapManager::served(ntp::SystemState sys) const {
-    if (sys.synchronized() && file_current_) sys.leap = file_announce_;
-    return sys;
+ntp::SystemState LeapManager::served(const ntp::SystemState& sys) const {
+    ntp::SystemState st = sys;  // one copy (named return), once per served request
+    if (st.synchronized() && file_current_) st.leap = file_announce_;
+    return st;
 }
 
 }  // namespace nanotime::daemon

@@ -61,7 +61,7 @@ class LeapManager {
 
     // @sys as the server announces it: a current file is authoritative for
     // the warning passed on (as of the last update()).
-    ntp::SystemState served(ntp::SystemState sys) const;
+    ntp::SystemState served(const ntp::SystemState& sys) const;
     const std::optional<ntp::LeapTable>& table() const { return table_; }
     const std::string& path() const { return path_; }
     int armed() const { return armed_; }
