@@ -88,7 +88,4 @@ class Daemon {
     std::unique_ptr<ClientDriver> driver_;     // last: destroyed first (its resolver thread)
 };
 
-using io::to_core;
-using io::to_endpoint;
-
 }  // namespace nanotime::daemon
