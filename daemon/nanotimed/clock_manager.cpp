@@ -153,15 +153,13 @@ void ClockManager::update_leap() {
 }
 
 void ClockManager::carry_out(const LeapPlan& plan) {
-    for (const LeapAction& action : plan.actions) {
-        if (const auto* arm = std::get_if<ArmLeap>(&action)) {
-            int r = clock_.set_leap(arm->direction);
-            if (r >= 0 && realtime_) r = realtime_->set_leap(arm->direction);
-            if (r < 0) {
-                log_.error(io::LogClass::ClockAdjust,
-                           std::string("cannot set the kernel leap state: ") + std::strerror(-r));
-                continue;
-            }
+    if (const std::optional<ArmLeap>& arm = plan.arm) {
+        int r = clock_.set_leap(arm->direction);
+        if (r >= 0 && realtime_) r = realtime_->set_leap(arm->direction);
+        if (r < 0) {
+            log_.error(io::LogClass::ClockAdjust,
+                       std::string("cannot set the kernel leap state: ") + std::strerror(-r));
+        } else {
             const std::string day = io::utc_text(arm->midnight - ntp::kNtpToUnixSeconds);
             log_.warn(io::LogClass::ClockAdjust,
                       arm->direction == 0 ? std::string("kernel leap second disarmed")
@@ -171,18 +169,20 @@ void ClockManager::carry_out(const LeapPlan& plan) {
                           : "leap second deletion armed for the end of the day before " + day +
                                 " (" + arm->why + ")");
             leap_.leap_armed(arm->direction);
-        } else if (const auto* tai = std::get_if<SetTaiOffset>(&action)) {
-            int r = clock_.set_tai(tai->tai);
-            if (r >= 0 && realtime_) r = realtime_->set_tai(tai->tai);
-            if (r < 0) {
-                log_.error(io::LogClass::ClockAdjust,
-                           std::string("cannot set the kernel TAI offset: ") + std::strerror(-r));
-            } else {
-                log_.info(io::LogClass::ClockAdjust,
-                          "kernel TAI offset set to " + std::to_string(tai->tai) + " s");
-            }
-            leap_.tai_offered(tai->tai);  // failed or not: do not retry every update
         }
+    }
+    if (plan.tai) {
+        const int tai = *plan.tai;
+        int r = clock_.set_tai(tai);
+        if (r >= 0 && realtime_) r = realtime_->set_tai(tai);
+        if (r < 0) {
+            log_.error(io::LogClass::ClockAdjust,
+                       std::string("cannot set the kernel TAI offset: ") + std::strerror(-r));
+        } else {
+            log_.info(io::LogClass::ClockAdjust,
+                      "kernel TAI offset set to " + std::to_string(tai) + " s");
+        }
+        leap_.tai_offered(tai);  // failed or not: do not retry every update
     }
     loop_.cancel_timer(leap_timer_);
     leap_timer_ = loop_.add_timer_after(plan.recheck_after, [this] {

@@ -80,8 +80,13 @@ LeapPlan LeapManager::update(ntp::NtpInstant now, const ntp::SystemState& sys) {
         why = "warning from the sources";
     }
     LeapPlan plan;
-    if (want != armed_) plan.actions.push_back(ArmLeap{want, tomorrow, why});
-    if (tai > 0 && tai != tai_offered_) plan.actions.push_back(SetTaiOffset{tai});
+    if (want != armed_) {
+        plan.arm.emplace();
+        plan.arm->direction = want;
+        plan.arm->midnight = tomorrow;
+        plan.arm->why = std::move(why);
+    }
+    if (tai > 0 && tai != tai_offered_) plan.tai = tai;
     plan.recheck_after = std::chrono::seconds(std::clamp<int64_t>(next_in.value_or(3600), 1, 3600));
     return plan;
 }

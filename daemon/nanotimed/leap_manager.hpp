@@ -2,14 +2,14 @@
 // (or, without a current one, the system peer's warning) to what the kernel
 // should be told and what the server announces.
 //
-// Like the PI servo it decides and returns actions; it never touches a
-// clock. The clock manager carries the actions out on the disciplined clock
-// (and CLOCK_REALTIME) and reports back what the kernel took:
-//   ArmLeap       arm (+1 insert, -1 delete) or disarm (0) the kernel's
-//                 STA_INS/STA_DEL, on the last day of the month only; asked
-//                 again at every update until leap_armed() confirms it
-//   SetTaiOffset  the kernel's TAI - UTC (ADJ_TAI); asked once per value,
-//                 failed or not (tai_offered())
+// Like the PI servo it decides and returns what to do (a LeapPlan); it never
+// touches a clock. The clock manager carries the plan out on the disciplined
+// clock (and CLOCK_REALTIME) and reports back what the kernel took:
+//   arm  arm (+1 insert, -1 delete) or disarm (0) the kernel's
+//        STA_INS/STA_DEL, on the last day of the month only; asked again at
+//        every update until leap_armed() confirms it
+//   tai  the kernel's TAI - UTC (ADJ_TAI); asked once per value, failed or
+//        not (tai_offered())
 // and update() also says when to look again: at the next boundary of the
 // file's status (or the end of the day before a leap the sources warn of),
 // at least hourly.
@@ -19,8 +19,6 @@
 #include <cstdint>
 #include <optional>
 #include <string>
-#include <variant>
-#include <vector>
 
 #include "algorithm/system_state.hpp"
 #include "io/log.hpp"
@@ -34,13 +32,12 @@ struct ArmLeap {
     int64_t midnight = 0;  // NTP seconds: the midnight that ends the day it acts on
     std::string why;       // "leap seconds file" or "warning from the sources"
 };
-struct SetTaiOffset {
-    int tai = 0;  // s, TAI - UTC
-};
-using LeapAction = std::variant<ArmLeap, SetTaiOffset>;
 
+// One update's output, like the PI servo's ServoOutput: what to carry out
+// (each at most once) and when to look again.
 struct LeapPlan {
-    std::vector<LeapAction> actions;
+    std::optional<ArmLeap> arm;                // arm or disarm the kernel's leap second
+    std::optional<int> tai;                    // s, set the kernel's TAI - UTC to this
     std::chrono::seconds recheck_after{3600};  // 1 s ... 1 h
 };
 

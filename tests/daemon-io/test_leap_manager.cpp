@@ -36,15 +36,7 @@ ntp::SystemState synchronised(ntp::LeapIndicator leap) {
 }
 
 const ArmLeap* find_arm(const LeapPlan& plan) {
-    for (const LeapAction& a : plan.actions)
-        if (const auto* arm = std::get_if<ArmLeap>(&a)) return arm;
-    return nullptr;
-}
-
-const SetTaiOffset* find_tai(const LeapPlan& plan) {
-    for (const LeapAction& a : plan.actions)
-        if (const auto* tai = std::get_if<SetTaiOffset>(&a)) return tai;
-    return nullptr;
+    return plan.arm ? &*plan.arm : nullptr;
 }
 
 class LeapManagerTest : public ::testing::Test {
@@ -76,8 +68,7 @@ TEST_F(LeapManagerTest, FileArmsOnTheLastDayOnlyAndAsksUntilTheKernelTakesIt) {
     // 2026-12-16: announced (served), not armed; the TAI offset once.
     LeapPlan plan = leap.update(at(kLeapUnix - 16 * kDay), unsynchronised_);
     EXPECT_EQ(find_arm(plan), nullptr);
-    ASSERT_NE(find_tai(plan), nullptr);
-    EXPECT_EQ(find_tai(plan)->tai, 35);
+    EXPECT_EQ(plan.tai, 35);
     EXPECT_EQ(plan.recheck_after, 3600s);
     leap.tai_offered(35);
     EXPECT_EQ(leap.served(synchronised(ntp::LeapIndicator::NoWarning)).leap,
@@ -92,7 +83,7 @@ TEST_F(LeapManagerTest, FileArmsOnTheLastDayOnlyAndAsksUntilTheKernelTakesIt) {
     EXPECT_EQ(arm->direction, 1);
     EXPECT_EQ(arm->midnight, kLeap);
     EXPECT_EQ(arm->why, "leap seconds file");
-    EXPECT_EQ(find_tai(plan), nullptr);  // offered already
+    EXPECT_FALSE(plan.tai.has_value());  // offered already
     EXPECT_EQ(plan.recheck_after, 1800s);
 
     // The kernel refused: asked again at the next update.
@@ -106,16 +97,17 @@ TEST_F(LeapManagerTest, FileArmsOnTheLastDayOnlyAndAsksUntilTheKernelTakesIt) {
     plan = leap.update(at(kLeapUnix + 1), unsynchronised_);
     ASSERT_NE(find_arm(plan), nullptr);
     EXPECT_EQ(find_arm(plan)->direction, 0);
-    ASSERT_NE(find_tai(plan), nullptr);
-    EXPECT_EQ(find_tai(plan)->tai, 36);
+    EXPECT_EQ(plan.tai, 36);
 }
 
 TEST_F(LeapManagerTest, TaiOffsetIsOfferedOnceEvenIfRefused) {
     LeapManager leap(path_);
     leap.load(at(kLeapUnix - 16 * kDay), *log_);
-    ASSERT_NE(find_tai(leap.update(at(kLeapUnix - 16 * kDay), unsynchronised_)), nullptr);
+    ASSERT_TRUE(leap.update(at(kLeapUnix - 16 * kDay), unsynchronised_).tai.has_value());
     leap.tai_offered(35);  // failed or not: the clock manager reports the try
-    EXPECT_TRUE(leap.update(at(kLeapUnix - 16 * kDay + 3600), unsynchronised_).actions.empty());
+    const LeapPlan plan = leap.update(at(kLeapUnix - 16 * kDay + 3600), unsynchronised_);
+    EXPECT_FALSE(plan.arm.has_value());
+    EXPECT_FALSE(plan.tai.has_value());
 }
 
 TEST_F(LeapManagerTest, WithoutAFileTheSourcesWarningArmsOnTheLastDayOfTheMonthOnly) {
@@ -124,10 +116,12 @@ TEST_F(LeapManagerTest, WithoutAFileTheSourcesWarningArmsOnTheLastDayOfTheMonthO
     // 2026-06-15 12:00: the sources warn, but Linux would insert at the next
     // midnight: nothing yet; look again at that midnight at the latest.
     LeapPlan plan = leap.update(at(kJuly2026 - 15 * kDay - kDay / 2), insert);
-    EXPECT_TRUE(plan.actions.empty());
+    EXPECT_FALSE(plan.arm.has_value());
+    EXPECT_FALSE(plan.tai.has_value());
     EXPECT_EQ(plan.recheck_after, 3600s);
     plan = leap.update(at(kJuly2026 - 15 * kDay - 600), insert);
-    EXPECT_TRUE(plan.actions.empty());
+    EXPECT_FALSE(plan.arm.has_value());
+    EXPECT_FALSE(plan.tai.has_value());
     EXPECT_EQ(plan.recheck_after, 600s);
 
     // 2026-06-30 12:00: armed.
@@ -137,7 +131,7 @@ TEST_F(LeapManagerTest, WithoutAFileTheSourcesWarningArmsOnTheLastDayOfTheMonthO
     EXPECT_EQ(arm->direction, 1);
     EXPECT_EQ(arm->midnight, kJuly2026 + kNtpUnix);
     EXPECT_EQ(arm->why, "warning from the sources");
-    EXPECT_EQ(find_tai(plan), nullptr);  // no file: no TAI offset
+    EXPECT_FALSE(plan.tai.has_value());  // no file: no TAI offset
     leap.leap_armed(1);
 
     // The warning withdrawn: disarmed.
@@ -168,8 +162,7 @@ TEST_F(LeapManagerTest, CurrentFileOverridesTheSourcesAndAnExpiredOneDoesNot) {
     ASSERT_NE(find_arm(plan), nullptr);
     EXPECT_EQ(find_arm(plan)->direction, 1);
     EXPECT_EQ(find_arm(plan)->why, "warning from the sources");
-    ASSERT_NE(find_tai(plan), nullptr);
-    EXPECT_EQ(find_tai(plan)->tai, 36);
+    EXPECT_EQ(plan.tai, 36);
     EXPECT_EQ(leap.served(insert).leap, ntp::LeapIndicator::InsertSecond);
 }
 
