@@ -51,9 +51,9 @@ class LeapManager {
     void load(ntp::NtpInstant now, io::RateLimitedLog& log);
     // What to do at local time @now, with the system state @sys.
     LeapPlan update(ntp::NtpInstant now, const ntp::SystemState& sys);
-    // The kernel took ArmLeap{@direction}.
+    // The kernel took the plan's arm (@direction).
     void leap_armed(int direction) { armed_ = direction; }
-    // SetTaiOffset{@tai} was tried (it is not tried again, failed or not).
+    // The plan's tai (@tai) was tried (not tried again, failed or not).
     void tai_offered(int tai) { tai_offered_ = tai; }
 
     // @sys as the server announces it: a current file is authoritative for
