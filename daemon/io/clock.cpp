@@ -204,20 +204,37 @@ std::optional<double> ClockDiscipline::frequency() {
     return total_frequency_ppm(cur) * 1e-6;
 }
 
+ClockChanges clock_changes(const ntp::ClockCommand& command, double max_error_s,
+                           double est_error_s) {
+    ClockChanges changes;
+    if (command.action == ntp::ClockAction::Panic) return changes;
+    if (command.action == ntp::ClockAction::Step) changes.step_s = command.step;
+    changes.frequency = command.frequency;
+    if (max_error_s >= 0 && est_error_s >= 0) {
+        changes.max_error_s = max_error_s;
+        changes.est_error_s = est_error_s;
+    }
+    changes.mark_synchronised = true;
+    return changes;
+}
+
 int ClockDiscipline::apply(const ntp::ClockCommand& command, double max_error_s,
                            double est_error_s) {
     last_error_ = 0;
-    if (command.action == ntp::ClockAction::Panic) return 0;
-    if (command.action == ntp::ClockAction::Step) {
-        if (int r = clock_.step(command.step); r < 0) return last_error_ = r;
+    const ClockChanges changes = clock_changes(command, max_error_s, est_error_s);
+    if (changes.step_s) {
+        if (int r = clock_.step(*changes.step_s); r < 0) return last_error_ = r;
     }
-    if (int r = clock_.set_frequency(command.frequency * 1e6); r < 0) return last_error_ = r;
-    if (max_error_s >= 0 && est_error_s >= 0) {
-        if (int r = clock_.set_errors(max_error_s, est_error_s); r < 0) return last_error_ = r;
+    if (changes.frequency) {
+        if (int r = clock_.set_frequency(*changes.frequency * 1e6); r < 0) return last_error_ = r;
     }
-    // After the errors, so that a maxerror still at the kernel's limit
-    // cannot flag the clock again at the next second overflow.
-    if (int r = clock_.mark_synchronised(); r < 0) return last_error_ = r;
+    if (changes.max_error_s && changes.est_error_s) {
+        if (int r = clock_.set_errors(*changes.max_error_s, *changes.est_error_s); r < 0)
+            return last_error_ = r;
+    }
+    if (changes.mark_synchronised) {
+        if (int r = clock_.mark_synchronised(); r < 0) return last_error_ = r;
+    }
     return 0;
 }
 

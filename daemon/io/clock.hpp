@@ -139,6 +139,26 @@ struct ClockOffset {
 std::optional<ClockOffset> measure_offset(const ClockBackend& reference, const ClockBackend& target,
                                           int readings = 5);
 
+// What one ClockCommand does to a kernel clock, decided without touching it
+// (like the PI servo's ServoOutput); ClockDiscipline::apply() makes the
+// changes in this order.
+struct ClockChanges {
+    std::optional<double> step_s;     // s, ADJ_SETOFFSET, first
+    std::optional<double> frequency;  // fraction, then the frequency
+    // s, the kernel's maxerror and esterror (both >= 0, or neither)
+    std::optional<double> max_error_s;
+    std::optional<double> est_error_s;
+    // STA_UNSYNC cleared, last: after the errors, so that a maxerror still
+    // at the kernel's limit cannot flag the clock again at the next second.
+    bool mark_synchronised = false;
+};
+
+// Panic: nothing. Slew: the frequency; step: the step, then the frequency;
+// either way the errors (when both are given) and the clock marked
+// synchronised.
+ClockChanges clock_changes(const ntp::ClockCommand& command, double max_error_s,
+                           double est_error_s);
+
 class ClockDiscipline {
   public:
     explicit ClockDiscipline(ClockBackend& clock) : clock_(clock) {}
@@ -147,9 +167,9 @@ class ClockDiscipline {
     // clears STA_PLL and STA_FLL (PPS bits are kept). Returns the frequency
     // the clock runs at (fraction), nothing if the clock cannot be read.
     std::optional<double> take_control();
-    // Carries out @command; after a slew or step the kernel's maximum and
-    // estimated errors are set to @max_error_s (the root distance) and
-    // @est_error_s, as ntpd does (otherwise Linux grows maxerror by 500 ppm
+    // Carries out @command as clock_changes() says; after a slew or step the
+    // kernel's maximum and estimated errors are set to @max_error_s (the root
+    // distance) and @est_error_s, as ntpd does (otherwise Linux grows maxerror by 500 ppm
     // and marks the clock STA_UNSYNC after about 9 hours however well it is
     // disciplined), and STA_UNSYNC is cleared: whatever follows the kernel
     // status (ntp_adjtime clients, the CLOCK_REALTIME steering) need not wait

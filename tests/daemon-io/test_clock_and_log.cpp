@@ -142,6 +142,29 @@ TEST(ClockDiscipline, PanicWritesNothing) {
     EXPECT_EQ(clock.state_.status, STA_UNSYNC);
 }
 
+// The decision alone (clock_changes), as apply() carries it out.
+TEST(ClockChanges, PanicChangesNothingStepStepsFirstAndErrorsNeedBoth) {
+    ntp::ClockCommand panic;
+    panic.action = ntp::ClockAction::Panic;
+    panic.offset = 5000;
+    const ClockChanges none = clock_changes(panic, 0.01, 0.0001);
+    EXPECT_FALSE(none.step_s || none.frequency || none.max_error_s || none.est_error_s);
+    EXPECT_FALSE(none.mark_synchronised);  // nothing corrected, nothing claimed
+
+    const ClockChanges s = clock_changes(slew(250e-6, -100e-6, -99e-6, 250), 0.0125, 0.00004);
+    EXPECT_FALSE(s.step_s.has_value());
+    EXPECT_EQ(s.frequency, -99e-6);  // the slew's, not the base
+    EXPECT_EQ(s.max_error_s, 0.0125);
+    EXPECT_EQ(s.est_error_s, 0.00004);
+    EXPECT_TRUE(s.mark_synchronised);
+
+    const ClockChanges st = clock_changes(step(-2.75, 5e-6), -1, 0.001);
+    EXPECT_EQ(st.step_s, -2.75);
+    EXPECT_EQ(st.frequency, 5e-6);
+    EXPECT_FALSE(st.max_error_s || st.est_error_s);  // one error unknown: neither set
+    EXPECT_TRUE(st.mark_synchronised);
+}
+
 TEST(ClockDiscipline, FailureIsReported) {
     FakeClock clock;
     clock.fail_with = EPERM;
