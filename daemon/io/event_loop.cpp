@@ -343,7 +343,10 @@ void EventLoop::sweep_closed() {
 
 void EventLoop::run() {
     stopping_ = false;
+    running_ = true;
     while (!stopping_) run_once(std::nullopt);
+    running_ = false;
+    flush_sends();  // what the last iteration queued
 }
 
 }  // namespace nanotime::io
