@@ -307,6 +307,9 @@ class EventLoop {
     void note_sent(UdpSock& s, uint64_t token);
     // Hands @d to s's owner; a @truncated one (MSG_TRUNC) is counted and dropped.
     void deliver(UdpSock& s, ReceivedDatagram& d, bool truncated);
+    // A second after open_udp(), turns SO_TIMESTAMPNS off again (a control
+    // message per datagram that SO_TIMESTAMPING duplicates by then).
+    void end_rx_stamp_bridge(UdpSock& s);
     void deliver_stream_data(Conn& c, std::span<const uint8_t> data);
     // c.out has just become empty: tell the owner (the callback may write,
     // pause, resume or close).
