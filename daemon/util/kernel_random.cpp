@@ -1,15 +1,25 @@
-#include "util/openssl_random.hpp"
+// kernel_random.cpp - 64 random bits from getrandom(2) (see kernel_random.hpp).
+#include "util/kernel_random.hpp"
 
-#include <openssl/rand.h>
+#include <sys/random.h>
 
+#include <cerrno>
 #include <cstdlib>
 #include <cstring>
 
 namespace nanotime::ntp {
 
-uint64_t OpensslRandom::next_u64() {
+uint64_t KernelRandom::next_u64() {
     unsigned char bytes[sizeof(uint64_t)];
-    if (RAND_bytes(bytes, sizeof bytes) != 1) std::abort();
+    size_t have = 0;
+    while (have < sizeof bytes) {
+        // Up to 256 bytes come whole once the pool is seeded; a signal
+        // before that interrupts the wait (EINTR): ask again.
+        const ssize_t n = getrandom(bytes + have, sizeof bytes - have, 0);
+        if (n < 0 && errno == EINTR) continue;
+        if (n <= 0) std::abort();
+        have += static_cast<size_t>(n);
+    }
     uint64_t value = 0;
     std::memcpy(&value, bytes, sizeof value);
     return value;
