@@ -3,7 +3,9 @@
 // The ring is created disabled and restricted to the opcodes below before
 // it runs (uring_ring.hpp): SQEs never meet the seccomp filter.
 // Receive: one multishot IORING_OP_RECVMSG per UDP socket, selecting buffers
-// from a provided buffer ring shared by all sockets (kernel >= 6.0). Each
+// from a provided buffer ring shared by all sockets (kernel >= 6.0). The ring
+// starts with 16 buffers and doubles, up to io.receive_buffers, whenever a
+// burst finds it empty (lend_buffers). Each
 // buffer holds io_uring_recvmsg_out, the peer address, the control messages
 // (timestamps, pktinfo) and the payload; it goes back to the ring as soon as
 // the callback returns. Without multishot (older kernels, or forced for
@@ -72,6 +74,7 @@ enum OpKind : uint64_t {
 constexpr int kShift = 56;
 constexpr uint64_t kIdMask = (uint64_t{1} << kShift) - 1;
 constexpr uint16_t kBufferGroup = 7;
+constexpr unsigned kFirstBuffers = 16;  // lent to the ring at first; doubled on ENOBUFS
 // Room for a sockaddr_in6 (28 bytes), rounded up so that the control messages
 // the kernel puts after the name stay aligned for cmsghdr.
 constexpr size_t kNameSize = 32;
@@ -285,12 +288,24 @@ class UringLoop final : public EventLoop {
         }
         io_uring_buf_ring_init(buf_ring_);
         mask_ = io_uring_buf_ring_mask(n);
-        for (unsigned i = 0; i < n; ++i) {
-            io_uring_buf_ring_add(buf_ring_, buffer(i), options_.buffer_size,
-                                  static_cast<uint16_t>(i), mask_, static_cast<int>(i));
-        }
-        io_uring_buf_ring_advance(buf_ring_, static_cast<int>(n));
+        lend_buffers(std::min(n, kFirstBuffers));
         return true;
+    }
+
+    // The ring holds the first buffers_lent_ buffers; the rest wait. The
+    // kernel takes buffers in ring order and each goes back to the end once
+    // its datagram is handled, so every buffer lent is soon touched: lending
+    // all buffer_count at once would make them all resident, in a client
+    // too, which needs a handful. A receive that finds the ring empty ends
+    // with ENOBUFS (the datagrams wait in the socket); then the ring grows.
+    void lend_buffers(unsigned count) {
+        const unsigned first = buffers_lent_;
+        for (unsigned i = 0; i < count; ++i) {
+            io_uring_buf_ring_add(buf_ring_, buffer(first + i), options_.buffer_size,
+                                  static_cast<uint16_t>(first + i), mask_, static_cast<int>(i));
+        }
+        io_uring_buf_ring_advance(buf_ring_, static_cast<int>(count));
+        buffers_lent_ += count;
     }
 
     uint8_t* buffer(unsigned bid) {
@@ -595,6 +610,9 @@ class UringLoop final : public EventLoop {
         if (has_buffer) recycle(bid);
         if (more) return;
         // The operation ended (single-shot, ENOBUFS, an error, a cancel).
+        if (c.res == -ENOBUFS && multishot_ && buffers_lent_ < options_.buffer_count) {
+            lend_buffers(std::min(buffers_lent_, options_.buffer_count - buffers_lent_));
+        }
         UdpSock* live = udp(id);
         if (live == nullptr) return;
         --live->inflight;
@@ -616,6 +634,7 @@ class UringLoop final : public EventLoop {
     io_uring_buf_ring* buf_ring_ = nullptr;
     size_t buf_ring_bytes_ = 0;
     int mask_ = 0;
+    unsigned buffers_lent_ = 0;   // buffers 0 .. buffers_lent_ - 1 are the ring's (lend_buffers)
     uint8_t* buffers_ = nullptr;  // buffer_count x buffer_size, mmap'd (setup_buffer_ring)
     size_t buffers_bytes_ = 0;
     msghdr template_{};  // multishot recvmsg: name and control sizes only
