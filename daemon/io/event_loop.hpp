@@ -119,6 +119,10 @@ struct LoopOptions {
     unsigned buffer_count = 256;     // provided receive buffers (power of two)
     unsigned buffer_size = 2048;     // bytes per receive buffer, headers included
     bool force_single_shot = false;  // io_uring: act as on a kernel without multishot
+    // The thread that makes the loop is the only one that ever runs it
+    // (io_uring: SINGLE_ISSUER|DEFER_TASKRUN, see uring_ring.hpp). False for
+    // a loop made on one thread and run on another (server workers).
+    bool runs_on_creating_thread = true;
     // The system calls that may be refused; null: libc's. Tests inject failures here.
     const Syscalls* syscalls = nullptr;
 };
@@ -261,7 +265,10 @@ class EventLoop {
     // One iteration: wait for events (at most @max_wait, forever if empty),
     // dispatch them, fire due timers, flush queued sends.
     void run_once(std::optional<MonoClock::duration> max_wait);
-    void run();  // until stop()
+    // Until stop(). Unlike a bare run_once(), an iteration may leave its
+    // queued sends for the next iteration's wait to hand over in the same
+    // system call (io_uring); they leave before run() waits for anything.
+    void run();
     void stop() { stopping_ = true; }
     bool stopping() const { return stopping_; }
 
@@ -300,6 +307,9 @@ class EventLoop {
     void note_sent(UdpSock& s, uint64_t token);
     // Hands @d to s's owner; a @truncated one (MSG_TRUNC) is counted and dropped.
     void deliver(UdpSock& s, ReceivedDatagram& d, bool truncated);
+    // A second after open_udp(), turns SO_TIMESTAMPNS off again (a control
+    // message per datagram that SO_TIMESTAMPING duplicates by then).
+    void end_rx_stamp_bridge(UdpSock& s);
     void deliver_stream_data(Conn& c, std::span<const uint8_t> data);
     // c.out has just become empty: tell the owner (the callback may write,
     // pause, resume or close).
@@ -341,6 +351,8 @@ class EventLoop {
     // the single-datagram calls are used from then on.
     bool sendmmsg_usable_ = true;
     bool recvmmsg_usable_ = true;
+    // Inside run(): flush_sends() may leave submission to the next wait.
+    bool running_ = false;
 
   private:
     bool try_signalfd(std::string& why);

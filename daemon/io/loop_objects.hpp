@@ -88,6 +88,10 @@ struct UdpSock {
     std::deque<std::pair<uint32_t, PacketTimestamps>> tx_early;  // stamped before we knew
     bool closing = false;
     int inflight = 0;  // backend operations not yet completed
+    // SO_TIMESTAMPNS, the stamp for datagrams that beat the kernel's
+    // timestamp switch (udp_socket.cpp), is on until this time.
+    bool rx_stamp_bridge = false;
+    MonoClock::time_point rx_stamp_bridge_until{};
     // Backend scratch (single-shot receive buffer, poll batches).
     std::vector<uint8_t> rx_buffer;
 };

@@ -3,7 +3,9 @@
 // The ring is created disabled and restricted to the opcodes below before
 // it runs (uring_ring.hpp): SQEs never meet the seccomp filter.
 // Receive: one multishot IORING_OP_RECVMSG per UDP socket, selecting buffers
-// from a provided buffer ring shared by all sockets (kernel >= 6.0). Each
+// from a provided buffer ring shared by all sockets (kernel >= 6.0). The ring
+// starts with 16 buffers and doubles, up to io.receive_buffers, whenever a
+// burst finds it empty (lend_buffers). Each
 // buffer holds io_uring_recvmsg_out, the peer address, the control messages
 // (timestamps, pktinfo) and the payload; it goes back to the ring as soon as
 // the callback returns. Without multishot (older kernels, or forced for
@@ -11,9 +13,16 @@
 // re-armed on completion.
 // TX timestamps: a multishot POLLERR poll per socket; on wake-up the error
 // queue is drained with recvmsg(MSG_ERRQUEUE).
-// Send: queued datagrams become one IORING_OP_SENDMSG each and leave in one
-// io_uring_enter per loop iteration; the next wait does not count their
-// completions as events (two system calls per wake-up, not three).
+// Send: queued datagrams become one SQE each: IORING_OP_SEND with the
+// destination address (sendto; 6.0) when there is no control message to
+// pass, which spares the kernel copying and checking a msghdr and an iovec
+// array per datagram, else IORING_OP_SENDMSG (a pktinfo source address, or
+// a kernel that refuses the address on SEND). Under run() they leave in the
+// io_uring_enter that also waits for the next event (one system call per
+// wake-up); the wait does not count their completions as events.
+// Ring set-up (uring_ring.cpp): where the loop runs on the thread that made
+// it, SINGLE_ISSUER|DEFER_TASKRUN, so receive completions are produced in
+// that wait, in one batch, instead of by task work that interrupts the loop.
 // Timers: one IORING_OP_TIMEOUT (absolute, CLOCK_MONOTONIC) for the earliest
 // deadline; the base class fires the due timers in order.
 // Signals: a multishot poll on the signalfd.
@@ -65,6 +74,7 @@ enum OpKind : uint64_t {
 constexpr int kShift = 56;
 constexpr uint64_t kIdMask = (uint64_t{1} << kShift) - 1;
 constexpr uint16_t kBufferGroup = 7;
+constexpr unsigned kFirstBuffers = 16;  // lent to the ring at first; doubled on ENOBUFS
 // Room for a sockaddr_in6 (28 bytes), rounded up so that the control messages
 // the kernel puts after the name stay aligned for cmsghdr.
 constexpr size_t kNameSize = 32;
@@ -78,11 +88,13 @@ class UringLoop final : public EventLoop {
   public:
     explicit UringLoop(const LoopOptions& options) : EventLoop(options) {
         // Disabled until the restrictions are registered: see uring_ring.hpp.
-        create_disabled_ring(ring_, options.ring_entries);
+        create_disabled_ring(ring_, options.ring_entries, options.runs_on_creating_thread);
         try {
             if (io_uring_probe* probe = io_uring_get_probe_ring(&ring_)) {
-                // IORING_OP_SEND_ZC arrived with multishot recvmsg, in 6.0.
+                // IORING_OP_SEND_ZC arrived with multishot recvmsg and with
+                // the destination address on IORING_OP_SEND, in 6.0.
                 multishot_ = io_uring_opcode_supported(probe, IORING_OP_SEND_ZC) != 0;
+                sendto_ = multishot_;
                 io_uring_free_probe(probe);
             }
             if (options.force_single_shot) multishot_ = false;
@@ -90,7 +102,7 @@ class UringLoop final : public EventLoop {
             restrict_and_enable(ring_);
         } catch (...) {
             io_uring_queue_exit(&ring_);
-            if (buf_ring_ != nullptr) munmap(buf_ring_, buf_ring_bytes_);
+            unmap_buffers();
             throw;
         }
         single_buffer_size_ = options.buffer_size;
@@ -100,15 +112,17 @@ class UringLoop final : public EventLoop {
 
     ~UringLoop() override {
         io_uring_queue_exit(&ring_);
-        if (buf_ring_ != nullptr) munmap(buf_ring_, buf_ring_bytes_);
+        unmap_buffers();
         for (SendOp* op : send_ops_) delete op;
     }
 
     Backend backend() const override { return Backend::IoUring; }
     io_uring* ring() { return &ring_; }
     std::string describe() const override {
-        return multishot_ ? "io_uring (multishot recvmsg, provided buffer ring, batched sendmsg)"
-                          : "io_uring (single-shot recvmsg re-armed, batched sendmsg)";
+        std::string d = multishot_ ? "io_uring (multishot recvmsg, provided buffer ring, "
+                                   : "io_uring (single-shot recvmsg re-armed, ";
+        d += sendto_ ? "batched send/sendmsg)" : "batched sendmsg)";
+        return d;
     }
 
   protected:
@@ -192,19 +206,26 @@ class UringLoop final : public EventLoop {
                 // cheaper copy than an allocation).
                 op->data.assign(p.data.bytes());
                 op->to = p.to;
-                op->iov = iovec{op->data.data(), op->data.size()};
-                op->msg = msghdr{};
-                op->msg.msg_name = op->to.sa();
-                op->msg.msg_namelen = op->to.len();
-                op->msg.msg_iov = &op->iov;
-                op->msg.msg_iovlen = 1;
                 const size_t clen = build_pktinfo(p.from, op->control, sizeof op->control);
-                if (clen > 0) {
-                    op->msg.msg_control = op->control;
-                    op->msg.msg_controllen = clen;
-                }
                 io_uring_sqe* sqe = get_sqe();
-                io_uring_prep_sendmsg(sqe, s->fd, &op->msg, 0);
+                op->sendto = sendto_ && clen == 0;
+                if (op->sendto) {
+                    io_uring_prep_send(sqe, s->fd, op->data.data(), op->data.size(), 0);
+                    io_uring_prep_send_set_addr(sqe, op->to.sa(),
+                                                static_cast<uint16_t>(op->to.len()));
+                } else {
+                    op->iov = iovec{op->data.data(), op->data.size()};
+                    op->msg = msghdr{};
+                    op->msg.msg_name = op->to.sa();
+                    op->msg.msg_namelen = op->to.len();
+                    op->msg.msg_iov = &op->iov;
+                    op->msg.msg_iovlen = 1;
+                    if (clen > 0) {
+                        op->msg.msg_control = op->control;
+                        op->msg.msg_controllen = clen;
+                    }
+                    io_uring_prep_sendmsg(sqe, s->fd, &op->msg, 0);
+                }
                 io_uring_sqe_set_data64(sqe, tag(kUdpSend, op->slot));
                 ++s->inflight;
                 ++sends_since_drain_;
@@ -213,10 +234,10 @@ class UringLoop final : public EventLoop {
         }
         // The batch: every datagram queued this iteration, plus whatever the
         // callbacks armed (stream sends, re-armed receives), in one
-        // io_uring_enter. It is submitted now, not deferred to the next wait,
-        // because callers rely on run_once() having handed their writes to
-        // the kernel when it returns.
-        if (io_uring_sq_ready(&ring_) > 0) io_uring_submit(&ring_);
+        // io_uring_enter. Under run() that is the next wait's, which comes
+        // at once; a bare run_once() submits now, because its callers rely
+        // on their writes having reached the kernel when it returns.
+        if (!running_ && io_uring_sq_ready(&ring_) > 0) io_uring_submit(&ring_);
     }
 
   private:
@@ -229,8 +250,9 @@ class UringLoop final : public EventLoop {
         uint64_t slot = 0;
         uint64_t socket = 0;
         uint64_t token = 0;
-        Endpoint to;
-        DatagramBytes data;  // must outlive the send: the kernel may read it after submit
+        Endpoint to;          // also the address SEND reads (sendto)
+        bool sendto = false;  // IORING_OP_SEND with an address, not SENDMSG
+        DatagramBytes data;   // must outlive the send: the kernel may read it after submit
         iovec iov{};
         msghdr msg{};
         alignas(cmsghdr) uint8_t control[64];
@@ -239,33 +261,62 @@ class UringLoop final : public EventLoop {
     bool setup_buffer_ring() {
         const unsigned n = options_.buffer_count;
         if (n == 0 || (n & (n - 1)) != 0 || n > 32768) return false;
+        // The buffers: anonymous memory that the kernel maps page by page as
+        // datagrams land in it. (A vector would zero, and so map, all of it
+        // at once: 512 KiB for the default 256 buffers, which a client with
+        // a few sources takes hours to cycle through.)
+        buffers_bytes_ = size_t{n} * options_.buffer_size;
+        void* bufs = mmap(nullptr, buffers_bytes_, PROT_READ | PROT_WRITE,
+                          MAP_ANONYMOUS | MAP_PRIVATE, -1, 0);
+        if (bufs == MAP_FAILED) return false;
+        buffers_ = static_cast<uint8_t*>(bufs);
         buf_ring_bytes_ = n * sizeof(io_uring_buf);
         void* mem = mmap(nullptr, buf_ring_bytes_, PROT_READ | PROT_WRITE,
                          MAP_ANONYMOUS | MAP_PRIVATE, -1, 0);
-        if (mem == MAP_FAILED) return false;
+        if (mem == MAP_FAILED) {
+            unmap_buffers();
+            return false;
+        }
         buf_ring_ = static_cast<io_uring_buf_ring*>(mem);
         io_uring_buf_reg reg{};
         reg.ring_addr = reinterpret_cast<uint64_t>(mem);
         reg.ring_entries = n;
         reg.bgid = kBufferGroup;
         if (io_uring_register_buf_ring(&ring_, &reg, 0) != 0) {
-            munmap(mem, buf_ring_bytes_);
-            buf_ring_ = nullptr;
+            unmap_buffers();
             return false;
         }
         io_uring_buf_ring_init(buf_ring_);
-        buffers_.resize(static_cast<size_t>(n) * options_.buffer_size);
         mask_ = io_uring_buf_ring_mask(n);
-        for (unsigned i = 0; i < n; ++i) {
-            io_uring_buf_ring_add(buf_ring_, buffer(i), options_.buffer_size,
-                                  static_cast<uint16_t>(i), mask_, static_cast<int>(i));
-        }
-        io_uring_buf_ring_advance(buf_ring_, static_cast<int>(n));
+        lend_buffers(std::min(n, kFirstBuffers));
         return true;
     }
 
+    // The ring holds the first buffers_lent_ buffers; the rest wait. The
+    // kernel takes buffers in ring order and each goes back to the end once
+    // its datagram is handled, so every buffer lent is soon touched: lending
+    // all buffer_count at once would make them all resident, in a client
+    // too, which needs a handful. A receive that finds the ring empty ends
+    // with ENOBUFS (the datagrams wait in the socket); then the ring grows.
+    void lend_buffers(unsigned count) {
+        const unsigned first = buffers_lent_;
+        for (unsigned i = 0; i < count; ++i) {
+            io_uring_buf_ring_add(buf_ring_, buffer(first + i), options_.buffer_size,
+                                  static_cast<uint16_t>(first + i), mask_, static_cast<int>(i));
+        }
+        io_uring_buf_ring_advance(buf_ring_, static_cast<int>(count));
+        buffers_lent_ += count;
+    }
+
     uint8_t* buffer(unsigned bid) {
-        return buffers_.data() + static_cast<size_t>(bid) * options_.buffer_size;
+        return buffers_ + static_cast<size_t>(bid) * options_.buffer_size;
+    }
+
+    void unmap_buffers() {
+        if (buf_ring_ != nullptr) munmap(buf_ring_, buf_ring_bytes_);
+        buf_ring_ = nullptr;
+        if (buffers_ != nullptr) munmap(buffers_, buffers_bytes_);
+        buffers_ = nullptr;
     }
 
     void recycle(unsigned bid) {
@@ -411,6 +462,14 @@ class UringLoop final : public EventLoop {
                         note_sent(*s, op->token);
                     } else {
                         ++stats_.send_errors;
+                        // A kernel without the address on IORING_OP_SEND
+                        // refuses the SQE: this datagram is lost, the next
+                        // ones go as SENDMSG.
+                        if (op->sendto && c.res == -EINVAL && sendto_) {
+                            sendto_ = false;
+                            note_fallback(
+                                "io_uring SEND with an address refused (EINVAL): sendmsg");
+                        }
                     }
                 }
                 free_sends_.push_back(op->slot);  // the op and its buffer are reused
@@ -551,6 +610,9 @@ class UringLoop final : public EventLoop {
         if (has_buffer) recycle(bid);
         if (more) return;
         // The operation ended (single-shot, ENOBUFS, an error, a cancel).
+        if (c.res == -ENOBUFS && multishot_ && buffers_lent_ < options_.buffer_count) {
+            lend_buffers(std::min(buffers_lent_, options_.buffer_count - buffers_lent_));
+        }
         UdpSock* live = udp(id);
         if (live == nullptr) return;
         --live->inflight;
@@ -568,10 +630,13 @@ class UringLoop final : public EventLoop {
 
     io_uring ring_{};
     bool multishot_ = false;
+    bool sendto_ = false;  // IORING_OP_SEND takes a destination address (6.0)
     io_uring_buf_ring* buf_ring_ = nullptr;
     size_t buf_ring_bytes_ = 0;
     int mask_ = 0;
-    std::vector<uint8_t> buffers_;
+    unsigned buffers_lent_ = 0;   // buffers 0 .. buffers_lent_ - 1 are the ring's (lend_buffers)
+    uint8_t* buffers_ = nullptr;  // buffer_count x buffer_size, mmap'd (setup_buffer_ring)
+    size_t buffers_bytes_ = 0;
     msghdr template_{};  // multishot recvmsg: name and control sizes only
     size_t single_buffer_size_ = 2048;
     std::map<uint64_t, SingleShot> single_;

@@ -4,10 +4,14 @@
 //             [--no-privilege-drop] [--no-seccomp]
 //
 // Start-up: configuration -> logging -> event loop -> clock -> sockets
-// (privileged) -> privilege drop -> seccomp -> sources -> READY=1 -> loop.
+// (privileged) -> privilege drop -> seccomp -> sources -> READY=1 -> trim -> loop.
 //
-// Randomness: the OpenSSL CSPRNG, or with [service] random_seed (simulation
-// and testing only) a seeded SplitMix64, so that simulator runs repeat.
+// Randomness: the kernel CSPRNG (getrandom), or with [service] random_seed
+// (simulation and testing only) a seeded SplitMix64, so that simulator runs
+// repeat.
+//
+// Memory: once the loop is about to run, trim_startup_memory() drops the
+// library pages only start-up touched (memory_trim.hpp).
 #include <spdlog/sinks/basic_file_sink.h>
 #include <spdlog/sinks/stdout_sinks.h>
 #include <systemd/sd-daemon.h>
@@ -21,7 +25,8 @@
 #include "io/syscalls.hpp"
 #include "nanotimed/daemon.hpp"
 #include "nanotimed/hardening.hpp"
-#include "util/openssl_random.hpp"
+#include "nanotimed/memory_trim.hpp"
+#include "util/kernel_random.hpp"
 #include "util/random.hpp"
 
 namespace {
@@ -96,7 +101,7 @@ int main(int argc, char** argv) {
     app.set_version_flag("--version", std::string("nanotimed ") + daemon::kVersion);
     app.footer(
         "Simulation and testing: [service] random_seed = N in the configuration makes the "
-        "daemon's random choices reproducible (SplitMix64 seeded with N instead of the OpenSSL "
+        "daemon's random choices reproducible (SplitMix64 seeded with N instead of the kernel "
         "CSPRNG). It makes request cookies predictable: never on a real host. See CONFIG.md.");
     CLI11_PARSE(app, argc, argv);
 
@@ -161,7 +166,7 @@ int main(int argc, char** argv) {
                          ": predictable random choices (request cookies), for simulation and "
                          "testing only");
         } else {
-            random = std::make_unique<ntp::OpensslRandom>();
+            random = std::make_unique<ntp::KernelRandom>();
         }
         daemon::Daemon d(cfg, config_path, std::move(loop), std::move(clock), log, *random);
         d.open_sockets();
@@ -195,6 +200,11 @@ int main(int argc, char** argv) {
             pet();
         }
         sd_notifyf(0, "READY=1\nSTATUS=%s", d.status_line().c_str());
+        // Start-up is over: what only it used need not stay mapped.
+        const daemon::TrimResult trim = daemon::trim_startup_memory();
+        log.debug(io::LogClass::General,
+                  "start-up mappings dropped: " + std::to_string(trim.mappings) + " (" +
+                      std::to_string(trim.resident_kib) + " KiB resident)");
         d.run();
         sd_notify(0, "STOPPING=1");
         log.info(io::LogClass::General, "stopped");

@@ -23,7 +23,10 @@ ServerWorkers::ServerWorkers(unsigned count, const io::LoopOptions& loop_options
             auto w = std::make_unique<Worker>();
             Worker& ref = *w;
             workers_.push_back(std::move(w));
-            ref.loop = io::make_event_loop(loop_options);
+            // Made here, run on the worker's thread (start()).
+            io::LoopOptions options = loop_options;
+            options.runs_on_creating_thread = false;
+            ref.loop = io::make_event_loop(options);
             ref.server = make_server();
             ref.state = initial;
             ref.state_generation = generation_.load();
