@@ -4,14 +4,11 @@
 //             [--no-privilege-drop] [--no-seccomp]
 //
 // Start-up: configuration -> logging -> event loop -> clock -> sockets
-// (privileged) -> privilege drop -> seccomp -> sources -> READY=1 -> trim -> loop.
+// (privileged) -> privilege drop -> seccomp -> sources -> READY=1 -> loop.
 //
 // Randomness: the kernel CSPRNG (getrandom), or with [service] random_seed
 // (simulation and testing only) a seeded SplitMix64, so that simulator runs
 // repeat.
-//
-// Memory: once the loop is about to run, trim_startup_memory() drops the
-// library pages only start-up touched (memory_trim.hpp).
 #include <spdlog/sinks/basic_file_sink.h>
 #include <spdlog/sinks/stdout_sinks.h>
 #include <systemd/sd-daemon.h>
@@ -25,7 +22,6 @@
 #include "io/syscalls.hpp"
 #include "nanotimed/daemon.hpp"
 #include "nanotimed/hardening.hpp"
-#include "nanotimed/memory_trim.hpp"
 #include "util/kernel_random.hpp"
 #include "util/random.hpp"
 
@@ -200,11 +196,6 @@ int main(int argc, char** argv) {
             pet();
         }
         sd_notifyf(0, "READY=1\nSTATUS=%s", d.status_line().c_str());
-        // Start-up is over: what only it used need not stay mapped.
-        const daemon::TrimResult trim = daemon::trim_startup_memory();
-        log.debug(io::LogClass::General,
-                  "start-up mappings dropped: " + std::to_string(trim.mappings) + " (" +
-                      std::to_string(trim.resident_kib) + " KiB resident)");
         d.run();
         sd_notify(0, "STOPPING=1");
         log.info(io::LogClass::General, "stopped");
