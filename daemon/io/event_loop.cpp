@@ -177,6 +177,7 @@ void EventLoop::drain_error_queue(UdpSock& s) {
         iovec iov[kBatch];
         mmsghdr msgs[kBatch];
         for (unsigned i = 0; i < kBatch; ++i) {
+            // cppcheck-suppress legacyUninitvar // only its address: the kernel fills it
             iov[i] = iovec{data[i], sizeof data[i]};
             msgs[i] = mmsghdr{};
             msgs[i].msg_hdr.msg_iov = &iov[i];

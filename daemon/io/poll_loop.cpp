@@ -204,6 +204,7 @@ class PollLoop final : public EventLoop {
         mmsghdr msgs[kBatch];
         iovec iovs[kBatch];
         sockaddr_storage names[kBatch];
+        // cppcheck-suppress constVariable // the kernel writes it, through msg_control
         alignas(cmsghdr) uint8_t control[kBatch][kControlSize];
         for (unsigned round = 0; round < kRoundsPerWakeup; ++round) {
             for (unsigned i = 0; i < kBatch; ++i) {
@@ -313,7 +314,7 @@ class PollLoop final : public EventLoop {
         return sys_->sendmsg(fd, &msg, MSG_DONTWAIT) < 0 ? -1 : 1;
     }
 
-    void accept_all(Listener& l) {
+    void accept_all(const Listener& l) {
         const uint64_t id = l.id;
         for (int i = 0; i < 64; ++i) {
             Listener* live = listener(id);

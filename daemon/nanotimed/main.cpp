@@ -16,6 +16,7 @@
 
 #include <CLI/CLI.hpp>
 #include <cstdio>
+#include <exception>
 #include <iostream>
 
 #include "config/config.hpp"
@@ -80,7 +81,10 @@ std::shared_ptr<spdlog::logger> make_logger(const config::LogConfig& c) {
 
 }  // namespace
 
-int main(int argc, char** argv) {
+// A function-try-block: an exception outside the run proper (option or
+// configuration parsing, out of memory) ends in a message and status 1, not
+// in std::terminate.
+int main(int argc, char** argv) try {
     CLI::App app{
         "nanotimed - NTP client and server disciplining the nanoclock or the system clock"};
     std::string config_path = config::kDefaultPath;
@@ -205,4 +209,7 @@ int main(int argc, char** argv) {
         return 1;
     }
     return 0;
+} catch (const std::exception& e) {
+    std::cerr << "nanotimed: " << e.what() << "\n";
+    return 1;
 }

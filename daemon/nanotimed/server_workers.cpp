@@ -59,7 +59,7 @@ ServerWorkers::~ServerWorkers() {
             w->wake_fd = -1;
         }
     }
-    for (auto& w : workers_) {
+    for (const auto& w : workers_) {
         if (w->thread.joinable()) w->thread.join();
     }
 }
