@@ -56,6 +56,7 @@ enum OpKind : uint64_t {
     kAccept,
     kConnRecv,
     kConnSend,
+    kConnect,  // POLLOUT poll on a connecting stream
     kTimer,
     kSignal,
     kWatch,
@@ -127,8 +128,14 @@ class UringLoop final : public EventLoop {
     void listener_closing(Listener& l) override { cancel(tag(kAccept, l.id)); }
 
     void conn_added(Conn& c) override { arm_conn_recv(c); }
+    void conn_connecting(Conn& c) override {
+        io_uring_sqe* sqe = get_sqe();
+        io_uring_prep_poll_add(sqe, c.fd, POLLOUT);
+        io_uring_sqe_set_data64(sqe, tag(kConnect, c.id));
+        ++c.inflight;
+    }
     void conn_write_ready(Conn& c) override {
-        if (!c.writing) arm_conn_send(c);
+        if (!c.writing && !c.connecting) arm_conn_send(c);
     }
     void conn_resumed(Conn& c) override {
         if (!c.reading) arm_conn_recv(c);
@@ -136,6 +143,7 @@ class UringLoop final : public EventLoop {
     void conn_closing(Conn& c) override {
         cancel(tag(kConnRecv, c.id));
         if (c.writing) cancel(tag(kConnSend, c.id));
+        if (c.connecting) cancel(tag(kConnect, c.id));
     }
 
     void signals_added(int fd) override {
@@ -442,8 +450,8 @@ class UringLoop final : public EventLoop {
                                             std::span<const uint8_t>(cn->in_buffer.data(),
                                                                      static_cast<size_t>(c.res)));
                         // Paused (by the callback, say): resume_stream() re-arms.
-                        if (Conn* live = conn(id);
-                            live != nullptr && !live->closing && !live->paused && !live->reading)
+                        if (Conn* live = conn(id); live != nullptr && !live->closing &&
+                                                   live->wants_read() && !live->reading)
                             arm_conn_recv(*live);
                     } else if (!cn->closing) {
                         cn->closing = true;  // EOF, reset, or cancelled
@@ -456,7 +464,7 @@ class UringLoop final : public EventLoop {
                     --cn->inflight;
                     cn->writing = false;
                     if (c.res < 0) {
-                        cn->out.clear();
+                        cn->drop_output();
                         if (!cn->closing) {
                             cn->closing = true;
                             conn_closing(*cn);
@@ -464,11 +472,9 @@ class UringLoop final : public EventLoop {
                         break;
                     }
                     if (cn->closing) break;
-                    cn->out_offset += static_cast<size_t>(c.res);
-                    if (cn->out_offset >= cn->out.front().size()) {
-                        cn->out.pop_front();
-                        cn->out_offset = 0;
-                    }
+                    cn->consumed(static_cast<size_t>(c.res));
+                    output_progress(*cn);
+                    if (cn->closing) break;
                     if (!cn->out.empty()) {
                         arm_conn_send(*cn);
                     } else if (cn->close_when_flushed) {
@@ -477,6 +483,12 @@ class UringLoop final : public EventLoop {
                     } else {
                         deliver_stream_drained(*cn);
                     }
+                }
+                break;
+            case kConnect:
+                if (Conn* cn = conn(id)) {
+                    --cn->inflight;
+                    if (!cn->closing && cn->connecting) complete_connect(*cn);
                 }
                 break;
             case kTimer:
