@@ -2,12 +2,13 @@
 //
 // Everything the daemon does with the outside world goes through here: UDP
 // datagrams with kernel RX/TX timestamps, stream sockets (the control socket
-// now, NTS-KE and the broker later), timers on CLOCK_MONOTONIC, signals, and
-// readability of descriptors that other code owns and reads itself (the
-// generic-netlink kernel channel: libnl does the reading, the loop only says
-// when). Protocol code never sees a file descriptor: it gets bytes, addresses
-// and timestamps in callbacks and hands bytes back with
-// send_udp()/write_stream().
+// now, NTS-KE and the broker later: accepted, added and outbound TCP, with
+// write back-pressure; TLS and limits sit on top in stream_server.hpp),
+// timers on CLOCK_MONOTONIC, signals, and readability of descriptors that
+// other code owns and reads itself (the generic-netlink kernel channel:
+// libnl does the reading, the loop only says when). Protocol code never
+// sees a file descriptor: it gets bytes, addresses and timestamps in
+// callbacks and hands bytes back with send_udp()/write_stream().
 //
 // Backends:
 //   IoUring  multishot recvmsg into a provided buffer ring (single-shot

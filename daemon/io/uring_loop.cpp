@@ -17,6 +17,8 @@
 // Timers: one IORING_OP_TIMEOUT (absolute, CLOCK_MONOTONIC) for the earliest
 // deadline; the base class fires the due timers in order.
 // Signals: a multishot poll on the signalfd.
+// Streams: at most one recv, one send and (connecting) one POLLOUT poll in
+// flight per connection, so SQEs in flight stay bounded by the connections.
 // Watched descriptors (watch_fd): one single-shot POLLIN poll each, re-armed
 // after the callback, also where multishot is available. io_uring polls are
 // edge-triggered (the kernel adds EPOLLET to every IORING_OP_POLL_ADD and
