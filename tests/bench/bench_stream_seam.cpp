@@ -11,7 +11,12 @@
 // server.workers puts NTP serving on threads of its own): the handshake
 // crypto then competes for a CPU, not for the NTP server's loop.
 //
-//   bench_stream_seam [poll|io_uring] [samples per phase, default 4000] [shared|separate]
+// "limited" keeps the listener's default per-address rate (20/s, burst 40),
+// which refuses most of the one-address attacker's connections at accept;
+// without it the attacker is not rate-limited.
+//
+//   bench_stream_seam [poll|io_uring] [samples per phase, default 4000]
+//                     [shared|separate] [unlimited|limited]
 #include <netinet/in.h>
 #include <poll.h>
 #include <sys/socket.h>
@@ -119,6 +124,7 @@ int main(int argc, char** argv) {
     const std::string backend = argc > 1 ? argv[1] : "io_uring";
     const int samples = argc > 2 ? std::atoi(argv[2]) : 4000;
     const bool separate = argc > 3 && std::string(argv[3]) == "separate";
+    const bool limited = argc > 4 && std::string(argv[4]) == "limited";
     io::LoopOptions lo;
     lo.choice = backend == "poll" ? io::BackendChoice::Poll : io::BackendChoice::IoUring;
     std::unique_ptr<io::EventLoop> loop = io::make_event_loop(lo);
@@ -151,8 +157,10 @@ int main(int argc, char** argv) {
     tc.certificate_pem = cert.certificate_pem;
     tc.private_key_pem = cert.private_key_pem;
     io::ListenerLimits limits;
-    limits.address_rate = 1e6;
-    limits.address_burst = 1u << 20;
+    if (!limited) {
+        limits.address_rate = 1e6;
+        limits.address_burst = 1u << 20;
+    }
     limits.request_timeout = 2000ms;
     const int lfd = io::open_tcp_listener(io::Endpoint::v4_loopback(0), 1024);
     sockaddr_in la{};
@@ -226,9 +234,13 @@ int main(int argc, char** argv) {
                 idle_again.p99_us);
     std::printf("ratio attacked/idle: median %.2f, p99 %.2f\n", attacked.median_us / base_median,
                 attacked.p99_us / base_p99);
-    std::printf("TLS listener: %llu accepted, %llu timed out, %llu TLS failures\n",
-                static_cast<unsigned long long>(tls_server.stats().accepted),
-                static_cast<unsigned long long>(tls_server.stats().timed_out),
-                static_cast<unsigned long long>(tls_server.stats().tls_failed));
+    std::printf(
+        "TLS listener (%s): %llu accepted, %llu refused by rate, %llu timed out, "
+        "%llu TLS failures\n",
+        limited ? "default per-address rate" : "no per-address rate",
+        static_cast<unsigned long long>(tls_server.stats().accepted),
+        static_cast<unsigned long long>(tls_server.stats().refused_rate),
+        static_cast<unsigned long long>(tls_server.stats().timed_out),
+        static_cast<unsigned long long>(tls_server.stats().tls_failed));
     return 0;
 }
