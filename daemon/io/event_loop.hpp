@@ -329,6 +329,9 @@ class EventLoop {
     // A connecting socket is writable or failed: SO_ERROR says which.
     void complete_connect(Conn& c);
     void finish_connect(Conn& c, int error);
+    // A new connection object for @fd (4 KiB receive buffer), not yet armed.
+    Conn& new_conn(int fd, StreamDataFn on_data, StreamCloseFn on_close,
+                   StreamDrainedFn on_drained);
     // Runs w's callback unless it was unwatched or has failed.
     void deliver_readable(FdWatch& w);
     // The backend has no more operations on the object: close the fd and forget it.

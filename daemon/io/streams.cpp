@@ -42,9 +42,8 @@ void EventLoop::accepted(Listener& l, int fd) {
     }
 }
 
-uint64_t EventLoop::add_stream(int fd, StreamDataFn on_data, StreamCloseFn on_close,
-                               StreamDrainedFn on_drained) {
-    set_nonblocking(fd);
+Conn& EventLoop::new_conn(int fd, StreamDataFn on_data, StreamCloseFn on_close,
+                          StreamDrainedFn on_drained) {
     auto c = std::make_unique<Conn>();
     c->id = next_id_++;
     c->fd = fd;
@@ -54,6 +53,13 @@ uint64_t EventLoop::add_stream(int fd, StreamDataFn on_data, StreamCloseFn on_cl
     c->in_buffer.resize(4096);
     Conn& ref = *c;
     conns_.emplace(c->id, std::move(c));
+    return ref;
+}
+
+uint64_t EventLoop::add_stream(int fd, StreamDataFn on_data, StreamCloseFn on_close,
+                               StreamDrainedFn on_drained) {
+    set_nonblocking(fd);
+    Conn& ref = new_conn(fd, std::move(on_data), std::move(on_close), std::move(on_drained));
     conn_added(ref);
     return ref.id;
 }
@@ -62,17 +68,9 @@ uint64_t EventLoop::connect_stream(const Endpoint& to, ConnectFn on_connected, S
                                    StreamCloseFn on_close, StreamDrainedFn on_drained) {
     const int fd = open_socket(*sys_, to.family(), SOCK_STREAM, 0);
     if (fd < 0) throw std::system_error(errno, std::generic_category(), "socket (stream)");
-    auto c = std::make_unique<Conn>();
-    c->id = next_id_++;
-    c->fd = fd;
-    c->on_data = std::move(on_data);
-    c->on_close = std::move(on_close);
-    c->on_drained = std::move(on_drained);
-    c->on_connected = std::move(on_connected);
-    c->in_buffer.resize(4096);
-    c->connecting = true;
-    Conn& ref = *c;
-    conns_.emplace(c->id, std::move(c));
+    Conn& ref = new_conn(fd, std::move(on_data), std::move(on_close), std::move(on_drained));
+    ref.on_connected = std::move(on_connected);
+    ref.connecting = true;
     if (::connect(fd, to.sa(), to.len()) == 0 || errno == EINPROGRESS) {
         conn_connecting(ref);  // completion (or failure) shows as POLLOUT
     } else {

@@ -30,6 +30,7 @@
 #include <thread>
 #include <vector>
 
+#include "../stream/tcp_test_client.hpp"
 #include "../stream/tls_test_cert.hpp"
 #include "io/event_loop.hpp"
 #include "io/stream_server.hpp"
@@ -39,6 +40,8 @@
 namespace {
 
 using namespace nanotime;
+using nanotime::io::testing::raw_connect;
+using nanotime::io::testing::reset_close;
 using namespace std::chrono_literals;
 
 ntp::NtpInstant realtime_now() {
@@ -48,28 +51,9 @@ ntp::NtpInstant realtime_now() {
         ntp::Nanoseconds(int64_t{ts.tv_sec} * 1'000'000'000 + ts.tv_nsec));
 }
 
-int connect_to(uint16_t port) {
-    const int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    sockaddr_in to{};
-    to.sin_family = AF_INET;
-    to.sin_port = htons(port);
-    to.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    if (connect(fd, reinterpret_cast<sockaddr*>(&to), sizeof to) != 0) {
-        close(fd);
-        return -1;
-    }
-    return fd;
-}
-
-void reset_close(int fd) {
-    linger l{1, 0};
-    setsockopt(fd, SOL_SOCKET, SO_LINGER, &l, sizeof l);
-    close(fd);
-}
-
 // One full TLS 1.3 handshake over a blocking socket, then a reset.
 bool full_handshake(uint16_t port, const std::shared_ptr<io::TlsContext>& ctx) {
-    const int fd = connect_to(port);
+    const int fd = raw_connect(port);
     if (fd < 0) return false;
     io::TlsSession tls(ctx);
     std::vector<uint8_t> buf;
@@ -194,20 +178,20 @@ int main(int argc, char** argv) {
         std::vector<int> slow;  // slowloris: 20 connections trickling a byte each round
         while (attacking.load()) {
             if (full_handshake(tls_port, client_ctx)) ++handshakes;
-            const int fd = connect_to(tls_port);
+            const int fd = raw_connect(tls_port);
             if (fd >= 0) {
                 send(fd, half_hello.data(), half_hello.size(), MSG_NOSIGNAL);
                 reset_close(fd);
                 ++dropped;
             }
             if (slow.size() < 20) {
-                const int s = connect_to(tls_port);
+                const int s = raw_connect(tls_port);
                 if (s >= 0) slow.push_back(s);
             }
             for (int& s : slow) {
                 if (send(s, "\x16", 1, MSG_NOSIGNAL) < 0) {  // cut by the server: replace it
                     close(s);
-                    s = connect_to(tls_port);
+                    s = raw_connect(tls_port);
                 }
             }
         }

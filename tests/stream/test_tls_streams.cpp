@@ -14,6 +14,7 @@
 #include "io/stream_client.hpp"
 #include "io/stream_server.hpp"
 #include "loop_test_support.hpp"
+#include "tcp_test_client.hpp"
 #include "tls_test_cert.hpp"
 
 namespace nanotime::io::testing {
@@ -44,27 +45,6 @@ std::shared_ptr<TlsContext> client_tls() {
     c.server_name = "localhost";
     c.alpn = {"ntske/1"};
     return TlsContext::client(c);
-}
-
-// A plain blocking client socket connected to 127.0.0.1:@port.
-int raw_connect(uint16_t port) {
-    const int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    sockaddr_in to{};
-    to.sin_family = AF_INET;
-    to.sin_port = htons(port);
-    to.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    if (connect(fd, reinterpret_cast<sockaddr*>(&to), sizeof to) != 0) {
-        close(fd);
-        return -1;
-    }
-    return fd;
-}
-
-// Closes with a reset (SO_LINGER 0): no TIME_WAIT left on the client side.
-void reset_close(int fd) {
-    linger l{1, 0};
-    setsockopt(fd, SOL_SOCKET, SO_LINGER, &l, sizeof l);
-    close(fd);
 }
 
 // The server's listener and an echo application on it.
