@@ -2,6 +2,7 @@
 // echo server and client (ALPN, exporters agreeing), connection limits, a
 // slowloris client cut at the request timeout, and 10 000 connections
 // dropped mid-handshake leaving no state behind (and RSS flat).
+#include <fcntl.h>
 #include <netinet/in.h>
 #include <poll.h>
 #include <sys/socket.h>
@@ -173,6 +174,58 @@ TEST_P(TlsStreamTest, ConnectionCountAndPerAddressRateAreEnforced) {
     ASSERT_TRUE(run_until(*loop_, [&] { return server_->stats().refused_rate == 2; }));
     EXPECT_EQ(server_->stats().accepted, 3u);
     for (int fd : fds) close(fd);
+}
+
+TEST_P(TlsStreamTest, ListenerByteBudgetStopsReadingAndRefusesNewConnections) {
+    ListenerLimits limits;
+    limits.max_bytes_in_flight = 256 * 1024;
+    limits.max_queued_per_connection = 64 << 20;  // not the per-connection cap: the budget
+    const int fd = open_tcp_listener(Endpoint::v4_loopback(0), 64);
+    sockaddr_in a{};
+    socklen_t len = sizeof a;
+    getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len);
+    port_ = ntohs(a.sin_port);
+    StreamServer::Handlers h;
+    // An amplifying application: 16 bytes out per byte in.
+    h.on_data = [this](uint64_t c, std::span<const uint8_t> d) {
+        for (int i = 0; i < 16; ++i) server_->send(c, d);
+    };
+    server_ = std::make_unique<StreamServer>(*loop_, fd, limits, nullptr, std::move(h));
+    const int client = raw_connect(port_);
+    const int small = 64 * 1024;
+    setsockopt(client, SOL_SOCKET, SO_RCVBUF, &small, sizeof small);
+    fcntl(client, F_SETFL, fcntl(client, F_GETFL) | O_NONBLOCK);
+    const std::vector<uint8_t> chunk(4096, 0x42);
+    size_t sent = 0;
+    size_t most = 0;
+    int stalled = 0;
+    const auto end = MonoClock::now() + 5s;
+    while (stalled < 200 && MonoClock::now() < end) {
+        const ssize_t n = send(client, chunk.data(), chunk.size(), MSG_DONTWAIT | MSG_NOSIGNAL);
+        if (n > 0) sent += static_cast<size_t>(n);
+        stalled = n > 0 ? 0 : stalled + 1;
+        loop_->run_once(1ms);
+        most = std::max(most, server_->bytes_in_flight());
+    }
+    EXPECT_GT(server_->bytes_in_flight(), limits.max_bytes_in_flight);
+    // Over by at most the replies to one read (16 x 4 KiB).
+    EXPECT_LE(most, limits.max_bytes_in_flight + 16 * 4096);
+    // A newcomer is refused while the listener is over its budget.
+    const int late = raw_connect(port_);
+    ASSERT_TRUE(run_until(*loop_, [&] { return server_->stats().refused_bytes == 1; }));
+    close(late);
+    // The client reads: the budget frees, reading resumes, all replies arrive.
+    size_t got = 0;
+    std::vector<uint8_t> buf(256 * 1024);
+    const auto end2 = MonoClock::now() + 10s;
+    while (got < 16 * sent && MonoClock::now() < end2) {
+        const ssize_t n = recv(client, buf.data(), buf.size(), MSG_DONTWAIT);
+        if (n > 0) got += static_cast<size_t>(n);
+        loop_->run_once(1ms);
+    }
+    EXPECT_EQ(got, 16 * sent);
+    EXPECT_EQ(server_->bytes_in_flight(), 0u);
+    close(client);
 }
 
 TEST_P(TlsStreamTest, SlowlorisIsCutAtTheRequestTimeout) {
