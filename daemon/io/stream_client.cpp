@@ -40,7 +40,7 @@ struct StreamClient::Core : std::enable_shared_from_this<Core> {
         timer = loop.add_timer_after(timeout, [weak] {
             if (auto self = weak.lock()) {
                 self->timer = 0;
-                if (!self->opened) self->fail("connect/handshake timed out");
+                if (!self->opened) self->fail("connect/handshake timed out", false);
             }
         });
     }
@@ -77,7 +77,7 @@ struct StreamClient::Core : std::enable_shared_from_this<Core> {
         const bool ok = tls->feed(data);
         flush();
         if (!ok) {
-            fail(tls->error());
+            fail(tls->error(), true);
             return;
         }
         std::weak_ptr<Core> weak = weak_from_this();
@@ -119,9 +119,11 @@ struct StreamClient::Core : std::enable_shared_from_this<Core> {
         loop.close_stream(conn);
     }
 
-    void fail(const std::string& why) {
+    // @flush: send what is queued first (a TLS alert); a timeout does not
+    // wait for a peer that may not be reading.
+    void fail(const std::string& why, bool flush) {
         if (error.empty()) error = why;
-        loop.close_stream(conn, !tls || !tls->has_ciphertext() ? false : true);
+        loop.close_stream(conn, flush);
     }
 
     void on_closed() {

@@ -152,6 +152,43 @@ TEST_P(TlsStreamTest, ClientReportsRefusedConnect) {
     EXPECT_NE(reason.find("refused"), std::string::npos) << reason;
 }
 
+TEST_P(TlsStreamTest, ClientTimesOutOnAServerThatNeverAnswers) {
+    // A listener nobody accepts from: the kernel completes the TCP
+    // handshake, and the ClientHello is never answered.
+    const int mute = open_tcp_listener(Endpoint::v4_loopback(0));
+    sockaddr_in a{};
+    socklen_t len = sizeof a;
+    getsockname(mute, reinterpret_cast<sockaddr*>(&a), &len);
+    std::string reason = "open";
+    StreamClient::Handlers h;
+    h.on_close = [&](const std::string& e) { reason = e; };
+    const auto t0 = MonoClock::now();
+    StreamClient client(*loop_, Endpoint::v4_loopback(ntohs(a.sin_port)), client_tls(),
+                        std::move(h), 200ms);
+    ASSERT_TRUE(run_until(*loop_, [&] { return reason != "open"; }));
+    EXPECT_EQ(reason, "connect/handshake timed out");
+    EXPECT_GE(MonoClock::now() - t0, 200ms);
+    close(mute);
+}
+
+TEST_P(TlsStreamTest, WrongServerNameFailsBothSides) {
+    start(ListenerLimits{});
+    TlsClientConfig c;
+    c.trusted_pem = cert().certificate_pem;
+    c.server_name = "ntp.example.org";
+    std::string reason = "open";
+    StreamClient::Handlers h;
+    h.on_close = [&](const std::string& e) { reason = e; };
+    StreamClient client(*loop_, Endpoint::v4_loopback(port_), TlsContext::client(c), std::move(h),
+                        3000ms);
+    ASSERT_TRUE(run_until(*loop_, [&] {
+        return reason != "open" && server_->open_connections() == 0 &&
+               server_->stats().tls_failed == 1;
+    })) << reason;
+    EXPECT_NE(reason.find("certificate verify failed"), std::string::npos) << reason;
+    EXPECT_EQ(opened_, 0);
+}
+
 TEST_P(TlsStreamTest, ConnectionCountAndPerAddressRateAreEnforced) {
     ListenerLimits limits;
     limits.max_connections = 2;
