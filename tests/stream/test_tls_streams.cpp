@@ -3,6 +3,7 @@
 // slowloris client cut at the request timeout, and 10 000 connections
 // dropped mid-handshake leaving no state behind (and RSS flat).
 #include <fcntl.h>
+#include <malloc.h>
 #include <netinet/in.h>
 #include <poll.h>
 #include <sys/socket.h>
@@ -316,6 +317,12 @@ long rss_kib() {
     return -1;
 }
 
+// malloc's bytes in use (glibc: arena chunks in use plus mmapped chunks).
+long heap_in_use_kib() {
+    const struct mallinfo2 m = mallinfo2();
+    return static_cast<long>((m.uordblks + m.hblkhd) / 1024);
+}
+
 // Opens @count connections that each send part of a ClientHello and reset.
 void drop_mid_handshake(EventLoop& loop, StreamServer& server, uint16_t port,
                         const std::vector<uint8_t>& partial_hello, int count) {
@@ -345,7 +352,7 @@ void drop_mid_handshake(EventLoop& loop, StreamServer& server, uint16_t port,
         20000ms));
 }
 
-TEST_P(TlsStreamTest, TenThousandDroppedHandshakesLeaveNothingBehind) {
+TEST_P(TlsStreamTest, TenThousandDroppedHandshakesLeaveMemoryFlat) {
     ListenerLimits limits;
     limits.max_connections = 100'000;  // every one admitted: the test counts them
     limits.address_rate = 1e9;         // one client address for all of them
@@ -356,20 +363,34 @@ TEST_P(TlsStreamTest, TenThousandDroppedHandshakesLeaveNothingBehind) {
     hello_maker.take_ciphertext(hello);
     hello.resize(hello.size() / 2);                            // mid-ClientHello
     drop_mid_handshake(*loop_, *server_, port_, hello, 1000);  // warm-up: pools, caches
-    const long before = rss_kib();
+    const long start = rss_kib();
+    const long heap_start = heap_in_use_kib();
     drop_mid_handshake(*loop_, *server_, port_, hello, 10000);
-    const long after = rss_kib();
-    std::printf("  RSS %ld KiB before, %ld KiB after 10000 dropped handshakes (%+ld KiB)\n", before,
-                after, after - before);
-    RecordProperty("rss_growth_kib", static_cast<int>(after - before));
+    const long first = rss_kib();
+    const long heap_first = heap_in_use_kib();
+    drop_mid_handshake(*loop_, *server_, port_, hello, 10000);
+    const long second = rss_kib();
+    const long heap_second = heap_in_use_kib();
+    std::printf(
+        "  RSS %ld KiB, %+ld KiB after 10000 dropped handshakes, %+ld KiB after 10000 "
+        "more; heap in use %+ld KiB, %+ld KiB\n",
+        start, first - start, second - first, heap_first - heap_start, heap_second - heap_first);
+    RecordProperty("rss_growth_kib", static_cast<int>(second - start));
+    RecordProperty("heap_growth_kib", static_cast<int>(heap_second - heap_start));
     EXPECT_EQ(server_->open_connections(), 0u);
     EXPECT_EQ(server_->bytes_in_flight(), 0u);
-    EXPECT_EQ(server_->stats().accepted, 11000u);
+    EXPECT_EQ(server_->stats().accepted, 21000u);
 #ifndef NANOTIME_SANITIZED
-    // Flat: under 1 MiB for 10 000 connections (100 bytes each; one TLS
-    // session left behind per connection would be tens of MiB). Not checked
-    // under ASan, whose quarantine holds freed memory by design.
-    EXPECT_LT(after - before, 1024) << "KiB of RSS growth";
+    // Live heap (malloc's bytes in use) must come back: under 256 KiB for
+    // each 10 000 (one half-open TLS session left behind per connection
+    // would be about 54 KiB each, 500 MiB). RSS may still rise by the
+    // allocator's high-water mark, set by how many half-open sessions were
+    // alive at once (varies from run to run: up to 7 MiB seen), so it only
+    // gets a loose bound. Not checked under ASan, whose allocator and
+    // quarantine hold freed memory by design.
+    EXPECT_LT(heap_first - heap_start, 256) << "KiB of heap growth, first 10000";
+    EXPECT_LT(heap_second - heap_first, 256) << "KiB of heap growth, second 10000";
+    EXPECT_LT(second - start, 16 * 1024) << "KiB of RSS growth, 20000";
 #endif
 }
 
