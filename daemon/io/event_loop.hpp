@@ -2,12 +2,13 @@
 //
 // Everything the daemon does with the outside world goes through here: UDP
 // datagrams with kernel RX/TX timestamps, stream sockets (the control socket
-// now, NTS-KE and the broker later), timers on CLOCK_MONOTONIC, signals, and
-// readability of descriptors that other code owns and reads itself (the
-// generic-netlink kernel channel: libnl does the reading, the loop only says
-// when). Protocol code never sees a file descriptor: it gets bytes, addresses
-// and timestamps in callbacks and hands bytes back with
-// send_udp()/write_stream().
+// now, NTS-KE and the broker later: accepted, added and outbound TCP, with
+// write back-pressure; TLS and limits sit on top in stream_server.hpp),
+// timers on CLOCK_MONOTONIC, signals, and readability of descriptors that
+// other code owns and reads itself (the generic-netlink kernel channel:
+// libnl does the reading, the loop only says when). Protocol code never
+// sees a file descriptor: it gets bytes, addresses and timestamps in
+// callbacks and hands bytes back with send_udp()/write_stream().
 //
 // Backends:
 //   IoUring  multishot recvmsg into a provided buffer ring (single-shot
@@ -109,6 +110,9 @@ using AcceptFn = std::function<void(int fd)>;  // the callee owns fd (add_stream
 using StreamDataFn = std::function<void(uint64_t conn, std::span<const uint8_t> data)>;
 using StreamCloseFn = std::function<void(uint64_t conn)>;
 using StreamDrainedFn = std::function<void(uint64_t conn)>;
+// connect_stream()'s outcome: @error 0 when connected, else the errno
+// (ECONNREFUSED, ETIMEDOUT, ...); on_close follows a failure.
+using ConnectFn = std::function<void(uint64_t conn, int error)>;
 using TimerFn = std::function<void()>;
 using SignalFn = std::function<void(const signalfd_siginfo&)>;
 using ReadableFn = std::function<void()>;
@@ -200,9 +204,23 @@ class EventLoop {
     // flight waits for before it answers the next request.
     uint64_t add_stream(int fd, StreamDataFn on_data, StreamCloseFn on_close,
                         StreamDrainedFn on_drained = {});
+    // Outbound TCP: a non-blocking connect to @to (IPv4 or IPv6). The id
+    // is usable at once: writes are queued and leave once connected.
+    // @on_connected runs once with the outcome; a failed connect then
+    // closes (on_close). The wait for the connection is a POLLOUT poll on
+    // both backends (the ring needs no CONNECT opcode, see uring_ring.hpp).
+    uint64_t connect_stream(const Endpoint& to, ConnectFn on_connected, StreamDataFn on_data,
+                            StreamCloseFn on_close, StreamDrainedFn on_drained = {});
     void write_stream(uint64_t conn, std::span<const uint8_t> data);
     // Bytes queued on @conn and not yet handed to the kernel (0 if unknown).
     size_t stream_queued_bytes(uint64_t conn) const;
+    // Write back-pressure: once more than @bytes are queued on @conn the
+    // loop stops reading it (as pause_stream) until the queue drains to
+    // half of @bytes. write_stream() still queues everything it is given:
+    // the owner bounds what it writes per byte it reads. 0: no cap.
+    void set_stream_output_cap(uint64_t conn, size_t bytes);
+    // Is @conn over its output cap (not being read for that reason)?
+    bool stream_over_cap(uint64_t conn) const;
     // Stops reading @conn (the kernel's socket buffer fills and the peer's
     // writes block) until resume_stream(). At most one receive already in
     // flight (io_uring, in_buffer's size) may still be delivered. A peer
@@ -282,7 +300,8 @@ class EventLoop {
     virtual void udp_closing(UdpSock& s) = 0;  // cancel; call finish_udp_close when drained
     virtual void listener_added(Listener& l) = 0;
     virtual void listener_closing(Listener& l) = 0;
-    virtual void conn_added(Conn& c) = 0;
+    virtual void conn_added(Conn& c) = 0;        // connected: read (and write what is queued)
+    virtual void conn_connecting(Conn& c) = 0;   // connect in progress: wait for POLLOUT
     virtual void conn_write_ready(Conn& c) = 0;  // data was queued on c.out
     virtual void conn_resumed(Conn& c) = 0;      // resume_stream(): read again
     virtual void conn_closing(Conn& c) = 0;
@@ -314,6 +333,15 @@ class EventLoop {
     // c.out has just become empty: tell the owner (the callback may write,
     // pause, resume or close).
     void deliver_stream_drained(Conn& c);
+    // Some of c.out reached the kernel: lift the output cap's pause once
+    // the queue is down to half the cap.
+    void output_progress(Conn& c);
+    // A connecting socket is writable or failed: SO_ERROR says which.
+    void complete_connect(Conn& c);
+    void finish_connect(Conn& c, int error);
+    // A new connection object for @fd (4 KiB receive buffer), not yet armed.
+    Conn& new_conn(int fd, StreamDataFn on_data, StreamCloseFn on_close,
+                   StreamDrainedFn on_drained);
     // Runs w's callback unless it was unwatched or has failed.
     void deliver_readable(FdWatch& w);
     // The backend has no more operations on the object: close the fd and forget it.
@@ -379,6 +407,11 @@ bool io_uring_available(std::string* why);
 // succeeds, otherwise poll, and says why in @note. An explicit IoUring that
 // cannot be set up throws std::system_error.
 std::unique_ptr<EventLoop> make_event_loop(const LoopOptions& options, std::string* note = nullptr);
+
+// A TCP socket bound to @bind and listening (SO_REUSEADDR; IPv6 sockets
+// v6-only), for listen_stream(). Set-up time only: made before the seccomp
+// filter. Throws std::system_error.
+int open_tcp_listener(const Endpoint& bind, int backlog = 128);
 
 std::unique_ptr<EventLoop> make_uring_loop(const LoopOptions& options);
 std::unique_ptr<EventLoop> make_poll_loop(const LoopOptions& options);

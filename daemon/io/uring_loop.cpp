@@ -26,6 +26,8 @@
 // Timers: one IORING_OP_TIMEOUT (absolute, CLOCK_MONOTONIC) for the earliest
 // deadline; the base class fires the due timers in order.
 // Signals: a multishot poll on the signalfd.
+// Streams: at most one recv, one send and (connecting) one POLLOUT poll in
+// flight per connection, so SQEs in flight stay bounded by the connections.
 // Watched descriptors (watch_fd): one single-shot POLLIN poll each, re-armed
 // after the callback, also where multishot is available. io_uring polls are
 // edge-triggered (the kernel adds EPOLLET to every IORING_OP_POLL_ADD and
@@ -65,6 +67,7 @@ enum OpKind : uint64_t {
     kAccept,
     kConnRecv,
     kConnSend,
+    kConnect,  // POLLOUT poll on a connecting stream
     kTimer,
     kSignal,
     kWatch,
@@ -141,8 +144,14 @@ class UringLoop final : public EventLoop {
     void listener_closing(Listener& l) override { cancel(tag(kAccept, l.id)); }
 
     void conn_added(Conn& c) override { arm_conn_recv(c); }
+    void conn_connecting(Conn& c) override {
+        io_uring_sqe* sqe = get_sqe();
+        io_uring_prep_poll_add(sqe, c.fd, POLLOUT);
+        io_uring_sqe_set_data64(sqe, tag(kConnect, c.id));
+        ++c.inflight;
+    }
     void conn_write_ready(Conn& c) override {
-        if (!c.writing) arm_conn_send(c);
+        if (!c.writing && !c.connecting) arm_conn_send(c);
     }
     void conn_resumed(Conn& c) override {
         if (!c.reading) arm_conn_recv(c);
@@ -150,6 +159,7 @@ class UringLoop final : public EventLoop {
     void conn_closing(Conn& c) override {
         cancel(tag(kConnRecv, c.id));
         if (c.writing) cancel(tag(kConnSend, c.id));
+        if (c.connecting) cancel(tag(kConnect, c.id));
     }
 
     void signals_added(int fd) override {
@@ -501,8 +511,8 @@ class UringLoop final : public EventLoop {
                                             std::span<const uint8_t>(cn->in_buffer.data(),
                                                                      static_cast<size_t>(c.res)));
                         // Paused (by the callback, say): resume_stream() re-arms.
-                        if (Conn* live = conn(id);
-                            live != nullptr && !live->closing && !live->paused && !live->reading)
+                        if (Conn* live = conn(id); live != nullptr && !live->closing &&
+                                                   live->wants_read() && !live->reading)
                             arm_conn_recv(*live);
                     } else if (!cn->closing) {
                         cn->closing = true;  // EOF, reset, or cancelled
@@ -515,7 +525,7 @@ class UringLoop final : public EventLoop {
                     --cn->inflight;
                     cn->writing = false;
                     if (c.res < 0) {
-                        cn->out.clear();
+                        cn->drop_output();
                         if (!cn->closing) {
                             cn->closing = true;
                             conn_closing(*cn);
@@ -523,11 +533,9 @@ class UringLoop final : public EventLoop {
                         break;
                     }
                     if (cn->closing) break;
-                    cn->out_offset += static_cast<size_t>(c.res);
-                    if (cn->out_offset >= cn->out.front().size()) {
-                        cn->out.pop_front();
-                        cn->out_offset = 0;
-                    }
+                    cn->consumed(static_cast<size_t>(c.res));
+                    output_progress(*cn);
+                    if (cn->closing) break;
                     if (!cn->out.empty()) {
                         arm_conn_send(*cn);
                     } else if (cn->close_when_flushed) {
@@ -536,6 +544,12 @@ class UringLoop final : public EventLoop {
                     } else {
                         deliver_stream_drained(*cn);
                     }
+                }
+                break;
+            case kConnect:
+                if (Conn* cn = conn(id)) {
+                    --cn->inflight;
+                    if (!cn->closing && cn->connecting) complete_connect(*cn);
                 }
                 break;
             case kTimer:
