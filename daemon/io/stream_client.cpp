@@ -88,7 +88,7 @@ struct StreamClient::Core : std::enable_shared_from_this<Core> {
         std::vector<uint8_t> plaintext;
         tls->take_plaintext(plaintext);
         if (!plaintext.empty() && handlers.on_data) handlers.on_data(plaintext);
-        if (!weak.expired() && !closed && tls && tls->peer_closed()) close();
+        if (!weak.expired() && !closed && tls->peer_closed()) close();
     }
 
     void flush() {

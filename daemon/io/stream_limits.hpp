@@ -29,10 +29,10 @@ struct ListenerLimits {
     // Output queued on one connection (plaintext not yet encrypted + ciphertext
     // not yet handed to the kernel) above which the connection stops being
     // read until it drains to half (write back-pressure).
-    size_t max_queued_per_connection = 64 * 1024;  // bytes
+    size_t max_queued_per_connection = size_t{64} * 1024;  // bytes
     // The same summed over the listener's connections: above it no
     // connection is read and new connections are refused.
-    size_t max_bytes_in_flight = 4 * 1024 * 1024;  // bytes
+    size_t max_bytes_in_flight = size_t{4} * 1024 * 1024;  // bytes
     // New connections per client address (IPv4 address, or IPv6 address):
     // a token bucket of @address_burst refilled at @address_rate per second.
     double address_rate = 20.0;  // connections per second

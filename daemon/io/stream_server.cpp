@@ -24,11 +24,12 @@ struct StreamServer::Core : std::enable_shared_from_this<Core> {
     };
 
     Core(EventLoop& l, const ListenerLimits& lim, std::shared_ptr<TlsContext> t, Handlers h)
-        : loop(l), gate(lim), tls(std::move(t)), handlers(std::move(h)) {
-        const auto tenth = lim.request_timeout / 10;
-        sweep_period = std::clamp<MonoClock::duration>(tenth, std::chrono::milliseconds(10),
-                                                       std::chrono::seconds(1));
-    }
+        : loop(l),
+          gate(lim),
+          tls(std::move(t)),
+          handlers(std::move(h)),
+          sweep_period(std::clamp<MonoClock::duration>(
+              lim.request_timeout / 10, std::chrono::milliseconds(10), std::chrono::seconds(1))) {}
 
     EventLoop& loop;
     ConnectionGate gate;

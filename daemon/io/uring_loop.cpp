@@ -3,9 +3,9 @@
 // The ring is created disabled and restricted to the opcodes below before
 // it runs (uring_ring.hpp): SQEs never meet the seccomp filter.
 // Receive: one multishot IORING_OP_RECVMSG per UDP socket, selecting buffers
-// from a provided buffer ring shared by all sockets (kernel >= 6.0). The ring
-// starts with 16 buffers and doubles, up to io.receive_buffers, whenever a
-// burst finds it empty (lend_buffers). Each
+// from a provided buffer ring shared by all sockets (kernel >= 6.0;
+// uring_buffers.hpp: it starts with 16 buffers lent and doubles, up to
+// io.receive_buffers, whenever a burst finds it empty). Each
 // buffer holds io_uring_recvmsg_out, the peer address, the control messages
 // (timestamps, pktinfo) and the payload; it goes back to the ring as soon as
 // the callback returns. Without multishot (older kernels, or forced for
@@ -42,7 +42,6 @@
 // an unwatched id only count down its inflight.
 #include <liburing.h>
 #include <poll.h>
-#include <sys/mman.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -55,6 +54,7 @@
 #include "io/event_loop.hpp"
 #include "io/loop_objects.hpp"
 #include "io/timestamps.hpp"
+#include "io/uring_buffers.hpp"
 #include "io/uring_ring.hpp"
 
 namespace nanotime::io {
@@ -76,8 +76,6 @@ enum OpKind : uint64_t {
 
 constexpr int kShift = 56;
 constexpr uint64_t kIdMask = (uint64_t{1} << kShift) - 1;
-constexpr uint16_t kBufferGroup = 7;
-constexpr unsigned kFirstBuffers = 16;  // lent to the ring at first; doubled on ENOBUFS
 // Room for a sockaddr_in6 (28 bytes), rounded up so that the control messages
 // the kernel puts after the name stay aligned for cmsghdr.
 constexpr size_t kNameSize = 32;
@@ -101,11 +99,12 @@ class UringLoop final : public EventLoop {
                 io_uring_free_probe(probe);
             }
             if (options.force_single_shot) multishot_ = false;
-            if (multishot_ && !setup_buffer_ring()) multishot_ = false;
+            if (multishot_ && !buffers_.setup(ring_, options.buffer_count, options.buffer_size))
+                multishot_ = false;
             restrict_and_enable(ring_);
         } catch (...) {
             io_uring_queue_exit(&ring_);
-            unmap_buffers();
+            buffers_.release();
             throw;
         }
         single_buffer_size_ = options.buffer_size;
@@ -115,7 +114,7 @@ class UringLoop final : public EventLoop {
 
     ~UringLoop() override {
         io_uring_queue_exit(&ring_);
-        unmap_buffers();
+        buffers_.release();
         for (SendOp* op : send_ops_) delete op;
     }
 
@@ -268,73 +267,6 @@ class UringLoop final : public EventLoop {
         alignas(cmsghdr) uint8_t control[64];
     };
 
-    bool setup_buffer_ring() {
-        const unsigned n = options_.buffer_count;
-        if (n == 0 || (n & (n - 1)) != 0 || n > 32768) return false;
-        // The buffers: anonymous memory that the kernel maps page by page as
-        // datagrams land in it. (A vector would zero, and so map, all of it
-        // at once: 512 KiB for the default 256 buffers, which a client with
-        // a few sources takes hours to cycle through.)
-        buffers_bytes_ = size_t{n} * options_.buffer_size;
-        void* bufs = mmap(nullptr, buffers_bytes_, PROT_READ | PROT_WRITE,
-                          MAP_ANONYMOUS | MAP_PRIVATE, -1, 0);
-        if (bufs == MAP_FAILED) return false;
-        buffers_ = static_cast<uint8_t*>(bufs);
-        buf_ring_bytes_ = n * sizeof(io_uring_buf);
-        void* mem = mmap(nullptr, buf_ring_bytes_, PROT_READ | PROT_WRITE,
-                         MAP_ANONYMOUS | MAP_PRIVATE, -1, 0);
-        if (mem == MAP_FAILED) {
-            unmap_buffers();
-            return false;
-        }
-        buf_ring_ = static_cast<io_uring_buf_ring*>(mem);
-        io_uring_buf_reg reg{};
-        reg.ring_addr = reinterpret_cast<uint64_t>(mem);
-        reg.ring_entries = n;
-        reg.bgid = kBufferGroup;
-        if (io_uring_register_buf_ring(&ring_, &reg, 0) != 0) {
-            unmap_buffers();
-            return false;
-        }
-        io_uring_buf_ring_init(buf_ring_);
-        mask_ = io_uring_buf_ring_mask(n);
-        lend_buffers(std::min(n, kFirstBuffers));
-        return true;
-    }
-
-    // The ring holds the first buffers_lent_ buffers; the rest wait. The
-    // kernel takes buffers in ring order and each goes back to the end once
-    // its datagram is handled, so every buffer lent is soon touched: lending
-    // all buffer_count at once would make them all resident, in a client
-    // too, which needs a handful. A receive that finds the ring empty ends
-    // with ENOBUFS (the datagrams wait in the socket); then the ring grows.
-    void lend_buffers(unsigned count) {
-        const unsigned first = buffers_lent_;
-        for (unsigned i = 0; i < count; ++i) {
-            io_uring_buf_ring_add(buf_ring_, buffer(first + i), options_.buffer_size,
-                                  static_cast<uint16_t>(first + i), mask_, static_cast<int>(i));
-        }
-        io_uring_buf_ring_advance(buf_ring_, static_cast<int>(count));
-        buffers_lent_ += count;
-    }
-
-    uint8_t* buffer(unsigned bid) {
-        return buffers_ + static_cast<size_t>(bid) * options_.buffer_size;
-    }
-
-    void unmap_buffers() {
-        if (buf_ring_ != nullptr) munmap(buf_ring_, buf_ring_bytes_);
-        buf_ring_ = nullptr;
-        if (buffers_ != nullptr) munmap(buffers_, buffers_bytes_);
-        buffers_ = nullptr;
-    }
-
-    void recycle(unsigned bid) {
-        io_uring_buf_ring_add(buf_ring_, buffer(bid), options_.buffer_size,
-                              static_cast<uint16_t>(bid), mask_, 0);
-        io_uring_buf_ring_advance(buf_ring_, 1);
-    }
-
     io_uring_sqe* get_sqe() {
         io_uring_sqe* sqe = io_uring_get_sqe(&ring_);
         while (sqe == nullptr) {  // SQ full: push what we have
@@ -374,7 +306,7 @@ class UringLoop final : public EventLoop {
         if (multishot_) {
             io_uring_prep_recvmsg_multishot(sqe, s.fd, &template_, 0);
             sqe->flags |= IOSQE_BUFFER_SELECT;
-            sqe->buf_group = kBufferGroup;
+            sqe->buf_group = ProvidedBuffers::kGroup;
         } else {
             auto& st = single_[s.id];
             st.iov = iovec{s.rx_buffer.data(), single_buffer_size_};
@@ -588,13 +520,13 @@ class UringLoop final : public EventLoop {
         const bool has_buffer = (c.flags & IORING_CQE_F_BUFFER) != 0;
         const unsigned bid = c.flags >> IORING_CQE_BUFFER_SHIFT;
         if (s == nullptr) {
-            if (has_buffer) recycle(bid);
+            if (has_buffer) buffers_.recycle(bid);
             return;
         }
         if (c.res >= 0 && !s->closing) {
             ReceivedDatagram d;
             if (multishot_ && has_buffer) {
-                uint8_t* buf = buffer(bid);
+                uint8_t* buf = buffers_.buffer(bid);
                 io_uring_recvmsg_out* out = io_uring_recvmsg_validate(buf, c.res, &template_);
                 if (out != nullptr) {
                     d.peer = Endpoint::from_sockaddr(
@@ -621,12 +553,10 @@ class UringLoop final : public EventLoop {
                 deliver(*s, d, (st.msg.msg_flags & MSG_TRUNC) != 0);
             }
         }
-        if (has_buffer) recycle(bid);
+        if (has_buffer) buffers_.recycle(bid);
         if (more) return;
         // The operation ended (single-shot, ENOBUFS, an error, a cancel).
-        if (c.res == -ENOBUFS && multishot_ && buffers_lent_ < options_.buffer_count) {
-            lend_buffers(std::min(buffers_lent_, options_.buffer_count - buffers_lent_));
-        }
+        if (c.res == -ENOBUFS && multishot_) buffers_.grow();
         UdpSock* live = udp(id);
         if (live == nullptr) return;
         --live->inflight;
@@ -644,14 +574,9 @@ class UringLoop final : public EventLoop {
 
     io_uring ring_{};
     bool multishot_ = false;
-    bool sendto_ = false;  // IORING_OP_SEND takes a destination address (6.0)
-    io_uring_buf_ring* buf_ring_ = nullptr;
-    size_t buf_ring_bytes_ = 0;
-    int mask_ = 0;
-    unsigned buffers_lent_ = 0;   // buffers 0 .. buffers_lent_ - 1 are the ring's (lend_buffers)
-    uint8_t* buffers_ = nullptr;  // buffer_count x buffer_size, mmap'd (setup_buffer_ring)
-    size_t buffers_bytes_ = 0;
-    msghdr template_{};  // multishot recvmsg: name and control sizes only
+    bool sendto_ = false;      // IORING_OP_SEND takes a destination address (6.0)
+    ProvidedBuffers buffers_;  // multishot receive buffers
+    msghdr template_{};        // multishot recvmsg: name and control sizes only
     size_t single_buffer_size_ = 2048;
     std::map<uint64_t, SingleShot> single_;
     std::vector<SendOp*> send_ops_;
