@@ -1,3 +1,5 @@
+// control_server.cpp - the control socket's transport (see control_server.hpp):
+// the AF_UNIX listener, idle timers and connection limit around ControlSession.
 #include "ctl/control_server.hpp"
 
 #include <sys/socket.h>
@@ -24,31 +26,6 @@ sockaddr_un unix_address(const std::string& path) {
 }
 
 }  // namespace
-
-std::vector<gid_t> peer_groups(int fd) {
-    // Room for 64 first (enough for nearly everyone); a peer in more groups
-    // makes getsockopt fail with ERANGE and say how much room all of them
-    // need. The groups were fixed when the peer connected, so the second call
-    // fits.
-    std::vector<gid_t> groups(64);
-    for (int attempt = 0; attempt < 2; ++attempt) {
-        socklen_t len = static_cast<socklen_t>(groups.size() * sizeof(gid_t));
-        if (getsockopt(fd, SOL_SOCKET, SO_PEERGROUPS, groups.data(), &len) == 0) {
-            groups.resize(len / sizeof(gid_t));
-            return groups;
-        }
-        if (errno != ERANGE) break;
-        groups.resize(len / sizeof(gid_t));
-    }
-    return {};
-}
-
-bool ControlServer::is_privileged(uid_t uid, gid_t gid, const std::vector<gid_t>& groups,
-                                  std::optional<gid_t> group, uid_t self) {
-    if (uid == 0 || uid == self) return true;
-    if (!group) return false;
-    return gid == *group || std::find(groups.begin(), groups.end(), *group) != groups.end();
-}
 
 ControlServer::ControlServer(io::EventLoop& loop, ControlServerOptions options, SnapshotFn snapshot,
                              ActionFn on_action)
@@ -89,26 +66,28 @@ void ControlServer::on_accept(int fd) {
         close(fd);
         return;
     }
-    ucred cred{};
-    socklen_t len = sizeof cred;
-    if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) != 0) {
+    const std::optional<Caller> caller = authenticate_unix_peer(fd, options_.group);
+    if (!caller) {
         close(fd);
         return;
     }
-    const std::vector<gid_t> groups = peer_groups(fd);
-    Session s;
-    s.caller = Caller{cred.uid, cred.gid, cred.pid,
-                      is_privileged(cred.uid, cred.gid, groups, options_.group, geteuid())};
     const uint64_t conn = loop_.add_stream(
-        fd, [this](uint64_t c, std::span<const uint8_t> data) { on_data(c, data); },
+        fd,
+        [this](uint64_t c, std::span<const uint8_t> data) {
+            auto it = sessions_.find(c);
+            if (it != sessions_.end()) apply(c, it->second.protocol.on_data(data, snapshot_));
+        },
         [this](uint64_t c) {
             auto it = sessions_.find(c);
             if (it == sessions_.end()) return;
             loop_.cancel_timer(it->second.idle_timer);
             sessions_.erase(it);
         },
-        [this](uint64_t c) { on_drained(c); });
-    auto [it, inserted] = sessions_.emplace(conn, std::move(s));
+        [this](uint64_t c) {
+            auto it = sessions_.find(c);
+            if (it != sessions_.end()) apply(c, it->second.protocol.on_drained(snapshot_));
+        });
+    auto [it, inserted] = sessions_.emplace(conn, Session(*caller));
     arm_idle(conn, it->second);
 }
 
@@ -121,48 +100,22 @@ void ControlServer::arm_idle(uint64_t conn, Session& s) {
     });
 }
 
-void ControlServer::on_data(uint64_t conn, std::span<const uint8_t> data) {
+void ControlServer::apply(uint64_t conn, SessionStep step) {
     auto it = sessions_.find(conn);
     if (it == sessions_.end()) return;
-    Session& s = it->second;
-    s.decoder.feed(data);
-    // Bytes that arrive while a reply waits (at most the one receive that
-    // was in flight when reading stopped) wait in the decoder, and are not
-    // progress: a client that does not read its replies times out.
-    if (!s.replying) arm_idle(conn, s);
-    serve_next(conn);
-}
-
-void ControlServer::on_drained(uint64_t conn) {
-    auto it = sessions_.find(conn);
-    if (it == sessions_.end() || !it->second.replying) return;
-    Session& s = it->second;
-    s.replying = false;
-    arm_idle(conn, s);
-    loop_.resume_stream(conn);
-    serve_next(conn);
-}
-
-void ControlServer::serve_next(uint64_t conn) {
-    auto it = sessions_.find(conn);
-    if (it == sessions_.end()) return;
-    Session& s = it->second;
-    if (s.replying) return;
-    if (auto frame = s.decoder.next()) {
-        ++requests_;
-        HandlerResult r = handle_request(*frame, s.caller, snapshot_());
-        loop_.write_stream(conn, encode_frame(r.response));
-        // One reply in flight: read nothing more until it is written
-        // (on_drained), so requests cannot pile up replies in the daemon.
-        s.replying = true;
-        loop_.pause_stream(conn);
-        if (r.action != Action::None && on_action_) on_action_(r.action, s.caller);
+    if (step.progress) arm_idle(conn, it->second);
+    if (!step.write.empty()) {
+        if (!step.close) ++requests_;  // a reply; the other write is the oversize error
+        loop_.write_stream(conn, step.write);
+    }
+    if (step.pause_reading) loop_.pause_stream(conn);
+    if (step.resume_reading) loop_.resume_stream(conn);
+    if (step.close) {
+        loop_.close_stream(conn, true);
         return;
     }
-    if (s.decoder.failed()) {
-        loop_.write_stream(conn, encode_frame(R"({"ok":false,"error":"frame too large"})"));
-        loop_.close_stream(conn, true);
-    }
+    if (step.action != Action::None && on_action_)
+        on_action_(step.action, it->second.protocol.caller());
 }
 
 std::optional<std::string> request(const std::string& path, const std::string& body,
@@ -181,7 +134,7 @@ std::optional<std::string> request(const std::string& path, const std::string& b
     }
     const int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
     if (fd < 0) return fail("socket", fd);
-    timeval tv{timeout_ms / 1000, (timeout_ms % 1000) * 1000};
+    timeval tv{timeout_ms / 1000, static_cast<suseconds_t>(timeout_ms % 1000) * 1000};
     setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
     setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
     if (connect(fd, reinterpret_cast<const sockaddr*>(&addr), sizeof addr) != 0) {

@@ -1,10 +1,11 @@
-// control_server.hpp - the local control socket: AF_UNIX stream, framed JSON.
+// control_server.hpp - the local control socket's transport: AF_UNIX
+// stream on the event loop, framed JSON.
 //
-// Moves bytes only: frames come off the event loop, go through
-// handle_request() with a fresh snapshot, and the response goes back. Who
-// may run privileged commands is decided once per connection from
-// SO_PEERCRED (uid, gid) and SO_PEERGROUPS (supplementary groups, however
-// many).
+// Three parts: this transport (socket, listener, idle timer, limits), the
+// authenticator (peer_auth.hpp: SO_PEERCRED and SO_PEERGROUPS, decided once
+// per connection) and the sans-IO session (control_session.hpp: framing,
+// the request handler, one request in flight). The transport only carries
+// out what the session's steps say.
 //
 // The socket is open to every local user (mode 0666 by default), so what
 // one connection can make the daemon hold is bounded:
@@ -27,8 +28,10 @@
 #include <string>
 #include <vector>
 
+#include "ctl/control_session.hpp"
 #include "ctl/framing.hpp"
 #include "ctl/handler.hpp"
+#include "ctl/peer_auth.hpp"
 #include "io/event_loop.hpp"
 
 namespace nanotime::ctl {
@@ -57,22 +60,21 @@ class ControlServer {
     size_t connections() const { return sessions_.size(); }
     uint64_t requests() const { return requests_; }
 
-    // Is this peer privileged? (root, the daemon's own uid, or the group)
+    // Is this peer privileged? (peer_auth.hpp's is_privileged_peer)
     static bool is_privileged(uid_t uid, gid_t gid, const std::vector<gid_t>& groups,
-                              std::optional<gid_t> group, uid_t self);
+                              std::optional<gid_t> group, uid_t self) {
+        return is_privileged_peer(uid, gid, groups, group, self);
+    }
 
   private:
     struct Session {
-        FrameDecoder decoder{kMaxRequestFrame};
-        Caller caller;
+        explicit Session(Caller caller) : protocol(caller) {}
+        ControlSession protocol;
         uint64_t idle_timer = 0;
-        bool replying = false;  // a reply is queued, not yet all with the kernel
     };
     void on_accept(int fd);
-    void on_data(uint64_t conn, std::span<const uint8_t> data);
-    void on_drained(uint64_t conn);
-    // Answers the next buffered request unless a reply is still in flight.
-    void serve_next(uint64_t conn);
+    // Carries out what the session asked for.
+    void apply(uint64_t conn, SessionStep step);
     void arm_idle(uint64_t conn, Session& s);
 
     io::EventLoop& loop_;
@@ -83,11 +85,6 @@ class ControlServer {
     std::map<uint64_t, Session> sessions_;
     uint64_t requests_ = 0;
 };
-
-// The supplementary groups of the process at the other end of the connected
-// AF_UNIX socket @fd (SO_PEERGROUPS), all of them however many there are;
-// empty if the kernel cannot say (before 4.13).
-std::vector<gid_t> peer_groups(int fd);
 
 // Blocking client, for nanotimectl and tests: one request, one response.
 // Returns the response body, or nothing with @error set.

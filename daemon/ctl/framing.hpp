@@ -12,8 +12,8 @@
 
 namespace nanotime::ctl {
 
-inline constexpr size_t kMaxRequestFrame = 64 * 1024;
-inline constexpr size_t kMaxResponseFrame = 16 * 1024 * 1024;
+inline constexpr size_t kMaxRequestFrame = size_t{64} * 1024;
+inline constexpr size_t kMaxResponseFrame = size_t{16} * 1024 * 1024;
 
 std::vector<uint8_t> encode_frame(std::string_view body);
 

@@ -33,7 +33,7 @@ double SourceEstimator::sample_sd() const {
     std::vector<double> v;
     v.reserve(history_.size());
     for (const EstimatorSample& s : history_) v.push_back(sample_variance(s.delay));
-    std::nth_element(v.begin(), v.begin() + v.size() / 2, v.end());
+    std::nth_element(v.begin(), v.begin() + static_cast<std::ptrdiff_t>(v.size() / 2), v.end());
     return std::sqrt(v[v.size() / 2]);
 }
 
@@ -82,7 +82,8 @@ void SourceEstimator::add(RawPoint at, double offset, double delay, NtpInstant l
     std::vector<double> excess;
     excess.reserve(history_.size());
     for (const EstimatorSample& s : history_) excess.push_back(s.delay - min_delay_);
-    std::nth_element(excess.begin(), excess.begin() + excess.size() / 2, excess.end());
+    std::nth_element(excess.begin(),
+                     excess.begin() + static_cast<std::ptrdiff_t>(excess.size() / 2), excess.end());
     median_excess_ = excess[excess.size() / 2];
     EstimatorSample& s = history_.back();
     const double r = sample_variance(delay);

@@ -165,7 +165,7 @@ int FakeClock::adjust(timex& tx) {
     if (tx.modes & ADJ_OFFSET) state_.offset = tx.offset;
     if (tx.modes & ADJ_FREQUENCY) state_.freq = tx.freq;
     if (tx.modes & ADJ_TICK) state_.tick = tx.tick;
-    if (tx.modes & ADJ_TAI) state_.tai = tx.constant;
+    if (tx.modes & ADJ_TAI) state_.tai = static_cast<int>(tx.constant);
     if (tx.modes & ADJ_MAXERROR) state_.maxerror = tx.maxerror;
     if (tx.modes & ADJ_ESTERROR) state_.esterror = tx.esterror;
     if (tx.modes & ADJ_SETOFFSET) {

@@ -7,6 +7,7 @@
 
 #include <fcntl.h>
 #include <linux/errqueue.h>
+#include <linux/net_tstamp.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -27,6 +28,11 @@ namespace {
 }
 
 constexpr size_t kMaxTxBookkeeping = 4096;  // pending TX timestamps per socket
+
+// How long a new socket keeps SO_TIMESTAMPNS: the kernel's timestamp switch
+// is flipped by a work item queued when the first timestamping socket asks,
+// normally within milliseconds; a second is ample.
+constexpr std::chrono::seconds kRxStampBridge{1};
 
 // What a received datagram can carry: both timestamp messages and pktinfo.
 static_assert(CMSG_SPACE(sizeof(scm_timestamping)) + CMSG_SPACE(sizeof(timespec)) +
@@ -79,6 +85,8 @@ uint64_t EventLoop::open_udp(const UdpOptions& requested, UdpReceiveFn on_receiv
     s->options = options;
     s->on_receive = std::move(on_receive);
     s->on_tx = std::move(on_tx_timestamp);
+    s->rx_stamp_bridge = options.rx_timestamps;
+    if (s->rx_stamp_bridge) s->rx_stamp_bridge_until = MonoClock::now() + kRxStampBridge;
     UdpSock& ref = *s;
     udps_.emplace(s->id, std::move(s));
     udp_added(ref);
@@ -169,6 +177,7 @@ void EventLoop::drain_error_queue(UdpSock& s) {
         iovec iov[kBatch];
         mmsghdr msgs[kBatch];
         for (unsigned i = 0; i < kBatch; ++i) {
+            // cppcheck-suppress legacyUninitvar // only its address: the kernel fills it
             iov[i] = iovec{data[i], sizeof data[i]};
             msgs[i] = mmsghdr{};
             msgs[i].msg_hdr.msg_iov = &iov[i];
@@ -239,7 +248,23 @@ void EventLoop::deliver(UdpSock& s, ReceivedDatagram& d, bool truncated) {
     }
     ++stats_.datagrams_received;
     d.socket = s.id;
+    if (s.rx_stamp_bridge) end_rx_stamp_bridge(s);
     if (s.on_receive) s.on_receive(d);
+}
+
+void EventLoop::end_rx_stamp_bridge(UdpSock& s) {
+    if (MonoClock::now() < s.rx_stamp_bridge_until) return;
+    s.rx_stamp_bridge = false;
+    // Only where SO_TIMESTAMPING gives software RX stamps itself: otherwise
+    // SO_TIMESTAMPNS is the socket's only stamp and stays.
+    int flags = 0;
+    socklen_t len = sizeof flags;
+    constexpr int kSoftwareRx = SOF_TIMESTAMPING_RX_SOFTWARE | SOF_TIMESTAMPING_SOFTWARE;
+    if (getsockopt(s.fd, SOL_SOCKET, SO_TIMESTAMPING, &flags, &len) != 0 ||
+        (flags & kSoftwareRx) != kSoftwareRx)
+        return;
+    const int off = 0;
+    sys_->setsockopt(s.fd, SOL_SOCKET, SO_TIMESTAMPNS, &off, sizeof off);
 }
 
 void EventLoop::finish_udp_close(uint64_t id) {
@@ -343,7 +368,10 @@ void EventLoop::sweep_closed() {
 
 void EventLoop::run() {
     stopping_ = false;
+    running_ = true;
     while (!stopping_) run_once(std::nullopt);
+    running_ = false;
+    flush_sends();  // what the last iteration queued
 }
 
 }  // namespace nanotime::io

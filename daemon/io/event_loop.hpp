@@ -2,12 +2,13 @@
 //
 // Everything the daemon does with the outside world goes through here: UDP
 // datagrams with kernel RX/TX timestamps, stream sockets (the control socket
-// now, NTS-KE and the broker later), timers on CLOCK_MONOTONIC, signals, and
-// readability of descriptors that other code owns and reads itself (the
-// generic-netlink kernel channel: libnl does the reading, the loop only says
-// when). Protocol code never sees a file descriptor: it gets bytes, addresses
-// and timestamps in callbacks and hands bytes back with
-// send_udp()/write_stream().
+// now, NTS-KE and the broker later: accepted, added and outbound TCP, with
+// write back-pressure; TLS and limits sit on top in stream_server.hpp),
+// timers on CLOCK_MONOTONIC, signals, and readability of descriptors that
+// other code owns and reads itself (the generic-netlink kernel channel:
+// libnl does the reading, the loop only says when). Protocol code never
+// sees a file descriptor: it gets bytes, addresses and timestamps in
+// callbacks and hands bytes back with send_udp()/write_stream().
 //
 // Backends:
 //   IoUring  multishot recvmsg into a provided buffer ring (single-shot
@@ -109,6 +110,9 @@ using AcceptFn = std::function<void(int fd)>;  // the callee owns fd (add_stream
 using StreamDataFn = std::function<void(uint64_t conn, std::span<const uint8_t> data)>;
 using StreamCloseFn = std::function<void(uint64_t conn)>;
 using StreamDrainedFn = std::function<void(uint64_t conn)>;
+// connect_stream()'s outcome: @error 0 when connected, else the errno
+// (ECONNREFUSED, ETIMEDOUT, ...); on_close follows a failure.
+using ConnectFn = std::function<void(uint64_t conn, int error)>;
 using TimerFn = std::function<void()>;
 using SignalFn = std::function<void(const signalfd_siginfo&)>;
 using ReadableFn = std::function<void()>;
@@ -119,6 +123,10 @@ struct LoopOptions {
     unsigned buffer_count = 256;     // provided receive buffers (power of two)
     unsigned buffer_size = 2048;     // bytes per receive buffer, headers included
     bool force_single_shot = false;  // io_uring: act as on a kernel without multishot
+    // The thread that makes the loop is the only one that ever runs it
+    // (io_uring: SINGLE_ISSUER|DEFER_TASKRUN, see uring_ring.hpp). False for
+    // a loop made on one thread and run on another (server workers).
+    bool runs_on_creating_thread = true;
     // The system calls that may be refused; null: libc's. Tests inject failures here.
     const Syscalls* syscalls = nullptr;
 };
@@ -196,9 +204,23 @@ class EventLoop {
     // flight waits for before it answers the next request.
     uint64_t add_stream(int fd, StreamDataFn on_data, StreamCloseFn on_close,
                         StreamDrainedFn on_drained = {});
+    // Outbound TCP: a non-blocking connect to @to (IPv4 or IPv6). The id
+    // is usable at once: writes are queued and leave once connected.
+    // @on_connected runs once with the outcome; a failed connect then
+    // closes (on_close). The wait for the connection is a POLLOUT poll on
+    // both backends (the ring needs no CONNECT opcode, see uring_ring.hpp).
+    uint64_t connect_stream(const Endpoint& to, ConnectFn on_connected, StreamDataFn on_data,
+                            StreamCloseFn on_close, StreamDrainedFn on_drained = {});
     void write_stream(uint64_t conn, std::span<const uint8_t> data);
     // Bytes queued on @conn and not yet handed to the kernel (0 if unknown).
     size_t stream_queued_bytes(uint64_t conn) const;
+    // Write back-pressure: once more than @bytes are queued on @conn the
+    // loop stops reading it (as pause_stream) until the queue drains to
+    // half of @bytes. write_stream() still queues everything it is given:
+    // the owner bounds what it writes per byte it reads. 0: no cap.
+    void set_stream_output_cap(uint64_t conn, size_t bytes);
+    // Is @conn over its output cap (not being read for that reason)?
+    bool stream_over_cap(uint64_t conn) const;
     // Stops reading @conn (the kernel's socket buffer fills and the peer's
     // writes block) until resume_stream(). At most one receive already in
     // flight (io_uring, in_buffer's size) may still be delivered. A peer
@@ -261,7 +283,10 @@ class EventLoop {
     // One iteration: wait for events (at most @max_wait, forever if empty),
     // dispatch them, fire due timers, flush queued sends.
     void run_once(std::optional<MonoClock::duration> max_wait);
-    void run();  // until stop()
+    // Until stop(). Unlike a bare run_once(), an iteration may leave its
+    // queued sends for the next iteration's wait to hand over in the same
+    // system call (io_uring); they leave before run() waits for anything.
+    void run();
     void stop() { stopping_ = true; }
     bool stopping() const { return stopping_; }
 
@@ -275,7 +300,8 @@ class EventLoop {
     virtual void udp_closing(UdpSock& s) = 0;  // cancel; call finish_udp_close when drained
     virtual void listener_added(Listener& l) = 0;
     virtual void listener_closing(Listener& l) = 0;
-    virtual void conn_added(Conn& c) = 0;
+    virtual void conn_added(Conn& c) = 0;        // connected: read (and write what is queued)
+    virtual void conn_connecting(Conn& c) = 0;   // connect in progress: wait for POLLOUT
     virtual void conn_write_ready(Conn& c) = 0;  // data was queued on c.out
     virtual void conn_resumed(Conn& c) = 0;      // resume_stream(): read again
     virtual void conn_closing(Conn& c) = 0;
@@ -300,10 +326,22 @@ class EventLoop {
     void note_sent(UdpSock& s, uint64_t token);
     // Hands @d to s's owner; a @truncated one (MSG_TRUNC) is counted and dropped.
     void deliver(UdpSock& s, ReceivedDatagram& d, bool truncated);
+    // A second after open_udp(), turns SO_TIMESTAMPNS off again (a control
+    // message per datagram that SO_TIMESTAMPING duplicates by then).
+    void end_rx_stamp_bridge(UdpSock& s);
     void deliver_stream_data(Conn& c, std::span<const uint8_t> data);
     // c.out has just become empty: tell the owner (the callback may write,
     // pause, resume or close).
     void deliver_stream_drained(Conn& c);
+    // Some of c.out reached the kernel: lift the output cap's pause once
+    // the queue is down to half the cap.
+    void output_progress(Conn& c);
+    // A connecting socket is writable or failed: SO_ERROR says which.
+    void complete_connect(Conn& c);
+    void finish_connect(Conn& c, int error);
+    // A new connection object for @fd (4 KiB receive buffer), not yet armed.
+    Conn& new_conn(int fd, StreamDataFn on_data, StreamCloseFn on_close,
+                   StreamDrainedFn on_drained);
     // Runs w's callback unless it was unwatched or has failed.
     void deliver_readable(FdWatch& w);
     // The backend has no more operations on the object: close the fd and forget it.
@@ -341,6 +379,8 @@ class EventLoop {
     // the single-datagram calls are used from then on.
     bool sendmmsg_usable_ = true;
     bool recvmmsg_usable_ = true;
+    // Inside run(): flush_sends() may leave submission to the next wait.
+    bool running_ = false;
 
   private:
     bool try_signalfd(std::string& why);
@@ -367,6 +407,11 @@ bool io_uring_available(std::string* why);
 // succeeds, otherwise poll, and says why in @note. An explicit IoUring that
 // cannot be set up throws std::system_error.
 std::unique_ptr<EventLoop> make_event_loop(const LoopOptions& options, std::string* note = nullptr);
+
+// A TCP socket bound to @bind and listening (SO_REUSEADDR; IPv6 sockets
+// v6-only), for listen_stream(). Set-up time only: made before the seccomp
+// filter. Throws std::system_error.
+int open_tcp_listener(const Endpoint& bind, int backlog = 128);
 
 std::unique_ptr<EventLoop> make_uring_loop(const LoopOptions& options);
 std::unique_ptr<EventLoop> make_poll_loop(const LoopOptions& options);

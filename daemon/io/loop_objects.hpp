@@ -88,6 +88,10 @@ struct UdpSock {
     std::deque<std::pair<uint32_t, PacketTimestamps>> tx_early;  // stamped before we knew
     bool closing = false;
     int inflight = 0;  // backend operations not yet completed
+    // SO_TIMESTAMPNS, the stamp for datagrams that beat the kernel's
+    // timestamp switch (udp_socket.cpp), is on until this time.
+    bool rx_stamp_bridge = false;
+    MonoClock::time_point rx_stamp_bridge_until{};
     // Backend scratch (single-shot receive buffer, poll batches).
     std::vector<uint8_t> rx_buffer;
 };
@@ -103,9 +107,14 @@ struct Conn {
     int fd = -1;
     StreamDataFn on_data;
     StreamCloseFn on_close;
+    ConnectFn on_connected;                // connect_stream() only
     std::deque<std::vector<uint8_t>> out;  // front is being written
     size_t out_offset = 0;                 // bytes of out.front() already written
-    bool closing = false;                  // close requested / peer closed
+    size_t out_bytes = 0;                  // sum of the sizes of the chunks in out
+    size_t output_cap = 0;                 // set_stream_output_cap(); 0: none
+    bool over_cap = false;    // more than output_cap queued: not read until half drained
+    bool connecting = false;  // connect_stream(): not connected yet (no recv, no send)
+    bool closing = false;     // close requested / peer closed
     bool close_when_flushed = false;
     bool writing = false;  // io_uring: a send is in flight
     bool reading = false;  // io_uring: a receive is in flight
@@ -113,6 +122,29 @@ struct Conn {
     StreamDrainedFn on_drained;
     int inflight = 0;
     std::vector<uint8_t> in_buffer;
+
+    // Bytes queued and not yet handed to the kernel.
+    size_t queued() const { return out_bytes - out_offset; }
+    // Should a receive be armed (or POLLIN asked for)? Not while paused by
+    // the owner, over the output cap, or not yet connected.
+    bool wants_read() const { return !paused && !over_cap && !connecting; }
+    void queue_output(std::span<const uint8_t> data) {
+        out.emplace_back(data.begin(), data.end());
+        out_bytes += data.size();
+    }
+    // @n more bytes of the front chunk(s) reached the kernel.
+    void consumed(size_t n) {
+        out_offset += n;
+        while (!out.empty() && out_offset >= out.front().size()) {
+            out_offset -= out.front().size();
+            out_bytes -= out.front().size();
+            out.pop_front();
+        }
+    }
+    void drop_output() {
+        out.clear();
+        out_bytes = out_offset = 0;
+    }
 };
 struct FdWatch {
     uint64_t id = 0;

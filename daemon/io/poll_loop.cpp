@@ -97,6 +97,7 @@ class PollLoop final : public EventLoop {
     void listener_added(Listener&) override {}
     void listener_closing(Listener&) override {}
     void conn_added(Conn&) override {}
+    void conn_connecting(Conn&) override {}  // POLLOUT joins the next poll set
     void conn_write_ready(Conn&) override {}
     void conn_resumed(Conn&) override {}  // POLLIN joins the next poll set
     void conn_closing(Conn&) override {}
@@ -126,8 +127,8 @@ class PollLoop final : public EventLoop {
         }
         for (auto& [id, c] : conns_) {
             if (c->closing) continue;
-            short ev = c->close_when_flushed || c->paused ? 0 : POLLIN;
-            if (!c->out.empty()) ev |= POLLOUT;
+            short ev = c->close_when_flushed || !c->wants_read() ? 0 : POLLIN;
+            if (!c->out.empty() || c->connecting) ev |= POLLOUT;
             fds.push_back(pollfd{c->fd, ev, 0});
             targets.push_back({kConn, id});
         }
@@ -157,8 +158,12 @@ class PollLoop final : public EventLoop {
                     if (Listener* l = listener(t.id); l != nullptr) accept_all(*l);
                     break;
                 case kConn:
-                    if (Conn* c = conn(t.id);
-                        c != nullptr && c->paused && !c->closing && (re & (POLLHUP | POLLERR))) {
+                    if (Conn* c = conn(t.id); c != nullptr && c->connecting) {
+                        complete_connect(*c);  // writable, or failed (POLLERR/POLLHUP)
+                        break;
+                    }
+                    if (Conn* c = conn(t.id); c != nullptr && !c->wants_read() && !c->closing &&
+                                              (re & (POLLHUP | POLLERR))) {
                         c->closing = true;  // hung up while we were not reading
                     } else if (c != nullptr && (re & (POLLIN | POLLHUP | POLLERR))) {
                         read_conn(*c);
@@ -188,7 +193,7 @@ class PollLoop final : public EventLoop {
             if (!s->closing && !s->queue.empty()) send_queue(*s);
         }
         for (auto& [id, c] : conns_) {
-            if (!c->closing && !c->out.empty()) write_conn(*c);
+            if (!c->closing && !c->connecting && !c->out.empty()) write_conn(*c);
         }
     }
 
@@ -204,6 +209,7 @@ class PollLoop final : public EventLoop {
         mmsghdr msgs[kBatch];
         iovec iovs[kBatch];
         sockaddr_storage names[kBatch];
+        // cppcheck-suppress constVariable // the kernel writes it, through msg_control
         alignas(cmsghdr) uint8_t control[kBatch][kControlSize];
         for (unsigned round = 0; round < kRoundsPerWakeup; ++round) {
             for (unsigned i = 0; i < kBatch; ++i) {
@@ -313,7 +319,7 @@ class PollLoop final : public EventLoop {
         return sys_->sendmsg(fd, &msg, MSG_DONTWAIT) < 0 ? -1 : 1;
     }
 
-    void accept_all(Listener& l) {
+    void accept_all(const Listener& l) {
         const uint64_t id = l.id;
         for (int i = 0; i < 64; ++i) {
             Listener* live = listener(id);
@@ -343,7 +349,7 @@ class PollLoop final : public EventLoop {
         const uint64_t id = c.id;
         for (int i = 0; i < 16; ++i) {
             Conn* live = conn(id);
-            if (live == nullptr || live->closing || live->paused) return;
+            if (live == nullptr || live->closing || !live->wants_read()) return;
             const ssize_t n =
                 recv(live->fd, live->in_buffer.data(), live->in_buffer.size(), MSG_DONTWAIT);
             if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) return;
@@ -357,23 +363,23 @@ class PollLoop final : public EventLoop {
     }
 
     void write_conn(Conn& c) {
-        if (c.out.empty()) return;
+        if (c.out.empty() || c.connecting) return;
         while (!c.out.empty()) {
             const std::vector<uint8_t>& front = c.out.front();
             const ssize_t n = send(c.fd, front.data() + c.out_offset, front.size() - c.out_offset,
                                    MSG_DONTWAIT | MSG_NOSIGNAL);
             if (n < 0) {
-                if (errno == EAGAIN || errno == EWOULDBLOCK) return;
-                c.out.clear();
+                if (errno == EAGAIN || errno == EWOULDBLOCK) {
+                    output_progress(c);
+                    return;
+                }
+                c.drop_output();
                 c.closing = true;
                 return;
             }
-            c.out_offset += static_cast<size_t>(n);
-            if (c.out_offset == front.size()) {
-                c.out.pop_front();
-                c.out_offset = 0;
-            }
+            c.consumed(static_cast<size_t>(n));
         }
+        output_progress(c);
         if (c.close_when_flushed) {
             c.closing = true;
         } else {

@@ -1,8 +1,14 @@
 // streams.cpp - the event loop's stream side, shared by both backends:
-// listeners, accepted and added connections, their write queues, pausing
-// and closing. The backends move the bytes (uring_loop.cpp, poll_loop.cpp).
+// listeners, accepted, added and outbound (connect) connections, their
+// write queues and output caps, pausing and closing. The backends move the
+// bytes (uring_loop.cpp, poll_loop.cpp).
 #include <fcntl.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
 #include <unistd.h>
+
+#include <cerrno>
+#include <system_error>
 
 #include "io/event_loop.hpp"
 #include "io/loop_objects.hpp"
@@ -36,9 +42,8 @@ void EventLoop::accepted(Listener& l, int fd) {
     }
 }
 
-uint64_t EventLoop::add_stream(int fd, StreamDataFn on_data, StreamCloseFn on_close,
-                               StreamDrainedFn on_drained) {
-    set_nonblocking(fd);
+Conn& EventLoop::new_conn(int fd, StreamDataFn on_data, StreamCloseFn on_close,
+                          StreamDrainedFn on_drained) {
     auto c = std::make_unique<Conn>();
     c->id = next_id_++;
     c->fd = fd;
@@ -48,24 +53,92 @@ uint64_t EventLoop::add_stream(int fd, StreamDataFn on_data, StreamCloseFn on_cl
     c->in_buffer.resize(4096);
     Conn& ref = *c;
     conns_.emplace(c->id, std::move(c));
+    return ref;
+}
+
+uint64_t EventLoop::add_stream(int fd, StreamDataFn on_data, StreamCloseFn on_close,
+                               StreamDrainedFn on_drained) {
+    set_nonblocking(fd);
+    Conn& ref = new_conn(fd, std::move(on_data), std::move(on_close), std::move(on_drained));
     conn_added(ref);
     return ref.id;
+}
+
+uint64_t EventLoop::connect_stream(const Endpoint& to, ConnectFn on_connected, StreamDataFn on_data,
+                                   StreamCloseFn on_close, StreamDrainedFn on_drained) {
+    const int fd = open_socket(*sys_, to.family(), SOCK_STREAM, 0);
+    if (fd < 0) throw std::system_error(errno, std::generic_category(), "socket (stream)");
+    Conn& ref = new_conn(fd, std::move(on_data), std::move(on_close), std::move(on_drained));
+    ref.on_connected = std::move(on_connected);
+    ref.connecting = true;
+    if (::connect(fd, to.sa(), to.len()) == 0 || errno == EINPROGRESS) {
+        conn_connecting(ref);  // completion (or failure) shows as POLLOUT
+    } else {
+        // Refused at once (ENETUNREACH, say): reported from the loop, like
+        // any other outcome, never from inside this call.
+        const uint64_t id = ref.id;
+        const int error = errno;
+        add_timer_after(MonoClock::duration::zero(), [this, id, error] {
+            if (Conn* live = conn(id); live != nullptr && live->connecting)
+                finish_connect(*live, error);
+        });
+    }
+    return ref.id;
+}
+
+void EventLoop::complete_connect(Conn& c) {
+    int error = 0;
+    socklen_t len = sizeof error;
+    if (getsockopt(c.fd, SOL_SOCKET, SO_ERROR, &error, &len) != 0) error = errno;
+    finish_connect(c, error);
+}
+
+void EventLoop::finish_connect(Conn& c, int error) {
+    const uint64_t id = c.id;
+    c.connecting = false;
+    if (c.on_connected && !c.closing) c.on_connected(id, error);
+    Conn* live = conn(id);
+    if (live == nullptr || live->closing) return;
+    if (error != 0) {
+        live->drop_output();
+        live->closing = true;
+        conn_closing(*live);
+        return;
+    }
+    conn_added(*live);
+    if (!live->out.empty()) conn_write_ready(*live);
 }
 
 void EventLoop::write_stream(uint64_t id, std::span<const uint8_t> data) {
     Conn* c = conn(id);
     if (c == nullptr || c->closing || c->close_when_flushed || data.empty()) return;
-    c->out.emplace_back(data.begin(), data.end());
-    conn_write_ready(*c);
+    c->queue_output(data);
+    if (c->output_cap != 0 && c->queued() > c->output_cap) c->over_cap = true;
+    if (!c->connecting) conn_write_ready(*c);
 }
 
 size_t EventLoop::stream_queued_bytes(uint64_t id) const {
     auto it = conns_.find(id);
-    if (it == conns_.end()) return 0;
-    const Conn& c = *it->second;
-    size_t total = 0;
-    for (const std::vector<uint8_t>& chunk : c.out) total += chunk.size();
-    return total - c.out_offset;
+    return it == conns_.end() ? 0 : it->second->queued();
+}
+
+void EventLoop::set_stream_output_cap(uint64_t id, size_t bytes) {
+    Conn* c = conn(id);
+    if (c == nullptr) return;
+    c->output_cap = bytes;
+    c->over_cap = bytes != 0 && c->queued() > bytes;
+    output_progress(*c);
+}
+
+bool EventLoop::stream_over_cap(uint64_t id) const {
+    auto it = conns_.find(id);
+    return it != conns_.end() && it->second->over_cap;
+}
+
+void EventLoop::output_progress(Conn& c) {
+    if (!c.over_cap || c.queued() > c.output_cap / 2) return;
+    c.over_cap = false;
+    if (!c.closing && c.wants_read()) conn_resumed(c);
 }
 
 void EventLoop::pause_stream(uint64_t id) {
@@ -76,7 +149,7 @@ void EventLoop::resume_stream(uint64_t id) {
     Conn* c = conn(id);
     if (c == nullptr || !c->paused) return;
     c->paused = false;
-    if (!c->closing) conn_resumed(*c);
+    if (!c->closing && c->wants_read()) conn_resumed(*c);
 }
 
 void EventLoop::close_stream(uint64_t id, bool flush) {
@@ -112,6 +185,20 @@ void EventLoop::finish_conn_close(uint64_t id) {
     conns_.erase(it);
     close(c->fd);
     if (c->on_close) c->on_close(id);
+}
+
+int open_tcp_listener(const Endpoint& bind, int backlog) {
+    const int fd = socket(bind.family(), SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    if (fd < 0) throw std::system_error(errno, std::generic_category(), "socket (TCP listener)");
+    const int one = 1;
+    setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+    if (bind.is_v6()) setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof one);
+    if (::bind(fd, bind.sa(), bind.len()) != 0 || listen(fd, backlog) != 0) {
+        const int error = errno;
+        close(fd);
+        throw std::system_error(error, std::generic_category(), "bind/listen " + bind.to_string());
+    }
+    return fd;
 }
 
 Listener* EventLoop::listener(uint64_t id) {

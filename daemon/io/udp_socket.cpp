@@ -90,6 +90,8 @@ int open_udp_socket(const Syscalls& sys, UdpOptions& options,
         // recvmsg() fill in the current time for such a packet (the
         // "race between timestamp enabling and packet receiving" case in
         // __sock_recv_timestamp), and SCM_TIMESTAMPING then carries it too.
+        // It costs a second control message per datagram, so the loop turns
+        // it off again once the switch is surely on (EventLoop::deliver).
         if (options.rx_timestamps && !try_opt(sys, fd, SOL_SOCKET, SO_TIMESTAMPNS, 1)) {
             note_fallback(errno_text("SO_TIMESTAMPNS refused"));
         }

@@ -3,7 +3,9 @@
 // The ring is created disabled and restricted to the opcodes below before
 // it runs (uring_ring.hpp): SQEs never meet the seccomp filter.
 // Receive: one multishot IORING_OP_RECVMSG per UDP socket, selecting buffers
-// from a provided buffer ring shared by all sockets (kernel >= 6.0). Each
+// from a provided buffer ring shared by all sockets (kernel >= 6.0;
+// uring_buffers.hpp: it starts with 16 buffers lent and doubles, up to
+// io.receive_buffers, whenever a burst finds it empty). Each
 // buffer holds io_uring_recvmsg_out, the peer address, the control messages
 // (timestamps, pktinfo) and the payload; it goes back to the ring as soon as
 // the callback returns. Without multishot (older kernels, or forced for
@@ -11,12 +13,21 @@
 // re-armed on completion.
 // TX timestamps: a multishot POLLERR poll per socket; on wake-up the error
 // queue is drained with recvmsg(MSG_ERRQUEUE).
-// Send: queued datagrams become one IORING_OP_SENDMSG each and leave in one
-// io_uring_enter per loop iteration; the next wait does not count their
-// completions as events (two system calls per wake-up, not three).
+// Send: queued datagrams become one SQE each: IORING_OP_SEND with the
+// destination address (sendto; 6.0) when there is no control message to
+// pass, which spares the kernel copying and checking a msghdr and an iovec
+// array per datagram, else IORING_OP_SENDMSG (a pktinfo source address, or
+// a kernel that refuses the address on SEND). Under run() they leave in the
+// io_uring_enter that also waits for the next event (one system call per
+// wake-up); the wait does not count their completions as events.
+// Ring set-up (uring_ring.cpp): where the loop runs on the thread that made
+// it, SINGLE_ISSUER|DEFER_TASKRUN, so receive completions are produced in
+// that wait, in one batch, instead of by task work that interrupts the loop.
 // Timers: one IORING_OP_TIMEOUT (absolute, CLOCK_MONOTONIC) for the earliest
 // deadline; the base class fires the due timers in order.
 // Signals: a multishot poll on the signalfd.
+// Streams: at most one recv, one send and (connecting) one POLLOUT poll in
+// flight per connection, so SQEs in flight stay bounded by the connections.
 // Watched descriptors (watch_fd): one single-shot POLLIN poll each, re-armed
 // after the callback, also where multishot is available. io_uring polls are
 // edge-triggered (the kernel adds EPOLLET to every IORING_OP_POLL_ADD and
@@ -31,7 +42,6 @@
 // an unwatched id only count down its inflight.
 #include <liburing.h>
 #include <poll.h>
-#include <sys/mman.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -44,6 +54,7 @@
 #include "io/event_loop.hpp"
 #include "io/loop_objects.hpp"
 #include "io/timestamps.hpp"
+#include "io/uring_buffers.hpp"
 #include "io/uring_ring.hpp"
 
 namespace nanotime::io {
@@ -56,6 +67,7 @@ enum OpKind : uint64_t {
     kAccept,
     kConnRecv,
     kConnSend,
+    kConnect,  // POLLOUT poll on a connecting stream
     kTimer,
     kSignal,
     kWatch,
@@ -64,7 +76,6 @@ enum OpKind : uint64_t {
 
 constexpr int kShift = 56;
 constexpr uint64_t kIdMask = (uint64_t{1} << kShift) - 1;
-constexpr uint16_t kBufferGroup = 7;
 // Room for a sockaddr_in6 (28 bytes), rounded up so that the control messages
 // the kernel puts after the name stay aligned for cmsghdr.
 constexpr size_t kNameSize = 32;
@@ -78,19 +89,22 @@ class UringLoop final : public EventLoop {
   public:
     explicit UringLoop(const LoopOptions& options) : EventLoop(options) {
         // Disabled until the restrictions are registered: see uring_ring.hpp.
-        create_disabled_ring(ring_, options.ring_entries);
+        create_disabled_ring(ring_, options.ring_entries, options.runs_on_creating_thread);
         try {
             if (io_uring_probe* probe = io_uring_get_probe_ring(&ring_)) {
-                // IORING_OP_SEND_ZC arrived with multishot recvmsg, in 6.0.
+                // IORING_OP_SEND_ZC arrived with multishot recvmsg and with
+                // the destination address on IORING_OP_SEND, in 6.0.
                 multishot_ = io_uring_opcode_supported(probe, IORING_OP_SEND_ZC) != 0;
+                sendto_ = multishot_;
                 io_uring_free_probe(probe);
             }
             if (options.force_single_shot) multishot_ = false;
-            if (multishot_ && !setup_buffer_ring()) multishot_ = false;
+            if (multishot_ && !buffers_.setup(ring_, options.buffer_count, options.buffer_size))
+                multishot_ = false;
             restrict_and_enable(ring_);
         } catch (...) {
             io_uring_queue_exit(&ring_);
-            if (buf_ring_ != nullptr) munmap(buf_ring_, buf_ring_bytes_);
+            buffers_.release();
             throw;
         }
         single_buffer_size_ = options.buffer_size;
@@ -100,15 +114,17 @@ class UringLoop final : public EventLoop {
 
     ~UringLoop() override {
         io_uring_queue_exit(&ring_);
-        if (buf_ring_ != nullptr) munmap(buf_ring_, buf_ring_bytes_);
+        buffers_.release();
         for (SendOp* op : send_ops_) delete op;
     }
 
     Backend backend() const override { return Backend::IoUring; }
     io_uring* ring() { return &ring_; }
     std::string describe() const override {
-        return multishot_ ? "io_uring (multishot recvmsg, provided buffer ring, batched sendmsg)"
-                          : "io_uring (single-shot recvmsg re-armed, batched sendmsg)";
+        std::string d = multishot_ ? "io_uring (multishot recvmsg, provided buffer ring, "
+                                   : "io_uring (single-shot recvmsg re-armed, ";
+        d += sendto_ ? "batched send/sendmsg)" : "batched sendmsg)";
+        return d;
     }
 
   protected:
@@ -127,8 +143,14 @@ class UringLoop final : public EventLoop {
     void listener_closing(Listener& l) override { cancel(tag(kAccept, l.id)); }
 
     void conn_added(Conn& c) override { arm_conn_recv(c); }
+    void conn_connecting(Conn& c) override {
+        io_uring_sqe* sqe = get_sqe();
+        io_uring_prep_poll_add(sqe, c.fd, POLLOUT);
+        io_uring_sqe_set_data64(sqe, tag(kConnect, c.id));
+        ++c.inflight;
+    }
     void conn_write_ready(Conn& c) override {
-        if (!c.writing) arm_conn_send(c);
+        if (!c.writing && !c.connecting) arm_conn_send(c);
     }
     void conn_resumed(Conn& c) override {
         if (!c.reading) arm_conn_recv(c);
@@ -136,6 +158,7 @@ class UringLoop final : public EventLoop {
     void conn_closing(Conn& c) override {
         cancel(tag(kConnRecv, c.id));
         if (c.writing) cancel(tag(kConnSend, c.id));
+        if (c.connecting) cancel(tag(kConnect, c.id));
     }
 
     void signals_added(int fd) override {
@@ -192,19 +215,26 @@ class UringLoop final : public EventLoop {
                 // cheaper copy than an allocation).
                 op->data.assign(p.data.bytes());
                 op->to = p.to;
-                op->iov = iovec{op->data.data(), op->data.size()};
-                op->msg = msghdr{};
-                op->msg.msg_name = op->to.sa();
-                op->msg.msg_namelen = op->to.len();
-                op->msg.msg_iov = &op->iov;
-                op->msg.msg_iovlen = 1;
                 const size_t clen = build_pktinfo(p.from, op->control, sizeof op->control);
-                if (clen > 0) {
-                    op->msg.msg_control = op->control;
-                    op->msg.msg_controllen = clen;
-                }
                 io_uring_sqe* sqe = get_sqe();
-                io_uring_prep_sendmsg(sqe, s->fd, &op->msg, 0);
+                op->sendto = sendto_ && clen == 0;
+                if (op->sendto) {
+                    io_uring_prep_send(sqe, s->fd, op->data.data(), op->data.size(), 0);
+                    io_uring_prep_send_set_addr(sqe, op->to.sa(),
+                                                static_cast<uint16_t>(op->to.len()));
+                } else {
+                    op->iov = iovec{op->data.data(), op->data.size()};
+                    op->msg = msghdr{};
+                    op->msg.msg_name = op->to.sa();
+                    op->msg.msg_namelen = op->to.len();
+                    op->msg.msg_iov = &op->iov;
+                    op->msg.msg_iovlen = 1;
+                    if (clen > 0) {
+                        op->msg.msg_control = op->control;
+                        op->msg.msg_controllen = clen;
+                    }
+                    io_uring_prep_sendmsg(sqe, s->fd, &op->msg, 0);
+                }
                 io_uring_sqe_set_data64(sqe, tag(kUdpSend, op->slot));
                 ++s->inflight;
                 ++sends_since_drain_;
@@ -213,10 +243,10 @@ class UringLoop final : public EventLoop {
         }
         // The batch: every datagram queued this iteration, plus whatever the
         // callbacks armed (stream sends, re-armed receives), in one
-        // io_uring_enter. It is submitted now, not deferred to the next wait,
-        // because callers rely on run_once() having handed their writes to
-        // the kernel when it returns.
-        if (io_uring_sq_ready(&ring_) > 0) io_uring_submit(&ring_);
+        // io_uring_enter. Under run() that is the next wait's, which comes
+        // at once; a bare run_once() submits now, because its callers rely
+        // on their writes having reached the kernel when it returns.
+        if (!running_ && io_uring_sq_ready(&ring_) > 0) io_uring_submit(&ring_);
     }
 
   private:
@@ -229,50 +259,13 @@ class UringLoop final : public EventLoop {
         uint64_t slot = 0;
         uint64_t socket = 0;
         uint64_t token = 0;
-        Endpoint to;
-        DatagramBytes data;  // must outlive the send: the kernel may read it after submit
+        Endpoint to;          // also the address SEND reads (sendto)
+        bool sendto = false;  // IORING_OP_SEND with an address, not SENDMSG
+        DatagramBytes data;   // must outlive the send: the kernel may read it after submit
         iovec iov{};
         msghdr msg{};
         alignas(cmsghdr) uint8_t control[64];
     };
-
-    bool setup_buffer_ring() {
-        const unsigned n = options_.buffer_count;
-        if (n == 0 || (n & (n - 1)) != 0 || n > 32768) return false;
-        buf_ring_bytes_ = n * sizeof(io_uring_buf);
-        void* mem = mmap(nullptr, buf_ring_bytes_, PROT_READ | PROT_WRITE,
-                         MAP_ANONYMOUS | MAP_PRIVATE, -1, 0);
-        if (mem == MAP_FAILED) return false;
-        buf_ring_ = static_cast<io_uring_buf_ring*>(mem);
-        io_uring_buf_reg reg{};
-        reg.ring_addr = reinterpret_cast<uint64_t>(mem);
-        reg.ring_entries = n;
-        reg.bgid = kBufferGroup;
-        if (io_uring_register_buf_ring(&ring_, &reg, 0) != 0) {
-            munmap(mem, buf_ring_bytes_);
-            buf_ring_ = nullptr;
-            return false;
-        }
-        io_uring_buf_ring_init(buf_ring_);
-        buffers_.resize(static_cast<size_t>(n) * options_.buffer_size);
-        mask_ = io_uring_buf_ring_mask(n);
-        for (unsigned i = 0; i < n; ++i) {
-            io_uring_buf_ring_add(buf_ring_, buffer(i), options_.buffer_size,
-                                  static_cast<uint16_t>(i), mask_, static_cast<int>(i));
-        }
-        io_uring_buf_ring_advance(buf_ring_, static_cast<int>(n));
-        return true;
-    }
-
-    uint8_t* buffer(unsigned bid) {
-        return buffers_.data() + static_cast<size_t>(bid) * options_.buffer_size;
-    }
-
-    void recycle(unsigned bid) {
-        io_uring_buf_ring_add(buf_ring_, buffer(bid), options_.buffer_size,
-                              static_cast<uint16_t>(bid), mask_, 0);
-        io_uring_buf_ring_advance(buf_ring_, 1);
-    }
 
     io_uring_sqe* get_sqe() {
         io_uring_sqe* sqe = io_uring_get_sqe(&ring_);
@@ -313,7 +306,7 @@ class UringLoop final : public EventLoop {
         if (multishot_) {
             io_uring_prep_recvmsg_multishot(sqe, s.fd, &template_, 0);
             sqe->flags |= IOSQE_BUFFER_SELECT;
-            sqe->buf_group = kBufferGroup;
+            sqe->buf_group = ProvidedBuffers::kGroup;
         } else {
             auto& st = single_[s.id];
             st.iov = iovec{s.rx_buffer.data(), single_buffer_size_};
@@ -411,6 +404,14 @@ class UringLoop final : public EventLoop {
                         note_sent(*s, op->token);
                     } else {
                         ++stats_.send_errors;
+                        // A kernel without the address on IORING_OP_SEND
+                        // refuses the SQE: this datagram is lost, the next
+                        // ones go as SENDMSG.
+                        if (op->sendto && c.res == -EINVAL && sendto_) {
+                            sendto_ = false;
+                            note_fallback(
+                                "io_uring SEND with an address refused (EINVAL): sendmsg");
+                        }
                     }
                 }
                 free_sends_.push_back(op->slot);  // the op and its buffer are reused
@@ -442,8 +443,8 @@ class UringLoop final : public EventLoop {
                                             std::span<const uint8_t>(cn->in_buffer.data(),
                                                                      static_cast<size_t>(c.res)));
                         // Paused (by the callback, say): resume_stream() re-arms.
-                        if (Conn* live = conn(id);
-                            live != nullptr && !live->closing && !live->paused && !live->reading)
+                        if (Conn* live = conn(id); live != nullptr && !live->closing &&
+                                                   live->wants_read() && !live->reading)
                             arm_conn_recv(*live);
                     } else if (!cn->closing) {
                         cn->closing = true;  // EOF, reset, or cancelled
@@ -456,7 +457,7 @@ class UringLoop final : public EventLoop {
                     --cn->inflight;
                     cn->writing = false;
                     if (c.res < 0) {
-                        cn->out.clear();
+                        cn->drop_output();
                         if (!cn->closing) {
                             cn->closing = true;
                             conn_closing(*cn);
@@ -464,11 +465,9 @@ class UringLoop final : public EventLoop {
                         break;
                     }
                     if (cn->closing) break;
-                    cn->out_offset += static_cast<size_t>(c.res);
-                    if (cn->out_offset >= cn->out.front().size()) {
-                        cn->out.pop_front();
-                        cn->out_offset = 0;
-                    }
+                    cn->consumed(static_cast<size_t>(c.res));
+                    output_progress(*cn);
+                    if (cn->closing) break;
                     if (!cn->out.empty()) {
                         arm_conn_send(*cn);
                     } else if (cn->close_when_flushed) {
@@ -477,6 +476,12 @@ class UringLoop final : public EventLoop {
                     } else {
                         deliver_stream_drained(*cn);
                     }
+                }
+                break;
+            case kConnect:
+                if (Conn* cn = conn(id)) {
+                    --cn->inflight;
+                    if (!cn->closing && cn->connecting) complete_connect(*cn);
                 }
                 break;
             case kTimer:
@@ -515,13 +520,13 @@ class UringLoop final : public EventLoop {
         const bool has_buffer = (c.flags & IORING_CQE_F_BUFFER) != 0;
         const unsigned bid = c.flags >> IORING_CQE_BUFFER_SHIFT;
         if (s == nullptr) {
-            if (has_buffer) recycle(bid);
+            if (has_buffer) buffers_.recycle(bid);
             return;
         }
         if (c.res >= 0 && !s->closing) {
             ReceivedDatagram d;
             if (multishot_ && has_buffer) {
-                uint8_t* buf = buffer(bid);
+                uint8_t* buf = buffers_.buffer(bid);
                 io_uring_recvmsg_out* out = io_uring_recvmsg_validate(buf, c.res, &template_);
                 if (out != nullptr) {
                     d.peer = Endpoint::from_sockaddr(
@@ -548,9 +553,10 @@ class UringLoop final : public EventLoop {
                 deliver(*s, d, (st.msg.msg_flags & MSG_TRUNC) != 0);
             }
         }
-        if (has_buffer) recycle(bid);
+        if (has_buffer) buffers_.recycle(bid);
         if (more) return;
         // The operation ended (single-shot, ENOBUFS, an error, a cancel).
+        if (c.res == -ENOBUFS && multishot_) buffers_.grow();
         UdpSock* live = udp(id);
         if (live == nullptr) return;
         --live->inflight;
@@ -568,11 +574,9 @@ class UringLoop final : public EventLoop {
 
     io_uring ring_{};
     bool multishot_ = false;
-    io_uring_buf_ring* buf_ring_ = nullptr;
-    size_t buf_ring_bytes_ = 0;
-    int mask_ = 0;
-    std::vector<uint8_t> buffers_;
-    msghdr template_{};  // multishot recvmsg: name and control sizes only
+    bool sendto_ = false;      // IORING_OP_SEND takes a destination address (6.0)
+    ProvidedBuffers buffers_;  // multishot receive buffers
+    msghdr template_{};        // multishot recvmsg: name and control sizes only
     size_t single_buffer_size_ = 2048;
     std::map<uint64_t, SingleShot> single_;
     std::vector<SendOp*> send_ops_;

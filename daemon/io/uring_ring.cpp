@@ -21,14 +21,22 @@ int register_ring(io_uring& ring, unsigned opcode, const void* arg, unsigned cou
 
 }  // namespace
 
-void create_disabled_ring(io_uring& ring, unsigned entries) {
-    io_uring_params params{};
-    params.flags = IORING_SETUP_SUBMIT_ALL | IORING_SETUP_COOP_TASKRUN | IORING_SETUP_R_DISABLED;
-    int ret = io_uring_queue_init_params(entries, &ring, &params);
-    if (ret == -EINVAL) {  // kernel older than 5.19: plain ring (still disabled)
-        params = io_uring_params{};
-        params.flags = IORING_SETUP_R_DISABLED;
+void create_disabled_ring(io_uring& ring, unsigned entries, bool single_issuer) {
+    // Best first: completions deferred to the owner's next wait (6.1), then
+    // cooperative task running (5.19), then a plain ring. Each step down is
+    // a kernel that refuses the flags (EINVAL).
+    constexpr unsigned kCoop = IORING_SETUP_SUBMIT_ALL | IORING_SETUP_COOP_TASKRUN;
+    constexpr unsigned kDefer = IORING_SETUP_SINGLE_ISSUER | IORING_SETUP_DEFER_TASKRUN;
+    std::vector<unsigned> attempts;
+    if (single_issuer) attempts.push_back(kDefer | IORING_SETUP_SUBMIT_ALL);
+    attempts.push_back(kCoop);
+    attempts.push_back(0);
+    int ret = -EINVAL;
+    for (const unsigned flags : attempts) {
+        io_uring_params params{};
+        params.flags = flags | IORING_SETUP_R_DISABLED;
         ret = io_uring_queue_init_params(entries, &ring, &params);
+        if (ret != -EINVAL) break;
     }
     if (ret < 0) throw std::system_error(-ret, std::generic_category(), "io_uring_queue_init");
 }

@@ -25,10 +25,14 @@ inline constexpr uint8_t kRingOpcodes[] = {
     IORING_OP_TIMEOUT, IORING_OP_TIMEOUT_REMOVE, IORING_OP_ASYNC_CANCEL,
 };
 
-// io_uring_queue_init_params with IORING_SETUP_R_DISABLED (and
-// SUBMIT_ALL|COOP_TASKRUN where the kernel has them, 5.19). Throws
-// std::system_error.
-void create_disabled_ring(io_uring& ring, unsigned entries);
+// io_uring_queue_init_params with IORING_SETUP_R_DISABLED, plus the best
+// task-running mode the kernel has: with @single_issuer (the thread that
+// enables the ring, i.e. the constructor's, is the only one that will ever
+// submit or wait) SINGLE_ISSUER|DEFER_TASKRUN (6.1), where completions are
+// produced in the owner's next wait instead of by task work that interrupts
+// it; otherwise, or on older kernels, SUBMIT_ALL|COOP_TASKRUN (5.19); else
+// plain. Throws std::system_error.
+void create_disabled_ring(io_uring& ring, unsigned entries, bool single_issuer);
 
 // Registers the restrictions (kRingOpcodes, IOSQE_BUFFER_SELECT, no
 // register ops) and enables the ring. Throws std::system_error; the caller

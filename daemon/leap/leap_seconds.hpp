@@ -31,7 +31,7 @@
 
 namespace nanotime::ntp {
 
-inline constexpr size_t kMaxLeapFileBytes = 256 * 1024;
+inline constexpr size_t kMaxLeapFileBytes = size_t{256} * 1024;
 inline constexpr int64_t kSecondsPerDay = 86'400;
 
 struct LeapEntry {

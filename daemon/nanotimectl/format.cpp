@@ -133,7 +133,7 @@ std::string format_human(const std::string& command, const nlohmann::json& data)
         for (const SourceInfo& s : sources) {
             std::string name =
                 s.address == s.name || s.name == "-" ? s.address : s.name + " " + s.address;
-            if (name.size() > 28) name = name.substr(0, 27) + "~";
+            if (name.size() > 28) name.replace(27, std::string::npos, "~");
             out << printf_string(
                 "%c %-28s %-6s %2d %4d %5o %6s %12s %12s %12s\n", state_mark(s.state), name.c_str(),
                 s.kind.c_str(), s.stratum, s.poll, s.reach, ago(s.last_rx_ago_s).c_str(),

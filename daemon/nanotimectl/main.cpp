@@ -3,13 +3,16 @@
 //   nanotimectl [--socket PATH] [--json] status|tracking|sources|sourcestats|kernel|pps
 //   nanotimectl reload|makestep          (root or the control group)
 #include <CLI/CLI.hpp>
+#include <exception>
 #include <iostream>
 #include <nlohmann/json.hpp>
 
 #include "ctl/control_server.hpp"
 #include "nanotimectl/format.hpp"
 
-int main(int argc, char** argv) {
+// A function-try-block: any exception ends in a message and status 2 (as
+// for a daemon that cannot be reached), not in std::terminate.
+int main(int argc, char** argv) try {
     CLI::App app{"nanotimectl - monitor and control nanotimed"};
     std::string socket_path = "/run/nanotime/nanotimed.sock";
     bool as_json = false;
@@ -61,4 +64,7 @@ int main(int argc, char** argv) {
         return 2;
     }
     return 0;
+} catch (const std::exception& e) {
+    std::cerr << "nanotimectl: " << e.what() << "\n";
+    return 2;
 }

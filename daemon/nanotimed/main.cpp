@@ -6,8 +6,9 @@
 // Start-up: configuration -> logging -> event loop -> clock -> sockets
 // (privileged) -> privilege drop -> seccomp -> sources -> READY=1 -> loop.
 //
-// Randomness: the OpenSSL CSPRNG, or with [service] random_seed (simulation
-// and testing only) a seeded SplitMix64, so that simulator runs repeat.
+// Randomness: the kernel CSPRNG (getrandom), or with [service] random_seed
+// (simulation and testing only) a seeded SplitMix64, so that simulator runs
+// repeat.
 #include <spdlog/sinks/basic_file_sink.h>
 #include <spdlog/sinks/stdout_sinks.h>
 #include <systemd/sd-daemon.h>
@@ -15,13 +16,14 @@
 
 #include <CLI/CLI.hpp>
 #include <cstdio>
+#include <exception>
 #include <iostream>
 
 #include "config/config.hpp"
 #include "io/syscalls.hpp"
 #include "nanotimed/daemon.hpp"
 #include "nanotimed/hardening.hpp"
-#include "util/openssl_random.hpp"
+#include "util/kernel_random.hpp"
 #include "util/random.hpp"
 
 namespace {
@@ -79,7 +81,10 @@ std::shared_ptr<spdlog::logger> make_logger(const config::LogConfig& c) {
 
 }  // namespace
 
-int main(int argc, char** argv) {
+// A function-try-block: an exception outside the run proper (option or
+// configuration parsing, out of memory) ends in a message and status 1, not
+// in std::terminate.
+int main(int argc, char** argv) try {
     CLI::App app{
         "nanotimed - NTP client and server disciplining the nanoclock or the system clock"};
     std::string config_path = config::kDefaultPath;
@@ -96,7 +101,7 @@ int main(int argc, char** argv) {
     app.set_version_flag("--version", std::string("nanotimed ") + daemon::kVersion);
     app.footer(
         "Simulation and testing: [service] random_seed = N in the configuration makes the "
-        "daemon's random choices reproducible (SplitMix64 seeded with N instead of the OpenSSL "
+        "daemon's random choices reproducible (SplitMix64 seeded with N instead of the kernel "
         "CSPRNG). It makes request cookies predictable: never on a real host. See CONFIG.md.");
     CLI11_PARSE(app, argc, argv);
 
@@ -161,7 +166,7 @@ int main(int argc, char** argv) {
                          ": predictable random choices (request cookies), for simulation and "
                          "testing only");
         } else {
-            random = std::make_unique<ntp::OpensslRandom>();
+            random = std::make_unique<ntp::KernelRandom>();
         }
         daemon::Daemon d(cfg, config_path, std::move(loop), std::move(clock), log, *random);
         d.open_sockets();
@@ -204,4 +209,7 @@ int main(int argc, char** argv) {
         return 1;
     }
     return 0;
+} catch (const std::exception& e) {
+    std::cerr << "nanotimed: " << e.what() << "\n";
+    return 1;
 }

@@ -92,10 +92,11 @@ bool Resolver::start() {
 
 void Resolver::answer_later(Resolution r) {
     const uint64_t key = next_timer_key_++;
-    timers_[key] = loop_.add_timer_after(std::chrono::nanoseconds(0), [this, key, r] {
-        timers_.erase(key);
-        on_result_(r);
-    });
+    timers_[key] =
+        loop_.add_timer_after(std::chrono::nanoseconds(0), [this, key, r = std::move(r)] {
+            timers_.erase(key);
+            on_result_(r);
+        });
 }
 
 void Resolver::resolve(uint64_t tag, const std::string& host) {

@@ -24,7 +24,10 @@ ServerWorkers::ServerWorkers(unsigned count, const io::LoopOptions& loop_options
             auto w = std::make_unique<Worker>();
             Worker& ref = *w;
             workers_.push_back(std::move(w));
-            ref.loop = io::make_event_loop(loop_options);
+            // Made here, run on the worker's thread (start()).
+            io::LoopOptions options = loop_options;
+            options.runs_on_creating_thread = false;
+            ref.loop = io::make_event_loop(options);
             ref.server = make_server();
             ref.state = initial;
             ref.state_generation = generation_.load();
@@ -57,7 +60,7 @@ ServerWorkers::~ServerWorkers() {
             w->wake_fd = -1;
         }
     }
-    for (auto& w : workers_) {
+    for (const auto& w : workers_) {
         if (w->thread.joinable()) w->thread.join();
     }
 }

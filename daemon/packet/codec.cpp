@@ -177,7 +177,7 @@ Result<std::vector<uint8_t>, EncodeError> serialize(const Packet& packet) {
         out.resize(start + length, 0);
         store16(out.data() + start, field.type);
         store16(out.data() + start + 2, static_cast<uint16_t>(length));
-        std::copy(field.value.begin(), field.value.end(), out.begin() + start + 4);
+        std::copy(field.value.begin(), field.value.end(), out.data() + start + 4);
     }
     if (packet.mac) {
         const size_t digest = packet.mac->digest.size();

@@ -30,7 +30,7 @@ struct RateLimitConfig {
     Nanoseconds interval{2LL * kNanosPerSecond};      // one token per this
     double burst = 8.0;                               // tokens, at most
     Nanoseconds kod_interval{8LL * kNanosPerSecond};  // between KoDs to one client
-    size_t memory_bytes = 512 * 1024;                 // table size budget
+    size_t memory_bytes = size_t{512} * 1024;         // table size budget
     uint8_t ipv6_prefix = 64;                         // bits that name an IPv6 client
 };
 

@@ -1,5 +1,6 @@
 #include "time/ntp_time.hpp"
 
+#include <algorithm>
 #include <cmath>
 
 namespace nanotime::ntp {
@@ -42,8 +43,7 @@ NtpShort to_short(Nanoseconds duration) {
     const uint64_t rest = static_cast<uint64_t>(ns % kNanosPerSecond);
     uint64_t fraction = ((rest << 16) + kNanosPerSecond - 1) / kNanosPerSecond;  // round up
     uint64_t raw = (seconds << 16) + fraction;
-    if (raw > 0xffffffffULL) raw = 0xffffffffULL;
-    return NtpShort{static_cast<uint32_t>(raw)};
+    return NtpShort{static_cast<uint32_t>(std::min<uint64_t>(raw, 0xffffffffULL))};
 }
 
 NtpInstant NtpInstant::from_timestamp(NtpTimestamp ts, NtpInstant pivot) {

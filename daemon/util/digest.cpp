@@ -10,7 +10,7 @@ namespace {
 
 // Fetched once per process (explicit fetches skip the per-call lookup of
 // EVP_sha1()/EVP_md5()); kept for the life of the process.
-const EVP_MD* fetched(const char* name) {
+const EVP_MD* fetched(const char* name) noexcept {
     EVP_MD* md = EVP_MD_fetch(nullptr, name, nullptr);
     if (md == nullptr) std::abort();  // OpenSSL's default provider is always there
     return md;

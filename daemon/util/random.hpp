@@ -2,7 +2,7 @@
 //
 // The core never reads a random device itself: request cookies, source-port
 // choices, poll jitter and hash keys all come from a RandomSource the caller
-// owns. The daemon passes a CSPRNG (util/openssl_random.hpp); tests pass a
+// owns. The daemon passes a CSPRNG (util/kernel_random.hpp); tests pass a
 // seeded deterministic generator so every run is reproducible.
 #pragma once
 

@@ -23,7 +23,11 @@ Unexpected<E> unexpected(E error) {
 template <typename T, typename E>
 class Result {
   public:
+    // Implicit on purpose, as std::expected: `return value;` and
+    // `return unexpected(error);` both make a Result.
+    // cppcheck-suppress noExplicitConstructor
     Result(T value) : state_(std::in_place_index<0>, std::move(value)) {}
+    // cppcheck-suppress noExplicitConstructor
     Result(Unexpected<E> error) : state_(std::in_place_index<1>, error.error) {}
 
     bool has_value() const { return state_.index() == 0; }

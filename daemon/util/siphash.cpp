@@ -12,11 +12,12 @@ namespace {
 
 // Fetched once, at start-up: before the daemon's seccomp filter, which a
 // first fetch for a rate limiter made later would run under.
-EVP_MAC* const kSipHash = [] {
+EVP_MAC* fetched_siphash() noexcept {
     EVP_MAC* m = EVP_MAC_fetch(nullptr, "SIPHASH", nullptr);
     if (m == nullptr) std::abort();  // in OpenSSL's default provider since 3.0
     return m;
-}();
+}
+EVP_MAC* const kSipHash = fetched_siphash();
 
 }  // namespace
 

@@ -72,6 +72,14 @@ PY
 "$ntpload" --server "127.0.0.1:$port" --server "127.0.0.1:$port" --rate 200 --duration 0.2 \
 	--json - --quiet >"$work/two.json"
 python3 -c 'import json, sys; r = json.load(open(sys.argv[1])); assert len(r["servers"]) == 2 and all(s["sent"] == 40 for s in r["servers"]), r' "$work/two.json"
+# A report that cannot be written (here a full disk: the flush in fclose
+# fails) is an error with the reason, exit 2, not a silent success.
+rc=0
+"$ntpload" --server "127.0.0.1:$port" --rate 200 --duration 0.2 --quiet --json /dev/full \
+	2>"$work/full.err" || rc=$?
+if [ "$rc" != 2 ] || ! grep -q 'write /dev/full' "$work/full.err"; then
+	echo "smoke: --json /dev/full: exit $rc (want 2 and 'write /dev/full')"; cat "$work/full.err"; exit 1
+fi
 
 kill "$floor_pid"
 for _ in $(seq 1 20); do

@@ -1,5 +1,6 @@
 // Event loop behaviour, identical on every backend: UDP with kernel
 // timestamps (IPv4, IPv6), batched sends, streams, timers, signals.
+#include <poll.h>
 #include <sys/socket.h>
 #include <sys/un.h>
 #include <time.h>
@@ -153,6 +154,54 @@ TEST_P(EventLoopTest, EveryDatagramRightAfterOpenHasRxTimestamp) {
 
 // A reply can be handled before the loop has seen its request's TX stamp:
 // collect_tx_timestamps() reads the error queue on demand.
+// Under run(), an iteration's replies may be left for the next wait to
+// submit (io_uring). A reply queued by the callback that stops the loop
+// must still reach the kernel before run() returns.
+TEST_P(EventLoopTest, RunHandsOverTheRepliesOfItsLastIteration) {
+    UdpOptions o;
+    o.bind = Endpoint::v4_loopback(0);
+    o.rx_timestamps = false;
+    const uint64_t server = loop_->open_udp(o, [&](const ReceivedDatagram& d) {
+        const uint8_t reply[] = {'o', 'k'};
+        loop_->send_udp(d.socket, d.peer, reply);
+        loop_->stop();
+    });
+    const int client = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+    ASSERT_GE(client, 0);
+    const Endpoint to = loop_->local_endpoint(server);
+    ASSERT_EQ(sendto(client, "q", 1, 0, to.sa(), to.len()), 1);
+    loop_->run();
+    // The loop is not running any more: the reply is in the kernel already.
+    pollfd pfd{client, POLLIN, 0};
+    ASSERT_EQ(poll(&pfd, 1, 1000), 1);
+    char got[8] = {};
+    EXPECT_EQ(recv(client, got, sizeof got, MSG_DONTWAIT), 2);
+    EXPECT_EQ(std::string(got, 2), "ok");
+    close(client);
+}
+
+// The io_uring ring lends its receive buffers a few at a time (16 at
+// first): a burst larger than that is received whole, in order.
+TEST_P(EventLoopTest, BurstLargerThanTheFirstReceiveBuffersArrivesWhole) {
+    constexpr int kBurst = 200;
+    UdpOptions o;
+    o.bind = Endpoint::v4_loopback(0);
+    std::vector<int> got;
+    const uint64_t server = loop_->open_udp(
+        o, [&](const ReceivedDatagram& d) { got.push_back(d.payload[0] | d.payload[1] << 8); });
+    const int client = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+    ASSERT_GE(client, 0);
+    const Endpoint to = loop_->local_endpoint(server);
+    loop_->run_once(std::chrono::milliseconds(0));  // the receive is armed
+    for (int i = 0; i < kBurst; ++i) {
+        const uint8_t b[2] = {static_cast<uint8_t>(i & 0xff), static_cast<uint8_t>(i >> 8)};
+        ASSERT_EQ(sendto(client, b, 2, 0, to.sa(), to.len()), 2);
+    }
+    ASSERT_TRUE(run_until(*loop_, [&] { return got.size() >= kBurst; }));
+    for (int i = 0; i < kBurst; ++i) ASSERT_EQ(got[i], i);
+    close(client);
+}
+
 TEST_P(EventLoopTest, TxTimestampCollectedOnDemand) {
     UdpOptions so;
     so.bind = Endpoint::v4_loopback(0);

@@ -16,6 +16,7 @@
 #include <atomic>
 #include <climits>
 #include <cstring>
+#include <optional>
 #include <string>
 #include <thread>
 #include <vector>
@@ -40,12 +41,20 @@ struct Seen {
     MonoClock::time_point deadline;   // for the timeout check
     short udp_events = 0;             // events asked for the last UDP socket polled
     int sendmmsg_errno = ENOSYS;
+    int timestampns_fd = -1;  // the socket SO_TIMESTAMPNS was turned on for
 };
 Seen seen;
 
 bool is_socket(int fd) {
     struct stat st;
     return fstat(fd, &st) == 0 && S_ISSOCK(st.st_mode);
+}
+
+int setsockopt_noting_timestampns(int fd, int level, int name, const void* value, socklen_t len) {
+    if (level == SOL_SOCKET && name == SO_TIMESTAMPNS && len == sizeof(int) &&
+        *static_cast<const int*>(value) != 0)
+        seen.timestampns_fd = fd;
+    return ::setsockopt(fd, level, name, value, len);
 }
 
 int socket_without_type_flags(int domain, int type, int protocol) {
@@ -222,6 +231,47 @@ TEST_P(PortableLoopTest, SocketTypeFlagsRefusedAreSetWithFcntl) {
     p.send(*loop, "one");
     ASSERT_TRUE(run_until(*loop, [&] { return p.got.size() == 1; }));
     EXPECT_EQ(p.got[0], "one");
+}
+
+// SO_TIMESTAMPNS only bridges the kernel's timestamp switch going on; after
+// a second the loop turns it off (one control message per datagram less),
+// and datagrams still carry SO_TIMESTAMPING's software stamp.
+TEST_P(PortableLoopTest, SoTimestampnsIsTurnedOffASecondAfterOpen) {
+    seen = {};
+    Syscalls sys = Syscalls::system();
+    sys.setsockopt = setsockopt_noting_timestampns;
+    auto loop = loop_with(GetParam(), &sys);
+    UdpOptions o;
+    o.bind = Endpoint::v4_loopback(0);
+    std::vector<std::optional<timespec>> stamps;
+    const uint64_t id =
+        loop->open_udp(o, [&](const ReceivedDatagram& d) { stamps.push_back(d.rx.software); });
+    ASSERT_GE(seen.timestampns_fd, 0);
+    const int fd = seen.timestampns_fd;
+    const auto timestampns = [fd] {
+        int on = -1;
+        socklen_t len = sizeof on;
+        EXPECT_EQ(getsockopt(fd, SOL_SOCKET, SO_TIMESTAMPNS, &on, &len), 0);
+        return on;
+    };
+    const int sender = ::socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+    ASSERT_GE(sender, 0);
+    const Endpoint to = loop->local_endpoint(id);
+    const auto send_one = [&] {
+        const uint8_t b = 1;
+        ASSERT_EQ(sendto(sender, &b, 1, 0, to.sa(), to.len()), 1);
+    };
+    send_one();
+    ASSERT_TRUE(run_until(*loop, [&] { return stamps.size() == 1; }));
+    EXPECT_EQ(timestampns(), 1);  // within the first second: still on
+    std::this_thread::sleep_for(1100ms);
+    send_one();
+    ASSERT_TRUE(run_until(*loop, [&] { return stamps.size() == 2; }));
+    EXPECT_EQ(timestampns(), 0);
+    send_one();
+    ASSERT_TRUE(run_until(*loop, [&] { return stamps.size() == 3; }));
+    for (const auto& st : stamps) EXPECT_TRUE(st.has_value());
+    close(sender);
 }
 
 TEST_P(PortableLoopTest, SignalfdRefusedSignalsComeThroughASelfPipe) {

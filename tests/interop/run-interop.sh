@@ -475,7 +475,14 @@ chronyd-views)
 		    series(f"{what} served now, chronyd stratum 2 (last {len(b)} readings)", b)
 		    ma, mb = statistics.median(a), statistics.median(b)
 		    say(f"{what} served now: median nanotimed {us(ma)}, chronyd stratum 2 {us(mb)}, ratio {ma / mb:.2f}")
-		    if not (mb / 2 <= ma <= 2 * mb):
+		    # The same slack of one wire unit (15.3 us) as above: a few
+		    # microseconds either way cannot reach a client. nanotimed's
+		    # dispersion holds its offset estimate's standard deviation,
+		    # chronyd's does not; on a loaded CI machine (sanitizer build)
+		    # that alone doubled a 5 us figure (seen: 11.6 us against 5.1
+		    # us), still far below one unit.
+		    q = 1 / 65536
+		    if not (mb / 2 - q <= ma <= 2 * mb + q):
 		        bad(f"{what}: nanotimed would serve {us(ma)}, not within 2x of chronyd's {us(mb)}")
 
 		# (b) nanotimectl against chronyc, both following the same

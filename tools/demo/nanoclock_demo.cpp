@@ -11,6 +11,7 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <charconv>
 #include <cinttypes>
 #include <cstdint>
 #include <cstdio>
@@ -18,6 +19,8 @@
 #include <cstring>
 #include <ctime>
 #include <string>
+#include <string_view>
+#include <system_error>
 #include <vector>
 
 #include "io/timex_names.hpp"
@@ -232,7 +235,15 @@ void step_setoffset(nanoclock* nc) {
 }  // namespace
 
 int main(int argc, char** argv) {
-    int index = argc > 1 ? std::atoi(argv[1]) : 0;
+    int index = 0;  // N of /dev/nanoclockN
+    if (argc > 1) {
+        const std::string_view arg = argv[1];
+        const auto [end, ec] = std::from_chars(arg.data(), arg.data() + arg.size(), index);
+        if (ec != std::errc() || end != arg.data() + arg.size() || index < 0) {
+            std::fprintf(stderr, "usage: nanoclock-demo [N]  (the clock /dev/nanoclockN)\n");
+            return 2;
+        }
+    }
     nanoclock* nc = nanoclock_open(index, 1);
     if (!nc) {
         std::fprintf(stderr, "nanoclock-demo: /dev/nanoclock%d: %s\n", index, std::strerror(errno));

@@ -27,6 +27,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <exception>
 #include <string>
 #include <string_view>
 #include <thread>
@@ -103,8 +104,9 @@ void serve(int fd, unsigned batch) {
             const uint8_t version = (pkt[0] >> 3) & 7;
             pkt[0] = static_cast<uint8_t>((version << 3) | 4);  // LI 0, same VN, mode 4
             pkt[1] = 1;                                         // stratum 1
-            std::memcpy(pkt + 12, "FLOR", 4);                   // refid
-            std::memcpy(pkt + 24, pkt + 40, 8);                 // origin = client's transmit
+            // NOLINTNEXTLINE(bugprone-not-null-terminated-result): a refid has no NUL
+            std::memcpy(pkt + 12, "FLOR", 4);    // refid
+            std::memcpy(pkt + 24, pkt + 40, 8);  // origin = client's transmit
             out[k] = mmsghdr{};
             out[k].msg_hdr.msg_name = &peers[i];
             out[k].msg_hdr.msg_namelen = msgs[i].msg_hdr.msg_namelen;
@@ -143,7 +145,7 @@ void serve(int fd, unsigned batch) {
 
 }  // namespace
 
-int main(int argc, char** argv) {
+int main(int argc, char** argv) try {
     std::string listen;
     unsigned batch = 64;
     unsigned threads = 1;
@@ -190,4 +192,7 @@ int main(int argc, char** argv) {
     for (std::thread& w : workers) w.join();
     for (int fd : fds) close(fd);
     return 0;
+} catch (const std::exception& e) {  // thread creation failed, say: a message, not std::terminate
+    std::fprintf(stderr, "ntpfloor: %s\n", e.what());
+    return 2;
 }

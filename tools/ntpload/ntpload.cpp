@@ -41,6 +41,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <exception>
 #include <nlohmann/json.hpp>
 #include <string>
 #include <string_view>
@@ -272,9 +273,9 @@ class Generator {
             const uint64_t seq = first + i;
             uint8_t* p = packets[i];
             std::memset(p, 0, kPacket);
-            p[0] = (0 << 6) | (4 << 3) | 3;  // LI 0, VN 4, mode 3
-            p[2] = 6;                        // poll 64 s
-            p[3] = 0xec;                     // precision
+            p[0] = (4 << 3) | 3;  // LI 0, VN 4, mode 3
+            p[2] = 6;             // poll 64 s
+            p[3] = 0xec;          // precision
             // Transmit timestamp: the sequence number in the seconds word,
             // the low 32 bits of the send time (ns) in the fraction word.
             put_be64(p + 40, (seq << 32) | (now & 0xffffffffu));
@@ -386,6 +387,7 @@ class Generator {
     std::vector<Results> res_;
 };
 
+// NOLINTNEXTLINE(bugprone-exception-escape): nlohmann-json's noexcept destructor allocates
 struct Report {
     std::string text;
     nlohmann::ordered_json json;
@@ -394,7 +396,9 @@ struct Report {
 
 Report report(const Options& o, const sockaddr_in& to, Results& r) {
     std::sort(r.latency_ns.begin(), r.latency_ns.end());
-    const double loss = r.sent ? 100.0 * static_cast<double>(r.sent - r.received) / r.sent : 100.0;
+    const double loss =
+        r.sent ? 100.0 * static_cast<double>(r.sent - r.received) / static_cast<double>(r.sent)
+               : 100.0;
     const double rps = static_cast<double>(r.received) / r.elapsed;
     const double p50 = percentile(r.latency_ns, 0.50);
     const double p99 = percentile(r.latency_ns, 0.99);
@@ -437,7 +441,7 @@ Report report(const Options& o, const sockaddr_in& to, Results& r) {
 
 }  // namespace
 
-int main(int argc, char** argv) {
+int main(int argc, char** argv) try {
     const Options o = parse_args(argc, argv);
     std::vector<Results> results;
     {
@@ -468,8 +472,11 @@ int main(int argc, char** argv) {
             FILE* f = std::fopen(o.json_path.c_str(), "w");
             if (f == nullptr) die_errno("open " + o.json_path);
             std::fputs(json.c_str(), f);
-            std::fclose(f);
+            // fclose flushes: a full disk shows up here, not in fputs
+            if (std::fclose(f) != 0) die_errno("write " + o.json_path);
         }
     }
     return all_answered ? 0 : 1;
+} catch (const std::exception& e) {  // out of memory, say: a message, not std::terminate
+    die(e.what());
 }

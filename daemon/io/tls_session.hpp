@@ -1,0 +1,131 @@
+// tls_session.hpp - TLS 1.3 as a sans-IO object: OpenSSL 3 driven through a
+// memory BIO pair, so that no handshake, read or write ever blocks or touches
+// a socket.
+//
+// The event loop (or a test) moves bytes: ciphertext that came from the peer
+// goes in with feed(), plaintext for the application comes out of
+// take_plaintext(), plaintext the application wants to send goes in with
+// write(), and ciphertext to put on the wire comes out of take_ciphertext().
+// Nothing else is needed: the handshake advances inside feed() and write().
+// The result of the handshake is readable once handshake_done(): the ALPN
+// protocol chosen and exported keying material (RFC 5705 / RFC 8446 §7.5,
+// SSL_export_keying_material), which NTS-KE (RFC 8915 §5.1) uses to derive
+// the NTS keys.
+//
+// TlsContext holds one SSL_CTX (certificate and key, or trust anchors, ALPN
+// list); a server makes one per listener and a TlsSession per connection.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <span>
+#include <string>
+#include <string_view>
+#include <vector>
+
+struct ssl_ctx_st;
+struct ssl_st;
+struct bio_st;
+
+namespace nanotime::io {
+
+struct TlsServerConfig {
+    std::string certificate_pem;  // the chain, leaf first
+    std::string private_key_pem;
+    // ALPN protocol names the server accepts, in its order of preference.
+    // Empty: ALPN is not negotiated. Non-empty: a client offering none of
+    // them is refused (no_application_protocol alert, RFC 7301 §3.2).
+    std::vector<std::string> alpn;
+};
+
+struct TlsClientConfig {
+    // Trust anchors (PEM, one or more certificates). Empty: the system's
+    // default verify paths.
+    std::string trusted_pem;
+    std::string server_name;        // SNI and the name the certificate must carry
+    std::vector<std::string> alpn;  // offered, in order
+};
+
+// One SSL_CTX, TLS 1.3 only. Throws std::runtime_error with OpenSSL's reason
+// when the certificate, key or trust anchors do not load.
+class TlsContext {
+  public:
+    static std::shared_ptr<TlsContext> server(const TlsServerConfig& config);
+    static std::shared_ptr<TlsContext> client(const TlsClientConfig& config);
+    ~TlsContext();
+    TlsContext(const TlsContext&) = delete;
+    TlsContext& operator=(const TlsContext&) = delete;
+
+    bool is_server() const { return server_; }
+    ssl_ctx_st* native() const { return ctx_; }
+    const std::string& server_name() const { return server_name_; }
+    // The ALPN list in wire format (length-prefixed names).
+    const std::vector<uint8_t>& alpn_wire() const { return alpn_wire_; }
+
+  private:
+    TlsContext(ssl_ctx_st* ctx, bool server) : ctx_(ctx), server_(server) {}
+    ssl_ctx_st* ctx_;
+    bool server_;
+    std::string server_name_;  // client: SNI + hostname check
+    std::vector<uint8_t> alpn_wire_;
+};
+
+// One TLS connection, client or server side, as a byte transformer.
+class TlsSession {
+  public:
+    explicit TlsSession(std::shared_ptr<TlsContext> context);
+    ~TlsSession();
+    TlsSession(const TlsSession&) = delete;
+    TlsSession& operator=(const TlsSession&) = delete;
+
+    // Ciphertext from the peer. Advances the handshake and decrypts what it
+    // can. Returns false once the session has failed (see error()); a
+    // failed session may still have an alert in take_ciphertext() to send.
+    bool feed(std::span<const uint8_t> ciphertext);
+    // Plaintext for the peer. Before the handshake completes it is kept and
+    // sent once it does. Returns false if the session has failed or closed.
+    bool write(std::span<const uint8_t> plaintext);
+    // Sends close_notify; write() refuses from then on.
+    void close();
+
+    // Drains the decrypted bytes / the ciphertext to send (appends to @out).
+    void take_plaintext(std::vector<uint8_t>& out);
+    void take_ciphertext(std::vector<uint8_t>& out);
+    bool has_ciphertext() const { return !ciphertext_.empty(); }
+
+    bool handshake_done() const { return handshake_done_; }
+    bool failed() const { return !error_.empty(); }
+    const std::string& error() const { return error_; }
+    bool peer_closed() const { return peer_closed_; }  // close_notify received
+    // The protocol agreed by ALPN; empty before the handshake or without ALPN.
+    std::string alpn() const;
+    // RFC 5705 exporter; nullopt before the handshake or on failure.
+    // @context nullopt is "no context", which TLS 1.3 treats like an empty one.
+    std::optional<std::vector<uint8_t>> export_keying_material(
+        std::string_view label, std::optional<std::span<const uint8_t>> context,
+        size_t length) const;
+
+    // Bytes OpenSSL holds for this session beyond the BIO contents: what a
+    // memory bound per connection should count (the BIOs' contents are
+    // drained by the caller after every call).
+    size_t pending_plaintext_bytes() const { return pending_out_.size(); }
+
+  private:
+    void advance();  // handshake, flush pending writes, read plaintext
+    void fail(const char* what);
+    void drain_network();  // the BIO's outgoing ciphertext into ciphertext_
+
+    std::shared_ptr<TlsContext> context_;
+    ssl_st* ssl_ = nullptr;
+    bio_st* network_ = nullptr;  // our end of the BIO pair
+    std::vector<uint8_t> plaintext_;
+    std::vector<uint8_t> ciphertext_;
+    std::vector<uint8_t> pending_out_;  // written before the handshake completed
+    std::string error_;
+    bool handshake_done_ = false;
+    bool peer_closed_ = false;
+    bool closed_ = false;
+};
+
+}  // namespace nanotime::io

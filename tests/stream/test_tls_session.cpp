@@ -1,0 +1,157 @@
+// TlsSession without sockets: a client and a server object paired in memory,
+// the test moving the ciphertext between them.
+#include <gtest/gtest.h>
+
+#include <string>
+#include <vector>
+
+#include "io/tls_session.hpp"
+#include "tls_test_cert.hpp"
+
+namespace nanotime::io::testing {
+namespace {
+
+std::span<const uint8_t> bytes(const std::string& s) {
+    return {reinterpret_cast<const uint8_t*>(s.data()), s.size()};
+}
+
+// Moves ciphertext both ways until neither side has any left.
+void shuttle(TlsSession& a, TlsSession& b) {
+    for (int round = 0; round < 20; ++round) {
+        std::vector<uint8_t> ab, ba;
+        a.take_ciphertext(ab);
+        b.take_ciphertext(ba);
+        if (ab.empty() && ba.empty()) return;
+        if (!ab.empty()) b.feed(ab);
+        if (!ba.empty()) a.feed(ba);
+    }
+}
+
+class TlsPair : public ::testing::Test {
+  protected:
+    void make(std::vector<std::string> server_alpn, std::vector<std::string> client_alpn,
+              std::string server_name = "localhost") {
+        TlsServerConfig s;
+        s.certificate_pem = cert_.certificate_pem;
+        s.private_key_pem = cert_.private_key_pem;
+        s.alpn = std::move(server_alpn);
+        TlsClientConfig c;
+        c.trusted_pem = cert_.certificate_pem;
+        c.server_name = std::move(server_name);
+        c.alpn = std::move(client_alpn);
+        server_ = std::make_unique<TlsSession>(TlsContext::server(s));
+        client_ = std::make_unique<TlsSession>(TlsContext::client(c));
+    }
+    static inline TestCertificate cert_ = make_test_certificate();
+    std::unique_ptr<TlsSession> server_, client_;
+};
+
+TEST_F(TlsPair, HandshakeAlpnAndDataBothWays) {
+    make({"ntske/1"}, {"http/1.1", "ntske/1"});
+    EXPECT_FALSE(client_->handshake_done());
+    EXPECT_TRUE(client_->has_ciphertext()) << "the ClientHello is ready at construction";
+    // Written before the handshake: kept and sent once it completes.
+    ASSERT_TRUE(client_->write(bytes("hello server")));
+    shuttle(*client_, *server_);
+    ASSERT_TRUE(client_->handshake_done()) << client_->error();
+    ASSERT_TRUE(server_->handshake_done()) << server_->error();
+    EXPECT_EQ(client_->alpn(), "ntske/1");
+    EXPECT_EQ(server_->alpn(), "ntske/1");
+    std::vector<uint8_t> got;
+    server_->take_plaintext(got);
+    EXPECT_EQ(std::string(got.begin(), got.end()), "hello server");
+
+    ASSERT_TRUE(server_->write(bytes("hello client")));
+    shuttle(*client_, *server_);
+    got.clear();
+    client_->take_plaintext(got);
+    EXPECT_EQ(std::string(got.begin(), got.end()), "hello client");
+}
+
+TEST_F(TlsPair, LargeWritesCrossTheBioInPieces) {
+    make({}, {});
+    std::string big(200 * 1024, 'x');
+    for (size_t i = 0; i < big.size(); ++i) big[i] = static_cast<char>('a' + i % 26);
+    ASSERT_TRUE(client_->write(bytes(big)));
+    std::vector<uint8_t> got;
+    for (int i = 0; i < 200 && got.size() < big.size(); ++i) {
+        shuttle(*client_, *server_);
+        server_->take_plaintext(got);
+    }
+    EXPECT_EQ(std::string(got.begin(), got.end()), big);
+    EXPECT_EQ(client_->alpn(), "");
+}
+
+TEST_F(TlsPair, ExportedKeysAgreeAndDependOnLabelAndContext) {
+    make({"ntske/1"}, {"ntske/1"});
+    shuttle(*client_, *server_);
+    ASSERT_TRUE(server_->handshake_done());
+    // RFC 8915 §5.1: label "EXPORTER-network-time-security", context
+    // (protocol id, AEAD id, 0 = C2S).
+    const uint8_t c2s[] = {0, 0, 0, 15, 0};
+    const uint8_t s2c[] = {0, 0, 0, 15, 1};
+    auto a = client_->export_keying_material("EXPORTER-network-time-security", c2s, 32);
+    auto b = server_->export_keying_material("EXPORTER-network-time-security", c2s, 32);
+    auto c = server_->export_keying_material("EXPORTER-network-time-security", s2c, 32);
+    auto d = server_->export_keying_material("EXPORTER-other", c2s, 32);
+    ASSERT_TRUE(a && b && c && d);
+    EXPECT_EQ(a->size(), 32u);
+    EXPECT_EQ(*a, *b);
+    EXPECT_NE(*b, *c);
+    EXPECT_NE(*b, *d);
+}
+
+TEST_F(TlsPair, NoKeysBeforeTheHandshake) {
+    make({}, {});
+    EXPECT_FALSE(client_->export_keying_material("EXPORTER-x", std::nullopt, 16));
+}
+
+TEST_F(TlsPair, ServerRefusesClientWithoutACommonProtocol) {
+    make({"ntske/1"}, {"http/1.1"});
+    shuttle(*client_, *server_);
+    EXPECT_TRUE(server_->failed());
+    EXPECT_FALSE(server_->handshake_done());
+    EXPECT_TRUE(client_->failed()) << "the alert reached the client";
+}
+
+TEST_F(TlsPair, ClientRefusesCertificateForAnotherName) {
+    make({}, {}, "ntp.example.org");
+    shuttle(*client_, *server_);
+    EXPECT_TRUE(client_->failed());
+    EXPECT_NE(client_->error().find("certificate verify failed"), std::string::npos)
+        << client_->error();
+}
+
+TEST_F(TlsPair, GarbageFailsTheServerCleanly) {
+    make({}, {});
+    const std::string junk = "GET / HTTP/1.1\r\nHost: x\r\n\r\n";
+    EXPECT_FALSE(server_->feed(bytes(junk)));
+    EXPECT_TRUE(server_->failed());
+    EXPECT_FALSE(server_->write(bytes("x")));
+}
+
+TEST_F(TlsPair, CloseNotifyReachesThePeer) {
+    make({}, {});
+    shuttle(*client_, *server_);
+    server_->close();
+    shuttle(*client_, *server_);
+    EXPECT_TRUE(client_->peer_closed());
+    EXPECT_FALSE(server_->write(bytes("late")));
+}
+
+TEST(TlsContextTest, BadKeyIsRefusedWithAReason) {
+    TlsServerConfig s;
+    s.certificate_pem = make_test_certificate().certificate_pem;
+    s.private_key_pem = make_test_certificate().private_key_pem;  // another key
+    try {
+        TlsContext::server(s);
+        FAIL() << "mismatched key accepted";
+    } catch (const std::runtime_error& e) {
+        EXPECT_NE(std::string(e.what()).find("mismatch"), std::string::npos) << e.what();
+    }
+    s.certificate_pem = "not a pem";
+    EXPECT_THROW(TlsContext::server(s), std::runtime_error);
+}
+
+}  // namespace
+}  // namespace nanotime::io::testing
