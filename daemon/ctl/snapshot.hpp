@@ -144,6 +144,7 @@ struct SourceStatsInfo {
     uint64_t replies = 0;               // replies that gave a sample
     uint64_t kernel_tx_timestamps = 0;  // requests whose t1 is the kernel's TX timestamp
     uint64_t interleaved = 0;           // samples from interleaved replies (xleave)
+    uint64_t replies_across_step = 0;   // replies dropped: the clock was stepped while out
 };
 
 struct KernelInfo {

@@ -30,7 +30,8 @@ NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(SourceStatsInfo, name, samples, 
                                                 outliers, span_s, frequency_ppm, skew_ppm, offset_s,
                                                 offset_sd_s, std_dev_s, min_delay_s, delay_s,
                                                 jitter_s, dispersion_s, requests, replies,
-                                                kernel_tx_timestamps, interleaved)
+                                                kernel_tx_timestamps, interleaved,
+                                                replies_across_step)
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(KernelInfo, clock, available, state, state_name,
                                                 status, offset_s, frequency_ppm, max_error_s,
                                                 est_error_s, time_constant, precision_s,

@@ -80,6 +80,7 @@ SourceStatsInfo sourcestats_view(const ntp::NtpSource& source, const ntp::Client
     st.replies = source.counters().replies_accepted;
     st.kernel_tx_timestamps = source.counters().kernel_tx_timestamps;
     st.interleaved = source.counters().interleaved;
+    st.replies_across_step = source.counters().across_step;
     return st;
 }
 

@@ -169,6 +169,10 @@ SourceActions NtpSource::handle_packet(std::span<const uint8_t> bytes, uint64_t 
     unreachable_reported_ = false;
     server_ = h;
     has_server_ = true;
+    if (request.across_step) {
+        ++counters_.across_step;  // reachable, but t1 and t4 straddle a step
+        return actions;
+    }
     if (h.leap == LeapIndicator::Unsynchronized || h.stratum >= kMaxStratum) {
         ++counters_.unsynchronized;  // TEST6
         return actions;

@@ -64,6 +64,7 @@ struct SourceCounters {
     uint64_t timeouts = 0;              // polls that got no reply
     uint64_t kernel_tx_timestamps = 0;  // t1 taken from the kernel's TX timestamp
     uint64_t interleaved = 0;           // samples from interleaved replies (xleave)
+    uint64_t across_step = 0;           // replies to a request sent before a clock step
 };
 
 inline constexpr unsigned kBurstRequests = 8;               // iburst: requests at start
@@ -102,10 +103,13 @@ class NtpSource {
     // The daemon stepped the clock by @amount_s (s): the filter's offsets
     // move with it; the estimator's raw samples need nothing (see the ledger).
     // An interleaved exchange in progress is dropped: its t1 and t4 are on
-    // the old timescale.
+    // the old timescale. So is the reply to a request in flight: its t1 was
+    // taken before the step and its t4 will be taken after, and its offset
+    // would be off by the step (and could step the clock back).
     void apply_step(double amount_s) {
         filter_.apply_step(amount_s);
         previous_.reset();
+        if (outstanding_) outstanding_->across_step = true;
     }
     // Forgets every sample and starts again as at start-up (recovery).
     void restart_estimates();
@@ -132,6 +136,9 @@ class NtpSource {
         // Interleaved request: the receive field we sent (t4 of the previous
         // exchange), which an interleaved reply echoes as its origin.
         std::optional<NtpTimestamp> interleaved_origin;
+        // The daemon stepped the clock while it was out: its t1 is on the
+        // old timescale and its t4 will be on the new one.
+        bool across_step = false;
     };
     // The last answered exchange, for interleaved mode: its t3 arrives with
     // the next reply.

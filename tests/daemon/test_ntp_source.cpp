@@ -317,6 +317,29 @@ TEST(NtpSource, ClockStepResetsTheFilter) {
     EXPECT_FALSE(source.filter().has_statistics());
 }
 
+TEST(NtpSource, ReplyToARequestSentBeforeAStepGivesNoSample) {
+    SplitMix64 random(13);
+    NtpSource source(1, config());
+    auto e = poll(source, kEpoch2026, random);
+    // The clock is stepped 1 s forward while the request is out: t4 comes
+    // from the new timescale, t1 from the old; the offset would read -0.995 s.
+    source.apply_step(1.0);
+    const auto reply = make_reply(e.request.packet, kEpoch2026 + Nanoseconds(15 * kMs),
+                                  kEpoch2026 + Nanoseconds(15 * kMs + 100'000));
+    auto actions = source.handle_packet(reply, e.request.request_id,
+                                        kEpoch2026 + Nanoseconds(1'020 * kMs + 100'000));
+    EXPECT_TRUE(actions_of<UpdateSystem>(actions).empty());
+    EXPECT_EQ(source.counters().replies_accepted, 0u);
+    EXPECT_EQ(source.counters().across_step, 1u);
+    EXPECT_EQ(source.reach(), 1);  // the server did answer
+    // The next exchange, wholly after the step, is used.
+    auto e2 = poll(source, kEpoch2026 + Nanoseconds(65'000 * kMs), random);
+    auto updates = actions_of<UpdateSystem>(
+        answer(source, e2.request, kEpoch2026 + Nanoseconds(65'000 * kMs)));
+    ASSERT_EQ(updates.size(), 1u);
+    EXPECT_NEAR(updates[0].snapshot.statistics.offset, 0.005, 1e-9);
+}
+
 TEST(NtpSource, KernelTransmitTimestampReplacesT1) {
     SplitMix64 random(21);
     NtpSource source(1, config());
