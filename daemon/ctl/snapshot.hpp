@@ -55,6 +55,10 @@ struct StatusInfo {
     uint64_t server_responded = 0;
     uint64_t server_denied = 0;
     uint64_t server_rate_limited = 0;
+    uint64_t server_malformed = 0;  // requests that failed to parse, or not mode 3
+    // Datagrams larger than the receive buffer (MSG_TRUNC), on any socket of
+    // any thread: dropped unread and never answered.
+    uint64_t datagrams_truncated = 0;
     uint64_t log_suppressed = 0;  // log lines withheld by the rate limiter
     // Leap seconds file (clock.leap_seconds_file): "" when none is loaded.
     std::string leap_file;

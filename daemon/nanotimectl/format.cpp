@@ -74,10 +74,13 @@ std::string format_human(const std::string& command, const nlohmann::json& data)
             << "Server           : ";
         if (s.server_enabled) {
             out << s.server_received << " received, " << s.server_responded << " answered, "
-                << s.server_denied << " denied, " << s.server_rate_limited << " rate-limited\n";
+                << s.server_denied << " denied, " << s.server_rate_limited << " rate-limited, "
+                << s.server_malformed << " malformed\n";
         } else {
             out << "off\n";
         }
+        out << "Truncated drops  : " << s.datagrams_truncated
+            << " (datagrams larger than the receive buffer)\n";
         out << "Log lines withheld: " << s.log_suppressed << "\n";
         const DisciplineInfo& d = s.discipline;
         out << "Discipline       : ";

@@ -87,6 +87,10 @@ ntp::ServerCounters ServerFrontEnd::counters() const {
     return c;
 }
 
+uint64_t ServerFrontEnd::worker_datagrams_truncated() const {
+    return workers_ ? workers_->datagrams_truncated() : 0;
+}
+
 void ServerFrontEnd::on_datagram(const io::ReceivedDatagram& d) {
     const ntp::NtpInstant rx = timescale_.receive_time(d);
     answer_request(*server_, loop_, d, rx, timescale_.now(), served_state_(), &log_);

@@ -41,6 +41,9 @@ class ServerFrontEnd {
     void publish(const ntp::SystemState& state);
     // Every thread's counters added up.
     ntp::ServerCounters counters() const;
+    // Datagrams the worker threads dropped as larger than their receive
+    // buffers (the main loop counts its own in its LoopStats).
+    uint64_t worker_datagrams_truncated() const;
 
   private:
     void on_datagram(const io::ReceivedDatagram& d);

@@ -96,6 +96,15 @@ void ServerWorkers::add_counters(ntp::ServerCounters& total) const {
     }
 }
 
+uint64_t ServerWorkers::datagrams_truncated() const {
+    uint64_t total = 0;
+    for (const auto& w : workers_) {
+        std::lock_guard<std::mutex> lock(w->counters_mutex);
+        total += w->truncated_published;
+    }
+    return total;
+}
+
 void ServerWorkers::on_datagram(Worker& w, const io::ReceivedDatagram& d) {
     const uint64_t gen = generation_.load(std::memory_order_acquire);
     if (gen != w.state_generation) {
@@ -114,6 +123,7 @@ void ServerWorkers::publish_counters(Worker& w) {
     w.publish_armed = false;
     std::lock_guard<std::mutex> lock(w.counters_mutex);
     w.published = w.server->counters();
+    w.truncated_published = w.loop->stats().datagrams_truncated;
 }
 
 }  // namespace nanotime::daemon

@@ -60,6 +60,9 @@ class ServerWorkers {
     void publish(const ntp::SystemState& state);
     // Adds the workers' last published counters to @total.
     void add_counters(ntp::ServerCounters& total) const;
+    // Datagrams the workers' loops dropped as larger than their receive
+    // buffers (MSG_TRUNC), as last published.
+    uint64_t datagrams_truncated() const;
     unsigned count() const { return static_cast<unsigned>(workers_.size()); }
 
   private:
@@ -74,6 +77,7 @@ class ServerWorkers {
         bool publish_armed = false;
         mutable std::mutex counters_mutex;
         ntp::ServerCounters published;
+        uint64_t truncated_published = 0;  // the loop's LoopStats::datagrams_truncated
     };
 
     void on_datagram(Worker& w, const io::ReceivedDatagram& d);

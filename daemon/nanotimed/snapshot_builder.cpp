@@ -144,7 +144,10 @@ ctl::DaemonSnapshot build_snapshot(const SnapshotInputs& in) {
         st.server_responded = c.replied;
         st.server_denied = c.denied;
         st.server_rate_limited = c.rate_limited_kod + c.rate_limited_dropped;
+        st.server_malformed = c.malformed + c.wrong_mode;
     }
+    st.datagrams_truncated = in.loop.stats().datagrams_truncated +
+                             (in.server ? in.server->worker_datagrams_truncated() : 0);
     st.log_suppressed = in.log.suppressed_total();
     if (const auto& table = in.clock.leap().table()) {
         const ntp::LeapStatus ls = table->status_at(t);

@@ -18,6 +18,7 @@
 #include <fstream>
 #include <nlohmann/json.hpp>
 #include <thread>
+#include <vector>
 
 #include "ctl/control_server.hpp"
 #include "ctl/framing.hpp"
@@ -180,6 +181,10 @@ TEST_P(DaemonEndToEnd, SyncsServesAndAnswersNanotimectl) {
     to.sin_family = AF_INET;
     to.sin_port = htons(static_cast<uint16_t>(serve_port));
     to.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    // First a datagram larger than any receive buffer: dropped unanswered,
+    // and counted where an operator looks (status).
+    const std::vector<uint8_t> oversized(8000, 0x23);
+    sendto(c, oversized.data(), oversized.size(), 0, reinterpret_cast<sockaddr*>(&to), sizeof to);
     uint8_t req[48] = {0x23};
     put64(req + 40, 0x0102030405060708ULL);
     sendto(c, req, sizeof req, 0, reinterpret_cast<sockaddr*>(&to), sizeof to);
@@ -191,6 +196,14 @@ TEST_P(DaemonEndToEnd, SyncsServesAndAnswersNanotimectl) {
     EXPECT_EQ(reply[1], 2);
     EXPECT_EQ(std::memcmp(reply + 24, req + 40, 8), 0);
     EXPECT_EQ(std::memcmp(reply + 12, "\x7f\x00\x00\x01", 4), 0);
+    {
+        std::string err;
+        const auto r = nanotime::ctl::request(sock, R"({"command":"status"})", &err, 1000);
+        ASSERT_TRUE(r.has_value()) << err;
+        const json after = json::parse(*r)["data"];
+        EXPECT_EQ(after["datagrams_truncated"], 1) << after.dump();
+        EXPECT_EQ(after["server_responded"], 1) << after.dump();
+    }
 
     // SIGHUP reloads; SIGTERM stops cleanly (no SIGSYS from seccomp).
     kill(pid, SIGHUP);

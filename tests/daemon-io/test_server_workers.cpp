@@ -153,8 +153,13 @@ TEST_P(ServerWorkersTest, TruncatedRequestIsNotAnswered) {
     pollfd p{fd, POLLIN, 0};
     EXPECT_EQ(poll(&p, 1, 500), 0) << "a truncated request was answered";
     close(fd);
-    // The worker still answers whole requests.
+    // The worker still answers whole requests, and with the next one's
+    // counters (a second later) publishes the drop for nanotimectl status.
     EXPECT_EQ(ask(port, 1).size(), 1u);
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(5);
+    while (workers->datagrams_truncated() == 0 && std::chrono::steady_clock::now() < deadline)
+        std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    EXPECT_EQ(workers->datagrams_truncated(), 1u);
 }
 
 INSTANTIATE_TEST_SUITE_P(Backends, ServerWorkersTest,
