@@ -24,12 +24,17 @@
 
 /*
  * Monotonicity guard, PCC ns. A reader that picked the previous latch half
- * may have read its PCC up to the moment the second half flips. When a
- * writer lowers the slope, the new timebase is re-based this far in the
- * future (continuous with the old one there) so that no later read can be
- * smaller than an earlier read with the old slope; see nc_publish().
+ * (or page half) may have read its PCC up to the moment that half flips.
+ * When a writer lowers the slope, the new timebase is re-based this far in
+ * the future (continuous with the old one there) so that no later read can
+ * be smaller than an earlier read with the old slope; see nc_publish(). A
+ * publication that outlasts the guard (a virtual CPU descheduled by its
+ * host while it holds the lock) is re-based again with a guard
+ * NC_PUBLISH_GUARD_GROWTH times longer, up to NC_PUBLISH_TRIES times.
  */
 #define NC_PUBLISH_GUARD_NS	2000
+#define NC_PUBLISH_GUARD_GROWTH	4
+#define NC_PUBLISH_TRIES	8
 
 static void nc_fill_pub(const struct nanoclock *nc, struct nc_pub *p)
 {
@@ -57,37 +62,38 @@ static void nc_page_fill(struct nanoclock_page_data *d, const struct nc_pub *p)
 
 /*
  * Keep reads monotonic across a slope decrease: move the base of the new
- * timebase to a PCC instant after the latch flip, continuous there with the
- * old timebase. Readers between the core's base and the new one extrapolate
- * the new slope backwards, which lies above the old line when the slope
- * drops. The core adopts the moved base, so its next tick continues from
- * exactly what readers saw.
+ * timebase to a PCC instant after the latch and page flips, continuous there
+ * with @old, the timebase readers used until then. Readers between the
+ * core's base and the new one extrapolate the new slope backwards, which
+ * lies above the old line when the slope drops. The core adopts the moved
+ * base, so its next tick continues from exactly what readers saw. Returns
+ * the new base (PCC ns), or 0 when no guard is needed.
  */
-static void nc_guard_slope(struct nanoclock *nc, bool step)
+static u64 nc_guard_slope(struct nanoclock *nc, const struct nk_timebase *old,
+			  bool step, u64 guard_ns)
 {
-	const struct nk_timebase *old = &nc->pub[1].tb;
 	struct nk_timebase *tb = &nc->nk.tb;
 	struct nk_time t;
 	u64 base;
 
 	if (step || tb->mult >= old->mult)
-		return;
-	base = ktime_get_raw_fast_ns() + NC_PUBLISH_GUARD_NS;
+		return 0;
+	base = ktime_get_raw_fast_ns() + guard_ns;
 	if (tb->pcc_base >= base)
-		return;
+		return 0;
 	nk_timebase_read(old, base, &t);
 	tb->pcc_base = base;
 	tb->sec = t.sec;
 	tb->frac = (u64)t.nsec << 32;
+	return base;
 }
 
-/* Publish the core's state to readers. Caller holds @nc->lock. */
-static void nc_publish(struct nanoclock *nc, bool step)
+/* Copy @nc->nk's state into both latch halves and both page halves. */
+static void nc_publish_once(struct nanoclock *nc)
 {
 	struct nanoclock_page *pg = nc->page;
 	struct nc_pub p;
 
-	nc_guard_slope(nc, step);
 	nc_fill_pub(nc, &p);
 
 	raw_write_seqcount_latch(&nc->latch);
@@ -110,6 +116,32 @@ static void nc_publish(struct nanoclock *nc, bool step)
 	smp_wmb();	/* seq even before data[1] */
 	nc_page_fill(&pg->data[1], &p);
 	WRITE_ONCE(pg->update_count, pg->update_count + 1);
+}
+
+/*
+ * Publish the core's state to readers. Caller holds @nc->lock.
+ *
+ * When the slope drops, the guard holds only if both flips are done before
+ * the guarded base: otherwise a reader may have extended the old line past
+ * it. Then the new timebase is re-anchored on @old (the line those readers
+ * used) at a later base and published again; readers of the timebase in
+ * between stay below both lines, so every read order remains monotonic.
+ */
+static void nc_publish(struct nanoclock *nc, bool step)
+{
+	const struct nk_timebase old = nc->pub[1].tb;
+	u64 guard_ns = NC_PUBLISH_GUARD_NS;
+	int tries;
+
+	for (tries = 1;; tries++) {
+		u64 base = nc_guard_slope(nc, &old, step, guard_ns);
+
+		nc_publish_once(nc);
+		if (!base || ktime_get_raw_fast_ns() < base ||
+		    tries == NC_PUBLISH_TRIES)
+			break;
+		guard_ns *= NC_PUBLISH_GUARD_GROWTH;
+	}
 }
 
 /* A consistent copy of the published state; any context, never blocks. */
