@@ -47,28 +47,9 @@ chronyd=${CHRONYD:-$(command -v chronyd || echo /usr/sbin/chronyd)}
 id=$$
 ns_s="ntrss-s-$id"
 ns_c="ntrss-c-$id"
-work=$(mktemp -d /tmp/ntrss.XXXXXX)
-[ -n "$out" ] || out="$work/out"
-mkdir -p "$out"
-pids=()
-cleanup() {
-	local rc=$?
-	trap - EXIT INT TERM
-	for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
-	for p in "${pids[@]}"; do wait "$p" 2>/dev/null || true; done
-	ip netns del "$ns_s" 2>/dev/null || true
-	ip netns del "$ns_c" 2>/dev/null || true
-	if [ "$out" != "$work/out" ]; then rm -rf "$work"; fi
-	exit "$rc"
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
-
-ip netns add "$ns_s" || skip "cannot create network namespaces"
-ip netns add "$ns_c"
-ip link add "ntrs$id" type veth peer name "ntrc$id"
-ip link set "ntrs$id" netns "$ns_s"
-ip link set "ntrc$id" netns "$ns_c"
+# shellcheck source=tests/bench/netns-pair.sh
+. "$here/netns-pair.sh"
+bench_pair_start ntrss "ntrs$id" "ntrc$id"
 ip -n "$ns_s" addr add 10.203.0.1/24 dev "ntrs$id"
 ip -n "$ns_s" link set "ntrs$id" up
 ip -n "$ns_s" link set lo up

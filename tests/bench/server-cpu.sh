@@ -100,29 +100,9 @@ veth_c="ntbc$id"
 server_net=10.201.0 # servers on .1 - .6 (ip_of)
 client_net=10.201.1
 n_clients=250 # client addresses 10.201.1.2 .. 10.201.1.251
-work=$(mktemp -d /tmp/ntbench.XXXXXX)
-[ -n "$out" ] || out="$work/out"
-mkdir -p "$out"
-pids=()
-
-cleanup() {
-	local rc=$?
-	trap - EXIT INT TERM
-	for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
-	for p in "${pids[@]}"; do wait "$p" 2>/dev/null || true; done
-	ip netns del "$ns_s" 2>/dev/null || true
-	ip netns del "$ns_c" 2>/dev/null || true
-	if [ "$out" != "$work/out" ]; then rm -rf "$work"; fi
-	exit "$rc"
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
-
-ip netns add "$ns_s" || skip "cannot create network namespaces"
-ip netns add "$ns_c"
-ip link add "$veth_s" type veth peer name "$veth_c"
-ip link set "$veth_s" netns "$ns_s"
-ip link set "$veth_c" netns "$ns_c"
+# shellcheck source=tests/bench/netns-pair.sh
+. "$here/netns-pair.sh"
+bench_pair_start ntbench "$veth_s" "$veth_c"
 {
 	echo "link set lo up"
 	for i in 1 2 3 4 5 6 7 8; do echo "addr add $server_net.$i/24 dev $veth_s"; done
