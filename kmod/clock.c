@@ -1,16 +1,24 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * clock.c - one nanoclock instance: the nanokernel core under a raw
- * spinlock, the seqcount latch that publishes its timebase to readers, and
- * the hrtimer tick that runs second overflow at the clock's second
- * boundaries.
+ * spinlock, the seqcount latch (the mmap page) that publishes its timebase
+ * to readers, and the hrtimer tick that runs second overflow at the clock's
+ * second boundaries.
  *
  * Locking: @nc->lock (raw, irqsave) serialises every call into the core:
  * the tick (hard-IRQ hrtimer), adjtime/settime (process context) and
  * hardpps (hard IRQ, from the PPS sources). Each writer ends with
  * nc_publish(), which copies the core's timebase into both halves of the
- * latch and of the mmap page. Readers (any context, NMI included) pick the
- * stable half and never wait for a writer.
+ * mmap page, a seqcount latch. Every reader, in the kernel (any context,
+ * NMI included) and in userspace, picks the stable half of that one page
+ * and never waits for a writer.
+ *
+ * One publication for all readers, because two cannot flip at the same
+ * instant: with a kernel copy flipped before the page, a syscall read of
+ * the new timebase followed by an mmap read of the old one goes backwards
+ * whenever the slope rises (the new line, based at the tick, lies above the
+ * old one by the slope step times the time since the tick; seen: 1637 ns
+ * with a vCPU stalled between the two flips).
  */
 #include <linux/capability.h>
 #include <linux/gfp.h>
@@ -23,14 +31,16 @@
 #include "nc_internal.h"
 
 /*
- * Monotonicity guard, PCC ns. A reader that picked the previous latch half
- * (or page half) may have read its PCC up to the moment that half flips.
+ * Monotonicity guard, PCC ns. A reader that picked the previous page half
+ * may have read its PCC up to the moment that half flips.
  * When a writer lowers the slope, the new timebase is re-based this far in
  * the future (continuous with the old one there) so that no later read can
  * be smaller than an earlier read with the old slope; see nc_publish(). A
- * publication that outlasts the guard (a virtual CPU descheduled by its
- * host while it holds the lock) is re-based again with a guard
- * NC_PUBLISH_GUARD_GROWTH times longer, up to NC_PUBLISH_TRIES times.
+ * publication that would flip too close to that base (a virtual CPU
+ * descheduled by its host while it holds the lock) is re-based with a guard
+ * NC_PUBLISH_GUARD_GROWTH times longer, up to NC_PUBLISH_TRIES times. The
+ * phase cost of a guard is the slope step times its length (2 ps for a
+ * 1 ppm step and 2 us).
  */
 #define NC_PUBLISH_GUARD_NS	2000
 #define NC_PUBLISH_GUARD_GROWTH	4
@@ -62,12 +72,13 @@ static void nc_page_fill(struct nanoclock_page_data *d, const struct nc_pub *p)
 
 /*
  * Keep reads monotonic across a slope decrease: move the base of the new
- * timebase to a PCC instant after the latch and page flips, continuous there
- * with @old, the timebase readers used until then. Readers between the
+ * timebase to a PCC instant after the page flips, continuous there with
+ * @old, the timebase readers used until then. Readers between the
  * core's base and the new one extrapolate the new slope backwards, which
  * lies above the old line when the slope drops. The core adopts the moved
  * base, so its next tick continues from exactly what readers saw. Returns
- * the new base (PCC ns), or 0 when no guard is needed.
+ * the base the flip must precede (PCC ns): the new one, or one already far
+ * enough ahead; 0 when no guard is needed.
  */
 static u64 nc_guard_slope(struct nanoclock *nc, const struct nk_timebase *old,
 			  bool step, u64 guard_ns)
@@ -80,7 +91,7 @@ static u64 nc_guard_slope(struct nanoclock *nc, const struct nk_timebase *old,
 		return 0;
 	base = ktime_get_raw_fast_ns() + guard_ns;
 	if (tb->pcc_base >= base)
-		return 0;
+		return tb->pcc_base;
 	nk_timebase_read(old, base, &t);
 	tb->pcc_base = base;
 	tb->sec = t.sec;
@@ -88,86 +99,117 @@ static u64 nc_guard_slope(struct nanoclock *nc, const struct nk_timebase *old,
 	return base;
 }
 
-/* Copy @nc->nk's state into both latch halves and both page halves. */
-static void nc_publish_once(struct nanoclock *nc)
+/*
+ * Publish the core's state to readers. Caller holds @nc->lock.
+ *
+ * The page is a seqcount latch (see uapi): the first sequence bump sends
+ * readers to data[1], the state they had; data[0] is rewritten; the second
+ * bump (the flip) sends them to data[0]; then data[1] is rewritten. A
+ * reader that used the old state read its PCC before the flip, one that
+ * uses the new state after it. The barriers order each bump against the
+ * data stores around it, as in raw_write_seqcount_latch(); they pair with
+ * the readers' smp_rmb() (nc_page_begin/nc_page_retry) and with the
+ * userspace reader's load-acquire of seq and acquire fence.
+ *
+ * When the slope drops, the new timebase is based ahead of now (see
+ * nc_guard_slope()) and the flip must land before that base, or a reader of
+ * the old line past the base would read above later readers of the new
+ * one. So the PCC is checked right before the flip, while no reader can see
+ * data[0] yet: with less than half the guard left, data[0] is re-based
+ * with a guard NC_PUBLISH_GUARD_GROWTH times longer (a vCPU descheduled by
+ * its host while it holds the lock). Checking after the flip instead, as
+ * this did before, repairs nothing: readers have already seen both lines.
+ */
+static void nc_publish(struct nanoclock *nc, bool step)
 {
+	const struct nk_timebase old = nc->published.tb;
 	struct nanoclock_page *pg = nc->page;
+	u64 guard_ns = NC_PUBLISH_GUARD_NS;
 	struct nc_pub p;
+	int tries;
 
-	nc_fill_pub(nc, &p);
-
-	raw_write_seqcount_latch(&nc->latch);
-	nc->pub[0] = p;
-	raw_write_seqcount_latch(&nc->latch);
-	nc->pub[1] = p;
-
-	/*
-	 * The page follows the same protocol (see uapi): the barriers order
-	 * each sequence bump against the data stores around it, as in
-	 * raw_write_seqcount_latch(); they pair with the userspace reader's
-	 * load-acquire of seq and acquire fence before its re-check.
-	 */
 	smp_wmb();	/* previous data[1] before seq odd */
 	WRITE_ONCE(pg->seq, pg->seq + 1);
 	smp_wmb();	/* seq odd before data[0] */
-	nc_page_fill(&pg->data[0], &p);
-	smp_wmb();	/* data[0] before seq even */
+	for (tries = 1;; tries++) {
+		u64 base = nc_guard_slope(nc, &old, step, guard_ns);
+
+		nc_fill_pub(nc, &p);
+		nc_page_fill(&pg->data[0], &p);
+		if (!base || tries == NC_PUBLISH_TRIES ||
+		    ktime_get_raw_fast_ns() + guard_ns / 2 < base)
+			break;
+		guard_ns *= NC_PUBLISH_GUARD_GROWTH;
+	}
+	smp_wmb();	/* data[0] before seq even: the flip */
 	WRITE_ONCE(pg->seq, pg->seq + 1);
 	smp_wmb();	/* seq even before data[1] */
 	nc_page_fill(&pg->data[1], &p);
 	WRITE_ONCE(pg->update_count, pg->update_count + 1);
+	nc->published = p;
 }
 
-/*
- * Publish the core's state to readers. Caller holds @nc->lock.
- *
- * When the slope drops, the guard holds only if both flips are done before
- * the guarded base: otherwise a reader may have extended the old line past
- * it. Then the new timebase is re-anchored on @old (the line those readers
- * used) at a later base and published again; readers of the timebase in
- * between stay below both lines, so every read order remains monotonic.
- */
-static void nc_publish(struct nanoclock *nc, bool step)
+/* Latch reader of the page: the sequence, then the half it selects. */
+static unsigned int nc_page_begin(const struct nanoclock_page *pg)
 {
-	const struct nk_timebase old = nc->pub[1].tb;
-	u64 guard_ns = NC_PUBLISH_GUARD_NS;
-	int tries;
+	unsigned int seq = READ_ONCE(pg->seq);
 
-	for (tries = 1;; tries++) {
-		u64 base = nc_guard_slope(nc, &old, step, guard_ns);
+	smp_rmb();	/* the sequence before the half it selects */
+	return seq;
+}
 
-		nc_publish_once(nc);
-		if (!base || ktime_get_raw_fast_ns() < base ||
-		    tries == NC_PUBLISH_TRIES)
-			break;
-		guard_ns *= NC_PUBLISH_GUARD_GROWTH;
-	}
+/* True when a writer flipped the page since nc_page_begin(): read again. */
+static bool nc_page_retry(const struct nanoclock_page *pg, unsigned int seq)
+{
+	smp_rmb();	/* the half's data before the re-check */
+	return unlikely(READ_ONCE(pg->seq) != seq);
+}
+
+static void nc_page_timebase(const struct nanoclock_page_data *d,
+			     struct nk_timebase *tb)
+{
+	tb->pcc_base = d->tb.pcc_base;
+	tb->sec = d->tb.sec;
+	tb->frac = d->tb.frac;
+	tb->mult = d->tb.mult;
 }
 
 /* A consistent copy of the published state; any context, never blocks. */
 void nc_read_pub(struct nanoclock *nc, struct nc_pub *pub)
 {
+	const struct nanoclock_page *pg = nc->page;
+	const struct nanoclock_page_data *d;
 	unsigned int seq;
 
 	do {
-		seq = raw_read_seqcount_latch(&nc->latch);
-		*pub = nc->pub[seq & 1];
-	} while (read_seqcount_latch_retry(&nc->latch, seq));
+		seq = nc_page_begin(pg);
+		d = &pg->data[seq & 1];
+		nc_page_timebase(d, &pub->tb);
+		pub->maxerror = d->maxerror;
+		pub->esterror = d->esterror;
+		pub->state = d->state;
+		pub->status = d->status;
+		pub->tai = d->tai;
+	} while (nc_page_retry(pg, seq));
 }
 EXPORT_SYMBOL_GPL(nc_read_pub);
 
-/* The clock now, and the PCC it was computed from. Any context. */
+/*
+ * The clock now, and the PCC it was computed from. Any context. The PCC is
+ * read inside the sequence window, so a flip after it makes the read retry.
+ */
 void nc_read(struct nanoclock *nc, struct nk_time *t, u64 *pcc)
 {
+	const struct nanoclock_page *pg = nc->page;
 	struct nk_timebase tb;
 	unsigned int seq;
 	u64 now;
 
 	do {
-		seq = raw_read_seqcount_latch(&nc->latch);
+		seq = nc_page_begin(pg);
 		now = ktime_get_raw_fast_ns();
-		tb = nc->pub[seq & 1].tb;
-	} while (read_seqcount_latch_retry(&nc->latch, seq));
+		nc_page_timebase(&pg->data[seq & 1], &tb);
+	} while (nc_page_retry(pg, seq));
 	nk_timebase_read(&tb, now, t);
 	if (pcc)
 		*pcc = now;
@@ -180,8 +222,8 @@ static unsigned long nc_detect_events(struct nanoclock *nc)
 {
 	s32 st = nc->nk.time_status;
 	s32 old = nc->ev_status;
-	s32 state = nc->pub[1].state;
-	s64 sec = nc->pub[1].tb.sec;
+	s32 state = nc->published.state;
+	s64 sec = nc->published.tb.sec;
 	unsigned long ev = 0;
 
 	if (st != old || state != nc->ev_state)
@@ -498,7 +540,6 @@ struct nanoclock *nc_clock_create(int index, u32 options, unsigned int hz)
 	nc->index = index;
 	nc->period_ns = div_u64(NSEC_PER_SEC, hz);
 	raw_spin_lock_init(&nc->lock);
-	seqcount_latch_init(&nc->latch);
 	INIT_WORK(&nc->event_work, nc_event_work);
 	hrtimer_init(&nc->timer, CLOCK_MONOTONIC, HRTIMER_MODE_ABS_HARD);
 	nc->timer.function = nc_timer_fn;
@@ -507,11 +548,11 @@ struct nanoclock *nc_clock_create(int index, u32 options, unsigned int hz)
 	ktime_get_real_ts64(&real);
 	pcc = ktime_get_raw_fast_ns();
 	nk_init(&nc->nk, options, pcc, real.tv_sec, real.tv_nsec);
-	nc_fill_pub(nc, &nc->pub[1]);
+	nc_fill_pub(nc, &nc->published);
 	nc_publish(nc, true);
 	nc->ev_status = nc->nk.time_status;
-	nc->ev_state = nc->pub[1].state;
-	nc->ev_sec = nc->pub[1].tb.sec;
+	nc->ev_state = nc->published.state;
+	nc->ev_sec = nc->published.tb.sec;
 	return nc;
 }
 EXPORT_SYMBOL_GPL(nc_clock_create);

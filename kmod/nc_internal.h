@@ -4,7 +4,7 @@
  *
  * One struct nanoclock per /dev/nanoclockN. Its nanokernel core
  * (struct nk_clock) is written only under @lock; readers see the published
- * struct nc_pub through the seqcount latch @latch and never block.
+ * struct nc_pub through the mmap page, a seqcount latch, and never block.
  */
 #ifndef NC_INTERNAL_H
 #define NC_INTERNAL_H
@@ -13,7 +13,6 @@
 #include <linux/hrtimer.h>
 #include <linux/posix-clock.h>
 #include <linux/ptp_clock_kernel.h>
-#include <linux/seqlock.h>
 #include <linux/spinlock.h>
 #include <linux/workqueue.h>
 #include <net/genetlink.h>
@@ -24,7 +23,7 @@
 
 #define NC_MAX_INSTANCES	16
 
-/* What readers need, published as one unit (both latch copies). */
+/* What readers need, published as one unit (both halves of the page). */
 struct nc_pub {
 	struct nk_timebase tb;
 	s64 maxerror;		/* us */
@@ -41,9 +40,8 @@ struct nanoclock {
 
 	raw_spinlock_t lock;		/* serialises every writer of @nk */
 	struct nk_clock nk;		/* the nanokernel core */
-	seqcount_latch_t latch;		/* readers: pub[seq & 1] */
-	struct nc_pub pub[2];
-	struct nanoclock_page *page;	/* mmap page, same latch protocol */
+	struct nc_pub published;	/* last published, under @lock */
+	struct nanoclock_page *page;	/* the publication: a latch, see uapi */
 	struct page *page_pg;
 
 	struct hrtimer timer;		/* the tick */

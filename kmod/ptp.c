@@ -8,7 +8,7 @@
  *   adjphase(ns)         -> ADJ_OFFSET (PLL; needs STA_PLL)
  *   adjtime(ns)          -> a step by ns, as ADJ_SETOFFSET
  *   settime64            -> clock_settime
- *   gettime64/gettimex64 -> the latch read, bracketed by system stamps
+ *   gettime64/gettimex64 -> the page read, bracketed by system stamps
  *
  * The PTP core checks FMODE_WRITE on /dev/ptpM (root-only node) itself, so
  * no capability check here. A PTP clock cannot return TIME_* states: use

@@ -336,13 +336,27 @@ static void nk_overflow_seconds(struct nk_clock *c, nk_s64 n)
 nk_u64 nk_tick(struct nk_clock *c, nk_u64 pcc_ns)
 {
 	nk_s64 old = c->tb.sec;
+	int before_base = pcc_ns < c->tb.pcc_base;
+	nk_u64 mult;	/* clock ns per PCC ns << 32 */
 
-	if (pcc_ns < c->tb.pcc_base)
+	if (before_base)
 		pcc_ns = c->tb.pcc_base;	/* never re-base backwards */
 	nk_tb_rebase(&c->tb, pcc_ns);
 	if (c->tb.sec > old)
 		nk_overflow_seconds(c, c->tb.sec - old);
-	c->tb.mult = nk_slope(c->time_adj);
+	mult = nk_slope(c->time_adj);
+	c->next_second_pcc = (nk_s64)nk_next_boundary(&c->tb);
+	/*
+	 * The base is still ahead (a publisher moved it there to keep reads
+	 * monotonic across a slope decrease). A steeper line drawn back from
+	 * that base lies below the one readers have used since the tick: keep
+	 * the slope until the base and run again there. The delay, at most the
+	 * publisher's guard, costs a phase error of the slope step times it.
+	 */
+	if (before_base && mult > c->tb.mult)
+		return c->tb.pcc_base < (nk_u64)c->next_second_pcc ?
+		       c->tb.pcc_base : (nk_u64)c->next_second_pcc;
+	c->tb.mult = mult;
 	c->next_second_pcc = (nk_s64)nk_next_boundary(&c->tb);
 	return (nk_u64)c->next_second_pcc;
 }

@@ -211,7 +211,9 @@ void nk_settime(struct nk_clock *c, nk_u64 pcc_ns, const struct nk_time *ts);
  * Periodic tick at @pcc_ns: re-base the timebase (old slope up to now),
  * run second overflow for every clock second boundary crossed, install the
  * new slope. Returns the PCC ns of the next second boundary, for the
- * caller's timer.
+ * caller's timer; or, when @pcc_ns precedes a base moved ahead by the
+ * publisher and the new slope is steeper, that base: the slope is installed
+ * by the tick there.
  */
 nk_u64 nk_tick(struct nk_clock *c, nk_u64 pcc_ns);
 

@@ -137,6 +137,43 @@ TEST(Read, EdgeBeforeRebaseReadsAsBefore) {
     EXPECT_EQ(after.nsec, before.nsec);
 }
 
+// nanoclock.ko moves the base of a lowered slope a little into the future
+// (its monotonicity guard, re-anchored on the line readers used). A tick
+// that comes before that base with a steeper slope due must not install it
+// there: drawn back from the base, the steeper line would read lower than
+// readers already saw. It keeps the slope and asks to run again at the base.
+TEST(Read, TickBeforeAGuardedBaseDefersASteeperSlope) {
+    struct nk_clock c;
+    nk_init(&c, 0, kP0, kT0, 0);
+    const uint64_t tick = kP0 + kNs / 10;  // a periodic tick, mid-second
+    const uint64_t base = tick + 2000;     // the guard: 2 us ahead
+    struct nk_time at_base = rd(c.tb, base);
+    c.tb.pcc_base = base;
+    c.tb.sec = at_base.sec;
+    c.tb.frac = (uint64_t)at_base.nsec << 32;
+    c.time_adj = int64_t{25000000} << 32;  // 25 ms/s: a PLL slewing 400 ms
+    const uint64_t guarded_mult = c.tb.mult;
+
+    struct nk_time seen[2001];
+    for (uint64_t d = 0; d <= 2000; d++) seen[d] = rd(c.tb, tick + d);
+    EXPECT_EQ(nk_tick(&c, tick), base);
+    EXPECT_EQ(c.tb.mult, guarded_mult);
+    for (uint64_t d = 0; d <= 2000; d++)
+        ASSERT_TRUE(ns_of(rd(c.tb, tick + d)) >= ns_of(seen[d])) << "lower at +" << d << " ns";
+
+    // At the base the slope goes in, continuous there.
+    nk_tick(&c, base);
+    EXPECT_GT(c.tb.mult, guarded_mult);
+    EXPECT_EQ(ns_of(rd(c.tb, base)), ns_of(at_base));
+
+    // A shallower slope needs no deferral: below the base it reads higher.
+    c.tb.pcc_base = base + 2000;
+    c.time_adj = -(int64_t{25000000} << 32);
+    const uint64_t next = nk_tick(&c, base + 1000);
+    EXPECT_EQ(next, (uint64_t)c.next_second_pcc);
+    EXPECT_LT(c.tb.mult, uint64_t{1} << 32);
+}
+
 TEST(Read, TickReturnsNextBoundary) {
     struct nk_clock c;
     nk_init(&c, 0, kP0, kT0, 0);
