@@ -128,6 +128,8 @@ std::shared_ptr<TlsContext> TlsContext::client(const TlsClientConfig& config) {
         ERR_clear_error();
         if (loaded == 0) throw std::runtime_error("TLS trust anchors: no certificate in the PEM");
     }
+    if (!config.check_validity_time)
+        X509_VERIFY_PARAM_set_flags(SSL_CTX_get0_param(ctx), X509_V_FLAG_NO_CHECK_TIME);
     c->server_name_ = config.server_name;
     c->alpn_wire_ = alpn_wire_format(config.alpn);
     // SSL_CTX_set_alpn_protos returns 0 on success.

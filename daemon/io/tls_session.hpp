@@ -45,6 +45,11 @@ struct TlsClientConfig {
     std::string trusted_pem;
     std::string server_name;        // SNI and the name the certificate must carry
     std::vector<std::string> alpn;  // offered, in order
+    // false: accept certificates outside their validity period (the chain
+    // and the name are still checked). For a host whose clock may be wrong
+    // until it has synchronised once (chrony's nocerttimecheck): a clock in
+    // 1970 sees every certificate as not yet valid.
+    bool check_validity_time = true;
 };
 
 // One SSL_CTX, TLS 1.3 only. Throws std::runtime_error with OpenSSL's reason

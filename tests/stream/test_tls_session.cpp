@@ -122,6 +122,46 @@ TEST_F(TlsPair, ClientRefusesCertificateForAnotherName) {
         << client_->error();
 }
 
+// A certificate that expired yesterday, as a host whose clock is years
+// ahead (or, the other way round, stuck in 1970) would see a valid one.
+class TlsExpired : public ::testing::Test {
+  protected:
+    void handshake(bool check_validity_time, const std::string& name = "localhost") {
+        TlsServerConfig s;
+        s.certificate_pem = cert_.certificate_pem;
+        s.private_key_pem = cert_.private_key_pem;
+        TlsClientConfig c;
+        c.trusted_pem = cert_.certificate_pem;
+        c.server_name = name;
+        c.check_validity_time = check_validity_time;
+        server_ = std::make_unique<TlsSession>(TlsContext::server(s));
+        client_ = std::make_unique<TlsSession>(TlsContext::client(c));
+        shuttle(*client_, *server_);
+    }
+    static inline TestCertificate cert_ =
+        make_test_certificate("localhost", -3 * 24 * 3600, -24 * 3600);
+    std::unique_ptr<TlsSession> server_, client_;
+};
+
+TEST_F(TlsExpired, RefusedWhenTheValidityTimeIsChecked) {
+    handshake(true);
+    EXPECT_TRUE(client_->failed());
+    EXPECT_FALSE(client_->handshake_done());
+}
+
+TEST_F(TlsExpired, AcceptedWithoutTheTimeCheck) {
+    handshake(false);
+    EXPECT_TRUE(client_->handshake_done()) << client_->error();
+    EXPECT_FALSE(client_->failed());
+}
+
+TEST_F(TlsExpired, NameIsStillCheckedWithoutTheTimeCheck) {
+    handshake(false, "ntp.example.org");
+    EXPECT_TRUE(client_->failed());
+    EXPECT_NE(client_->error().find("certificate verify failed"), std::string::npos)
+        << client_->error();
+}
+
 TEST_F(TlsPair, GarbageFailsTheServerCleanly) {
     make({}, {});
     const std::string junk = "GET / HTTP/1.1\r\nHost: x\r\n\r\n";

@@ -24,15 +24,18 @@ inline std::string bio_text(BIO* bio) {
 }
 
 // An EC P-256 key and a certificate for @name (CN and subjectAltName DNS),
-// valid from an hour ago for a day, signed by itself.
-inline TestCertificate make_test_certificate(const std::string& name = "localhost") {
+// signed by itself, valid from @not_before_s to @not_after_s seconds from
+// now (default: from an hour ago for a day).
+inline TestCertificate make_test_certificate(const std::string& name = "localhost",
+                                             long not_before_s = -3600,
+                                             long not_after_s = 24 * 3600) {
     EVP_PKEY* key = EVP_EC_gen("P-256");
     X509* cert = X509_new();
     if (key == nullptr || cert == nullptr) throw std::runtime_error("test certificate");
     X509_set_version(cert, 2);
     ASN1_INTEGER_set(X509_get_serialNumber(cert), 1);
-    X509_gmtime_adj(X509_getm_notBefore(cert), -3600);
-    X509_gmtime_adj(X509_getm_notAfter(cert), 24 * 3600);
+    X509_gmtime_adj(X509_getm_notBefore(cert), not_before_s);
+    X509_gmtime_adj(X509_getm_notAfter(cert), not_after_s);
     X509_set_pubkey(cert, key);
     X509_NAME* subject = X509_get_subject_name(cert);
     X509_NAME_add_entry_by_txt(subject, "CN", MBSTRING_ASC,
