@@ -63,8 +63,8 @@ inline constexpr size_t kMaxServerNameLength = 255;
 // A request (8915 §4) is a handful of short records: 16 KiB is generous. A
 // response carries 8 cookies of ~100-200 octets each (more with a larger
 // AEAD or a bigger cookie format), so the client allows 64 KiB.
-inline constexpr size_t kDefaultMaxRequestBytes = 16 * 1024;
-inline constexpr size_t kDefaultMaxResponseBytes = 64 * 1024;
+inline constexpr size_t kDefaultMaxRequestBytes = size_t{16} * 1024;
+inline constexpr size_t kDefaultMaxResponseBytes = size_t{64} * 1024;
 
 // One decoded record. @type excludes the critical bit. Unknown types decode
 // too (non-critical ones are kept so a caller can count or skip them).
