@@ -26,7 +26,10 @@ add_library(ntpcore STATIC
   ${_ntpcore_dir}/source/client_core.cpp
   ${_ntpcore_dir}/server/access_list.cpp
   ${_ntpcore_dir}/server/rate_limiter.cpp
-  ${_ntpcore_dir}/server/ntp_server.cpp)
+  ${_ntpcore_dir}/server/ntp_server.cpp
+  ${_ntpcore_dir}/nts/ke_records.cpp
+  ${_ntpcore_dir}/nts/ke_server.cpp
+  ${_ntpcore_dir}/nts/ke_client.cpp)
 target_include_directories(ntpcore PUBLIC ${_ntpcore_dir})
 # OpenSSL 3 (libcrypto only): SHA-1, MD5 and SipHash through EVP.
 find_package(OpenSSL 3.0 REQUIRED COMPONENTS Crypto)
