@@ -26,9 +26,10 @@ add_library(ntpcore STATIC
   ${_ntpcore_dir}/source/client_core.cpp
   ${_ntpcore_dir}/server/access_list.cpp
   ${_ntpcore_dir}/server/rate_limiter.cpp
-  ${_ntpcore_dir}/server/ntp_server.cpp)
+  ${_ntpcore_dir}/server/ntp_server.cpp
+  ${_ntpcore_dir}/nts/aead.cpp)
 target_include_directories(ntpcore PUBLIC ${_ntpcore_dir})
-# OpenSSL 3 (libcrypto only): SHA-1, MD5 and SipHash through EVP.
+# OpenSSL 3 (libcrypto only): SHA-1, MD5, SipHash and AES-SIV through EVP.
 find_package(OpenSSL 3.0 REQUIRED COMPONENTS Crypto)
 target_link_libraries(ntpcore PUBLIC OpenSSL::Crypto)
 target_compile_features(ntpcore PUBLIC cxx_std_20)
