@@ -8,7 +8,7 @@
 namespace nts {
 namespace {
 
-constexpr size_t kPlainHeader = 2;  // the AEAD id
+constexpr size_t kPlainHeader = 4;  // the AEAD id and two zero octets
 constexpr size_t kMaxPlain = kPlainHeader + 2 * kMaxSessionKeyLength;
 
 }  // namespace
@@ -37,7 +37,7 @@ const char* to_string(CookieError error) {
         case CookieError::AuthenticationFailed:
             return "cookie failed authentication";
         case CookieError::BadContents:
-            return "cookie contents are not an AEAD id and two keys";
+            return "cookie contents are not an AEAD id, zero and two keys";
         case CookieError::NoSealingKey:
             return "no master key to seal cookies with";
         case CookieError::CryptoFailure:
@@ -81,7 +81,8 @@ Result<size_t, CookieError> seal_cookie(Aead& aead, const MasterKey& master,
 
 Result<SessionKeys, CookieError> open_cookie(Aead& aead, const KeyStore& store, int64_t now,
                                              std::span<const uint8_t> cookie) {
-    if (cookie.size() < kMinCookieLength || cookie.size() > kMaxCookieLength) {
+    if (cookie.size() < kMinCookieLength || cookie.size() > kMaxCookieLength ||
+        cookie.size() % 4 != 0) {
         return unexpected(CookieError::Malformed);
     }
     const uint32_t id = static_cast<uint32_t>(cookie[0]) << 24 |
@@ -100,7 +101,8 @@ Result<SessionKeys, CookieError> open_cookie(Aead& aead, const KeyStore& store, 
     SessionKeys keys;
     keys.aead = static_cast<uint16_t>(plain[0] << 8 | plain[1]);
     const auto length = aead_key_length(keys.aead);
-    const bool consistent = length && *opened == kPlainHeader + 2 * *length;
+    const bool consistent =
+        length && plain[2] == 0 && plain[3] == 0 && *opened == kPlainHeader + 2 * *length;
     if (consistent) {
         keys.key_length = static_cast<uint8_t>(*length);
         std::copy_n(plain.begin() + kPlainHeader, *length, keys.c2s_key.begin());

@@ -7,11 +7,12 @@
 //   0   key id       4   big-endian id of the master key (key_store.hpp)
 //   4   nonce       16   fresh random per cookie
 //   20  tag         16   AES-SIV-CMAC-256 synthetic IV
-//   36  ciphertext  2+2n encrypting: AEAD id (2, big-endian) ‖ C2S ‖ S2C,
-//                        n = aead_key_length(AEAD id)
+//   36  ciphertext  4+2n encrypting: AEAD id (2, big-endian) ‖ 0x0000 ‖
+//                        C2S ‖ S2C, n = aead_key_length(AEAD id)
 // sealed with the master key, the nonce as S2V's only component besides the
-// plaintext (no associated data). 102 octets for an AES-SIV-CMAC-256
-// session, 70 for AES-128-GCM-SIV.
+// plaintext (no associated data). 104 octets for an AES-SIV-CMAC-256
+// session, 72 for AES-128-GCM-SIV: multiples of 4, so a cookie fills its
+// NTP extension field exactly and comes back without padding to strip.
 #pragma once
 
 #include <array>
@@ -29,9 +30,9 @@ inline constexpr size_t kCookieNonceLength = 16;
 inline constexpr size_t kCookieHeaderLength = 4 + kCookieNonceLength;
 inline constexpr size_t kMaxSessionKeyLength = 32;
 inline constexpr size_t kMaxCookieLength =
-    kCookieHeaderLength + kAeadTagLength + 2 + 2 * kMaxSessionKeyLength;  // 102
+    kCookieHeaderLength + kAeadTagLength + 4 + 2 * kMaxSessionKeyLength;  // 104
 inline constexpr size_t kMinCookieLength =
-    kCookieHeaderLength + kAeadTagLength + 2 + 2 * 16;  // 70
+    kCookieHeaderLength + kAeadTagLength + 4 + 2 * 16;  // 72
 
 // NtsKeys without the heap: what the server's hot path carries.
 struct SessionKeys {
@@ -52,9 +53,10 @@ struct SessionKeys {
 
 enum class CookieError : uint8_t {
     Malformed,             // length outside [kMinCookieLength, kMaxCookieLength]
+                           // or not a multiple of 4
     UnknownKey,            // key id not in the store, or no longer valid
     AuthenticationFailed,  // forged, corrupted, or sealed with another key
-    BadContents,           // authentic, but not an AEAD id and two keys
+    BadContents,           // authentic, but not an AEAD id, zero and two keys
     NoSealingKey,          // the store has no key to seal with at this time
     CryptoFailure,         // OpenSSL failure
 };

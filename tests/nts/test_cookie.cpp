@@ -42,19 +42,19 @@ struct CookieTest : ::testing::Test {
 
 TEST_F(CookieTest, RoundTrip) {
     const auto cookie = seal(sample_keys());
-    EXPECT_EQ(cookie.size(), 102u);
+    EXPECT_EQ(cookie.size(), 104u);
     auto keys = open_cookie(aead, store, kNow, cookie);
     ASSERT_TRUE(keys.has_value()) << to_string(keys.error());
     EXPECT_EQ(*keys, sample_keys());
 }
 
-TEST_F(CookieTest, GcmSivSessionKeysRoundTripInA70OctetCookie) {
+TEST_F(CookieTest, GcmSivSessionKeysRoundTripInA72OctetCookie) {
     NtsKeys gcm{static_cast<uint16_t>(AeadAlgorithm::Aes128GcmSiv), std::vector<uint8_t>(16, 7),
                 std::vector<uint8_t>(16, 9)};
     const auto keys = SessionKeys::from(gcm);
     ASSERT_TRUE(keys.has_value());
     const auto cookie = seal(*keys);
-    EXPECT_EQ(cookie.size(), 70u);
+    EXPECT_EQ(cookie.size(), 72u);
     auto opened = open_cookie(aead, store, kNow, cookie);
     ASSERT_TRUE(opened.has_value());
     EXPECT_EQ(opened->to_nts_keys(), gcm);
@@ -106,6 +106,8 @@ TEST_F(CookieTest, ImpossibleLengthsAreMalformed) {
         ASSERT_FALSE(keys.has_value());
         EXPECT_EQ(keys.error(), CookieError::Malformed) << length;
     }
+    std::vector<uint8_t> unaligned(cookie.begin(), cookie.end() - 2);
+    EXPECT_EQ(open_cookie(aead, store, kNow, unaligned).error(), CookieError::Malformed);
     // Truncated but still of a possible length: authentication fails.
     std::vector<uint8_t> shorter(cookie.begin(), cookie.end() - 4);
     EXPECT_EQ(open_cookie(aead, store, kNow, shorter).error(), CookieError::AuthenticationFailed);
