@@ -29,9 +29,16 @@ add_library(ntpcore STATIC
   ${_ntpcore_dir}/server/ntp_server.cpp
   ${_ntpcore_dir}/nts/ke_records.cpp
   ${_ntpcore_dir}/nts/ke_server.cpp
-  ${_ntpcore_dir}/nts/ke_client.cpp)
+  ${_ntpcore_dir}/nts/ke_client.cpp
+
+  ${_ntpcore_dir}/nts/aead.cpp
+  ${_ntpcore_dir}/nts/key_store.cpp
+  ${_ntpcore_dir}/nts/cookie.cpp
+  ${_ntpcore_dir}/nts/nts_ef.cpp
+  ${_ntpcore_dir}/nts/nts_server.cpp
+  ${_ntpcore_dir}/nts/nts_client.cpp)
 target_include_directories(ntpcore PUBLIC ${_ntpcore_dir})
-# OpenSSL 3 (libcrypto only): SHA-1, MD5 and SipHash through EVP.
+# OpenSSL 3 (libcrypto only): SHA-1, MD5, SipHash and AES-SIV through EVP.
 find_package(OpenSSL 3.0 REQUIRED COMPONENTS Crypto)
 target_link_libraries(ntpcore PUBLIC OpenSSL::Crypto)
 target_compile_features(ntpcore PUBLIC cxx_std_20)

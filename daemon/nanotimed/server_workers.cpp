@@ -92,6 +92,8 @@ void ServerWorkers::add_counters(ntp::ServerCounters& total) const {
         total.malformed += c.malformed;
         total.wrong_mode += c.wrong_mode;
         total.authenticated += c.authenticated;
+        total.nts_nak += c.nts_nak;
+        total.nts_dropped += c.nts_dropped;
         total.extension_fields_ignored += c.extension_fields_ignored;
     }
 }

@@ -52,6 +52,33 @@ ServerResponse NtpServer::handle(std::span<const uint8_t> request, const SocketA
         ++counters_.authenticated;
         return response;
     }
+    // NTS: the cookie and authenticator are checked before anything answers.
+    nts::NtsRequest nts_request;
+    const int64_t unix_seconds = receive_time.to_unix().count() / kNanosPerSecond;
+    if (nts_ != nullptr && trailer->extension_fields > 0) {
+        nts_request = nts_->check(request, unix_seconds);
+        if (nts_request.verdict == nts::NtsVerdict::Drop) {
+            ++counters_.nts_dropped;
+            return response;
+        }
+    }
+    const bool is_nts = nts_request.verdict != nts::NtsVerdict::NotNts;
+    // Writes @header, then the NTS fields for an NTS request.
+    const auto finish = [&](const NtpHeader& header, ServerDecision decision) {
+        const auto head = serialize_header(header);
+        std::copy(head.begin(), head.end(), response.packet.begin());
+        response.length = kHeaderLength;
+        if (is_nts) {
+            const auto n = nts_->respond(nts_request, head, unix_seconds, response.packet);
+            if (!n) {
+                ++counters_.nts_dropped;
+                return false;
+            }
+            response.length = *n;
+        }
+        response.decision = decision;
+        return true;
+    };
 
     NtpHeader reply;
     reply.version = query.version;
@@ -67,13 +94,16 @@ ServerResponse NtpServer::handle(std::span<const uint8_t> request, const SocketA
             case RateDecision::Allow:
                 break;
             case RateDecision::KissOfDeath:
+                if (is_nts) {  // a RATE kiss-o'-death would be unauthenticated
+                    ++counters_.rate_limited_dropped;
+                    return response;
+                }
                 ++counters_.rate_limited_kod;
                 reply.leap = LeapIndicator::Unsynchronized;
                 reply.stratum = 0;
                 reply.reference_id = kKissRate;
                 reply.poll = std::max(reply.poll, poll_for(config_.rate_limit->interval));
-                response.decision = ServerDecision::KissOfDeath;
-                response.packet = serialize_header(reply);
+                finish(reply, ServerDecision::KissOfDeath);
                 return response;
             case RateDecision::Drop:
                 ++counters_.rate_limited_dropped;
@@ -81,7 +111,17 @@ ServerResponse NtpServer::handle(std::span<const uint8_t> request, const SocketA
         }
     }
 
-    counters_.extension_fields_ignored += trailer->extension_fields;
+    if (nts_request.verdict == nts::NtsVerdict::Nak) {
+        // RFC 8915 §5.7: the cookie does not open; the client must redo
+        // NTS-KE. The unique identifier lets it trust this unauthenticated
+        // kiss-o'-death.
+        reply.leap = LeapIndicator::Unsynchronized;
+        reply.stratum = 0;
+        reply.reference_id = nts::kKissNtsNak;
+        if (finish(reply, ServerDecision::KissOfDeath)) ++counters_.nts_nak;
+        return response;
+    }
+    if (!is_nts) counters_.extension_fields_ignored += trailer->extension_fields;
     const bool serves = system.serves_time_at(transmit_time);
     reply.leap = serves ? system.leap : LeapIndicator::Unsynchronized;
     reply.stratum = serves ? system.stratum : kMaxStratum;
@@ -90,9 +130,7 @@ ServerResponse NtpServer::handle(std::span<const uint8_t> request, const SocketA
     reply.root_dispersion =
         to_short(from_seconds(std::min(system.root_dispersion_at(transmit_time), 65536.0)));
     if (system.has_reference_time) reply.reference_time = system.reference_time.to_timestamp();
-    ++counters_.replied;
-    response.decision = ServerDecision::Reply;
-    response.packet = serialize_header(reply);
+    if (finish(reply, ServerDecision::Reply)) ++counters_.replied;
     return response;
 }
 

@@ -4,10 +4,14 @@
 // timestamp and the time to put in the transmit field, plus the current
 // system state, and returns the reply bytes (or nothing). Order of checks,
 // cheapest first: access list (closed unless configured), parse and validate
-// (RFC 7822), mode, MAC, rate limit. Replies are 48 octets, never longer
-// than the request, so the server cannot amplify. Extension fields the server
-// does not know are ignored (RFC 7822 §3); none are answered yet (NTS is a
-// later layer). The parse is allocation-free.
+// (RFC 7822), mode, MAC, NTS, rate limit. Replies are never longer than the
+// request, so the server cannot amplify: 48 octets, or for an NTS request
+// (RFC 8915, when enable_nts() gave the server an nts::NtsServer) the header
+// followed by the NTS fields. An NTS request gets an authenticated reply, an
+// NTSN kiss-o'-death, or nothing: never an unauthenticated answer, so a rate
+// limit that would send it a RATE kiss-o'-death drops it instead. Extension
+// fields the server does not know are ignored (RFC 7822 §3). The parse is
+// allocation-free.
 #pragma once
 
 #include <array>
@@ -16,6 +20,7 @@
 #include <vector>
 
 #include "algorithm/system_state.hpp"
+#include "nts/nts_server.hpp"
 #include "packet/packet.hpp"
 #include "server/access_list.hpp"
 #include "server/rate_limiter.hpp"
@@ -39,19 +44,30 @@ struct ServerConfig {
 
 enum class ServerDecision : uint8_t { Reply, KissOfDeath, Drop };
 
+// The largest reply: an NTS reply is at most as long as its request, which
+// fits the daemon's receive buffer.
+inline constexpr size_t kMaxReplyLength = nts::kMaxNtsPacket;
+
 struct ServerResponse {
     ServerDecision decision = ServerDecision::Drop;
-    std::array<uint8_t, kHeaderLength> packet{};  // valid unless Drop
+    size_t length = 0;  // octets of packet in use
+    // Valid unless Drop; left uninitialised: only the first length octets
+    // are ever written or read (no 2 KiB clear per request).
+    std::array<uint8_t, kMaxReplyLength> packet;
 
     std::span<const uint8_t> bytes() const {
         return decision == ServerDecision::Drop ? std::span<const uint8_t>()
-                                                : std::span<const uint8_t>(packet);
+                                                : std::span<const uint8_t>(packet).first(length);
     }
 };
 
 class NtpServer {
   public:
     NtpServer(ServerConfig config, RandomSource& random);
+
+    // Answers NTS requests with @nts (one per server thread, outliving this
+    // server); without it NTS fields are unknown fields, and ignored.
+    void enable_nts(nts::NtsServer& nts) { nts_ = &nts; }
 
     // @receive_time: local clock when the request arrived (RX timestamp);
     // @transmit_time: the best estimate of when the reply will leave.
@@ -66,6 +82,7 @@ class NtpServer {
     ServerConfig config_;
     std::optional<RateLimiter> rate_limiter_;
     ServerCounters counters_;
+    nts::NtsServer* nts_ = nullptr;
 };
 
 }  // namespace nanotime::ntp

@@ -18,6 +18,9 @@ struct ServerCounters {
     uint64_t malformed = 0;             // failed to parse (see ParseError)
     uint64_t wrong_mode = 0;            // not a client (mode 3) request
     uint64_t authenticated = 0;         // carried a MAC: symmetric keys are not supported
+    uint64_t nts_nak = 0;               // NTS cookie did not open: NTSN kiss-o'-death sent
+    uint64_t nts_dropped = 0;           // NTS request malformed or not authentic (see
+                                        // nts::NtsServerCounters for why)
     // Informational:
     uint64_t extension_fields_ignored = 0;  // unknown fields in answered requests
 };

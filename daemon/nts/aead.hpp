@@ -1,0 +1,120 @@
+// aead.hpp - the AEAD of NTS (RFC 8915 §5.1): AEAD_AES_SIV_CMAC_256
+// (RFC 5297) through OpenSSL 3's "AES-128-SIV" cipher.
+//
+// Output layout is RFC 5297's and RFC 8915's: the 16-octet synthetic IV
+// (the tag) first, then the ciphertext, as long as the plaintext.
+//
+// The nonce is the last associated-data component of S2V (RFC 5297 §3,
+// "nonce-based"); OpenSSL's SIV has no IV, so it is fed as one more AAD
+// update. An empty nonce means deterministic mode (no nonce component),
+// which only the RFC 5297 A.1 vector uses; NTS always sends one.
+//
+// OpenSSL 3.0 refuses an empty plaintext with SIV (its final step fails when
+// no data update ran), yet every NTS request without encrypted fields
+// authenticates exactly that. For it, seal/open compute S2V themselves with
+// CMAC (EVP_MAC "CMAC", AES-128-CBC): with no plaintext the SIV output is the
+// synthetic IV alone. The same S2V code is checked against OpenSSL's tag on
+// the RFC 5297 vectors (tests/nts/test_aead.cpp).
+//
+// AEAD_AES_128_GCM_SIV (IANA 30) is not supported: Debian 12's OpenSSL 3.0
+// does not offer it; openssl_offers() says whether the running OpenSSL does.
+//
+// Ciphers are fetched once per process; an Aead owns reusable contexts and
+// allocates nothing itself per call (OpenSSL allocates inside SIV re-keying).
+// Not thread-safe: one Aead per thread.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <span>
+
+#include "nts/nts_keys.hpp"
+#include "util/result.hpp"
+
+struct evp_cipher_ctx_st;
+struct evp_mac_ctx_st;
+
+namespace nts {
+
+using nanotime::ntp::Result;
+using nanotime::ntp::unexpected;
+
+enum class AeadError : uint8_t {
+    UnknownAlgorithm,      // not an IANA number nanotimed knows
+    Unsupported,           // known, but nanotimed cannot use it (GCM-SIV)
+    BadKeyLength,          // key is not aead_key_length() octets
+    OutputTooSmall,        // the caller's buffer cannot hold the result
+    TooShort,              // ciphertext shorter than the 16-octet tag
+    AuthenticationFailed,  // tag does not match: forged, corrupted or wrong key
+    CryptoFailure,         // OpenSSL refused an operation (memory exhaustion)
+};
+const char* to_string(AeadError error);
+
+inline constexpr size_t kAeadTagLength = 16;  // synthetic IV, octets
+
+// Whether nanotimed can seal and open with @algorithm (AES-SIV-CMAC-256 only).
+bool aead_supported(uint16_t algorithm);
+// Whether the running OpenSSL offers AES-128-GCM-SIV (fetch succeeds): the
+// fact to report when someone asks for IANA 30. OpenSSL 3.0: false.
+bool openssl_offers_gcm_siv();
+
+// Associated data as RFC 5297 components (S2V processes each separately).
+using AdComponents = std::span<const std::span<const uint8_t>>;
+
+class Aead {
+  public:
+    // An engine for @algorithm, or UnknownAlgorithm / Unsupported.
+    static Result<Aead, AeadError> create(uint16_t algorithm);
+
+    Aead(Aead&&) noexcept;
+    Aead& operator=(Aead&&) noexcept;
+    ~Aead();
+
+    uint16_t algorithm() const { return algorithm_; }
+    size_t key_length() const { return 32; }
+    static size_t sealed_length(size_t plaintext) { return kAeadTagLength + plaintext; }
+
+    // Writes tag ‖ ciphertext (sealed_length(plaintext.size()) octets) to
+    // @out and returns that length.
+    Result<size_t, AeadError> seal(std::span<const uint8_t> key, std::span<const uint8_t> nonce,
+                                   AdComponents associated, std::span<const uint8_t> plaintext,
+                                   std::span<uint8_t> out);
+    // Checks and decrypts tag ‖ ciphertext into @out; returns the plaintext
+    // length. On failure @out holds no plaintext (it is cleared).
+    Result<size_t, AeadError> open(std::span<const uint8_t> key, std::span<const uint8_t> nonce,
+                                   AdComponents associated, std::span<const uint8_t> sealed,
+                                   std::span<uint8_t> out);
+
+    // The same with one associated-data component (NTS: the packet prefix).
+    Result<size_t, AeadError> seal(std::span<const uint8_t> key, std::span<const uint8_t> nonce,
+                                   std::span<const uint8_t> associated,
+                                   std::span<const uint8_t> plaintext, std::span<uint8_t> out);
+    Result<size_t, AeadError> open(std::span<const uint8_t> key, std::span<const uint8_t> nonce,
+                                   std::span<const uint8_t> associated,
+                                   std::span<const uint8_t> sealed, std::span<uint8_t> out);
+
+    // S2V (RFC 5297 §2.4) of @associated, @nonce (if not empty) and
+    // @plaintext under the first half of @key: the synthetic IV. Public so
+    // tests can check it against OpenSSL's tag.
+    Result<bool, AeadError> s2v(std::span<const uint8_t> key, std::span<const uint8_t> nonce,
+                                AdComponents associated, std::span<const uint8_t> plaintext,
+                                std::span<uint8_t, kAeadTagLength> out);
+
+  private:
+    struct CipherCtxFree {
+        void operator()(evp_cipher_ctx_st* ctx) const;
+    };
+    struct MacCtxFree {
+        void operator()(evp_mac_ctx_st* ctx) const;
+    };
+    Aead(uint16_t algorithm, std::unique_ptr<evp_cipher_ctx_st, CipherCtxFree> cipher,
+         std::unique_ptr<evp_mac_ctx_st, MacCtxFree> cmac);
+    bool cmac(std::span<const uint8_t> message, std::span<uint8_t, kAeadTagLength> out);
+
+    uint16_t algorithm_;
+    std::unique_ptr<evp_cipher_ctx_st, CipherCtxFree> cipher_;
+    std::unique_ptr<evp_mac_ctx_st, MacCtxFree> cmac_;  // keyed with K1 per call
+};
+
+}  // namespace nts
