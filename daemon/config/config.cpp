@@ -31,7 +31,8 @@ void parse_sources(Checker& c, const toml::table& root, Config& cfg) {
     for (const toml::node& e : *arr) {
         const toml::table& t = *e.as_table();
         c.only(t, "[[source]]",
-               {"server", "pool", "port", "minpoll", "maxpoll", "iburst", "xleave", "max_sources"});
+               {"server", "pool", "port", "minpoll", "maxpoll", "iburst", "xleave", "max_sources",
+                "nts", "nts_port"});
         SourceEntry s;
         s.line = t.source().begin.line;
         std::string server, pool;
@@ -56,6 +57,16 @@ void parse_sources(Checker& c, const toml::table& root, Config& cfg) {
                     "source.max_sources applies to 'pool' sources only");
         }
         c.integer(t, "max_sources", "source", s.max_sources, 1, 16);
+        c.boolean(t, "nts", "source", s.nts);
+        if (t.get("nts_port") != nullptr && !s.nts) {
+            c.error(t.get("nts_port")->source(), "source.nts_port applies to 'nts = true' only");
+        }
+        c.integer(t, "nts_port", "source", s.nts_port, 1, 65535);
+        if (s.nts && s.source.xleave) {
+            // RFC 8915 §5.7 allows it, but a cookie per request cannot be
+            // re-sent, and an interleaved exchange spans two requests.
+            c.error(t.source(), "[[source]] nts and xleave cannot be combined");
+        }
         if (s.source.minpoll > s.source.maxpoll) {
             c.error(t.source(), "[[source]] minpoll (" + std::to_string(s.source.minpoll) +
                                     ") exceeds maxpoll (" + std::to_string(s.source.maxpoll) + ")");
@@ -122,6 +133,61 @@ void parse_server(Checker& c, const toml::table& root, Config& cfg) {
     if (!s.listen.empty() && allow_rules == 0) {
         c.error(t->source(), "[server] listens but 'allow' is empty: it would answer nobody");
     }
+}
+
+void parse_nts_ke(Checker& c, const toml::table& root, Config& cfg) {
+    const toml::table* t = c.table(root, "nts_ke", "");
+    if (t == nullptr) return;
+    c.only(*t, "[nts_ke]",
+           {"listen", "certificate", "private_key", "max_connections", "timeout", "address_rate",
+            "address_burst", "ntp_server", "ntp_port"});
+    NtsKeServerConfig& k = cfg.nts_ke;
+    std::vector<std::string> texts;
+    c.strings(*t, "listen", "nts_ke", texts,
+              [&](const std::string& v, const toml::source_region& at) {
+                  const auto address = ntp::SocketAddress::parse(v, 4460);
+                  if (!address || address->port == 0) {
+                      c.error(at, "nts_ke.listen: '" + v +
+                                      "' is not an IP address with an optional :port");
+                      return false;
+                  }
+                  k.listen.push_back(*address);
+                  return true;
+              });
+    c.string(*t, "certificate", "nts_ke", k.certificate);
+    c.string(*t, "private_key", "nts_ke", k.private_key);
+    c.integer(*t, "max_connections", "nts_ke", k.max_connections, 1, 100000);
+    c.number(*t, "timeout", "nts_ke", k.timeout, 0.05, 60);
+    c.number(*t, "address_rate", "nts_ke", k.address_rate, 0.001, 100000);
+    c.integer(*t, "address_burst", "nts_ke", k.address_burst, 1, 100000);
+    c.string(*t, "ntp_server", "nts_ke", k.ntp_server);
+    c.integer(*t, "ntp_port", "nts_ke", k.ntp_port, 0, 65535);
+    if (k.ntp_server.size() > 255 || k.ntp_server.find_first_of(" \t/") != std::string::npos) {
+        c.error(t->source(), "nts_ke.ntp_server '" + k.ntp_server + "' is not a host name or address");
+    }
+    if (k.enabled() && (k.certificate.empty() || k.private_key.empty())) {
+        c.error(t->source(), "[nts_ke] listens but has no certificate or private_key");
+    }
+}
+
+void parse_nts(Checker& c, const toml::table& root, Config& cfg) {
+    const toml::table* t = c.table(root, "nts", "");
+    if (t == nullptr) return;
+    c.only(*t, "[nts]",
+           {"trusted_ca", "certificate_time_check", "key_file", "key_rotation", "previous_keys"});
+    NtsConfig& n = cfg.nts;
+    c.string(*t, "trusted_ca", "nts", n.trusted_ca);
+    c.choice(*t, "certificate_time_check", "nts", n.certificate_time_check,
+             {{"always", CertificateTimeCheck::Always},
+              {"after_sync", CertificateTimeCheck::AfterSync}});
+    c.string(*t, "key_file", "nts", n.key_file);
+    // The key file's own limits (nts/key_store.hpp): 60 s .. 7 days, 0..16.
+    c.number(*t, "key_rotation", "nts", n.key_rotation, 0, 604800);
+    if (n.key_rotation > 0 && n.key_rotation < 60) {
+        c.error(t->get("key_rotation")->source(),
+                "nts.key_rotation must be 0 (keys from another host) or 60 to 604800 s");
+    }
+    c.integer(*t, "previous_keys", "nts", n.previous_keys, 0, 16);
 }
 
 void parse_clock(Checker& c, const toml::table& root, Config& cfg) {
@@ -302,9 +368,12 @@ ParseResult parse_config(std::string_view text, std::string_view filename) {
     Config cfg;
     Checker c(filename, result.errors);
     c.only(root, "the top level",
-           {"source", "pps", "server", "clock", "control", "io", "log", "service"});
+           {"source", "pps", "server", "nts_ke", "nts", "clock", "control", "io", "log",
+            "service"});
     parse_sources(c, root, cfg);
     parse_server(c, root, cfg);
+    parse_nts_ke(c, root, cfg);
+    parse_nts(c, root, cfg);
     parse_clock(c, root, cfg);
     parse_pps(c, root, cfg);  // after [clock]: it needs the backend
     parse_control(c, root, cfg);
@@ -363,6 +432,10 @@ const char* to_string(ClockBackendKind kind) {
 
 const char* to_string(PpsEdgeKind edge) {
     return edge == PpsEdgeKind::Clear ? "clear" : "assert";
+}
+
+const char* to_string(CertificateTimeCheck check) {
+    return check == CertificateTimeCheck::Always ? "always" : "after_sync";
 }
 
 const char* to_string(SeccompMode mode) {

@@ -13,6 +13,7 @@
 #include <string_view>
 #include <vector>
 
+#include "net/socket_address.hpp"
 #include "server/ntp_server.hpp"
 #include "source/ntp_source.hpp"
 
@@ -30,6 +31,8 @@ struct SourceEntry {
     std::string address;  // host name or IP literal
     uint16_t port = 123;
     unsigned max_sources = 4;               // pool: members kept
+    bool nts = false;         // authenticate with NTS (RFC 8915): NTS-KE first
+    uint16_t nts_port = 4460;  // the NTS-KE port of @address
     uint32_t line = 0;                      // where it was written, for messages
     ntp::SourceConfig source = defaults();  // minpoll, maxpoll (log2 s), iburst, xleave
 
@@ -84,6 +87,42 @@ struct PpsConfig {
     uint32_t line = 0;
 };
 
+// [nts_ke]: the NTS-KE server (RFC 8915 §4, TLS 1.3, ALPN "ntske/1"); off
+// unless listen is set. It runs on a thread of its own so that handshakes
+// never delay an NTP reply.
+struct NtsKeServerConfig {
+    std::vector<ntp::SocketAddress> listen;  // port 4460 unless given
+    std::string certificate = "/etc/nanotime/nts.crt";  // PEM chain, leaf first
+    std::string private_key = "/etc/nanotime/nts.key";  // PEM
+    unsigned max_connections = 100;  // open at once; more are closed at accept
+    double timeout = 2.0;            // s, from accept to the response, handshake included
+    double address_rate = 1.0;       // new connections per second per client address
+    unsigned address_burst = 8;      // and the burst above that rate
+    // NTPv4 Server / Port Negotiation records: where clients send NTS NTP
+    // requests when that is not this host (NTP servers sharing the key file).
+    std::string ntp_server;  // empty: no record (clients use this host)
+    uint16_t ntp_port = 0;   // 0: no record (clients use 123)
+
+    bool enabled() const { return !listen.empty(); }
+};
+
+enum class CertificateTimeCheck { Always, AfterSync };
+
+// [nts]: NTS for both halves: trust for NTS sources, and the master keys
+// that seal this server's cookies.
+struct NtsConfig {
+    std::string trusted_ca;  // PEM trust anchors for NTS-KE servers; empty: the system store
+    // AfterSync: accept NTS-KE certificates outside their validity period
+    // until the clock has been synchronised once (a host whose clock starts
+    // wrong; chrony's nocerttimecheck). Names and chains are always checked.
+    CertificateTimeCheck certificate_time_check = CertificateTimeCheck::Always;
+    std::string key_file = "/var/lib/nanotime/nts-keys";
+    // Seconds each master key seals cookies; 0: this host does not rotate,
+    // it reads the key file another host writes (re-read every minute).
+    double key_rotation = 3600;
+    unsigned previous_keys = 3;  // keys kept after sealing, opening older cookies
+};
+
 struct ControlConfig {
     std::string socket = "/run/nanotime/nanotimed.sock";
     std::string group;     // may use privileged commands (root always may)
@@ -123,6 +162,8 @@ struct Config {
     std::vector<SourceEntry> sources;
     std::vector<PpsConfig> pps;
     ntp::ServerConfig server = default_server_config();
+    NtsKeServerConfig nts_ke;
+    NtsConfig nts;
     ClockConfig clock;
     ControlConfig control;
     IoConfig io;
@@ -153,5 +194,6 @@ const char* to_string(IoBackendChoice choice);
 const char* to_string(ClockBackendKind kind);
 const char* to_string(SeccompMode mode);
 const char* to_string(PpsEdgeKind edge);
+const char* to_string(CertificateTimeCheck check);
 
 }  // namespace nanotime::config

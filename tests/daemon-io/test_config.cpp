@@ -203,6 +203,63 @@ TEST(Config, OutOfRangeAndBadChoices) {
               "test.toml:2:17: clock.max_slew_rate must be between 1 and 100000, not 200000");
 }
 
+// [nts_ke], [nts] and a source's nts keys, with the names CONFIG.md fixes.
+TEST(Config, NtsSectionsAndSourceKeys) {
+    ParseResult r = parse(
+        "[nts_ke]\nlisten = [\"0.0.0.0\", \"[::1]:14460\"]\n"
+        "certificate = \"/etc/x.crt\"\nprivate_key = \"/etc/x.key\"\n"
+        "max_connections = 500\ntimeout = 1.5\nntp_server = \"ntp1.example.net\"\n"
+        "ntp_port = 1123\n"
+        "[nts]\ntrusted_ca = \"/ca.pem\"\ncertificate_time_check = \"after_sync\"\n"
+        "key_file = \"/k\"\nkey_rotation = 86400\nprevious_keys = 7\n"
+        "[[source]]\nserver = \"time.example.net\"\nnts = true\nnts_port = 14460\n");
+    ASSERT_TRUE(r.config) << r.errors.front().to_string();
+    const Config& c = *r.config;
+    ASSERT_EQ(c.nts_ke.listen.size(), 2u);
+    EXPECT_EQ(c.nts_ke.listen[0].port, 4460) << "4460 unless given";
+    EXPECT_EQ(c.nts_ke.listen[1].port, 14460);
+    EXPECT_EQ(c.nts_ke.certificate, "/etc/x.crt");
+    EXPECT_EQ(c.nts_ke.private_key, "/etc/x.key");
+    EXPECT_EQ(c.nts_ke.max_connections, 500u);
+    EXPECT_DOUBLE_EQ(c.nts_ke.timeout, 1.5);
+    EXPECT_EQ(c.nts_ke.ntp_server, "ntp1.example.net");
+    EXPECT_EQ(c.nts_ke.ntp_port, 1123);
+    EXPECT_EQ(c.nts.trusted_ca, "/ca.pem");
+    EXPECT_EQ(c.nts.certificate_time_check, CertificateTimeCheck::AfterSync);
+    EXPECT_EQ(c.nts.key_file, "/k");
+    EXPECT_DOUBLE_EQ(c.nts.key_rotation, 86400);
+    EXPECT_EQ(c.nts.previous_keys, 7u);
+    ASSERT_EQ(c.sources.size(), 1u);
+    EXPECT_TRUE(c.sources[0].nts);
+    EXPECT_EQ(c.sources[0].nts_port, 14460);
+
+    r = parse("[[source]]\npool = \"pool.example.net\"\nnts = true\n");
+    ASSERT_TRUE(r.config) << r.errors.front().to_string();
+    EXPECT_TRUE(r.config->sources[0].nts);
+    EXPECT_EQ(r.config->sources[0].nts_port, 4460);
+    EXPECT_FALSE(r.config->nts_ke.enabled()) << "off unless listen is set";
+}
+
+TEST(Config, NtsMistakesAreNamed) {
+    EXPECT_EQ(first_error("[[source]]\nserver = \"a\"\nnts_port = 4460\n"),
+              "test.toml:3:12: source.nts_port applies to 'nts = true' only");
+    EXPECT_EQ(first_error("[[source]]\nserver = \"a\"\nnts = true\nxleave = true\n"),
+              "test.toml:1:1: [[source]] nts and xleave cannot be combined");
+    EXPECT_EQ(first_error("[nts_ke]\nlisten = [\"localhost\"]\n"),
+              "test.toml:2:11: nts_ke.listen: 'localhost' is not an IP address with an "
+              "optional :port");
+    EXPECT_EQ(first_error("[nts_ke]\nlisten = [\"::1\"]\ncertificate = \"\"\n"),
+              "test.toml:1:1: [nts_ke] listens but has no certificate or private_key");
+    EXPECT_EQ(first_error("[nts]\nkey_rotation = 30\n"),
+              "test.toml:2:16: nts.key_rotation must be 0 (keys from another host) or 60 to "
+              "604800 s");
+    EXPECT_EQ(first_error("[nts]\ncertificate_time_check = \"never\"\n"),
+              "test.toml:2:26: nts.certificate_time_check must be one of \"always\", "
+              "\"after_sync\", not \"never\"");
+    EXPECT_EQ(first_error("[nts_ke]\nport = 4460\n"),
+              "test.toml:2:1: unknown key 'port' in [nts_ke]");
+}
+
 // The lowest poll allowed is 3 (8 s, below RFC 5905's MINPOLL of 4, for a
 // LAN), the highest 17; CONFIG.md documents the same range.
 TEST(Config, PollRangeIsThreeToSeventeen) {
