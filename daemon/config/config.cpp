@@ -143,17 +143,17 @@ void parse_nts_ke(Checker& c, const toml::table& root, Config& cfg) {
             "address_burst", "ntp_server", "ntp_port"});
     NtsKeServerConfig& k = cfg.nts_ke;
     std::vector<std::string> texts;
-    c.strings(*t, "listen", "nts_ke", texts,
-              [&](const std::string& v, const toml::source_region& at) {
-                  const auto address = ntp::SocketAddress::parse(v, 4460);
-                  if (!address || address->port == 0) {
-                      c.error(at, "nts_ke.listen: '" + v +
-                                      "' is not an IP address with an optional :port");
-                      return false;
-                  }
-                  k.listen.push_back(*address);
-                  return true;
-              });
+    c.strings(
+        *t, "listen", "nts_ke", texts, [&](const std::string& v, const toml::source_region& at) {
+            const auto address = ntp::SocketAddress::parse(v, 4460);
+            if (!address || address->port == 0) {
+                c.error(at,
+                        "nts_ke.listen: '" + v + "' is not an IP address with an optional :port");
+                return false;
+            }
+            k.listen.push_back(*address);
+            return true;
+        });
     c.string(*t, "certificate", "nts_ke", k.certificate);
     c.string(*t, "private_key", "nts_ke", k.private_key);
     c.integer(*t, "max_connections", "nts_ke", k.max_connections, 1, 100000);
@@ -163,7 +163,8 @@ void parse_nts_ke(Checker& c, const toml::table& root, Config& cfg) {
     c.string(*t, "ntp_server", "nts_ke", k.ntp_server);
     c.integer(*t, "ntp_port", "nts_ke", k.ntp_port, 0, 65535);
     if (k.ntp_server.size() > 255 || k.ntp_server.find_first_of(" \t/") != std::string::npos) {
-        c.error(t->source(), "nts_ke.ntp_server '" + k.ntp_server + "' is not a host name or address");
+        c.error(t->source(),
+                "nts_ke.ntp_server '" + k.ntp_server + "' is not a host name or address");
     }
     if (k.enabled() && (k.certificate.empty() || k.private_key.empty())) {
         c.error(t->source(), "[nts_ke] listens but has no certificate or private_key");
@@ -367,9 +368,9 @@ ParseResult parse_config(std::string_view text, std::string_view filename) {
     }
     Config cfg;
     Checker c(filename, result.errors);
-    c.only(root, "the top level",
-           {"source", "pps", "server", "nts_ke", "nts", "clock", "control", "io", "log",
-            "service"});
+    c.only(
+        root, "the top level",
+        {"source", "pps", "server", "nts_ke", "nts", "clock", "control", "io", "log", "service"});
     parse_sources(c, root, cfg);
     parse_server(c, root, cfg);
     parse_nts_ke(c, root, cfg);

@@ -31,8 +31,8 @@ struct SourceEntry {
     std::string address;  // host name or IP literal
     uint16_t port = 123;
     unsigned max_sources = 4;               // pool: members kept
-    bool nts = false;         // authenticate with NTS (RFC 8915): NTS-KE first
-    uint16_t nts_port = 4460;  // the NTS-KE port of @address
+    bool nts = false;                       // authenticate with NTS (RFC 8915): NTS-KE first
+    uint16_t nts_port = 4460;               // the NTS-KE port of @address
     uint32_t line = 0;                      // where it was written, for messages
     ntp::SourceConfig source = defaults();  // minpoll, maxpoll (log2 s), iburst, xleave
 
@@ -91,13 +91,13 @@ struct PpsConfig {
 // unless listen is set. It runs on a thread of its own so that handshakes
 // never delay an NTP reply.
 struct NtsKeServerConfig {
-    std::vector<ntp::SocketAddress> listen;  // port 4460 unless given
+    std::vector<ntp::SocketAddress> listen;             // port 4460 unless given
     std::string certificate = "/etc/nanotime/nts.crt";  // PEM chain, leaf first
     std::string private_key = "/etc/nanotime/nts.key";  // PEM
-    unsigned max_connections = 100;  // open at once; more are closed at accept
-    double timeout = 2.0;            // s, from accept to the response, handshake included
-    double address_rate = 1.0;       // new connections per second per client address
-    unsigned address_burst = 8;      // and the burst above that rate
+    unsigned max_connections = 100;                     // open at once; more are closed at accept
+    double timeout = 2.0;        // s, from accept to the response, handshake included
+    double address_rate = 1.0;   // new connections per second per client address
+    unsigned address_burst = 8;  // and the burst above that rate
     // NTPv4 Server / Port Negotiation records: where clients send NTS NTP
     // requests when that is not this host (NTP servers sharing the key file).
     std::string ntp_server;  // empty: no record (clients use this host)

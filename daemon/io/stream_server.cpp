@@ -225,6 +225,10 @@ StreamServer::~StreamServer() {
     if (core_->sweep_timer != 0) loop.cancel_timer(core_->sweep_timer);
 }
 
+void StreamServer::set_tls_context(std::shared_ptr<TlsContext> tls) {
+    if (core_->tls && tls) core_->tls = std::move(tls);
+}
+
 void StreamServer::send(uint64_t conn, std::span<const uint8_t> plaintext) {
     core_->send(conn, plaintext);
 }

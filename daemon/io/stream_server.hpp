@@ -65,6 +65,11 @@ class StreamServer {
     StreamServer(const StreamServer&) = delete;
     StreamServer& operator=(const StreamServer&) = delete;
 
+    // Connections accepted from now on use @tls (a re-read certificate);
+    // open ones keep the context they started with. Ignored on a plain-TCP
+    // server (@tls null at construction).
+    void set_tls_context(std::shared_ptr<TlsContext> tls);
+
     void send(uint64_t conn, std::span<const uint8_t> plaintext);
     // Sends what is queued (and TLS close_notify), then closes.
     void close(uint64_t conn);
