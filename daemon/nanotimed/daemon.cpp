@@ -29,6 +29,7 @@ Daemon::Daemon(config::Config config, std::string config_path, std::unique_ptr<i
                                              random_, [this] { on_update(); })) {}
 
 Daemon::~Daemon() {
+    nts_ke_.reset();  // the NTS-KE thread stops
     server_.reset();  // the worker threads stop
     control_.reset();
     clock_manager_->save_drift();
@@ -46,11 +47,18 @@ void Daemon::open_sockets() {
             loop_->stop();
         }
     });
-    if (config_.server.enabled()) {
-        server_ =
-            std::make_unique<ServerFrontEnd>(config_.server, config_.io, *loop_, timescale_, log_,
-                                             random_, [this] { return driver_->served_state(); });
+    // NTS on the server side: as the NTS-KE host, or as an NTP server that
+    // reads the key file another host writes ([nts] key_rotation = 0).
+    if (config_.nts_ke.enabled() || (config_.server.enabled() && config_.nts.key_rotation == 0)) {
+        nts_keys_ = std::make_unique<NtsKeyManager>(config_.nts, *loop_, log_, random_,
+                                                    [this] { return unix_now(); });
     }
+    if (config_.server.enabled()) {
+        server_ = std::make_unique<ServerFrontEnd>(
+            config_.server, config_.io, *loop_, timescale_, log_, random_,
+            [this] { return driver_->served_state(); }, nts_keys_ ? &nts_keys_->shared() : nullptr);
+    }
+    open_nts();
     open_control_socket();
     open_kernel_link();  // /dev/ppsN may need the privileges we still have
 }
@@ -90,6 +98,23 @@ void Daemon::open_control_socket() {
     }
 }
 
+void Daemon::open_nts() {
+    if (!config_.nts_ke.enabled()) return;
+    io::LoopOptions lo;
+    lo.choice = loop_->backend() == io::Backend::IoUring ? io::BackendChoice::IoUring
+                                                         : io::BackendChoice::Poll;
+    lo.ring_entries = config_.io.ring_entries;
+    // Plenty for one TLS record at a time per connection; the KE loop has
+    // no datagrams to receive.
+    lo.buffer_count = 64;
+    nts_ke_ = std::make_unique<NtsKeService>(config_.nts_ke, lo, nts_keys_->shared(), random_, log_,
+                                             [this] { return unix_now(); });
+}
+
+int64_t Daemon::unix_now() const {
+    return timescale_.now().to_unix().count() / 1'000'000'000;
+}
+
 void Daemon::open_kernel_link() {
     if (config_.clock.backend != config::ClockBackendKind::Nanoclock) return;
     kernel_link_ = std::make_unique<KernelLink>(*loop_, log_, config_.clock.device);
@@ -97,7 +122,9 @@ void Daemon::open_kernel_link() {
 }
 
 void Daemon::start() {
+    if (nts_keys_) nts_keys_->start();  // before any thread seals or opens a cookie
     if (server_) server_->start();
+    if (nts_ke_) nts_ke_->start();
     clock_manager_->start(driver_->core().system_state());
     if (kernel_link_) kernel_link_->start();
     driver_->start();
@@ -119,6 +146,12 @@ bool Daemon::reload() {
     config_.sources = r.config->sources;
     driver_->replace_sources();
     clock_manager_->reload_leap_file();
+    if (nts_ke_) {
+        if (auto why = nts_ke_->reload_certificate())
+            log_.error(io::LogClass::General, *why);
+        else
+            log_.info(io::LogClass::General, "NTS-KE certificate re-read");
+    }
     if (kernel_link_) {
         config_.pps = r.config->pps;
         kernel_link_->reconfigure(config_.pps);

@@ -7,6 +7,8 @@
 //     │           the core's       drift file,
 //     │           actions)         kernel leap)
 //     ├──► ServerFrontEnd (sockets, workers, replies: reads the state handed)
+//     ├──► NtsKeyManager (NTS master keys: rotate or re-read, publish to threads)
+//     ├──► NtsKeService (NTS-KE listeners on their own thread)
 //     ├──► ctl::ControlServer ── build_snapshot() (reads every service)
 //     └──► KernelLink (nanoclock backend: netlink, PPS)
 //
@@ -30,6 +32,8 @@
 #include "nanotimed/client_driver.hpp"
 #include "nanotimed/clock_manager.hpp"
 #include "nanotimed/kernel_link.hpp"
+#include "nanotimed/nts_ke_service.hpp"
+#include "nanotimed/nts_key_manager.hpp"
 #include "nanotimed/server_front_end.hpp"
 #include "nanotimed/snapshot_builder.hpp"
 #include "nanotimed/timescale.hpp"
@@ -67,6 +71,9 @@ class Daemon {
     void open_control_socket();
     // nanoclock backend: the netlink channel, PPS bindings and bridges.
     void open_kernel_link();
+    // NTS server side: master keys, and the NTS-KE server when it listens.
+    void open_nts();
+    int64_t unix_now() const;
     // The driver updated the system state: to the server workers, and the
     // status line when synchronisation or stratum changed.
     void on_update();
@@ -82,7 +89,9 @@ class Daemon {
     bool last_synchronized_ = false;
     int last_stratum_ = 16;
     std::unique_ptr<ClockManager> clock_manager_;
-    std::unique_ptr<ServerFrontEnd> server_;  // server enabled
+    std::unique_ptr<NtsKeyManager> nts_keys_;  // this host seals or opens NTS cookies
+    std::unique_ptr<ServerFrontEnd> server_;   // server enabled
+    std::unique_ptr<NtsKeService> nts_ke_;     // [nts_ke] listens
     std::unique_ptr<ctl::ControlServer> control_;
     std::unique_ptr<KernelLink> kernel_link_;  // nanoclock backend: netlink, PPS
     std::unique_ptr<ClientDriver> driver_;     // last: destroyed first (its resolver thread)

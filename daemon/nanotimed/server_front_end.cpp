@@ -24,7 +24,7 @@ bool is_wildcard(const io::Endpoint& e) {
 ServerFrontEnd::ServerFrontEnd(const ntp::ServerConfig& config, const config::IoConfig& io,
                                io::EventLoop& loop, const Timescale& timescale,
                                io::RateLimitedLog& log, ntp::RandomSource& random,
-                               StateFn served_state)
+                               StateFn served_state, SharedKeyStore* nts_keys)
     : loop_(loop), timescale_(timescale), log_(log), served_state_(std::move(served_state)) {
     ntp::ServerConfig server_config = config;
     // With extra workers every server thread has its own rate-limit
@@ -36,6 +36,10 @@ ServerFrontEnd::ServerFrontEnd(const ntp::ServerConfig& config, const config::Io
     }
     const ntp::ServerConfig per_worker = server_config;
     server_ = std::make_unique<ntp::NtpServer>(std::move(server_config), random);
+    if (nts_keys != nullptr) {
+        nts_ = std::make_unique<ServerNts>(*nts_keys, random);
+        nts_->attach(*server_);
+    }
     std::vector<io::UdpOptions> binds;
     for (const ntp::SocketAddress& address : config.listen) {
         io::UdpOptions o;
@@ -64,7 +68,7 @@ ServerFrontEnd::ServerFrontEnd(const ntp::ServerConfig& config, const config::Io
             workers - 1, lo, binds,
             [&per_worker, &random] { return std::make_unique<ntp::NtpServer>(per_worker, random); },
             [&timescale](const io::ReceivedDatagram& d) { return timescale.receive_time(d); },
-            [&timescale] { return timescale.now(); }, served_state_());
+            [&timescale] { return timescale.now(); }, served_state_(), nts_keys, random);
         log_.info(io::LogClass::General, std::to_string(workers) +
                                              " server workers (SO_REUSEPORT, one " +
                                              io::backend_name(loop_.backend()) + " loop each)");
@@ -87,12 +91,20 @@ ntp::ServerCounters ServerFrontEnd::counters() const {
     return c;
 }
 
+nts::NtsServerCounters ServerFrontEnd::nts_counters() const {
+    nts::NtsServerCounters c;
+    if (nts_) c = nts_->counters();
+    if (workers_) workers_->add_nts_counters(c);
+    return c;
+}
+
 uint64_t ServerFrontEnd::worker_datagrams_truncated() const {
     return workers_ ? workers_->datagrams_truncated() : 0;
 }
 
 void ServerFrontEnd::on_datagram(const io::ReceivedDatagram& d) {
     const ntp::NtpInstant rx = timescale_.receive_time(d);
+    if (nts_) nts_->refresh();
     answer_request(*server_, loop_, d, rx, timescale_.now(), served_state_(), &log_);
 }
 

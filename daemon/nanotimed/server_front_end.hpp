@@ -16,6 +16,8 @@
 #include "config/config.hpp"
 #include "io/event_loop.hpp"
 #include "io/log.hpp"
+#include "nanotimed/nts_key_manager.hpp"
+#include "nanotimed/server_nts.hpp"
 #include "nanotimed/server_reply.hpp"
 #include "nanotimed/server_workers.hpp"
 #include "nanotimed/timescale.hpp"
@@ -29,10 +31,11 @@ class ServerFrontEnd {
     using StateFn = std::function<ntp::SystemState()>;
 
     // Privileged, before seccomp: opens the listen sockets and the workers'
-    // loops and sockets. Throws on failure.
+    // loops and sockets. Throws on failure. @nts_keys (may be null): every
+    // server thread answers NTS requests with the keys published there.
     ServerFrontEnd(const ntp::ServerConfig& config, const config::IoConfig& io, io::EventLoop& loop,
                    const Timescale& timescale, io::RateLimitedLog& log, ntp::RandomSource& random,
-                   StateFn served_state);
+                   StateFn served_state, SharedKeyStore* nts_keys = nullptr);
     ~ServerFrontEnd();
 
     // After privilege drop: the worker threads start.
@@ -41,6 +44,8 @@ class ServerFrontEnd {
     void publish(const ntp::SystemState& state);
     // Every thread's counters added up.
     ntp::ServerCounters counters() const;
+    // The same for NTS (zero without NTS).
+    nts::NtsServerCounters nts_counters() const;
     // Datagrams the worker threads dropped as larger than their receive
     // buffers (the main loop counts its own in its LoopStats).
     uint64_t worker_datagrams_truncated() const;
@@ -53,6 +58,7 @@ class ServerFrontEnd {
     io::RateLimitedLog& log_;
     StateFn served_state_;
     std::unique_ptr<ntp::NtpServer> server_;
+    std::unique_ptr<ServerNts> nts_;  // NTS on
     std::vector<uint64_t> sockets_;
     std::unique_ptr<ServerWorkers> workers_;
 };

@@ -17,7 +17,8 @@ using namespace std::chrono_literals;
 ServerWorkers::ServerWorkers(unsigned count, const io::LoopOptions& loop_options,
                              const std::vector<io::UdpOptions>& binds,
                              const ServerFactory& make_server, RxTimeFn rx_time, NowFn now,
-                             const ntp::SystemState& initial)
+                             const ntp::SystemState& initial, SharedKeyStore* nts_keys,
+                             ntp::RandomSource& random)
     : rx_time_(std::move(rx_time)), now_(std::move(now)), state_(initial) {
     try {
         for (unsigned i = 0; i < count; ++i) {
@@ -29,6 +30,10 @@ ServerWorkers::ServerWorkers(unsigned count, const io::LoopOptions& loop_options
             options.runs_on_creating_thread = false;
             ref.loop = io::make_event_loop(options);
             ref.server = make_server();
+            if (nts_keys != nullptr) {
+                ref.nts = std::make_unique<ServerNts>(*nts_keys, random);
+                ref.nts->attach(*ref.server);
+            }
             ref.state = initial;
             ref.state_generation = generation_.load();
             for (io::UdpOptions o : binds) {
@@ -98,6 +103,13 @@ void ServerWorkers::add_counters(ntp::ServerCounters& total) const {
     }
 }
 
+void ServerWorkers::add_nts_counters(nts::NtsServerCounters& total) const {
+    for (const auto& w : workers_) {
+        std::lock_guard<std::mutex> lock(w->counters_mutex);
+        daemon::add_counters(total, w->nts_published);
+    }
+}
+
 uint64_t ServerWorkers::datagrams_truncated() const {
     uint64_t total = 0;
     for (const auto& w : workers_) {
@@ -114,6 +126,7 @@ void ServerWorkers::on_datagram(Worker& w, const io::ReceivedDatagram& d) {
         w.state = state_;
         w.state_generation = gen;
     }
+    if (w.nts) w.nts->refresh();
     answer_request(*w.server, *w.loop, d, rx_time_(d), now_(), w.state, nullptr);
     if (!w.publish_armed) {
         w.publish_armed = true;
@@ -125,6 +138,7 @@ void ServerWorkers::publish_counters(Worker& w) {
     w.publish_armed = false;
     std::lock_guard<std::mutex> lock(w.counters_mutex);
     w.published = w.server->counters();
+    if (w.nts) w.nts_published = w.nts->counters();
     w.truncated_published = w.loop->stats().datagrams_truncated;
 }
 

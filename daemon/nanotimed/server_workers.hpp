@@ -34,6 +34,7 @@
 
 #include "algorithm/system_state.hpp"
 #include "io/event_loop.hpp"
+#include "nanotimed/server_nts.hpp"
 #include "server/ntp_server.hpp"
 
 namespace nanotime::daemon {
@@ -50,7 +51,8 @@ class ServerWorkers {
     // ports, with SO_REUSEPORT set on the main loop's sockets too).
     ServerWorkers(unsigned count, const io::LoopOptions& loop_options,
                   const std::vector<io::UdpOptions>& binds, const ServerFactory& make_server,
-                  RxTimeFn rx_time, NowFn now, const ntp::SystemState& initial);
+                  RxTimeFn rx_time, NowFn now, const ntp::SystemState& initial,
+                  SharedKeyStore* nts_keys, ntp::RandomSource& random);
     ~ServerWorkers();  // stops and joins the threads
     ServerWorkers(const ServerWorkers&) = delete;
     ServerWorkers& operator=(const ServerWorkers&) = delete;
@@ -60,6 +62,7 @@ class ServerWorkers {
     void publish(const ntp::SystemState& state);
     // Adds the workers' last published counters to @total.
     void add_counters(ntp::ServerCounters& total) const;
+    void add_nts_counters(nts::NtsServerCounters& total) const;
     // Datagrams the workers' loops dropped as larger than their receive
     // buffers (MSG_TRUNC), as last published.
     uint64_t datagrams_truncated() const;
@@ -69,6 +72,7 @@ class ServerWorkers {
     struct Worker {
         std::unique_ptr<io::EventLoop> loop;
         std::unique_ptr<ntp::NtpServer> server;
+        std::unique_ptr<ServerNts> nts;  // NTS on
         std::vector<uint64_t> sockets;
         int wake_fd = -1;  // the main thread's end of the socketpair
         std::thread thread;
@@ -77,6 +81,7 @@ class ServerWorkers {
         bool publish_armed = false;
         mutable std::mutex counters_mutex;
         ntp::ServerCounters published;
+        nts::NtsServerCounters nts_published;
         uint64_t truncated_published = 0;  // the loop's LoopStats::datagrams_truncated
     };
 
