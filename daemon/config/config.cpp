@@ -62,6 +62,7 @@ void parse_sources(Checker& c, const toml::table& root, Config& cfg) {
             c.error(t.get("nts_port")->source(), "source.nts_port applies to 'nts = true' only");
         }
         c.integer(t, "nts_port", "source", s.nts_port, 1, 65535);
+        if (s.nts) s.source.nts_ke_port = s.nts_port;
         if (s.nts && s.source.xleave) {
             // RFC 8915 §5.7 allows it, but a cookie per request cannot be
             // re-sent, and an interleaved exchange spans two requests.

@@ -44,7 +44,71 @@ ClientDriver::ClientDriver(const config::Config& config, io::EventLoop& loop,
     // Not in the initialiser list: make_core() looks at the old core (for a
     // reload), so core_ must already be constructed (null) when it runs.
     core_ = make_core();
+    key_exchanges_ = std::make_unique<NtsKeClients>(
+        config_.nts, loop_, random_, [this](uint64_t source, NtsKeOutcome outcome) {
+            on_key_exchange(static_cast<ntp::SourceId>(source), std::move(outcome));
+        });
     resolver_ = std::make_unique<Resolver>(loop_, [this](const Resolution& r) { on_resolved(r); });
+}
+
+const ClientDriver::NtsKeHistory* ClientDriver::nts_history(ntp::SourceId id) const {
+    auto slot = sources_.find(id);
+    return slot != sources_.end() ? &slot->second.nts : nullptr;
+}
+
+void ClientDriver::start_key_exchange(const ntp::NtsKeyExchange& ke) {
+    auto slot = sources_.find(ke.source);
+    if (slot == sources_.end()) return;
+    // The certificate must be valid for the name the operator wrote (a
+    // pool's members all answer for the pool's name).
+    key_exchanges_->start(ke.source, ke.server, slot->second.name, synchronised_once_);
+}
+
+void ClientDriver::on_key_exchange(ntp::SourceId id, NtsKeOutcome outcome) {
+    auto slot = sources_.find(id);
+    const ntp::NtpSource* source = core_->source(id);
+    if (slot == sources_.end() || source == nullptr) return;  // removed meanwhile
+    NtsKeHistory& h = slot->second.nts;
+    if (!outcome.client) {
+        ++h.failed;
+        h.last_error = outcome.error;
+        log_.warn(io::LogClass::SourceState,
+                  "source " + slot->second.name + ": NTS-KE failed: " + outcome.error);
+        core_->handle_nts_failure(id);
+        return;
+    }
+    // NTP goes to this address unless the KE server named another host.
+    const ntp::IpAddress& ke_ip = source->config().address.ip;
+    if (outcome.ntp_host == ke_ip.to_string()) {
+        use_nts_keys(id, outcome, ke_ip);
+    } else if (auto literal = ntp::IpAddress::parse(outcome.ntp_host)) {
+        use_nts_keys(id, outcome, *literal);
+    } else {
+        const uint64_t tag = next_lookup_++;
+        Lookup lookup;
+        lookup.nts_source = id;
+        lookup.nts = std::make_shared<NtsKeOutcome>(std::move(outcome));
+        lookups_[tag] = std::move(lookup);
+        resolver_->resolve(tag, lookups_[tag].nts->ntp_host);
+    }
+}
+
+void ClientDriver::use_nts_keys(ntp::SourceId id, NtsKeOutcome& outcome,
+                                const ntp::IpAddress& ntp_ip) {
+    auto slot = sources_.find(id);
+    const ntp::NtpSource* source = core_->source(id);
+    if (slot == sources_.end() || source == nullptr) return;
+    const uint16_t port = outcome.ntp_port != 0 ? outcome.ntp_port : source->config().address.port;
+    const ntp::SocketAddress ntp{ntp_ip, port};
+    NtsKeHistory& h = slot->second.nts;
+    ++h.succeeded;
+    h.last = timescale_.now();
+    h.last_error.clear();
+    log_.info(io::LogClass::SourceState, "source " + slot->second.name + ": NTS-KE done, " +
+                                             std::to_string(outcome.client->jar().size()) +
+                                             " cookies, NTP at " + ntp.to_string());
+    carry_out(
+        core_->handle_nts_keys(id, std::move(*outcome.client), ntp, timescale_.now(), random_));
 }
 
 void ClientDriver::start() {
@@ -108,7 +172,7 @@ void ClientDriver::add_sources() {
         // Names are looked up off the loop; the server is added when the
         // answer comes (numeric addresses answer at once).
         const uint64_t tag = next_lookup_++;
-        lookups_[tag] = Lookup{std::nullopt, s};
+        lookups_[tag] = Lookup{std::nullopt, s, std::nullopt, nullptr};
         resolver_->resolve(tag, s.address);
     }
     carry_out(std::move(actions));
@@ -126,7 +190,7 @@ void ClientDriver::add_server(const config::SourceEntry& s, const ntp::IpAddress
 void ClientDriver::retry_server(const config::SourceEntry& s) {
     retry_timers_.push_back(loop_.add_timer_after(64s, [this, s] {
         const uint64_t tag = next_lookup_++;
-        lookups_[tag] = Lookup{std::nullopt, s};
+        lookups_[tag] = Lookup{std::nullopt, s, std::nullopt, nullptr};
         resolver_->resolve(tag, s.address);
     }));
 }
@@ -136,6 +200,19 @@ void ClientDriver::on_resolved(const Resolution& r) {
     if (it == lookups_.end()) return;  // for sources a reload removed
     const Lookup lookup = it->second;
     lookups_.erase(it);
+    if (lookup.nts_source) {
+        if (r.addresses.empty()) {
+            on_key_exchange(*lookup.nts_source,
+                            NtsKeOutcome{std::nullopt,
+                                         {},
+                                         0,
+                                         "cannot resolve the NTP server '" + r.host +
+                                             "' it named: " + r.error});
+            return;
+        }
+        use_nts_keys(*lookup.nts_source, *lookup.nts, r.addresses.front());
+        return;
+    }
     if (lookup.pool) {
         if (pools_.find(*lookup.pool) == pools_.end()) return;
         if (r.addresses.empty()) {
@@ -171,6 +248,7 @@ void ClientDriver::remove_all_sources() {
     for (auto& [id, slot] : sources_) {
         loop_.cancel_timer(slot.timer);
         if (slot.socket) loop_.close_udp(slot.socket);
+        key_exchanges_->cancel(id);
     }
     sources_.clear();
     pools_.clear();
@@ -179,7 +257,7 @@ void ClientDriver::remove_all_sources() {
 
 void ClientDriver::resolve_pool(ntp::PoolId pool, const std::string& hostname) {
     const uint64_t tag = next_lookup_++;
-    lookups_[tag] = Lookup{pool, {}};
+    lookups_[tag] = Lookup{pool, {}, std::nullopt, nullptr};
     resolver_->resolve(tag, hostname);
 }
 
@@ -202,6 +280,7 @@ void ClientDriver::carry_out(ntp::ClientActions actions) {
                           "source " + it->second.name + ": " + removal_text(rm->reason));
                 loop_.cancel_timer(it->second.timer);
                 if (it->second.socket) loop_.close_udp(it->second.socket);
+                key_exchanges_->cancel(rm->source);
                 sources_.erase(it);
             }
         } else if (auto* res = std::get_if<ntp::Resolve>(&action)) {
@@ -217,6 +296,8 @@ void ClientDriver::carry_out(ntp::ClientActions actions) {
             carry_out(clock_.correct(*dc, core_->system_state()));
         } else if (auto* f = std::get_if<ntp::SetClockFrequency>(&action)) {
             carry_out(clock_.set_frequency(f->frequency));
+        } else if (auto* ke = std::get_if<ntp::NtsKeyExchange>(&action)) {
+            start_key_exchange(*ke);
         } else if (auto* fault = std::get_if<ntp::DisciplineFault>(&action)) {
             if (fault->raised) {
                 log_.warn(io::LogClass::ClockAdjust, fault->text);
@@ -225,6 +306,7 @@ void ClientDriver::carry_out(ntp::ClientActions actions) {
             }
         }
     }
+    synchronised_once_ = synchronised_once_ || core_->system_state().synchronized();
     const ntp::DisciplineStatus& d = core_->discipline_status();
     clock_.observe(core_->system_state(),
                    d.updates > 0 ? std::optional<double>(d.frequency) : std::nullopt);

@@ -22,6 +22,7 @@
 #include "io/event_loop.hpp"
 #include "io/log.hpp"
 #include "nanotimed/clock_manager.hpp"
+#include "nanotimed/nts_ke_client.hpp"
 #include "nanotimed/resolver.hpp"
 #include "nanotimed/timescale.hpp"
 #include "source/client_core.hpp"
@@ -54,16 +55,29 @@ class ClientDriver {
     // NTP replies dropped: a CLOCK_REALTIME step fell inside the exchange.
     uint64_t exchanges_across_step() const { return exchanges_across_step_; }
 
+    // NTS sources: their NTS-KE history (nanotimectl authdata).
+    struct NtsKeHistory {
+        uint64_t succeeded = 0;
+        uint64_t failed = 0;
+        std::optional<ntp::NtpInstant> last;  // the last success
+        std::string last_error;
+    };
+    const NtsKeHistory* nts_history(ntp::SourceId id) const;
+
   private:
     struct SourceSlot {
         std::string name;  // as configured
         uint64_t timer = 0;
         uint64_t socket = 0;  // the socket of the outstanding request
+        NtsKeHistory nts;
     };
     // Host name lookups in flight: what to do with the answer.
     struct Lookup {
         std::optional<ntp::PoolId> pool;
-        config::SourceEntry server;  // when pool is empty
+        config::SourceEntry server;  // when pool is empty (and no nts_source)
+        // The NTP server an NTS-KE named: its keys wait here for the address.
+        std::optional<ntp::SourceId> nts_source;
+        std::shared_ptr<NtsKeOutcome> nts;
     };
 
     std::unique_ptr<ntp::ClientCore> make_core();
@@ -76,6 +90,9 @@ class ClientDriver {
     void carry_out(ntp::ClientActions actions);
     void carry_out(const ClockActions& actions);
     void send_request(const ntp::SendTo& send);
+    void start_key_exchange(const ntp::NtsKeyExchange& ke);
+    void on_key_exchange(ntp::SourceId id, NtsKeOutcome outcome);
+    void use_nts_keys(ntp::SourceId id, NtsKeOutcome& outcome, const ntp::IpAddress& ntp_ip);
 
     const config::Config& config_;
     io::EventLoop& loop_;
@@ -95,6 +112,8 @@ class ClientDriver {
     std::map<uint64_t, Lookup> lookups_;
     uint64_t next_lookup_ = 1;
     uint64_t exchanges_across_step_ = 0;
+    bool synchronised_once_ = false;  // for [nts] certificate_time_check = "after_sync"
+    std::unique_ptr<NtsKeClients> key_exchanges_;
     std::unique_ptr<Resolver> resolver_;  // last: destroyed first, before the loop
 };
 

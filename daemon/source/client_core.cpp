@@ -86,6 +86,9 @@ void ClientCore::apply(SourceId id, SourceActions actions, NtpInstant now, Rando
             select = true;
             if (pool) replenish(*pool, now, random, out);
             return;
+        } else if (std::holds_alternative<KeyExchange>(action)) {
+            const SourceConfig& c = entry.source->config();
+            out.push_back(NtsKeyExchange{id, SocketAddress{c.address.ip, c.nts_ke_port}});
         } else if (auto* reset = std::get_if<Reset>(&action)) {
             select = true;
             if (reset->reason == ResetReason::Unreachable && entry.pool) {
@@ -96,6 +99,23 @@ void ClientCore::apply(SourceId id, SourceActions actions, NtpInstant now, Rando
             }
         }
     }
+}
+
+ClientActions ClientCore::handle_nts_keys(SourceId id, nts::NtsClient client,
+                                          SocketAddress ntp_server, NtpInstant now,
+                                          RandomSource& random) {
+    ClientActions out;
+    auto it = sources_.find(id);
+    if (it == sources_.end()) return out;
+    bool select = false;
+    apply(id, it->second.source->set_nts(std::move(client), ntp_server), now, random, out, select);
+    if (select) run_selection(now, random, out);
+    return out;
+}
+
+void ClientCore::handle_nts_failure(SourceId id) {
+    auto it = sources_.find(id);
+    if (it != sources_.end()) it->second.source->nts_failed();
 }
 
 void ClientCore::replenish(PoolId id, NtpInstant now, RandomSource& random, ClientActions& out) {

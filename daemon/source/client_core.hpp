@@ -80,8 +80,16 @@ struct DisciplineFault {
     std::string text;
 };
 
-using ClientAction = std::variant<SendTo, SetSourceTimer, SourceRemoved, Resolve, SetPoolTimer,
-                                  DisciplineClock, SetClockFrequency, DisciplineFault>;
+// An NTS source needs NTS-KE with @server (its address, the NTS-KE port):
+// answer with handle_nts_keys() or handle_nts_failure().
+struct NtsKeyExchange {
+    SourceId source = 0;
+    SocketAddress server;
+};
+
+using ClientAction =
+    std::variant<SendTo, SetSourceTimer, SourceRemoved, Resolve, SetPoolTimer, DisciplineClock,
+                 SetClockFrequency, DisciplineFault, NtsKeyExchange>;
 using ClientActions = std::vector<ClientAction>;
 
 struct SourceInfo {
@@ -126,6 +134,11 @@ class ClientCore {
     ClientActions handle_resolved(PoolId pool, const std::vector<IpAddress>& addresses,
                                   NtpInstant now, RandomSource& random);
     ClientActions handle_resolve_failed(PoolId pool);
+    // NTS-KE for @id succeeded: its keys and cookies, and NTP's address.
+    ClientActions handle_nts_keys(SourceId id, nts::NtsClient client, SocketAddress ntp_server,
+                                  NtpInstant now, RandomSource& random);
+    // NTS-KE for @id failed; it asks again at a later poll.
+    void handle_nts_failure(SourceId id);
     ClientActions handle_pool_timer(PoolId pool, NtpInstant now, RandomSource& random);
     ClientActions handle_clock_step(NtpInstant now);
     // The slew of the last DisciplineClock has run its course.

@@ -3,6 +3,7 @@
 #include <cmath>
 
 #include "algorithm/on_wire.hpp"
+#include "nts/nts_server.hpp"
 #include "packet/codec.hpp"
 #include "packet/reference_id.hpp"
 
@@ -35,6 +36,39 @@ Nanoseconds NtpSource::next_interval(RandomSource& random) const {
 SourceActions NtpSource::start(RandomSource& random) {
     // First poll within a second: quick start without a thundering herd.
     return {SetTimer{Nanoseconds(static_cast<int64_t>(random.uniform(kNanosPerSecond)))}};
+}
+
+bool NtpSource::needs_key_exchange(SourceActions& actions) {
+    if (!uses_nts()) return false;
+    // Unanswered polls may mean the server lost the keys our cookies were
+    // sealed with, or that NTP moved elsewhere: ask NTS-KE again.
+    const bool stale = nts_ && reach_.unanswered() > 0 && reach_.unanswered() % kNtsRekeyPolls == 0;
+    if (nts_ && !nts_->needs_key_exchange() && !stale) return false;
+    if (!ke_pending_) {
+        ke_pending_ = true;
+        ++counters_.key_exchanges;
+        actions.push_back(KeyExchange{});
+    }
+    // With keys still in hand (stale), keep polling with them meanwhile.
+    return !nts_ || nts_->needs_key_exchange();
+}
+
+bool NtpSource::protect(std::span<const uint8_t, kHeaderLength> header,
+                        std::vector<uint8_t>& packet) {
+    packet.resize(nts::kMaxNtsPacket);
+    auto length = nts_->build_request(header, packet);
+    if (!length) return false;
+    packet.resize(*length);
+    return true;
+}
+
+SourceActions NtpSource::set_nts(nts::NtsClient client, SocketAddress ntp_server) {
+    nts_.emplace(std::move(client));
+    ke_pending_ = false;
+    config_.address = ntp_server;
+    address_reference_id_ = reference_id_for_address(ntp_server.ip);
+    outstanding_.reset();  // a request under the old keys cannot be checked now
+    return {SetTimer{Nanoseconds(0)}};
 }
 
 SourceActions NtpSource::handle_timer(NtpInstant now, RandomSource& random) {
@@ -87,11 +121,23 @@ SourceActions NtpSource::handle_timer(NtpInstant now, RandomSource& random) {
     }
     const auto bytes = serialize_header(request);
 
+    SendRequest send;
+    if (needs_key_exchange(actions)) {
+        actions.push_back(SetTimer{next_interval(random)});
+        return actions;
+    }
+    if (uses_nts()) {
+        if (!protect(bytes, send.packet)) {
+            // The jar ran dry (needs_key_exchange() saw cookies): NTS-KE next poll.
+            actions.push_back(SetTimer{next_interval(random)});
+            return actions;
+        }
+    } else {
+        send.packet.assign(bytes.begin(), bytes.end());
+    }
     Outstanding out{random.next_u64(), cookie, now, now, interleaved_origin};
     outstanding_ = out;
-    SendRequest send;
     send.destination = config_.address;
-    send.packet.assign(bytes.begin(), bytes.end());
     send.request_id = out.request_id;
     send.source_port =
         static_cast<uint16_t>(kFirstEphemeralPort + random.uniform(65536 - kFirstEphemeralPort));
@@ -112,6 +158,26 @@ SourceActions NtpSource::handle_packet(std::span<const uint8_t> bytes, uint64_t 
                                        NtpInstant receive_time) {
     SourceActions actions;
     if (demobilized_) return actions;
+    if (uses_nts()) {
+        // Only a reply to our outstanding request, authenticated with its
+        // keys, may go further; anything else leaves the request waiting.
+        if (!nts_ || !outstanding_ || outstanding_->request_id != request_id) {
+            ++counters_.nts_rejected;
+            return actions;
+        }
+        auto verdict = nts_->check_response(bytes);
+        if (!verdict) {
+            ++counters_.nts_rejected;
+            return actions;
+        }
+        if (*verdict == nts::ResponseVerdict::Nak) {
+            ++counters_.nts_naks;
+            outstanding_.reset();
+            reach_.on_reply();  // the server answered: it just does not know our cookie
+            needs_key_exchange(actions);
+            return actions;
+        }
+    }
     auto parsed = parse_packet(bytes);
     if (!parsed) {
         ++counters_.malformed;

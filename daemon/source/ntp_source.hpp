@@ -27,6 +27,7 @@
 #include "algorithm/source_snapshot.hpp"
 #include "discipline/correction_ledger.hpp"
 #include "discipline/source_estimator.hpp"
+#include "nts/nts_client.hpp"
 #include "packet/packet.hpp"
 #include "source/poll_controller.hpp"
 #include "source/reachability.hpp"
@@ -45,6 +46,10 @@ struct SourceConfig {
     // transmit timestamp it took after sending its previous reply (kernel or
     // hardware) instead of the estimate it writes before sending.
     bool xleave = false;
+    // NTS (RFC 8915): the NTS-KE port of address; 0: no NTS. With NTS every
+    // request carries a cookie and an authenticator and only authenticated
+    // replies count.
+    uint16_t nts_ke_port = 0;
 };
 
 // Why replies were not used; monotonic counters for monitoring.
@@ -65,7 +70,14 @@ struct SourceCounters {
     uint64_t kernel_tx_timestamps = 0;  // t1 taken from the kernel's TX timestamp
     uint64_t interleaved = 0;           // samples from interleaved replies (xleave)
     uint64_t across_step = 0;           // replies to a request sent before a clock step
+    uint64_t nts_rejected = 0;          // NTS: replies that failed the NTS checks
+    uint64_t nts_naks = 0;              // NTS: NTSN kiss-o'-death for our request
+    uint64_t key_exchanges = 0;         // NTS: NTS-KE asked for
 };
+
+// NTS: consecutive unanswered polls after which the source asks for a new
+// NTS-KE (the server may have lost its keys, or moved).
+inline constexpr unsigned kNtsRekeyPolls = 4;
 
 inline constexpr unsigned kBurstRequests = 8;               // iburst: requests at start
 inline constexpr Nanoseconds kBurstSpacing{2'000'000'000};  // 2 s between them
@@ -114,6 +126,16 @@ class NtpSource {
     // Forgets every sample and starts again as at start-up (recovery).
     void restart_estimates();
 
+    // NTS: the outcome of the NTS-KE the source asked for: its keys and
+    // cookies, and where the KE server said NTP goes. Polls at once.
+    SourceActions set_nts(nts::NtsClient client, SocketAddress ntp_server);
+    // NTS: the NTS-KE failed; the next poll asks again.
+    void nts_failed() { ke_pending_ = false; }
+    bool uses_nts() const { return config_.nts_ke_port != 0; }
+    // NTS: keys in hand (a KE succeeded and no NTSN since).
+    bool nts_ready() const { return nts_.has_value() && !nts_->needs_key_exchange(); }
+    size_t nts_cookies() const { return nts_ ? nts_->jar().size() : 0; }
+
     SourceId id() const { return id_; }
     const SourceConfig& config() const { return config_; }
     SourceSnapshot snapshot() const;
@@ -150,6 +172,10 @@ class NtpSource {
     };
 
     Nanoseconds next_interval(RandomSource& random) const;
+    // NTS: whether this poll must wait for NTS-KE (asking for it once).
+    bool needs_key_exchange(SourceActions& actions);
+    // NTS: the request header followed by the NTS fields.
+    bool protect(std::span<const uint8_t, kHeaderLength> header, std::vector<uint8_t>& packet);
 
     SourceId id_;
     SourceConfig config_;
@@ -168,6 +194,8 @@ class NtpSource {
     bool unreachable_reported_ = false;
     bool startup_complete_ = false;  // latched: see SourceSnapshot::starting
     bool demobilized_ = false;
+    std::optional<nts::NtsClient> nts_;  // NTS: keys and cookie jar
+    bool ke_pending_ = false;            // NTS: KeyExchange asked, no answer yet
     // From the last reply that passed the header tests:
     NtpHeader server_;
     bool has_server_ = false;

@@ -12,6 +12,10 @@
 //   Reset         the source's measurements were discarded (unreachable for 8
 //                 polls, or after a clock step); the system must stop using
 //                 them. A pool replaces a member that reports Unreachable.
+//   KeyExchange   an NTS source needs NTS-KE (no keys yet, cookies used up,
+//                 an NTSN kiss-o'-death, or unanswered polls): the owner
+//                 runs it and answers with NtpSource::set_nts() or
+//                 nts_failed(). The source sends nothing until then.
 #pragma once
 
 #include <cstdint>
@@ -51,7 +55,10 @@ struct Reset {
     ResetReason reason;
 };
 
-using SourceAction = std::variant<SendRequest, SetTimer, UpdateSystem, Demobilize, Reset>;
+struct KeyExchange {};
+
+using SourceAction =
+    std::variant<SendRequest, SetTimer, UpdateSystem, Demobilize, Reset, KeyExchange>;
 using SourceActions = std::vector<SourceAction>;
 
 }  // namespace nanotime::ntp
