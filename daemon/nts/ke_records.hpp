@@ -118,7 +118,10 @@ class RecordDecoder {
     explicit RecordDecoder(size_t max_message_bytes) : max_message_bytes_(max_message_bytes) {}
 
     // Appends @bytes. Octets beyond the limit are not stored: next() then
-    // reports MessageTooLong once the records before them are taken.
+    // reports MessageTooLong once the records before them are taken. It
+    // also does so as soon as a record header announces a body that cannot
+    // end within the limit, or when the records taken leave less than a
+    // header's room for End of Message, without waiting for more octets.
     void feed(std::span<const uint8_t> bytes);
     // The next complete record; nullopt when more octets are needed (or
     // after End of Message was returned); an error when the stream is bad.

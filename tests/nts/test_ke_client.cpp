@@ -181,6 +181,16 @@ TEST(KeClient, ExporterFailureFails) {
     EXPECT_EQ(client.failure().error, KeClientError::KeyExportFailed);
 }
 
+TEST(KeClient, ExporterGivingTheWrongLengthFails) {
+    // 16 octets whatever is asked: too short for AES-SIV-CMAC-256's 32.
+    KeyExporter short_keys = [](std::string_view, std::span<const uint8_t>, size_t) {
+        return std::optional<Bytes>(Bytes(16, 1));
+    };
+    KeClientSession client(config_for(), short_keys);
+    EXPECT_EQ(client.feed(cat({kNtpv4, kSivChosen, kCookie, eom()})), KeClientStatus::Failed);
+    EXPECT_EQ(client.failure().error, KeClientError::KeyExportFailed);
+}
+
 TEST(KeClient, TrailingBytesAfterEndOfMessageChangeNothing) {
     auto client = fed(cat({kNtpv4, kSivChosen, kCookie, eom(), rec(true, 2, {0, 1})}));
     EXPECT_EQ(client.status(), KeClientStatus::Done);

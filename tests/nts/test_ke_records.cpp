@@ -94,6 +94,49 @@ TEST(KeRecords, TruncatedMessageWaitsForMoreAndReportsNoRecordEarly) {
     }
 }
 
+// One valid record of each type, as the tables below use them.
+std::vector<Bytes> one_of_each_type() {
+    return {eom(),
+            rec(true, 1, {0, 0}),
+            rec(true, 2, {0, 1}),
+            rec(true, 3, {0, 0}),
+            rec(false, 4, {0, 15}),
+            rec(false, 5, Bytes(100, 3)),
+            rec(true, 6, text("ntp.example.net")),
+            rec(false, 7, {0, 123}),
+            rec(false, 0x1234, {1, 2, 3})};
+}
+
+TEST(KeRecords, EachTypeTruncatedIsIncompleteNotAnError) {
+    for (const Bytes& record : one_of_each_type()) {
+        for (size_t cut = 0; cut < record.size(); ++cut) {
+            const auto d = decode(Bytes(record.begin(), record.begin() + static_cast<long>(cut)));
+            EXPECT_FALSE(d.error) << "type " << int{record[1]} << " cut " << cut;
+            EXPECT_TRUE(d.records.empty()) << "type " << int{record[1]} << " cut " << cut;
+        }
+        EXPECT_EQ(decode(record, 1).records.size(), 1u) << "type " << int{record[1]};
+    }
+}
+
+TEST(KeRecords, EachTypeOneOctetOverTheLimitIsRefused) {
+    for (const Bytes& record : one_of_each_type()) {
+        // The record then End of Message (End of Message alone for type 0).
+        const Bytes message = record == eom() ? record : cat({record, eom()});
+        const int type = record[1];
+        const auto fits = decode(message, 0, message.size());
+        EXPECT_FALSE(fits.error) << "type " << type;
+        EXPECT_TRUE(fits.end_of_message) << "type " << type;
+        EXPECT_EQ(decode(message, 0, message.size() - 1).error, RecordError::MessageTooLong)
+            << "type " << type;
+        EXPECT_EQ(decode(message, 1, message.size() - 1).error, RecordError::MessageTooLong)
+            << "type " << type;
+    }
+    // A record that fills the limit leaves no room for End of Message: refused
+    // at once rather than after waiting for octets that cannot fit.
+    const Bytes cookie = rec(false, 5, Bytes(10, 1));
+    EXPECT_EQ(decode(cookie, 0, cookie.size()).error, RecordError::MessageTooLong);
+}
+
 TEST(KeRecords, EndOfMessageMustBeCriticalAndEmpty) {
     EXPECT_EQ(error_of(rec(false, 0, {})), RecordError::CriticalBitMissing);
     EXPECT_EQ(error_of(rec(true, 0, {0})), RecordError::EndOfMessageNotEmpty);
