@@ -20,13 +20,17 @@ constexpr size_t kBlock = 16;
 EVP_CIPHER* fetch_cipher(const char* name) noexcept {
     return EVP_CIPHER_fetch(nullptr, name, nullptr);
 }
-EVP_CIPHER* const kAesSiv = fetch_cipher("AES-128-SIV");
-EVP_MAC* const kCmac = EVP_MAC_fetch(nullptr, "CMAC", nullptr);
-const bool kGcmSivOffered = [] {
-    EVP_CIPHER* c = fetch_cipher("AES-128-GCM-SIV");
+EVP_MAC* fetch_mac(const char* name) noexcept {
+    return EVP_MAC_fetch(nullptr, name, nullptr);
+}
+bool offered(const char* cipher) noexcept {
+    EVP_CIPHER* c = fetch_cipher(cipher);
     EVP_CIPHER_free(c);
     return c != nullptr;
-}();
+}
+EVP_CIPHER* const kAesSiv = fetch_cipher("AES-128-SIV");
+EVP_MAC* const kCmac = fetch_mac("CMAC");
+const bool kGcmSivOffered = offered("AES-128-GCM-SIV");
 
 // RFC 5297 §2.3 dbl(): shift left by one bit, xor 0x87 into the last octet
 // if the top bit fell off.
@@ -93,8 +97,8 @@ Result<Aead, AeadError> Aead::create(uint16_t algorithm) {
     // The CMAC's block cipher is set once here: passing it at every
     // EVP_MAC_init would fetch it again each time.
     char cbc[] = "AES-128-CBC";
-    const OSSL_PARAM params[] = {
-        OSSL_PARAM_construct_utf8_string(OSSL_MAC_PARAM_CIPHER, cbc, 0), OSSL_PARAM_END};
+    const OSSL_PARAM params[] = {OSSL_PARAM_construct_utf8_string(OSSL_MAC_PARAM_CIPHER, cbc, 0),
+                                 OSSL_PARAM_END};
     if (EVP_MAC_CTX_set_params(cmac.get(), params) != 1) {
         return unexpected(AeadError::CryptoFailure);
     }
@@ -176,8 +180,8 @@ Result<size_t, AeadError> Aead::seal(std::span<const uint8_t> key, std::span<con
                                      static_cast<int>(component.size())) == 1;
     }
     if (!nonce.empty()) {
-        ok = ok && EVP_EncryptUpdate(ctx, nullptr, &n, nonce.data(),
-                                     static_cast<int>(nonce.size())) == 1;
+        ok = ok &&
+             EVP_EncryptUpdate(ctx, nullptr, &n, nonce.data(), static_cast<int>(nonce.size())) == 1;
     }
     ok = ok && EVP_EncryptUpdate(ctx, out.data() + kAeadTagLength, &n, plaintext.data(),
                                  static_cast<int>(plaintext.size())) == 1;
@@ -215,14 +219,14 @@ Result<size_t, AeadError> Aead::open(std::span<const uint8_t> key, std::span<con
                                      static_cast<int>(component.size())) == 1;
     }
     if (!nonce.empty()) {
-        ok = ok && EVP_DecryptUpdate(ctx, nullptr, &n, nonce.data(),
-                                     static_cast<int>(nonce.size())) == 1;
+        ok = ok &&
+             EVP_DecryptUpdate(ctx, nullptr, &n, nonce.data(), static_cast<int>(nonce.size())) == 1;
     }
     if (!ok) return unexpected(AeadError::CryptoFailure);
-    const bool authentic =
-        EVP_DecryptUpdate(ctx, out.data(), &n, sealed.data() + kAeadTagLength,
-                          static_cast<int>(length)) == 1 &&
-        static_cast<size_t>(n) == length && EVP_DecryptFinal_ex(ctx, out.data() + n, &n) == 1;
+    const bool authentic = EVP_DecryptUpdate(ctx, out.data(), &n, sealed.data() + kAeadTagLength,
+                                             static_cast<int>(length)) == 1 &&
+                           static_cast<size_t>(n) == length &&
+                           EVP_DecryptFinal_ex(ctx, out.data() + n, &n) == 1;
     if (!authentic) {
         OPENSSL_cleanse(out.data(), length);
         return unexpected(AeadError::AuthenticationFailed);

@@ -40,9 +40,9 @@
 
 namespace nts {
 
+using nanotime::ntp::RandomSource;
 using nanotime::ntp::Result;
 using nanotime::ntp::unexpected;
-using nanotime::ntp::RandomSource;
 
 inline constexpr size_t kMasterKeyLength = 32;  // octets (AES-SIV-CMAC-256)
 inline constexpr size_t kMaxStoredKeys = 32;    // per key file
@@ -63,17 +63,17 @@ struct KeyPolicy {
 };
 
 enum class KeyFileErrorKind : uint8_t {
-    MissingMagic,         // first line is not "nanotime-nts-keys 1"
-    UnsupportedVersion,   // magic with another version
-    UnknownItem,          // a line that is none of the items
-    BadNumber,            // not a decimal number, or out of range
-    BadId,                // id not 8 hex digits
-    BadKey,               // key not 64 hex digits
-    DuplicateId,          // two keys with one id
-    DuplicateSetting,     // rotation-interval or previous-keys twice
-    MissingSetting,       // rotation-interval or previous-keys absent
-    NoKeys,               // not a single key
-    TooManyKeys,          // more than kMaxStoredKeys
+    MissingMagic,        // first line is not "nanotime-nts-keys 1"
+    UnsupportedVersion,  // magic with another version
+    UnknownItem,         // a line that is none of the items
+    BadNumber,           // not a decimal number, or out of range
+    BadId,               // id not 8 hex digits
+    BadKey,              // key not 64 hex digits
+    DuplicateId,         // two keys with one id
+    DuplicateSetting,    // rotation-interval or previous-keys twice
+    MissingSetting,      // rotation-interval or previous-keys absent
+    NoKeys,              // not a single key
+    TooManyKeys,         // more than kMaxStoredKeys
 };
 
 struct KeyFileError {

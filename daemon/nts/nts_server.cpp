@@ -138,9 +138,10 @@ Result<size_t, NtsDropReason> NtsServer::respond(const NtsRequest& request,
     // As many cookies as asked for and as fit in the request's size.
     const size_t cookie_field = FieldWriter::field_length(cookie_length(request.keys.aead));
     size_t cookies = request.cookies;
-    while (cookies > 0 && reply.size() + FieldWriter::authenticator_length(
-                                            kNonceLength, kAeadTagLength + cookies * cookie_field) >
-                              request.request_length) {
+    while (cookies > 0 &&
+           reply.size() + FieldWriter::authenticator_length(
+                              kNonceLength, kAeadTagLength + cookies * cookie_field) >
+               request.request_length) {
         --cookies;
     }
     if (cookies == 0) return fail(NtsDropReason::Malformed);

@@ -1,11 +1,10 @@
 // AES-SIV-CMAC-256 against RFC 5297 Appendix A, the empty-plaintext S2V path
 // against an independent implementation, and the failure cases.
-#include "nts/aead.hpp"
-
 #include <gtest/gtest.h>
 
 #include <array>
 
+#include "nts/aead.hpp"
 #include "test_support.hpp"
 
 namespace nts {
@@ -18,8 +17,7 @@ using test::to_hex;
 const auto kA1Key = hex("fffefdfc fbfaf9f8 f7f6f5f4 f3f2f1f0 f0f1f2f3 f4f5f6f7 f8f9fafb fcfdfeff");
 const auto kA1Ad = hex("10111213 14151617 18191a1b 1c1d1e1f 20212223 24252627");
 const auto kA1Plain = hex("11223344 55667788 99aabbcc ddee");
-const auto kA1Output =
-    hex("85632d07 c6e8f37f 950acd32 0a2ecc93 40c02b96 90c4dc04 daef7f6a fe5c");
+const auto kA1Output = hex("85632d07 c6e8f37f 950acd32 0a2ecc93 40c02b96 90c4dc04 daef7f6a fe5c");
 
 // RFC 5297 A.2: nonce-based, two AD components, then the nonce.
 const auto kA2Key = hex("7f7e7d7c 7b7a7978 77767574 73727170 40414243 44454647 48494a4b 4c4d4e4f");
@@ -27,12 +25,12 @@ const auto kA2Ad1 = hex(
     "00112233 44556677 8899aabb ccddeeff deaddada deaddada ffeeddcc bbaa9988 77665544 33221100");
 const auto kA2Ad2 = hex("10203040 50607080 90a0");
 const auto kA2Nonce = hex("09f91102 9d74e35b d84156c5 635688c0");
-const auto kA2Plain = hex(
-    "74686973 20697320 736f6d65 20706c61 696e7465 78742074 6f20656e 63727970 74207573 696e6720 "
-    "5349562d 414553");
-const auto kA2Output = hex(
-    "7bdb6e3b 432667eb 06f4d14b ff2fbd0f cb900f2f ddbe4043 26601965 c889bf17 dba77ceb 094fa663 "
-    "b7a3f748 ba8af829 ea64ad54 4a272e9c 485b62a3 fd5c0d");
+const auto kA2Plain =
+    hex("74686973 20697320 736f6d65 20706c61 696e7465 78742074 6f20656e 63727970 74207573 696e6720 "
+        "5349562d 414553");
+const auto kA2Output =
+    hex("7bdb6e3b 432667eb 06f4d14b ff2fbd0f cb900f2f ddbe4043 26601965 c889bf17 dba77ceb 094fa663 "
+        "b7a3f748 ba8af829 ea64ad54 4a272e9c 485b62a3 fd5c0d");
 
 Aead make() {
     auto aead = Aead::create(static_cast<uint16_t>(AeadAlgorithm::AesSivCmac256));

@@ -1,8 +1,7 @@
 // NTS cookies: round trip, and every way a cookie fails to open.
-#include "nts/cookie.hpp"
-
 #include <gtest/gtest.h>
 
+#include "nts/cookie.hpp"
 #include "util/random.hpp"
 
 namespace nts {
@@ -83,7 +82,8 @@ TEST_F(CookieTest, AnotherStoresKeyDoesNotOpenIt) {
     for (size_t pos = 0; pos < ours.size();) {
         const size_t end = ours.find('\n', pos);
         std::string line = ours.substr(pos, end - pos);
-        if (line.rfind("key ", 0) == 0) line = line.substr(0, line.size() - 64) + std::string(64, 'a');
+        if (line.rfind("key ", 0) == 0)
+            line = line.substr(0, line.size() - 64) + std::string(64, 'a');
         replaced += line + "\n";
         pos = end + 1;
     }

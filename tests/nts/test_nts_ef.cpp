@@ -1,10 +1,10 @@
 // NTS extension fields: the byte ranges the parser reports, the writer's
 // layout, and the structural rules.
-#include "nts/nts_ef.hpp"
-
 #include <gtest/gtest.h>
 
 #include <vector>
+
+#include "nts/nts_ef.hpp"
 
 namespace nts {
 namespace {
