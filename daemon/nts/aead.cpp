@@ -181,7 +181,7 @@ bool Aead::ctr(std::span<const uint8_t> key, std::span<const uint8_t, kAeadTagLe
                1 &&
            EVP_EncryptUpdate(cipher_.get(), out, &n, in.data(), static_cast<int>(in.size())) == 1 &&
            EVP_EncryptFinal_ex(cipher_.get(), out + n, &last) == 1 &&
-           static_cast<size_t>(n + last) == in.size();
+           static_cast<size_t>(n) + static_cast<size_t>(last) == in.size();
 }
 
 Result<size_t, AeadError> Aead::seal(std::span<const uint8_t> key, std::span<const uint8_t> nonce,
