@@ -17,7 +17,7 @@
 // Who picks the sealing key is the reader's clock, not the writer's: hosts
 // that share one file agree without talking to each other.
 //
-// Key file (text, UTF-8 free, one item per line, '#' starts a comment line):
+// Key file (ASCII text, one item per line, '#' starts a comment line):
 //   nanotime-nts-keys 1              magic and format version, first line
 //   rotation-interval <seconds>      I, 60 .. 604800
 //   previous-keys <count>            P, 0 .. 16
