@@ -83,6 +83,7 @@ class NtsServer {
                                                RandomSource& random);
 
     // A reloaded key file replaces the store; requests after it use it.
+    // Call it on the thread that uses this server (each worker has its own).
     void set_key_store(std::shared_ptr<const KeyStore> keys) { keys_ = std::move(keys); }
 
     // @request: the whole datagram, already a valid NTPv4 client request.
