@@ -1,4 +1,5 @@
-// aead.cpp - AES-SIV-CMAC-256 seal/open over OpenSSL 3 (see aead.hpp).
+// aead.cpp - AES-SIV-CMAC-256 seal/open: RFC 5297's S2V over OpenSSL's
+// CMAC and its CTR mode over OpenSSL's AES-128-CTR (see aead.hpp).
 #include "nts/aead.hpp"
 
 #include <openssl/core_names.h>
@@ -6,7 +7,9 @@
 #include <openssl/evp.h>
 #include <openssl/params.h>
 
+#include <algorithm>
 #include <array>
+#include <cstdint>
 
 namespace nts {
 namespace {
@@ -20,13 +23,17 @@ constexpr size_t kBlock = 16;
 EVP_CIPHER* fetch_cipher(const char* name) noexcept {
     return EVP_CIPHER_fetch(nullptr, name, nullptr);
 }
-EVP_CIPHER* const kAesSiv = fetch_cipher("AES-128-SIV");
-EVP_MAC* const kCmac = EVP_MAC_fetch(nullptr, "CMAC", nullptr);
-const bool kGcmSivOffered = [] {
-    EVP_CIPHER* c = fetch_cipher("AES-128-GCM-SIV");
+EVP_MAC* fetch_mac(const char* name) noexcept {
+    return EVP_MAC_fetch(nullptr, name, nullptr);
+}
+bool offered(const char* cipher) noexcept {
+    EVP_CIPHER* c = fetch_cipher(cipher);
     EVP_CIPHER_free(c);
     return c != nullptr;
-}();
+}
+EVP_CIPHER* const kAesCtr = fetch_cipher("AES-128-CTR");
+EVP_MAC* const kCmac = fetch_mac("CMAC");
+const bool kGcmSivOffered = offered("AES-128-GCM-SIV");
 
 // RFC 5297 §2.3 dbl(): shift left by one bit, xor 0x87 into the last octet
 // if the top bit fell off.
@@ -53,6 +60,8 @@ const char* to_string(AeadError error) {
             return "output buffer too small";
         case AeadError::TooShort:
             return "ciphertext shorter than the tag";
+        case AeadError::TooLong:
+            return "plaintext too long";
         case AeadError::AuthenticationFailed:
             return "authentication failed";
         case AeadError::CryptoFailure:
@@ -62,7 +71,7 @@ const char* to_string(AeadError error) {
 }
 
 bool aead_supported(uint16_t algorithm) {
-    return algorithm == static_cast<uint16_t>(AeadAlgorithm::AesSivCmac256) && kAesSiv != nullptr &&
+    return algorithm == static_cast<uint16_t>(AeadAlgorithm::AesSivCmac256) && kAesCtr != nullptr &&
            kCmac != nullptr;
 }
 
@@ -90,11 +99,15 @@ Result<Aead, AeadError> Aead::create(uint16_t algorithm) {
     std::unique_ptr<evp_cipher_ctx_st, CipherCtxFree> cipher(EVP_CIPHER_CTX_new());
     std::unique_ptr<evp_mac_ctx_st, MacCtxFree> cmac(EVP_MAC_CTX_new(kCmac));
     if (!cipher || !cmac) return unexpected(AeadError::CryptoFailure);
+    // Bound to AES-128-CTR once; each call only sets key and counter.
+    if (EVP_EncryptInit_ex2(cipher.get(), kAesCtr, nullptr, nullptr, nullptr) != 1) {
+        return unexpected(AeadError::CryptoFailure);
+    }
     // The CMAC's block cipher is set once here: passing it at every
     // EVP_MAC_init would fetch it again each time.
     char cbc[] = "AES-128-CBC";
-    const OSSL_PARAM params[] = {
-        OSSL_PARAM_construct_utf8_string(OSSL_MAC_PARAM_CIPHER, cbc, 0), OSSL_PARAM_END};
+    const OSSL_PARAM params[] = {OSSL_PARAM_construct_utf8_string(OSSL_MAC_PARAM_CIPHER, cbc, 0),
+                                 OSSL_PARAM_END};
     if (EVP_MAC_CTX_set_params(cmac.get(), params) != 1) {
         return unexpected(AeadError::CryptoFailure);
     }
@@ -132,8 +145,7 @@ Result<bool, AeadError> Aead::s2v(std::span<const uint8_t> key, std::span<const 
     if (!nonce.empty() && !absorb(nonce)) return unexpected(AeadError::CryptoFailure);
     bool ok = false;
     if (plaintext.size() >= kBlock) {
-        // T = Sn xorend D: only a long final component; not needed by seal/open
-        // (OpenSSL does those) but kept so the vectors check every branch.
+        // T = Sn xorend D.
         if (EVP_MAC_init(cmac_.get(), nullptr, 0, nullptr) != 1) {
             return unexpected(AeadError::CryptoFailure);
         }
@@ -156,35 +168,35 @@ Result<bool, AeadError> Aead::s2v(std::span<const uint8_t> key, std::span<const 
     return true;
 }
 
+bool Aead::ctr(std::span<const uint8_t> key, std::span<const uint8_t, kAeadTagLength> v,
+               std::span<const uint8_t> in, uint8_t* out) {
+    // RFC 5297 §2.6: the counter starts at V with bits 63 and 31 cleared.
+    std::array<uint8_t, kBlock> q{};
+    std::copy(v.begin(), v.end(), q.begin());
+    q[8] &= 0x7f;
+    q[12] &= 0x7f;
+    int n = 0;
+    int last = 0;
+    return EVP_EncryptInit_ex2(cipher_.get(), nullptr, key.data() + kHalfKey, q.data(), nullptr) ==
+               1 &&
+           EVP_EncryptUpdate(cipher_.get(), out, &n, in.data(), static_cast<int>(in.size())) == 1 &&
+           EVP_EncryptFinal_ex(cipher_.get(), out + n, &last) == 1 &&
+           static_cast<size_t>(n) + static_cast<size_t>(last) == in.size();
+}
+
 Result<size_t, AeadError> Aead::seal(std::span<const uint8_t> key, std::span<const uint8_t> nonce,
                                      AdComponents associated, std::span<const uint8_t> plaintext,
                                      std::span<uint8_t> out) {
     if (key.size() != kSivKeyLength) return unexpected(AeadError::BadKeyLength);
     const size_t total = sealed_length(plaintext.size());
     if (out.size() < total) return unexpected(AeadError::OutputTooSmall);
+    if (plaintext.size() > static_cast<size_t>(INT32_MAX)) return unexpected(AeadError::TooLong);
     std::span<uint8_t, kAeadTagLength> tag(out.data(), kAeadTagLength);
-    if (plaintext.empty()) {
-        auto v = s2v(key, nonce, associated, plaintext, tag);
-        if (!v) return unexpected(v.error());
-        return total;
+    auto v = s2v(key, nonce, associated, plaintext, tag);
+    if (!v) return unexpected(v.error());
+    if (!plaintext.empty() && !ctr(key, tag, plaintext, out.data() + kAeadTagLength)) {
+        return unexpected(AeadError::CryptoFailure);
     }
-    EVP_CIPHER_CTX* ctx = cipher_.get();
-    int n = 0;
-    bool ok = EVP_EncryptInit_ex2(ctx, kAesSiv, key.data(), nullptr, nullptr) == 1;
-    for (std::span<const uint8_t> component : associated) {
-        ok = ok && EVP_EncryptUpdate(ctx, nullptr, &n, component.data(),
-                                     static_cast<int>(component.size())) == 1;
-    }
-    if (!nonce.empty()) {
-        ok = ok && EVP_EncryptUpdate(ctx, nullptr, &n, nonce.data(),
-                                     static_cast<int>(nonce.size())) == 1;
-    }
-    ok = ok && EVP_EncryptUpdate(ctx, out.data() + kAeadTagLength, &n, plaintext.data(),
-                                 static_cast<int>(plaintext.size())) == 1;
-    ok = ok && static_cast<size_t>(n) == plaintext.size();
-    ok = ok && EVP_EncryptFinal_ex(ctx, out.data() + kAeadTagLength + n, &n) == 1;
-    ok = ok && EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_AEAD_GET_TAG, kAeadTagLength, out.data()) == 1;
-    if (!ok) return unexpected(AeadError::CryptoFailure);
     return total;
 }
 
@@ -195,37 +207,17 @@ Result<size_t, AeadError> Aead::open(std::span<const uint8_t> key, std::span<con
     if (sealed.size() < kAeadTagLength) return unexpected(AeadError::TooShort);
     const size_t length = sealed.size() - kAeadTagLength;
     if (out.size() < length) return unexpected(AeadError::OutputTooSmall);
-    if (length == 0) {
-        std::array<uint8_t, kAeadTagLength> expected{};
-        auto v = s2v(key, nonce, associated, {}, expected);
-        if (!v) return unexpected(v.error());
-        if (CRYPTO_memcmp(expected.data(), sealed.data(), kAeadTagLength) != 0) {
-            return unexpected(AeadError::AuthenticationFailed);
-        }
-        return size_t{0};
+    if (length > static_cast<size_t>(INT32_MAX)) return unexpected(AeadError::TooLong);
+    const std::span<const uint8_t, kAeadTagLength> tag(sealed.data(), kAeadTagLength);
+    if (length > 0 && !ctr(key, tag, sealed.subspan(kAeadTagLength), out.data())) {
+        return unexpected(AeadError::CryptoFailure);
     }
-    EVP_CIPHER_CTX* ctx = cipher_.get();
-    int n = 0;
-    bool ok = EVP_DecryptInit_ex2(ctx, kAesSiv, key.data(), nullptr, nullptr) == 1;
-    // SIV checks the tag while it decrypts, so it is set first.
-    ok = ok && EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_AEAD_SET_TAG, kAeadTagLength,
-                                   const_cast<uint8_t*>(sealed.data())) == 1;
-    for (std::span<const uint8_t> component : associated) {
-        ok = ok && EVP_DecryptUpdate(ctx, nullptr, &n, component.data(),
-                                     static_cast<int>(component.size())) == 1;
-    }
-    if (!nonce.empty()) {
-        ok = ok && EVP_DecryptUpdate(ctx, nullptr, &n, nonce.data(),
-                                     static_cast<int>(nonce.size())) == 1;
-    }
-    if (!ok) return unexpected(AeadError::CryptoFailure);
-    const bool authentic =
-        EVP_DecryptUpdate(ctx, out.data(), &n, sealed.data() + kAeadTagLength,
-                          static_cast<int>(length)) == 1 &&
-        static_cast<size_t>(n) == length && EVP_DecryptFinal_ex(ctx, out.data() + n, &n) == 1;
-    if (!authentic) {
+    // The plaintext is authentic only if it hashes back to the tag.
+    std::array<uint8_t, kAeadTagLength> expected{};
+    auto v = s2v(key, nonce, associated, out.first(length), expected);
+    if (!v || CRYPTO_memcmp(expected.data(), tag.data(), kAeadTagLength) != 0) {
         OPENSSL_cleanse(out.data(), length);
-        return unexpected(AeadError::AuthenticationFailed);
+        return unexpected(v ? AeadError::AuthenticationFailed : v.error());
     }
     return length;
 }

@@ -1,27 +1,28 @@
 // aead.hpp - the AEAD of NTS (RFC 8915 §5.1): AEAD_AES_SIV_CMAC_256
-// (RFC 5297) through OpenSSL 3's "AES-128-SIV" cipher.
+// (RFC 5297), composed from OpenSSL 3 primitives: S2V over EVP_MAC "CMAC"
+// (AES-128-CBC, key K1) and CTR over EVP "AES-128-CTR" (key K2).
 //
 // Output layout is RFC 5297's and RFC 8915's: the 16-octet synthetic IV
 // (the tag) first, then the ciphertext, as long as the plaintext.
 //
 // The nonce is the last associated-data component of S2V (RFC 5297 §3,
-// "nonce-based"); OpenSSL's SIV has no IV, so it is fed as one more AAD
-// update. An empty nonce means deterministic mode (no nonce component),
-// which only the RFC 5297 A.1 vector uses; NTS always sends one.
+// "nonce-based"). An empty nonce means deterministic mode (no nonce
+// component), which only the RFC 5297 A.1 vector uses; NTS always sends one.
 //
-// OpenSSL 3.0 refuses an empty plaintext with SIV (its final step fails when
-// no data update ran), yet every NTS request without encrypted fields
-// authenticates exactly that. For it, seal/open compute S2V themselves with
-// CMAC (EVP_MAC "CMAC", AES-128-CBC): with no plaintext the SIV output is the
-// synthetic IV alone. The same S2V code is checked against OpenSSL's tag on
-// the RFC 5297 vectors (tests/nts/test_aead.cpp).
+// Why not OpenSSL's own "AES-128-SIV" cipher: (1) OpenSSL 3.0 refuses an
+// empty plaintext with it (its final step fails when no data update ran),
+// yet every NTS request without encrypted fields authenticates exactly that;
+// (2) it re-keys by building a new CMAC and cipher context inside OpenSSL:
+// 32 heap allocations per seal or open (tests/bench/bench_nts), where every
+// NTS packet has its own key. Composed here, a call allocates nothing and
+// costs a third. OpenSSL's SIV remains the oracle: tests/nts/test_aead.cpp
+// checks RFC 5297 A.1/A.2 and compares with it on random inputs.
 //
 // AEAD_AES_128_GCM_SIV (IANA 30) is not supported: Debian 12's OpenSSL 3.0
 // does not offer it; openssl_offers() says whether the running OpenSSL does.
 //
 // Ciphers are fetched once per process; an Aead owns reusable contexts and
-// allocates nothing itself per call (OpenSSL allocates inside SIV re-keying).
-// Not thread-safe: one Aead per thread.
+// allocates nothing per call. Not thread-safe: one Aead per thread.
 #pragma once
 
 #include <cstddef>
@@ -46,6 +47,7 @@ enum class AeadError : uint8_t {
     BadKeyLength,          // key is not aead_key_length() octets
     OutputTooSmall,        // the caller's buffer cannot hold the result
     TooShort,              // ciphertext shorter than the 16-octet tag
+    TooLong,               // over 2^31 octets (OpenSSL takes int lengths)
     AuthenticationFailed,  // tag does not match: forged, corrupted or wrong key
     CryptoFailure,         // OpenSSL refused an operation (memory exhaustion)
 };
@@ -95,8 +97,7 @@ class Aead {
                                    std::span<const uint8_t> sealed, std::span<uint8_t> out);
 
     // S2V (RFC 5297 §2.4) of @associated, @nonce (if not empty) and
-    // @plaintext under the first half of @key: the synthetic IV. Public so
-    // tests can check it against OpenSSL's tag.
+    // @plaintext under the first half of @key: the synthetic IV.
     Result<bool, AeadError> s2v(std::span<const uint8_t> key, std::span<const uint8_t> nonce,
                                 AdComponents associated, std::span<const uint8_t> plaintext,
                                 std::span<uint8_t, kAeadTagLength> out);
@@ -111,10 +112,13 @@ class Aead {
     Aead(uint16_t algorithm, std::unique_ptr<evp_cipher_ctx_st, CipherCtxFree> cipher,
          std::unique_ptr<evp_mac_ctx_st, MacCtxFree> cmac);
     bool cmac(std::span<const uint8_t> message, std::span<uint8_t, kAeadTagLength> out);
+    // AES-128-CTR of @in under the second half of @key from counter Q(@v).
+    bool ctr(std::span<const uint8_t> key, std::span<const uint8_t, kAeadTagLength> v,
+             std::span<const uint8_t> in, uint8_t* out);
 
     uint16_t algorithm_;
-    std::unique_ptr<evp_cipher_ctx_st, CipherCtxFree> cipher_;
-    std::unique_ptr<evp_mac_ctx_st, MacCtxFree> cmac_;  // keyed with K1 per call
+    std::unique_ptr<evp_cipher_ctx_st, CipherCtxFree> cipher_;  // AES-128-CTR, K2 per call
+    std::unique_ptr<evp_mac_ctx_st, MacCtxFree> cmac_;          // CMAC, K1 per call
 };
 
 }  // namespace nts

@@ -63,8 +63,7 @@ Result<size_t, CookieError> seal_cookie(Aead& aead, const MasterKey& master,
     plain[0] = static_cast<uint8_t>(keys.aead >> 8);
     plain[1] = static_cast<uint8_t>(keys.aead);
     std::copy(keys.c2s().begin(), keys.c2s().end(), plain.begin() + kPlainHeader);
-    std::copy(keys.s2c().begin(), keys.s2c().end(),
-              plain.begin() + kPlainHeader + keys.key_length);
+    std::copy(keys.s2c().begin(), keys.s2c().end(), plain.begin() + kPlainHeader + keys.key_length);
     const size_t plain_length = kPlainHeader + 2 * size_t{keys.key_length};
     out[0] = static_cast<uint8_t>(master.id >> 24);
     out[1] = static_cast<uint8_t>(master.id >> 16);

@@ -32,7 +32,7 @@ inline constexpr size_t kMaxSessionKeyLength = 32;
 inline constexpr size_t kMaxCookieLength =
     kCookieHeaderLength + kAeadTagLength + 4 + 2 * kMaxSessionKeyLength;  // 104
 inline constexpr size_t kMinCookieLength =
-    kCookieHeaderLength + kAeadTagLength + 4 + 2 * 16;  // 72
+    kCookieHeaderLength + kAeadTagLength + 4 + size_t{2} * 16;  // 72
 
 // NtsKeys without the heap: what the server's hot path carries.
 struct SessionKeys {

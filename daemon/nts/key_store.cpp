@@ -30,7 +30,8 @@ Words split(std::string_view line) {
         if (i == line.size()) break;
         const size_t start = i;
         while (i < line.size() && line[i] != ' ' && line[i] != '\t') ++i;
-        if (words.count < words.word.size()) words.word[words.count] = line.substr(start, i - start);
+        if (words.count < words.word.size())
+            words.word[words.count] = line.substr(start, i - start);
         ++words.count;
     }
     return words;
@@ -245,10 +246,9 @@ Result<KeyStore, KeyFileError> KeyStore::decode(std::string_view text) {
     if (!magic) return fail(KeyFileErrorKind::MissingMagic);
     if (!have_interval || !have_previous) return fail(KeyFileErrorKind::MissingSetting);
     if (store.keys_.empty()) return fail(KeyFileErrorKind::NoKeys);
-    std::stable_sort(store.keys_.begin(), store.keys_.end(),
-                     [](const MasterKey& a, const MasterKey& b) {
-                         return a.activation < b.activation;
-                     });
+    std::stable_sort(
+        store.keys_.begin(), store.keys_.end(),
+        [](const MasterKey& a, const MasterKey& b) { return a.activation < b.activation; });
     return store;
 }
 

@@ -17,7 +17,7 @@
 // Who picks the sealing key is the reader's clock, not the writer's: hosts
 // that share one file agree without talking to each other.
 //
-// Key file (text, UTF-8 free, one item per line, '#' starts a comment line):
+// Key file (ASCII text, one item per line, '#' starts a comment line):
 //   nanotime-nts-keys 1              magic and format version, first line
 //   rotation-interval <seconds>      I, 60 .. 604800
 //   previous-keys <count>            P, 0 .. 16
@@ -40,9 +40,9 @@
 
 namespace nts {
 
+using nanotime::ntp::RandomSource;
 using nanotime::ntp::Result;
 using nanotime::ntp::unexpected;
-using nanotime::ntp::RandomSource;
 
 inline constexpr size_t kMasterKeyLength = 32;  // octets (AES-SIV-CMAC-256)
 inline constexpr size_t kMaxStoredKeys = 32;    // per key file
@@ -63,17 +63,17 @@ struct KeyPolicy {
 };
 
 enum class KeyFileErrorKind : uint8_t {
-    MissingMagic,         // first line is not "nanotime-nts-keys 1"
-    UnsupportedVersion,   // magic with another version
-    UnknownItem,          // a line that is none of the items
-    BadNumber,            // not a decimal number, or out of range
-    BadId,                // id not 8 hex digits
-    BadKey,               // key not 64 hex digits
-    DuplicateId,          // two keys with one id
-    DuplicateSetting,     // rotation-interval or previous-keys twice
-    MissingSetting,       // rotation-interval or previous-keys absent
-    NoKeys,               // not a single key
-    TooManyKeys,          // more than kMaxStoredKeys
+    MissingMagic,        // first line is not "nanotime-nts-keys 1"
+    UnsupportedVersion,  // magic with another version
+    UnknownItem,         // a line that is none of the items
+    BadNumber,           // not a decimal number, or out of range
+    BadId,               // id not 8 hex digits
+    BadKey,              // key not 64 hex digits
+    DuplicateId,         // two keys with one id
+    DuplicateSetting,    // rotation-interval or previous-keys twice
+    MissingSetting,      // rotation-interval or previous-keys absent
+    NoKeys,              // not a single key
+    TooManyKeys,         // more than kMaxStoredKeys
 };
 
 struct KeyFileError {

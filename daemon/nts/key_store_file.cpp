@@ -13,7 +13,7 @@
 namespace nts {
 namespace {
 
-constexpr size_t kMaxFileSize = 64 * 1024;  // octets; a full file is ~4 KiB
+constexpr size_t kMaxFileSize = size_t{64} * 1024;  // octets; a full file is ~4 KiB
 
 std::string system_error(const std::string& path, const char* what) {
     return path + ": " + what + ": " + std::strerror(errno);
@@ -75,8 +75,8 @@ Result<bool, KeyFileMessage> save_key_store(const KeyStore& store, const std::st
     Fd file{::mkostemp(temp.data(), O_CLOEXEC)};  // mode 0600
     if (file.fd < 0) return unexpected(system_error(path, "cannot create temporary file"));
     const std::string text = store.encode();
-    const bool written = ::fchmod(file.fd, 0600) == 0 && write_all(file.fd, text) &&
-                         ::fsync(file.fd) == 0;
+    const bool written =
+        ::fchmod(file.fd, 0600) == 0 && write_all(file.fd, text) && ::fsync(file.fd) == 0;
     if (!written) {
         const std::string error = system_error(path, "cannot write temporary file");
         ::unlink(temp.data());

@@ -122,8 +122,9 @@ Result<ResponseVerdict, ResponseError> NtsClient::check_response(
         }
         return unexpected(ResponseError::MissingAuthenticator);
     }
-    auto plain = aead_.open(keys_.s2c(), fields->nonce, response.first(fields->authenticator_offset),
-                            fields->ciphertext, scratch_);
+    auto plain =
+        aead_.open(keys_.s2c(), fields->nonce, response.first(fields->authenticator_offset),
+                   fields->ciphertext, scratch_);
     if (!plain) return unexpected(ResponseError::AuthenticationFailed);
     // Only an authentic response ends the request: a forgery must not stop
     // the real response from being accepted.

@@ -67,8 +67,8 @@ enum class ResponseVerdict : uint8_t {
 };
 
 enum class ResponseError : uint8_t {
-    Malformed,             // NTS fields break nts_ef's rules
-    NoRequest,             // nothing outstanding (a duplicate or replay)
+    Malformed,  // NTS fields break nts_ef's rules
+    NoRequest,  // nothing outstanding (a duplicate or replay)
     MissingUniqueId,
     UniqueIdMismatch,      // not the response to our outstanding request
     MissingAuthenticator,  // and not an NTSN kiss-o'-death

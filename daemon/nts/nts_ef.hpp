@@ -40,17 +40,17 @@ enum class FieldType : uint16_t {
 };
 
 inline constexpr size_t kNtpHeaderLength = 48;
-inline constexpr size_t kUniqueIdLength = 32;  // octets; also the minimum
-inline constexpr size_t kNonceLength = 16;     // what we send; also the minimum
+inline constexpr size_t kUniqueIdLength = 32;   // octets; also the minimum
+inline constexpr size_t kNonceLength = 16;      // what we send; also the minimum
 inline constexpr size_t kMaxPlaceholders = 16;  // more are not counted
 
 enum class EfError : uint8_t {
-    TooShort,                 // no NTP header
-    FieldTooShort,            // length < 16 or remainder < 16
-    FieldMisaligned,          // length not a multiple of 4
-    FieldTruncated,           // field runs past the packet
+    TooShort,         // no NTP header
+    FieldTooShort,    // length < 16 or remainder < 16
+    FieldMisaligned,  // length not a multiple of 4
+    FieldTruncated,   // field runs past the packet
     DuplicateUniqueId,
-    ShortUniqueId,            // < 32 octets
+    ShortUniqueId,  // < 32 octets
     DuplicateCookie,
     FieldAfterAuthenticator,  // the authenticator must be last
     AuthenticatorMalformed,   // nonce/ciphertext lengths do not fit the field

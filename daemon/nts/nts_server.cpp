@@ -85,7 +85,7 @@ NtsRequest NtsServer::check(std::span<const uint8_t> packet, int64_t now) {
     }
     request.unique_id = fields->unique_id;
     request.cookie_length = fields->cookie.size();
-    const std::shared_ptr<const KeyStore> store = keys_;
+    const KeyStore* store = keys_.get();  // no refcount traffic shared across threads
     auto keys = store ? open_cookie(aead_, *store, now, fields->cookie)
                       : Result<SessionKeys, CookieError>(unexpected(CookieError::UnknownKey));
     if (!keys || !aead_supported(keys->aead)) {
@@ -132,15 +132,16 @@ Result<size_t, NtsDropReason> NtsServer::respond(const NtsRequest& request,
     if (request.verdict == NtsVerdict::Nak) return reply.size();
     if (request.verdict != NtsVerdict::Authentic) return fail(NtsDropReason::Malformed);
 
-    const std::shared_ptr<const KeyStore> store = keys_;
+    const KeyStore* store = keys_.get();  // no refcount traffic shared across threads
     const MasterKey* master = store ? store->sealing_key(now) : nullptr;
     if (master == nullptr) return fail(NtsDropReason::NoSealingKey);
     // As many cookies as asked for and as fit in the request's size.
     const size_t cookie_field = FieldWriter::field_length(cookie_length(request.keys.aead));
     size_t cookies = request.cookies;
-    while (cookies > 0 && reply.size() + FieldWriter::authenticator_length(
-                                            kNonceLength, kAeadTagLength + cookies * cookie_field) >
-                              request.request_length) {
+    while (cookies > 0 &&
+           reply.size() + FieldWriter::authenticator_length(
+                              kNonceLength, kAeadTagLength + cookies * cookie_field) >
+               request.request_length) {
         --cookies;
     }
     if (cookies == 0) return fail(NtsDropReason::Malformed);

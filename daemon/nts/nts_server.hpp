@@ -35,7 +35,7 @@ namespace nts {
 using nanotime::ntp::RandomSource;
 
 inline constexpr size_t kMaxCookiesPerResponse = 8;
-inline constexpr size_t kMaxNtsPacket = 2048;  // octets: the daemon's receive buffer
+inline constexpr size_t kMaxNtsPacket = 2048;        // octets: the daemon's receive buffer
 inline constexpr uint32_t kKissNtsNak = 0x4e54534e;  // "NTSN"
 
 enum class NtsVerdict : uint8_t { NotNts, Authentic, Nak, Drop };
@@ -52,13 +52,13 @@ const char* to_string(NtsDropReason reason);
 
 // Monotonic counters; every NTS request lands in exactly one outcome.
 struct NtsServerCounters {
-    uint64_t authentic = 0;         // answered with an authenticator
-    uint64_t nak = 0;               // answered with an NTSN kiss-o'-death
-    uint64_t malformed = 0;         // dropped: broken fields
-    uint64_t missing_field = 0;     // dropped: UID, cookie or authenticator absent
-    uint64_t auth_failed = 0;       // dropped: authenticator did not verify
-    uint64_t no_sealing_key = 0;    // dropped: cannot mint cookies
-    uint64_t crypto_failure = 0;    // dropped: OpenSSL failed
+    uint64_t authentic = 0;       // answered with an authenticator
+    uint64_t nak = 0;             // answered with an NTSN kiss-o'-death
+    uint64_t malformed = 0;       // dropped: broken fields
+    uint64_t missing_field = 0;   // dropped: UID, cookie or authenticator absent
+    uint64_t auth_failed = 0;     // dropped: authenticator did not verify
+    uint64_t no_sealing_key = 0;  // dropped: cannot mint cookies
+    uint64_t crypto_failure = 0;  // dropped: OpenSSL failed
     // Why cookies did not open (each also counted in nak):
     uint64_t cookie_unknown_key = 0;
     uint64_t cookie_auth_failed = 0;
@@ -83,6 +83,7 @@ class NtsServer {
                                                RandomSource& random);
 
     // A reloaded key file replaces the store; requests after it use it.
+    // Call it on the thread that uses this server (each worker has its own).
     void set_key_store(std::shared_ptr<const KeyStore> keys) { keys_ = std::move(keys); }
 
     // @request: the whole datagram, already a valid NTPv4 client request.

@@ -15,15 +15,15 @@ inline constexpr int64_t kNow = 1'700'000'000;  // Unix seconds
 
 inline std::array<uint8_t, kNtpHeaderLength> client_header() {
     std::array<uint8_t, kNtpHeaderLength> h{};
-    h[0] = 0x23;  // LI 0, NTPv4, mode 3
+    h[0] = 0x23;                                                      // LI 0, NTPv4, mode 3
     for (size_t i = 40; i < 48; ++i) h[i] = static_cast<uint8_t>(i);  // transmit time
     return h;
 }
 
 inline std::array<uint8_t, kNtpHeaderLength> server_header(const uint8_t* request) {
     std::array<uint8_t, kNtpHeaderLength> h{};
-    h[0] = 0x24;  // LI 0, NTPv4, mode 4
-    h[1] = 2;     // stratum
+    h[0] = 0x24;                                            // LI 0, NTPv4, mode 4
+    h[1] = 2;                                               // stratum
     std::copy(request + 40, request + 48, h.begin() + 24);  // origin = their transmit
     return h;
 }
@@ -60,8 +60,8 @@ struct Exchange {
             std::vector<uint8_t> cookie(kMaxCookieLength);
             std::array<uint8_t, kCookieNonceLength> nonce{};
             fill_random(server_random, nonce);
-            auto n = seal_cookie(*aead, *store->sealing_key(kNow), nonce,
-                                 *SessionKeys::from(keys), cookie);
+            auto n = seal_cookie(*aead, *store->sealing_key(kNow), nonce, *SessionKeys::from(keys),
+                                 cookie);
             cookie.resize(*n);
             jar.push_back(cookie);
         }

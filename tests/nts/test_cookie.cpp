@@ -1,8 +1,7 @@
 // NTS cookies: round trip, and every way a cookie fails to open.
-#include "nts/cookie.hpp"
-
 #include <gtest/gtest.h>
 
+#include "nts/cookie.hpp"
 #include "util/random.hpp"
 
 namespace nts {
@@ -83,7 +82,8 @@ TEST_F(CookieTest, AnotherStoresKeyDoesNotOpenIt) {
     for (size_t pos = 0; pos < ours.size();) {
         const size_t end = ours.find('\n', pos);
         std::string line = ours.substr(pos, end - pos);
-        if (line.rfind("key ", 0) == 0) line = line.substr(0, line.size() - 64) + std::string(64, 'a');
+        if (line.rfind("key ", 0) == 0)
+            line = line.substr(0, line.size() - 64) + std::string(64, 'a');
         replaced += line + "\n";
         pos = end + 1;
     }
@@ -127,6 +127,50 @@ TEST_F(CookieTest, OpensAcrossTheOverlapAndNotAfter) {
     auto expired = open_cookie(aead, store, last + 1, cookie);
     ASSERT_FALSE(expired.has_value());
     EXPECT_EQ(expired.error(), CookieError::UnknownKey);
+}
+
+TEST_F(CookieTest, AReaderThatNeverReloadsRefusesExpiredAndFutureKeys) {
+    // A server that loaded the file once and never rotates: validity comes
+    // from the key's activation and the policy, not from rotation pruning.
+    const auto cookie = seal(sample_keys());
+    const auto reader = KeyStore::decode(store.encode());
+    ASSERT_TRUE(reader.has_value());
+    const KeyPolicy policy = reader->policy();
+    const int64_t end = kNow + (policy.previous_keys + 1) * policy.rotation_interval;
+    EXPECT_TRUE(open_cookie(aead, *reader, end - 1, cookie).has_value());
+    EXPECT_EQ(open_cookie(aead, *reader, end, cookie).error(), CookieError::UnknownKey);
+    // Before the interval ahead of its activation (a clock far behind).
+    EXPECT_TRUE(open_cookie(aead, *reader, kNow - policy.rotation_interval, cookie).has_value());
+    EXPECT_EQ(open_cookie(aead, *reader, kNow - policy.rotation_interval - 1, cookie).error(),
+              CookieError::UnknownKey);
+}
+
+TEST_F(CookieTest, AuthenticButMalformedContentsAreBadContents) {
+    // Sealed with the real master key, so only the contents check stops it.
+    const MasterKey& master = *store.sealing_key(kNow);
+    auto forge = [&](std::vector<uint8_t> plain) {
+        std::vector<uint8_t> cookie = {
+            static_cast<uint8_t>(master.id >> 24), static_cast<uint8_t>(master.id >> 16),
+            static_cast<uint8_t>(master.id >> 8), static_cast<uint8_t>(master.id)};
+        cookie.insert(cookie.end(), nonce.begin(), nonce.end());
+        cookie.resize(kCookieHeaderLength + Aead::sealed_length(plain.size()));
+        EXPECT_TRUE(aead.seal(master.key, nonce, AdComponents{}, plain,
+                              std::span(cookie).subspan(kCookieHeaderLength))
+                        .has_value());
+        return open_cookie(aead, store, kNow, cookie);
+    };
+    std::vector<uint8_t> plain(4 + 64, 0x11);
+    plain[0] = 0;
+    plain[1] = 15;
+    plain[2] = plain[3] = 0;
+    EXPECT_TRUE(forge(plain).has_value());  // the control: well formed
+    plain[3] = 1;                           // reserved octets must be zero
+    EXPECT_EQ(forge(plain).error(), CookieError::BadContents);
+    plain[3] = 0;
+    plain[1] = 30;  // GCM-SIV id with AES-SIV-length keys
+    EXPECT_EQ(forge(plain).error(), CookieError::BadContents);
+    plain[1] = 99;  // unknown AEAD
+    EXPECT_EQ(forge(plain).error(), CookieError::BadContents);
 }
 
 TEST_F(CookieTest, AuthenticContentsWithAnUnknownAeadAreRejected) {

@@ -1,7 +1,5 @@
 // The master key store: rotation, the key file text form, and the file on
 // disk (mode, atomic replacement, malformed files).
-#include "nts/key_store.hpp"
-
 #include <gtest/gtest.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -11,6 +9,7 @@
 #include <fstream>
 #include <sstream>
 
+#include "nts/key_store.hpp"
 #include "nts/key_store_file.hpp"
 
 namespace nts {
@@ -113,17 +112,28 @@ TEST(NtsKeyStore, MalformedTextIsATypedErrorWithItsLine) {
     };
     auto name = [](KeyFileErrorKind k) {
         switch (k) {
-            case KeyFileErrorKind::MissingMagic: return "MissingMagic";
-            case KeyFileErrorKind::UnsupportedVersion: return "UnsupportedVersion";
-            case KeyFileErrorKind::UnknownItem: return "UnknownItem";
-            case KeyFileErrorKind::BadNumber: return "BadNumber";
-            case KeyFileErrorKind::BadId: return "BadId";
-            case KeyFileErrorKind::BadKey: return "BadKey";
-            case KeyFileErrorKind::DuplicateId: return "DuplicateId";
-            case KeyFileErrorKind::DuplicateSetting: return "DuplicateSetting";
-            case KeyFileErrorKind::MissingSetting: return "MissingSetting";
-            case KeyFileErrorKind::NoKeys: return "NoKeys";
-            case KeyFileErrorKind::TooManyKeys: return "TooManyKeys";
+            case KeyFileErrorKind::MissingMagic:
+                return "MissingMagic";
+            case KeyFileErrorKind::UnsupportedVersion:
+                return "UnsupportedVersion";
+            case KeyFileErrorKind::UnknownItem:
+                return "UnknownItem";
+            case KeyFileErrorKind::BadNumber:
+                return "BadNumber";
+            case KeyFileErrorKind::BadId:
+                return "BadId";
+            case KeyFileErrorKind::BadKey:
+                return "BadKey";
+            case KeyFileErrorKind::DuplicateId:
+                return "DuplicateId";
+            case KeyFileErrorKind::DuplicateSetting:
+                return "DuplicateSetting";
+            case KeyFileErrorKind::MissingSetting:
+                return "MissingSetting";
+            case KeyFileErrorKind::NoKeys:
+                return "NoKeys";
+            case KeyFileErrorKind::TooManyKeys:
+                return "TooManyKeys";
         }
         return "?";
     };
@@ -146,8 +156,7 @@ TEST(NtsKeyStore, MalformedTextIsATypedErrorWithItsLine) {
 struct KeyFileTest : ::testing::Test {
     std::filesystem::path dir;
     void SetUp() override {
-        std::string pattern =
-            (std::filesystem::current_path() / "nts-keys-test.XXXXXX").string();
+        std::string pattern = (std::filesystem::current_path() / "nts-keys-test.XXXXXX").string();
         ASSERT_NE(::mkdtemp(pattern.data()), nullptr);
         dir = pattern;
     }
@@ -163,7 +172,7 @@ TEST_F(KeyFileTest, SaveLoadRoundTripWithMode0600) {
     const auto saved = save_key_store(store, path());
     ::umask(old_mask);
     ASSERT_TRUE(saved.has_value()) << saved.error();
-    struct stat st{};
+    struct stat st {};
     ASSERT_EQ(::stat(path().c_str(), &st), 0);
     EXPECT_EQ(st.st_mode & 0777, 0600u);
     const auto loaded = load_key_store(path());
@@ -195,7 +204,8 @@ TEST_F(KeyFileTest, MalformedFileNamesFileLineAndReasonAndChangesNothing) {
     EXPECT_EQ(running, store);
     auto missing = load_key_store((dir / "absent").string());
     ASSERT_FALSE(missing.has_value());
-    EXPECT_EQ(missing.error(), (dir / "absent").string() + ": cannot open: No such file or directory");
+    EXPECT_EQ(missing.error(),
+              (dir / "absent").string() + ": cannot open: No such file or directory");
 }
 
 TEST_F(KeyFileTest, SaveIntoAMissingDirectoryFailsCleanly) {

@@ -1,10 +1,10 @@
 // NTS extension fields: the byte ranges the parser reports, the writer's
 // layout, and the structural rules.
-#include "nts/nts_ef.hpp"
-
 #include <gtest/gtest.h>
 
 #include <vector>
+
+#include "nts/nts_ef.hpp"
 
 namespace nts {
 namespace {
@@ -38,9 +38,10 @@ std::vector<uint8_t> valid_request() {
     auto p = header();
     put_field(p, 0x0104, 32);
     put_field(p, 0x0204, 104, 0xcc);
-    put_field(p, 0x0304, 104, 0);
     put_field(p, 0x0304, 100, 0);  // a placeholder of the wrong length
-    put_field(p, 0x7777, 12);      // unknown
+    put_field(p, 0x0304, 104, 0);
+    put_field(p, 0x0304, 104, 0);
+    put_field(p, 0x7777, 12);  // unknown
     put_authenticator(p, 16, 16, 36);
     return p;
 }
@@ -51,9 +52,9 @@ TEST(NtsExtensionFields, ReportsEveryRangeExactly) {
     ASSERT_TRUE(f.has_value()) << to_string(f.error());
     EXPECT_EQ(f->unique_id.data(), p.data() + 52);
     EXPECT_EQ(f->unique_id.size(), 32u);
-    EXPECT_EQ(f->cookie.data(), p.data() + 88);
+    EXPECT_EQ(f->cookie.data(), p.data() + 88);  // 48 + 36 + 4
     EXPECT_EQ(f->cookie.size(), 104u);
-    EXPECT_EQ(f->placeholders, 1u);
+    EXPECT_EQ(f->placeholders, 2u);
     EXPECT_EQ(f->unknown_fields, 1u);
     ASSERT_TRUE(f->has_authenticator);
     EXPECT_EQ(f->authenticator_offset, p.size() - 40);

@@ -3,6 +3,9 @@
 // side must refuse.
 #include <gtest/gtest.h>
 
+#include <fstream>
+#include <iterator>
+
 #include "nts_exchange.hpp"
 #include "packet/codec.hpp"
 
@@ -203,12 +206,33 @@ TEST(NtsExchange, NoSealingKeyDropsAfterChecking) {
     ASSERT_EQ(checked.verdict, NtsVerdict::Authentic);
     std::vector<uint8_t> out(kMaxNtsPacket);
     // Sealing key at 'stale' is the NEXT key (activation kNow + 1 h), valid.
-    EXPECT_TRUE(x.server->respond(checked, test::server_header(request.data()), stale, out)
-                    .has_value());
+    EXPECT_TRUE(
+        x.server->respond(checked, test::server_header(request.data()), stale, out).has_value());
     auto empty = std::make_shared<KeyStore>();
     x.server->set_key_store(empty);
     EXPECT_EQ(x.server->respond(checked, test::server_header(request.data()), stale, out).error(),
               NtsDropReason::NoSealingKey);
+}
+
+}  // namespace
+}  // namespace nts
+
+namespace nts {
+namespace {
+
+// The fuzz_nts_ef seeds are real requests for the fixture's server, so the
+// fuzzer starts past the cookie and authenticator checks.
+TEST(NtsExchange, FuzzSeedsAreAuthenticRequests) {
+    for (const char* name : {"request-8-cookies.bin", "request-7-placeholders.bin"}) {
+        std::ifstream file(std::string(NANOTIME_SOURCE_DIR) + "/tests/fuzz/corpus/nts_ef/" + name,
+                           std::ios::binary);
+        ASSERT_TRUE(file) << name;
+        const auto head = test::client_header();
+        std::vector<uint8_t> packet(head.begin(), head.end());
+        packet.insert(packet.end(), std::istreambuf_iterator<char>(file), {});
+        Exchange x;
+        EXPECT_EQ(x.server->check(packet, kNow).verdict, NtsVerdict::Authentic) << name;
+    }
 }
 
 }  // namespace
