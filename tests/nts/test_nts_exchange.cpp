@@ -288,3 +288,24 @@ TEST(NtsExchange, OversizeRequestIsDroppedBeforeAnyCrypto) {
 
 }  // namespace
 }  // namespace nts
+
+namespace nts {
+namespace {
+
+TEST(NtsExchange, RespondTrimsCookiesToTheRequestSize) {
+    Exchange x;
+    const auto request = x.request();  // one cookie, no placeholders
+    NtsRequest checked = x.server->check(request, kNow);
+    ASSERT_EQ(checked.verdict, NtsVerdict::Authentic);
+    checked.cookies = kMaxCookiesPerResponse;  // asks for more than fits
+    std::vector<uint8_t> out(kMaxNtsPacket);
+    const auto n = x.server->respond(checked, test::server_header(request.data()), kNow, out);
+    ASSERT_TRUE(n.has_value());
+    EXPECT_LE(*n, request.size());
+    out.resize(*n);
+    ASSERT_TRUE(x.client->check_response(out).has_value());
+    EXPECT_EQ(x.client->jar().size(), kJarCapacity);  // 7 left + 1 new
+}
+
+}  // namespace
+}  // namespace nts
