@@ -51,9 +51,9 @@ struct KeyedSource {
     SplitMix64 random{5};
 
     explicit KeyedSource(size_t cookies = nts::kJarCapacity) : ex(cookies) {
-        SplitMix64 client_random(9);
         auto client = nts::NtsClient::create(ex.keys, cookies_of(ex, cookies), random);
-        const SourceActions a = source.set_nts(std::move(*client), {IpAddress::v4(192, 0, 2, 7), 123});
+        const SourceActions a =
+            source.set_nts(std::move(*client), {IpAddress::v4(192, 0, 2, 7), 123});
         EXPECT_EQ(actions_of<SetTimer>(a).size(), 1u) << "polls at once";
     }
 
@@ -146,14 +146,25 @@ TEST(NtsSource, NtsnLeadsBackToKeyExchange) {
     KeyedSource k;
     const SendRequest req = k.poll(kEpoch2026);
     // A server that lost its keys: a store without the key of our cookie.
-    nts::test::Exchange other;
-    const auto nak = other.answer(req.packet);
+    SplitMix64 other_random(99);
+    auto other_store = std::make_shared<nts::KeyStore>();
+    other_store->rotate(nts::test::kNow, other_random);
+    auto other = nts::NtsServer::create(other_store, other_random);
+    const nts::NtsRequest checked = other->check(req.packet, nts::test::kNow);
+    ASSERT_EQ(checked.verdict, nts::NtsVerdict::Nak);
+    std::vector<uint8_t> nak(nts::kMaxNtsPacket);
+    auto n =
+        other->respond(checked, nts::test::nak_header(req.packet.data()), nts::test::kNow, nak);
+    ASSERT_TRUE(n.has_value());
+    nak.resize(*n);
     ASSERT_FALSE(nak.empty());
-    const SourceActions a = k.source.handle_packet(nak, req.request_id, kEpoch2026 + Nanoseconds(kMs));
+    const SourceActions a =
+        k.source.handle_packet(nak, req.request_id, kEpoch2026 + Nanoseconds(kMs));
     EXPECT_EQ(k.source.counters().nts_naks, 1u);
     EXPECT_EQ(actions_of<KeyExchange>(a).size(), 1u);
     EXPECT_FALSE(k.source.nts_ready());
-    const SourceActions next = k.source.handle_timer(kEpoch2026 + Nanoseconds(64'000 * kMs), k.random);
+    const SourceActions next =
+        k.source.handle_timer(kEpoch2026 + Nanoseconds(64'000 * kMs), k.random);
     EXPECT_TRUE(actions_of<SendRequest>(next).empty()) << "no request on keys the server refused";
 }
 
