@@ -24,6 +24,7 @@
 #include "nanotimed/daemon.hpp"
 #include "nanotimed/hardening.hpp"
 #include "util/kernel_random.hpp"
+#include "util/openssl_init.hpp"
 #include "util/random.hpp"
 
 namespace {
@@ -85,6 +86,9 @@ std::shared_ptr<spdlog::logger> make_logger(const config::LogConfig& c) {
 // configuration parsing, out of memory) ends in a message and status 1, not
 // in std::terminate.
 int main(int argc, char** argv) try {
+    // Before anything can reach OpenSSL: never read openssl.cnf (why in
+    // util/openssl_init.hpp).
+    ntp::init_openssl_without_config();
     CLI::App app{
         "nanotimed - NTP client and server disciplining the nanoclock or the system clock"};
     std::string config_path = config::kDefaultPath;
