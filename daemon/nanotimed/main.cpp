@@ -193,9 +193,12 @@ int main(int argc, char** argv) try {
 
         d.start();
         d.on_status = [](const std::string& line) { sd_notifyf(0, "STATUS=%s", line.c_str()); };
+        // The watchdog ping re-arms itself through `pet`, which must live as
+        // long as the loop runs (inside the if, the timer's copy called a
+        // destroyed function at the second ping: the daemon crashed).
+        std::function<void()> pet;
         uint64_t watchdog_usec = 0;
         if (sd_watchdog_enabled(0, &watchdog_usec) > 0 && watchdog_usec > 0) {
-            std::function<void()> pet;
             auto interval = std::chrono::microseconds(watchdog_usec / 2);
             pet = [&d, &pet, interval] {
                 sd_notify(0, "WATCHDOG=1");
