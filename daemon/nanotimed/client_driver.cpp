@@ -68,8 +68,8 @@ void ClientDriver::on_key_exchange(ntp::SourceId id, NtsKeOutcome outcome) {
     auto slot = sources_.find(id);
     const ntp::NtpSource* source = core_->source(id);
     if (slot == sources_.end() || source == nullptr) return;  // removed meanwhile
-    NtsKeHistory& h = slot->second.nts;
     if (!outcome.client) {
+        NtsKeHistory& h = slot->second.nts;
         ++h.failed;
         h.last_error = outcome.error;
         log_.warn(io::LogClass::SourceState,

@@ -98,7 +98,7 @@ void NtsKeClients::cancel(uint64_t source) {
 
 // Called from the stream's or the timer's callback: the run is only marked
 // here and destroyed from a fresh loop turn, never under its own callback.
-void NtsKeClients::finish(uint64_t source, std::string tls_error) {
+void NtsKeClients::finish(uint64_t source, const std::string& tls_error) {
     auto it = runs_.find(source);
     if (it == runs_.end()) return;
     Run& r = *it->second;
