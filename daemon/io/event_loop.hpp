@@ -37,6 +37,7 @@
 // wait and move bytes. Its parts, one file each: event_loop.cpp (UDP
 // sockets, TX-timestamp bookkeeping, watched descriptors, the iteration),
 // udp_socket.cpp (socket options), timestamps.cpp (control messages, pure),
+// sockaddr.cpp (ntp::SocketAddress to and from sockaddr, pure),
 // timer_queue.cpp, streams.cpp, signals.cpp, loop_factory.cpp (choosing a
 // backend); loop_objects.hpp holds the per-object state the backends share.
 //
