@@ -83,7 +83,8 @@ struct PacketTimestamps {
 struct ReceivedDatagram {
     uint64_t socket = 0;
     std::span<const uint8_t> payload;
-    // The sender; IPv4-mapped IPv6 arrives as IPv4 (io/sockaddr.hpp).
+    // The sender; IPv4-mapped IPv6 arrives as IPv4 (io/sockaddr.hpp). [::]:0
+    // if the kernel named none (never, for UDP over IPv4 or IPv6).
     ntp::SocketAddress peer;
     std::optional<ntp::SocketAddress> local;  // destination address (pktinfo); port 0
     int ifindex = 0;                          // interface it arrived on (pktinfo), 0 if unknown

@@ -250,7 +250,7 @@ class PollLoop final : public EventLoop {
                     std::span<const uint8_t>(static_cast<const uint8_t*>(iovs[i].iov_base),
                                              std::min<size_t>(msgs[i].msg_len, payload_size_));
                 d.peer = from_sockaddr(static_cast<const sockaddr*>(h.msg_name), h.msg_namelen)
-                             .value_or(ntp::SocketAddress{});
+                             .value_or(ntp::SocketAddress::v6_any(0));
                 if ((h.msg_flags & MSG_CTRUNC) != 0) ++stats_.rx_control_truncated;
                 parse_rx_control(h, d);
                 UdpSock* live = udp(id);

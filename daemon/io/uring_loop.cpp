@@ -206,6 +206,7 @@ class UringLoop final : public EventLoop {
     void flush_sends() override {
         for (auto& [id, s] : udps_) {
             if (s->closing) continue;
+            const int family = socket_family(s->options.bind);
             while (!s->queue.empty()) {
                 PendingSend& p = s->queue.front();
                 SendOp* op = alloc_send();
@@ -215,7 +216,6 @@ class UringLoop final : public EventLoop {
                 // next datagram, and the op keeps its own (48 octets is a
                 // cheaper copy than an allocation).
                 op->data.assign(p.data.bytes());
-                const int family = socket_family(s->options.bind);
                 op->to_len = to_sockaddr(p.to, op->to, family);
                 const size_t clen = build_pktinfo(p.from, family, op->control, sizeof op->control);
                 io_uring_sqe* sqe = get_sqe();
@@ -536,7 +536,7 @@ class UringLoop final : public EventLoop {
                 if (out != nullptr) {
                     d.peer = from_sockaddr(static_cast<const sockaddr*>(io_uring_recvmsg_name(out)),
                                            out->namelen)
-                                 .value_or(ntp::SocketAddress{});
+                                 .value_or(ntp::SocketAddress::v6_any(0));
                     msghdr h{};
                     h.msg_control = static_cast<uint8_t*>(io_uring_recvmsg_name(out)) + kNameSize;
                     h.msg_controllen = out->controllen;
@@ -551,7 +551,7 @@ class UringLoop final : public EventLoop {
                 auto& st = single_[id];
                 d.peer =
                     from_sockaddr(static_cast<const sockaddr*>(st.msg.msg_name), st.msg.msg_namelen)
-                        .value_or(ntp::SocketAddress{});
+                        .value_or(ntp::SocketAddress::v6_any(0));
                 parse_rx_control(st.msg, d);
                 d.payload = std::span<const uint8_t>(
                     s->rx_buffer.data(),
