@@ -46,7 +46,7 @@ class ServerWorkers {
     // Makes one NtpServer per worker.
     using ServerFactory = std::function<std::unique_ptr<ntp::NtpServer>()>;
 
-    // @count extra workers, each bound to every endpoint of @binds (actual
+    // @count extra workers, each bound to every address of @binds (actual
     // ports, with SO_REUSEPORT set on the main loop's sockets too).
     ServerWorkers(unsigned count, const io::LoopOptions& loop_options,
                   const std::vector<io::UdpOptions>& binds, const ServerFactory& make_server,
