@@ -130,7 +130,8 @@ KeExchange::Status KeExchange::on_event(bool readable, bool writable) {
             if (errno == EINTR) continue;
             return fail(std::string("recv: ") + std::strerror(errno));
         }
-        if (ke_.status() == nts::KeClientStatus::Failed) return fail(std::string(ke_.failure().detail));
+        if (ke_.status() == nts::KeClientStatus::Failed)
+            return fail(std::string(ke_.failure().detail));
     }
     if (!connecting_) {
         pump();
@@ -149,8 +150,8 @@ KeExchange::Status KeExchange::on_event(bool readable, bool writable) {
 }
 
 std::optional<nts::KeClientResult> ke_exchange_blocking(std::shared_ptr<io::TlsContext> tls,
-                                                        const sockaddr_in& server,
-                                                        double timeout_s, std::string& error) {
+                                                        const sockaddr_in& server, double timeout_s,
+                                                        std::string& error) {
     KeExchange ke(std::move(tls), server);
     const double end = mono_s() + timeout_s;
     while (ke.status() == KeExchange::Status::Running) {
@@ -165,7 +166,9 @@ std::optional<nts::KeClientResult> ke_exchange_blocking(std::shared_ptr<io::TlsC
             error = std::string("poll: ") + std::strerror(errno);
             return std::nullopt;
         }
-        if (r > 0) ke.on_event((p.revents & (POLLIN | POLLERR | POLLHUP)) != 0, (p.revents & POLLOUT) != 0);
+        if (r > 0)
+            ke.on_event((p.revents & (POLLIN | POLLERR | POLLHUP)) != 0,
+                        (p.revents & POLLOUT) != 0);
     }
     if (ke.status() != KeExchange::Status::Done) {
         error = ke.error();

@@ -70,7 +70,7 @@ class KeExchange {
 // One whole exchange, waiting at most @timeout_s: the result, or nullopt
 // with @error set.
 std::optional<nts::KeClientResult> ke_exchange_blocking(std::shared_ptr<io::TlsContext> tls,
-                                                        const sockaddr_in& server,
-                                                        double timeout_s, std::string& error);
+                                                        const sockaddr_in& server, double timeout_s,
+                                                        std::string& error);
 
 }  // namespace nanotime::tools

@@ -57,8 +57,8 @@
 #include <deque>
 #include <exception>
 #include <memory>
-#include <optional>
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -182,9 +182,10 @@ Options parse_args(int argc, char** argv) {
     for (const std::string& text : nts) {
         sockaddr_in server{};
         if (!parse_ipv4(text, 123, server)) die("--nts: bad endpoint '" + text + "'");
-        const bool listed = std::any_of(o.servers.begin(), o.servers.end(), [&](const sockaddr_in& s) {
-            return s.sin_addr.s_addr == server.sin_addr.s_addr && s.sin_port == server.sin_port;
-        });
+        const bool listed =
+            std::any_of(o.servers.begin(), o.servers.end(), [&](const sockaddr_in& s) {
+                return s.sin_addr.s_addr == server.sin_addr.s_addr && s.sin_port == server.sin_port;
+            });
         if (!listed) die("--nts " + text + " is not a --server");
         o.nts.push_back(server);
     }
@@ -300,7 +301,8 @@ class NtsPeer {
         unique_id[9] = static_cast<uint8_t>(last_.exchange);
         nts::FieldWriter w(std::span<uint8_t>(packet, kMaxPacket), kPacket);
         if (!w.add(nts::FieldType::UniqueIdentifier, unique_id) ||
-            !w.add(nts::FieldType::Cookie, std::span<const uint8_t>(last_.bytes.data(), last_.length)))
+            !w.add(nts::FieldType::Cookie,
+                   std::span<const uint8_t>(last_.bytes.data(), last_.length)))
             return 0;
         auto slot = w.add_authenticator(nts::kNonceLength, nts::kAeadTagLength);
         if (!slot) return 0;
@@ -327,9 +329,9 @@ class NtsPeer {
             if (reply[1] == 0 && std::memcmp(reply.data() + 12, "NTSN", 4) == 0) ++r.nts_naks;
             return false;
         }
-        const auto plain = aead_->open(keys_[exchange].s2c(), fields->nonce,
-                                       reply.first(fields->authenticator_offset),
-                                       fields->ciphertext, scratch_);
+        const auto plain =
+            aead_->open(keys_[exchange].s2c(), fields->nonce,
+                        reply.first(fields->authenticator_offset), fields->ciphertext, scratch_);
         if (!plain) return false;
         nts::for_each_field(std::span<const uint8_t>(scratch_.data(), *plain),
                             [&](uint16_t type, std::span<const uint8_t> body) {

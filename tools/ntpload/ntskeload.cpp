@@ -108,7 +108,8 @@ Options parse_args(int argc, char** argv) {
     std::memcpy(&o.server.sin_addr, address->ip.bytes.data(), 4);
     if (!src.empty()) {
         const auto ip = nanotime::ntp::IpAddress::parse(src);
-        if (!ip || ip->family != nanotime::ntp::AddressFamily::Ipv4) die("--src: bad address " + src);
+        if (!ip || ip->family != nanotime::ntp::AddressFamily::Ipv4)
+            die("--src: bad address " + src);
         std::memcpy(&o.src, ip->bytes.data(), 4);
     } else {
         o.src_count = 1;
@@ -188,8 +189,9 @@ class Load {
         std::sort(latency_ms_.begin(), latency_ms_.end());
         auto pct = [&](double p) {
             if (latency_ms_.empty()) return 0.0;
-            return latency_ms_[std::min(latency_ms_.size() - 1,
-                                        static_cast<size_t>(p * static_cast<double>(latency_ms_.size())))];
+            return latency_ms_[std::min(
+                latency_ms_.size() - 1,
+                static_cast<size_t>(p * static_cast<double>(latency_ms_.size())))];
         };
         uint64_t failed = 0;
         nlohmann::ordered_json reasons = nlohmann::ordered_json::object();
