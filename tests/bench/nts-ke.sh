@@ -118,6 +118,7 @@ keload() { # json server-ip ntskeload-options...
 hold_rss() {
 	local pid=$1 ip=$2 n=$3 j=$4 before during held
 	before=$(tree_rss_kib "$pid")
+	rm -f "$work/hold.out"
 	ip netns exec "$ns_c" "${load_cpu[@]}" "$ntskeload" --server "$ip:4460" --ca "$work/cert.pem" \
 		--src "$client_net.2" --src-count "$n_clients" --hold "$n" --duration 30 --json "$j" --quiet \
 		>"$work/hold.out" &
@@ -133,6 +134,7 @@ hold_rss() {
 	kill "$h" 2>/dev/null || true
 	wait "$h" 2>/dev/null || true
 	sleep 1
+	rm -f "$work/hold.out"
 	echo "$before $during ${held:-0}"
 }
 

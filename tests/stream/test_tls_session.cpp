@@ -102,8 +102,7 @@ size_t heap_in_use() {
 // What a server session holds once the handshake is done and the client
 // has sent half a request and gone quiet: what every connection of an
 // NTS-KE flood costs while it lasts. OpenSSL's default BIO pair (2 x 17 KiB)
-// and its record buffers kept while empty made it ~60 KiB; chronyd's is
-// ~11 KiB (tests/bench/nts-ke.sh).
+// and its record buffers kept while empty made it 82 KiB (ASan's count).
 TEST(TlsSessionMemory, ServerSessionMidRequestHoldsLittle) {
     const TestCertificate cert = make_test_certificate();
     TlsServerConfig s;
@@ -132,7 +131,8 @@ TEST(TlsSessionMemory, ServerSessionMidRequestHoldsLittle) {
     const size_t without = heap_in_use();
     ASSERT_GT(with, without);
     const size_t per_session = (with - without) / kSessions;
-    EXPECT_LT(per_session, 24u * 1024) << "bytes per server session mid-request";
+    // 23 KiB with 4 KiB BIOs in a Release build (glibc's count).
+    EXPECT_LT(per_session, 32u * 1024) << "bytes per server session mid-request";
 }
 
 // A handshake flight larger than the memory BIO (a long certificate chain)
