@@ -121,6 +121,9 @@ KeExchange::Status KeExchange::on_event(bool readable, bool writable) {
                 continue;
             }
             if (n == 0) {
+                // A server at its connection limit closes at accept.
+                if (!tls_.handshake_done())
+                    return fail("closed by the server before the handshake");
                 if (ke_.peer_closed() == nts::KeClientStatus::Done) return status_ = Status::Done;
                 return fail(ke_.status() == nts::KeClientStatus::Failed
                                 ? std::string(ke_.failure().detail)

@@ -11,8 +11,9 @@
 // As one ends another starts. Reports completed exchanges per second, the
 // failures and the latency (connect to last response octet) percentiles.
 //
-// --hold N: opens N connections that complete the handshake and then send
-// only the first 4 octets of the KE request, keeps them open for
+// --hold N: opens N connections (at most --concurrency handshaking at
+// once) that complete the handshake and then send only the first 4 octets
+// of the KE request, keeps them open for
 // --duration seconds and reports how many got that far ("held"); prints
 // "held K" on stdout as soon as all N are settled (held or failed), so that
 // a script can measure the server's memory while they are open.
@@ -138,11 +139,16 @@ class Load {
     void run() {
         const double start = mono_s();
         const double end = start + o_.duration;
-        const unsigned target = o_.hold ? o_.hold : o_.concurrency;
+        const unsigned target = o_.concurrency;
         bool announced = false;
         while (mono_s() < end) {
-            if (o_.hold == 0 || opened_ < o_.hold) {
-                while (conns_.size() < target && (o_.hold == 0 || opened_ < o_.hold)) open_one();
+            if (o_.hold == 0) {
+                while (conns_.size() < target) open_one();
+            } else {
+                // At most --concurrency handshakes at once, so that the
+                // server's memory shows what held connections keep, not
+                // the peak of N handshakes at the same moment.
+                while (opened_ < o_.hold && opened_ - settled_ < o_.concurrency) open_one();
             }
             if (o_.hold && !announced && settled_ >= o_.hold) {
                 std::printf("held %" PRIu64 "\n", held_);
