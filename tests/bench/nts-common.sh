@@ -109,6 +109,7 @@ nts_wait_ke() {
 tree_pids() {
 	local p=$1 c
 	echo "$p"
+	# shellcheck disable=SC2013 # the children files hold PIDs separated by spaces
 	for c in $(cat /proc/"$p"/task/*/children 2>/dev/null); do tree_pids "$c"; done
 }
 

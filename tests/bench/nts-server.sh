@@ -131,7 +131,7 @@ for rep in $(seq 1 "$reps"); do
 	done
 	echo "  window $rep done (load average $(cut -d' ' -f1 /proc/loadavg))"
 done
-echo "$(cut -d' ' -f1-3 /proc/loadavg)" >"$out/loadavg-end.txt"
+cut -d' ' -f1-3 /proc/loadavg >"$out/loadavg-end.txt"
 
 if [ "$do_max" = 1 ]; then
 	echo "maximum rate (< 0.1 % loss, ${step_duration}s steps, one server at a time):"
