@@ -622,7 +622,6 @@ Report report(const Options& o, const sockaddr_in& to, Results& r) {
         {"bad", r.bad},
         {"late", r.late},
         {"latency_us", {{"p50", p50}, {"p99", p99}, {"p999", p999}}},
-        {"nts", r.nts},
     };
     out.json = json;
     if (r.nts) {
@@ -630,6 +629,7 @@ Report report(const Options& o, const sockaddr_in& to, Results& r) {
                       "NTS: rejected %" PRIu64 "  NTSN %" PRIu64 "  cookie reuses %" PRIu64 "\n",
                       r.nts_rejected, r.nts_naks, r.cookie_reuses);
         out.text += buf;
+        out.json["nts"] = true;  // plain reports keep their keys as they were
         out.json["nts_rejected"] = r.nts_rejected;
         out.json["nts_naks"] = r.nts_naks;
         out.json["cookie_reuses"] = r.cookie_reuses;
