@@ -17,7 +17,8 @@
 // connection: a flood of connections adds no timers.
 //
 // Memory per connection: the loop's Conn (4 KiB receive buffer), the TLS
-// session (OpenSSL's SSL plus two 17 KiB BIO buffers, allocated as used)
+// session (OpenSSL's SSL, its record buffers only while they hold data, and
+// two 4 KiB BIO buffers)
 // and the queued output, at most max_queued_per_connection plus one read.
 #pragma once
 

@@ -55,7 +55,11 @@ SSL_CTX* new_tls13_context(const SSL_METHOD* method) {
     SSL_CTX_set_max_proto_version(ctx, TLS1_3_VERSION);
     // Partial writes: a record that does not fit the BIO is finished by the
     // next SSL_write with the rest (the session keeps the rest itself).
-    SSL_CTX_set_mode(ctx, SSL_MODE_ENABLE_PARTIAL_WRITE | SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER);
+    // Released buffers: the SSL's own read and write buffers (~17 KiB each)
+    // are freed whenever they are empty, so an idle or half-done connection
+    // (thousands, under a flood) does not keep them.
+    SSL_CTX_set_mode(ctx, SSL_MODE_ENABLE_PARTIAL_WRITE | SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER |
+                              SSL_MODE_RELEASE_BUFFERS);
     return ctx;
 }
 
@@ -148,8 +152,11 @@ TlsContext::~TlsContext() {
 TlsSession::TlsSession(std::shared_ptr<TlsContext> context) : context_(std::move(context)) {
     ssl_ = SSL_new(context_->native());
     BIO* internal = nullptr;
-    // 0: OpenSSL's default buffer (17 KiB), one full record each way.
-    if (ssl_ == nullptr || BIO_new_bio_pair(&internal, 0, &network_, 0) != 1) {
+    // kBioBufferBytes each way instead of OpenSSL's default 17 KiB: both are
+    // allocated up front, and an NTS-KE exchange moves ~1.5 KiB each way. A
+    // larger record passes in pieces (advance() drains between writes).
+    if (ssl_ == nullptr ||
+        BIO_new_bio_pair(&internal, kBioBufferBytes, &network_, kBioBufferBytes) != 1) {
         SSL_free(ssl_);
         throw std::runtime_error(openssl_reason("TLS session"));
     }
@@ -219,20 +226,24 @@ void TlsSession::close() {
 
 void TlsSession::advance() {
     ERR_clear_error();
-    if (!handshake_done_) {
+    while (!handshake_done_) {
         const int r = SSL_do_handshake(ssl_);
         if (r == 1) {
             handshake_done_ = true;
-        } else {
-            const int err = SSL_get_error(ssl_, r);
-            if (err != SSL_ERROR_WANT_READ && err != SSL_ERROR_WANT_WRITE) {
-                drain_network();  // the alert, if any
-                fail("TLS handshake");
-                return;
-            }
+            drain_network();
+            break;
         }
+        const int err = SSL_get_error(ssl_, r);
+        if (err != SSL_ERROR_WANT_READ && err != SSL_ERROR_WANT_WRITE) {
+            drain_network();  // the alert, if any
+            fail("TLS handshake");
+            return;
+        }
+        // A flight larger than the BIO (a long certificate chain) waits in
+        // the SSL: drain what the BIO holds and let it write the rest now.
+        const bool blocked_on_bio = err == SSL_ERROR_WANT_WRITE && BIO_ctrl_pending(network_) > 0;
         drain_network();
-        if (!handshake_done_) return;
+        if (!blocked_on_bio) return;
     }
     // Application data out: as much as the BIO takes, draining it between writes.
     size_t sent = 0;

@@ -116,6 +116,11 @@ class TlsSession {
     // drained by the caller after every call).
     size_t pending_plaintext_bytes() const { return pending_out_.size(); }
 
+    // Each direction of the memory BIO pair, octets. Small on purpose: the
+    // pair is allocated with the session (memory per connection), and data
+    // larger than it passes in pieces.
+    static constexpr size_t kBioBufferBytes = 4096;
+
   private:
     void advance();  // handshake, flush pending writes, read plaintext
     void fail(const char* what);

@@ -26,6 +26,19 @@
 // origin timestamp of its reply: latency = receive time - origin. A reply
 // whose origin is not one we sent in this run, or that arrives twice, is
 // counted as bad / duplicate, not as a response.
+//
+// NTS (RFC 8915): a server named with --nts as well gets NTS-protected
+// requests. ntpload first runs NTS-KE with it (its address, --nts-ke-port,
+// TLS 1.3 through the daemon's TlsSession, nts::KeClientSession; the
+// certificate must chain to --nts-ca) --nts-exchanges times, 8 cookies
+// each. Every request then carries a 32-octet unique identifier (request
+// index and exchange), one cookie from the pool, no placeholders, and an
+// AES-SIV-CMAC-256 authenticator: 232 octets, what a client with a full jar
+// sends. A reply counts only if its identifier is one we sent and its
+// authenticator verifies with that exchange's S2C key; the cookie it carries
+// goes back into the pool. When the pool is empty (replies in flight, or
+// lost) the last cookie is sent again and counted as a reuse: the server's
+// work per request does not depend on it.
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <poll.h>
@@ -41,18 +54,26 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <deque>
 #include <exception>
+#include <memory>
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
 
 #include "io/sockaddr.hpp"
+#include "ke_exchange.hpp"
 #include "net/socket_address.hpp"
+#include "nts/aead.hpp"
+#include "nts/cookie.hpp"
+#include "nts/nts_ef.hpp"
 
 namespace {
 
 constexpr size_t kPacket = 48;
+constexpr size_t kMaxPacket = 512;  // an NTS request or reply with one cookie: ~232
 constexpr unsigned kMaxBatch = 256;
 
 struct Options {
@@ -67,6 +88,10 @@ struct Options {
     unsigned batch = 32;
     std::string json_path;
     bool quiet = false;
+    std::vector<sockaddr_in> nts;  // which of servers speak NTS
+    uint16_t nts_ke_port = 4460;
+    std::string nts_ca_pem;
+    unsigned nts_exchanges = 8;
 };
 
 [[noreturn]] void die(const std::string& what) {
@@ -131,6 +156,19 @@ Options parse_args(int argc, char** argv) {
         ->capture_default_str();
     app.add_option("--json", o.json_path, "also write the results as JSON ('-' for stdout)");
     app.add_flag("--quiet", o.quiet, "no text report");
+    std::vector<std::string> nts;
+    std::string nts_ca;
+    app.add_option("--nts", nts, "a --server endpoint to send NTS-protected requests to")
+        ->take_all();
+    app.add_option("--nts-ke-port", o.nts_ke_port, "NTS-KE port (at each --nts server's address)")
+        ->check(CLI::Range(1, 65535))
+        ->capture_default_str();
+    app.add_option("--nts-ca", nts_ca, "PEM trust anchor for the NTS-KE certificates")
+        ->check(CLI::ExistingFile);
+    app.add_option("--nts-exchanges", o.nts_exchanges,
+                   "NTS-KE exchanges per NTS server at start (8 cookies each)")
+        ->check(CLI::Range(1u, 1000u))
+        ->capture_default_str();
     try {
         app.parse(argc, argv);
     } catch (const CLI::ParseError& e) {
@@ -141,6 +179,25 @@ Options parse_args(int argc, char** argv) {
         sockaddr_in server{};
         if (!parse_ipv4(text, 123, server)) die("--server: bad endpoint '" + text + "'");
         o.servers.push_back(server);
+    }
+    for (const std::string& text : nts) {
+        sockaddr_in server{};
+        if (!parse_ipv4(text, 123, server)) die("--nts: bad endpoint '" + text + "'");
+        const bool listed =
+            std::any_of(o.servers.begin(), o.servers.end(), [&](const sockaddr_in& s) {
+                return s.sin_addr.s_addr == server.sin_addr.s_addr && s.sin_port == server.sin_port;
+            });
+        if (!listed) die("--nts " + text + " is not a --server");
+        o.nts.push_back(server);
+    }
+    if (!o.nts.empty()) {
+        if (nts_ca.empty()) die("--nts needs --nts-ca");
+        FILE* f = std::fopen(nts_ca.c_str(), "r");
+        if (f == nullptr) die_errno("open " + nts_ca);
+        char buf[4096];
+        size_t n;
+        while ((n = std::fread(buf, 1, sizeof buf, f)) > 0) o.nts_ca_pem.append(buf, n);
+        std::fclose(f);
     }
     const bool have_src = !src.empty();
     if (have_src) {
@@ -194,8 +251,120 @@ struct Results {
     uint64_t duplicates = 0;
     uint64_t bad = 0;
     uint64_t late = 0;  // arrived during the drain
+    bool nts = false;
+    uint64_t nts_rejected = 0;   // NTS reply whose identifier or authenticator did not check
+    uint64_t nts_naks = 0;       // NTSN kiss-o'-death
+    uint64_t cookie_reuses = 0;  // requests that had to send a cookie again
     double elapsed = 0;
     std::vector<uint32_t> latency_ns;
+};
+
+// One NTS server's keys and cookies: the NTS-KE exchanges made at start and
+// a pool of cookies, each tagged with the exchange whose keys it carries.
+class NtsPeer {
+  public:
+    NtsPeer(const Options& o, const sockaddr_in& server) {
+        auto tls = nanotime::tools::ke_client_context(o.nts_ca_pem);
+        sockaddr_in ke = server;
+        ke.sin_port = htons(o.nts_ke_port);
+        for (unsigned i = 0; i < o.nts_exchanges; ++i) {
+            std::string error;
+            const auto result = nanotime::tools::ke_exchange_blocking(tls, ke, 10.0, error);
+            if (!result) die("NTS-KE with " + endpoint_text(ke) + ": " + error);
+            const auto keys = nts::SessionKeys::from(result->keys);
+            if (!keys) die("NTS-KE with " + endpoint_text(ke) + ": unusable keys");
+            keys_.push_back(*keys);
+            for (const auto& cookie : result->cookies) give_back(cookie, i);
+        }
+        auto aead = nts::Aead::create(static_cast<uint16_t>(nts::AeadAlgorithm::AesSivCmac256));
+        if (!aead) die("AES-SIV-CMAC-256 is not available");
+        aead_.emplace(std::move(*aead));
+    }
+
+    static std::string endpoint_text(const sockaddr_in& a) {
+        char text[INET_ADDRSTRLEN];
+        inet_ntop(AF_INET, &a.sin_addr, text, sizeof text);
+        return std::string(text) + ":" + std::to_string(ntohs(a.sin_port));
+    }
+
+    // Appends the NTS fields to the 48-octet header in @packet for request
+    // @seq; returns the length (0: the AEAD failed).
+    size_t build(uint8_t* packet, uint64_t seq, Results& r) {
+        if (!pool_.empty()) {
+            last_ = pool_.front();
+            pool_.pop_front();
+        } else {
+            ++r.cookie_reuses;
+        }
+        std::array<uint8_t, nts::kUniqueIdLength> unique_id{};
+        put_be64(unique_id.data(), seq);
+        unique_id[8] = static_cast<uint8_t>(last_.exchange >> 8);
+        unique_id[9] = static_cast<uint8_t>(last_.exchange);
+        nts::FieldWriter w(std::span<uint8_t>(packet, kMaxPacket), kPacket);
+        if (!w.add(nts::FieldType::UniqueIdentifier, unique_id) ||
+            !w.add(nts::FieldType::Cookie,
+                   std::span<const uint8_t>(last_.bytes.data(), last_.length)))
+            return 0;
+        auto slot = w.add_authenticator(nts::kNonceLength, nts::kAeadTagLength);
+        if (!slot) return 0;
+        ++nonce_counter_;
+        std::fill(slot->nonce.begin(), slot->nonce.end(), 0);
+        put_be64(slot->nonce.data(), nonce_counter_);
+        const auto sealed = aead_->seal(keys_[last_.exchange].c2s(), slot->nonce, slot->associated,
+                                        std::span<const uint8_t>{}, slot->ciphertext);
+        return sealed ? w.size() : 0;
+    }
+
+    // Whether @reply is the authentic answer to our request @seq; its fresh
+    // cookies go into the pool.
+    bool check(std::span<const uint8_t> reply, uint64_t seq, Results& r) {
+        const auto fields = nts::parse_nts_fields(reply);
+        if (!fields || fields->unique_id.size() != nts::kUniqueIdLength ||
+            get_be64(fields->unique_id.data()) != seq) {
+            return false;
+        }
+        const uint16_t exchange =
+            static_cast<uint16_t>(fields->unique_id[8] << 8 | fields->unique_id[9]);
+        if (exchange >= keys_.size()) return false;
+        if (!fields->has_authenticator) {
+            if (reply[1] == 0 && std::memcmp(reply.data() + 12, "NTSN", 4) == 0) ++r.nts_naks;
+            return false;
+        }
+        const auto plain =
+            aead_->open(keys_[exchange].s2c(), fields->nonce,
+                        reply.first(fields->authenticator_offset), fields->ciphertext, scratch_);
+        if (!plain) return false;
+        nts::for_each_field(std::span<const uint8_t>(scratch_.data(), *plain),
+                            [&](uint16_t type, std::span<const uint8_t> body) {
+                                if (type == static_cast<uint16_t>(nts::FieldType::Cookie))
+                                    give_back(body, exchange);
+                            });
+        return true;
+    }
+
+  private:
+    struct Cookie {
+        std::array<uint8_t, 256> bytes{};
+        uint16_t length = 0;
+        uint16_t exchange = 0;
+    };
+    static constexpr size_t kMaxPool = 4096;
+
+    void give_back(std::span<const uint8_t> cookie, unsigned exchange) {
+        if (cookie.empty() || cookie.size() > 256 || pool_.size() >= kMaxPool) return;
+        Cookie c;
+        std::memcpy(c.bytes.data(), cookie.data(), cookie.size());
+        c.length = static_cast<uint16_t>(cookie.size());
+        c.exchange = static_cast<uint16_t>(exchange);
+        pool_.push_back(c);
+    }
+
+    std::vector<nts::SessionKeys> keys_;
+    std::deque<Cookie> pool_;
+    Cookie last_;
+    std::optional<nts::Aead> aead_;
+    uint64_t nonce_counter_ = 0;
+    std::array<uint8_t, 2048> scratch_{};
 };
 
 double percentile(const std::vector<uint32_t>& sorted, double p) {
@@ -216,6 +385,16 @@ class Generator {
         seen_.assign(total_, false);
         res_.resize(nservers_);
         for (Results& r : res_) r.latency_ns.reserve(total_ / nservers_);
+        nts_.resize(nservers_);
+        for (size_t i = 0; i < nservers_; ++i) {
+            const sockaddr_in& s = o.servers[i];
+            for (const sockaddr_in& n : o.nts) {
+                if (n.sin_addr.s_addr == s.sin_addr.s_addr && n.sin_port == s.sin_port) {
+                    nts_[i] = std::make_unique<NtsPeer>(o, s);
+                    res_[i].nts = true;
+                }
+            }
+        }
     }
     ~Generator() {
         for (Sock& s : socks_) close(s.fd);
@@ -268,7 +447,7 @@ class Generator {
         mmsghdr msgs[kMaxBatch];
         iovec iov[kMaxBatch];
         alignas(cmsghdr) uint8_t control[kMaxBatch][CMSG_SPACE(sizeof(in_pktinfo))];
-        uint8_t packets[kMaxBatch][kPacket];
+        static uint8_t packets[kMaxBatch][kMaxPacket];
         const uint64_t now = mono_ns();
         for (unsigned i = 0; i < n; ++i) {
             const uint64_t seq = first + i;
@@ -280,9 +459,12 @@ class Generator {
             // Transmit timestamp: the sequence number in the seconds word,
             // the low 32 bits of the send time (ns) in the fraction word.
             put_be64(p + 40, (seq << 32) | (now & 0xffffffffu));
-            iov[i] = iovec{p, kPacket};
+            size_t length = kPacket;
+            const size_t server = seq % nservers_;
+            if (nts_[server]) length = nts_[server]->build(p, seq, res_[server]);
+            iov[i] = iovec{p, length};
             msgs[i] = mmsghdr{};
-            const sockaddr_in& to = o_.servers[seq % o_.servers.size()];
+            const sockaddr_in& to = o_.servers[server];
             msgs[i].msg_hdr.msg_name = const_cast<sockaddr_in*>(&to);
             msgs[i].msg_hdr.msg_namelen = sizeof to;
             msgs[i].msg_hdr.msg_iov = &iov[i];
@@ -320,7 +502,7 @@ class Generator {
     void receive_all(bool draining) {
         mmsghdr msgs[64];
         iovec iov[64];
-        uint8_t bufs[64][128];
+        static uint8_t bufs[64][kMaxPacket];
         sockaddr_in from[64];
         for (Sock& s : socks_) {
             for (;;) {
@@ -363,6 +545,11 @@ class Generator {
             ++r.duplicates;
             return;
         }
+        if (nts_[seq % nservers_] &&
+            !nts_[seq % nservers_]->check(std::span<const uint8_t>(p, len), seq, r)) {
+            ++r.nts_rejected;
+            return;
+        }
         seen_[seq] = true;
         ++r.received;
         if (draining) ++r.late;
@@ -386,6 +573,7 @@ class Generator {
     uint64_t start_ = 0;
     std::vector<bool> seen_;
     std::vector<Results> res_;
+    std::vector<std::unique_ptr<NtsPeer>> nts_;  // per server; null: plain NTP
 };
 
 // NOLINTNEXTLINE(bugprone-exception-escape): nlohmann-json's noexcept destructor allocates
@@ -437,6 +625,16 @@ Report report(const Options& o, const sockaddr_in& to, Results& r) {
         {"latency_us", {{"p50", p50}, {"p99", p99}, {"p999", p999}}},
     };
     out.json = json;
+    if (r.nts) {
+        std::snprintf(buf, sizeof buf,
+                      "NTS: rejected %" PRIu64 "  NTSN %" PRIu64 "  cookie reuses %" PRIu64 "\n",
+                      r.nts_rejected, r.nts_naks, r.cookie_reuses);
+        out.text += buf;
+        out.json["nts"] = true;  // plain reports keep their keys as they were
+        out.json["nts_rejected"] = r.nts_rejected;
+        out.json["nts_naks"] = r.nts_naks;
+        out.json["cookie_reuses"] = r.cookie_reuses;
+    }
     return out;
 }
 
