@@ -133,9 +133,12 @@ struct NtsKeService::Worker {
         if (!action.write.empty()) c.server->send(conn, action.write);
         if (action.close_after_write) {
             c.responded = true;
-            c.server->request_done(conn);
-            c.server->close(conn);
             record(*c.session);
+            io::StreamServer* server = c.server;
+            server->request_done(conn);
+            // May call on_close at once, which erases c: nothing after it
+            // touches the connection.
+            server->close(conn);
         }
     }
 

@@ -55,6 +55,15 @@ DaemonSnapshot sample_snapshot() {
     s.kernel.status = {"STA_PLL", "STA_NANO"};
     s.pps.available = true;
     s.pps.calibrations = 42;
+    AuthDataInfo auth;
+    auth.name = "time.example.net";
+    auth.aead = 15;
+    auth.cookies = 7;
+    auth.naks = 1;
+    s.authdata.push_back(auth);
+    s.serverstats.nts_ke = true;
+    s.serverstats.ke_keys_issued = 11;
+    s.serverstats.nts_authentic = 123;
     return s;
 }
 
@@ -112,8 +121,15 @@ TEST(Handler, EveryReadCommandReturnsItsSection) {
     EXPECT_EQ(r["data"]["status"], json({"STA_PLL", "STA_NANO"}));
     r = call(R"({"command":"pps"})");
     EXPECT_EQ(r["data"]["calibrations"], 42);
+    r = call(R"({"command":"authdata"})");
+    ASSERT_EQ(r["data"]["authdata"].size(), 1u);
+    EXPECT_EQ(r["data"]["authdata"][0]["cookies"], 7);
+    EXPECT_EQ(r["data"]["authdata"][0]["aead"], 15);
+    r = call(R"({"command":"serverstats"})");
+    EXPECT_EQ(r["data"]["ke_keys_issued"], 11);
+    EXPECT_EQ(r["data"]["nts_authentic"], 123);
     r = call(R"({"command":"commands"})");
-    EXPECT_EQ(r["data"]["commands"].size(), 9u);
+    EXPECT_EQ(r["data"]["commands"].size(), 11u);
 }
 
 TEST(Handler, SnapshotJsonRoundTrips) {
@@ -410,6 +426,49 @@ TEST(Views, HumanTablesShowTheNewFigures) {
     text = format_human("tracking", json(tr));
     EXPECT_NE(text.find("-3.000 us (local clock ahead), 5s ago"), std::string::npos) << text;
     EXPECT_NE(text.find("25.000 us (served, growing 1.000 ppm)"), std::string::npos) << text;
+}
+
+TEST(Views, NtsTablesShowWhatHappened) {
+    AuthDataInfo a;
+    a.name = "time.example.net";
+    a.address = "192.0.2.7:123";
+    a.aead = 15;
+    a.cookies = 6;
+    a.key_exchanges_ok = 2;
+    a.key_exchanges_failed = 1;
+    a.last_key_exchange_ago_s = 30;
+    a.naks = 1;
+    a.rejected = 3;
+    a.last_error = "TLS: certificate verify failed";
+    std::string text = format_human("authdata", json{{"authdata", {a}}});
+    EXPECT_NE(text.find("NTS    15    6     2     1"), std::string::npos) << text;
+    EXPECT_NE(text.find("last NTS-KE failure: TLS: certificate verify failed"), std::string::npos)
+        << text;
+    EXPECT_EQ(format_human("authdata", json{{"authdata", json::array()}}), "No NTS sources.\n");
+
+    ServerStatsInfo s;
+    s.ntp = true;
+    s.ntp_received = 10;
+    s.nts = true;
+    s.nts_authentic = 7;
+    s.nts_nak = 2;
+    s.cookie_unknown_key = 2;
+    s.nts_ke = true;
+    s.ke_accepted = 4;
+    s.ke_keys_issued = 3;
+    s.ke_tls_failed = 1;
+    s.keys = true;
+    s.keys_writer = true;
+    s.keys_held = 5;
+    s.key_sealing_id = 0xabcdef01;
+    text = format_human("serverstats", json(s));
+    EXPECT_NE(text.find("7 authenticated, 2 NAK (cookie: 2 unknown key"), std::string::npos)
+        << text;
+    EXPECT_NE(text.find("4 connections, 3 keys issued; failed: 1 TLS"), std::string::npos) << text;
+    EXPECT_NE(text.find("5 held, sealing with abcdef01, rotated here"), std::string::npos) << text;
+    s = ServerStatsInfo{};
+    text = format_human("serverstats", json(s));
+    EXPECT_NE(text.find("NTS-KE          : off"), std::string::npos) << text;
 }
 
 using ControlSocketTest = io::testing::LoopTest;
