@@ -122,6 +122,13 @@ struct SourceInfo {
     // Clock-filter statistics (RFC 5905 §10), used by selection.
     double dispersion_s = 0;
     double jitter_s = 0;
+    // NTS sources (0 for the others): replies dropped by the NTS checks
+    // (unauthentic, replayed, not for the outstanding request), NTSN
+    // kiss-o'-death replies (the server no longer knows our cookies), and
+    // NTS-KE exchanges asked for.
+    uint64_t nts_rejected = 0;
+    uint64_t nts_naks = 0;
+    uint64_t key_exchanges = 0;
 };
 
 // A source's estimator (discipline/source_estimator.hpp), as the discipline

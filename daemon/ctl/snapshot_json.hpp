@@ -25,7 +25,8 @@ NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(
     root_delay_s, root_dispersion_s, root_dispersion_rate_ppm, jitter_s, update_interval_s, leap)
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(SourceInfo, name, address, kind, state, stratum,
                                                 poll, reach, last_rx_ago_s, sample_time_s, offset_s,
-                                                delay_s, outlier, dispersion_s, jitter_s)
+                                                delay_s, outlier, dispersion_s, jitter_s,
+                                                nts_rejected, nts_naks, key_exchanges)
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(SourceStatsInfo, name, samples, samples_used,
                                                 outliers, span_s, frequency_ppm, skew_ppm, offset_s,
                                                 offset_sd_s, std_dev_s, min_delay_s, delay_s,
