@@ -8,6 +8,7 @@
 # Namespaces: "up" (10.201.0.1/24, fd00:201::1/64) and "dn" (10.201.0.2/24,
 # fd00:201::2/64). Nothing else is addressed, and no peer can touch the
 # host's clock: every process runs without CAP_SYS_TIME (noclock).
+# shellcheck shell=bash disable=SC2154 # (the sourcing script sets those names)
 
 skip() { echo "SKIP: $*"; exit 77; }
 fail() {

@@ -6,15 +6,19 @@ run-nts-interop.sh's nts-tamper scenario. It answers clients on
 LISTEN_ADDR:123 and passes their requests to SERVER_ADDR:123 unchanged;
 of the server's replies, counted from 1:
 
-  * every 4th from the 2nd (2, 6, 10, ...) goes back with one octet of its
-    NTS Authenticator's tag (the SIV, the first octet of the ciphertext)
-    flipped: "tampered";
+  * every 4th from the 2nd (2, 6, 10, ...) goes back spoilt: "tampered".
+    The 2nd, 10th, ... with one octet of its NTS Authenticator's tag (the
+    SIV, the first octet of the ciphertext) flipped; the 6th, 14th, ... with
+    its receive and transmit timestamps half a second later (what an
+    attacker wants: the header is the AEAD's associated data, so the tag no
+    longer fits). Used, the first adds a sample, the second a 0.5 s offset;
   * before every 4th from the 4th (4, 8, ...), the previous reply (which
     went through unchanged) is sent again: "replayed" (its Unique Identifier
     answers an old request); the new reply follows unchanged;
   * the rest go back unchanged: "forwarded" (the 4th, 8th, ... too).
 
-After each reply it rewrites COUNTS_FILE with the three counts as JSON.
+Once listening, and after each reply, it rewrites COUNTS_FILE with the
+counts (and of requests) as JSON.
 It serves one client at a time (the last one heard) and runs until killed.
 """
 import json
@@ -53,6 +57,7 @@ def main() -> None:
     counts = {"forwarded": 0, "tampered": 0, "replayed": 0, "requests": 0}
     replies = []
     client = None
+    write_counts(counts_file, counts)  # bound: ready
     while True:
         # One request, then its reply (the client waits for it): a relay
         # that needs no event loop. A lost reply frees it after 2 s.
@@ -68,10 +73,15 @@ def main() -> None:
         n = len(replies)
         if n % 4 == 2:
             spoilt = bytearray(reply)
-            at = tag_offset(reply)
-            if at < 0:
-                sys.exit(f"reply {n} has no NTS authenticator")
-            spoilt[at] ^= 0x01
+            if n % 8 == 2:
+                at = tag_offset(reply)
+                if at < 0:
+                    sys.exit(f"reply {n} has no NTS authenticator")
+                spoilt[at] ^= 0x01
+            else:
+                for at in (32, 40):  # receive, transmit: 32.32 fixed point
+                    t = int.from_bytes(reply[at:at + 8], "big") + (1 << 31)
+                    spoilt[at:at + 8] = (t % (1 << 64)).to_bytes(8, "big")
             clients.sendto(bytes(spoilt), client)
             counts["tampered"] += 1
         else:
@@ -80,9 +90,13 @@ def main() -> None:
                 counts["replayed"] += 1
             clients.sendto(reply, client)
             counts["forwarded"] += 1
-        with open(counts_file + ".new", "w") as f:
-            json.dump(counts, f)
-        os.replace(counts_file + ".new", counts_file)
+        write_counts(counts_file, counts)
+
+
+def write_counts(counts_file: str, counts: dict) -> None:
+    with open(counts_file + ".new", "w") as f:
+        json.dump(counts, f)
+    os.replace(counts_file + ".new", counts_file)
 
 
 if __name__ == "__main__":

@@ -36,6 +36,7 @@ set -euo pipefail
 scenario=$1 backend=$2 nanotimed=$3 nanotimectl=$4 workroot=$5 seccomp=${6:-enforce}
 here=$(cd "$(dirname "$0")" && pwd)
 
+# shellcheck source=interop-common.sh
 . "$here/interop-common.sh"
 
 case $scenario in

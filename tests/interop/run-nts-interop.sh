@@ -47,6 +47,7 @@ set -euo pipefail
 scenario=$1 backend=$2 nanotimed=$3 nanotimectl=$4 workroot=$5 seccomp=${6:-enforce}
 here=$(cd "$(dirname "$0")" && pwd)
 
+# shellcheck source=interop-common.sh
 . "$here/interop-common.sh"
 
 case $scenario in
@@ -143,8 +144,9 @@ nts_counters() {
 	PY
 }
 
-# nanotimed's view of its one NTS source: selected, |offset| < 1 ms, delay
-# < 10 ms, at least one NTS-KE; prints the figures.
+# nanotimed's view of its one NTS source: selected, newest sample and
+# estimate within 1 ms, std dev < 1 ms, delay < 10 ms, at least one NTS-KE,
+# nanotimed at STRATUM; prints the figures.
 check_nts_source() {
 	ctl sources >"$work/sources.json"
 	ctl sourcestats >"$work/sourcestats.json"
@@ -158,8 +160,11 @@ check_nts_source() {
 		print(f"interop: {sys.argv[4]}: nanotimed -> {s['name']} ({s['address']}): state {s['state']}, "
 		      f"stratum {s['stratum']}, offset {s['offset_s']*1e6:+.1f} us, delay {s['delay_s']*1e6:.1f} us; "
 		      f"{t['replies']}/{t['requests']} requests answered with a sample; NTS: "
-		      f"{s['key_exchanges']} key exchanges, {s['nts_rejected']} rejected, {s['nts_naks']} NTSN")
+		      f"{s['key_exchanges']} key exchanges, {s['nts_rejected']} rejected, {s['nts_naks']} NTSN; "
+		      f"estimate {t['offset_s']*1e6:+.1f} us, std dev {t['std_dev_s']*1e6:.1f} us, "
+		      f"{t['outliers']} outliers")
 		ok = (s["state"] == "selected" and abs(s["offset_s"]) < 1e-3 and 0 <= s["delay_s"] < 0.01
+		      and abs(t["offset_s"]) < 1e-3 and t["std_dev_s"] < 1e-3
 		      and s["key_exchanges"] >= 1 and st["stratum"] == int(sys.argv[5]))
 		sys.exit(0 if ok else 1)
 	PY
@@ -290,21 +295,26 @@ nts-tamper)
 		>"$work/relay.log" 2>&1 &
 	pids+=($!)
 	relay_pid=$!
+	for _ in $(seq 1 100); do
+		[ -f "$work/relay.json" ] && break
+		sleep 0.1
+	done
+	[ -f "$work/relay.json" ] || fail "the relay did not start"
 	start_nanotimed_nts_client
 	wait_synchronised 1
-	# Synchronised, and at least one reply of each kind sent.
+	# Synchronised, and both kinds of tampered reply and a replay sent.
 	deadline=$((SECONDS + 30))
 	until python3 -c 'import json, sys; c = json.load(open(sys.argv[1]))
-sys.exit(0 if c["tampered"] >= 1 and c["replayed"] >= 1 else 1)' "$work/relay.json" 2>/dev/null; do
+sys.exit(0 if c["tampered"] >= 2 and c["replayed"] >= 1 else 1)' "$work/relay.json" 2>/dev/null; do
 		kill -0 "$relay_pid" 2>/dev/null || fail "the relay exited"
-		[ "$SECONDS" -lt "$deadline" ] || fail "the relay sent no tampered or replayed reply within 30 s"
+		[ "$SECONDS" -lt "$deadline" ] || fail "the relay sent too few tampered or replayed replies within 30 s"
 		sleep 1
 	done
 	# The relay's counts before and after nanotimed's bracket what it saw.
 	cp "$work/relay.json" "$work/relay-before.json"
-	counters=$(nts_counters)
+	read -ra counters <<<"$(nts_counters)"
 	cp "$work/relay.json" "$work/relay-after.json"
-	python3 - "$work/relay-before.json" "$work/relay-after.json" "$scenario/$backend" $counters <<-'PY' ||
+	python3 - "$work/relay-before.json" "$work/relay-after.json" "$scenario/$backend" "${counters[@]}" <<-'PY' ||
 		import json, sys
 		a, b = json.load(open(sys.argv[1])), json.load(open(sys.argv[2]))
 		rejected, naks, exchanges, replies = map(int, sys.argv[4:8])
@@ -326,7 +336,7 @@ nts-rekey)
 	[ "$naks0" = 0 ] && [ "$exchanges0" = 1 ] || fail "NTSN or a second NTS-KE before the keys changed"
 	# New master keys: chronyd restarted without the ones it saved.
 	stop_pids "$chronyd_server_pid"
-	ls "$work/chrony-keys" | sed 's/^/interop: chronyd saved keys: /'
+	find "$work/chrony-keys" -type f -printf 'interop: chronyd saved keys: %f\n'
 	rm -rf "$work/chrony-keys"
 	start_chronyd_nts_server
 	note "chronyd restarted with new keys after $replies0 samples"
