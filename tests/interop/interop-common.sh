@@ -127,6 +127,55 @@ peer_binary() {
 	echo "$dir/root/usr/sbin/$name"
 }
 
+# start_chronyd NS NAME [OPTION...]: chronyd in NS with
+# $work/chronyd-NAME.conf (the caller writes it), in the foreground (-d),
+# never touching the clock (-x), as root (-u root: it reads files under the
+# work tree), logging to $work/chronyd-NAME.log; its pid in chronyd_pid.
+start_chronyd() {
+	local ns=$1 name=$2
+	shift 2
+	ip netns exec "$ns" "${noclock[@]}" "$chronyd" -x "$@" -d -u root -f "$work/chronyd-$name.conf" \
+		>>"$work/chronyd-$name.log" 2>&1 &
+	pids+=($!)
+	# shellcheck disable=SC2034 # for the caller
+	chronyd_pid=$!
+}
+
+# start_ntpd: NTPsec's ntpd in up with $work/ntpd.conf (the caller writes
+# it), logging to $work/ntpd.log.
+start_ntpd() {
+	local ntpd
+	ntpd=$(peer_binary ntpd ntpsec ntpsec) || skip "no NTPsec ntpd (apt-get download ntpsec failed)"
+	ip netns exec "$ns_up" "${noclock[@]}" "$ntpd" -n -c "$work/ntpd.conf" -p "$work/ntpd.pid" \
+		-l "$work/ntpd.log" >"$work/ntpd-stdout.log" 2>&1 &
+	pids+=($!)
+}
+
+# start_ntpd_server [LINES]: ntpd in up serving in orphan mode (with no
+# sources it serves stratum 5 after a second), never disciplining the
+# clock; LINES are added to its configuration.
+start_ntpd_server() {
+	cat >"$work/ntpd.conf" <<-CONF
+		tos orphan 5
+		tos orphanwait 1
+		restrict default nomodify noquery
+		disable ntp
+		disable kernel
+		statsdir $work/
+		${1:-}
+	CONF
+	start_ntpd
+}
+
+# exited_within_5s PID: whether PID has gone within 5 s.
+exited_within_5s() {
+	for _ in $(seq 1 50); do
+		kill -0 "$1" 2>/dev/null || return 0
+		sleep 0.1
+	done
+	return 1
+}
+
 # nanotimed in dn, client of SERVERS (addresses or names), serving on
 # 10.201.0.2; polls from 2^3 to 2^${nt_maxpoll:-4} s. Each [[source]] gets
 # the lines in $nt_source_extra, and the file ends with $nt_extra (both
@@ -188,11 +237,7 @@ check_capture() {
 	local want=${1:-}
 	sleep 0.2
 	kill -INT "$tshark_pid"
-	for _ in $(seq 1 50); do
-		kill -0 "$tshark_pid" 2>/dev/null || break
-		sleep 0.1
-	done
-	kill -0 "$tshark_pid" 2>/dev/null && fail "tshark did not stop"
+	exited_within_5s "$tshark_pid" || fail "tshark did not stop"
 	wait "$tshark_pid" 2>/dev/null || true
 	tshark -r "$work/capture.pcapng" -Y ntp -T fields -e ntp.flags.mode \
 		>"$work/modes.txt" 2>"$work/tshark-read.log" || fail "tshark cannot read the capture"
@@ -223,11 +268,7 @@ check_capture() {
 stop_nanotimed() {
 	kill -0 "$nanotimed_pid" 2>/dev/null || fail "nanotimed died"
 	kill -TERM "$nanotimed_pid"
-	for _ in $(seq 1 50); do
-		kill -0 "$nanotimed_pid" 2>/dev/null || break
-		sleep 0.1
-	done
-	kill -0 "$nanotimed_pid" 2>/dev/null && fail "nanotimed did not stop on SIGTERM"
+	exited_within_5s "$nanotimed_pid" || fail "nanotimed did not stop on SIGTERM"
 	local status=0
 	wait "$nanotimed_pid" || status=$?
 	[ "$status" -eq 0 ] || fail "nanotimed exited with status $status on SIGTERM"

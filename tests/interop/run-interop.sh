@@ -59,26 +59,7 @@ start_chronyd_server() {
 		bindcmdaddress /
 		pidfile $work/chronyd-server.pid
 	CONF
-	ip netns exec "$ns_up" "${noclock[@]}" "$chronyd" -x -d -u root -f "$work/chronyd-server.conf" \
-		>"$work/chronyd-server.log" 2>&1 &
-	pids+=($!)
-}
-
-start_ntpd_server() {
-	local ntpd
-	ntpd=$(peer_binary ntpd ntpsec ntpsec) || skip "no NTPsec ntpd (apt-get download ntpsec failed)"
-	# Orphan mode: with no sources ntpd serves stratum 5 after a second.
-	cat >"$work/ntpd.conf" <<-CONF
-		tos orphan 5
-		tos orphanwait 1
-		restrict default nomodify noquery
-		disable ntp
-		disable kernel
-		statsdir $work/
-	CONF
-	ip netns exec "$ns_up" "${noclock[@]}" "$ntpd" -n -c "$work/ntpd.conf" -p "$work/ntpd.pid" \
-		-l "$work/ntpd.log" >"$work/ntpd-stdout.log" 2>&1 &
-	pids+=($!)
+	start_chronyd "$ns_up" server
 }
 
 # Checks nanotimed's view of its sources: |offset| < 1 ms (one host clock),
@@ -213,9 +194,7 @@ chronyd-views)
 		bindcmdaddress $s2_sock
 		pidfile $work/chronyd-s2.pid
 	CONF
-	ip netns exec "$ns_dn" "${noclock[@]}" "$chronyd" -x -4 -d -u root -f "$work/chronyd-s2.conf" \
-		>"$work/chronyd-s2.log" 2>&1 &
-	pids+=($!)
+	start_chronyd "$ns_dn" s2 -4
 	# Their client, polling both as often as they poll the upstream. It
 	# serves nothing (port 0).
 	cat >"$work/chronyd-client.conf" <<-CONF
@@ -227,9 +206,7 @@ chronyd-views)
 		bindcmdaddress $client_sock
 		pidfile $work/chronyd-client.pid
 	CONF
-	ip netns exec "$ns_up" "${noclock[@]}" "$chronyd" -x -4 -d -u root -f "$work/chronyd-client.conf" \
-		>"$work/chronyd-client.log" 2>&1 &
-	pids+=($!)
+	start_chronyd "$ns_up" client -4
 	wait_synchronised 1
 	# For ~45 s after nanotimed synchronised, every 2 s: what the client
 	# received last from each (one reading per reply, told apart by the

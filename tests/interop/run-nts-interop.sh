@@ -98,9 +98,7 @@ start_nanotimed_nts_server() {
 		bindcmdaddress /
 		pidfile $work/chronyd-upstream.pid
 	CONF
-	ip netns exec "$ns_dn" "${noclock[@]}" "$chronyd" -x -d -u root -f "$work/chronyd-upstream.conf" \
-		>"$work/chronyd-upstream.log" 2>&1 &
-	pids+=($!)
+	start_chronyd "$ns_dn" upstream
 	nt_source_extra='port = 11123' \
 		nt_extra=$(printf '[nts_ke]\nlisten = ["10.201.0.2:4460"]\ncertificate = "%s"\nprivate_key = "%s"\n\n[nts]\nkey_file = "%s"\n' \
 			"$work/cert.pem" "$work/key.pem" "$work/nts-keys") \
@@ -122,14 +120,8 @@ start_chronyd_nts_server() {
 		pidfile $work/chronyd-server.pid
 		${1:-}
 	CONF
-	ip netns exec "$ns_up" "${noclock[@]}" "$chronyd" -x -d -u root -f "$work/chronyd-server.conf" \
-		>>"$work/chronyd-server.log" 2>&1 &
-	pids+=($!)
-	chronyd_server_pid=$!
-}
-
-ntpd_binary() {
-	peer_binary ntpd ntpsec ntpsec || skip "no NTPsec ntpd (apt-get download ntpsec failed)"
+	start_chronyd "$ns_up" server
+	chronyd_server_pid=$chronyd_pid
 }
 
 # Per-source NTS counters and the sample count of nanotimed's only source,
@@ -200,9 +192,7 @@ nts-chronyd-client)
 		bindcmdaddress $rundir/client/chronyd.sock
 		pidfile $work/chronyd-client.pid
 	CONF
-	ip netns exec "$ns_up" "${noclock[@]}" "$chronyd" -x -4 -d -u root -f "$work/chronyd-client.conf" \
-		>"$work/chronyd-client.log" 2>&1 &
-	pids+=($!)
+	start_chronyd "$ns_up" client -4
 	deadline=$((SECONDS + 30))
 	while :; do
 		in_up "$chronyc" -h "$rundir/client/chronyd.sock" -n -c sources >"$work/chronyc-sources.csv" 2>/dev/null || true
@@ -222,23 +212,8 @@ nts-chronyd-client)
 	in_up "$chronyc" -h "$rundir/client/chronyd.sock" -n authdata | sed 's/^/interop: chronyd /'
 	;;
 nts-ntpd-server)
-	ntpd=$(ntpd_binary)
-	# Orphan mode: with no sources ntpd serves stratum 5 after a second.
-	cat >"$work/ntpd.conf" <<-CONF
-		tos orphan 5
-		tos orphanwait 1
-		restrict default nomodify noquery
-		disable ntp
-		disable kernel
-		statsdir $work/
-		nts enable
-		nts cert $work/cert.pem
-		nts key $work/key.pem
-		nts cookie $work/ntpd-nts-keys
-	CONF
-	ip netns exec "$ns_up" "${noclock[@]}" "$ntpd" -n -c "$work/ntpd.conf" -p "$work/ntpd.pid" \
-		-l "$work/ntpd.log" >"$work/ntpd-stdout.log" 2>&1 &
-	pids+=($!)
+	start_ntpd_server "$(printf 'nts enable\nnts cert %s\nnts key %s\nnts cookie %s' \
+		"$work/cert.pem" "$work/key.pem" "$work/ntpd-nts-keys")"
 	start_nanotimed_nts_client
 	wait_synchronised 1
 	check_nts_source 6
@@ -246,7 +221,6 @@ nts-ntpd-server)
 	grep -q 'NTSs: NTS-KE from 10.201.0.2' "$work/ntpd.log" || fail "ntpd logged no NTS-KE from nanotimed"
 	;;
 nts-ntpd-client)
-	ntpd=$(ntpd_binary)
 	start_nanotimed_nts_server
 	wait_synchronised 1
 	# ntpd follows nanotimed over NTS, every 8 s, and records each update of
@@ -261,9 +235,7 @@ nts-ntpd-client)
 		filegen peerstats file peerstats type none enable
 		nts cookie $work/ntpd-nts-keys
 	CONF
-	ip netns exec "$ns_up" "${noclock[@]}" "$ntpd" -n -c "$work/ntpd.conf" -p "$work/ntpd.pid" \
-		-l "$work/ntpd.log" >"$work/ntpd-stdout.log" 2>&1 &
-	pids+=($!)
+	start_ntpd
 	# peerstats: MJD, seconds, peer, status word, offset, delay, dispersion,
 	# jitter. Status word, high octet: 0x20 authentic (the NTS check
 	# passed), low 3 bits 6 = system peer (ntpq's '*').
