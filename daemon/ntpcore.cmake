@@ -5,6 +5,7 @@ set(_ntpcore_dir ${CMAKE_CURRENT_LIST_DIR})
 add_library(ntpcore STATIC
   ${_ntpcore_dir}/util/digest.cpp
   ${_ntpcore_dir}/util/siphash.cpp
+  ${_ntpcore_dir}/util/openssl_init.cpp
   ${_ntpcore_dir}/leap/leap_seconds.cpp
   ${_ntpcore_dir}/algorithm/pi_servo.cpp
   ${_ntpcore_dir}/time/ntp_time.cpp
@@ -30,7 +31,6 @@ add_library(ntpcore STATIC
   ${_ntpcore_dir}/nts/ke_records.cpp
   ${_ntpcore_dir}/nts/ke_server.cpp
   ${_ntpcore_dir}/nts/ke_client.cpp
-
   ${_ntpcore_dir}/nts/aead.cpp
   ${_ntpcore_dir}/nts/key_store.cpp
   ${_ntpcore_dir}/nts/cookie.cpp
@@ -38,7 +38,10 @@ add_library(ntpcore STATIC
   ${_ntpcore_dir}/nts/nts_server.cpp
   ${_ntpcore_dir}/nts/nts_client.cpp)
 target_include_directories(ntpcore PUBLIC ${_ntpcore_dir})
-# OpenSSL 3 (libcrypto only): SHA-1, MD5, SipHash and AES-SIV through EVP.
+# OpenSSL 3 (libcrypto only): SipHash through EVP_MAC, AES-SIV (NTS) from
+# CMAC and AES-CTR. Nettle: SHA-1 and MD5 (util/digest.cpp says why not EVP).
 find_package(OpenSSL 3.0 REQUIRED COMPONENTS Crypto)
-target_link_libraries(ntpcore PUBLIC OpenSSL::Crypto)
+find_package(PkgConfig REQUIRED)
+pkg_check_modules(NETTLE REQUIRED IMPORTED_TARGET nettle)
+target_link_libraries(ntpcore PUBLIC OpenSSL::Crypto PkgConfig::NETTLE)
 target_compile_features(ntpcore PUBLIC cxx_std_20)

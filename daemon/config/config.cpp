@@ -76,25 +76,32 @@ void parse_sources(Checker& c, const toml::table& root, Config& cfg) {
     }
 }
 
+// @section.listen: IP addresses with an optional :port (@default_port).
+void listen_addresses(Checker& c, const toml::table& t, const char* section, uint16_t default_port,
+                      std::vector<ntp::SocketAddress>& out) {
+    std::vector<std::string> texts;
+    c.strings(t, "listen", section, texts,
+              [&](const std::string& v, const toml::source_region& at) {
+                  // Port 0 would bind a port nobody knows.
+                  const auto address = ntp::SocketAddress::parse(v, default_port);
+                  if (!address || address->port == 0) {
+                      c.error(at, std::string(section) + ".listen: '" + v +
+                                      "' is not an IP address with an optional :port");
+                      return false;
+                  }
+                  out.push_back(*address);
+                  return true;
+              });
+}
+
 void parse_server(Checker& c, const toml::table& root, Config& cfg) {
     const toml::table* t = c.table(root, "server", "");
     if (t == nullptr) return;
     c.only(*t, "[server]", {"listen", "allow", "deny", "workers", "rate_limit"});
     ntp::ServerConfig& s = cfg.server;
     c.integer(*t, "workers", "server", s.workers, 1, 64);
+    listen_addresses(c, *t, "server", 123, s.listen);
     std::vector<std::string> texts;
-    c.strings(
-        *t, "listen", "server", texts, [&](const std::string& v, const toml::source_region& at) {
-            // Port 0 would bind a port nobody knows.
-            const auto address = ntp::SocketAddress::parse(v, 123);
-            if (!address || address->port == 0) {
-                c.error(at,
-                        "server.listen: '" + v + "' is not an IP address with an optional :port");
-                return false;
-            }
-            s.listen.push_back(*address);
-            return true;
-        });
     size_t allow_rules = 0;
     auto cidr = [&](const char* key, ntp::AccessRule rule) {
         return [&, key, rule](const std::string& v, const toml::source_region& at) {
@@ -143,18 +150,7 @@ void parse_nts_ke(Checker& c, const toml::table& root, Config& cfg) {
            {"listen", "certificate", "private_key", "max_connections", "timeout", "address_rate",
             "address_burst", "ntp_server", "ntp_port"});
     NtsKeServerConfig& k = cfg.nts_ke;
-    std::vector<std::string> texts;
-    c.strings(
-        *t, "listen", "nts_ke", texts, [&](const std::string& v, const toml::source_region& at) {
-            const auto address = ntp::SocketAddress::parse(v, 4460);
-            if (!address || address->port == 0) {
-                c.error(at,
-                        "nts_ke.listen: '" + v + "' is not an IP address with an optional :port");
-                return false;
-            }
-            k.listen.push_back(*address);
-            return true;
-        });
+    listen_addresses(c, *t, "nts_ke", 4460, k.listen);
     c.string(*t, "certificate", "nts_ke", k.certificate);
     c.string(*t, "private_key", "nts_ke", k.private_key);
     c.integer(*t, "max_connections", "nts_ke", k.max_connections, 1, 100000);

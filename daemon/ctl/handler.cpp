@@ -9,8 +9,9 @@ namespace {
 
 using nlohmann::json;
 
-constexpr std::array<std::string_view, 7> kReadCommands = {
-    "status", "tracking", "sources", "sourcestats", "kernel", "pps", "commands"};
+constexpr std::array<std::string_view, 9> kReadCommands = {"status",      "tracking", "sources",
+                                                           "sourcestats", "authdata", "serverstats",
+                                                           "kernel",      "pps",      "commands"};
 constexpr std::array<std::string_view, 2> kPrivilegedCommands = {"reload", "makestep"};
 
 // Bracket depth outside strings; refuses hostile nesting before the parser sees it.
@@ -97,6 +98,10 @@ HandlerResult handle_request(std::string_view request, const Caller& caller,
         data = json{{"sources", snap.sources}};
     } else if (command == "sourcestats") {
         data = json{{"sourcestats", snap.sourcestats}};
+    } else if (command == "authdata") {
+        data = json{{"authdata", snap.authdata}};
+    } else if (command == "serverstats") {
+        data = snap.serverstats;
     } else if (command == "kernel") {
         data = snap.kernel;
     } else if (command == "pps") {

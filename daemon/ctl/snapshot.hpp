@@ -122,13 +122,67 @@ struct SourceInfo {
     // Clock-filter statistics (RFC 5905 §10), used by selection.
     double dispersion_s = 0;
     double jitter_s = 0;
-    // NTS sources (0 for the others): replies dropped by the NTS checks
-    // (unauthentic, replayed, not for the outstanding request), NTSN
-    // kiss-o'-death replies (the server no longer knows our cookies), and
-    // NTS-KE exchanges asked for.
-    uint64_t nts_rejected = 0;
-    uint64_t nts_naks = 0;
-    uint64_t key_exchanges = 0;
+    bool nts = false;  // authenticated with NTS (RFC 8915)
+};
+
+// One NTS source's authentication (chronyc authdata).
+struct AuthDataInfo {
+    std::string name;
+    std::string address;  // where NTP goes (the NTS-KE server may name another host)
+    std::string mode = "NTS";
+    unsigned aead = 0;           // IANA AEAD id in use (15), 0 without keys
+    unsigned cookies = 0;        // in the jar (8 when full)
+    uint64_t key_exchanges = 0;  // NTS-KE asked for by the source
+    uint64_t key_exchanges_ok = 0;
+    uint64_t key_exchanges_failed = 0;
+    double last_key_exchange_ago_s = -1;  // -1: none yet
+    uint64_t naks = 0;                    // NTSN kiss-o'-death for our requests
+    uint64_t rejected = 0;   // replies that failed the NTS checks (forged, replayed, ...)
+    std::string last_error;  // the last NTS-KE failure, "" if none since
+};
+
+// The server side (chronyc serverstats): NTP, NTS-protected NTP, NTS-KE and
+// the master keys.
+struct ServerStatsInfo {
+    bool ntp = false;  // [server] listens
+    uint64_t ntp_received = 0;
+    uint64_t ntp_responded = 0;
+    uint64_t ntp_denied = 0;
+    uint64_t ntp_rate_limited = 0;
+    uint64_t ntp_malformed = 0;
+    bool nts = false;            // NTS requests answered
+    uint64_t nts_authentic = 0;  // answered with an authenticator
+    uint64_t nts_nak = 0;        // answered with NTSN (cookie would not open)
+    uint64_t nts_dropped = 0;    // dropped, by reason below
+    uint64_t nts_malformed = 0;
+    uint64_t nts_missing_field = 0;
+    uint64_t nts_auth_failed = 0;
+    uint64_t nts_no_sealing_key = 0;
+    uint64_t nts_crypto_failure = 0;
+    uint64_t cookie_unknown_key = 0;  // why cookies did not open (each also a NAK)
+    uint64_t cookie_auth_failed = 0;
+    uint64_t cookie_bad_contents = 0;
+    bool nts_ke = false;  // [nts_ke] listens
+    uint64_t ke_accepted = 0;
+    uint64_t ke_keys_issued = 0;
+    uint64_t ke_no_common_protocol = 0;
+    uint64_t ke_no_common_aead = 0;
+    uint64_t ke_bad_request = 0;
+    uint64_t ke_unrecognized_critical = 0;
+    uint64_t ke_internal_error = 0;
+    uint64_t ke_tls_failed = 0;
+    uint64_t ke_timed_out = 0;
+    uint64_t ke_refused = 0;  // at accept: connection cap, per-address rate, memory
+    uint64_t ke_certificate_reloads = 0;
+    bool keys = false;         // this host holds NTS master keys
+    bool keys_writer = false;  // it rotates and writes the key file
+    unsigned keys_held = 0;
+    uint32_t key_sealing_id = 0;
+    double key_next_check_s = 0;  // Unix s: next rotation or file check
+    uint64_t key_rotations = 0;
+    uint64_t key_loads = 0;
+    uint64_t key_failures = 0;
+    std::string key_last_error;
 };
 
 // A source's estimator (discipline/source_estimator.hpp), as the discipline
@@ -242,6 +296,8 @@ struct DaemonSnapshot {
     TrackingInfo tracking;
     std::vector<SourceInfo> sources;
     std::vector<SourceStatsInfo> sourcestats;
+    std::vector<AuthDataInfo> authdata;
+    ServerStatsInfo serverstats;
     KernelInfo kernel;
     PpsInfo pps;
 };

@@ -42,9 +42,6 @@ SourceInfo source_view(const ntp::NtpSource& source, ntp::NtpInstant now) {
         si.dispersion_s = ss.statistics.dispersion;
         si.jitter_s = ss.statistics.jitter;
     }
-    si.nts_rejected = source.counters().nts_rejected;
-    si.nts_naks = source.counters().nts_naks;
-    si.key_exchanges = source.counters().key_exchanges;
     return si;
 }
 

@@ -130,18 +130,19 @@ std::string format_human(const std::string& command, const nlohmann::json& data)
             << "Leap status     : " << t.leap << "\n";
     } else if (command == "sources") {
         const auto sources = data.at("sources").get<std::vector<SourceInfo>>();
-        out << printf_string("S %-28s %-6s %2s %4s %4s %6s %12s %12s %12s\n", "Name/address",
-                             "Kind", "St", "Poll", "Reach", "LastRx", "Offset", "Delay", "Jitter");
-        out << std::string(98, '=') << "\n";
+        out << printf_string("S %-28s %-6s %-4s %2s %4s %4s %6s %12s %12s %12s\n", "Name/address",
+                             "Kind", "Auth", "St", "Poll", "Reach", "LastRx", "Offset", "Delay",
+                             "Jitter");
+        out << std::string(103, '=') << "\n";
         for (const SourceInfo& s : sources) {
             std::string name =
                 s.address == s.name || s.name == "-" ? s.address : s.name + " " + s.address;
             if (name.size() > 28) name.replace(27, std::string::npos, "~");
             out << printf_string(
-                "%c %-28s %-6s %2d %4d %5o %6s %12s %12s %12s\n", state_mark(s.state), name.c_str(),
-                s.kind.c_str(), s.stratum, s.poll, s.reach, ago(s.last_rx_ago_s).c_str(),
-                format_seconds(s.offset_s).c_str(), format_seconds(s.delay_s).c_str(),
-                format_seconds(s.jitter_s).c_str());
+                "%c %-28s %-6s %-4s %2d %4d %5o %6s %12s %12s %12s\n", state_mark(s.state),
+                name.c_str(), s.kind.c_str(), s.nts ? "NTS" : "-", s.stratum, s.poll, s.reach,
+                ago(s.last_rx_ago_s).c_str(), format_seconds(s.offset_s).c_str(),
+                format_seconds(s.delay_s).c_str(), format_seconds(s.jitter_s).c_str());
         }
         out << "(* selected, + candidate, - outlier, x falseticker, ? unreachable, ~ unfit;\n"
                " LastRx, Offset and Delay: the newest sample, offset server minus local)\n";
@@ -161,6 +162,71 @@ std::string format_human(const std::string& command, const nlohmann::json& data)
         }
         out << "(frequency and skew in ppm; offsets server minus local: chronyc shows both "
                "with the opposite sign)\n";
+    } else if (command == "authdata") {
+        const auto auth = data.at("authdata").get<std::vector<AuthDataInfo>>();
+        if (auth.empty()) return "No NTS sources.\n";
+        out << printf_string("%-28s %-4s %4s %4s %5s %5s %6s %5s %8s\n", "Name/address", "Mode",
+                             "AEAD", "Cook", "KE ok", "KE no", "LastKE", "NAK", "Rejected");
+        out << std::string(79, '=') << "\n";
+        for (const AuthDataInfo& a : auth) {
+            std::string name = a.name + " " + a.address;
+            if (name.size() > 28) name.replace(27, std::string::npos, "~");
+            out << printf_string(
+                "%-28s %-4s %4u %4u %5llu %5llu %6s %5llu %8llu\n", name.c_str(), a.mode.c_str(),
+                a.aead, a.cookies, static_cast<unsigned long long>(a.key_exchanges_ok),
+                static_cast<unsigned long long>(a.key_exchanges_failed),
+                ago(a.last_key_exchange_ago_s).c_str(), static_cast<unsigned long long>(a.naks),
+                static_cast<unsigned long long>(a.rejected));
+            if (!a.last_error.empty()) out << "  last NTS-KE failure: " << a.last_error << "\n";
+        }
+        out << "(AEAD: IANA id, 15 = AES-SIV-CMAC-256; Cook: cookies held; KE ok/no: NTS-KE\n"
+               " exchanges done/failed; NAK: NTSN received; Rejected: replies failing NTS)\n";
+    } else if (command == "serverstats") {
+        const ServerStatsInfo s = data.get<ServerStatsInfo>();
+        auto n = [](uint64_t v) { return std::to_string(v); };
+        out << "NTP requests    : ";
+        if (s.ntp) {
+            out << n(s.ntp_received) << " received, " << n(s.ntp_responded) << " answered, "
+                << n(s.ntp_denied) << " denied, " << n(s.ntp_rate_limited) << " rate-limited, "
+                << n(s.ntp_malformed) << " malformed\n";
+        } else {
+            out << "off\n";
+        }
+        out << "NTS requests    : ";
+        if (s.nts) {
+            out << n(s.nts_authentic) << " authenticated, " << n(s.nts_nak)
+                << " NAK (cookie: " << n(s.cookie_unknown_key) << " unknown key, "
+                << n(s.cookie_auth_failed) << " forged, " << n(s.cookie_bad_contents) << " bad), "
+                << n(s.nts_dropped) << " dropped (" << n(s.nts_malformed) << " malformed, "
+                << n(s.nts_missing_field) << " incomplete, " << n(s.nts_auth_failed)
+                << " failed authentication, " << n(s.nts_no_sealing_key) << " no key, "
+                << n(s.nts_crypto_failure) << " crypto)\n";
+        } else {
+            out << "off\n";
+        }
+        out << "NTS-KE          : ";
+        if (s.nts_ke) {
+            out << n(s.ke_accepted) << " connections, " << n(s.ke_keys_issued)
+                << " keys issued; failed: " << n(s.ke_tls_failed) << " TLS, " << n(s.ke_timed_out)
+                << " timed out, " << n(s.ke_bad_request) << " bad request, "
+                << n(s.ke_unrecognized_critical) << " unknown critical, " << n(s.ke_internal_error)
+                << " internal, " << n(s.ke_no_common_protocol) << " no NTPv4, "
+                << n(s.ke_no_common_aead) << " no AEAD; " << n(s.ke_refused)
+                << " refused at accept; certificate re-read " << n(s.ke_certificate_reloads)
+                << " times\n";
+        } else {
+            out << "off\n";
+        }
+        out << "NTS master keys : ";
+        if (s.keys) {
+            out << s.keys_held << " held, sealing with " << printf_string("%08x", s.key_sealing_id)
+                << (s.keys_writer ? ", rotated here (" : ", read from the key file (")
+                << n(s.key_rotations) << " rotations, " << n(s.key_loads) << " loads, "
+                << n(s.key_failures) << " failures)\n";
+            if (!s.key_last_error.empty()) out << "  last failure: " << s.key_last_error << "\n";
+        } else {
+            out << "none\n";
+        }
     } else if (command == "kernel") {
         const KernelInfo k = data.get<KernelInfo>();
         out << "Clock           : " << k.clock << "\n";

@@ -1,6 +1,7 @@
 // nanotimectl - talk to nanotimed over its control socket.
 //
-//   nanotimectl [--socket PATH] [--json] status|tracking|sources|sourcestats|kernel|pps
+//   nanotimectl [--socket PATH] [--json]
+//       status|tracking|sources|sourcestats|authdata|serverstats|kernel|pps
 //   nanotimectl reload|makestep          (root or the control group)
 #include <CLI/CLI.hpp>
 #include <exception>
@@ -28,6 +29,8 @@ int main(int argc, char** argv) try {
         {"tracking", "the system clock's reference, offset, frequency, root distance"},
         {"sources", "the time sources and their last measurements"},
         {"sourcestats", "clock-filter statistics of each source"},
+        {"authdata", "NTS state of each NTS source: keys, cookies, key exchanges, NAKs"},
+        {"serverstats", "the server: NTP and NTS requests, NTS-KE handshakes, master keys"},
         {"kernel", "the disciplined clock's kernel state (adjtimex)"},
         {"pps", "the kernel PPS discipline state"},
         {"reload", "re-read the configuration's sources (privileged)"},

@@ -173,9 +173,9 @@ void Daemon::on_update() {
 }
 
 ctl::DaemonSnapshot Daemon::snapshot() {
-    return build_snapshot(SnapshotInputs{config_, *loop_, log_, timescale_, *driver_,
-                                         *clock_manager_, *clock_, server_.get(),
-                                         kernel_link_.get(), started_});
+    return build_snapshot(SnapshotInputs{
+        config_, *loop_, log_, timescale_, *driver_, *clock_manager_, *clock_, server_.get(),
+        kernel_link_.get(), nts_ke_.get(), nts_keys_.get(), started_});
 }
 
 }  // namespace nanotime::daemon

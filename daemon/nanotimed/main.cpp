@@ -11,7 +11,6 @@
 // repeat.
 #include <spdlog/sinks/basic_file_sink.h>
 #include <spdlog/sinks/stdout_sinks.h>
-#include <systemd/sd-daemon.h>
 #include <unistd.h>
 
 #include <CLI/CLI.hpp>
@@ -23,7 +22,9 @@
 #include "io/syscalls.hpp"
 #include "nanotimed/daemon.hpp"
 #include "nanotimed/hardening.hpp"
+#include "nanotimed/service_notify.hpp"
 #include "util/kernel_random.hpp"
+#include "util/openssl_init.hpp"
 #include "util/random.hpp"
 
 namespace {
@@ -85,6 +86,9 @@ std::shared_ptr<spdlog::logger> make_logger(const config::LogConfig& c) {
 // configuration parsing, out of memory) ends in a message and status 1, not
 // in std::terminate.
 int main(int argc, char** argv) try {
+    // Before anything can reach OpenSSL: never read openssl.cnf (why in
+    // util/openssl_init.hpp).
+    ntp::init_openssl_without_config();
     CLI::App app{
         "nanotimed - NTP client and server disciplining the nanoclock or the system clock"};
     std::string config_path = config::kDefaultPath;
@@ -188,24 +192,28 @@ int main(int argc, char** argv) try {
         }
 
         d.start();
-        d.on_status = [](const std::string& line) { sd_notifyf(0, "STATUS=%s", line.c_str()); };
-        uint64_t watchdog_usec = 0;
-        if (sd_watchdog_enabled(0, &watchdog_usec) > 0 && watchdog_usec > 0) {
-            std::function<void()> pet;
-            auto interval = std::chrono::microseconds(watchdog_usec / 2);
+        d.on_status = [](const std::string& line) {
+            daemon::notify_service_manager("STATUS=" + line);
+        };
+        // The watchdog ping re-arms itself through `pet`, which must live as
+        // long as the loop runs (inside the if, the timer's copy called a
+        // destroyed function at the second ping: the daemon crashed).
+        std::function<void()> pet;
+        if (const auto watchdog = daemon::service_watchdog_interval()) {
+            const auto interval = *watchdog / 2;
             pet = [&d, &pet, interval] {
-                sd_notify(0, "WATCHDOG=1");
+                daemon::notify_service_manager("WATCHDOG=1");
                 d.loop().add_timer_after(interval, pet);
             };
             pet();
         }
-        sd_notifyf(0, "READY=1\nSTATUS=%s", d.status_line().c_str());
+        daemon::notify_service_manager("READY=1\nSTATUS=" + d.status_line());
         d.run();
-        sd_notify(0, "STOPPING=1");
+        daemon::notify_service_manager("STOPPING=1");
         log.info(io::LogClass::General, "stopped");
     } catch (const std::exception& e) {
         std::cerr << "nanotimed: " << e.what() << "\n";
-        sd_notifyf(0, "STATUS=failed: %s", e.what());
+        daemon::notify_service_manager(std::string("STATUS=failed: ") + e.what());
         return 1;
     }
     return 0;

@@ -68,7 +68,7 @@ ServerFrontEnd::ServerFrontEnd(const ntp::ServerConfig& config, const config::Io
             workers - 1, lo, binds,
             [&per_worker, &random] { return std::make_unique<ntp::NtpServer>(per_worker, random); },
             [&timescale](const io::ReceivedDatagram& d) { return timescale.receive_time(d); },
-            [&timescale] { return timescale.now(); }, served_state_(), nts_keys, random);
+            [&timescale] { return timescale.now(); }, served_state_(), nts_keys, &random);
         log_.info(io::LogClass::General, std::to_string(workers) +
                                              " server workers (SO_REUSEPORT, one " +
                                              io::backend_name(loop_.backend()) + " loop each)");

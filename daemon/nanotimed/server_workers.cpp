@@ -18,7 +18,7 @@ ServerWorkers::ServerWorkers(unsigned count, const io::LoopOptions& loop_options
                              const std::vector<io::UdpOptions>& binds,
                              const ServerFactory& make_server, RxTimeFn rx_time, NowFn now,
                              const ntp::SystemState& initial, SharedKeyStore* nts_keys,
-                             ntp::RandomSource& random)
+                             ntp::RandomSource* random)
     : rx_time_(std::move(rx_time)), now_(std::move(now)), state_(initial) {
     try {
         for (unsigned i = 0; i < count; ++i) {
@@ -30,8 +30,8 @@ ServerWorkers::ServerWorkers(unsigned count, const io::LoopOptions& loop_options
             options.runs_on_creating_thread = false;
             ref.loop = io::make_event_loop(options);
             ref.server = make_server();
-            if (nts_keys != nullptr) {
-                ref.nts = std::make_unique<ServerNts>(*nts_keys, random);
+            if (nts_keys != nullptr && random != nullptr) {
+                ref.nts = std::make_unique<ServerNts>(*nts_keys, *random);
                 ref.nts->attach(*ref.server);
             }
             ref.state = initial;

@@ -48,11 +48,12 @@ class ServerWorkers {
     using ServerFactory = std::function<std::unique_ptr<ntp::NtpServer>()>;
 
     // @count extra workers, each bound to every endpoint of @binds (actual
-    // ports, with SO_REUSEPORT set on the main loop's sockets too).
+    // ports, with SO_REUSEPORT set on the main loop's sockets too). With
+    // @nts_keys and @random each worker answers NTS requests too (ServerNts).
     ServerWorkers(unsigned count, const io::LoopOptions& loop_options,
                   const std::vector<io::UdpOptions>& binds, const ServerFactory& make_server,
                   RxTimeFn rx_time, NowFn now, const ntp::SystemState& initial,
-                  SharedKeyStore* nts_keys, ntp::RandomSource& random);
+                  SharedKeyStore* nts_keys = nullptr, ntp::RandomSource* random = nullptr);
     ~ServerWorkers();  // stops and joins the threads
     ServerWorkers(const ServerWorkers&) = delete;
     ServerWorkers& operator=(const ServerWorkers&) = delete;

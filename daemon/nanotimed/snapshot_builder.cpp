@@ -44,6 +44,78 @@ std::string verdict_text(const ntp::SourceVerdict& v, uint8_t reach) {
     return "unknown";
 }
 
+ctl::AuthDataInfo authdata_view(const ntp::NtpSource& src, const ClientDriver& driver,
+                                const ctl::SourceInfo& si, ntp::NtpInstant now) {
+    ctl::AuthDataInfo a;
+    a.name = si.name;
+    a.address = si.address + ":" + std::to_string(src.config().address.port);
+    if (src.nts_ready()) a.aead = static_cast<unsigned>(nts::AeadAlgorithm::AesSivCmac256);
+    a.cookies = static_cast<unsigned>(src.nts_cookies());
+    const ntp::SourceCounters& c = src.counters();
+    a.key_exchanges = c.key_exchanges;
+    a.naks = c.nts_naks;
+    a.rejected = c.nts_rejected;
+    if (const ClientDriver::NtsKeHistory* h = driver.nts_history(src.id())) {
+        a.key_exchanges_ok = h->succeeded;
+        a.key_exchanges_failed = h->failed;
+        if (h->last) a.last_key_exchange_ago_s = std::max(0.0, ntp::to_seconds(now - *h->last));
+        a.last_error = h->last_error;
+    }
+    return a;
+}
+
+void fill_server_stats(const SnapshotInputs& in, ctl::ServerStatsInfo& s) {
+    if (in.server != nullptr) {
+        const ntp::ServerCounters c = in.server->counters();
+        s.ntp = true;
+        s.ntp_received = c.received;
+        s.ntp_responded = c.replied;
+        s.ntp_denied = c.denied;
+        s.ntp_rate_limited = c.rate_limited_kod + c.rate_limited_dropped;
+        s.ntp_malformed = c.malformed + c.wrong_mode;
+        s.nts_dropped = c.nts_dropped;
+        const nts::NtsServerCounters n = in.server->nts_counters();
+        s.nts = in.nts_keys != nullptr;
+        s.nts_authentic = n.authentic;
+        s.nts_nak = n.nak;
+        s.nts_malformed = n.malformed;
+        s.nts_missing_field = n.missing_field;
+        s.nts_auth_failed = n.auth_failed;
+        s.nts_no_sealing_key = n.no_sealing_key;
+        s.nts_crypto_failure = n.crypto_failure;
+        s.cookie_unknown_key = n.cookie_unknown_key;
+        s.cookie_auth_failed = n.cookie_auth_failed;
+        s.cookie_bad_contents = n.cookie_bad_contents;
+    }
+    if (in.nts_ke != nullptr) {
+        const NtsKeCounters k = in.nts_ke->counters();
+        s.nts_ke = true;
+        s.ke_accepted = k.accepted;
+        s.ke_keys_issued = k.keys_issued;
+        s.ke_no_common_protocol = k.no_common_protocol;
+        s.ke_no_common_aead = k.no_common_aead;
+        s.ke_bad_request = k.bad_request;
+        s.ke_unrecognized_critical = k.unrecognized_critical;
+        s.ke_internal_error = k.internal_error;
+        s.ke_tls_failed = k.tls_failed;
+        s.ke_timed_out = k.timed_out;
+        s.ke_refused = k.refused;
+        s.ke_certificate_reloads = k.certificate_reloads;
+    }
+    if (in.nts_keys != nullptr) {
+        const NtsKeyStatus& k = in.nts_keys->status();
+        s.keys = true;
+        s.keys_writer = k.writer;
+        s.keys_held = static_cast<unsigned>(k.keys);
+        s.key_sealing_id = k.sealing_id;
+        s.key_next_check_s = static_cast<double>(k.next_check);
+        s.key_rotations = k.rotations;
+        s.key_loads = k.loads;
+        s.key_failures = k.failures;
+        s.key_last_error = k.last_error;
+    }
+}
+
 void fill_kernel(io::ClockBackend& clock, ctl::KernelInfo& k, ctl::PpsInfo& p) {
     timex tx{};
     const int state = clock.read(tx);
@@ -185,13 +257,16 @@ ctl::DaemonSnapshot build_snapshot(const SnapshotInputs& in) {
         if (sys.system_peer && *sys.system_peer == src.id()) {
             tr.reference_name = si.name + " (" + si.address + ")";
         }
+        si.nts = src.uses_nts();
         snap.sources.push_back(si);
+        if (si.nts) snap.authdata.push_back(authdata_view(src, in.driver, si, t));
 
         ctl::SourceStatsInfo stats = ctl::sourcestats_view(src, core, t);
         stats.name = si.name + " (" + si.address + ")";
         snap.sourcestats.push_back(stats);
     }
 
+    fill_server_stats(in, snap.serverstats);
     fill_kernel(in.kernel_clock, snap.kernel, snap.pps);
     if (in.kernel_link) in.kernel_link->fill(snap.kernel, snap.pps);
     return snap;

@@ -15,6 +15,8 @@
 #include "nanotimed/client_driver.hpp"
 #include "nanotimed/clock_manager.hpp"
 #include "nanotimed/kernel_link.hpp"
+#include "nanotimed/nts_ke_service.hpp"
+#include "nanotimed/nts_key_manager.hpp"
 #include "nanotimed/server_front_end.hpp"
 #include "nanotimed/timescale.hpp"
 #include "source/client_core.hpp"
@@ -34,6 +36,8 @@ struct SnapshotInputs {
     io::ClockBackend& kernel_clock;  // read with ntp_adjtime (modes 0): nothing is changed
     const ServerFrontEnd* server;    // null: not serving
     const KernelLink* kernel_link;   // null: not the nanoclock backend
+    const NtsKeService* nts_ke;      // null: no NTS-KE server
+    const NtsKeyManager* nts_keys;   // null: no NTS master keys on this host
     std::chrono::steady_clock::time_point started;
 };
 

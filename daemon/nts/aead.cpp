@@ -18,8 +18,11 @@ constexpr size_t kSivKeyLength = 32;  // K1 (S2V, CMAC) ‖ K2 (CTR), AES-128 ea
 constexpr size_t kHalfKey = kSivKeyLength / 2;
 constexpr size_t kBlock = 16;
 
-// Fetched once per process, before the daemon installs its seccomp filter
-// (as util/digest.cpp), and kept for the life of the process.
+// Fetched once per process, at first use, and kept for the life of the
+// process. Not in static initialisers: every nanotimed links this file, and
+// a client without NTS must not pay for OpenSSL's provider set-up in its
+// resident set (tests/bench/client-rss.sh). A first fetch under the seccomp
+// filter makes no system call but futex (util/digest.cpp).
 EVP_CIPHER* fetch_cipher(const char* name) noexcept {
     return EVP_CIPHER_fetch(nullptr, name, nullptr);
 }
@@ -31,19 +34,25 @@ bool offered(const char* cipher) noexcept {
     EVP_CIPHER_free(c);
     return c != nullptr;
 }
-EVP_CIPHER* const kAesCtr = fetch_cipher("AES-128-CTR");
-EVP_MAC* const kCmac = fetch_mac("CMAC");
-const bool kGcmSivOffered = offered("AES-128-GCM-SIV");
+EVP_CIPHER* aes_ctr() noexcept {
+    static EVP_CIPHER* const cipher = fetch_cipher("AES-128-CTR");
+    return cipher;
+}
+EVP_MAC* cmac_mac() noexcept {
+    static EVP_MAC* const mac = fetch_mac("CMAC");
+    return mac;
+}
 
 // RFC 5297 §2.3 dbl(): shift left by one bit, xor 0x87 into the last octet
-// if the top bit fell off.
+// if the top bit fell off - through a mask, not a branch, so that the time
+// taken does not depend on the secret value.
 void dbl(std::array<uint8_t, kBlock>& d) {
     const uint8_t carry = d[0] >> 7;
     for (size_t i = 0; i + 1 < kBlock; ++i) {
         d[i] = static_cast<uint8_t>(d[i] << 1 | d[i + 1] >> 7);
     }
     d[kBlock - 1] = static_cast<uint8_t>(d[kBlock - 1] << 1);
-    if (carry) d[kBlock - 1] ^= 0x87;
+    d[kBlock - 1] ^= static_cast<uint8_t>(0x87 & (0 - carry));
 }
 
 }  // namespace
@@ -71,12 +80,13 @@ const char* to_string(AeadError error) {
 }
 
 bool aead_supported(uint16_t algorithm) {
-    return algorithm == static_cast<uint16_t>(AeadAlgorithm::AesSivCmac256) && kAesCtr != nullptr &&
-           kCmac != nullptr;
+    return algorithm == static_cast<uint16_t>(AeadAlgorithm::AesSivCmac256) &&
+           aes_ctr() != nullptr && cmac_mac() != nullptr;
 }
 
 bool openssl_offers_gcm_siv() {
-    return kGcmSivOffered;
+    static const bool offers = offered("AES-128-GCM-SIV");
+    return offers;
 }
 
 void Aead::CipherCtxFree::operator()(evp_cipher_ctx_st* ctx) const {
@@ -97,10 +107,10 @@ Result<Aead, AeadError> Aead::create(uint16_t algorithm) {
     if (!aead_key_length(algorithm)) return unexpected(AeadError::UnknownAlgorithm);
     if (!aead_supported(algorithm)) return unexpected(AeadError::Unsupported);
     std::unique_ptr<evp_cipher_ctx_st, CipherCtxFree> cipher(EVP_CIPHER_CTX_new());
-    std::unique_ptr<evp_mac_ctx_st, MacCtxFree> cmac(EVP_MAC_CTX_new(kCmac));
+    std::unique_ptr<evp_mac_ctx_st, MacCtxFree> cmac(EVP_MAC_CTX_new(cmac_mac()));
     if (!cipher || !cmac) return unexpected(AeadError::CryptoFailure);
     // Bound to AES-128-CTR once; each call only sets key and counter.
-    if (EVP_EncryptInit_ex2(cipher.get(), kAesCtr, nullptr, nullptr, nullptr) != 1) {
+    if (EVP_EncryptInit_ex2(cipher.get(), aes_ctr(), nullptr, nullptr, nullptr) != 1) {
         return unexpected(AeadError::CryptoFailure);
     }
     // The CMAC's block cipher is set once here: passing it at every

@@ -1,4 +1,4 @@
-// digest.hpp - SHA-1 and MD5 through OpenSSL 3's EVP interface.
+// digest.hpp - SHA-1 and MD5 (through Nettle, see digest.cpp).
 //
 // Neither guards anything against an attacker: SHA-1 checks the integrity
 // hash of an IETF leap-seconds.list file (its "#h" line, which catches a

@@ -7,17 +7,24 @@
 
 #include <cstdlib>
 
+#include "util/openssl_init.hpp"
+
 namespace nanotime::ntp {
 namespace {
 
-// Fetched once, at start-up: before the daemon's seccomp filter, which a
-// first fetch for a rate limiter made later would run under.
-EVP_MAC* fetched_siphash() noexcept {
-    EVP_MAC* m = EVP_MAC_fetch(nullptr, "SIPHASH", nullptr);
-    if (m == nullptr) std::abort();  // in OpenSSL's default provider since 3.0
-    return m;
+// Fetched once, by the first SipHash made (a server's rate limiter), not at
+// start-up: a daemon that serves nobody never sets up OpenSSL's default
+// provider. Without openssl.cnf (openssl_init.hpp) a fetch under the seccomp
+// filter needs no system call it denies.
+EVP_MAC* siphash_algorithm() noexcept {
+    static EVP_MAC* const mac = [] {
+        init_openssl_without_config();
+        EVP_MAC* m = EVP_MAC_fetch(nullptr, "SIPHASH", nullptr);
+        if (m == nullptr) std::abort();  // in OpenSSL's default provider since 3.0
+        return m;
+    }();
+    return mac;
 }
-EVP_MAC* const kSipHash = fetched_siphash();
 
 }  // namespace
 
@@ -25,7 +32,7 @@ void SipHash::Free::operator()(evp_mac_ctx_st* ctx) const {
     EVP_MAC_CTX_free(ctx);
 }
 
-SipHash::SipHash(const std::array<uint8_t, 16>& key) : ctx_(EVP_MAC_CTX_new(kSipHash)) {
+SipHash::SipHash(const std::array<uint8_t, 16>& key) : ctx_(EVP_MAC_CTX_new(siphash_algorithm())) {
     // 8-byte output: SipHash-2-4 as published (OpenSSL defaults to 16).
     unsigned int size = 8;
     const OSSL_PARAM params[] = {OSSL_PARAM_construct_uint(OSSL_MAC_PARAM_SIZE, &size),

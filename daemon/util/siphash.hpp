@@ -2,7 +2,7 @@
 //
 // A keyed hash for tables indexed by attacker-chosen keys (the rate
 // limiter's client table): without the key nobody can aim collisions at one
-// bucket. The MAC is fetched once, at start-up; each SipHash object keeps one
+// bucket. The MAC is fetched once, by the first object made; each keeps one
 // context, keyed once, and re-initialises it per message without the key
 // (cheap: no allocation, no key schedule). One object per thread.
 #pragma once

@@ -354,6 +354,70 @@ TEST_P(DaemonEndToEnd, ControlClientThatNeverReadsCannotGrowTheDaemon) {
     run_capture(std::string("rm -rf ") + dir, &status);
 }
 
+// Under systemd (Type=notify, WatchdogSec=): READY=1 once started,
+// WATCHDOG=1 every half interval for as long as the daemon runs (the timer
+// that re-arms itself must outlive start-up), STOPPING=1 on SIGTERM.
+TEST_P(DaemonEndToEnd, ServiceManagerHearsReadyThenWatchdogUntilStopping) {
+    char tmpl[] = "/tmp/nanotimed-notify-XXXXXX";
+    const std::string dir = mkdtemp(tmpl);
+    const std::string conf = dir + "/nanotimed.toml";
+    const std::string notify = dir + "/notify";
+    std::ofstream(conf) << "[clock]\nadjust = false\ndrift_file = \"\"\n\n"
+                        << "[control]\nsocket = \"\"\n\n"
+                        << "[io]\nbackend = \"" << GetParam() << "\"\n\n"
+                        << "[service]\nuser = \"\"\nseccomp = \"" << kSeccomp << "\"\n";
+    const int fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+    sockaddr_un a{};
+    a.sun_family = AF_UNIX;
+    std::strncpy(a.sun_path, notify.c_str(), sizeof a.sun_path - 1);
+    ASSERT_EQ(bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a), 0);
+    const pid_t pid = fork();
+    ASSERT_GE(pid, 0);
+    if (pid == 0) {
+        setenv("NOTIFY_SOCKET", notify.c_str(), 1);
+        setenv("WATCHDOG_USEC", "200000", 1);  // a ping every 100 ms
+        execl(NANOTIMED_PATH, "nanotimed", "-c", conf.c_str(), static_cast<char*>(nullptr));
+        _exit(127);
+    }
+    // Datagrams until @done or 10 s.
+    std::vector<std::string> got;
+    const auto receive_until = [&](const auto& done) {
+        const auto by = std::chrono::steady_clock::now() + 10s;
+        while (!done() && std::chrono::steady_clock::now() < by) {
+            pollfd p{fd, POLLIN, 0};
+            if (poll(&p, 1, 100) != 1) continue;
+            char buf[512];
+            const ssize_t n = recv(fd, buf, sizeof buf, 0);
+            if (n > 0) got.emplace_back(buf, static_cast<size_t>(n));
+        }
+    };
+    size_t ready_at = 0;
+    const auto pings_after_ready = [&] {
+        size_t pings = 0;
+        for (size_t i = ready_at; ready_at > 0 && i < got.size(); ++i)
+            pings += got[i] == "WATCHDOG=1";
+        return pings;
+    };
+    receive_until([&] {
+        for (size_t i = 0; i < got.size() && ready_at == 0; ++i) {
+            if (got[i].rfind("READY=1\nSTATUS=", 0) == 0) ready_at = i + 1;
+        }
+        return pings_after_ready() >= 5;
+    });
+    EXPECT_GT(ready_at, 0U) << "no READY=1";
+    EXPECT_GE(pings_after_ready(), 5U);
+    EXPECT_EQ(waitpid(pid, nullptr, WNOHANG), 0) << "the daemon died";
+    kill(pid, SIGTERM);
+    receive_until([&] { return !got.empty() && got.back() == "STOPPING=1"; });
+    EXPECT_EQ(got.back(), "STOPPING=1");
+    int status = 0;
+    waitpid(pid, &status, 0);
+    EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << "status " << status;
+    close(fd);
+    int rm = 0;
+    run_capture("rm -rf " + dir, &rm);
+}
+
 // --check-config and start-up read listen addresses with the same parser:
 // an address inet_pton refuses (leading zeros, short forms) is refused by
 // both with file:line and the reason, and start-up never gets to the loop.

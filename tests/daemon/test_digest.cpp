@@ -1,7 +1,12 @@
 // SHA-1 and MD5 (util/digest, OpenSSL EVP) against published vectors, and
 // SipHash-2-4 (util/siphash, EVP_MAC) against the reference implementation's.
 #include <gtest/gtest.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
+#include <cstdio>
+#include <cstdlib>
+#include <fstream>
 #include <string>
 
 #include "util/digest.hpp"
@@ -81,6 +86,31 @@ TEST(SipHash, ReferenceVectors) {
     EXPECT_EQ(hash(std::span<const uint8_t>(message.data(), 15)), 0xa129ca6149be45e5U);
     key[0] ^= 1;
     EXPECT_NE(SipHash(key)(std::span<const uint8_t>(message.data(), 15)), 0xa129ca6149be45e5U);
+}
+
+// nanotime never reads openssl.cnf (util/openssl_init.hpp): a first fetch
+// can come under the seccomp filter. A configuration naming a provider that
+// does not exist, with config_diagnostics on, fails every fetch of a process
+// that loads it; SipHash (the one EVP fetch in ntpcore) works all the same.
+// In a child: OPENSSL_CONF is read by the first OpenSSL initialisation.
+TEST(SipHash, OpenSslConfigurationFileIsNotRead) {
+    const std::string conf = ::testing::TempDir() + "nanotime-broken-openssl.cnf";
+    std::ofstream(conf) << "openssl_conf = openssl_init\nconfig_diagnostics = 1\n"
+                           "[openssl_init]\nproviders = provider_sect\n"
+                           "[provider_sect]\nnanotime_absent = absent_sect\n"
+                           "[absent_sect]\nactivate = 1\n";
+    const pid_t pid = fork();
+    if (pid == 0) {
+        setenv("OPENSSL_CONF", conf.c_str(), 1);
+        std::array<uint8_t, 16> key{};
+        for (size_t i = 0; i < key.size(); ++i) key[i] = static_cast<uint8_t>(i);
+        _exit(SipHash(key)(std::span<const uint8_t>()) == 0x726fdb47dd0e0e31U ? 0 : 1);
+    }
+    int status = 0;
+    waitpid(pid, &status, 0);
+    std::remove(conf.c_str());
+    EXPECT_TRUE(WIFEXITED(status)) << "killed by signal " << WTERMSIG(status);
+    EXPECT_EQ(WEXITSTATUS(status), 0);
 }
 
 }  // namespace

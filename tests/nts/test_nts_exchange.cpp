@@ -237,3 +237,75 @@ TEST(NtsExchange, FuzzSeedsAreAuthenticRequests) {
 
 }  // namespace
 }  // namespace nts
+
+namespace nts {
+namespace {
+
+TEST(NtsExchange, CookieForAnUnsupportedAeadIsNakked) {
+    Exchange x;
+    // An authentic cookie whose session uses AES-128-GCM-SIV, which this
+    // server cannot use: the client must redo NTS-KE.
+    NtsKeys gcm{static_cast<uint16_t>(AeadAlgorithm::Aes128GcmSiv), std::vector<uint8_t>(16, 1),
+                std::vector<uint8_t>(16, 2)};
+    auto aead = Aead::create(static_cast<uint16_t>(AeadAlgorithm::AesSivCmac256));
+    std::array<uint8_t, kMaxCookieLength> cookie{};
+    std::array<uint8_t, kCookieNonceLength> nonce{};
+    const auto n =
+        seal_cookie(*aead, *x.store->sealing_key(kNow), nonce, *SessionKeys::from(gcm), cookie);
+    ASSERT_TRUE(n.has_value());
+    std::vector<uint8_t> packet(512);
+    const auto head = test::client_header();
+    std::copy(head.begin(), head.end(), packet.begin());
+    FieldWriter w(packet, kNtpHeaderLength);
+    ASSERT_TRUE(w.add(FieldType::UniqueIdentifier, std::vector<uint8_t>(32, 7)));
+    ASSERT_TRUE(w.add(FieldType::Cookie, std::span(cookie).first(*n)));
+    ASSERT_TRUE(w.add_authenticator(kNonceLength, kAeadTagLength).has_value());
+    packet.resize(w.size());
+    const NtsRequest checked = x.server->check(packet, kNow);
+    EXPECT_EQ(checked.verdict, NtsVerdict::Nak);
+    EXPECT_EQ(x.server->counters().cookie_bad_contents, 1u);
+}
+
+TEST(NtsExchange, OversizeRequestIsDroppedBeforeAnyCrypto) {
+    Exchange x;
+    const auto request = x.request();
+    const auto fields = parse_nts_fields(request);
+    // An unknown field before the authenticator takes it past the daemon's
+    // receive buffer; the fields themselves are well formed.
+    std::vector<uint8_t> big(request.begin(), request.begin() + fields->authenticator_offset);
+    const size_t filler = kMaxNtsPacket;
+    big.push_back(0x7f);
+    big.push_back(0x7f);
+    big.push_back(static_cast<uint8_t>((filler + 4) >> 8));
+    big.push_back(static_cast<uint8_t>(filler + 4));
+    big.insert(big.end(), filler, 0);
+    big.insert(big.end(), request.begin() + fields->authenticator_offset, request.end());
+    ASSERT_TRUE(parse_nts_fields(big).has_value());
+    const NtsRequest checked = x.server->check(big, kNow);
+    EXPECT_EQ(checked.verdict, NtsVerdict::Drop);
+    EXPECT_EQ(checked.reason, NtsDropReason::Malformed);
+}
+
+}  // namespace
+}  // namespace nts
+
+namespace nts {
+namespace {
+
+TEST(NtsExchange, RespondTrimsCookiesToTheRequestSize) {
+    Exchange x;
+    const auto request = x.request();  // one cookie, no placeholders
+    NtsRequest checked = x.server->check(request, kNow);
+    ASSERT_EQ(checked.verdict, NtsVerdict::Authentic);
+    checked.cookies = kMaxCookiesPerResponse;  // asks for more than fits
+    std::vector<uint8_t> out(kMaxNtsPacket);
+    const auto n = x.server->respond(checked, test::server_header(request.data()), kNow, out);
+    ASSERT_TRUE(n.has_value());
+    EXPECT_LE(*n, request.size());
+    out.resize(*n);
+    ASSERT_TRUE(x.client->check_response(out).has_value());
+    EXPECT_EQ(x.client->jar().size(), kJarCapacity);  // 7 left + 1 new
+}
+
+}  // namespace
+}  // namespace nts

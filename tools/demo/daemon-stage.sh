@@ -11,9 +11,11 @@
 # table every 10 s for SECONDS (default 60), the convergence reached (when
 # the nanoclock came within 1 ms and within 100 us of the reference for good,
 # sampled every second; wanted: 100 us within 20 s), the final status, one
-# ntpdig query. The nanoclock should not be disciplined by anything else (unbind a
-# PPS source first). Exits non-zero if nanotimed does not synchronise or does
-# not answer.
+# ntpdig query, and a second chronyd as an NTS client (RFC 8915) of
+# nanotimed's NTS-KE server on 127.0.0.1:4460 (a certificate made here for
+# 127.0.0.1). The nanoclock should not be disciplined by anything else (unbind a
+# PPS source first). Exits non-zero if nanotimed does not synchronise, does
+# not answer, or the NTS client does not get cookies and select it.
 set -u
 build=$(cd "${1:?usage: daemon-stage.sh BUILD_DIR [SECONDS]}" && pwd)
 secs=${2:-60}
@@ -51,8 +53,21 @@ nanoclock_start_errors "$ptp" >/dev/null 2>&1 || fail "phc_ctl $ptp adj/freq"
 "$helper" cmp /dev/nanoclock0 "$work/truth" | awk '
 	$1 == "nanoclock_minus_realtime_ns" { printf "  nanoclock0 set 3 ms ahead and 10 ppm fast: nanoclock - realtime %+.1f us\n", $2 / 1e3 }'
 
+# A throwaway certificate for NTS-KE (nothing secret is kept).
+openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 2 \
+	-keyout "$work/nts.key" -out "$work/nts.crt" -subj "/CN=nanotime demo" \
+	-addext "subjectAltName=IP:127.0.0.1" >/dev/null 2>&1 || fail "openssl: no NTS certificate"
+rm -f "$work/nts-keys"
 nanotimed_reference_toml "$work" "" >"$work/nanotimed.toml"
 cat >>"$work/nanotimed.toml" <<CONF
+
+[nts_ke]
+listen = ["127.0.0.1:4460"]
+certificate = "$work/nts.crt"
+private_key = "$work/nts.key"
+
+[nts]
+key_file = "$work/nts-keys"
 
 [service]
 user = ""
@@ -141,6 +156,41 @@ if out=$(ntpdig -t 3 127.0.0.1 2>&1); then
 else
 	echo "$out" | sed 's/^/  /'
 	echo "  FAILED ntpdig got no answer"
+	rc=1
+fi
+
+echo
+echo "  -- NTS: chronyd as an NTS client of nanotimed (NTS-KE on 127.0.0.1:4460, then NTP)"
+mkdir -p "$work/nts-client" && chmod 700 "$work/nts-client"
+cat >"$work/nts-client/chrony.conf" <<CONF
+server 127.0.0.1 nts ntsport 4460 iburst minpoll 0 maxpoll 0
+ntstrustedcerts $work/nts.crt
+ntsdumpdir $work/nts-client
+pidfile $work/nts-client/chronyd.pid
+bindcmdaddress $work/nts-client/chronyd.sock
+cmdport 0
+port 0
+CONF
+chronyd -u root -x -d -f "$work/nts-client/chrony.conf" >"$work/nts-client/chronyd.log" 2>&1 &
+pids+=($!)
+nts_chronyc() { chronyc -h "$work/nts-client/chronyd.sock" -n "$@"; }
+nts_ok=0
+for _ in $(seq 1 20); do
+	sleep 1
+	if nts_chronyc authdata 2>/dev/null | awk '$2 == "NTS" && $9 > 0 { found = 1 } END { exit !found }' &&
+		nts_chronyc sources 2>/dev/null | grep -q '^\^\*'; then
+		nts_ok=1
+		break
+	fi
+done
+nts_chronyc authdata 2>&1 | sed 's/^/  chronyc: /'
+nts_chronyc sources 2>&1 | sed 's/^/  chronyc: /'
+ctl serverstats 2>&1 | sed 's/^/  /'
+if [ "$nts_ok" = 1 ]; then
+	echo "  ok     chronyd got NTS cookies from nanotimed and selected it (authenticated NTP)"
+else
+	echo "  FAILED chronyd did not get NTS cookies from nanotimed, or did not select it"
+	tail -n 15 "$work/nts-client/chronyd.log" | sed 's/^/  chronyd: /'
 	rc=1
 fi
 exit $rc
