@@ -30,12 +30,12 @@
 #                       ntsntpserver) that flips one octet of the
 #                       authenticator's tag in some replies and sends an
 #                       old reply again before others: nanotimed counts each
-#                       as nts_rejected, uses none of them, and takes a
+#                       as rejected (authdata), uses none of them, and takes a
 #                       sample from every other reply (also one that came
 #                       right after a replay), synchronised
 #   nts-rekey           chronyd as NTS server is restarted with new master
 #                       keys (its ntsdumpdir emptied): nanotimed gets NTSN
-#                       (nts_naks), runs NTS-KE again (key_exchanges >= 2)
+#                       (authdata naks), runs NTS-KE again (key_exchanges >= 2)
 #                       and goes on taking samples, synchronised
 # Every scenario captures NTP on the veth in dn with tshark: every packet
 # must decode as NTP without errors and carry an NTS authenticator, but for
@@ -124,41 +124,62 @@ start_chronyd_nts_server() {
 	chronyd_server_pid=$chronyd_pid
 }
 
-# Per-source NTS counters and the sample count of nanotimed's only source,
-# as "nts_rejected nts_naks key_exchanges replies".
+# The NTS counters (nanotimectl authdata) and the sample count of
+# nanotimed's only source, as "rejected naks key_exchanges replies".
 nts_counters() {
-	ctl sources >"$work/sources.json"
+	ctl authdata >"$work/authdata.json"
 	ctl sourcestats >"$work/sourcestats.json"
-	python3 - "$work/sources.json" "$work/sourcestats.json" <<-'PY'
+	python3 - "$work/authdata.json" "$work/sourcestats.json" <<-'PY'
 		import json, sys
-		s = json.load(open(sys.argv[1]))["sources"][0]
+		a = json.load(open(sys.argv[1]))["authdata"][0]
 		t = json.load(open(sys.argv[2]))["sourcestats"][0]
-		print(s["nts_rejected"], s["nts_naks"], s["key_exchanges"], t["replies"])
+		print(a["rejected"], a["naks"], a["key_exchanges"], t["replies"])
 	PY
 }
 
 # nanotimed's view of its one NTS source: selected, newest sample and
-# estimate within 1 ms, std dev < 1 ms, delay < 10 ms, at least one NTS-KE,
-# nanotimed at STRATUM; prints the figures.
+# estimate within 1 ms, std dev < 1 ms, delay < 10 ms; authdata: NTS with
+# AES-SIV-CMAC-256 (15), cookies, at least one NTS-KE; nanotimed at STRATUM;
+# prints the figures.
 check_nts_source() {
 	ctl sources >"$work/sources.json"
 	ctl sourcestats >"$work/sourcestats.json"
 	ctl status >"$work/status.json"
+	ctl authdata >"$work/authdata.json"
 	python3 - "$work/sources.json" "$work/sourcestats.json" "$work/status.json" \
-		"$scenario/$backend" "$1" <<-'PY' || fail "source figures out of bounds"
+		"$scenario/$backend" "$1" "$work/authdata.json" <<-'PY' || fail "source figures out of bounds"
 		import json, sys
 		s = json.load(open(sys.argv[1]))["sources"][0]
 		t = json.load(open(sys.argv[2]))["sourcestats"][0]
 		st = json.load(open(sys.argv[3]))
+		a = json.load(open(sys.argv[6]))["authdata"][0]
 		print(f"interop: {sys.argv[4]}: nanotimed -> {s['name']} ({s['address']}): state {s['state']}, "
 		      f"stratum {s['stratum']}, offset {s['offset_s']*1e6:+.1f} us, delay {s['delay_s']*1e6:.1f} us; "
 		      f"{t['replies']}/{t['requests']} requests answered with a sample; NTS: "
-		      f"{s['key_exchanges']} key exchanges, {s['nts_rejected']} rejected, {s['nts_naks']} NTSN; "
+		      f"mode {a['mode']}, AEAD {a['aead']}, {a['cookies']} cookies, "
+		      f"{a['key_exchanges']} key exchanges, {a['rejected']} rejected, {a['naks']} NTSN; "
 		      f"estimate {t['offset_s']*1e6:+.1f} us, std dev {t['std_dev_s']*1e6:.1f} us, "
 		      f"{t['outliers']} outliers")
 		ok = (s["state"] == "selected" and abs(s["offset_s"]) < 1e-3 and 0 <= s["delay_s"] < 0.01
 		      and abs(t["offset_s"]) < 1e-3 and t["std_dev_s"] < 1e-3
-		      and s["key_exchanges"] >= 1 and st["stratum"] == int(sys.argv[5]))
+		      and s["nts"] and a["mode"] == "NTS" and a["aead"] == 15 and a["cookies"] > 0
+		      and a["key_exchanges"] >= 1 and st["stratum"] == int(sys.argv[5]))
+		sys.exit(0 if ok else 1)
+	PY
+}
+
+# nanotimed's serverstats as an NTS server: NTS-KE connections accepted and
+# keys issued, NTS requests answered with an authenticator, none dropped.
+check_nts_serving() {
+	ctl serverstats >"$work/serverstats.json"
+	python3 - "$work/serverstats.json" "$scenario/$backend" <<-'PY' || fail "nanotimed's serverstats show no NTS served"
+		import json, sys
+		s = json.load(open(sys.argv[1]))
+		print(f"interop: {sys.argv[2]}: nanotimed serverstats: NTS-KE {s['ke_accepted']} accepted, "
+		      f"{s['ke_keys_issued']} keys issued; NTS {s['nts_authentic']} authentic replies, "
+		      f"{s['nts_nak']} NTSN, {s['nts_dropped']} dropped; {s['keys_held']} master keys")
+		ok = (s["nts_ke"] and s["ke_accepted"] >= 1 and s["ke_keys_issued"] >= 1
+		      and s["nts_authentic"] > 0 and s["nts_dropped"] == 0 and s["nts_nak"] == 0)
 		sys.exit(0 if ok else 1)
 	PY
 }
@@ -210,6 +231,7 @@ nts-chronyd-client)
 	done
 	in_up "$chronyc" -h "$rundir/client/chronyd.sock" -n sources | sed 's/^/interop: chronyd /'
 	in_up "$chronyc" -h "$rundir/client/chronyd.sock" -n authdata | sed 's/^/interop: chronyd /'
+	check_nts_serving
 	;;
 nts-ntpd-server)
 	start_ntpd_server "$(printf 'nts enable\nnts cert %s\nnts key %s\nnts cookie %s' \
@@ -258,6 +280,7 @@ nts-ntpd-client)
 	done
 	tail -n 2 "$work/peerstats" | sed 's/^/interop: ntpd peerstats /'
 	grep 'NTSc' "$work/ntpd.log" | tail -n 3 | sed 's/^/interop: ntpd /'
+	check_nts_serving
 	;;
 nts-tamper)
 	# chronyd answers NTP on 10.201.0.1 only and tells NTS-KE clients to
