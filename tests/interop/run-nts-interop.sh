@@ -137,8 +137,9 @@ nts_counters() {
 	PY
 }
 
-# nanotimed's view of its one NTS source: selected, newest sample and
-# estimate within 1 ms, std dev < 1 ms, delay < 10 ms; authdata: NTS with
+# nanotimed's view of its one NTS source: selected, newest sample within
+# 1 ms (or half its delay), estimate within 1 ms, std dev < 1 ms, delay <
+# 10 ms; authdata: NTS with
 # AES-SIV-CMAC-256 (15), cookies, at least one NTS-KE; nanotimed at STRATUM;
 # prints the figures.
 check_nts_source() {
@@ -160,7 +161,10 @@ check_nts_source() {
 		      f"{a['key_exchanges']} key exchanges, {a['rejected']} rejected, {a['naks']} NTSN; "
 		      f"estimate {t['offset_s']*1e6:+.1f} us, std dev {t['std_dev_s']*1e6:.1f} us, "
 		      f"{t['outliers']} outliers")
-		ok = (s["state"] == "selected" and abs(s["offset_s"]) < 1e-3 and 0 <= s["delay_s"] < 0.01
+		# One host clock: a sample is off by at most half its round trip
+		# (the relay of nts-tamper is Python: milliseconds on a busy host).
+		ok = (s["state"] == "selected" and 0 <= s["delay_s"] < 0.01
+		      and abs(s["offset_s"]) < max(1e-3, s["delay_s"] / 2 + 1e-4)
 		      and abs(t["offset_s"]) < 1e-3 and t["std_dev_s"] < 1e-3
 		      and s["nts"] and a["mode"] == "NTS" and a["aead"] == 15 and a["cookies"] > 0
 		      and a["key_exchanges"] >= 1 and st["stratum"] == int(sys.argv[5]))
