@@ -139,9 +139,8 @@ nts_counters() {
 
 # nanotimed's view of its one NTS source: selected, newest sample within
 # 1 ms (or half its delay), estimate within 1 ms, std dev < 1 ms, delay <
-# 10 ms; authdata: NTS with
-# AES-SIV-CMAC-256 (15), cookies, at least one NTS-KE; nanotimed at STRATUM;
-# prints the figures.
+# 10 ms; authdata: NTS with AES-SIV-CMAC-256 (15), cookies, at least one
+# NTS-KE; nanotimed at STRATUM. Prints the figures.
 check_nts_source() {
 	ctl sources >"$work/sources.json"
 	ctl sourcestats >"$work/sourcestats.json"
