@@ -137,17 +137,18 @@ nts_counters() {
 	PY
 }
 
-# nanotimed's view of its one NTS source: selected, newest sample within
-# 1 ms (or half its delay), estimate within 1 ms, std dev < 1 ms, delay <
-# 10 ms; authdata: NTS with AES-SIV-CMAC-256 (15), cookies, at least one
-# NTS-KE; nanotimed at STRATUM. Prints the figures.
+# check_nts_source STRATUM [BOUND]: nanotimed's view of its one NTS source:
+# selected, newest sample within 1 ms (or half its delay: one host clock),
+# estimate and std dev within BOUND (default 1 ms), delay < 10 BOUND;
+# authdata: NTS with AES-SIV-CMAC-256 (15), cookies, at least one NTS-KE;
+# nanotimed at STRATUM. Prints the figures.
 check_nts_source() {
 	ctl sources >"$work/sources.json"
 	ctl sourcestats >"$work/sourcestats.json"
 	ctl status >"$work/status.json"
 	ctl authdata >"$work/authdata.json"
 	python3 - "$work/sources.json" "$work/sourcestats.json" "$work/status.json" \
-		"$scenario/$backend" "$1" "$work/authdata.json" <<-'PY' || fail "source figures out of bounds"
+		"$scenario/$backend" "$1" "$work/authdata.json" "${2:-1e-3}" <<-'PY' || fail "source figures out of bounds"
 		import json, sys
 		s = json.load(open(sys.argv[1]))["sources"][0]
 		t = json.load(open(sys.argv[2]))["sourcestats"][0]
@@ -160,11 +161,11 @@ check_nts_source() {
 		      f"{a['key_exchanges']} key exchanges, {a['rejected']} rejected, {a['naks']} NTSN; "
 		      f"estimate {t['offset_s']*1e6:+.1f} us, std dev {t['std_dev_s']*1e6:.1f} us, "
 		      f"{t['outliers']} outliers")
-		# One host clock: a sample is off by at most half its round trip
-		# (the relay of nts-tamper is Python: milliseconds on a busy host).
-		ok = (s["state"] == "selected" and 0 <= s["delay_s"] < 0.01
+		bound = float(sys.argv[7])
+		# One host clock: a sample is off by at most half its round trip.
+		ok = (s["state"] == "selected" and 0 <= s["delay_s"] < 10 * bound
 		      and abs(s["offset_s"]) < max(1e-3, s["delay_s"] / 2 + 1e-4)
-		      and abs(t["offset_s"]) < 1e-3 and t["std_dev_s"] < 1e-3
+		      and abs(t["offset_s"]) < bound and t["std_dev_s"] < bound
 		      and s["nts"] and a["mode"] == "NTS" and a["aead"] == 15 and a["cookies"] > 0
 		      and a["key_exchanges"] >= 1 and st["stratum"] == int(sys.argv[5]))
 		sys.exit(0 if ok else 1)
@@ -327,7 +328,9 @@ sys.exit(0 if c["tampered"] >= 2 and c["replayed"] >= 1 else 1)' "$work/relay.js
 		sys.exit(0 if ok else 1)
 	PY
 		fail "nanotimed did not reject exactly the tampered and replayed replies and use all the others"
-	check_nts_source 2
+	# The relay is Python: on a busy host it adds milliseconds to a round
+	# trip. What matters here is that no spoilt reply (0.5 s) was used.
+	check_nts_source 2 0.02
 	;;
 nts-rekey)
 	start_chronyd_nts_server
