@@ -17,6 +17,7 @@
 #include <system_error>
 
 #include "io/loop_objects.hpp"
+#include "io/sockaddr.hpp"
 #include "io/timestamps.hpp"
 #include "io/udp_socket.hpp"
 
@@ -101,22 +102,24 @@ void EventLoop::close_udp(uint64_t id) {
     udp_closing(*s);
 }
 
-Endpoint EventLoop::local_endpoint(uint64_t id) const {
+std::optional<ntp::SocketAddress> EventLoop::local_address(uint64_t id) const {
     auto it = udps_.find(id);
-    if (it == udps_.end()) return {};
+    if (it == udps_.end()) return std::nullopt;
     sockaddr_storage ss{};
     socklen_t len = sizeof ss;
-    if (getsockname(it->second->fd, reinterpret_cast<sockaddr*>(&ss), &len) != 0) return {};
-    return Endpoint::from_sockaddr(reinterpret_cast<sockaddr*>(&ss), len);
+    if (getsockname(it->second->fd, reinterpret_cast<sockaddr*>(&ss), &len) != 0)
+        return std::nullopt;
+    return from_sockaddr(reinterpret_cast<sockaddr*>(&ss), len);
 }
 
-uint64_t EventLoop::send_udp(uint64_t id, const Endpoint& to, std::span<const uint8_t> data,
-                             const Endpoint* from) {
+uint64_t EventLoop::send_udp(uint64_t id, const ntp::SocketAddress& to,
+                             std::span<const uint8_t> data, const ntp::SocketAddress* from) {
     UdpSock* s = udp(id);
     if (s == nullptr || s->closing) return 0;
     PendingSend& p = s->queue.push_back();
     p.to = to;
-    p.from = from != nullptr ? *from : Endpoint();
+    p.from.reset();
+    if (from != nullptr) p.from = *from;
     p.data.assign(data);
     p.token = next_token_++;
     return p.token;

@@ -37,6 +37,7 @@
 // wait and move bytes. Its parts, one file each: event_loop.cpp (UDP
 // sockets, TX-timestamp bookkeeping, watched descriptors, the iteration),
 // udp_socket.cpp (socket options), timestamps.cpp (control messages, pure),
+// sockaddr.cpp (ntp::SocketAddress to and from sockaddr, pure),
 // timer_queue.cpp, streams.cpp, signals.cpp, loop_factory.cpp (choosing a
 // backend); loop_objects.hpp holds the per-object state the backends share.
 //
@@ -62,9 +63,9 @@
 #include <string>
 #include <vector>
 
-#include "io/endpoint.hpp"
 #include "io/syscalls.hpp"
 #include "io/timer_queue.hpp"
+#include "net/socket_address.hpp"
 
 namespace nanotime::io {
 
@@ -82,9 +83,11 @@ struct PacketTimestamps {
 struct ReceivedDatagram {
     uint64_t socket = 0;
     std::span<const uint8_t> payload;
-    Endpoint peer;
-    Endpoint local;   // destination address of the datagram (pktinfo); port 0
-    int ifindex = 0;  // interface it arrived on (pktinfo), 0 if unknown
+    // The sender; IPv4-mapped IPv6 arrives as IPv4 (io/sockaddr.hpp). [::]:0
+    // if the kernel named none (never, for UDP over IPv4 or IPv6).
+    ntp::SocketAddress peer;
+    std::optional<ntp::SocketAddress> local;  // destination address (pktinfo); port 0
+    int ifindex = 0;                          // interface it arrived on (pktinfo), 0 if unknown
     PacketTimestamps rx;
 };
 
@@ -95,7 +98,7 @@ struct TxTimestamp {
 };
 
 struct UdpOptions {
-    Endpoint bind;
+    ntp::SocketAddress bind;  // the socket's family is the address's (port 0: any)
     bool reuse_port = false;
     bool rx_timestamps = true;   // SO_TIMESTAMPING RX_SOFTWARE|RX_HARDWARE|RAW_HARDWARE|SOFTWARE,
                                  // + SO_TIMESTAMPNS (see open_udp)
@@ -182,14 +185,17 @@ class EventLoop {
     uint64_t open_udp(const UdpOptions& options, UdpReceiveFn on_receive,
                       TxTimestampFn on_tx_timestamp = {});
     void close_udp(uint64_t socket);
-    Endpoint local_endpoint(uint64_t socket) const;
+    // The address the socket is bound to (the port the kernel chose, for 0);
+    // nothing for an unknown socket.
+    std::optional<ntp::SocketAddress> local_address(uint64_t socket) const;
     // Queues a datagram; queued datagrams leave in one batch at the end of the
     // current loop iteration. @from selects the source address on a wildcard
     // socket (the local address a request came to). Returns a token that
     // comes back with the TX timestamp (if the socket asked for them), 0 when
-    // the socket is unknown.
-    uint64_t send_udp(uint64_t socket, const Endpoint& to, std::span<const uint8_t> data,
-                      const Endpoint* from = nullptr);
+    // the socket is unknown. An IPv4 @to on an AF_INET6 socket (v6only off)
+    // leaves as IPv4-mapped IPv6.
+    uint64_t send_udp(uint64_t socket, const ntp::SocketAddress& to, std::span<const uint8_t> data,
+                      const ntp::SocketAddress* from = nullptr);
     // Reads the socket's error queue now and reports the TX timestamps found,
     // before they would arrive through the loop: a reply can overtake the
     // stamp of its own request. No-op without tx_timestamps.
@@ -209,8 +215,9 @@ class EventLoop {
     // @on_connected runs once with the outcome; a failed connect then
     // closes (on_close). The wait for the connection is a POLLOUT poll on
     // both backends (the ring needs no CONNECT opcode, see uring_ring.hpp).
-    uint64_t connect_stream(const Endpoint& to, ConnectFn on_connected, StreamDataFn on_data,
-                            StreamCloseFn on_close, StreamDrainedFn on_drained = {});
+    uint64_t connect_stream(const ntp::SocketAddress& to, ConnectFn on_connected,
+                            StreamDataFn on_data, StreamCloseFn on_close,
+                            StreamDrainedFn on_drained = {});
     void write_stream(uint64_t conn, std::span<const uint8_t> data);
     // Bytes queued on @conn and not yet handed to the kernel (0 if unknown).
     size_t stream_queued_bytes(uint64_t conn) const;
@@ -411,7 +418,7 @@ std::unique_ptr<EventLoop> make_event_loop(const LoopOptions& options, std::stri
 // A TCP socket bound to @bind and listening (SO_REUSEADDR; IPv6 sockets
 // v6-only), for listen_stream(). Set-up time only: made before the seccomp
 // filter. Throws std::system_error.
-int open_tcp_listener(const Endpoint& bind, int backlog = 128);
+int open_tcp_listener(const ntp::SocketAddress& bind, int backlog = 128);
 
 std::unique_ptr<EventLoop> make_uring_loop(const LoopOptions& options);
 std::unique_ptr<EventLoop> make_poll_loop(const LoopOptions& options);

@@ -9,6 +9,7 @@
 #include <array>
 #include <cstdint>
 #include <deque>
+#include <optional>
 #include <span>
 #include <utility>
 #include <vector>
@@ -46,8 +47,8 @@ class DatagramBytes {
     std::array<uint8_t, kInline> inline_;
 };
 struct PendingSend {
-    Endpoint to;
-    Endpoint from;  // empty: the socket's own address
+    ntp::SocketAddress to;
+    std::optional<ntp::SocketAddress> from;  // none: the socket's own address
     DatagramBytes data;
     uint64_t token = 0;
 };

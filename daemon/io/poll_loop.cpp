@@ -38,6 +38,7 @@
 
 #include "io/event_loop.hpp"
 #include "io/loop_objects.hpp"
+#include "io/sockaddr.hpp"
 #include "io/timestamps.hpp"
 
 namespace nanotime::io {
@@ -248,8 +249,8 @@ class PollLoop final : public EventLoop {
                 d.payload =
                     std::span<const uint8_t>(static_cast<const uint8_t*>(iovs[i].iov_base),
                                              std::min<size_t>(msgs[i].msg_len, payload_size_));
-                d.peer = Endpoint::from_sockaddr(static_cast<const sockaddr*>(h.msg_name),
-                                                 h.msg_namelen);
+                d.peer = from_sockaddr(static_cast<const sockaddr*>(h.msg_name), h.msg_namelen)
+                             .value_or(ntp::SocketAddress::v6_any(0));
                 if ((h.msg_flags & MSG_CTRUNC) != 0) ++stats_.rx_control_truncated;
                 parse_rx_control(h, d);
                 UdpSock* live = udp(id);
@@ -263,18 +264,20 @@ class PollLoop final : public EventLoop {
     void send_queue(UdpSock& s) {
         mmsghdr msgs[kBatch];
         iovec iovs[kBatch];
+        sockaddr_storage names[kBatch];
         alignas(cmsghdr) uint8_t control[kBatch][64];
+        const int family = socket_family(s.options.bind);
         while (!s.queue.empty()) {
             const unsigned count = sendmmsg_usable_ ? std::min<size_t>(s.queue.size(), kBatch) : 1;
             for (unsigned i = 0; i < count; ++i) {
                 PendingSend& p = s.queue[i];
                 iovs[i] = iovec{p.data.data(), p.data.size()};
                 msgs[i] = mmsghdr{};
-                msgs[i].msg_hdr.msg_name = const_cast<sockaddr*>(p.to.sa());
-                msgs[i].msg_hdr.msg_namelen = p.to.len();
+                msgs[i].msg_hdr.msg_name = &names[i];
+                msgs[i].msg_hdr.msg_namelen = to_sockaddr(p.to, names[i], family);
                 msgs[i].msg_hdr.msg_iov = &iovs[i];
                 msgs[i].msg_hdr.msg_iovlen = 1;
-                const size_t clen = build_pktinfo(p.from, control[i], sizeof control[i]);
+                const size_t clen = build_pktinfo(p.from, family, control[i], sizeof control[i]);
                 if (clen > 0) {
                     msgs[i].msg_hdr.msg_control = control[i];
                     msgs[i].msg_hdr.msg_controllen = clen;

@@ -23,7 +23,7 @@ struct StreamClient::Core : std::enable_shared_from_this<Core> {
     std::vector<uint8_t> pending;  // plain TCP: written before connected
     std::vector<uint8_t> scratch;
 
-    void start(const Endpoint& to, std::chrono::milliseconds timeout, size_t max_queued) {
+    void start(const ntp::SocketAddress& to, std::chrono::milliseconds timeout, size_t max_queued) {
         std::weak_ptr<Core> weak = weak_from_this();
         conn = loop.connect_stream(
             to,
@@ -134,8 +134,9 @@ struct StreamClient::Core : std::enable_shared_from_this<Core> {
     }
 };
 
-StreamClient::StreamClient(EventLoop& loop, const Endpoint& to, std::shared_ptr<TlsContext> tls,
-                           Handlers handlers, std::chrono::milliseconds timeout, size_t max_queued)
+StreamClient::StreamClient(EventLoop& loop, const ntp::SocketAddress& to,
+                           std::shared_ptr<TlsContext> tls, Handlers handlers,
+                           std::chrono::milliseconds timeout, size_t max_queued)
     : core_(std::make_shared<Core>(loop, std::move(tls), std::move(handlers))) {
     core_->start(to, timeout, max_queued);
 }

@@ -33,7 +33,7 @@ class StreamClient {
     };
 
     // @tls null: plain TCP. @max_queued: the output cap (back-pressure) of the stream.
-    StreamClient(EventLoop& loop, const Endpoint& to, std::shared_ptr<TlsContext> tls,
+    StreamClient(EventLoop& loop, const ntp::SocketAddress& to, std::shared_ptr<TlsContext> tls,
                  Handlers handlers, std::chrono::milliseconds timeout,
                  size_t max_queued = size_t{64} * 1024);
     // Closes at once (no callbacks).

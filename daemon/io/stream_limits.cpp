@@ -10,8 +10,8 @@ namespace nanotime::io {
 AddressRateLimiter::AddressRateLimiter(double rate_per_second, unsigned burst, size_t table_size)
     : rate_(rate_per_second), burst_(burst), table_size_(std::max<size_t>(table_size, 1)) {}
 
-bool AddressRateLimiter::allow(const Endpoint& peer, MonoClock::time_point now) {
-    std::string key = peer.address_string();
+bool AddressRateLimiter::allow(const ntp::SocketAddress& peer, MonoClock::time_point now) {
+    const ntp::IpAddress& key = peer.ip;
     auto it = table_.find(key);
     if (it == table_.end()) {
         if (table_.size() >= table_size_) {
@@ -19,7 +19,7 @@ bool AddressRateLimiter::allow(const Endpoint& peer, MonoClock::time_point now) 
             recent_.pop_front();
         }
         recent_.push_back(key);
-        it = table_.emplace(std::move(key), Bucket{burst_, now, std::prev(recent_.end())}).first;
+        it = table_.emplace(key, Bucket{burst_, now, std::prev(recent_.end())}).first;
     } else {
         recent_.splice(recent_.end(), recent_, it->second.lru);  // now the most recent
         const double elapsed = std::chrono::duration<double>(now - it->second.last).count();
@@ -51,7 +51,7 @@ ConnectionGate::ConnectionGate(const ListenerLimits& limits)
     : limits_(limits),
       rate_(limits.address_rate, limits.address_burst, limits.address_table_size) {}
 
-Admission ConnectionGate::admit(const Endpoint& peer, MonoClock::time_point now) {
+Admission ConnectionGate::admit(const ntp::SocketAddress& peer, MonoClock::time_point now) {
     if (open_ >= limits_.max_connections) return Admission::TooManyConnections;
     if (over_byte_budget()) return Admission::TooManyBytesInFlight;
     // Last: a refused connection does not cost the address a token.

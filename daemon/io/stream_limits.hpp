@@ -10,11 +10,10 @@
 #include <cstddef>
 #include <cstdint>
 #include <list>
-#include <string>
-#include <unordered_map>
+#include <map>
 
-#include "io/endpoint.hpp"
 #include "io/timer_queue.hpp"
+#include "net/socket_address.hpp"
 
 namespace nanotime::io {
 
@@ -48,20 +47,21 @@ class AddressRateLimiter {
   public:
     AddressRateLimiter(double rate_per_second, unsigned burst, size_t table_size);
     // Takes a token for @peer's address (the port is ignored) at @now.
-    bool allow(const Endpoint& peer, MonoClock::time_point now);
+    bool allow(const ntp::SocketAddress& peer, MonoClock::time_point now);
     size_t tracked() const { return table_.size(); }
 
   private:
     struct Bucket {
         double tokens;
         MonoClock::time_point last;
-        std::list<std::string>::iterator lru;  // position in recent_
+        std::list<ntp::IpAddress>::iterator lru;  // position in recent_
     };
     double rate_;
     double burst_;
     size_t table_size_;
-    std::unordered_map<std::string, Bucket> table_;
-    std::list<std::string> recent_;  // front: least recently seen
+    // Ordered, not hashed: the addresses are the client's to choose.
+    std::map<ntp::IpAddress, Bucket> table_;
+    std::list<ntp::IpAddress> recent_;  // front: least recently seen
 };
 
 enum class Admission { Admit, TooManyConnections, AddressRateExceeded, TooManyBytesInFlight };
@@ -72,7 +72,7 @@ class ConnectionGate {
   public:
     explicit ConnectionGate(const ListenerLimits& limits);
     // A connection from @peer at @now: Admit counts it (release() when it closes).
-    Admission admit(const Endpoint& peer, MonoClock::time_point now);
+    Admission admit(const ntp::SocketAddress& peer, MonoClock::time_point now);
     void release();
     // One connection's bytes changed from @before to @after.
     void account(size_t before, size_t after);

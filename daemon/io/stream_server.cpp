@@ -11,11 +11,13 @@
 #include <set>
 #include <unordered_map>
 
+#include "io/sockaddr.hpp"
+
 namespace nanotime::io {
 
 struct StreamServer::Core : std::enable_shared_from_this<Core> {
     struct Session {
-        Endpoint peer;
+        ntp::SocketAddress peer;
         std::unique_ptr<TlsSession> tls;  // null: plain TCP
         MonoClock::time_point deadline;   // request deadline, then idle deadline
         bool request_done = false;
@@ -46,8 +48,14 @@ struct StreamServer::Core : std::enable_shared_from_this<Core> {
     void on_accept(int fd) {
         sockaddr_storage ss{};
         socklen_t len = sizeof ss;
-        getpeername(fd, reinterpret_cast<sockaddr*>(&ss), &len);
-        const Endpoint peer = Endpoint::from_sockaddr(reinterpret_cast<sockaddr*>(&ss), len);
+        // A peer that reset before the accept completed has no name any
+        // more (ENOTCONN): it goes in as the unspecified address, all such
+        // peers one client, and its first read ends it.
+        const ntp::SocketAddress peer =
+            (getpeername(fd, reinterpret_cast<sockaddr*>(&ss), &len) == 0
+                 ? from_sockaddr(reinterpret_cast<sockaddr*>(&ss), len)
+                 : std::nullopt)
+                .value_or(ntp::SocketAddress::v6_any(0));
         const MonoClock::time_point now = MonoClock::now();
         const Admission a = gate.admit(peer, now);
         if (a != Admission::Admit) {

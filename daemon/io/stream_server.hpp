@@ -49,7 +49,7 @@ class StreamServer {
   public:
     struct Handlers {
         // The connection is ready for data (TLS: handshake done).
-        std::function<void(uint64_t conn, const Endpoint& peer)> on_open;
+        std::function<void(uint64_t conn, const ntp::SocketAddress& peer)> on_open;
         std::function<void(uint64_t conn, std::span<const uint8_t> plaintext)> on_data;
         // All output handed to the kernel (optional).
         std::function<void(uint64_t conn)> on_drained;

@@ -12,6 +12,7 @@
 
 #include "io/event_loop.hpp"
 #include "io/loop_objects.hpp"
+#include "io/sockaddr.hpp"
 
 namespace nanotime::io {
 
@@ -64,14 +65,17 @@ uint64_t EventLoop::add_stream(int fd, StreamDataFn on_data, StreamCloseFn on_cl
     return ref.id;
 }
 
-uint64_t EventLoop::connect_stream(const Endpoint& to, ConnectFn on_connected, StreamDataFn on_data,
-                                   StreamCloseFn on_close, StreamDrainedFn on_drained) {
-    const int fd = open_socket(*sys_, to.family(), SOCK_STREAM, 0);
+uint64_t EventLoop::connect_stream(const ntp::SocketAddress& to, ConnectFn on_connected,
+                                   StreamDataFn on_data, StreamCloseFn on_close,
+                                   StreamDrainedFn on_drained) {
+    sockaddr_storage ss;
+    const socklen_t len = to_sockaddr(to, ss);
+    const int fd = open_socket(*sys_, ss.ss_family, SOCK_STREAM, 0);
     if (fd < 0) throw std::system_error(errno, std::generic_category(), "socket (stream)");
     Conn& ref = new_conn(fd, std::move(on_data), std::move(on_close), std::move(on_drained));
     ref.on_connected = std::move(on_connected);
     ref.connecting = true;
-    if (::connect(fd, to.sa(), to.len()) == 0 || errno == EINPROGRESS) {
+    if (::connect(fd, reinterpret_cast<const sockaddr*>(&ss), len) == 0 || errno == EINPROGRESS) {
         conn_connecting(ref);  // completion (or failure) shows as POLLOUT
     } else {
         // Refused at once (ENETUNREACH, say): reported from the loop, like
@@ -187,13 +191,15 @@ void EventLoop::finish_conn_close(uint64_t id) {
     if (c->on_close) c->on_close(id);
 }
 
-int open_tcp_listener(const Endpoint& bind, int backlog) {
-    const int fd = socket(bind.family(), SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+int open_tcp_listener(const ntp::SocketAddress& bind, int backlog) {
+    sockaddr_storage ss;
+    const socklen_t len = to_sockaddr(bind, ss);
+    const int fd = socket(ss.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
     if (fd < 0) throw std::system_error(errno, std::generic_category(), "socket (TCP listener)");
     const int one = 1;
     setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
-    if (bind.is_v6()) setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof one);
-    if (::bind(fd, bind.sa(), bind.len()) != 0 || listen(fd, backlog) != 0) {
+    if (ss.ss_family == AF_INET6) setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof one);
+    if (::bind(fd, reinterpret_cast<const sockaddr*>(&ss), len) != 0 || listen(fd, backlog) != 0) {
         const int error = errno;
         close(fd);
         throw std::system_error(error, std::generic_category(), "bind/listen " + bind.to_string());

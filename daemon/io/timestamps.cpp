@@ -7,6 +7,8 @@
 
 #include <cstring>
 
+#include "io/sockaddr.hpp"
+
 namespace nanotime::io {
 namespace {
 
@@ -44,7 +46,7 @@ void parse_rx_control(const msghdr& msg, ReceivedDatagram& d) {
             sockaddr_in sin{};
             sin.sin_family = AF_INET;
             sin.sin_addr = pi.ipi_addr;
-            d.local = Endpoint::from_sockaddr(reinterpret_cast<sockaddr*>(&sin), sizeof sin);
+            d.local = from_sockaddr(reinterpret_cast<sockaddr*>(&sin), sizeof sin);
             d.ifindex = pi.ipi_ifindex;
         } else if (c->cmsg_level == IPPROTO_IPV6 && c->cmsg_type == IPV6_PKTINFO &&
                    c->cmsg_len >= CMSG_LEN(sizeof(in6_pktinfo))) {
@@ -53,7 +55,7 @@ void parse_rx_control(const msghdr& msg, ReceivedDatagram& d) {
             sockaddr_in6 sin6{};
             sin6.sin6_family = AF_INET6;
             sin6.sin6_addr = pi.ipi6_addr;
-            d.local = Endpoint::from_sockaddr(reinterpret_cast<sockaddr*>(&sin6), sizeof sin6);
+            d.local = from_sockaddr(reinterpret_cast<sockaddr*>(&sin6), sizeof sin6);
             d.ifindex = static_cast<int>(pi.ipi6_ifindex);
         }
     }
@@ -84,27 +86,30 @@ std::optional<TxStampReport> parse_tx_report(const msghdr& msg) {
     return report;
 }
 
-size_t build_pktinfo(const Endpoint& from, uint8_t* buf, size_t cap) {
-    if (from.empty()) return 0;
+size_t build_pktinfo(const std::optional<ntp::SocketAddress>& from, int family, uint8_t* buf,
+                     size_t cap) {
+    if (!from) return 0;
+    sockaddr_storage ss{};
+    if (to_sockaddr(*from, ss, family) == 0) return 0;
     msghdr msg{};
     msg.msg_control = buf;
     msg.msg_controllen = cap;
     cmsghdr* c = CMSG_FIRSTHDR(&msg);
-    if (from.family() == AF_INET && cap >= CMSG_SPACE(sizeof(in_pktinfo))) {
+    if (ss.ss_family == AF_INET && cap >= CMSG_SPACE(sizeof(in_pktinfo))) {
         c->cmsg_level = IPPROTO_IP;
         c->cmsg_type = IP_PKTINFO;
         c->cmsg_len = CMSG_LEN(sizeof(in_pktinfo));
         in_pktinfo pi{};
-        pi.ipi_spec_dst = reinterpret_cast<const sockaddr_in*>(from.sa())->sin_addr;
+        pi.ipi_spec_dst = reinterpret_cast<const sockaddr_in*>(&ss)->sin_addr;
         std::memcpy(CMSG_DATA(c), &pi, sizeof pi);
         return CMSG_SPACE(sizeof(in_pktinfo));
     }
-    if (from.family() == AF_INET6 && cap >= CMSG_SPACE(sizeof(in6_pktinfo))) {
+    if (ss.ss_family == AF_INET6 && cap >= CMSG_SPACE(sizeof(in6_pktinfo))) {
         c->cmsg_level = IPPROTO_IPV6;
         c->cmsg_type = IPV6_PKTINFO;
         c->cmsg_len = CMSG_LEN(sizeof(in6_pktinfo));
         in6_pktinfo pi{};
-        pi.ipi6_addr = reinterpret_cast<const sockaddr_in6*>(from.sa())->sin6_addr;
+        pi.ipi6_addr = reinterpret_cast<const sockaddr_in6*>(&ss)->sin6_addr;
         std::memcpy(CMSG_DATA(c), &pi, sizeof pi);
         return CMSG_SPACE(sizeof(in6_pktinfo));
     }

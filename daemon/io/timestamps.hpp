@@ -11,8 +11,8 @@
 #include <cstdint>
 #include <optional>
 
-#include "io/endpoint.hpp"
 #include "io/event_loop.hpp"
+#include "net/socket_address.hpp"
 
 namespace nanotime::io {
 
@@ -37,8 +37,11 @@ struct TxStampReport {
 std::optional<TxStampReport> parse_tx_report(const msghdr& msg);
 
 // Writes the pktinfo control message that makes a datagram leave from
-// @from (a wildcard socket's local address) into @buf; returns its length,
-// 0 when @from is empty or @cap too small.
-size_t build_pktinfo(const Endpoint& from, uint8_t* buf, size_t cap);
+// @from (a wildcard socket's local address) into @buf, as a socket of
+// @family wants it (an IPv4 address on an AF_INET6 socket: IPV6_PKTINFO
+// with the IPv4-mapped address); returns its length, 0 when there is no
+// @from, @family cannot carry it, or @cap is too small.
+size_t build_pktinfo(const std::optional<ntp::SocketAddress>& from, int family, uint8_t* buf,
+                     size_t cap);
 
 }  // namespace nanotime::io

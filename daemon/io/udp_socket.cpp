@@ -11,6 +11,8 @@
 #include <cstring>
 #include <system_error>
 
+#include "io/sockaddr.hpp"
+
 namespace nanotime::io {
 namespace {
 
@@ -34,8 +36,9 @@ std::string errno_text(const char* what) {
 
 int open_udp_socket(const Syscalls& sys, UdpOptions& options,
                     const std::function<void(const std::string&)>& note_fallback) {
-    if (options.bind.empty()) throw std::system_error(EINVAL, std::generic_category(), "bind");
-    const int family = options.bind.family();
+    sockaddr_storage bind_address;
+    const socklen_t bind_length = to_sockaddr(options.bind, bind_address);
+    const int family = bind_address.ss_family;
     bool fcntl_flags = false;
     const int fd = open_socket(sys, family, SOCK_DGRAM, 0, &fcntl_flags);
     if (fd < 0) throw_errno("socket");
@@ -100,7 +103,8 @@ int open_udp_socket(const Syscalls& sys, UdpOptions& options,
         // poll() that know no POLLERR (clknetsim) report only this. Not
         // fatal: on Linux POLLERR alone suffices.
         if (options.tx_timestamps) try_opt(sys, fd, SOL_SOCKET, SO_SELECT_ERR_QUEUE, 1);
-        if (bind(fd, options.bind.sa(), options.bind.len()) != 0) throw_errno("bind");
+        if (bind(fd, reinterpret_cast<const sockaddr*>(&bind_address), bind_length) != 0)
+            throw_errno("bind");
     } catch (...) {
         close(fd);
         throw;

@@ -53,6 +53,7 @@
 
 #include "io/event_loop.hpp"
 #include "io/loop_objects.hpp"
+#include "io/sockaddr.hpp"
 #include "io/timestamps.hpp"
 #include "io/uring_buffers.hpp"
 #include "io/uring_ring.hpp"
@@ -205,6 +206,7 @@ class UringLoop final : public EventLoop {
     void flush_sends() override {
         for (auto& [id, s] : udps_) {
             if (s->closing) continue;
+            const int family = socket_family(s->options.bind);
             while (!s->queue.empty()) {
                 PendingSend& p = s->queue.front();
                 SendOp* op = alloc_send();
@@ -214,19 +216,19 @@ class UringLoop final : public EventLoop {
                 // next datagram, and the op keeps its own (48 octets is a
                 // cheaper copy than an allocation).
                 op->data.assign(p.data.bytes());
-                op->to = p.to;
-                const size_t clen = build_pktinfo(p.from, op->control, sizeof op->control);
+                op->to_len = to_sockaddr(p.to, op->to, family);
+                const size_t clen = build_pktinfo(p.from, family, op->control, sizeof op->control);
                 io_uring_sqe* sqe = get_sqe();
                 op->sendto = sendto_ && clen == 0;
                 if (op->sendto) {
                     io_uring_prep_send(sqe, s->fd, op->data.data(), op->data.size(), 0);
-                    io_uring_prep_send_set_addr(sqe, op->to.sa(),
-                                                static_cast<uint16_t>(op->to.len()));
+                    io_uring_prep_send_set_addr(sqe, reinterpret_cast<const sockaddr*>(&op->to),
+                                                static_cast<uint16_t>(op->to_len));
                 } else {
                     op->iov = iovec{op->data.data(), op->data.size()};
                     op->msg = msghdr{};
-                    op->msg.msg_name = op->to.sa();
-                    op->msg.msg_namelen = op->to.len();
+                    op->msg.msg_name = &op->to;
+                    op->msg.msg_namelen = op->to_len;
                     op->msg.msg_iov = &op->iov;
                     op->msg.msg_iovlen = 1;
                     if (clen > 0) {
@@ -259,7 +261,10 @@ class UringLoop final : public EventLoop {
         uint64_t slot = 0;
         uint64_t socket = 0;
         uint64_t token = 0;
-        Endpoint to;          // also the address SEND reads (sendto)
+        // The destination, alive until the completion: SENDMSG's msghdr and
+        // SEND's address point here.
+        sockaddr_storage to{};
+        socklen_t to_len = 0;
         bool sendto = false;  // IORING_OP_SEND with an address, not SENDMSG
         DatagramBytes data;   // must outlive the send: the kernel may read it after submit
         iovec iov{};
@@ -529,8 +534,9 @@ class UringLoop final : public EventLoop {
                 uint8_t* buf = buffers_.buffer(bid);
                 io_uring_recvmsg_out* out = io_uring_recvmsg_validate(buf, c.res, &template_);
                 if (out != nullptr) {
-                    d.peer = Endpoint::from_sockaddr(
-                        static_cast<const sockaddr*>(io_uring_recvmsg_name(out)), out->namelen);
+                    d.peer = from_sockaddr(static_cast<const sockaddr*>(io_uring_recvmsg_name(out)),
+                                           out->namelen)
+                                 .value_or(ntp::SocketAddress::v6_any(0));
                     msghdr h{};
                     h.msg_control = static_cast<uint8_t*>(io_uring_recvmsg_name(out)) + kNameSize;
                     h.msg_controllen = out->controllen;
@@ -543,8 +549,9 @@ class UringLoop final : public EventLoop {
                 }
             } else if (!multishot_) {
                 auto& st = single_[id];
-                d.peer = Endpoint::from_sockaddr(static_cast<const sockaddr*>(st.msg.msg_name),
-                                                 st.msg.msg_namelen);
+                d.peer =
+                    from_sockaddr(static_cast<const sockaddr*>(st.msg.msg_name), st.msg.msg_namelen)
+                        .value_or(ntp::SocketAddress::v6_any(0));
                 parse_rx_control(st.msg, d);
                 d.payload = std::span<const uint8_t>(
                     s->rx_buffer.data(),

@@ -68,8 +68,8 @@ void ClientDriver::on_key_exchange(ntp::SourceId id, NtsKeOutcome outcome) {
     auto slot = sources_.find(id);
     const ntp::NtpSource* source = core_->source(id);
     if (slot == sources_.end() || source == nullptr) return;  // removed meanwhile
-    NtsKeHistory& h = slot->second.nts;
     if (!outcome.client) {
+        NtsKeHistory& h = slot->second.nts;
         ++h.failed;
         h.last_error = outcome.error;
         log_.warn(io::LogClass::SourceState,
@@ -337,17 +337,16 @@ void ClientDriver::send_request(const ntp::SendTo& send) {
         for (const ntp::SourceInfo& info : core_->sources()) {
             if (info.source->id() == send.source && info.pool) pool = pools_.find(*info.pool);
         }
-        slot.name = pool != pools_.end()
-                        ? pool->second
-                        : io::to_endpoint(send.request.destination).address_string();
+        slot.name = pool != pools_.end() ? pool->second : send.request.destination.ip.to_string();
     }
     // A fresh socket (and so a fresh random source port) for every request
     // (RFC 9109); a reply to an older request has nowhere to land.
     if (slot.socket) loop_.close_udp(slot.socket);
     slot.socket = 0;
-    const io::Endpoint to = io::to_endpoint(send.request.destination);
+    const ntp::SocketAddress to = send.request.destination;
     io::UdpOptions o;
-    o.bind = to.is_v6() ? io::Endpoint::v6_any(0) : io::Endpoint::v4_any(0);
+    o.bind = to.ip.family == ntp::AddressFamily::Ipv6 ? ntp::SocketAddress::v6_any(0)
+                                                      : ntp::SocketAddress::v4_any(0);
     o.pktinfo = false;
     // The kernel's send time (SO_TIMESTAMPING, error queue) becomes t1.
     o.tx_timestamps = true;
@@ -364,7 +363,7 @@ void ClientDriver::send_request(const ntp::SendTo& send) {
         slot.socket = loop_.open_udp(
             o,
             [this, source, request_id, to, steps_at_send](const io::ReceivedDatagram& d) {
-                if (!(d.peer == to)) {
+                if (d.peer != to) {
                     log_.debug(io::LogClass::BadPacket,
                                "reply from unexpected address " + d.peer.to_string());
                     return;

@@ -8,8 +8,6 @@
 #include <system_error>
 #include <utility>
 
-#include "io/endpoint.hpp"
-
 namespace nanotime::daemon {
 
 NtsKeClients::NtsKeClients(const config::NtsConfig& config, io::EventLoop& loop,
@@ -85,7 +83,7 @@ void NtsKeClients::start(uint64_t source, const ntp::SocketAddress& server, cons
     });
     runs_[source] = std::move(run);
     r->stream = std::make_unique<io::StreamClient>(
-        loop_, io::to_endpoint(server), tls, std::move(h),
+        loop_, server, tls, std::move(h),
         std::chrono::duration_cast<std::chrono::milliseconds>(kTimeout));
 }
 
@@ -98,7 +96,7 @@ void NtsKeClients::cancel(uint64_t source) {
 
 // Called from the stream's or the timer's callback: the run is only marked
 // here and destroyed from a fresh loop turn, never under its own callback.
-void NtsKeClients::finish(uint64_t source, std::string tls_error) {
+void NtsKeClients::finish(uint64_t source, const std::string& tls_error) {
     auto it = runs_.find(source);
     if (it == runs_.end()) return;
     Run& r = *it->second;

@@ -64,7 +64,7 @@ class NtsKeClients {
     };
 
     std::shared_ptr<io::TlsContext> context(const std::string& host, bool check_time);
-    void finish(uint64_t source, std::string tls_error);
+    void finish(uint64_t source, const std::string& tls_error);
 
     config::NtsConfig config_;
     io::EventLoop& loop_;

@@ -17,7 +17,6 @@
 #include <utility>
 #include <vector>
 
-#include "io/endpoint.hpp"
 #include "io/stream_server.hpp"
 #include "nts/aead.hpp"
 #include "nts/cookie.hpp"
@@ -232,10 +231,12 @@ NtsKeService::NtsKeService(const config::NtsKeServerConfig& config,
     options.runs_on_creating_thread = false;
     w.loop = io::make_event_loop(options);
     for (const ntp::SocketAddress& a : config_.listen) {
-        const int fd = io::open_tcp_listener(io::to_endpoint(a));
+        const int fd = io::open_tcp_listener(a);
         const size_t i = w.servers.size();
         io::StreamServer::Handlers h;
-        h.on_open = [&w, i](uint64_t conn, const io::Endpoint&) { w.on_open(*w.servers[i], conn); };
+        h.on_open = [&w, i](uint64_t conn, const ntp::SocketAddress&) {
+            w.on_open(*w.servers[i], conn);
+        };
         h.on_data = [&w](uint64_t conn, std::span<const uint8_t> d) { w.on_data(conn, d); };
         h.on_close = [&w](uint64_t conn) { w.on_close(conn); };
         w.servers.push_back(

@@ -11,7 +11,7 @@
 #include <set>
 #include <system_error>
 
-#include "io/endpoint.hpp"
+#include "io/sockaddr.hpp"
 #include "io/syscalls.hpp"
 
 namespace nanotime::daemon {
@@ -31,12 +31,12 @@ Resolution lookup_host(const std::string& host) {
     }
     std::set<ntp::IpAddress> seen;
     for (addrinfo* a = res; a != nullptr; a = a->ai_next) {
-        // The loop's sockaddr -> core address conversion (io/endpoint), the
-        // only one; other families give an empty endpoint.
-        const io::Endpoint e = io::Endpoint::from_sockaddr(a->ai_addr, a->ai_addrlen);
-        if (e.empty()) continue;
-        const ntp::IpAddress ip = io::to_core(e).ip;
-        if (seen.insert(ip).second) r.addresses.push_back(ip);
+        // The one sockaddr -> address conversion (io/sockaddr.hpp); other
+        // families give nothing.
+        const std::optional<ntp::SocketAddress> address =
+            io::from_sockaddr(a->ai_addr, a->ai_addrlen);
+        if (!address) continue;
+        if (seen.insert(address->ip).second) r.addresses.push_back(address->ip);
     }
     freeaddrinfo(res);
     if (r.addresses.empty()) r.error = "no usable address";

@@ -2,21 +2,14 @@
 // (see server_front_end.hpp).
 #include "nanotimed/server_front_end.hpp"
 
-#include <arpa/inet.h>
-#include <netinet/in.h>
-
 #include <algorithm>
 #include <string>
 
 namespace nanotime::daemon {
 namespace {
 
-bool is_wildcard(const io::Endpoint& e) {
-    if (e.family() == AF_INET)
-        return reinterpret_cast<const sockaddr_in*>(e.sa())->sin_addr.s_addr == htonl(INADDR_ANY);
-    if (e.family() == AF_INET6)
-        return IN6_IS_ADDR_UNSPECIFIED(&reinterpret_cast<const sockaddr_in6*>(e.sa())->sin6_addr);
-    return true;
+bool is_wildcard(const ntp::SocketAddress& a) {
+    return a.ip == ntp::SocketAddress::v4_any(0).ip || a.ip == ntp::SocketAddress::v6_any(0).ip;
 }
 
 }  // namespace
@@ -43,7 +36,7 @@ ServerFrontEnd::ServerFrontEnd(const ntp::ServerConfig& config, const config::Io
     std::vector<io::UdpOptions> binds;
     for (const ntp::SocketAddress& address : config.listen) {
         io::UdpOptions o;
-        o.bind = io::to_endpoint(address);
+        o.bind = address;
         o.rx_timestamps = true;
         o.reuse_port = workers > 1;
         // The destination address of each request matters only on a
@@ -54,9 +47,10 @@ ServerFrontEnd::ServerFrontEnd(const ntp::ServerConfig& config, const config::Io
         const uint64_t id =
             loop_.open_udp(o, [this](const io::ReceivedDatagram& d) { on_datagram(d); });
         sockets_.push_back(id);
-        o.bind = loop_.local_endpoint(id);  // the real port, if 0 was asked for
+        if (const auto bound = loop_.local_address(id))
+            o.bind.port = bound->port;  // if 0 was asked
         binds.push_back(o);
-        log_.info(io::LogClass::General, "serving NTP on " + loop_.local_endpoint(id).to_string());
+        log_.info(io::LogClass::General, "serving NTP on " + o.bind.to_string());
     }
     if (workers > 1) {
         io::LoopOptions lo;

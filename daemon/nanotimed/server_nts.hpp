@@ -43,7 +43,8 @@ class ServerNts {
     const nts::NtsServerCounters& counters() const { return nts_.counters(); }
 
   private:
-    static nts::NtsServer make(SharedKeyStore& keys, ntp::RandomSource& random, uint64_t& seen) {
+    static nts::NtsServer make(const SharedKeyStore& keys, ntp::RandomSource& random,
+                               uint64_t& seen) {
         seen = keys.generation();
         auto made = nts::NtsServer::create(keys.get(), random);
         if (!made) throw std::runtime_error("NTS: AES-SIV-CMAC-256 is not available in OpenSSL");

@@ -47,7 +47,7 @@ class ServerWorkers {
     // Makes one NtpServer per worker.
     using ServerFactory = std::function<std::unique_ptr<ntp::NtpServer>()>;
 
-    // @count extra workers, each bound to every endpoint of @binds (actual
+    // @count extra workers, each bound to every address of @binds (actual
     // ports, with SO_REUSEPORT set on the main loop's sockets too). With
     // @nts_keys and @random each worker answers NTS requests too (ServerNts).
     ServerWorkers(unsigned count, const io::LoopOptions& loop_options,

@@ -251,7 +251,7 @@ ctl::DaemonSnapshot build_snapshot(const SnapshotInputs& in) {
         const ntp::NtpSource& src = *info.source;
         ctl::SourceInfo si = ctl::source_view(src, t);
         si.name = in.driver.source_name(src.id());
-        si.address = io::to_endpoint(src.config().address).address_string();
+        si.address = src.config().address.ip.to_string();
         si.kind = info.pool ? "pool" : "server";
         si.state = verdict_text(info.verdict, src.reach());
         if (sys.system_peer && *sys.system_peer == src.id()) {

@@ -76,6 +76,24 @@ std::string IpAddress::to_string() const {
     return buffer;
 }
 
+SocketAddress SocketAddress::v4_any(uint16_t port) {
+    return SocketAddress{IpAddress::v4(0, 0, 0, 0), port};
+}
+
+SocketAddress SocketAddress::v6_any(uint16_t port) {
+    return SocketAddress{IpAddress::v6({}), port};
+}
+
+SocketAddress SocketAddress::v4_loopback(uint16_t port) {
+    return SocketAddress{IpAddress::v4(127, 0, 0, 1), port};
+}
+
+SocketAddress SocketAddress::v6_loopback(uint16_t port) {
+    std::array<uint8_t, 16> bytes{};
+    bytes[15] = 1;
+    return SocketAddress{IpAddress::v6(bytes), port};
+}
+
 std::optional<SocketAddress> SocketAddress::parse(std::string_view text, uint16_t default_port) {
     std::string_view host = text;
     std::optional<uint16_t> port = default_port;
@@ -105,8 +123,9 @@ std::optional<SocketAddress> SocketAddress::parse(std::string_view text, uint16_
 }
 
 std::string SocketAddress::to_string() const {
-    if (ip.family == AddressFamily::Ipv6) return "[" + ip.to_string() + "]:" + std::to_string(port);
-    return ip.to_string() + ":" + std::to_string(port);
+    if (ip.family == AddressFamily::Ipv4) return ip.to_string() + ":" + std::to_string(port);
+    const std::string zone = scope_id != 0 ? "%" + std::to_string(scope_id) : "";
+    return "[" + ip.to_string() + zone + "]:" + std::to_string(port);
 }
 
 }  // namespace nanotime::ntp

@@ -1,8 +1,11 @@
 // socket_address.hpp - an IPv4/IPv6 address and UDP port as a plain value.
 //
-// The core names peers and clients with this type; the event loop converts
-// to and from sockaddr. IPv4 is kept in its own family (not IPv4-mapped IPv6)
-// so that ACLs and reference IDs see the address a user wrote.
+// The daemon's one address type: the core names peers and clients with it,
+// and the event loop, its callers and the tools use it too. Only the system
+// calls see sockaddr, converted by io/sockaddr.hpp. IPv4 is kept in its own
+// family (not IPv4-mapped IPv6) so that ACLs, rate limits and reference IDs
+// see the address a user wrote; the loop maps it back for a dual-stack
+// socket.
 #pragma once
 
 #include <array>
@@ -38,12 +41,21 @@ struct IpAddress {
 struct SocketAddress {
     IpAddress ip;
     uint16_t port = 123;
+    // IPv6 zone (RFC 4007): the interface index a link-local address is
+    // reached through, as sin6_scope_id carries it; 0 for none (and IPv4).
+    uint32_t scope_id = 0;
+
+    static SocketAddress v4_any(uint16_t port);       // 0.0.0.0
+    static SocketAddress v6_any(uint16_t port);       // ::
+    static SocketAddress v4_loopback(uint16_t port);  // 127.0.0.1
+    static SocketAddress v6_loopback(uint16_t port);  // ::1
 
     // "192.0.2.1:123", "[2001:db8::1]:123", "[2001:db8::1]", or an address
     // alone (then @default_port). The only host:port reader of the daemon and
     // its tools: the configuration check and start-up agree by construction.
     static std::optional<SocketAddress> parse(std::string_view text, uint16_t default_port);
-    std::string to_string() const;  // "192.0.2.1:123", "[2001:db8::1]:123"
+    // "192.0.2.1:123", "[2001:db8::1]:123"; a zone as "[fe80::1%2]:123".
+    std::string to_string() const;
     friend auto operator<=>(const SocketAddress&, const SocketAddress&) = default;
 };
 

@@ -33,6 +33,7 @@
 #include "../stream/tcp_test_client.hpp"
 #include "../stream/tls_test_cert.hpp"
 #include "io/event_loop.hpp"
+#include "io/sockaddr.hpp"
 #include "io/stream_server.hpp"
 #include "server/ntp_server.hpp"
 #include "util/random.hpp"
@@ -125,15 +126,17 @@ int main(int argc, char** argv) {
     state.leap = ntp::LeapIndicator::NoWarning;
     state.stratum = 2;
     io::UdpOptions uo;
-    uo.bind = io::Endpoint::v4_loopback(0);
+    uo.bind = ntp::SocketAddress::v4_loopback(0);
     const uint64_t udp = loop->open_udp(uo, [&](const io::ReceivedDatagram& d) {
-        const ntp::ServerResponse r = ntp_server.handle(d.payload, io::to_core(d.peer),
-                                                        realtime_now(), realtime_now(), state);
+        const ntp::ServerResponse r =
+            ntp_server.handle(d.payload, d.peer, realtime_now(), realtime_now(), state);
         if (r.decision != ntp::ServerDecision::Drop)
-            loop->send_udp(d.socket, d.peer, r.bytes(), d.local.empty() ? nullptr : &d.local);
+            loop->send_udp(d.socket, d.peer, r.bytes(), d.local ? &*d.local : nullptr);
     });
     sockaddr_in ntp_addr{};
-    std::memcpy(&ntp_addr, loop->local_endpoint(udp).sa(), sizeof ntp_addr);
+    sockaddr_storage bound{};
+    io::to_sockaddr(*loop->local_address(udp), bound);
+    std::memcpy(&ntp_addr, &bound, sizeof ntp_addr);
 
     // The TLS listener with its default limits but for the per-address rate
     // (the attacker is one address) and slowloris timeout.
@@ -146,7 +149,7 @@ int main(int argc, char** argv) {
         limits.address_burst = 1u << 20;
     }
     limits.request_timeout = 2000ms;
-    const int lfd = io::open_tcp_listener(io::Endpoint::v4_loopback(0), 1024);
+    const int lfd = io::open_tcp_listener(ntp::SocketAddress::v4_loopback(0), 1024);
     sockaddr_in la{};
     socklen_t len = sizeof la;
     getsockname(lfd, reinterpret_cast<sockaddr*>(&la), &len);

@@ -2,6 +2,7 @@
 #pragma once
 
 #include <gtest/gtest.h>
+#include <sys/socket.h>
 
 #include <chrono>
 #include <functional>
@@ -9,6 +10,7 @@
 #include <string>
 
 #include "io/event_loop.hpp"
+#include "io/sockaddr.hpp"
 
 namespace nanotime::io::testing {
 
@@ -60,6 +62,13 @@ inline bool run_until(EventLoop& loop, const std::function<bool()>& done,
     const auto end = MonoClock::now() + limit;
     while (!done() && MonoClock::now() < end) loop.run_once(std::chrono::milliseconds(20));
     return done();
+}
+
+// sendto(2) from a test's own socket (the loop's peer) to @to.
+inline ssize_t send_to(int fd, const void* data, size_t size, const ntp::SocketAddress& to) {
+    sockaddr_storage ss;
+    const socklen_t len = to_sockaddr(to, ss);
+    return sendto(fd, data, size, 0, reinterpret_cast<const sockaddr*>(&ss), len);
 }
 
 class LoopTest : public ::testing::TestWithParam<Flavour> {

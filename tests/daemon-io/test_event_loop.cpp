@@ -35,7 +35,7 @@ std::vector<uint8_t> bytes(const std::string& s) {
 
 using EventLoopTest = LoopTest;
 
-void echo_with_timestamps(EventLoop& loop, const Endpoint& any_loopback) {
+void echo_with_timestamps(EventLoop& loop, const ntp::SocketAddress& any_loopback) {
     UdpOptions so;
     so.bind = any_loopback;
     so.tx_timestamps = true;
@@ -46,12 +46,12 @@ void echo_with_timestamps(EventLoop& loop, const Endpoint& any_loopback) {
         so,
         [&](const ReceivedDatagram& d) {
             ASSERT_TRUE(d.rx.software.has_value());
-            ASSERT_FALSE(d.local.empty());
-            reply_token = loop.send_udp(server, d.peer, d.payload, &d.local);
+            ASSERT_TRUE(d.local);
+            reply_token = loop.send_udp(server, d.peer, d.payload, &*d.local);
         },
         [&](const TxTimestamp& t) { server_tx.push_back(t); });
-    const Endpoint server_addr = loop.local_endpoint(server);
-    ASSERT_NE(server_addr.port(), 0);
+    const ntp::SocketAddress server_addr = *loop.local_address(server);
+    ASSERT_NE(server_addr.port, 0);
 
     UdpOptions co = so;
     std::vector<ReceivedDatagram> replies;
@@ -92,7 +92,7 @@ void echo_with_timestamps(EventLoop& loop, const Endpoint& any_loopback) {
 }
 
 TEST_P(EventLoopTest, UdpEchoIpv4WithRxAndTxTimestamps) {
-    echo_with_timestamps(*loop_, Endpoint::v4_loopback(0));
+    echo_with_timestamps(*loop_, ntp::SocketAddress::v4_loopback(0));
 }
 
 TEST_P(EventLoopTest, UdpEchoIpv6WithRxAndTxTimestamps) {
@@ -103,7 +103,7 @@ TEST_P(EventLoopTest, UdpEchoIpv6WithRxAndTxTimestamps) {
     const bool v6 = probe >= 0 && bind(probe, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0;
     if (probe >= 0) close(probe);
     if (!v6) GTEST_SKIP() << "no IPv6 loopback";
-    echo_with_timestamps(*loop_, Endpoint::v6_loopback(0));
+    echo_with_timestamps(*loop_, ntp::SocketAddress::v6_loopback(0));
 }
 
 // The kernel stamps incoming packets only while a global switch (a static key)
@@ -127,15 +127,15 @@ TEST_P(EventLoopTest, EveryDatagramRightAfterOpenHasRxTimestamp) {
     for (int round = 0; round < kRounds; ++round) {
         SCOPED_TRACE(::testing::Message() << "round " << round);
         UdpOptions so;
-        so.bind = Endpoint::v4_loopback(0);
+        so.bind = ntp::SocketAddress::v4_loopback(0);
         std::vector<std::optional<timespec>> stamps;
         const int64_t before = realtime_ns();
         const uint64_t server = loop_->open_udp(
             so, [&](const ReceivedDatagram& d) { stamps.push_back(d.rx.software); });
-        const Endpoint addr = loop_->local_endpoint(server);
+        const ntp::SocketAddress addr = *loop_->local_address(server);
         for (size_t i = 0; i < kBurst; ++i) {
             const uint8_t b = static_cast<uint8_t>(i);
-            ASSERT_EQ(sendto(sender, &b, 1, 0, addr.sa(), addr.len()), 1);
+            ASSERT_EQ(send_to(sender, &b, 1, addr), 1);
         }
         ASSERT_TRUE(run_until(*loop_, [&] { return stamps.size() >= kBurst; }));
         const int64_t after = realtime_ns();
@@ -159,7 +159,7 @@ TEST_P(EventLoopTest, EveryDatagramRightAfterOpenHasRxTimestamp) {
 // must still reach the kernel before run() returns.
 TEST_P(EventLoopTest, RunHandsOverTheRepliesOfItsLastIteration) {
     UdpOptions o;
-    o.bind = Endpoint::v4_loopback(0);
+    o.bind = ntp::SocketAddress::v4_loopback(0);
     o.rx_timestamps = false;
     const uint64_t server = loop_->open_udp(o, [&](const ReceivedDatagram& d) {
         const uint8_t reply[] = {'o', 'k'};
@@ -168,8 +168,8 @@ TEST_P(EventLoopTest, RunHandsOverTheRepliesOfItsLastIteration) {
     });
     const int client = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
     ASSERT_GE(client, 0);
-    const Endpoint to = loop_->local_endpoint(server);
-    ASSERT_EQ(sendto(client, "q", 1, 0, to.sa(), to.len()), 1);
+    const ntp::SocketAddress to = *loop_->local_address(server);
+    ASSERT_EQ(send_to(client, "q", 1, to), 1);
     loop_->run();
     // The loop is not running any more: the reply is in the kernel already.
     pollfd pfd{client, POLLIN, 0};
@@ -185,17 +185,17 @@ TEST_P(EventLoopTest, RunHandsOverTheRepliesOfItsLastIteration) {
 TEST_P(EventLoopTest, BurstLargerThanTheFirstReceiveBuffersArrivesWhole) {
     constexpr int kBurst = 200;
     UdpOptions o;
-    o.bind = Endpoint::v4_loopback(0);
+    o.bind = ntp::SocketAddress::v4_loopback(0);
     std::vector<int> got;
     const uint64_t server = loop_->open_udp(
         o, [&](const ReceivedDatagram& d) { got.push_back(d.payload[0] | d.payload[1] << 8); });
     const int client = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
     ASSERT_GE(client, 0);
-    const Endpoint to = loop_->local_endpoint(server);
+    const ntp::SocketAddress to = *loop_->local_address(server);
     loop_->run_once(std::chrono::milliseconds(0));  // the receive is armed
     for (int i = 0; i < kBurst; ++i) {
         const uint8_t b[2] = {static_cast<uint8_t>(i & 0xff), static_cast<uint8_t>(i >> 8)};
-        ASSERT_EQ(sendto(client, b, 2, 0, to.sa(), to.len()), 2);
+        ASSERT_EQ(send_to(client, b, 2, to), 2);
     }
     ASSERT_TRUE(run_until(*loop_, [&] { return got.size() >= kBurst; }));
     for (int i = 0; i < kBurst; ++i) ASSERT_EQ(got[i], i);
@@ -204,7 +204,7 @@ TEST_P(EventLoopTest, BurstLargerThanTheFirstReceiveBuffersArrivesWhole) {
 
 TEST_P(EventLoopTest, TxTimestampCollectedOnDemand) {
     UdpOptions so;
-    so.bind = Endpoint::v4_loopback(0);
+    so.bind = ntp::SocketAddress::v4_loopback(0);
     std::vector<ReceivedDatagram> got;
     const uint64_t server =
         loop_->open_udp(so, [&](const ReceivedDatagram& d) { got.push_back(d); });
@@ -214,7 +214,7 @@ TEST_P(EventLoopTest, TxTimestampCollectedOnDemand) {
     const uint64_t client = loop_->open_udp(
         co, [](const ReceivedDatagram&) {}, [&](const TxTimestamp& t) { stamps.push_back(t); });
     const int64_t before = realtime_ns();
-    const uint64_t token = loop_->send_udp(client, loop_->local_endpoint(server), bytes("t1"));
+    const uint64_t token = loop_->send_udp(client, *loop_->local_address(server), bytes("t1"));
     ASSERT_TRUE(run_until(*loop_, [&] { return loop_->stats().datagrams_sent >= 1; }));
     loop_->collect_tx_timestamps(client);
     ASSERT_EQ(stamps.size(), 1u);
@@ -233,15 +233,15 @@ TEST_P(EventLoopTest, TxTimestampCollectedOnDemand) {
 // it is dropped and counted. The next datagram is delivered as usual.
 TEST_P(EventLoopTest, TruncatedDatagramIsDroppedAndCounted) {
     UdpOptions o;
-    o.bind = Endpoint::v4_loopback(0);
+    o.bind = ntp::SocketAddress::v4_loopback(0);
     std::vector<size_t> delivered;
     const uint64_t rx = loop_->open_udp(
         o, [&](const ReceivedDatagram& d) { delivered.push_back(d.payload.size()); });
     const uint64_t tx = loop_->open_udp(o, [](const ReceivedDatagram&) {});
     const std::vector<uint8_t> big(LoopOptions{}.buffer_size + 1000, 0x23);
     const std::vector<uint8_t> small(48, 0x23);
-    loop_->send_udp(tx, loop_->local_endpoint(rx), big);
-    loop_->send_udp(tx, loop_->local_endpoint(rx), small);
+    loop_->send_udp(tx, *loop_->local_address(rx), big);
+    loop_->send_udp(tx, *loop_->local_address(rx), small);
     EXPECT_TRUE(run_until(*loop_, [&] { return !delivered.empty(); }));
     run_until(
         *loop_, [] { return false; }, std::chrono::milliseconds(100));
@@ -253,7 +253,7 @@ TEST_P(EventLoopTest, TruncatedDatagramIsDroppedAndCounted) {
 TEST_P(EventLoopTest, BatchedSendsAllArriveInOrder) {
     std::vector<uint32_t> got;
     UdpOptions o;
-    o.bind = Endpoint::v4_loopback(0);
+    o.bind = ntp::SocketAddress::v4_loopback(0);
     const uint64_t rx = loop_->open_udp(o, [&](const ReceivedDatagram& d) {
         uint32_t v = 0;
         ASSERT_EQ(d.payload.size(), sizeof v);
@@ -261,7 +261,7 @@ TEST_P(EventLoopTest, BatchedSendsAllArriveInOrder) {
         got.push_back(v);
     });
     const uint64_t tx = loop_->open_udp(o, [](const ReceivedDatagram&) {});
-    const Endpoint to = loop_->local_endpoint(rx);
+    const ntp::SocketAddress to = *loop_->local_address(rx);
     constexpr uint32_t kCount = 200;
     for (uint32_t i = 0; i < kCount; ++i) {
         loop_->send_udp(tx, to, std::span<const uint8_t>(reinterpret_cast<uint8_t*>(&i), sizeof i));
@@ -274,13 +274,13 @@ TEST_P(EventLoopTest, BatchedSendsAllArriveInOrder) {
 TEST_P(EventLoopTest, CloseSocketFromItsOwnCallback) {
     int received = 0;
     UdpOptions o;
-    o.bind = Endpoint::v4_loopback(0);
+    o.bind = ntp::SocketAddress::v4_loopback(0);
     uint64_t rx = 0;
     rx = loop_->open_udp(o, [&](const ReceivedDatagram&) {
         ++received;
         loop_->close_udp(rx);
     });
-    const Endpoint to = loop_->local_endpoint(rx);
+    const ntp::SocketAddress to = *loop_->local_address(rx);
     const uint64_t tx = loop_->open_udp(o, [](const ReceivedDatagram&) {});
     for (int i = 0; i < 5; ++i) loop_->send_udp(tx, to, bytes("x"));
     run_until(
@@ -289,7 +289,7 @@ TEST_P(EventLoopTest, CloseSocketFromItsOwnCallback) {
 }
 
 TEST_P(EventLoopTest, SendToUnknownSocketIsIgnored) {
-    EXPECT_EQ(loop_->send_udp(12345, Endpoint::v4_loopback(9), bytes("x")), 0u);
+    EXPECT_EQ(loop_->send_udp(12345, ntp::SocketAddress::v4_loopback(9), bytes("x")), 0u);
 }
 
 std::string temp_socket_path() {
@@ -472,21 +472,6 @@ TEST(EventLoopSelection, AutoPrefersIoUringWhenUsable) {
     std::string note;
     auto loop = make_event_loop(LoopOptions{}, &note);
     EXPECT_EQ(loop->backend(), uring_usable() ? Backend::IoUring : Backend::Poll) << note;
-}
-
-TEST(EndpointTest, ParsesAndPrints) {
-    auto a = Endpoint::parse("192.0.2.1:123", 0);
-    ASSERT_TRUE(a);
-    EXPECT_EQ(a->to_string(), "192.0.2.1:123");
-    auto b = Endpoint::parse("[2001:db8::1]:4460", 0);
-    ASSERT_TRUE(b);
-    EXPECT_EQ(b->to_string(), "[2001:db8::1]:4460");
-    auto c = Endpoint::parse("::1", 123);
-    ASSERT_TRUE(c);
-    EXPECT_EQ(c->port(), 123);
-    EXPECT_FALSE(Endpoint::parse("192.0.2.1:99999", 0));
-    EXPECT_FALSE(Endpoint::parse("example.org", 0));
-    EXPECT_FALSE(Endpoint::parse("[::1", 0));
 }
 
 }  // namespace

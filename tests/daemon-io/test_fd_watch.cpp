@@ -289,13 +289,13 @@ TEST_P(FdWatchTest, ClosedDescriptorIsDroppedWithoutSpinning) {
 // drained does not starve timers.
 TEST_P(FdWatchTest, WorksAlongsideTimersAndUdp) {
     UdpOptions o;
-    o.bind = Endpoint::v4_loopback(0);
+    o.bind = ntp::SocketAddress::v4_loopback(0);
     std::vector<std::string> received;
     const uint64_t rx = loop_->open_udp(o, [&](const ReceivedDatagram& d) {
         received.emplace_back(d.payload.begin(), d.payload.end());
     });
     const uint64_t tx = loop_->open_udp(o, [](const ReceivedDatagram&) {});
-    const Endpoint to = loop_->local_endpoint(rx);
+    const ntp::SocketAddress to = *loop_->local_address(rx);
 
     Pipe p;
     std::vector<std::string> order;

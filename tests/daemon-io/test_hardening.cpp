@@ -114,15 +114,15 @@ TEST_P(SeccompTest, LoopWorkUnderTheAllowList) {
         });
         if (write(p[1], "x", 1) != 1) return false;
         io::UdpOptions o;
-        o.bind = io::Endpoint::v4_loopback(0);
+        o.bind = ntp::SocketAddress::v4_loopback(0);
         o.tx_timestamps = true;
         const uint64_t a = loop_->open_udp(
             o, [&](const io::ReceivedDatagram&) { ++got; },
             [&](const io::TxTimestamp&) { ++stamps; });
         const uint64_t b = loop_->open_udp(o, [&](const io::ReceivedDatagram&) { ++got; });
         const uint8_t msg[48] = {0x23};
-        loop_->send_udp(b, loop_->local_endpoint(a), msg);
-        loop_->send_udp(a, loop_->local_endpoint(b), msg);
+        loop_->send_udp(b, *loop_->local_address(a), msg);
+        loop_->send_udp(a, *loop_->local_address(b), msg);
         loop_->add_timer_after(std::chrono::milliseconds(1), [&] { ++fired; });
         raise(SIGUSR1);
         io::SystemClock clock;

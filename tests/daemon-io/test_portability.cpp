@@ -173,7 +173,7 @@ struct Pair {
     std::vector<TxTimestamp> stamps;
     explicit Pair(EventLoop& loop, bool tx_timestamps = false) {
         UdpOptions o;
-        o.bind = Endpoint::v4_loopback(0);
+        o.bind = ntp::SocketAddress::v4_loopback(0);
         o.tx_timestamps = tx_timestamps;
         a = loop.open_udp(
             o, [](const ReceivedDatagram&) {},
@@ -184,7 +184,7 @@ struct Pair {
     }
     void send(EventLoop& loop, const std::string& text) {
         const std::vector<uint8_t> bytes(text.begin(), text.end());
-        loop.send_udp(a, loop.local_endpoint(b), bytes);
+        loop.send_udp(a, *loop.local_address(b), bytes);
     }
 };
 
@@ -242,7 +242,7 @@ TEST_P(PortableLoopTest, SoTimestampnsIsTurnedOffASecondAfterOpen) {
     sys.setsockopt = setsockopt_noting_timestampns;
     auto loop = loop_with(GetParam(), &sys);
     UdpOptions o;
-    o.bind = Endpoint::v4_loopback(0);
+    o.bind = ntp::SocketAddress::v4_loopback(0);
     std::vector<std::optional<timespec>> stamps;
     const uint64_t id =
         loop->open_udp(o, [&](const ReceivedDatagram& d) { stamps.push_back(d.rx.software); });
@@ -256,10 +256,10 @@ TEST_P(PortableLoopTest, SoTimestampnsIsTurnedOffASecondAfterOpen) {
     };
     const int sender = ::socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
     ASSERT_GE(sender, 0);
-    const Endpoint to = loop->local_endpoint(id);
+    const ntp::SocketAddress to = *loop->local_address(id);
     const auto send_one = [&] {
         const uint8_t b = 1;
-        ASSERT_EQ(sendto(sender, &b, 1, 0, to.sa(), to.len()), 1);
+        ASSERT_EQ(send_to(sender, &b, 1, to), 1);
     };
     send_one();
     ASSERT_TRUE(run_until(*loop, [&] { return stamps.size() == 1; }));
@@ -349,7 +349,7 @@ TEST(PollBackend, ABadDatagramDoesNotDisableSendmmsg) {
     Pair p(*loop);
     // An IPv6 destination on an IPv4 socket: sendmmsg and sendmsg both refuse it.
     const uint8_t byte = 1;
-    loop->send_udp(p.a, Endpoint::v6_loopback(9), std::span<const uint8_t>(&byte, 1));
+    loop->send_udp(p.a, ntp::SocketAddress::v6_loopback(9), std::span<const uint8_t>(&byte, 1));
     p.send(*loop, "after");
     ASSERT_TRUE(run_until(*loop, [&] { return p.got.size() == 1; }));
     EXPECT_EQ(loop->stats().send_errors, 1u);

@@ -22,6 +22,7 @@
 #include <new>
 #include <vector>
 
+#include "io/sockaddr.hpp"
 #include "loop_test_support.hpp"
 #include "nanotimed/server_reply.hpp"
 #include "nanotimed/server_workers.hpp"
@@ -184,10 +185,13 @@ class Client {
     int fd_ = -1;
 };
 
-sockaddr_in to_sockaddr(const Endpoint& e) {
-    sockaddr_in a{};
-    std::memcpy(&a, e.sa(), sizeof a);
-    return a;
+// The sockaddr_in the client sends to (the loop's sockets here are IPv4).
+sockaddr_in ipv4_sockaddr(const ntp::SocketAddress& address) {
+    sockaddr_storage ss{};
+    to_sockaddr(address, ss);
+    sockaddr_in sin{};
+    std::memcpy(&sin, &ss, sizeof sin);
+    return sin;
 }
 
 // The event loop and the NtpServer, wired through answer_request() as the
@@ -208,7 +212,7 @@ TEST_P(ReplyAllocationTest, SteadyStateRepliesAllocateNothing) {
     const ntp::SystemState state = synced_state();
     EventLoop& loop = *loop_;
     UdpOptions o;
-    o.bind = Endpoint::v4_loopback(0);
+    o.bind = ntp::SocketAddress::v4_loopback(0);
     int replies_queued = 0;
     const uint64_t sock = loop.open_udp(o, [&](const ReceivedDatagram& d) {
         const ntp::NtpInstant rx =
@@ -221,7 +225,7 @@ TEST_P(ReplyAllocationTest, SteadyStateRepliesAllocateNothing) {
             return;
         ++replies_queued;
     });
-    const sockaddr_in to = to_sockaddr(loop.local_endpoint(sock));
+    const sockaddr_in to = ipv4_sockaddr(*loop.local_address(sock));
     Client client;
 
     // One round: @count requests land in the socket before the loop runs, so
@@ -257,13 +261,13 @@ TEST_P(ReplyAllocationTest, SteadyStateRepliesAllocateNothing) {
 TEST_P(ReplyAllocationTest, LongAndShortDatagramsArriveIntactInOrder) {
     EventLoop& loop = *loop_;
     UdpOptions o;
-    o.bind = Endpoint::v4_loopback(0);
+    o.bind = ntp::SocketAddress::v4_loopback(0);
     std::vector<std::vector<uint8_t>> got;
     const uint64_t rx = loop.open_udp(o, [&](const ReceivedDatagram& d) {
         got.emplace_back(d.payload.begin(), d.payload.end());
     });
     const uint64_t tx = loop.open_udp(o, [](const ReceivedDatagram&) {});
-    const Endpoint dest = loop.local_endpoint(rx);
+    const ntp::SocketAddress dest = *loop.local_address(rx);
     auto datagram = [](int i) {
         // Sizes on both sides of the inline limit; content names the index.
         const size_t sizes[] = {48, 256, 257, 1200, 68};
@@ -293,7 +297,7 @@ TEST_P(WorkerAllocationTest, SteadyStateRepliesAllocateAlmostNothing) {
     LoopOptions lo;
     lo.choice = GetParam();
     UdpOptions o;
-    o.bind = Endpoint::v4_loopback(0);
+    o.bind = ntp::SocketAddress::v4_loopback(0);
     // Bind a port first, as the daemon does with its main socket.
     const int holder = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
     const int one = 1;
@@ -305,7 +309,7 @@ TEST_P(WorkerAllocationTest, SteadyStateRepliesAllocateAlmostNothing) {
     socklen_t len = sizeof a;
     getsockname(holder, reinterpret_cast<sockaddr*>(&a), &len);
     close(holder);  // one worker only: the whole group is the worker's socket
-    o.bind = Endpoint::v4_loopback(ntohs(a.sin_port));
+    o.bind = ntp::SocketAddress::v4_loopback(ntohs(a.sin_port));
     daemon::ServerWorkers workers(
         1, lo, std::vector<UdpOptions>{o},
         [&random] {

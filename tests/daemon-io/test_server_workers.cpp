@@ -47,7 +47,7 @@ class ServerWorkersTest : public ::testing::TestWithParam<io::BackendChoice> {
         io::LoopOptions lo;
         lo.choice = GetParam();
         io::UdpOptions o;
-        o.bind = io::Endpoint::v4_loopback(port);
+        o.bind = ntp::SocketAddress::v4_loopback(port);
         o.pktinfo = false;
         return std::make_unique<ServerWorkers>(
             count, lo, std::vector<io::UdpOptions>{o},

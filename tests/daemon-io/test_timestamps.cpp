@@ -67,7 +67,8 @@ TEST(RxControl, TimestampingAndPktinfoV4) {
     parse_rx_control(b.msg(), d);
     EXPECT_TRUE(same(d.rx.software, {100, 5}));
     EXPECT_TRUE(same(d.rx.hardware, {200, 6}));
-    EXPECT_EQ(d.local.address_string(), "192.0.2.5");
+    ASSERT_TRUE(d.local);
+    EXPECT_EQ(d.local->ip.to_string(), "192.0.2.5");
     EXPECT_EQ(d.ifindex, 7);
 }
 
@@ -90,7 +91,8 @@ TEST(RxControl, Ipv6PktinfoAndNothingElse) {
     ReceivedDatagram d;
     parse_rx_control(b.msg(), d);
     EXPECT_FALSE(d.rx.software);
-    EXPECT_EQ(d.local.address_string(), "2001:db8::9");
+    ASSERT_TRUE(d.local);
+    EXPECT_EQ(d.local->ip.to_string(), "2001:db8::9");
     EXPECT_EQ(d.ifindex, 3);
 }
 
@@ -128,33 +130,77 @@ TEST(TxReport, OtherErrorsAreNotReports) {
     EXPECT_FALSE(parse_tx_report(none.msg()));  // stamps without the error header
 }
 
+std::string ntop(int family, const void* address) {
+    char text[INET6_ADDRSTRLEN] = {};
+    inet_ntop(family, address, text, sizeof text);
+    return text;
+}
+
+// build_pktinfo() of @from for a socket of @family, as a message to read back.
+struct BuiltPktinfo {
+    BuiltPktinfo(const std::optional<ntp::SocketAddress>& from, int family) {
+        len = build_pktinfo(from, family, buf, sizeof buf);
+        msg.msg_control = buf;
+        msg.msg_controllen = len;
+    }
+    BuiltPktinfo(const BuiltPktinfo&) = delete;  // msg points into buf
+    BuiltPktinfo& operator=(const BuiltPktinfo&) = delete;
+
+    // "IP_PKTINFO <ipi_spec_dst>" or "IPV6_PKTINFO <ipi6_addr>", each only
+    // at its exact length; "" for anything else.
+    std::string source() const {
+        const cmsghdr* c = CMSG_FIRSTHDR(&msg);
+        if (c == nullptr) return "";
+        if (c->cmsg_level == IPPROTO_IP && c->cmsg_type == IP_PKTINFO &&
+            len == CMSG_SPACE(sizeof(in_pktinfo))) {
+            in_pktinfo pi;
+            std::memcpy(&pi, CMSG_DATA(c), sizeof pi);
+            return "IP_PKTINFO " + ntop(AF_INET, &pi.ipi_spec_dst);
+        }
+        if (c->cmsg_level == IPPROTO_IPV6 && c->cmsg_type == IPV6_PKTINFO &&
+            len == CMSG_SPACE(sizeof(in6_pktinfo))) {
+            in6_pktinfo pi;
+            std::memcpy(&pi, CMSG_DATA(c), sizeof pi);
+            return "IPV6_PKTINFO " + ntop(AF_INET6, &pi.ipi6_addr);
+        }
+        return "";
+    }
+
+    alignas(cmsghdr) uint8_t buf[64];
+    size_t len = 0;
+    msghdr msg{};
+};
+
 // A send's pktinfo names the source address: ipi_spec_dst for IPv4 (ipi_addr
 // is the receive side's), ipi6_addr for IPv6.
 TEST(Pktinfo, BuiltForTheSourceAddress) {
-    alignas(cmsghdr) uint8_t buf[64];
-    size_t len = build_pktinfo(*Endpoint::parse("192.0.2.44", 123), buf, sizeof buf);
-    ASSERT_EQ(len, CMSG_SPACE(sizeof(in_pktinfo)));
-    msghdr m{};
-    m.msg_control = buf;
-    m.msg_controllen = len;
-    cmsghdr* c = CMSG_FIRSTHDR(&m);
-    ASSERT_EQ(c->cmsg_level, IPPROTO_IP);
-    ASSERT_EQ(c->cmsg_type, IP_PKTINFO);
-    in_pktinfo pi;
-    std::memcpy(&pi, CMSG_DATA(c), sizeof pi);
-    char text[INET_ADDRSTRLEN];
-    EXPECT_STREQ(inet_ntop(AF_INET, &pi.ipi_spec_dst, text, sizeof text), "192.0.2.44");
-
-    len = build_pktinfo(*Endpoint::parse("2001:db8::44", 123), buf, sizeof buf);
-    ASSERT_EQ(len, CMSG_SPACE(sizeof(in6_pktinfo)));
-    m.msg_controllen = len;
+    EXPECT_EQ(BuiltPktinfo(ntp::SocketAddress::parse("192.0.2.44", 123), AF_INET).source(),
+              "IP_PKTINFO 192.0.2.44");
+    const BuiltPktinfo v6(ntp::SocketAddress::parse("2001:db8::44", 123), AF_INET6);
+    EXPECT_EQ(v6.source(), "IPV6_PKTINFO 2001:db8::44");
     ReceivedDatagram d;
-    parse_rx_control(m, d);  // the same layout as a received IPV6_PKTINFO
-    EXPECT_EQ(d.local.address_string(), "2001:db8::44");
+    parse_rx_control(v6.msg, d);  // the same layout as a received IPV6_PKTINFO
+    ASSERT_TRUE(d.local);
+    EXPECT_EQ(d.local->ip.to_string(), "2001:db8::44");
 
-    EXPECT_EQ(build_pktinfo(Endpoint(), buf, sizeof buf), 0u);
+    EXPECT_EQ(BuiltPktinfo(std::nullopt, AF_INET).len, 0u);
+    EXPECT_EQ(BuiltPktinfo(ntp::SocketAddress::parse("2001:db8::44", 1), AF_INET).len, 0u)
+        << "an AF_INET socket cannot send from an IPv6 address";
     alignas(cmsghdr) uint8_t tiny[8];
-    EXPECT_EQ(build_pktinfo(*Endpoint::parse("192.0.2.1", 1), tiny, sizeof tiny), 0u);
+    EXPECT_EQ(build_pktinfo(ntp::SocketAddress::parse("192.0.2.1", 1), AF_INET, tiny, sizeof tiny),
+              0u);
+}
+
+// A dual-stack AF_INET6 socket reports an IPv4 request's destination as
+// IPV6_PKTINFO ::ffff:a.b.c.d: it reads as the IPv4 address, and the reply
+// from it is IPV6_PKTINFO with the same mapped address again.
+TEST(Pktinfo, IPv4OnADualStackSocketIsMappedBothWays) {
+    const BuiltPktinfo mapped(ntp::SocketAddress::parse("192.0.2.44", 0), AF_INET6);
+    EXPECT_EQ(mapped.source(), "IPV6_PKTINFO ::ffff:192.0.2.44");
+    ReceivedDatagram d;
+    parse_rx_control(mapped.msg, d);
+    ASSERT_TRUE(d.local);
+    EXPECT_EQ(d.local->ip, ntp::IpAddress::v4(192, 0, 2, 44));
 }
 
 TEST(TimerQueue, FiresInDeadlineOrderFifoOnTiesAndSkipsCancelled) {

@@ -94,12 +94,12 @@ TEST_P(UringRestrictions, AllowsTheOpcodesTheLoopUses) {
 
     // And the loop itself still moves datagrams on the restricted ring.
     UdpOptions o;
-    o.bind = Endpoint::v4_loopback(0);
+    o.bind = ntp::SocketAddress::v4_loopback(0);
     int got = 0;
     const uint64_t rx = loop_->open_udp(o, [&](const ReceivedDatagram&) { ++got; });
     const uint64_t tx = loop_->open_udp(o, [](const ReceivedDatagram&) {});
     const uint8_t payload[4] = {1, 2, 3, 4};
-    loop_->send_udp(tx, loop_->local_endpoint(rx), payload);
+    loop_->send_udp(tx, *loop_->local_address(rx), payload);
     EXPECT_TRUE(run_until(*loop_, [&] { return got == 1; }));
 }
 

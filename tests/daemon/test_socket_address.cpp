@@ -64,5 +64,23 @@ TEST(SocketAddress, ParsesHostAndPort) {
     }
 }
 
+// The wildcard and loopback addresses sockets are bound to.
+TEST(SocketAddress, AnyAndLoopbackOfEachFamily) {
+    EXPECT_EQ(SocketAddress::v4_any(123), SocketAddress::parse("0.0.0.0:123", 0));
+    EXPECT_EQ(SocketAddress::v6_any(0), SocketAddress::parse("[::]:0", 1));
+    EXPECT_EQ(SocketAddress::v4_loopback(5), SocketAddress::parse("127.0.0.1:5", 0));
+    EXPECT_EQ(SocketAddress::v6_loopback(5), SocketAddress::parse("[::1]:5", 0));
+}
+
+// A zone (interface index) is part of a link-local address: printed, compared.
+TEST(SocketAddress, ZoneIsPrintedAndCompared) {
+    SocketAddress a = *SocketAddress::parse("[fe80::1]:123", 0);
+    const SocketAddress unscoped = a;
+    a.scope_id = 3;
+    EXPECT_EQ(a.to_string(), "[fe80::1%3]:123");
+    EXPECT_EQ(unscoped.to_string(), "[fe80::1]:123");
+    EXPECT_NE(a, unscoped);
+}
+
 }  // namespace
 }  // namespace nanotime::ntp

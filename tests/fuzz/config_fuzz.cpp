@@ -3,14 +3,14 @@
 // Any input must give either a Config or a non-empty list of errors, each
 // with a message, and never crash, hang or leak. A Config the check accepts
 // must start: it is turned into the start-up structures as the daemon does
-// (listen addresses into the loop's sockaddr endpoints, the server config
+// (listen addresses into the sockaddrs they are bound with, the server config
 // into an NtpServer), and none of that may fail.
 #include <cstdint>
 #include <cstdlib>
 #include <string_view>
 
 #include "config/config.hpp"
-#include "io/endpoint.hpp"
+#include "io/sockaddr.hpp"
 #include "server/ntp_server.hpp"
 #include "util/random.hpp"
 
@@ -29,17 +29,20 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     }
     if (c.server.enabled() && c.server.access.empty()) std::abort();
     (void)c.server.uses_privileged_port();
-    // Start-up: every listen address becomes a bindable sockaddr, and the
-    // text the daemon logs for it reads back as the same address.
+    // Start-up: every listen address becomes a bindable sockaddr that reads
+    // back as the same address (io/sockaddr.hpp, the one conversion), and
+    // the text the daemon logs for it parses as that address again.
     for (const ntp::SocketAddress& address : c.server.listen) {
         if (address.port == 0) std::abort();
-        const io::Endpoint bind = io::to_endpoint(address);
-        if (bind.empty() || bind.port() != address.port) std::abort();
-        if (io::to_core(bind) != ntp::SocketAddress{address.ip.unmapped(), address.port}) {
+        sockaddr_storage bind{};
+        const socklen_t len = io::to_sockaddr(address, bind);
+        if (len == 0) std::abort();
+        const auto back = io::from_sockaddr(reinterpret_cast<const sockaddr*>(&bind), len);
+        if (!back || *back != ntp::SocketAddress{address.ip.unmapped(), address.port}) {
             std::abort();
         }
-        const auto again = io::Endpoint::parse(bind.to_string(), 0);
-        if (!again || !(*again == bind)) std::abort();
+        const auto again = ntp::SocketAddress::parse(address.to_string(), 0);
+        if (!again || *again != address) std::abort();
     }
     // The server object the daemon builds (its rate-limit table is allocated
     // up front: only small ones here, the size is not what is checked).

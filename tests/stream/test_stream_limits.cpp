@@ -8,8 +8,8 @@ namespace {
 
 using namespace std::chrono_literals;
 
-Endpoint addr(const char* text) {
-    return *Endpoint::parse(text, 0);
+ntp::SocketAddress addr(const char* text) {
+    return *ntp::SocketAddress::parse(text, 0);
 }
 
 TEST(AddressRateLimiterTest, BurstThenRefillAtTheRate) {

@@ -10,6 +10,7 @@
 #include <cerrno>
 #include <string>
 
+#include "io/sockaddr.hpp"
 #include "loop_test_support.hpp"
 
 namespace nanotime::io::testing {
@@ -19,7 +20,7 @@ uint16_t port_of(int fd) {
     sockaddr_storage ss{};
     socklen_t len = sizeof ss;
     getsockname(fd, reinterpret_cast<sockaddr*>(&ss), &len);
-    return Endpoint::from_sockaddr(reinterpret_cast<sockaddr*>(&ss), len).port();
+    return from_sockaddr(reinterpret_cast<sockaddr*>(&ss), len)->port;
 }
 
 std::span<const uint8_t> bytes(const std::string& s) {
@@ -31,7 +32,7 @@ using TcpStreamTest = LoopTest;
 // An echo server on the loop: every accepted connection echoes what it reads.
 struct EchoServer {
     EchoServer(EventLoop& loop, size_t output_cap = 0) : loop(loop) {
-        fd = open_tcp_listener(Endpoint::v4_loopback(0));
+        fd = open_tcp_listener(ntp::SocketAddress::v4_loopback(0));
         port = port_of(fd);
         listener = loop.listen_stream(fd, [this, output_cap](int cfd) {
             const uint64_t c = this->loop.add_stream(
@@ -60,7 +61,7 @@ TEST_P(TcpStreamTest, ConnectWritesQueuedBeforeConnectedAndEchoes) {
     std::string echoed;
     bool client_closed = false;
     const uint64_t c = loop_->connect_stream(
-        Endpoint::v4_loopback(server.port), [&](uint64_t, int err) { outcome = err; },
+        ntp::SocketAddress::v4_loopback(server.port), [&](uint64_t, int err) { outcome = err; },
         [&](uint64_t, std::span<const uint8_t> d) { echoed.append(d.begin(), d.end()); },
         [&](uint64_t) { client_closed = true; });
     loop_->write_stream(c, bytes("queued before connect;"));
@@ -74,13 +75,13 @@ TEST_P(TcpStreamTest, ConnectWritesQueuedBeforeConnectedAndEchoes) {
 
 TEST_P(TcpStreamTest, RefusedConnectReportsTheErrorThenCloses) {
     // A port nobody listens on: bind one, note it, close it.
-    const int probe = open_tcp_listener(Endpoint::v4_loopback(0));
+    const int probe = open_tcp_listener(ntp::SocketAddress::v4_loopback(0));
     const uint16_t port = port_of(probe);
     close(probe);
     int outcome = -1;
     bool closed = false;
     loop_->connect_stream(
-        Endpoint::v4_loopback(port), [&](uint64_t, int err) { outcome = err; },
+        ntp::SocketAddress::v4_loopback(port), [&](uint64_t, int err) { outcome = err; },
         [](uint64_t, std::span<const uint8_t>) {}, [&](uint64_t) { closed = true; });
     ASSERT_TRUE(run_until(*loop_, [&] { return closed; }));
     EXPECT_EQ(outcome, ECONNREFUSED);

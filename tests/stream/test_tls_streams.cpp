@@ -53,13 +53,13 @@ std::shared_ptr<TlsContext> client_tls() {
 class TlsStreamTest : public LoopTest {
   protected:
     void start(const ListenerLimits& limits, bool tls = true) {
-        const int fd = open_tcp_listener(Endpoint::v4_loopback(0), 1024);
+        const int fd = open_tcp_listener(ntp::SocketAddress::v4_loopback(0), 1024);
         sockaddr_in a{};
         socklen_t len = sizeof a;
         getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len);
         port_ = ntohs(a.sin_port);
         StreamServer::Handlers h;
-        h.on_open = [this](uint64_t, const Endpoint&) { ++opened_; };
+        h.on_open = [this](uint64_t, const ntp::SocketAddress&) { ++opened_; };
         h.on_data = [this](uint64_t c, std::span<const uint8_t> d) {
             server_->send(c, d);
             server_->request_done(c);
@@ -86,8 +86,8 @@ TEST_P(TlsStreamTest, EchoOverTls13WithAlpnAndAgreeingExporters) {
             echoed[i].append(d.begin(), d.end());
         };
         h.on_close = [&close_reason, i](const std::string& e) { close_reason[i] = e; };
-        clients.push_back(std::make_unique<StreamClient>(*loop_, Endpoint::v4_loopback(port_),
-                                                         client_tls(), std::move(h), 3000ms));
+        clients.push_back(std::make_unique<StreamClient>(
+            *loop_, ntp::SocketAddress::v4_loopback(port_), client_tls(), std::move(h), 3000ms));
         clients.back()->send(bytes("ping " + std::to_string(i)));  // before the handshake
     }
     ASSERT_TRUE(run_until(*loop_,
@@ -113,14 +113,14 @@ TEST_P(TlsStreamTest, EchoOverTls13WithAlpnAndAgreeingExporters) {
 
 TEST_P(TlsStreamTest, ServerAndClientExportTheSameKeys) {
     std::optional<std::vector<uint8_t>> server_key;
-    const int fd = open_tcp_listener(Endpoint::v4_loopback(0));
+    const int fd = open_tcp_listener(ntp::SocketAddress::v4_loopback(0));
     sockaddr_in a{};
     socklen_t len = sizeof a;
     getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len);
     StreamServer* srv = nullptr;
     StreamServer::Handlers h;
     const uint8_t ctx[] = {0, 0, 0, 15, 0};
-    h.on_open = [&](uint64_t c, const Endpoint&) {
+    h.on_open = [&](uint64_t c, const ntp::SocketAddress&) {
         server_key = srv->export_keying_material(c, "EXPORTER-network-time-security", ctx, 32);
         EXPECT_EQ(srv->alpn(c), "ntske/1");
     };
@@ -129,7 +129,7 @@ TEST_P(TlsStreamTest, ServerAndClientExportTheSameKeys) {
     bool open = false;
     StreamClient::Handlers ch;
     ch.on_open = [&] { open = true; };
-    StreamClient client(*loop_, Endpoint::v4_loopback(ntohs(a.sin_port)), client_tls(),
+    StreamClient client(*loop_, ntp::SocketAddress::v4_loopback(ntohs(a.sin_port)), client_tls(),
                         std::move(ch), 3000ms);
     ASSERT_TRUE(run_until(*loop_, [&] { return open && server_key.has_value(); }));
     const auto client_key =
@@ -139,7 +139,7 @@ TEST_P(TlsStreamTest, ServerAndClientExportTheSameKeys) {
 }
 
 TEST_P(TlsStreamTest, ClientReportsRefusedConnect) {
-    const int probe = open_tcp_listener(Endpoint::v4_loopback(0));
+    const int probe = open_tcp_listener(ntp::SocketAddress::v4_loopback(0));
     sockaddr_in a{};
     socklen_t len = sizeof a;
     getsockname(probe, reinterpret_cast<sockaddr*>(&a), &len);
@@ -147,7 +147,7 @@ TEST_P(TlsStreamTest, ClientReportsRefusedConnect) {
     std::string reason = "open";
     StreamClient::Handlers h;
     h.on_close = [&](const std::string& e) { reason = e; };
-    StreamClient client(*loop_, Endpoint::v4_loopback(ntohs(a.sin_port)), client_tls(),
+    StreamClient client(*loop_, ntp::SocketAddress::v4_loopback(ntohs(a.sin_port)), client_tls(),
                         std::move(h), 3000ms);
     ASSERT_TRUE(run_until(*loop_, [&] { return reason != "open"; }));
     EXPECT_NE(reason.find("refused"), std::string::npos) << reason;
@@ -156,7 +156,7 @@ TEST_P(TlsStreamTest, ClientReportsRefusedConnect) {
 TEST_P(TlsStreamTest, ClientTimesOutOnAServerThatNeverAnswers) {
     // A listener nobody accepts from: the kernel completes the TCP
     // handshake, and the ClientHello is never answered.
-    const int mute = open_tcp_listener(Endpoint::v4_loopback(0));
+    const int mute = open_tcp_listener(ntp::SocketAddress::v4_loopback(0));
     sockaddr_in a{};
     socklen_t len = sizeof a;
     getsockname(mute, reinterpret_cast<sockaddr*>(&a), &len);
@@ -164,7 +164,7 @@ TEST_P(TlsStreamTest, ClientTimesOutOnAServerThatNeverAnswers) {
     StreamClient::Handlers h;
     h.on_close = [&](const std::string& e) { reason = e; };
     const auto t0 = MonoClock::now();
-    StreamClient client(*loop_, Endpoint::v4_loopback(ntohs(a.sin_port)), client_tls(),
+    StreamClient client(*loop_, ntp::SocketAddress::v4_loopback(ntohs(a.sin_port)), client_tls(),
                         std::move(h), 200ms);
     ASSERT_TRUE(run_until(*loop_, [&] { return reason != "open"; }));
     EXPECT_EQ(reason, "connect/handshake timed out");
@@ -180,8 +180,8 @@ TEST_P(TlsStreamTest, WrongServerNameFailsBothSides) {
     std::string reason = "open";
     StreamClient::Handlers h;
     h.on_close = [&](const std::string& e) { reason = e; };
-    StreamClient client(*loop_, Endpoint::v4_loopback(port_), TlsContext::client(c), std::move(h),
-                        3000ms);
+    StreamClient client(*loop_, ntp::SocketAddress::v4_loopback(port_), TlsContext::client(c),
+                        std::move(h), 3000ms);
     ASSERT_TRUE(run_until(*loop_, [&] {
         return reason != "open" && server_->open_connections() == 0 &&
                server_->stats().tls_failed == 1;
@@ -218,7 +218,7 @@ TEST_P(TlsStreamTest, ListenerByteBudgetStopsReadingAndRefusesNewConnections) {
     ListenerLimits limits;
     limits.max_bytes_in_flight = 256 * 1024;
     limits.max_queued_per_connection = 64 << 20;  // not the per-connection cap: the budget
-    const int fd = open_tcp_listener(Endpoint::v4_loopback(0), 64);
+    const int fd = open_tcp_listener(ntp::SocketAddress::v4_loopback(0), 64);
     sockaddr_in a{};
     socklen_t len = sizeof a;
     getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len);
@@ -281,7 +281,8 @@ TEST_P(TlsStreamTest, SlowlorisIsCutAtTheRequestTimeout) {
     std::string echoed;
     StreamClient::Handlers h;
     h.on_data = [&](std::span<const uint8_t> d) { echoed.append(d.begin(), d.end()); };
-    StreamClient polite(*loop_, Endpoint::v4_loopback(port_), client_tls(), std::move(h), 3000ms);
+    StreamClient polite(*loop_, ntp::SocketAddress::v4_loopback(port_), client_tls(), std::move(h),
+                        3000ms);
     polite.send(bytes("hi"));
     const auto t0 = MonoClock::now();
     size_t next = 0;

@@ -33,6 +33,7 @@
 #include <thread>
 #include <vector>
 
+#include "io/sockaddr.hpp"
 #include "net/socket_address.hpp"
 
 namespace {
@@ -173,10 +174,10 @@ int main(int argc, char** argv) try {
                      listen.c_str());
         return 2;
     }
+    sockaddr_storage bound;
+    nanotime::io::to_sockaddr(*address, bound, AF_INET);
     sockaddr_in addr{};
-    addr.sin_family = AF_INET;
-    addr.sin_port = htons(address->port);
-    std::memcpy(&addr.sin_addr, address->ip.bytes.data(), 4);
+    std::memcpy(&addr, &bound, sizeof addr);
     struct sigaction sa {};
     sa.sa_handler = on_signal;
     sigaction(SIGTERM, &sa, nullptr);

@@ -47,6 +47,7 @@
 #include <string_view>
 #include <vector>
 
+#include "io/sockaddr.hpp"
 #include "net/socket_address.hpp"
 
 namespace {
@@ -84,17 +85,17 @@ uint64_t mono_ns() {
 }
 
 // An IPv4 address with an optional port (ntp::SocketAddress::parse, the
-// daemon's one reader of addresses); false for anything else.
+// daemon's one reader of addresses, and io::to_sockaddr); false for
+// anything else.
 bool parse_ipv4(const std::string& text, uint16_t default_port, sockaddr_in& out) {
     const auto address = nanotime::ntp::SocketAddress::parse(text, default_port);
     if (!address || address->ip.family != nanotime::ntp::AddressFamily::Ipv4 ||
         address->port == 0) {
         return false;
     }
-    out = sockaddr_in{};
-    out.sin_family = AF_INET;
-    out.sin_port = htons(address->port);
-    std::memcpy(&out.sin_addr, address->ip.bytes.data(), 4);
+    sockaddr_storage ss;
+    nanotime::io::to_sockaddr(*address, ss, AF_INET);
+    std::memcpy(&out, &ss, sizeof out);
     return true;
 }
 
