@@ -369,13 +369,17 @@ void ClientDriver::send_request(const ntp::SendTo& send) {
                     return;
                 }
                 // The TX stamp may still sit in the error queue: take it first.
-                loop_.collect_tx_timestamps(d.socket);
-                auto it = sources_.find(source);
-                if (it != sources_.end() && it->second.socket == d.socket) {
-                    loop_.close_udp(d.socket);
-                    it->second.socket = 0;
-                }
+                const uint64_t socket = d.socket;
+                loop_.collect_tx_timestamps(socket);
+                const auto close_exchange = [this, source, socket] {
+                    auto it = sources_.find(source);
+                    if (it != sources_.end() && it->second.socket == socket) {
+                        loop_.close_udp(socket);
+                        it->second.socket = 0;
+                    }
+                };
                 if (clock_.realtime_steps() != steps_at_send) {
+                    close_exchange();
                     ++exchanges_across_step_;
                     log_.debug(io::LogClass::ClockAdjust,
                                "reply from " + to.to_string() +
@@ -384,6 +388,12 @@ void ClientDriver::send_request(const ntp::SendTo& send) {
                 }
                 carry_out(core_->handle_packet(request_id, d.payload, timescale_.receive_time(d),
                                                random_));
+                // The exchange is over once the source took a reply for it.
+                // A datagram it refused (bogus, unauthentic, an NTS reply
+                // replayed) leaves the request waiting: the socket stays open
+                // for the real reply until the next request replaces it.
+                const ntp::NtpSource* s = core_->source(source);
+                if (!s || s->outstanding_request() != request_id) close_exchange();
             },
             [this, request_id, steps_at_send](const io::TxTimestamp& t) {
                 if (clock_.realtime_steps() != steps_at_send) return;  // the reply is dropped too

@@ -36,22 +36,9 @@ set -euo pipefail
 scenario=$1 backend=$2 nanotimed=$3 nanotimectl=$4 workroot=$5 seccomp=${6:-enforce}
 here=$(cd "$(dirname "$0")" && pwd)
 
-skip() { echo "SKIP: $*"; exit 77; }
-fail() {
-	echo "FAIL: $*" >&2
-	for f in "$work"/*.log; do
-		[ -f "$f" ] || continue
-		echo "---- $f (last 30 lines)" >&2
-		tail -n 30 "$f" >&2
-	done
-	exit 1
-}
-note() { echo "interop: $scenario/$backend: $*"; }
+# shellcheck source=interop-common.sh
+. "$here/interop-common.sh"
 
-[ "$(id -u)" = 0 ] || skip "needs root for network namespaces"
-for tool in ip setpriv tshark python3; do
-	command -v "$tool" >/dev/null || skip "$tool not installed"
-done
 case $scenario in
 chronyd-server | chronyd-client | ntpdig-client | ntpd-server | chronyd-views) ;;
 *) fail "unknown scenario $scenario" ;;
@@ -60,61 +47,8 @@ if [ "$scenario" = ntpdig-client ]; then
 	command -v ntpdig >/dev/null || skip "ntpdig not installed (Debian package ntpsec-ntpdig)"
 fi
 
-mkdir -p "$workroot"
-work=$workroot/$scenario-$backend
-rm -rf "$work"
-mkdir -p "$work"
-chmod 755 "$workroot" "$work" # chronyd drops to _chrony and writes its pid file here
-
-tag=$$
-ns_up=nt-$tag-up
-ns_dn=nt-$tag-dn
-pids=()
-# Background processes are started as `ip netns exec NS PROGRAM &` (never
-# through a shell function, which would put a subshell between $! and the
-# program), so $! is the program itself: ip and setpriv exec it.
-cleanup() {
-	local p
-	for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
-	for _ in $(seq 1 30); do
-		local alive=0
-		for p in "${pids[@]}"; do kill -0 "$p" 2>/dev/null && alive=1; done
-		[ "$alive" = 0 ] && break
-		sleep 0.1
-	done
-	for p in "${pids[@]}"; do kill -KILL "$p" 2>/dev/null || true; done
-	ip netns del "$ns_up" 2>/dev/null || true
-	ip netns del "$ns_dn" 2>/dev/null || true
-	rm -rf "/etc/netns/$ns_dn"
-	[ -z "${rundir:-}" ] || rm -rf "$rundir"
-}
-trap cleanup EXIT
-
-# Processes without CAP_SYS_TIME, whatever they try.
-noclock=(setpriv --bounding-set -sys_time --inh-caps -sys_time)
-in_up() { ip netns exec "$ns_up" "$@"; }  # foreground only
-in_dn() { ip netns exec "$ns_dn" "$@"; }  # foreground only
-
-ip netns add "$ns_up"
-ip netns add "$ns_dn"
-ip link add veth-up netns "$ns_up" type veth peer name veth-dn netns "$ns_dn"
-ip -n "$ns_up" addr add 10.201.0.1/24 dev veth-up
-ip -n "$ns_dn" addr add 10.201.0.2/24 dev veth-dn
-ip -n "$ns_up" addr add fd00:201::1/64 dev veth-up nodad
-ip -n "$ns_dn" addr add fd00:201::2/64 dev veth-dn nodad
-for ns in "$ns_up" "$ns_dn"; do ip -n "$ns" link set lo up; done
-ip -n "$ns_up" link set veth-up up
-ip -n "$ns_dn" link set veth-dn up
-
-# Capture in dn from the start.
-ip netns exec "$ns_dn" tshark -i veth-dn -f "udp port 123" -w "$work/capture.pcapng" >"$work/tshark.log" 2>&1 &
-pids+=($!)
-tshark_pid=$!
-for _ in $(seq 1 100); do
-	grep -q "Capturing on" "$work/tshark.log" 2>/dev/null && break
-	sleep 0.1
-done
-grep -q "Capturing on" "$work/tshark.log" || fail "tshark did not start"
+interop_prepare
+make_namespaces
 
 start_chronyd_server() {
 	cat >"$work/chronyd-server.conf" <<-CONF
@@ -125,99 +59,7 @@ start_chronyd_server() {
 		bindcmdaddress /
 		pidfile $work/chronyd-server.pid
 	CONF
-	ip netns exec "$ns_up" "${noclock[@]}" "$chronyd" -x -d -u root -f "$work/chronyd-server.conf" \
-		>"$work/chronyd-server.log" 2>&1 &
-	pids+=($!)
-}
-
-# peer_binary NAME PACKAGE [MARK]: the installed NAME (if its --version
-# shows MARK), else NAME from PACKAGE fetched with apt-get download and
-# unpacked under the work tree, once. Debian's chrony and ntpsec conflict
-# (both provide time-daemon), so usually only one of them is installed.
-peer_binary() {
-	local name=$1 package=$2 mark=${3:-}
-	if command -v "$name" >/dev/null &&
-		{ [ -z "$mark" ] || "$name" --version 2>&1 | grep -q "$mark"; }; then
-		command -v "$name"
-		return
-	fi
-	local dir=$workroot/pkg-$package
-	(
-		flock 9
-		if [ ! -x "$dir/root/usr/sbin/$name" ]; then
-			rm -rf "$dir"
-			mkdir -p "$dir"
-			(cd "$dir" && apt-get download -q "$package" >/dev/null 2>&1 &&
-				dpkg -x "$package"_*.deb root) || true
-		fi
-	) 9>"$workroot/pkg-$package.lock"
-	[ -x "$dir/root/usr/sbin/$name" ] || return 1
-	echo "$dir/root/usr/sbin/$name"
-}
-
-start_ntpd_server() {
-	local ntpd
-	ntpd=$(peer_binary ntpd ntpsec ntpsec) || skip "no NTPsec ntpd (apt-get download ntpsec failed)"
-	# Orphan mode: with no sources ntpd serves stratum 5 after a second.
-	cat >"$work/ntpd.conf" <<-CONF
-		tos orphan 5
-		tos orphanwait 1
-		restrict default nomodify noquery
-		disable ntp
-		disable kernel
-		statsdir $work/
-	CONF
-	ip netns exec "$ns_up" "${noclock[@]}" "$ntpd" -n -c "$work/ntpd.conf" -p "$work/ntpd.pid" \
-		-l "$work/ntpd.log" >"$work/ntpd-stdout.log" 2>&1 &
-	pids+=($!)
-}
-
-# nanotimed in dn, client of SERVERS (addresses), serving on 10.201.0.2;
-# polls from 2^3 to 2^${nt_maxpoll:-4} s.
-start_nanotimed() {
-	{
-		for s in "$@"; do
-			printf '[[source]]\nserver = "%s"\nminpoll = 3\nmaxpoll = %s\niburst = true\n\n' \
-				"$s" "${nt_maxpoll:-4}"
-		done
-		printf '[server]\nlisten = ["10.201.0.2:123", "[fd00:201::2]:123"]\n'
-		printf 'allow = ["10.201.0.0/24", "fd00:201::/64"]\n\n'
-		printf '[server.rate_limit]\ninterval = 0.5\nburst = 16\n\n'
-		printf '[clock]\nadjust = false\ndrift_file = ""\nleap_seconds_file = "%s"\n\n' \
-			"$here/../daemon/data/leap-seconds.list"
-		printf '[control]\nsocket = "%s"\n\n' "$work/nanotimed.sock"
-		printf '[io]\nbackend = "%s"\n\n' "$backend"
-		printf '[log]\nlevel = "debug"\n\n'
-		printf '[service]\nuser = ""\nseccomp = "%s"\n' "$seccomp"
-	} >"$work/nanotimed.toml"
-	"$nanotimed" --check-config -c "$work/nanotimed.toml" >/dev/null ||
-		fail "nanotimed rejects its configuration"
-	ip netns exec "$ns_dn" "${noclock[@]}" "$nanotimed" -c "$work/nanotimed.toml" >"$work/nanotimed.log" 2>&1 &
-	pids+=($!)
-	nanotimed_pid=$!
-}
-
-ctl() { in_dn "$nanotimectl" -s "$work/nanotimed.sock" --json "$@"; }
-
-# Waits until nanotimed is synchronised and has 4+ samples from each of
-# its WANT sources; fails after 40 s.
-wait_synchronised() {
-	local want=$1 deadline=$((SECONDS + 40))
-	while [ "$SECONDS" -lt "$deadline" ]; do
-		kill -0 "$nanotimed_pid" 2>/dev/null || fail "nanotimed exited"
-		if ctl status >"$work/status.json" 2>/dev/null &&
-			grep -q '"synchronized": *true' "$work/status.json" &&
-			ctl sourcestats >"$work/sourcestats.json" 2>/dev/null &&
-			python3 - "$work/sourcestats.json" "$want" <<-'PY'; then
-				import json, sys
-				ss = json.load(open(sys.argv[1]))["sourcestats"]
-				sys.exit(0 if len(ss) == int(sys.argv[2]) and all(s["samples"] >= 4 for s in ss) else 1)
-			PY
-			return 0
-		fi
-		sleep 0.5
-	done
-	fail "nanotimed did not synchronise within 40 s"
+	start_chronyd "$ns_up" server
 }
 
 # Checks nanotimed's view of its sources: |offset| < 1 ms (one host clock),
@@ -263,10 +105,8 @@ fi
 case $scenario in
 chronyd-server)
 	start_chronyd_server
-	# A host name, so that the resolver thread runs (under seccomp): ip
-	# netns exec bind-mounts /etc/netns/NS/hosts over /etc/hosts.
-	mkdir -p "/etc/netns/$ns_dn"
-	echo "10.201.0.1 upstream.nanotime.test" >"/etc/netns/$ns_dn/hosts"
+	# A host name, so that the resolver thread runs (under seccomp).
+	hosts_file "$ns_dn" "10.201.0.1 upstream.nanotime.test"
 	start_nanotimed upstream.nanotime.test fd00:201::1
 	wait_synchronised 2
 	check_sources
@@ -354,9 +194,7 @@ chronyd-views)
 		bindcmdaddress $s2_sock
 		pidfile $work/chronyd-s2.pid
 	CONF
-	ip netns exec "$ns_dn" "${noclock[@]}" "$chronyd" -x -4 -d -u root -f "$work/chronyd-s2.conf" \
-		>"$work/chronyd-s2.log" 2>&1 &
-	pids+=($!)
+	start_chronyd "$ns_dn" s2 -4
 	# Their client, polling both as often as they poll the upstream. It
 	# serves nothing (port 0).
 	cat >"$work/chronyd-client.conf" <<-CONF
@@ -368,9 +206,7 @@ chronyd-views)
 		bindcmdaddress $client_sock
 		pidfile $work/chronyd-client.pid
 	CONF
-	ip netns exec "$ns_up" "${noclock[@]}" "$chronyd" -x -4 -d -u root -f "$work/chronyd-client.conf" \
-		>"$work/chronyd-client.log" 2>&1 &
-	pids+=($!)
+	start_chronyd "$ns_up" client -4
 	wait_synchronised 1
 	# For ~45 s after nanotimed synchronised, every 2 s: what the client
 	# received last from each (one reading per reply, told apart by the
@@ -568,37 +404,6 @@ chronyd-views)
 	;;
 esac
 
-# Stop the capture and decode it.
-sleep 0.2
-kill -INT "$tshark_pid"
-for _ in $(seq 1 50); do
-	kill -0 "$tshark_pid" 2>/dev/null || break
-	sleep 0.1
-done
-kill -0 "$tshark_pid" 2>/dev/null && fail "tshark did not stop"
-wait "$tshark_pid" 2>/dev/null || true
-tshark -r "$work/capture.pcapng" -Y ntp -T fields -e ntp.flags.mode \
-	>"$work/modes.txt" 2>"$work/tshark-read.log" || fail "tshark cannot read the capture"
-total=$(tshark -r "$work/capture.pcapng" 2>/dev/null | wc -l)
-ntp=$(wc -l <"$work/modes.txt")
-clients=$(grep -c '^3$' "$work/modes.txt" || true)
-servers=$(grep -c '^4$' "$work/modes.txt" || true)
-bad=$(tshark -r "$work/capture.pcapng" -Y '!ntp || _ws.malformed || _ws.expert.severity >= 0x00600000' \
-	2>/dev/null | wc -l)
-note "capture: $total packets, $ntp NTP ($clients client, $servers server), $bad malformed or not NTP"
-[ "$ntp" -gt 0 ] && [ "$ntp" -eq "$total" ] || fail "captured packets that are not NTP"
-[ "$clients" -gt 0 ] && [ "$servers" -gt 0 ] || fail "capture lacks requests or replies"
-[ "$bad" -eq 0 ] || fail "$bad packets decode with errors"
-
-# nanotimed must still be alive (seccomp kills are silent) and stop cleanly.
-kill -0 "$nanotimed_pid" 2>/dev/null || fail "nanotimed died"
-kill -TERM "$nanotimed_pid"
-for _ in $(seq 1 50); do
-	kill -0 "$nanotimed_pid" 2>/dev/null || break
-	sleep 0.1
-done
-kill -0 "$nanotimed_pid" 2>/dev/null && fail "nanotimed did not stop on SIGTERM"
-status=0
-wait "$nanotimed_pid" || status=$?
-[ "$status" -eq 0 ] || fail "nanotimed exited with status $status on SIGTERM"
+check_capture
+stop_nanotimed
 echo "PASS: $scenario ($backend)"
