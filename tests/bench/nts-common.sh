@@ -1,10 +1,38 @@
-# shellcheck shell=bash disable=SC2154  # work, ns_s, pids, server_cpu, chronyd, nanotimed: set by the sourcing script
+# shellcheck shell=bash disable=SC2154,SC2034  # work, ns_s, pids, server_cpu, chronyd, nanotimed: set by the sourcing script
 # nts-common.sh - sourced by the NTS benchmarks (nts-server.sh, nts-ke.sh):
 # the certificate, and nanotimed and chronyd configured as NTS servers (NTP
 # on port 123 and NTS-KE on 4460 of one address in the server namespace).
 #
-# The caller has sourced netns-pair.sh and set up the namespaces; it sets
-# work, ns_s, server_cpu (a taskset prefix or empty), chronyd and nanotimed.
+# nts_prerequisites comes first; the rest need netns-pair.sh sourced and the
+# namespaces set up, and work, ns_s, server_cpu, chronyd and nanotimed set.
+
+# nts_prerequisites NAME: skips (exit 77) without root, iproute2, python3,
+# openssl or chronyd; exits 1 if a binary is not built. Sets ntpload,
+# ntskeload, nanotimed and chronyd (each overridable by NTPLOAD, NTSKELOAD,
+# NANOTIMED, CHRONYD) and, from $pin ("SERVER:LOAD" CPUs, or empty), the
+# taskset prefixes server_cpu and load_cpu. The caller sets build and pin.
+nts_prerequisites() {
+	local name=$1 b
+	skip() { echo "$name: SKIP: $*"; exit 77; }
+	[ "$(id -u)" = 0 ] || skip "needs root for network namespaces"
+	command -v ip >/dev/null || skip "no ip (iproute2)"
+	command -v python3 >/dev/null || skip "no python3"
+	command -v openssl >/dev/null || skip "no openssl"
+	ntpload=${NTPLOAD:-$build/tools/ntpload/ntpload}
+	ntskeload=${NTSKELOAD:-$build/tools/ntpload/ntskeload}
+	nanotimed=${NANOTIMED:-$build/daemon/nanotimed/nanotimed}
+	for b in "$ntpload" "$ntskeload" "$nanotimed"; do
+		[ -x "$b" ] || { echo "$name: $b not built (cmake --build $build --target nanotimed ntpload ntskeload)" >&2; exit 1; }
+	done
+	chronyd=${CHRONYD:-$(command -v chronyd || echo /usr/sbin/chronyd)}
+	[ -x "$chronyd" ] || skip "no chronyd (install chrony, or CHRONYD=path)"
+	server_cpu=()
+	load_cpu=()
+	if [ -n "$pin" ]; then
+		server_cpu=(taskset -c "${pin%%:*}")
+		load_cpu=(taskset -c "${pin##*:}")
+	fi
+}
 
 # nts_certificate ADDRESSES...: $work/cert.pem and $work/key.pem, ECDSA
 # P-256 (what a current CA issues), self-signed, valid for those addresses.

@@ -56,25 +56,9 @@ while [ $# -gt 0 ]; do
 	esac
 done
 
-skip() { echo "nts-ke: SKIP: $*"; exit 77; }
-[ "$(id -u)" = 0 ] || skip "needs root for network namespaces"
-command -v ip >/dev/null || skip "no ip (iproute2)"
-command -v python3 >/dev/null || skip "no python3"
-command -v openssl >/dev/null || skip "no openssl"
-ntpload=${NTPLOAD:-$build/tools/ntpload/ntpload}
-ntskeload=${NTSKELOAD:-$build/tools/ntpload/ntskeload}
-nanotimed=${NANOTIMED:-$build/daemon/nanotimed/nanotimed}
-for b in "$ntpload" "$ntskeload" "$nanotimed"; do
-	[ -x "$b" ] || { echo "nts-ke: $b not built (cmake --build $build --target nanotimed ntpload ntskeload)" >&2; exit 1; }
-done
-chronyd=${CHRONYD:-$(command -v chronyd || echo /usr/sbin/chronyd)}
-[ -x "$chronyd" ] || skip "no chronyd (install chrony, or CHRONYD=path)"
-server_cpu=()
-load_cpu=()
-if [ -n "$pin" ]; then
-	server_cpu=(taskset -c "${pin%%:*}")
-	load_cpu=(taskset -c "${pin##*:}")
-fi
+# shellcheck source=tests/bench/nts-common.sh
+. "$here/nts-common.sh"
+nts_prerequisites nts-ke
 
 id=$$
 ns_s="ntskebench-s-$id"
@@ -86,8 +70,6 @@ client_net=10.205.1
 n_clients=250
 # shellcheck source=tests/bench/netns-pair.sh
 . "$here/netns-pair.sh"
-# shellcheck source=tests/bench/nts-common.sh
-. "$here/nts-common.sh"
 bench_pair_start ntskebench "$veth_s" "$veth_c"
 {
 	echo "link set lo up"
