@@ -152,7 +152,9 @@ class Load {
             }
             if (o_.hold && !announced && settled_ >= o_.hold) {
                 std::printf("held %" PRIu64 "\n", held_);
-                std::fflush(stdout);
+                // The driving script waits for this line: a lost one is
+                // seen there as a timeout.
+                (void)std::fflush(stdout);
                 announced = true;
             }
             epoll_event ev[256];
@@ -187,7 +189,7 @@ class Load {
         elapsed_ = mono_s() - start;
         if (o_.hold && !announced) {
             std::printf("held %" PRIu64 "\n", held_);
-            std::fflush(stdout);
+            (void)std::fflush(stdout);  // as above
         }
     }
 
