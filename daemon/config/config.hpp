@@ -42,7 +42,16 @@ struct SourceEntry {
         c.iburst = false;
         return c;
     }
+
+    friend bool operator==(const SourceEntry&, const SourceEntry&) = default;
 };
+
+// The same source wherever in the file it was written: a reload keeps it
+// running.
+inline bool same_source(SourceEntry a, const SourceEntry& b) {
+    a.line = b.line;
+    return a == b;
+}
 
 // [server] is read straight into the core's ntp::ServerConfig (listen
 // addresses, access list, rate limit): start-up uses these values as they

@@ -2,6 +2,7 @@
 // client_driver.hpp).
 #include "nanotimed/client_driver.hpp"
 
+#include <algorithm>
 #include <system_error>
 
 namespace nanotime::daemon {
@@ -40,10 +41,8 @@ ClientDriver::ClientDriver(const config::Config& config, io::EventLoop& loop,
       clock_(clock),
       log_(log),
       random_(random),
-      on_update_(std::move(on_update)) {
-    // Not in the initialiser list: make_core() looks at the old core (for a
-    // reload), so core_ must already be constructed (null) when it runs.
-    core_ = make_core();
+      on_update_(std::move(on_update)),
+      core_(make_core()) {
     key_exchanges_ = std::make_unique<NtsKeClients>(
         config_.nts, loop_, random_, [this](uint64_t source, NtsKeOutcome outcome) {
             on_key_exchange(static_cast<ntp::SourceId>(source), std::move(outcome));
@@ -112,13 +111,38 @@ void ClientDriver::use_nts_keys(ntp::SourceId id, NtsKeOutcome& outcome,
 }
 
 void ClientDriver::start() {
-    core_ = make_core();
-    add_sources();
+    ntp::ClientActions actions;
+    for (const config::SourceEntry& entry : config_.sources) add_configured(entry, actions);
+    carry_out(std::move(actions));
 }
 
-void ClientDriver::replace_sources() {
-    remove_all_sources();
-    add_sources();
+void ClientDriver::reconcile_sources() {
+    // Each new entry claims one running twin (equal but for its line), so
+    // a repeated entry is matched once per copy.
+    std::vector<const config::SourceEntry*> added;
+    std::map<ConfiguredId, bool> kept;
+    for (const config::SourceEntry& entry : config_.sources) {
+        auto twin = std::find_if(configured_.begin(), configured_.end(), [&](const auto& c) {
+            return !kept[c.first] && config::same_source(c.second.entry, entry);
+        });
+        if (twin == configured_.end()) {
+            added.push_back(&entry);
+            continue;
+        }
+        kept[twin->first] = true;
+        twin->second.entry.line = entry.line;
+    }
+    ntp::ClientActions actions;
+    std::vector<ConfiguredId> gone;
+    for (const auto& [id, c] : configured_)
+        if (!kept[id]) gone.push_back(id);
+    for (ConfiguredId id : gone) remove_configured(id, actions);
+    for (const config::SourceEntry* entry : added) add_configured(*entry, actions);
+    carry_out(std::move(actions));
+    log_.info(io::LogClass::SourceState,
+              "sources reconciled: " + std::to_string(configured_.size() - added.size()) +
+                  " kept, " + std::to_string(gone.size()) + " removed, " +
+                  std::to_string(added.size()) + " added");
 }
 
 ntp::SystemState ClientDriver::served_state() const {
@@ -143,56 +167,67 @@ std::unique_ptr<ntp::ClientCore> ClientDriver::make_core() {
     // The nanokernel takes a new frequency at its next second (FreeBSD's
     // ntp_update_second); Linux's CLOCK_REALTIME at its next tick.
     cc.frequency_at_second = clock.backend == config::ClockBackendKind::Nanoclock;
-    double frequency = 0.0;
-    if (core_ && core_->discipline_status().slewing) {
-        // The old core's slew must not outlive it.
-        frequency = core_->discipline_status().frequency;
-        clock_.stop_slew(frequency);
-        loop_.cancel_timer(slew_timer_);
-        slew_timer_ = 0;
-    } else if (const std::optional<double> f = clock_.frequency()) {
-        frequency = *f;
-    }
+    // Continue from the frequency the clock runs at (the drift file's, or
+    // the kernel's from an earlier run).
+    const double frequency = clock_.frequency().value_or(0.0);
     return std::make_unique<ntp::ClientCore>(ntp::SystemConfig{}, cc, frequency);
 }
 
-void ClientDriver::add_sources() {
-    ntp::ClientActions actions;
-    for (const config::SourceEntry& s : config_.sources) {
-        if (s.kind == config::SourceKind::Pool) {
-            ntp::PoolConfig pc;
-            pc.hostname = s.address;
-            pc.port = s.port;
-            pc.desired_members = s.max_sources;
-            pc.source = s.source;
-            const ntp::PoolId id = core_->add_pool(pc, actions);
-            pools_[id] = s.address;
-            continue;
-        }
-        // Names are looked up off the loop; the server is added when the
-        // answer comes (numeric addresses answer at once).
-        const uint64_t tag = next_lookup_++;
-        lookups_[tag] = Lookup{std::nullopt, s, std::nullopt, nullptr};
-        resolver_->resolve(tag, s.address);
+void ClientDriver::add_configured(const config::SourceEntry& entry,
+                                  ntp::ClientActions& actions) {
+    const ConfiguredId id = next_configured_++;
+    Configured& c = configured_[id];
+    c.entry = entry;
+    if (entry.kind == config::SourceKind::Pool) {
+        ntp::PoolConfig pc;
+        pc.hostname = entry.address;
+        pc.port = entry.port;
+        pc.desired_members = entry.max_sources;
+        pc.source = entry.source;
+        c.pool = core_->add_pool(pc, actions);
+        pools_[*c.pool] = entry.address;
+        return;
     }
-    carry_out(std::move(actions));
+    // Names are looked up off the loop; the server is added when the answer
+    // comes (numeric addresses answer at once).
+    resolve_server(id);
 }
 
-void ClientDriver::add_server(const config::SourceEntry& s, const ntp::IpAddress& address) {
-    ntp::SourceConfig sc = s.source;
-    sc.address = ntp::SocketAddress{address, s.port};
+void ClientDriver::remove_configured(ConfiguredId id, ntp::ClientActions& actions) {
+    auto it = configured_.find(id);
+    if (it == configured_.end()) return;
+    Configured& c = it->second;
+    loop_.cancel_timer(c.retry_timer);
+    std::erase_if(lookups_, [id](const auto& l) { return l.second.server == id; });
+    if (c.pool) {
+        core_->remove_pool(*c.pool, timescale_.now(), actions);
+        std::erase_if(lookups_, [&c](const auto& l) { return l.second.pool == c.pool; });
+        auto timer = pool_timers_.find(*c.pool);
+        if (timer != pool_timers_.end()) {
+            loop_.cancel_timer(timer->second);
+            pool_timers_.erase(timer);
+        }
+        pools_.erase(*c.pool);
+    }
+    // A server a kiss-o'-death removed already is no longer in the core.
+    if (c.server) core_->remove_source(*c.server, timescale_.now(), actions);
+    configured_.erase(it);
+}
+
+void ClientDriver::resolve_server(ConfiguredId id) {
+    const uint64_t tag = next_lookup_++;
+    lookups_[tag] = Lookup{std::nullopt, id, std::nullopt, nullptr};
+    resolver_->resolve(tag, configured_.at(id).entry.address);
+}
+
+void ClientDriver::add_server(ConfiguredId id, const ntp::IpAddress& address) {
+    Configured& c = configured_.at(id);
+    ntp::SourceConfig sc = c.entry.source;
+    sc.address = ntp::SocketAddress{address, c.entry.port};
     ntp::ClientActions actions;
-    const ntp::SourceId id = core_->add_server(sc, random_, actions);
-    sources_[id].name = s.address;
+    c.server = core_->add_server(sc, random_, actions);
+    sources_[*c.server].name = c.entry.address;
     carry_out(std::move(actions));
-}
-
-void ClientDriver::retry_server(const config::SourceEntry& s) {
-    retry_timers_.push_back(loop_.add_timer_after(64s, [this, s] {
-        const uint64_t tag = next_lookup_++;
-        lookups_[tag] = Lookup{std::nullopt, s, std::nullopt, nullptr};
-        resolver_->resolve(tag, s.address);
-    }));
 }
 
 void ClientDriver::on_resolved(const Resolution& r) {
@@ -224,40 +259,23 @@ void ClientDriver::on_resolved(const Resolution& r) {
         carry_out(core_->handle_resolved(*lookup.pool, r.addresses, timescale_.now(), random_));
         return;
     }
+    if (!lookup.server || configured_.find(*lookup.server) == configured_.end()) return;
+    const ConfiguredId id = *lookup.server;
     if (r.addresses.empty()) {
         log_.warn(io::LogClass::SourceState,
                   "cannot resolve server '" + r.host + "': " + r.error + "; retrying in 64 s");
-        retry_server(lookup.server);
+        configured_.at(id).retry_timer = loop_.add_timer_after(64s, [this, id] {
+            configured_.at(id).retry_timer = 0;
+            resolve_server(id);
+        });
         return;
     }
-    add_server(lookup.server, r.addresses.front());
-}
-
-void ClientDriver::remove_all_sources() {
-    ntp::ClientActions actions;
-    std::vector<ntp::SourceId> ids;
-    for (const ntp::SourceInfo& info : core_->sources()) ids.push_back(info.source->id());
-    for (ntp::SourceId id : ids) core_->remove_source(id, timescale_.now(), actions);
-    carry_out(std::move(actions));
-    for (uint64_t t : retry_timers_) loop_.cancel_timer(t);
-    retry_timers_.clear();
-    for (auto& [pool, timer] : pool_timers_) loop_.cancel_timer(timer);
-    pool_timers_.clear();
-    lookups_.clear();
-    // Pools cannot be removed from the core one by one: start a fresh core.
-    for (auto& [id, slot] : sources_) {
-        loop_.cancel_timer(slot.timer);
-        if (slot.socket) loop_.close_udp(slot.socket);
-        key_exchanges_->cancel(id);
-    }
-    sources_.clear();
-    pools_.clear();
-    core_ = make_core();
+    add_server(id, r.addresses.front());
 }
 
 void ClientDriver::resolve_pool(ntp::PoolId pool, const std::string& hostname) {
     const uint64_t tag = next_lookup_++;
-    lookups_[tag] = Lookup{pool, {}, std::nullopt, nullptr};
+    lookups_[tag] = Lookup{pool, std::nullopt, std::nullopt, nullptr};
     resolver_->resolve(tag, hostname);
 }
 

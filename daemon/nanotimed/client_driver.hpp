@@ -38,12 +38,13 @@ class ClientDriver {
                  ClockManager& clock, io::RateLimitedLog& log, ntp::RandomSource& random,
                  std::function<void()> on_update);
 
-    // A fresh core continuing from the clock's frequency; the configured
-    // sources added.
+    // The configured sources added to the core made at construction.
     void start();
-    // Every source removed (a fresh core: pools cannot be removed one by
-    // one) and the configured ones added again.
-    void replace_sources();
+    // A reload: config.sources compared with what runs. Sources no longer
+    // configured are removed, new ones added; the ones still configured keep
+    // running untouched (their samples, reach, NTS keys and cookies), and so
+    // does the discipline.
+    void reconcile_sources();
     // nanotimectl makestep: the next update may step.
     void arm_step() { core_->arm_step(); }
 
@@ -71,21 +72,30 @@ class ClientDriver {
         uint64_t socket = 0;  // the socket of the outstanding request
         NtsKeHistory nts;
     };
+    // One [[source]] of the configuration and what runs for it: a pool, or a
+    // server once its name is resolved (a lookup or a retry before that).
+    using ConfiguredId = uint64_t;
+    struct Configured {
+        config::SourceEntry entry;
+        std::optional<ntp::PoolId> pool;
+        std::optional<ntp::SourceId> server;
+        uint64_t retry_timer = 0;
+    };
     // Host name lookups in flight: what to do with the answer.
     struct Lookup {
         std::optional<ntp::PoolId> pool;
-        config::SourceEntry server;  // when pool is empty (and no nts_source)
+        std::optional<ConfiguredId> server;  // a configured server's name
         // The NTP server an NTS-KE named: its keys wait here for the address.
         std::optional<ntp::SourceId> nts_source;
         std::shared_ptr<NtsKeOutcome> nts;
     };
 
     std::unique_ptr<ntp::ClientCore> make_core();
-    void add_sources();
-    void remove_all_sources();
-    void add_server(const config::SourceEntry& s, const ntp::IpAddress& address);
+    void add_configured(const config::SourceEntry& entry, ntp::ClientActions& actions);
+    void remove_configured(ConfiguredId id, ntp::ClientActions& actions);
+    void resolve_server(ConfiguredId id);
+    void add_server(ConfiguredId id, const ntp::IpAddress& address);
     void on_resolved(const Resolution& r);
-    void retry_server(const config::SourceEntry& s);
     void resolve_pool(ntp::PoolId pool, const std::string& hostname);
     void carry_out(ntp::ClientActions actions);
     void carry_out(const ClockActions& actions);
@@ -106,9 +116,9 @@ class ClientDriver {
     std::map<ntp::SourceId, SourceSlot> sources_;
     std::map<ntp::PoolId, std::string> pools_;
     std::map<ntp::PoolId, uint64_t> pool_timers_;
-    std::vector<uint64_t> retry_timers_;
-    // tag -> lookup; a reload clears it, so answers for the old sources are
-    // dropped.
+    std::map<ConfiguredId, Configured> configured_;
+    ConfiguredId next_configured_ = 1;
+    // tag -> lookup; answers for sources a reload removed find nothing.
     std::map<uint64_t, Lookup> lookups_;
     uint64_t next_lookup_ = 1;
     uint64_t exchanges_across_step_ = 0;

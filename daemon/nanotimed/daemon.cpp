@@ -144,7 +144,7 @@ bool Daemon::reload() {
         return false;
     }
     config_.sources = r.config->sources;
-    driver_->replace_sources();
+    driver_->reconcile_sources();
     clock_manager_->reload_leap_file();
     if (nts_ke_) {
         if (auto why = nts_ke_->reload_certificate())

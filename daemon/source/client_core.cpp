@@ -62,6 +62,16 @@ void ClientCore::remove_source(SourceId id, NtpInstant now, ClientActions& out) 
     drop(id, now, RemovalReason::Removed, out);
 }
 
+void ClientCore::remove_pool(PoolId id, NtpInstant now, ClientActions& out) {
+    if (pools_.find(id) == pools_.end()) return;
+    std::vector<SourceId> members;
+    for (const auto& [source, entry] : sources_)
+        if (entry.pool == id) members.push_back(source);
+    for (SourceId source : members) drop(source, now, RemovalReason::Removed, out);
+    pools_.erase(id);
+    resolving_.erase(id);
+}
+
 void ClientCore::apply(SourceId id, SourceActions actions, NtpInstant now, RandomSource& random,
                        ClientActions& out, bool& select) {
     for (SourceAction& action : actions) {

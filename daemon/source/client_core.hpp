@@ -124,6 +124,9 @@ class ClientCore {
     SourceId add_server(const SourceConfig& config, RandomSource& random, ClientActions& out);
     PoolId add_pool(const PoolConfig& config, ClientActions& out);
     void remove_source(SourceId id, NtpInstant now, ClientActions& out);
+    // The pool and every member it spawned (configuration change); its
+    // pending resolution and pool timer are answered with nothing.
+    void remove_pool(PoolId id, NtpInstant now, ClientActions& out);
 
     ClientActions handle_source_timer(SourceId id, NtpInstant now, RandomSource& random);
     ClientActions handle_packet(uint64_t request_id, std::span<const uint8_t> bytes,

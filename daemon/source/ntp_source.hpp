@@ -50,6 +50,8 @@ struct SourceConfig {
     // request carries a cookie and an authenticator and only authenticated
     // replies count.
     uint16_t nts_ke_port = 0;
+
+    friend bool operator==(const SourceConfig&, const SourceConfig&) = default;
 };
 
 // Why replies were not used; monotonic counters for monitoring.

@@ -41,13 +41,14 @@ void put64(uint8_t* p, uint64_t v) {
 }
 
 // A stratum-1 server: answers every mode-3 request with the system time.
+// @host: a loopback address (host order), so several can be told apart.
 class Responder {
   public:
-    Responder() {
+    explicit Responder(uint32_t host = INADDR_LOOPBACK) {
         fd_ = socket(AF_INET, SOCK_DGRAM, 0);
         sockaddr_in a{};
         a.sin_family = AF_INET;
-        a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+        a.sin_addr.s_addr = htonl(host);
         bind(fd_, reinterpret_cast<sockaddr*>(&a), sizeof a);
         socklen_t len = sizeof a;
         getsockname(fd_, reinterpret_cast<sockaddr*>(&a), &len);
@@ -221,6 +222,108 @@ TEST_P(DaemonEndToEnd, SyncsServesAndAnswersNanotimectl) {
     EXPECT_EQ(access(sock.c_str(), F_OK), -1);
     std::string cleanup = std::string("rm -rf ") + dir;
     run_capture(cleanup, &status);
+}
+
+// The daemon's status (data of "status") or its sources, through the
+// control socket; an empty object when it does not answer (yet).
+json control_data(const std::string& sock, const char* command) {
+    std::string err;
+    const auto r = nanotime::ctl::request(
+        sock, std::string(R"({"command":")") + command + R"("})", &err, 1000);
+    return r ? json::parse(*r).value("data", json::object()) : json::object();
+}
+
+// A source of a "sources" reply by name; an empty object when absent.
+json source_named(const json& sources, const std::string& name) {
+    if (!sources.is_object() || !sources.contains("sources")) return json::object();
+    for (const json& s : sources["sources"])
+        if (s["name"] == name) return s;
+    return json::object();
+}
+
+// A reload changes only what changed: a source still configured keeps its
+// state (reach, samples) and the discipline keeps its own (still
+// synchronised, updates counted on); a removed source goes, a new one comes.
+// Before, every reload started a fresh core: unsynchronised until the next
+// iburst, reach 0, NTS sources re-keyed.
+TEST_P(DaemonEndToEnd, ReloadKeepsTheSourcesThatDidNotChange) {
+    Responder kept(0x7f000002), removed(0x7f000003), added(0x7f000004);
+    char dir[] = "/tmp/nanotimed-reload-XXXXXX";
+    ASSERT_NE(mkdtemp(dir), nullptr);
+    const std::string sock = std::string(dir) + "/ctl.sock";
+    const std::string conf = std::string(dir) + "/nanotimed.toml";
+    const auto source = [](const char* host, uint16_t port) {
+        return std::string("[[source]]\nserver = \"") + host + "\"\nport = " +
+               std::to_string(port) + "\nminpoll = 3\nmaxpoll = 4\niburst = true\n\n";
+    };
+    const std::string rest = std::string("[clock]\nadjust = false\ndrift_file = \"\"\n\n") +
+                             "[control]\nsocket = \"" + sock + "\"\n\n[io]\nbackend = \"" +
+                             GetParam() + "\"\n\n[log]\nlevel = \"debug\"\nfile = \"" + dir +
+                             "/log\"\n\n[service]\nuser = \"\"\nseccomp = \"" + kSeccomp +
+                             "\"\n";
+    std::ofstream(conf) << source("127.0.0.2", kept.port()) << source("127.0.0.3", removed.port())
+                        << rest;
+    const pid_t pid = fork();
+    ASSERT_GE(pid, 0);
+    if (pid == 0) {
+        execl(NANOTIMED_PATH, "nanotimed", "-c", conf.c_str(), static_cast<char*>(nullptr));
+        _exit(127);
+    }
+    // A failed assertion returns early: the daemon must not outlive the test.
+    struct Reaper {
+        pid_t pid;
+        ~Reaper() {
+            if (kill(pid, SIGKILL) == 0) waitpid(pid, nullptr, 0);
+        }
+    } reaper{pid};
+    // Synchronised, and the kept source's register full of answers.
+    json st, before;
+    const auto deadline = std::chrono::steady_clock::now() + 60s;
+    while (std::chrono::steady_clock::now() < deadline) {
+        st = control_data(sock, "status");
+        before = source_named(control_data(sock, "sources"), "127.0.0.2");
+        if (st.value("synchronized", false) && before.value("reach", 0u) >= 0x1f)
+            break;
+        std::this_thread::sleep_for(200ms);
+    }
+    ASSERT_TRUE(st.value("synchronized", false)) << st.dump();
+    ASSERT_GE(before.value("reach", 0u), 0x1fu) << before.dump();
+    const unsigned updates = st.value("discipline", json::object()).value("updates", 0u);
+
+    // The kept source moves down the file (another line), one goes, one comes.
+    std::ofstream(conf) << "# moved down by a comment\n"
+                        << source("127.0.0.2", kept.port()) << source("127.0.0.4", added.port())
+                        << rest;
+    kill(pid, SIGHUP);
+    json sources;
+    const auto reloaded = std::chrono::steady_clock::now() + 5s;
+    while (std::chrono::steady_clock::now() < reloaded) {
+        sources = control_data(sock, "sources");
+        if (!source_named(sources, "127.0.0.4").empty()) break;
+        std::this_thread::sleep_for(50ms);
+    }
+    st = control_data(sock, "status");
+    const json after = source_named(sources, "127.0.0.2");
+    kill(pid, SIGTERM);
+    int wstatus = 0;
+    waitpid(pid, &wstatus, 0);
+    std::ifstream logf(std::string(dir) + "/log");
+    const std::string log((std::istreambuf_iterator<char>(logf)), std::istreambuf_iterator<char>());
+    EXPECT_TRUE(WIFEXITED(wstatus) && WEXITSTATUS(wstatus) == 0) << log;
+
+    ASSERT_FALSE(after.empty()) << sources.dump();
+    EXPECT_GE(after.value("reach", 0u), before.value("reach", 0u)) << after.dump();
+    // Selected, or a candidate until the next selection (the removed source
+    // may have been the one selected).
+    EXPECT_TRUE(after["state"] == "selected" || after["state"] == "candidate") << after.dump();
+    EXPECT_TRUE(source_named(sources, "127.0.0.3").empty()) << sources.dump();
+    EXPECT_FALSE(source_named(sources, "127.0.0.4").empty()) << sources.dump();
+    EXPECT_TRUE(st.value("synchronized", false)) << st.dump();
+    EXPECT_GE(st.value("discipline", json::object()).value("updates", 0u), updates) << st.dump();
+    EXPECT_NE(log.find("sources reconciled: 1 kept, 1 removed, 1 added"), std::string::npos)
+        << log;
+    int status = 0;
+    run_capture(std::string("rm -rf ") + dir, &status);
 }
 
 // How much a flood may grow the daemon's resident set. 1 MiB as built for

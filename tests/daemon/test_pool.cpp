@@ -130,5 +130,37 @@ TEST(ClientCorePool, ShortOfAddressesAsksAgainLater) {
     EXPECT_EQ(actions_of<SetPoolTimer>(failed).size(), 1u);
 }
 
+TEST(ClientCorePool, RemovedPoolTakesItsMembersAndAnswersNothingAfter) {
+    SplitMix64 random(3);
+    ClientCore core(SystemConfig{});
+    ClientActions out;
+    PoolConfig config;
+    config.hostname = "pool.example";
+    config.desired_members = 2;
+    const PoolId pool = core.add_pool(config, out);
+    SourceConfig lone;
+    lone.address = SocketAddress{IpAddress::v4(192, 0, 2, 1), 123};
+    const SourceId server = core.add_server(lone, random, out);
+    core.handle_resolved(pool, addresses(2), kEpoch2026, random);
+    ASSERT_EQ(core.pool(pool)->member_count(), 2u);
+
+    ClientActions removal;
+    core.remove_pool(pool, kEpoch2026, removal);
+    auto removed = actions_of<SourceRemoved>(removal);
+    ASSERT_EQ(removed.size(), 2u);
+    for (const SourceRemoved& r : removed) {
+        EXPECT_EQ(r.reason, RemovalReason::Removed);
+        EXPECT_NE(r.source, server);
+        EXPECT_EQ(core.source(r.source), nullptr);
+    }
+    EXPECT_EQ(core.pool(pool), nullptr);
+    EXPECT_NE(core.source(server), nullptr);  // not the pool's: kept
+    // A resolution or pool timer still in flight for it changes nothing.
+    EXPECT_TRUE(core.handle_resolved(pool, addresses(2, 10), kEpoch2026, random).empty());
+    EXPECT_TRUE(core.handle_pool_timer(pool, kEpoch2026, random).empty());
+    EXPECT_TRUE(core.handle_resolve_failed(pool).empty());
+    EXPECT_EQ(core.sources().size(), 1u);
+}
+
 }  // namespace
 }  // namespace nanotime::ntp
