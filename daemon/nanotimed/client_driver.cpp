@@ -220,10 +220,11 @@ void ClientDriver::resolve_server(ConfiguredId id) {
     resolver_->resolve(tag, configured_.at(id).entry.address);
 }
 
-void ClientDriver::add_server(ConfiguredId id, const ntp::IpAddress& address) {
+void ClientDriver::add_server(ConfiguredId id, const ntp::IpAddress& address,
+                              uint32_t scope_id) {
     Configured& c = configured_.at(id);
     ntp::SourceConfig sc = c.entry.source;
-    sc.address = ntp::SocketAddress{address, c.entry.port};
+    sc.address = ntp::SocketAddress{address, c.entry.port, scope_id};
     ntp::ClientActions actions;
     c.server = core_->add_server(sc, random_, actions);
     sources_[*c.server].name = c.entry.address;
@@ -270,7 +271,7 @@ void ClientDriver::on_resolved(const Resolution& r) {
         });
         return;
     }
-    add_server(id, r.addresses.front());
+    add_server(id, r.addresses.front(), r.scope_id);
 }
 
 void ClientDriver::resolve_pool(ntp::PoolId pool, const std::string& hostname) {

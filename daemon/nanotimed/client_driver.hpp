@@ -94,7 +94,7 @@ class ClientDriver {
     void add_configured(const config::SourceEntry& entry, ntp::ClientActions& actions);
     void remove_configured(ConfiguredId id, ntp::ClientActions& actions);
     void resolve_server(ConfiguredId id);
-    void add_server(ConfiguredId id, const ntp::IpAddress& address);
+    void add_server(ConfiguredId id, const ntp::IpAddress& address, uint32_t scope_id);
     void on_resolved(const Resolution& r);
     void resolve_pool(ntp::PoolId pool, const std::string& hostname);
     void carry_out(ntp::ClientActions actions);

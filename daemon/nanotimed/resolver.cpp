@@ -37,6 +37,7 @@ Resolution lookup_host(const std::string& host) {
             io::from_sockaddr(a->ai_addr, a->ai_addrlen);
         if (!address) continue;
         if (seen.insert(address->ip).second) r.addresses.push_back(address->ip);
+        if (r.scope_id == 0) r.scope_id = address->scope_id;
     }
     freeaddrinfo(res);
     if (r.addresses.empty()) r.error = "no usable address";

@@ -42,6 +42,9 @@ struct Resolution {
     std::string host;
     std::vector<ntp::IpAddress> addresses;  // unique, in resolver order; empty on failure
     std::string error;                      // gai_strerror text when addresses is empty
+    // The IPv6 zone (interface index) a scoped name such as "fe80::1%eth0"
+    // gave; 0 for none.
+    uint32_t scope_id = 0;
 };
 
 // The lookup itself (getaddrinfo, AF_UNSPEC, AI_ADDRCONFIG); replaceable in tests.

@@ -5,12 +5,31 @@
 #include "net/socket_address.hpp"
 
 #include <arpa/inet.h>
+#include <net/if.h>
 #include <sys/socket.h>
 
 #include <charconv>
 
 namespace nanotime::ntp {
 namespace {
+
+// An IPv6 zone: an interface index in decimal (not 0) or the name of an
+// interface that exists.
+std::optional<uint32_t> parse_zone(std::string_view text) {
+    if (text.empty() || text.size() >= IF_NAMESIZE) return std::nullopt;
+    uint32_t index = 0;
+    const char* end = text.data() + text.size();
+    auto [p, ec] = std::from_chars(text.data(), end, index);
+    if (ec == std::errc() && p == end) {
+        if (index == 0) return std::nullopt;
+        return index;
+    }
+    char name[IF_NAMESIZE] = {};
+    text.copy(name, text.size());
+    index = if_nametoindex(name);
+    if (index == 0) return std::nullopt;
+    return index;
+}
 
 // A decimal port, 0..65535, digits only (no sign, no blanks).
 std::optional<uint16_t> parse_port(std::string_view text) {
@@ -117,9 +136,17 @@ std::optional<SocketAddress> SocketAddress::parse(std::string_view text, uint16_
         port = parse_port(text.substr(colon + 1));
     }
     if (!port) return std::nullopt;
+    uint32_t scope_id = 0;
+    if (const size_t percent = host.find('%'); percent != std::string_view::npos) {
+        const std::optional<uint32_t> zone = parse_zone(host.substr(percent + 1));
+        if (!zone) return std::nullopt;
+        scope_id = *zone;
+        host = host.substr(0, percent);
+    }
     const std::optional<IpAddress> ip = IpAddress::parse(host);
     if (!ip || (bracketed && ip->family != AddressFamily::Ipv6)) return std::nullopt;
-    return SocketAddress{*ip, *port};
+    if (scope_id != 0 && ip->family != AddressFamily::Ipv6) return std::nullopt;
+    return SocketAddress{*ip, *port, scope_id};
 }
 
 std::string SocketAddress::to_string() const {

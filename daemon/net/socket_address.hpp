@@ -51,8 +51,11 @@ struct SocketAddress {
     static SocketAddress v6_loopback(uint16_t port);  // ::1
 
     // "192.0.2.1:123", "[2001:db8::1]:123", "[2001:db8::1]", or an address
-    // alone (then @default_port). The only host:port reader of the daemon and
-    // its tools: the configuration check and start-up agree by construction.
+    // alone (then @default_port). An IPv6 address may carry a zone (RFC
+    // 4007), an interface name or index: "[fe80::1%eth0]:123", "fe80::1%2";
+    // a name is looked up with if_nametoindex(3), and an interface that does
+    // not exist is refused. The only host:port reader of the daemon and its
+    // tools: the configuration check and start-up agree by construction.
     static std::optional<SocketAddress> parse(std::string_view text, uint16_t default_port);
     // "192.0.2.1:123", "[2001:db8::1]:123"; a zone as "[fe80::1%2]:123".
     std::string to_string() const;

@@ -1,6 +1,7 @@
 // The resolver thread: answers come back on the loop's thread, in order,
 // without blocking the loop; numeric addresses skip DNS.
 #include <gtest/gtest.h>
+#include <net/if.h>
 
 #include <atomic>
 #include <chrono>
@@ -176,6 +177,16 @@ TEST(Resolver, RealLookupOfLocalhost) {
     const Resolution bad = lookup_host("nanotime-does-not-exist.invalid");
     EXPECT_TRUE(bad.addresses.empty());
     EXPECT_FALSE(bad.error.empty());
+}
+
+// A scoped link-local literal keeps its zone (before, the interface was
+// dropped and the server could not be reached).
+TEST(Resolver, ScopedLiteralKeepsItsZone) {
+    const Resolution r = lookup_host("fe80::1%lo");
+    ASSERT_EQ(r.addresses.size(), 1u) << r.error;
+    EXPECT_EQ(r.addresses[0], *ntp::IpAddress::parse("fe80::1"));
+    EXPECT_EQ(r.scope_id, if_nametoindex("lo"));
+    EXPECT_EQ(lookup_host("localhost").scope_id, 0u);
 }
 
 }  // namespace
