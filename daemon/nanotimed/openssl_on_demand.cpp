@@ -2,8 +2,9 @@
 // forwarder that loads libssl and libcrypto at the first call (why in the
 // header). Linked into the nanotimed binary only, in place of libssl and
 // libcrypto; a function the daemon starts calling must be added here, or
-// the linker takes it from libssl again and the test
-// nanotimed_client_without_openssl fails.
+// the linker takes it from libssl again (even for a call --gc-sections
+// later drops) and the e2e test
+// DaemonEndToEnd.PlainClientNeverLoadsOpenSslUntilAReloadAddsNts fails.
 #include "nanotimed/openssl_on_demand.hpp"
 
 #include <dlfcn.h>
