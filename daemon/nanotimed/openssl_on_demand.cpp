@@ -116,11 +116,11 @@ bool openssl_loaded() noexcept {
 // initialised thread-safely) and calls it with the same arguments.
 // Declared by OpenSSL's headers included above: a definition that differs
 // from the declaration does not compile.
-#define NANOTIME_FORWARD(ret, name, params, args)                                \
-    extern "C" ret name params {                                                 \
-        static auto* const fn =                                                  \
-            reinterpret_cast<decltype(&name)>(nanotime::daemon::resolve(#name)); \
-        return fn args;                                                          \
+#define NANOTIME_FORWARD(ret, name, params, args)                                  \
+    extern "C" ret name params {                                                   \
+        static auto* const fn =                                                    \
+            reinterpret_cast<decltype(&(name))>(nanotime::daemon::resolve(#name)); \
+        return fn args;                                                            \
     }
 
 NANOTIME_FORWARD(size_t, BIO_ctrl_pending, (BIO * b), (b))
