@@ -22,14 +22,23 @@
 #include "io/syscalls.hpp"
 #include "nanotimed/daemon.hpp"
 #include "nanotimed/hardening.hpp"
+#include "nanotimed/openssl_on_demand.hpp"
 #include "nanotimed/service_notify.hpp"
 #include "util/kernel_random.hpp"
-#include "util/openssl_init.hpp"
 #include "util/random.hpp"
 
 namespace {
 
 using namespace nanotime;
+
+// Whether this configuration calls OpenSSL from the start: a server (the
+// rate limiter's SipHash, NTS cookies), an NTS-KE server or an NTS source.
+bool uses_openssl(const config::Config& cfg) {
+    if (cfg.server.enabled() || cfg.nts_ke.enabled()) return true;
+    for (const config::SourceEntry& s : cfg.sources)
+        if (s.nts) return true;
+    return false;
+}
 
 spdlog::level::level_enum to_spdlog(config::LogLevel l) {
     switch (l) {
@@ -86,9 +95,6 @@ std::shared_ptr<spdlog::logger> make_logger(const config::LogConfig& c) {
 // configuration parsing, out of memory) ends in a message and status 1, not
 // in std::terminate.
 int main(int argc, char** argv) try {
-    // Before anything can reach OpenSSL: never read openssl.cnf (why in
-    // util/openssl_init.hpp).
-    ntp::init_openssl_without_config();
     CLI::App app{
         "nanotimed - NTP client and server disciplining the nanoclock or the system clock"};
     std::string config_path = config::kDefaultPath;
@@ -172,6 +178,11 @@ int main(int argc, char** argv) try {
         } else {
             random = std::make_unique<ntp::KernelRandom>();
         }
+        // OpenSSL only for what needs it (nanotimed/openssl_on_demand.hpp):
+        // loaded here, before the seccomp filter and privilege drop, when the
+        // configuration serves (SipHash, NTS) or uses NTS; a plain client
+        // never loads it.
+        if (uses_openssl(cfg)) daemon::load_openssl();
         daemon::Daemon d(cfg, config_path, std::move(loop), std::move(clock), log, *random);
         d.open_sockets();
 

@@ -16,7 +16,9 @@ namespace nanotime::ntp {
 // OPENSSL_init_crypto(OPENSSL_INIT_NO_LOAD_CONFIG): idempotent, cheap after
 // the first call. It must come before any other use of OpenSSL in the
 // process (the configuration step runs once, for whichever call is first):
-// nanotimed calls it first thing in main(); the lazy fetches call it too.
+// in nanotimed, the loader that brings libcrypto in on demand
+// (nanotimed/openssl_on_demand.hpp) makes this call before any other; the
+// lazy fetches call it too, for the tests and tools linked to OpenSSL.
 void init_openssl_without_config() noexcept;
 
 }  // namespace nanotime::ntp
