@@ -173,8 +173,7 @@ std::unique_ptr<ntp::ClientCore> ClientDriver::make_core() {
     return std::make_unique<ntp::ClientCore>(ntp::SystemConfig{}, cc, frequency);
 }
 
-void ClientDriver::add_configured(const config::SourceEntry& entry,
-                                  ntp::ClientActions& actions) {
+void ClientDriver::add_configured(const config::SourceEntry& entry, ntp::ClientActions& actions) {
     const ConfiguredId id = next_configured_++;
     Configured& c = configured_[id];
     c.entry = entry;
@@ -220,8 +219,7 @@ void ClientDriver::resolve_server(ConfiguredId id) {
     resolver_->resolve(tag, configured_.at(id).entry.address);
 }
 
-void ClientDriver::add_server(ConfiguredId id, const ntp::IpAddress& address,
-                              uint32_t scope_id) {
+void ClientDriver::add_server(ConfiguredId id, const ntp::IpAddress& address, uint32_t scope_id) {
     Configured& c = configured_.at(id);
     ntp::SourceConfig sc = c.entry.source;
     sc.address = ntp::SocketAddress{address, c.entry.port, scope_id};

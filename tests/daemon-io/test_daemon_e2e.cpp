@@ -228,8 +228,8 @@ TEST_P(DaemonEndToEnd, SyncsServesAndAnswersNanotimectl) {
 // control socket; an empty object when it does not answer (yet).
 json control_data(const std::string& sock, const char* command) {
     std::string err;
-    const auto r = nanotime::ctl::request(
-        sock, std::string(R"({"command":")") + command + R"("})", &err, 1000);
+    const auto r = nanotime::ctl::request(sock, std::string(R"({"command":")") + command + R"("})",
+                                          &err, 1000);
     return r ? json::parse(*r).value("data", json::object()) : json::object();
 }
 
@@ -253,14 +253,14 @@ TEST_P(DaemonEndToEnd, ReloadKeepsTheSourcesThatDidNotChange) {
     const std::string sock = std::string(dir) + "/ctl.sock";
     const std::string conf = std::string(dir) + "/nanotimed.toml";
     const auto source = [](const char* host, uint16_t port) {
-        return std::string("[[source]]\nserver = \"") + host + "\"\nport = " +
-               std::to_string(port) + "\nminpoll = 3\nmaxpoll = 4\niburst = true\n\n";
+        return std::string("[[source]]\nserver = \"") + host +
+               "\"\nport = " + std::to_string(port) +
+               "\nminpoll = 3\nmaxpoll = 4\niburst = true\n\n";
     };
     const std::string rest = std::string("[clock]\nadjust = false\ndrift_file = \"\"\n\n") +
                              "[control]\nsocket = \"" + sock + "\"\n\n[io]\nbackend = \"" +
                              GetParam() + "\"\n\n[log]\nlevel = \"debug\"\nfile = \"" + dir +
-                             "/log\"\n\n[service]\nuser = \"\"\nseccomp = \"" + kSeccomp +
-                             "\"\n";
+                             "/log\"\n\n[service]\nuser = \"\"\nseccomp = \"" + kSeccomp + "\"\n";
     std::ofstream(conf) << source("127.0.0.2", kept.port()) << source("127.0.0.3", removed.port())
                         << rest;
     const pid_t pid = fork();
@@ -282,8 +282,7 @@ TEST_P(DaemonEndToEnd, ReloadKeepsTheSourcesThatDidNotChange) {
     while (std::chrono::steady_clock::now() < deadline) {
         st = control_data(sock, "status");
         before = source_named(control_data(sock, "sources"), "127.0.0.2");
-        if (st.value("synchronized", false) && before.value("reach", 0u) >= 0x1f)
-            break;
+        if (st.value("synchronized", false) && before.value("reach", 0u) >= 0x1f) break;
         std::this_thread::sleep_for(200ms);
     }
     ASSERT_TRUE(st.value("synchronized", false)) << st.dump();
@@ -320,8 +319,7 @@ TEST_P(DaemonEndToEnd, ReloadKeepsTheSourcesThatDidNotChange) {
     EXPECT_FALSE(source_named(sources, "127.0.0.4").empty()) << sources.dump();
     EXPECT_TRUE(st.value("synchronized", false)) << st.dump();
     EXPECT_GE(st.value("discipline", json::object()).value("updates", 0u), updates) << st.dump();
-    EXPECT_NE(log.find("sources reconciled: 1 kept, 1 removed, 1 added"), std::string::npos)
-        << log;
+    EXPECT_NE(log.find("sources reconciled: 1 kept, 1 removed, 1 added"), std::string::npos) << log;
     int status = 0;
     run_capture(std::string("rm -rf ") + dir, &status);
 }

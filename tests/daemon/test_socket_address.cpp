@@ -100,9 +100,9 @@ TEST(SocketAddress, ParsesAZoneByIndexOrInterfaceName) {
     EXPECT_EQ(numbered->port, 123);
     // What it prints, it reads back.
     EXPECT_EQ(SocketAddress::parse(numbered->to_string(), 0), numbered);
-    for (const char* bad : {"[fe80::1%]:123", "[fe80::1%0]:123", "[fe80::1%no-such-if0]:123",
-                            "127.0.0.1%lo", "[fe80::1%lo%lo]:123", "fe80::1%-1",
-                            "[fe80::1%abcdefghijklmnopq]:123"}) {
+    for (const char* bad :
+         {"[fe80::1%]:123", "[fe80::1%0]:123", "[fe80::1%no-such-if0]:123", "127.0.0.1%lo",
+          "[fe80::1%lo%lo]:123", "fe80::1%-1", "[fe80::1%abcdefghijklmnopq]:123"}) {
         EXPECT_FALSE(SocketAddress::parse(bad, 123)) << bad;
     }
 }
