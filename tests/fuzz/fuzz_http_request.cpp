@@ -80,7 +80,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
         c.receive_eof();
         const std::string out = c.take_output();
         if (was_closing) check(out.empty());
-        if (!out.empty()) check(out.rfind("HTTP/1.1 400 ", 0) == 0);  // truncated
+        // Truncated (400), or a limit the last bytes already broke (413, 431).
+        if (!out.empty()) check(out.rfind("HTTP/1.1 4", 0) == 0);
         check(c.closing());  // every request was answered: nothing keeps it open
     }
     return 0;
