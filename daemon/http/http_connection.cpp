@@ -200,7 +200,12 @@ void ServerConnection::write_response(const Response& r, unsigned version, bool 
         output_ += "Content-Type: " + r.content_type + "\r\n";
         output_ += "Content-Length: " + std::to_string(r.body.size()) + "\r\n";
     }
-    for (const auto& [name, value] : r.headers) output_ += name + ": " + value + "\r\n";
+    for (const auto& [name, value] : r.headers) {
+        output_ += name;
+        output_ += ": ";
+        output_ += value;
+        output_ += "\r\n";
+    }
     if (close)
         output_ += "Connection: close\r\n";
     else if (version == 10)

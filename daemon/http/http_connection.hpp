@@ -45,10 +45,10 @@ namespace nanotime::http {
 using Clock = std::chrono::steady_clock;
 
 struct Limits {
-    size_t max_header_bytes = 8 * 1024;  // request line and header fields
-    size_t max_body_bytes = 64 * 1024;   // decoded body (chunked: the data only)
+    size_t max_header_bytes = size_t{8} * 1024;  // request line and header fields
+    size_t max_body_bytes = size_t{64} * 1024;   // decoded body (chunked: the data only)
     // Received bytes held unparsed behind the request in flight (pipelined).
-    size_t max_buffered_bytes = 64 * 1024;
+    size_t max_buffered_bytes = size_t{64} * 1024;
     std::chrono::milliseconds request_timeout{10'000};  // first byte → whole request
     std::chrono::milliseconds idle_timeout{30'000};     // between requests
 };

@@ -87,6 +87,7 @@ void system_metrics(Writer& w, const MetricsData& d) {
 void source_metrics(Writer& w, const MetricsData& d) {
     const auto& sources = d.snapshot.sources;
     std::vector<Labels> labels;
+    labels.reserve(sources.size());
     for (const ctl::SourceInfo& s : sources)
         labels.push_back({{"name", s.name}, {"address", s.address}});
     auto each = [&](const char* name, MetricType type, const char* help, auto value_of) {

@@ -74,9 +74,9 @@ io::ListenerLimits listener_limits(const config::MetricsConfig& c) {
 
 http::Limits http_limits(const config::MetricsConfig& c) {
     http::Limits l;
-    l.max_header_bytes = 8 * 1024;
-    l.max_body_bytes = 4 * 1024;  // GET has none; the limit only bounds a stray one
-    l.max_buffered_bytes = 16 * 1024;
+    l.max_header_bytes = size_t{8} * 1024;
+    l.max_body_bytes = size_t{4} * 1024;  // GET has none; the limit only bounds a stray one
+    l.max_buffered_bytes = size_t{16} * 1024;
     l.request_timeout = request_timeout(c);
     l.idle_timeout = kIdleTimeout;
     return l;
