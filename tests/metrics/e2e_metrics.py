@@ -11,12 +11,14 @@ python3-prometheus-client's parser and, when installed, `promtool check
 metrics`; the metrics ntpd-rs's exporter has, and those it has not, must be
 there with sane values. Then the HTTP side: 404, 405, 431, HEAD, and a
 slowloris connection answered 408 and closed at the [metrics] timeout while
-another scrape still works. Exit 77: skipped (no prometheus_client).
+another scrape still works. Last, a second nanotimed with only [metrics]
+and a certificate: scraped over HTTPS (TLS 1.3). Exit 77: skipped (no prometheus_client).
 """
 import os
 import shutil
 import signal
 import socket
+import ssl
 import struct
 import subprocess
 import sys
@@ -187,8 +189,59 @@ max_connections = 8
                 daemon.kill()
         responder.stop = True
     check(daemon.returncode == 0, f"nanotimed exited with {daemon.returncode}")
+    tls_alone(nanotimed, work, seccomp)
     shutil.rmtree(work, ignore_errors=True)
     print("PASS")
+
+
+def tls_alone(nanotimed, work, seccomp):
+    """[metrics] with a certificate and nothing else: HTTPS, TLS 1.3."""
+    port = free_port()
+    conf = f"{work}/tls.toml"
+    with open(conf, "w") as f:
+        f.write(f"""[clock]
+adjust = false
+drift_file = ""
+
+[control]
+socket = ""
+
+[service]
+user = ""
+seccomp = "{seccomp}"
+
+[metrics]
+listen = ["127.0.0.1:{port}"]
+certificate = "{work}/cert.pem"
+private_key = "{work}/key.pem"
+""")
+    daemon = subprocess.Popen([nanotimed, "-c", conf], stdout=subprocess.DEVNULL,
+                              stderr=open(f"{work}/tls-stderr", "w"))
+    try:
+        ctx = ssl.create_default_context(cafile=f"{work}/cert.pem")
+        deadline = time.time() + 10
+        while True:
+            try:
+                with urllib.request.urlopen(f"https://localhost:{port}/metrics", context=ctx,
+                                            timeout=5) as r:
+                    text = r.read().decode()
+                    check(r.status == 200, f"HTTPS status {r.status}")
+                    break
+            except (OSError, urllib.error.URLError) as e:
+                check(daemon.poll() is None, "nanotimed (TLS) died: " +
+                      open(f"{work}/tls-stderr").read())
+                check(time.time() < deadline, f"no HTTPS scrape within 10 s: {e}")
+                time.sleep(0.2)
+        values, _ = samples(text)
+        check(value(values, "nanotime_system_stratum") == 16, "unsynchronised, alone")
+        with socket.create_connection(("127.0.0.1", port)) as raw:
+            with ctx.wrap_socket(raw, server_hostname="localhost") as tls:
+                check(tls.version() == "TLSv1.3", f"TLS version {tls.version()}")
+        print("HTTPS scrape: TLSv1.3, valid exposition")
+    finally:
+        daemon.send_signal(signal.SIGTERM)
+        daemon.wait(10)
+    check(daemon.returncode == 0, f"nanotimed (TLS) exited with {daemon.returncode}")
 
 
 def run_checks(port, server_port, work, daemon):
