@@ -168,6 +168,22 @@ void parse_nts_ke(Checker& c, const toml::table& root, Config& cfg) {
     }
 }
 
+void parse_metrics(Checker& c, const toml::table& root, Config& cfg) {
+    const toml::table* t = c.table(root, "metrics", "");
+    if (t == nullptr) return;
+    c.only(*t, "[metrics]", {"listen", "certificate", "private_key", "max_connections", "timeout"});
+    MetricsConfig& m = cfg.metrics;
+    listen_addresses(c, *t, "metrics", 9975, m.listen);
+    c.string(*t, "certificate", "metrics", m.certificate);
+    c.string(*t, "private_key", "metrics", m.private_key);
+    c.integer(*t, "max_connections", "metrics", m.max_connections, 1, 10000);
+    c.number(*t, "timeout", "metrics", m.timeout, 0.05, 300);
+    if (m.certificate.empty() != m.private_key.empty()) {
+        c.error(t->source(),
+                "[metrics] needs both certificate and private_key for TLS, or neither");
+    }
+}
+
 void parse_nts(Checker& c, const toml::table& root, Config& cfg) {
     const toml::table* t = c.table(root, "nts", "");
     if (t == nullptr) return;
@@ -365,9 +381,9 @@ ParseResult parse_config(std::string_view text, std::string_view filename) {
     }
     Config cfg;
     Checker c(filename, result.errors);
-    c.only(
-        root, "the top level",
-        {"source", "pps", "server", "nts_ke", "nts", "clock", "control", "io", "log", "service"});
+    c.only(root, "the top level",
+           {"source", "pps", "server", "nts_ke", "nts", "clock", "control", "io", "log", "service",
+            "metrics"});
     parse_sources(c, root, cfg);
     parse_server(c, root, cfg);
     parse_nts_ke(c, root, cfg);
@@ -378,6 +394,7 @@ ParseResult parse_config(std::string_view text, std::string_view filename) {
     parse_io(c, root, cfg);
     parse_log(c, root, cfg);
     parse_service(c, root, cfg);
+    parse_metrics(c, root, cfg);
     if (result.errors.empty()) result.config = std::move(cfg);
     return result;
 }

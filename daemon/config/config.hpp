@@ -115,6 +115,19 @@ struct NtsKeServerConfig {
     bool enabled() const { return !listen.empty(); }
 };
 
+// [metrics]: the Prometheus exporter (GET /metrics) on a thread of its own.
+// Off unless listen is set; TLS 1.3 when both certificate and private_key are.
+struct MetricsConfig {
+    std::vector<ntp::SocketAddress> listen;  // port 9975 unless given
+    std::string certificate;                 // PEM chain, leaf first; empty: plain HTTP
+    std::string private_key;                 // PEM
+    unsigned max_connections = 16;           // open at once; more are closed at accept
+    double timeout = 10.0;  // s: a request must arrive whole (TLS handshake included)
+
+    bool enabled() const { return !listen.empty(); }
+    bool tls() const { return !certificate.empty(); }
+};
+
 enum class CertificateTimeCheck { Always, AfterSync };
 
 // [nts]: NTS for both halves: trust for NTS sources, and the master keys
@@ -178,6 +191,7 @@ struct Config {
     IoConfig io;
     LogConfig log;
     ServiceConfig service;
+    MetricsConfig metrics;
 };
 
 struct ConfigError {

@@ -111,6 +111,8 @@ ClockActions ClockManager::correct(const ntp::DisciplineClock& dc, const ntp::Sy
     }
     follow_frequency(cmd.frequency);
     if (cmd.action == ntp::ClockAction::Step) {
+        ++clock_steps_;
+        clock_stepped_s_ += std::abs(cmd.step);
         std::snprintf(text, sizeof text, "clock stepped by %+.9f s", cmd.step);
         log_.warn(io::LogClass::ClockAdjust, text);
     } else {

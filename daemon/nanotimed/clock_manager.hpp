@@ -92,6 +92,11 @@ class ClockManager {
     // CLOCK_REALTIME steps made by the steering: kernel stamps taken before
     // one are on the old timescale.
     uint64_t realtime_steps() const { return realtime_steps_; }
+    // Steps of the disciplined clock carried out, and their absolute sizes
+    // added up (s): the exporter's nanotime_system_steps_total and
+    // nanotime_system_accumulated_steps_seconds.
+    uint64_t clock_steps() const { return clock_steps_; }
+    double clock_stepped_s() const { return clock_stepped_s_; }
 
   private:
     void load_drift();
@@ -124,6 +129,8 @@ class ClockManager {
     ntp::ServoState steering_state_ = ntp::ServoState::Unlocked;
     bool steering_waiting_ = false;  // the nanoclock is unsynchronised
     uint64_t realtime_steps_ = 0;
+    uint64_t clock_steps_ = 0;
+    double clock_stepped_s_ = 0;  // s
 };
 
 }  // namespace nanotime::daemon

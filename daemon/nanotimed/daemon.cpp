@@ -29,8 +29,9 @@ Daemon::Daemon(config::Config config, std::string config_path, std::unique_ptr<i
                                              random_, [this] { on_update(); })) {}
 
 Daemon::~Daemon() {
-    nts_ke_.reset();  // the NTS-KE thread stops
-    server_.reset();  // the worker threads stop
+    metrics_.reset();  // the exporter thread stops
+    nts_ke_.reset();   // the NTS-KE thread stops
+    server_.reset();   // the worker threads stop
     control_.reset();
     clock_manager_->save_drift();
 }
@@ -59,6 +60,7 @@ void Daemon::open_sockets() {
             [this] { return driver_->served_state(); }, nts_keys_ ? &nts_keys_->shared() : nullptr);
     }
     open_nts();
+    open_metrics();
     open_control_socket();
     open_kernel_link();  // /dev/ppsN may need the privileges we still have
 }
@@ -111,6 +113,43 @@ void Daemon::open_nts() {
                                              [this] { return unix_now(); });
 }
 
+void Daemon::open_metrics() {
+    if (!config_.metrics.enabled()) return;
+    io::LoopOptions lo;
+    lo.choice = loop_->backend() == io::Backend::IoUring ? io::BackendChoice::IoUring
+                                                         : io::BackendChoice::Poll;
+    lo.ring_entries = config_.io.ring_entries;
+    lo.buffer_count = 64;  // a few scrapers, no datagrams
+    metrics_ = std::make_unique<MetricsService>(config_.metrics, lo, log_);
+}
+
+void Daemon::publish_metrics() {
+    auto data = std::make_shared<metrics::MetricsData>();
+    data->snapshot = snapshot();
+    metrics_recorder_.observe(data->snapshot);
+    data->system_offset = metrics_recorder_.system_offset();
+    // build_snapshot() lists the core's sources in this order.
+    for (const ntp::SourceInfo& info : driver_->core().sources()) {
+        const ntp::SourceSnapshot ss = info.source->snapshot();
+        metrics::SourceMetrics m;
+        m.root_delay_s = ss.root_delay;
+        m.root_dispersion_s = ss.root_dispersion;
+        data->sources.push_back(std::move(m));
+    }
+    for (size_t i = 0; i < data->sources.size() && i < data->snapshot.sources.size(); ++i) {
+        const ctl::SourceInfo& s = data->snapshot.sources[i];
+        data->sources[i].offset = metrics_recorder_.source_offset(s.name, s.address);
+    }
+    if (server_) {
+        data->server = server_->counters();
+        data->server_latency = server_->latency();
+    }
+    data->clock_steps = clock_manager_->clock_steps();
+    data->clock_stepped_s = clock_manager_->clock_stepped_s();
+    metrics_->publish(std::move(data));
+    loop_->add_timer_after(1s, [this] { publish_metrics(); });
+}
+
 int64_t Daemon::unix_now() const {
     return timescale_.now().to_unix().count() / 1'000'000'000;
 }
@@ -125,9 +164,11 @@ void Daemon::start() {
     if (nts_keys_) nts_keys_->start();  // before any thread seals or opens a cookie
     if (server_) server_->start();
     if (nts_ke_) nts_ke_->start();
+    if (metrics_) metrics_->start();
     clock_manager_->start(driver_->core().system_state());
     if (kernel_link_) kernel_link_->start();
     driver_->start();
+    if (metrics_) publish_metrics();
     log_.info(io::LogClass::General,
               std::string("nanotimed ") + kVersion + " running: " + loop_->describe() + ", clock " +
                   clock_->name() + ", " + std::to_string(config_.sources.size()) +
@@ -151,6 +192,9 @@ bool Daemon::reload() {
             log_.error(io::LogClass::General, *why);
         else
             log_.info(io::LogClass::General, "NTS-KE certificate re-read");
+    }
+    if (metrics_) {
+        if (auto why = metrics_->reload_certificate()) log_.error(io::LogClass::General, *why);
     }
     if (kernel_link_) {
         config_.pps = r.config->pps;

@@ -10,6 +10,8 @@
 //     ├──► NtsKeyManager (NTS master keys: rotate or re-read, publish to threads)
 //     ├──► NtsKeService (NTS-KE listeners on their own thread)
 //     ├──► ctl::ControlServer ── build_snapshot() (reads every service)
+//     ├──► MetricsService (Prometheus /metrics on its own thread: a
+//     │      snapshot published every second, histograms by MetricsRecorder)
 //     └──► KernelLink (nanoclock backend: netlink, PPS)
 //
 // Dependencies run one way: a service returns actions to the one above it
@@ -29,9 +31,11 @@
 #include "io/clock.hpp"
 #include "io/event_loop.hpp"
 #include "io/log.hpp"
+#include "metrics/metrics_recorder.hpp"
 #include "nanotimed/client_driver.hpp"
 #include "nanotimed/clock_manager.hpp"
 #include "nanotimed/kernel_link.hpp"
+#include "nanotimed/metrics_service.hpp"
 #include "nanotimed/nts_ke_service.hpp"
 #include "nanotimed/nts_key_manager.hpp"
 #include "nanotimed/server_front_end.hpp"
@@ -73,6 +77,10 @@ class Daemon {
     void open_kernel_link();
     // NTS server side: master keys, and the NTS-KE server when it listens.
     void open_nts();
+    // [metrics]: the exporter's listeners (privileged: the port, the key).
+    void open_metrics();
+    // Every second while the exporter runs: a fresh MetricsData to its thread.
+    void publish_metrics();
     int64_t unix_now() const;
     // The driver updated the system state: to the server workers, and the
     // status line when synchronisation or stratum changed.
@@ -93,6 +101,8 @@ class Daemon {
     std::unique_ptr<ServerFrontEnd> server_;   // server enabled
     std::unique_ptr<NtsKeService> nts_ke_;     // [nts_ke] listens
     std::unique_ptr<ctl::ControlServer> control_;
+    std::unique_ptr<MetricsService> metrics_;  // [metrics] listens
+    metrics::MetricsRecorder metrics_recorder_;
     std::unique_ptr<KernelLink> kernel_link_;  // nanoclock backend: netlink, PPS
     std::unique_ptr<ClientDriver> driver_;     // last: destroyed first (its resolver thread)
 };

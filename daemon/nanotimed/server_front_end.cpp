@@ -96,10 +96,16 @@ uint64_t ServerFrontEnd::worker_datagrams_truncated() const {
     return workers_ ? workers_->datagrams_truncated() : 0;
 }
 
+metrics::HistogramData ServerFrontEnd::latency() const {
+    metrics::HistogramData total = latency_.read();
+    if (workers_) workers_->add_latency(total);
+    return total;
+}
+
 void ServerFrontEnd::on_datagram(const io::ReceivedDatagram& d) {
     const ntp::NtpInstant rx = timescale_.receive_time(d);
     if (nts_) nts_->refresh();
-    answer_request(*server_, loop_, d, rx, timescale_.now(), served_state_(), &log_);
+    answer_request(*server_, loop_, d, rx, timescale_.now(), served_state_(), &log_, &latency_);
 }
 
 }  // namespace nanotime::daemon

@@ -16,6 +16,7 @@
 #include "config/config.hpp"
 #include "io/event_loop.hpp"
 #include "io/log.hpp"
+#include "metrics/histogram.hpp"
 #include "nanotimed/nts_key_manager.hpp"
 #include "nanotimed/server_nts.hpp"
 #include "nanotimed/server_reply.hpp"
@@ -49,6 +50,8 @@ class ServerFrontEnd {
     // Datagrams the worker threads dropped as larger than their receive
     // buffers (the main loop counts its own in its LoopStats).
     uint64_t worker_datagrams_truncated() const;
+    // Request receive timestamp → reply transmit (s), every thread's.
+    metrics::HistogramData latency() const;
 
   private:
     void on_datagram(const io::ReceivedDatagram& d);
@@ -61,6 +64,7 @@ class ServerFrontEnd {
     std::unique_ptr<ServerNts> nts_;  // NTS on
     std::vector<uint64_t> sockets_;
     std::unique_ptr<ServerWorkers> workers_;
+    metrics::AtomicHistogram latency_{metrics::latency_buckets()};  // the main loop's replies
 };
 
 }  // namespace nanotime::daemon

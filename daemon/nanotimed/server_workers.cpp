@@ -127,11 +127,15 @@ void ServerWorkers::on_datagram(Worker& w, const io::ReceivedDatagram& d) {
         w.state_generation = gen;
     }
     if (w.nts) w.nts->refresh();
-    answer_request(*w.server, *w.loop, d, rx_time_(d), now_(), w.state, nullptr);
+    answer_request(*w.server, *w.loop, d, rx_time_(d), now_(), w.state, nullptr, &w.latency);
     if (!w.publish_armed) {
         w.publish_armed = true;
         w.loop->add_timer_after(1s, [this, &w] { publish_counters(w); });
     }
+}
+
+void ServerWorkers::add_latency(metrics::HistogramData& total) const {
+    for (const auto& w : workers_) total.merge(w->latency.read());
 }
 
 void ServerWorkers::publish_counters(Worker& w) {

@@ -34,6 +34,7 @@
 
 #include "algorithm/system_state.hpp"
 #include "io/event_loop.hpp"
+#include "metrics/histogram.hpp"
 #include "nanotimed/server_nts.hpp"
 #include "server/ntp_server.hpp"
 
@@ -67,6 +68,8 @@ class ServerWorkers {
     // Datagrams the workers' loops dropped as larger than their receive
     // buffers (MSG_TRUNC), as last published.
     uint64_t datagrams_truncated() const;
+    // Adds the workers' request latency histograms (receive → transmit) to @total.
+    void add_latency(metrics::HistogramData& total) const;
     unsigned count() const { return static_cast<unsigned>(workers_.size()); }
 
   private:
@@ -84,6 +87,7 @@ class ServerWorkers {
         ntp::ServerCounters published;
         nts::NtsServerCounters nts_published;
         uint64_t truncated_published = 0;  // the loop's LoopStats::datagrams_truncated
+        metrics::AtomicHistogram latency{metrics::latency_buckets()};  // written by its thread
     };
 
     void on_datagram(Worker& w, const io::ReceivedDatagram& d);

@@ -240,6 +240,33 @@ TEST(Config, NtsSectionsAndSourceKeys) {
     EXPECT_FALSE(r.config->nts_ke.enabled()) << "off unless listen is set";
 }
 
+// [metrics]: the Prometheus exporter, off unless listen is set.
+TEST(Config, MetricsSection) {
+    ParseResult r = parse("[clock]\nadjust = false\n");
+    ASSERT_TRUE(r.config);
+    EXPECT_FALSE(r.config->metrics.enabled()) << "off unless listen is set";
+    r = parse(
+        "[metrics]\nlisten = [\"127.0.0.1\", \"[::1]:19975\"]\ncertificate = \"/m.crt\"\n"
+        "private_key = \"/m.key\"\nmax_connections = 4\ntimeout = 2.5\n");
+    ASSERT_TRUE(r.config) << r.errors.front().to_string();
+    const MetricsConfig& m = r.config->metrics;
+    ASSERT_EQ(m.listen.size(), 2u);
+    EXPECT_EQ(m.listen[0].port, 9975) << "9975 unless given";
+    EXPECT_EQ(m.listen[1].port, 19975);
+    EXPECT_TRUE(m.enabled());
+    EXPECT_TRUE(m.tls());
+    EXPECT_EQ(m.private_key, "/m.key");
+    EXPECT_EQ(m.max_connections, 4u);
+    EXPECT_DOUBLE_EQ(m.timeout, 2.5);
+    EXPECT_EQ(first_error("[metrics]\nlisten = [\"127.0.0.1\"]\ncertificate = \"/m.crt\"\n"),
+              "test.toml:1:1: [metrics] needs both certificate and private_key for TLS, or "
+              "neither");
+    EXPECT_EQ(first_error("[metrics]\npath = \"/x\"\n"),
+              "test.toml:2:1: unknown key 'path' in [metrics]");
+    EXPECT_EQ(first_error("[metrics]\ntimeout = 0\n"),
+              "test.toml:2:11: metrics.timeout must be between 0.05 and 300, not 0");
+}
+
 TEST(Config, NtsMistakesAreNamed) {
     EXPECT_EQ(first_error("[[source]]\nserver = \"a\"\nnts_port = 4460\n"),
               "test.toml:3:12: source.nts_port applies to 'nts = true' only");
