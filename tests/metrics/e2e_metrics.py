@@ -7,8 +7,10 @@ nanotimed (clock.adjust = false: the host clock is never touched) follows a
 stratum-1 responder on loopback (this script), serves NTP and NTS-KE on
 loopback, and has a second source that is itself over NTS (so NTS-KE
 handshakes, cookies and NTS server counters move). /metrics is parsed with
-python3-prometheus-client's parser and, when installed, `promtool check
-metrics`; the metrics ntpd-rs's exporter has, and those it has not, must be
+python3-prometheus-client's parser and `promtool check metrics` (the
+installed one, else Debian's prometheus package fetched with apt-get download
+and unpacked under WORKDIR once: installing it would also start a Prometheus
+server on the test host); the metrics ntpd-rs's exporter has, and those it has not, must be
 there with sane values. Then the HTTP side: 404, 405, 431, HEAD, and a
 slowloris connection answered 408 and closed at the [metrics] timeout while
 another scrape still works. Last, a second nanotimed with only [metrics]
@@ -33,6 +35,27 @@ try:
 except ImportError:
     print("python3-prometheus-client is not installed: skipped")
     sys.exit(77)
+
+def promtool(root):
+    """promtool: installed, or from Debian's prometheus package unpacked under
+    root (kept for later runs)."""
+    installed = shutil.which("promtool")
+    if installed:
+        return installed
+    unpacked = os.path.join(root, "pkg-prometheus", "root", "usr", "bin", "promtool")
+    if not os.access(unpacked, os.X_OK):
+        pkg = os.path.join(root, "pkg-prometheus")
+        shutil.rmtree(pkg, ignore_errors=True)
+        os.makedirs(pkg)
+        got = subprocess.run(["apt-get", "download", "-q", "prometheus"], cwd=pkg,
+                             capture_output=True)
+        debs = [f for f in os.listdir(pkg) if f.endswith(".deb")]
+        if got.returncode != 0 or not debs:
+            fail("no promtool: apt-get download prometheus failed: " +
+                 (got.stdout + got.stderr).decode())
+        subprocess.run(["dpkg", "-x", debs[0], "root"], cwd=pkg, check=True)
+    return unpacked
+
 
 NTP_EPOCH = 2208988800
 TIMEOUT_S = 1.5  # [metrics] timeout
@@ -272,11 +295,10 @@ def run_checks(port, server_port, work, daemon):
     check(headers.get("Content-Type", "").startswith("text/plain; version=0.0.4"),
           f"Content-Type {headers.get('Content-Type')}")
     values, types = samples(text)
-    if shutil.which("promtool"):
-        r = subprocess.run(["promtool", "check", "metrics"], input=text.encode(),
-                           capture_output=True)
-        check(r.returncode == 0, "promtool check metrics: " + (r.stdout + r.stderr).decode())
-        print("promtool check metrics: clean")
+    r = subprocess.run([promtool(os.path.abspath(workdir)), "check", "metrics"], input=text.encode(),
+                       capture_output=True)
+    check(r.returncode == 0, "promtool check metrics: " + (r.stdout + r.stderr).decode())
+    print("promtool check metrics: clean")
 
     # System (ntpd-rs: ntp_system_*, ntp_uptime_seconds).
     check(value(values, "nanotime_system_stratum") == 2, "stratum 2 behind a stratum 1")
