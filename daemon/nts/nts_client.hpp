@@ -79,7 +79,8 @@ const char* to_string(ResponseError error);
 
 class NtsClient {
   public:
-    // @keys from NTS-KE (AES-SIV-CMAC-256), @cookies the ones it gave.
+    // @keys from NTS-KE (keys.aead: the negotiated AEAD), @cookies the ones
+    // it gave.
     static Result<NtsClient, AeadError> create(const NtsKeys& keys,
                                                std::span<const std::vector<uint8_t>> cookies,
                                                RandomSource& random);
