@@ -56,17 +56,6 @@ bool openssl_offers_gcm_siv() {
     return offers;
 }
 
-const char* aead_name(uint16_t algorithm) {
-    switch (algorithm) {
-        case static_cast<uint16_t>(AeadAlgorithm::AesSivCmac256):
-            return "AES-SIV-CMAC-256";
-        case static_cast<uint16_t>(AeadAlgorithm::Aes128GcmSiv):
-            return "AES-128-GCM-SIV";
-        default:
-            return nullptr;
-    }
-}
-
 std::optional<uint16_t> aead_from_name(std::string_view name) {
     for (AeadAlgorithm a : {AeadAlgorithm::AesSivCmac256, AeadAlgorithm::Aes128GcmSiv}) {
         const char* known = aead_name(static_cast<uint16_t>(a));

@@ -90,8 +90,6 @@ bool aead_supported(uint16_t algorithm);
 // succeeds; OpenSSL 3.0: false). Aead::create(30) uses it then, if it also
 // passes the RFC 8452 known-answer test; otherwise the composed engine.
 bool openssl_offers_gcm_siv();
-// "AES-SIV-CMAC-256" / "AES-128-GCM-SIV", nullptr for other ids.
-const char* aead_name(uint16_t algorithm);
 // The id for a name aead_name() gives (case-insensitive), or nullopt.
 std::optional<uint16_t> aead_from_name(std::string_view name);
 

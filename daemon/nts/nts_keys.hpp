@@ -40,6 +40,20 @@ constexpr std::optional<size_t> aead_key_length(uint16_t a) {
     }
 }
 
+// The algorithm's name as RFC 5116 / RFC 8452 and the IANA registry spell
+// it without the "AEAD_" prefix ([nts] aead_algorithms, nanotimectl
+// authdata): "AES-SIV-CMAC-256", "AES-128-GCM-SIV"; nullptr for other ids.
+constexpr const char* aead_name(uint16_t a) {
+    switch (a) {
+        case static_cast<uint16_t>(AeadAlgorithm::AesSivCmac256):
+            return "AES-SIV-CMAC-256";
+        case static_cast<uint16_t>(AeadAlgorithm::Aes128GcmSiv):
+            return "AES-128-GCM-SIV";
+        default:
+            return nullptr;
+    }
+}
+
 // The keys one NTS-KE exchange exported (RFC 8915 §5.1: TLS exporter, label
 // "EXPORTER-network-time-security", context = next protocol 0x0000, the
 // AEAD id, then 0x00 for C2S or 0x01 for S2C). Both aead_key_length() long.
