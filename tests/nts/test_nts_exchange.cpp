@@ -223,7 +223,8 @@ namespace {
 // The fuzz_nts_ef seeds are real requests for the fixture's server, so the
 // fuzzer starts past the cookie and authenticator checks.
 TEST(NtsExchange, FuzzSeedsAreAuthenticRequests) {
-    for (const char* name : {"request-8-cookies.bin", "request-7-placeholders.bin"}) {
+    for (const char* name :
+         {"request-8-cookies.bin", "request-7-placeholders.bin", "request-gcm-siv.bin"}) {
         std::ifstream file(std::string(NANOTIME_SOURCE_DIR) + "/tests/fuzz/corpus/nts_ef/" + name,
                            std::ios::binary);
         ASSERT_TRUE(file) << name;
