@@ -174,23 +174,24 @@ std::string format_human(const std::string& command, const nlohmann::json& data)
     } else if (command == "authdata") {
         const auto auth = data.at("authdata").get<std::vector<AuthDataInfo>>();
         if (auth.empty()) return "No NTS sources.\n";
-        out << printf_string("%-24s %-4s %-16s %4s %5s %5s %6s %5s %8s\n", "Name/address",
-                             "Mode", "AEAD", "Cook", "KE ok", "KE no", "LastKE", "NAK",
-                             "Rejected");
+        out << printf_string("%-24s %-4s %-16s %4s %5s %5s %6s %5s %8s\n", "Name/address", "Mode",
+                             "AEAD", "Cook", "KE ok", "KE no", "LastKE", "NAK", "Rejected");
         out << std::string(87, '=') << "\n";
         for (const AuthDataInfo& a : auth) {
             std::string name = a.name + " " + a.address;
             if (name.size() > 24) name.replace(23, std::string::npos, "~");
-            out << printf_string(
-                "%-24s %-4s %-16s %4u %5llu %5llu %6s %5llu %8llu\n", name.c_str(), a.mode.c_str(),
-                aead_text(a.aead).c_str(), a.cookies, static_cast<unsigned long long>(a.key_exchanges_ok),
-                static_cast<unsigned long long>(a.key_exchanges_failed),
-                ago(a.last_key_exchange_ago_s).c_str(), static_cast<unsigned long long>(a.naks),
-                static_cast<unsigned long long>(a.rejected));
+            out << printf_string("%-24s %-4s %-16s %4u %5llu %5llu %6s %5llu %8llu\n", name.c_str(),
+                                 a.mode.c_str(), aead_text(a.aead).c_str(), a.cookies,
+                                 static_cast<unsigned long long>(a.key_exchanges_ok),
+                                 static_cast<unsigned long long>(a.key_exchanges_failed),
+                                 ago(a.last_key_exchange_ago_s).c_str(),
+                                 static_cast<unsigned long long>(a.naks),
+                                 static_cast<unsigned long long>(a.rejected));
             if (!a.last_error.empty()) out << "  last NTS-KE failure: " << a.last_error << "\n";
         }
         out << "(AEAD: the algorithm NTS-KE agreed, - before keys; Cook: cookies held; KE ok/no:\n"
-               " NTS-KE exchanges done/failed; NAK: NTSN received; Rejected: replies failing NTS)\n";
+               " NTS-KE exchanges done/failed; NAK: NTSN received; Rejected: replies failing "
+               "NTS)\n";
     } else if (command == "serverstats") {
         const ServerStatsInfo s = data.get<ServerStatsInfo>();
         auto n = [](uint64_t v) { return std::to_string(v); };

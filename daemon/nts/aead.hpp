@@ -70,15 +70,13 @@ class AeadEngine {
     // Writes the sealed form (sealed_length(plaintext.size()) octets) to
     // @out and returns that length. Lengths are checked by Aead.
     virtual Result<size_t, AeadError> seal(std::span<const uint8_t> key,
-                                           std::span<const uint8_t> nonce,
-                                           AdComponents associated,
+                                           std::span<const uint8_t> nonce, AdComponents associated,
                                            std::span<const uint8_t> plaintext,
                                            std::span<uint8_t> out) = 0;
     // Checks and decrypts into @out; returns the plaintext length. On
     // failure @out holds no plaintext (it is cleared).
     virtual Result<size_t, AeadError> open(std::span<const uint8_t> key,
-                                           std::span<const uint8_t> nonce,
-                                           AdComponents associated,
+                                           std::span<const uint8_t> nonce, AdComponents associated,
                                            std::span<const uint8_t> sealed,
                                            std::span<uint8_t> out) = 0;
 };
@@ -108,9 +106,7 @@ class Aead {
     uint16_t algorithm() const { return algorithm_; }
     size_t key_length() const { return engine_->key_length(); }
     size_t nts_nonce_length() const { return engine_->nts_nonce_length(); }
-    bool nts_nonce_acceptable(size_t length) const {
-        return engine_->nts_nonce_acceptable(length);
-    }
+    bool nts_nonce_acceptable(size_t length) const { return engine_->nts_nonce_acceptable(length); }
     const char* implementation() const { return engine_->implementation(); }
     static size_t sealed_length(size_t plaintext) { return kAeadTagLength + plaintext; }
 

@@ -195,8 +195,7 @@ Result<size_t, AeadError> Aes128GcmSivComposed::open(std::span<const uint8_t> ke
     const size_t length = sealed.size() - kAeadTagLength;
     if (out.size() < length) return unexpected(AeadError::OutputTooSmall);
     if (length > static_cast<size_t>(INT32_MAX)) return unexpected(AeadError::TooLong);
-    const std::span<const uint8_t, kAeadTagLength> received(sealed.data() + length,
-                                                            kAeadTagLength);
+    const std::span<const uint8_t, kAeadTagLength> received(sealed.data() + length, kAeadTagLength);
     std::array<uint8_t, 16> auth{};
     std::array<uint8_t, kAeadTagLength> expected{};
     const bool ok = derive(key, nonce, auth) && ctr(received, sealed.first(length), out.data()) &&
@@ -250,11 +249,9 @@ Result<size_t, AeadError> Aes128GcmSivNative::seal(std::span<const uint8_t> key,
     int n = 0;
     int last = 0;
     const bool ok =
-        EVP_EncryptInit_ex2(ctx_.get(), native_gcm_siv(), key.data(), nonce.data(), nullptr) ==
-            1 &&
+        EVP_EncryptInit_ex2(ctx_.get(), native_gcm_siv(), key.data(), nonce.data(), nullptr) == 1 &&
         (ad.empty() ||
-         EVP_EncryptUpdate(ctx_.get(), nullptr, &n, ad.data(), static_cast<int>(ad.size())) ==
-             1) &&
+         EVP_EncryptUpdate(ctx_.get(), nullptr, &n, ad.data(), static_cast<int>(ad.size())) == 1) &&
         EVP_EncryptUpdate(ctx_.get(), out.data(), &n, plaintext.data(),
                           static_cast<int>(plaintext.size())) == 1 &&
         static_cast<size_t>(n) == plaintext.size() &&
@@ -285,8 +282,7 @@ Result<size_t, AeadError> Aes128GcmSivNative::open(std::span<const uint8_t> key,
     int n = 0;
     int last = 0;
     const bool setup =
-        EVP_DecryptInit_ex2(ctx_.get(), native_gcm_siv(), key.data(), nonce.data(), nullptr) ==
-            1 &&
+        EVP_DecryptInit_ex2(ctx_.get(), native_gcm_siv(), key.data(), nonce.data(), nullptr) == 1 &&
         EVP_CIPHER_CTX_ctrl(ctx_.get(), EVP_CTRL_AEAD_SET_TAG, kAeadTagLength, tag.data()) == 1 &&
         (ad.empty() ||
          EVP_DecryptUpdate(ctx_.get(), nullptr, &n, ad.data(), static_cast<int>(ad.size())) == 1);
@@ -320,8 +316,8 @@ bool Aes128GcmSivNative::passes_known_answers() {
     const std::span<const uint8_t> none[] = {std::span<const uint8_t>()};
     const std::span<const uint8_t> one[] = {ad};
     auto a = seal(key, nonce, none, {}, out);
-    const bool empty_ok = a && *a == 16 && std::equal(empty_sealed.begin(), empty_sealed.end(),
-                                                      out.begin());
+    const bool empty_ok =
+        a && *a == 16 && std::equal(empty_sealed.begin(), empty_sealed.end(), out.begin());
     auto b = open(key, nonce, none, empty_sealed, opened);
     auto c = seal(key, nonce, one, plain, out);
     const bool plain_ok = c && *c == 24 && out == sealed;

@@ -90,9 +90,10 @@ bool AesSivCmac256::cmac(std::span<const uint8_t> message, std::span<uint8_t, kA
            length == kAeadTagLength;
 }
 
-Result<bool, AeadError> AesSivCmac256::s2v(std::span<const uint8_t> key, std::span<const uint8_t> nonce,
-                                  AdComponents associated, std::span<const uint8_t> plaintext,
-                                  std::span<uint8_t, kAeadTagLength> out) {
+Result<bool, AeadError> AesSivCmac256::s2v(std::span<const uint8_t> key,
+                                           std::span<const uint8_t> nonce, AdComponents associated,
+                                           std::span<const uint8_t> plaintext,
+                                           std::span<uint8_t, kAeadTagLength> out) {
     if (key.size() != kSivKeyLength) return unexpected(AeadError::BadKeyLength);
     if (EVP_MAC_init(cmac_.get(), key.data(), kHalfKey, nullptr) != 1) {
         return unexpected(AeadError::CryptoFailure);
@@ -137,7 +138,7 @@ Result<bool, AeadError> AesSivCmac256::s2v(std::span<const uint8_t> key, std::sp
 }
 
 bool AesSivCmac256::ctr(std::span<const uint8_t> key, std::span<const uint8_t, kAeadTagLength> v,
-               std::span<const uint8_t> in, uint8_t* out) {
+                        std::span<const uint8_t> in, uint8_t* out) {
     // RFC 5297 §2.6: the counter starts at V with bits 63 and 31 cleared.
     std::array<uint8_t, kBlock> q{};
     std::copy(v.begin(), v.end(), q.begin());
@@ -152,9 +153,11 @@ bool AesSivCmac256::ctr(std::span<const uint8_t> key, std::span<const uint8_t, k
            static_cast<size_t>(n) + static_cast<size_t>(last) == in.size();
 }
 
-Result<size_t, AeadError> AesSivCmac256::seal(std::span<const uint8_t> key, std::span<const uint8_t> nonce,
-                                     AdComponents associated, std::span<const uint8_t> plaintext,
-                                     std::span<uint8_t> out) {
+Result<size_t, AeadError> AesSivCmac256::seal(std::span<const uint8_t> key,
+                                              std::span<const uint8_t> nonce,
+                                              AdComponents associated,
+                                              std::span<const uint8_t> plaintext,
+                                              std::span<uint8_t> out) {
     if (key.size() != kSivKeyLength) return unexpected(AeadError::BadKeyLength);
     const size_t total = Aead::sealed_length(plaintext.size());
     if (out.size() < total) return unexpected(AeadError::OutputTooSmall);
@@ -168,9 +171,11 @@ Result<size_t, AeadError> AesSivCmac256::seal(std::span<const uint8_t> key, std:
     return total;
 }
 
-Result<size_t, AeadError> AesSivCmac256::open(std::span<const uint8_t> key, std::span<const uint8_t> nonce,
-                                     AdComponents associated, std::span<const uint8_t> sealed,
-                                     std::span<uint8_t> out) {
+Result<size_t, AeadError> AesSivCmac256::open(std::span<const uint8_t> key,
+                                              std::span<const uint8_t> nonce,
+                                              AdComponents associated,
+                                              std::span<const uint8_t> sealed,
+                                              std::span<uint8_t> out) {
     if (key.size() != kSivKeyLength) return unexpected(AeadError::BadKeyLength);
     if (sealed.size() < kAeadTagLength) return unexpected(AeadError::TooShort);
     const size_t length = sealed.size() - kAeadTagLength;

@@ -93,8 +93,8 @@ Result<size_t, RequestError> NtsClient::build_request(
     for (size_t i = 0; fits && i < placeholders; ++i) {
         fits = request.add_zeros(FieldType::CookiePlaceholder, cookie->length);
     }
-    auto slot = fits ? request.add_authenticator(aead_.nts_nonce_length(), kAeadTagLength)
-                     : std::nullopt;
+    auto slot =
+        fits ? request.add_authenticator(aead_.nts_nonce_length(), kAeadTagLength) : std::nullopt;
     if (!slot) return unexpected(RequestError::BufferTooSmall);
     fill_random(*random_, slot->nonce);
     auto sealed = aead_.seal(keys_.c2s(), slot->nonce, slot->associated, {}, slot->ciphertext);

@@ -34,8 +34,8 @@ void fill_random(RandomSource& random, std::span<uint8_t> out) {
     }
 }
 
-NtsServer::NtsServer(std::shared_ptr<const KeyStore> keys, RandomSource& random,
-                     Aead cookie_aead, std::optional<Aead> gcm_siv)
+NtsServer::NtsServer(std::shared_ptr<const KeyStore> keys, RandomSource& random, Aead cookie_aead,
+                     std::optional<Aead> gcm_siv)
     : keys_(std::move(keys)),
       random_(&random),
       cookie_aead_(std::move(cookie_aead)),

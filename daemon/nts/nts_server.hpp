@@ -110,7 +110,7 @@ class NtsServer {
 
     std::shared_ptr<const KeyStore> keys_;
     RandomSource* random_;
-    Aead cookie_aead_;  // AES-SIV-CMAC-256: cookies, and the sessions that chose 15
+    Aead cookie_aead_;             // AES-SIV-CMAC-256: cookies, and the sessions that chose 15
     std::optional<Aead> gcm_siv_;  // the sessions that chose 30
     NtsServerCounters counters_;
     std::array<uint8_t, kMaxNtsPacket> scratch_{};  // plaintexts, per call

@@ -112,7 +112,9 @@ void BM_AeadSealOpenRequestSized(benchmark::State& state) {
     }
     report_allocations(state, before);
 }
-BENCHMARK(BM_AeadSealOpenRequestSized)->ArgNames({"aead", "plain"})->ArgsProduct({{15, 30}, {0, 108}});
+BENCHMARK(BM_AeadSealOpenRequestSized)
+    ->ArgNames({"aead", "plain"})
+    ->ArgsProduct({{15, 30}, {0, 108}});
 
 // The server's request check alone (cookie open + authenticator verify):
 // what an NTS request costs before any reply is written.

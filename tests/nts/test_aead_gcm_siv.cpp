@@ -75,8 +75,7 @@ const Vector kVectors[] = {
     {"02000000", "010000000000000000000000", kKey1, kNonce3,
      "a8fe3e8707eb1f84fb28f8cb73de8e99e2f48a14"},
     {"03000000000000000000000000000000 04000000", "01000000000000000000000000000000 0200", kKey1,
-     kNonce3,
-     "6bb0fecf5ded9b77f902c7d5da236a4391dd029724afc9805e976f451e6d87f6fe106514"},
+     kNonce3, "6bb0fecf5ded9b77f902c7d5da236a4391dd029724afc9805e976f451e6d87f6fe106514"},
     {"03000000000000000000000000000000 0400", "01000000000000000000000000000000 02000000", kKey1,
      kNonce3, "44d0aaf6fb2f1f34add5e8064e83e12a2adabff9b2ef00fb47920cc72a0c0f13b9fd"},
     {"", "", "e66021d5eb8e4f4066d4adb9c33560e4", "f46e44bb3da0015c94f70887",
@@ -153,8 +152,8 @@ TEST(NtsAeadGcmSiv, AssociatedDataComponentsAreJoined) {
     const auto plain = hex(v.plaintext), ad = hex(v.aad), key = hex(v.key);
     const auto nonce = hex(v.nonce);
     const std::span<const uint8_t> whole(ad);
-    const std::span<const uint8_t> parts[] = {whole.first(5), {}, whole.subspan(5, 11),
-                                              whole.subspan(16)};
+    const std::span<const uint8_t> parts[] = {
+        whole.first(5), {}, whole.subspan(5, 11), whole.subspan(16)};
     for (auto& [path, aead] : engines()) {
         std::vector<uint8_t> out(Aead::sealed_length(plain.size()));
         ASSERT_TRUE(aead.seal(key, nonce, parts, plain, out).has_value()) << path;
@@ -172,7 +171,8 @@ TEST(NtsAeadGcmSiv, TamperingIsRejected) {
                            const std::vector<uint8_t>& a, const std::vector<uint8_t>& s) {
             std::fill(out.begin(), out.end(), 0xaa);
             auto r = aead.open(k, n, std::span<const uint8_t>(a), s, out);
-            const bool wiped = std::all_of(out.begin(), out.end(), [](uint8_t b) { return b == 0; });
+            const bool wiped =
+                std::all_of(out.begin(), out.end(), [](uint8_t b) { return b == 0; });
             return !r && r.error() == AeadError::AuthenticationFailed && wiped;
         };
         for (size_t i = 0; i < sealed.size(); ++i) {  // ciphertext and tag octets
@@ -222,24 +222,25 @@ TEST(NtsAeadGcmSiv, LengthsAreTypedErrors) {
     const auto key = hex(kKey1), nonce = hex(kNonce3);
     std::vector<uint8_t> out(64);
     const std::vector<uint8_t> plain(8);
-    EXPECT_EQ(aead->seal(std::vector<uint8_t>(32), nonce, std::span<const uint8_t>(), plain, out)
-                  .error(),
-              AeadError::BadKeyLength);
-    EXPECT_EQ(aead->seal(key, std::vector<uint8_t>(16), std::span<const uint8_t>(), plain, out)
-                  .error(),
-              AeadError::BadNonceLength);
+    EXPECT_EQ(
+        aead->seal(std::vector<uint8_t>(32), nonce, std::span<const uint8_t>(), plain, out).error(),
+        AeadError::BadKeyLength);
+    EXPECT_EQ(
+        aead->seal(key, std::vector<uint8_t>(16), std::span<const uint8_t>(), plain, out).error(),
+        AeadError::BadNonceLength);
     std::vector<uint8_t> small(23);
     EXPECT_EQ(aead->seal(key, nonce, std::span<const uint8_t>(), plain, small).error(),
               AeadError::OutputTooSmall);
-    EXPECT_EQ(aead->open(key, nonce, std::span<const uint8_t>(), std::vector<uint8_t>(15), out)
-                  .error(),
-              AeadError::TooShort);
+    EXPECT_EQ(
+        aead->open(key, nonce, std::span<const uint8_t>(), std::vector<uint8_t>(15), out).error(),
+        AeadError::TooShort);
 }
 
 TEST(NtsAeadGcmSiv, LongMessagesRoundTripAcrossCounterBatches) {
     // Several of the composed engine's 256-octet keystream batches, odd tail.
     auto all = engines();
-    const auto key = hex("f901cfe8a69615a93fdf7a98cad48179"), nonce = hex("6245709fb18853f68d833640");
+    const auto key = hex("f901cfe8a69615a93fdf7a98cad48179"),
+               nonce = hex("6245709fb18853f68d833640");
     std::vector<uint8_t> plain(1000);
     for (size_t i = 0; i < plain.size(); ++i) plain[i] = static_cast<uint8_t>(i * 7 + 3);
     std::vector<std::vector<uint8_t>> sealed_by;
@@ -276,10 +277,10 @@ TEST(NtsPolyval, Rfc8452AppendixAAndC1) {
     }
     // C.1, the second vector: record authentication key and POLYVAL input.
     const auto auth = hex("d9b360279694941ac5dbc6987ada7377");
-    EXPECT_EQ(polyval_hex(auth,
-                          hex("01000000000000000000000000000000 00000000000000004000000000000000"),
-                          16),
-              "eb93b7740962c5e49d2a90a7dc5cec74");
+    EXPECT_EQ(
+        polyval_hex(auth, hex("01000000000000000000000000000000 00000000000000004000000000000000"),
+                    16),
+        "eb93b7740962c5e49d2a90a7dc5cec74");
     // C.1, the last one: six blocks.
     EXPECT_EQ(polyval_hex(hex("3724f55f1d22ac0ab830da0b6a995d74"),
                           hex("7576f7028ec6eb5ea7e298342a94d4b2 02b370ef9768ec6561c4fe6b7e7296fa "

@@ -131,10 +131,9 @@ TEST(KeServer, ChoosesByServerPreferenceAmongOffered) {
                   .body,
               (Bytes{0, 15}));
     // The default prefers GCM-SIV whatever the client's order.
-    EXPECT_EQ(serve(cat({next_protocol_ntpv4(), aead_list({kSiv, kGcmSiv}), eom()}), {})
-                  .records[1]
-                  .body,
-              (Bytes{0, 30}));
+    EXPECT_EQ(
+        serve(cat({next_protocol_ntpv4(), aead_list({kSiv, kGcmSiv}), eom()}), {}).records[1].body,
+        (Bytes{0, 30}));
     KeServerConfig unknown_first;  // an id without a key length is never chosen
     unknown_first.aead_algorithms = {17, kSiv};
     EXPECT_EQ(serve(cat({next_protocol_ntpv4(), aead_list({17, kSiv}), eom()}), unknown_first)

@@ -276,9 +276,9 @@ class NtsPeer {
             keys_.push_back(*keys);
             for (const auto& cookie : result->cookies) give_back(cookie, i);
         }
-        auto aead = nts::Aead::create(
-            keys_.empty() ? static_cast<uint16_t>(nts::AeadAlgorithm::AesSivCmac256)
-                          : keys_.front().aead);
+        auto aead = nts::Aead::create(keys_.empty()
+                                          ? static_cast<uint16_t>(nts::AeadAlgorithm::AesSivCmac256)
+                                          : keys_.front().aead);
         if (!aead) die("the negotiated AEAD is not available");
         aead_.emplace(std::move(*aead));
     }
