@@ -32,6 +32,9 @@ add_library(ntpcore STATIC
   ${_ntpcore_dir}/nts/ke_server.cpp
   ${_ntpcore_dir}/nts/ke_client.cpp
   ${_ntpcore_dir}/nts/aead.cpp
+  ${_ntpcore_dir}/nts/aead_siv.cpp
+  ${_ntpcore_dir}/nts/aead_gcm_siv.cpp
+  ${_ntpcore_dir}/nts/polyval.cpp
   ${_ntpcore_dir}/nts/key_store.cpp
   ${_ntpcore_dir}/nts/cookie.cpp
   ${_ntpcore_dir}/nts/nts_ef.cpp
@@ -39,7 +42,8 @@ add_library(ntpcore STATIC
   ${_ntpcore_dir}/nts/nts_client.cpp)
 target_include_directories(ntpcore PUBLIC ${_ntpcore_dir})
 # OpenSSL 3 (libcrypto only): SipHash through EVP_MAC, AES-SIV (NTS) from
-# CMAC and AES-CTR. Nettle: SHA-1 and MD5 (util/digest.cpp says why not EVP).
+# CMAC and AES-CTR, AES-128-GCM-SIV (NTS) from AES-ECB. Nettle: SHA-1 and MD5
+# (util/digest.cpp says why not EVP).
 find_package(OpenSSL 3.0 REQUIRED COMPONENTS Crypto)
 find_package(PkgConfig REQUIRED)
 pkg_check_modules(NETTLE REQUIRED IMPORTED_TARGET nettle)

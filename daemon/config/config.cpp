@@ -4,6 +4,7 @@
 
 #include <toml++/toml.h>
 
+#include <algorithm>
 #include <cctype>
 #include <cstdint>
 #include <fstream>
@@ -14,6 +15,7 @@
 #include "config/non_ascii.hpp"
 #include "config/toml_checker.hpp"
 #include "net/socket_address.hpp"
+#include "nts/aead.hpp"
 #include "server/access_list.hpp"
 #include "time/ntp_time.hpp"
 
@@ -188,7 +190,8 @@ void parse_nts(Checker& c, const toml::table& root, Config& cfg) {
     const toml::table* t = c.table(root, "nts", "");
     if (t == nullptr) return;
     c.only(*t, "[nts]",
-           {"trusted_ca", "certificate_time_check", "key_file", "key_rotation", "previous_keys"});
+           {"trusted_ca", "certificate_time_check", "key_file", "key_rotation", "previous_keys",
+            "aead_algorithms"});
     NtsConfig& n = cfg.nts;
     c.string(*t, "trusted_ca", "nts", n.trusted_ca);
     c.choice(*t, "certificate_time_check", "nts", n.certificate_time_check,
@@ -202,6 +205,30 @@ void parse_nts(Checker& c, const toml::table& root, Config& cfg) {
                 "nts.key_rotation must be 0 (keys from another host) or 60 to 604800 s");
     }
     c.integer(*t, "previous_keys", "nts", n.previous_keys, 0, 16);
+    std::vector<std::string> names;
+    std::vector<uint16_t> ids;
+    c.strings(*t, "aead_algorithms", "nts", names,
+              [&](const std::string& v, const toml::source_region& at) {
+                  const auto id = nts::aead_from_name(v);
+                  if (!id) {
+                      c.error(at, "nts.aead_algorithms: '" + v +
+                                      "' is not \"AES-128-GCM-SIV\" or \"AES-SIV-CMAC-256\"");
+                      return false;
+                  }
+                  if (std::find(ids.begin(), ids.end(), *id) != ids.end()) {
+                      c.error(at, "nts.aead_algorithms: '" + v + "' twice");
+                      return false;
+                  }
+                  ids.push_back(*id);
+                  return true;
+              });
+    if (const toml::node* list = t->get("aead_algorithms"); list != nullptr && list->is_array()) {
+        if (list->as_array()->empty()) {
+            c.error(list->source(), "nts.aead_algorithms: at least one algorithm");
+        } else if (!ids.empty()) {
+            n.aead_algorithms = ids;
+        }
+    }
 }
 
 void parse_clock(Checker& c, const toml::table& root, Config& cfg) {
@@ -388,6 +415,7 @@ ParseResult parse_config(std::string_view text, std::string_view filename) {
     parse_server(c, root, cfg);
     parse_nts_ke(c, root, cfg);
     parse_nts(c, root, cfg);
+    cfg.nts_ke.aead_algorithms = cfg.nts.aead_algorithms;
     parse_clock(c, root, cfg);
     parse_pps(c, root, cfg);  // after [clock]: it needs the backend
     parse_control(c, root, cfg);

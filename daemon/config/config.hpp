@@ -8,12 +8,14 @@
 #pragma once
 
 #include <cstdint>
+#include <iterator>
 #include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
 
 #include "net/socket_address.hpp"
+#include "nts/nts_keys.hpp"
 #include "server/ntp_server.hpp"
 #include "source/ntp_source.hpp"
 
@@ -111,6 +113,10 @@ struct NtsKeServerConfig {
     // requests when that is not this host (NTP servers sharing the key file).
     std::string ntp_server;  // empty: no record (clients use this host)
     uint16_t ntp_port = 0;   // 0: no record (clients use 123)
+    // The AEADs (IANA ids) to agree, best first: [nts] aead_algorithms,
+    // copied here by the parser (one list serves both halves).
+    std::vector<uint16_t> aead_algorithms{std::begin(nts::kDefaultAeadPreference),
+                                          std::end(nts::kDefaultAeadPreference)};
 
     bool enabled() const { return !listen.empty(); }
 };
@@ -143,6 +149,11 @@ struct NtsConfig {
     // it reads the key file another host writes (re-read every minute).
     double key_rotation = 3600;
     unsigned previous_keys = 3;  // keys kept after sealing, opening older cookies
+    // AEAD algorithms (IANA ids), best first: what NTS sources offer in
+    // NTS-KE, and the order the NTS-KE server picks in. Default: 30
+    // (AES-128-GCM-SIV), then 15 (AES-SIV-CMAC-256, which every peer has).
+    std::vector<uint16_t> aead_algorithms{std::begin(nts::kDefaultAeadPreference),
+                                          std::end(nts::kDefaultAeadPreference)};
 };
 
 struct ControlConfig {

@@ -130,7 +130,7 @@ struct AuthDataInfo {
     std::string name;
     std::string address;  // where NTP goes (the NTS-KE server may name another host)
     std::string mode = "NTS";
-    unsigned aead = 0;           // IANA AEAD id in use (15), 0 without keys
+    unsigned aead = 0;           // IANA AEAD id in use (15 or 30), 0 without keys
     unsigned cookies = 0;        // in the jar (8 when full)
     uint64_t key_exchanges = 0;  // NTS-KE asked for by the source
     uint64_t key_exchanges_ok = 0;

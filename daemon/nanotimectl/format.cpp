@@ -5,6 +5,7 @@
 #include <sstream>
 
 #include "ctl/snapshot_json.hpp"
+#include "nts/nts_keys.hpp"
 
 namespace nanotime::ctl {
 namespace {
@@ -13,6 +14,14 @@ std::string printf_string(const char* fmt, auto... args) {
     char buf[512];
     std::snprintf(buf, sizeof buf, fmt, args...);
     return buf;
+}
+
+// The AEAD's name for authdata; "-" before NTS-KE, the number for an id
+// this nanotimectl does not know (a newer daemon).
+std::string aead_text(unsigned id) {
+    if (id == 0) return "-";
+    const char* name = id <= 0xffff ? nts::aead_name(static_cast<uint16_t>(id)) : nullptr;
+    return name != nullptr ? name : std::to_string(id);
 }
 
 std::string ago(double s) {
@@ -165,22 +174,24 @@ std::string format_human(const std::string& command, const nlohmann::json& data)
     } else if (command == "authdata") {
         const auto auth = data.at("authdata").get<std::vector<AuthDataInfo>>();
         if (auth.empty()) return "No NTS sources.\n";
-        out << printf_string("%-28s %-4s %4s %4s %5s %5s %6s %5s %8s\n", "Name/address", "Mode",
+        out << printf_string("%-24s %-4s %-16s %4s %5s %5s %6s %5s %8s\n", "Name/address", "Mode",
                              "AEAD", "Cook", "KE ok", "KE no", "LastKE", "NAK", "Rejected");
-        out << std::string(79, '=') << "\n";
+        out << std::string(87, '=') << "\n";
         for (const AuthDataInfo& a : auth) {
             std::string name = a.name + " " + a.address;
-            if (name.size() > 28) name.replace(27, std::string::npos, "~");
-            out << printf_string(
-                "%-28s %-4s %4u %4u %5llu %5llu %6s %5llu %8llu\n", name.c_str(), a.mode.c_str(),
-                a.aead, a.cookies, static_cast<unsigned long long>(a.key_exchanges_ok),
-                static_cast<unsigned long long>(a.key_exchanges_failed),
-                ago(a.last_key_exchange_ago_s).c_str(), static_cast<unsigned long long>(a.naks),
-                static_cast<unsigned long long>(a.rejected));
+            if (name.size() > 24) name.replace(23, std::string::npos, "~");
+            out << printf_string("%-24s %-4s %-16s %4u %5llu %5llu %6s %5llu %8llu\n", name.c_str(),
+                                 a.mode.c_str(), aead_text(a.aead).c_str(), a.cookies,
+                                 static_cast<unsigned long long>(a.key_exchanges_ok),
+                                 static_cast<unsigned long long>(a.key_exchanges_failed),
+                                 ago(a.last_key_exchange_ago_s).c_str(),
+                                 static_cast<unsigned long long>(a.naks),
+                                 static_cast<unsigned long long>(a.rejected));
             if (!a.last_error.empty()) out << "  last NTS-KE failure: " << a.last_error << "\n";
         }
-        out << "(AEAD: IANA id, 15 = AES-SIV-CMAC-256; Cook: cookies held; KE ok/no: NTS-KE\n"
-               " exchanges done/failed; NAK: NTSN received; Rejected: replies failing NTS)\n";
+        out << "(AEAD: the algorithm NTS-KE agreed, - before keys; Cook: cookies held; KE ok/no:\n"
+               " NTS-KE exchanges done/failed; NAK: NTSN received; Rejected: replies failing "
+               "NTS)\n";
     } else if (command == "serverstats") {
         const ServerStatsInfo s = data.get<ServerStatsInfo>();
         auto n = [](uint64_t v) { return std::to_string(v); };

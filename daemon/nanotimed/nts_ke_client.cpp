@@ -62,6 +62,7 @@ void NtsKeClients::start(uint64_t source, const ntp::SocketAddress& server, cons
     Run* r = run.get();
     nts::KeClientConfig kc;
     kc.ke_host = server.ip.to_string();
+    kc.aead_algorithms = config_.aead_algorithms;
     r->session = std::make_unique<nts::KeClientSession>(
         kc, [r](std::string_view label, std::span<const uint8_t> context, size_t length) {
             return r->stream->export_keying_material(label, context, length);

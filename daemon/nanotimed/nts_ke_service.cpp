@@ -72,6 +72,7 @@ nts::KeServerConfig session_config(const config::NtsKeServerConfig& c) {
     nts::KeServerConfig k;
     if (!c.ntp_server.empty()) k.ntp_server = c.ntp_server;
     if (c.ntp_port != 0) k.ntp_port = c.ntp_port;
+    k.aead_algorithms = c.aead_algorithms;
     return k;
 }
 

@@ -49,7 +49,7 @@ ctl::AuthDataInfo authdata_view(const ntp::NtpSource& src, const ClientDriver& d
     ctl::AuthDataInfo a;
     a.name = si.name;
     a.address = si.address + ":" + std::to_string(src.config().address.port);
-    if (src.nts_ready()) a.aead = static_cast<unsigned>(nts::AeadAlgorithm::AesSivCmac256);
+    if (src.nts_ready()) a.aead = src.nts_aead();
     a.cookies = static_cast<unsigned>(src.nts_cookies());
     const ntp::SourceCounters& c = src.counters();
     a.key_exchanges = c.key_exchanges;

@@ -1,40 +1,33 @@
-// aead.hpp - the AEAD of NTS (RFC 8915 §5.1): AEAD_AES_SIV_CMAC_256
-// (RFC 5297), composed from OpenSSL 3 primitives: S2V over EVP_MAC "CMAC"
-// (AES-128-CBC, key K1) and CTR over EVP "AES-128-CTR" (key K2).
+// aead.hpp - the AEADs of NTS (RFC 8915 §5.1), behind one interface:
 //
-// Output layout is RFC 5297's and RFC 8915's: the 16-octet synthetic IV
-// (the tag) first, then the ciphertext, as long as the plaintext.
+//   15  AEAD_AES_SIV_CMAC_256 (RFC 5297), mandatory: aead_siv.hpp, composed
+//       from OpenSSL's CMAC and AES-128-CTR.
+//   30  AEAD_AES_128_GCM_SIV (RFC 8452): aead_gcm_siv.hpp, OpenSSL's own
+//       "AES-128-GCM-SIV" cipher when the running OpenSSL has it (3.2 and
+//       later) and it passes a known-answer test, else composed from
+//       OpenSSL's AES-ECB and a constant-time POLYVAL (polyval.hpp).
 //
-// The nonce is the last associated-data component of S2V (RFC 5297 §3,
-// "nonce-based"). An empty nonce means deterministic mode (no nonce
-// component), which only the RFC 5297 A.1 vector uses; NTS always sends one.
+// Output layout is each RFC's: AES-SIV puts the 16-octet synthetic IV (its
+// tag) first, then the ciphertext (RFC 5297, RFC 8915); AES-GCM-SIV puts the
+// ciphertext first, then the 16-octet tag (RFC 8452, RFC 5116). Either way
+// sealed_length() = 16 + plaintext.
 //
-// Why not OpenSSL's own "AES-128-SIV" cipher: (1) OpenSSL 3.0 refuses an
-// empty plaintext with it (its final step fails when no data update ran),
-// yet every NTS request without encrypted fields authenticates exactly that;
-// (2) it re-keys by building a new CMAC and cipher context inside OpenSSL:
-// 32 heap allocations per seal or open (tests/bench/bench_nts), where every
-// NTS packet has its own key. Composed here, a call allocates nothing and
-// costs a third. OpenSSL's SIV remains the oracle: tests/nts/test_aead.cpp
-// checks RFC 5297 A.1/A.2 and compares with it on random inputs.
-//
-// AEAD_AES_128_GCM_SIV (IANA 30) is not supported: Debian 12's OpenSSL 3.0
-// does not offer it; openssl_offers() says whether the running OpenSSL does.
-//
-// Ciphers are fetched once per process; an Aead owns reusable contexts and
-// allocates nothing per call. Not thread-safe: one Aead per thread.
+// An Aead is an AeadEngine for one algorithm; the callers (cookies, the NTS
+// client and server, NTS-KE) only ask Aead::create(id) and the engine's
+// key_length() and nts_nonce_length(). Ciphers are fetched once per process
+// at first use; an engine owns reusable contexts and allocates nothing per
+// call. Not thread-safe: one Aead per thread.
 #pragma once
 
 #include <cstddef>
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <span>
+#include <string_view>
 
 #include "nts/nts_keys.hpp"
 #include "util/result.hpp"
-
-struct evp_cipher_ctx_st;
-struct evp_mac_ctx_st;
 
 namespace nts {
 
@@ -43,8 +36,9 @@ using nanotime::ntp::unexpected;
 
 enum class AeadError : uint8_t {
     UnknownAlgorithm,      // not an IANA number nanotimed knows
-    Unsupported,           // known, but nanotimed cannot use it (GCM-SIV)
-    BadKeyLength,          // key is not aead_key_length() octets
+    Unsupported,           // known, but this process cannot use it (OpenSSL lacks AES?)
+    BadKeyLength,          // key is not key_length() octets
+    BadNonceLength,        // the algorithm takes no nonce of that length (GCM-SIV: 12)
     OutputTooSmall,        // the caller's buffer cannot hold the result
     TooShort,              // ciphertext shorter than the 16-octet tag
     TooLong,               // over 2^31 octets (OpenSSL takes int lengths)
@@ -53,37 +47,72 @@ enum class AeadError : uint8_t {
 };
 const char* to_string(AeadError error);
 
-inline constexpr size_t kAeadTagLength = 16;  // synthetic IV, octets
+inline constexpr size_t kAeadTagLength = 16;  // octets, both algorithms
 
-// Whether nanotimed can seal and open with @algorithm (AES-SIV-CMAC-256 only).
-bool aead_supported(uint16_t algorithm);
-// Whether the running OpenSSL offers AES-128-GCM-SIV (fetch succeeds): the
-// fact to report when someone asks for IANA 30. OpenSSL 3.0: false.
-bool openssl_offers_gcm_siv();
-
-// Associated data as RFC 5297 components (S2V processes each separately).
+// Associated data as RFC 5297 components (S2V processes each separately;
+// GCM-SIV, which has one associated-data string, takes their concatenation).
 using AdComponents = std::span<const std::span<const uint8_t>>;
+
+// One algorithm's seal and open.
+class AeadEngine {
+  public:
+    virtual ~AeadEngine() = default;
+    virtual size_t key_length() const = 0;
+    // The nonce NTS sends with this algorithm (RFC 8915 §5.6: as the AEAD
+    // requires): 16 for AES-SIV (any length works; 16 is RFC 8915's floor),
+    // 12 for GCM-SIV (the only length it takes).
+    virtual size_t nts_nonce_length() const = 0;
+    // Whether a received NTS nonce of @length is acceptable: AES-SIV >= 16,
+    // GCM-SIV exactly 12.
+    virtual bool nts_nonce_acceptable(size_t length) const = 0;
+    // Short description for logs and reports, e.g. "composed" or "OpenSSL".
+    virtual const char* implementation() const = 0;
+    // Writes the sealed form (sealed_length(plaintext.size()) octets) to
+    // @out and returns that length. Lengths are checked by Aead.
+    virtual Result<size_t, AeadError> seal(std::span<const uint8_t> key,
+                                           std::span<const uint8_t> nonce, AdComponents associated,
+                                           std::span<const uint8_t> plaintext,
+                                           std::span<uint8_t> out) = 0;
+    // Checks and decrypts into @out; returns the plaintext length. On
+    // failure @out holds no plaintext (it is cleared).
+    virtual Result<size_t, AeadError> open(std::span<const uint8_t> key,
+                                           std::span<const uint8_t> nonce, AdComponents associated,
+                                           std::span<const uint8_t> sealed,
+                                           std::span<uint8_t> out) = 0;
+};
+
+// Whether this process can seal and open with @algorithm: 15 when OpenSSL
+// has CMAC and AES-128-CTR, 30 when it has AES-128-ECB (or its own GCM-SIV).
+bool aead_supported(uint16_t algorithm);
+// Whether the running OpenSSL offers its own AES-128-GCM-SIV (fetch
+// succeeds; OpenSSL 3.0: false). Aead::create(30) uses it then, if it also
+// passes the RFC 8452 known-answer test; otherwise the composed engine.
+bool openssl_offers_gcm_siv();
+// The id for a name aead_name() gives (case-insensitive), or nullopt.
+std::optional<uint16_t> aead_from_name(std::string_view name);
 
 class Aead {
   public:
     // An engine for @algorithm, or UnknownAlgorithm / Unsupported.
     static Result<Aead, AeadError> create(uint16_t algorithm);
+    // For tests: an engine forced onto one path. @native: OpenSSL's own
+    // cipher (Unsupported when it lacks it); otherwise the composed one.
+    static Result<Aead, AeadError> create_gcm_siv(bool native);
 
     Aead(Aead&&) noexcept;
     Aead& operator=(Aead&&) noexcept;
     ~Aead();
 
     uint16_t algorithm() const { return algorithm_; }
-    size_t key_length() const { return 32; }
+    size_t key_length() const { return engine_->key_length(); }
+    size_t nts_nonce_length() const { return engine_->nts_nonce_length(); }
+    bool nts_nonce_acceptable(size_t length) const { return engine_->nts_nonce_acceptable(length); }
+    const char* implementation() const { return engine_->implementation(); }
     static size_t sealed_length(size_t plaintext) { return kAeadTagLength + plaintext; }
 
-    // Writes tag ‖ ciphertext (sealed_length(plaintext.size()) octets) to
-    // @out and returns that length.
     Result<size_t, AeadError> seal(std::span<const uint8_t> key, std::span<const uint8_t> nonce,
                                    AdComponents associated, std::span<const uint8_t> plaintext,
                                    std::span<uint8_t> out);
-    // Checks and decrypts tag ‖ ciphertext into @out; returns the plaintext
-    // length. On failure @out holds no plaintext (it is cleared).
     Result<size_t, AeadError> open(std::span<const uint8_t> key, std::span<const uint8_t> nonce,
                                    AdComponents associated, std::span<const uint8_t> sealed,
                                    std::span<uint8_t> out);
@@ -96,29 +125,11 @@ class Aead {
                                    std::span<const uint8_t> associated,
                                    std::span<const uint8_t> sealed, std::span<uint8_t> out);
 
-    // S2V (RFC 5297 §2.4) of @associated, @nonce (if not empty) and
-    // @plaintext under the first half of @key: the synthetic IV.
-    Result<bool, AeadError> s2v(std::span<const uint8_t> key, std::span<const uint8_t> nonce,
-                                AdComponents associated, std::span<const uint8_t> plaintext,
-                                std::span<uint8_t, kAeadTagLength> out);
-
   private:
-    struct CipherCtxFree {
-        void operator()(evp_cipher_ctx_st* ctx) const;
-    };
-    struct MacCtxFree {
-        void operator()(evp_mac_ctx_st* ctx) const;
-    };
-    Aead(uint16_t algorithm, std::unique_ptr<evp_cipher_ctx_st, CipherCtxFree> cipher,
-         std::unique_ptr<evp_mac_ctx_st, MacCtxFree> cmac);
-    bool cmac(std::span<const uint8_t> message, std::span<uint8_t, kAeadTagLength> out);
-    // AES-128-CTR of @in under the second half of @key from counter Q(@v).
-    bool ctr(std::span<const uint8_t> key, std::span<const uint8_t, kAeadTagLength> v,
-             std::span<const uint8_t> in, uint8_t* out);
+    Aead(uint16_t algorithm, std::unique_ptr<AeadEngine> engine);
 
     uint16_t algorithm_;
-    std::unique_ptr<evp_cipher_ctx_st, CipherCtxFree> cipher_;  // AES-128-CTR, K2 per call
-    std::unique_ptr<evp_mac_ctx_st, MacCtxFree> cmac_;          // CMAC, K1 per call
+    std::unique_ptr<AeadEngine> engine_;
 };
 
 }  // namespace nts

@@ -15,6 +15,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <iterator>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -34,7 +35,8 @@ struct KeClientConfig {
     std::string ke_host;
     // Offered in this order of preference; each must have a known key
     // length (aead_key_length), else the session fails with InvalidConfig.
-    std::vector<uint16_t> aead_algorithms = {static_cast<uint16_t>(AeadAlgorithm::AesSivCmac256)};
+    std::vector<uint16_t> aead_algorithms{std::begin(kDefaultAeadPreference),
+                                          std::end(kDefaultAeadPreference)};
     // Optional NTPv4 Server / Port Negotiation records in the request
     // (§4.1.7-8: the server may honour them).
     std::optional<std::string> request_ntp_server;

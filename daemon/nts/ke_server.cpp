@@ -4,6 +4,8 @@
 #include <algorithm>
 #include <utility>
 
+#include "nts/aead.hpp"
+
 namespace nts {
 
 std::string_view to_string(KeServerOutcome outcome) {
@@ -109,7 +111,7 @@ std::vector<uint8_t> KeServerSession::respond() {
     static_cast<void>(append_next_protocol(out, {&protocol, 1}));
     const auto chosen = std::find_if(
         config_.aead_algorithms.begin(), config_.aead_algorithms.end(), [this](uint16_t id) {
-            return aead_key_length(id).has_value() &&
+            return aead_key_length(id).has_value() && aead_supported(id) &&
                    std::find(aeads_->begin(), aeads_->end(), id) != aeads_->end();
         });
     if (chosen == config_.aead_algorithms.end()) {

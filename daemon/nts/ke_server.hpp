@@ -27,6 +27,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <iterator>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -47,10 +48,12 @@ class CookieSource {
 };
 
 struct KeServerConfig {
-    // The AEAD ids the server accepts, in its order of preference: 15
-    // (AES-SIV-CMAC-256) always, 30 only when the AEAD layer has it. Ids
-    // without a known key length are never chosen.
-    std::vector<uint16_t> aead_algorithms = {static_cast<uint16_t>(AeadAlgorithm::AesSivCmac256)};
+    // The AEAD ids the server accepts, in its order of preference (the
+    // first of these the client offered wins). Ids without a known key
+    // length, or that the AEAD layer cannot use (aead_supported), are never
+    // chosen.
+    std::vector<uint16_t> aead_algorithms{std::begin(kDefaultAeadPreference),
+                                          std::end(kDefaultAeadPreference)};
     // Where clients are to send NTP ("NTS-KE on one host, NTP on others",
     // with a shared cookie key store). Unset: the client's default, this
     // host and port 123. The name must pass valid_server_name().

@@ -93,7 +93,8 @@ Result<size_t, RequestError> NtsClient::build_request(
     for (size_t i = 0; fits && i < placeholders; ++i) {
         fits = request.add_zeros(FieldType::CookiePlaceholder, cookie->length);
     }
-    auto slot = fits ? request.add_authenticator(kNonceLength, kAeadTagLength) : std::nullopt;
+    auto slot =
+        fits ? request.add_authenticator(aead_.nts_nonce_length(), kAeadTagLength) : std::nullopt;
     if (!slot) return unexpected(RequestError::BufferTooSmall);
     fill_random(*random_, slot->nonce);
     auto sealed = aead_.seal(keys_.c2s(), slot->nonce, slot->associated, {}, slot->ciphertext);
@@ -121,6 +122,10 @@ Result<ResponseVerdict, ResponseError> NtsClient::check_response(
             return ResponseVerdict::Nak;
         }
         return unexpected(ResponseError::MissingAuthenticator);
+    }
+    // RFC 8915 §5.6: the nonce is as long as the negotiated AEAD takes.
+    if (!aead_.nts_nonce_acceptable(fields->nonce.size())) {
+        return unexpected(ResponseError::Malformed);
     }
     auto plain =
         aead_.open(keys_.s2c(), fields->nonce, response.first(fields->authenticator_offset),

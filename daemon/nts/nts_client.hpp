@@ -47,6 +47,8 @@ class CookieJar {
     // Removes and returns the oldest cookie.
     std::optional<Cookie> take();
     size_t size() const { return count_; }
+    // Octets of the cookie take() hands out next; 0 when empty.
+    size_t front_length() const { return count_ > 0 ? slots_[head_].length : 0; }
     void clear() { count_ = 0; }
 
   private:
@@ -79,7 +81,8 @@ const char* to_string(ResponseError error);
 
 class NtsClient {
   public:
-    // @keys from NTS-KE (AES-SIV-CMAC-256), @cookies the ones it gave.
+    // @keys from NTS-KE (keys.aead: the negotiated AEAD), @cookies the ones
+    // it gave.
     static Result<NtsClient, AeadError> create(const NtsKeys& keys,
                                                std::span<const std::vector<uint8_t>> cookies,
                                                RandomSource& random);
@@ -94,6 +97,8 @@ class NtsClient {
     Result<ResponseVerdict, ResponseError> check_response(std::span<const uint8_t> response);
 
     const CookieJar& jar() const { return jar_; }
+    // The AEAD NTS-KE agreed (IANA id).
+    uint16_t aead() const { return keys_.aead; }
     // Whether the client needs NTS-KE before its next request.
     bool needs_key_exchange() const { return nak_ || jar_.size() == 0; }
 

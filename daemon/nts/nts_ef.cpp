@@ -38,7 +38,7 @@ const char* to_string(EfError error) {
         case EfError::AuthenticatorMalformed:
             return "authenticator lengths do not fit the field";
         case EfError::ShortNonce:
-            return "authenticator nonce shorter than 16 octets";
+            return "authenticator nonce shorter than 12 octets";
         case EfError::ShortCiphertext:
             return "authenticator ciphertext shorter than its tag";
     }
@@ -84,7 +84,7 @@ Result<NtsFields, EfError> parse_nts_fields(std::span<const uint8_t> packet) {
                     if (4 + pad4(nonce_length) + pad4(ciphertext_length) > body.size()) {
                         return fail(EfError::AuthenticatorMalformed);
                     }
-                    if (nonce_length < kNonceLength) return fail(EfError::ShortNonce);
+                    if (nonce_length < kMinNonceLength) return fail(EfError::ShortNonce);
                     if (ciphertext_length < 16) return fail(EfError::ShortCiphertext);
                     fields.has_authenticator = true;
                     fields.authenticator_offset = field_offset;

@@ -13,9 +13,10 @@
 // Strict, allocation-free, total: every field obeys RFC 7822 (length >= 16,
 // a multiple of 4, within the packet; no MAC may follow), at most one unique
 // identifier (>= 32 octets), one cookie and one authenticator, the
-// authenticator last, its nonce >= 16 octets (AES-SIV-CMAC-256's minimum, the
-// only AEAD nanotimed uses), its ciphertext >= 16 (the tag) and both inside
-// the field. Placeholders and unknown fields are counted; a placeholder
+// authenticator last, its nonce >= 12 octets (AES-128-GCM-SIV's only length;
+// the length the negotiated AEAD takes is checked once the cookie says which
+// it is: AeadEngine::nts_nonce_acceptable), its ciphertext >= 16 (the tag)
+// and both inside the field. Placeholders and unknown fields are counted; a placeholder
 // whose length differs from the cookie's is ignored (RFC 8915 §5.5).
 #pragma once
 
@@ -41,7 +42,7 @@ enum class FieldType : uint16_t {
 
 inline constexpr size_t kNtpHeaderLength = 48;
 inline constexpr size_t kUniqueIdLength = 32;   // octets; also the minimum
-inline constexpr size_t kNonceLength = 16;      // what we send; also the minimum
+inline constexpr size_t kMinNonceLength = 12;   // the shortest any AEAD takes (GCM-SIV)
 inline constexpr size_t kMaxPlaceholders = 16;  // more are not counted
 
 enum class EfError : uint8_t {
@@ -54,7 +55,7 @@ enum class EfError : uint8_t {
     DuplicateCookie,
     FieldAfterAuthenticator,  // the authenticator must be last
     AuthenticatorMalformed,   // nonce/ciphertext lengths do not fit the field
-    ShortNonce,               // < 16 octets
+    ShortNonce,               // < 12 octets
     ShortCiphertext,          // < 16 octets (the tag)
 };
 const char* to_string(EfError error);

@@ -16,8 +16,16 @@ namespace nts {
 // IANA "AEAD Algorithms" registry numbers (RFC 5116, RFC 8452).
 enum class AeadAlgorithm : uint16_t {
     AesSivCmac256 = 15,  // AEAD_AES_SIV_CMAC_256, mandatory (RFC 8915 §5.1)
-    Aes128GcmSiv = 30,   // AEAD_AES_128_GCM_SIV, only if OpenSSL offers it
+    Aes128GcmSiv = 30,   // AEAD_AES_128_GCM_SIV (RFC 8452)
 };
+
+// What nanotimed offers (client) and prefers (server) unless configured
+// otherwise ([nts] aead_algorithms): AES-128-GCM-SIV first, as chrony >= 4.4
+// does (16-octet keys: shorter cookies, 72 octets instead of 104), then the
+// mandatory AES-SIV-CMAC-256 that every peer has (chrony 4.3, NTPsec 1.2).
+inline constexpr uint16_t kDefaultAeadPreference[] = {
+    static_cast<uint16_t>(AeadAlgorithm::Aes128GcmSiv),
+    static_cast<uint16_t>(AeadAlgorithm::AesSivCmac256)};
 
 // Key length in octets for @a: 32 for AES-SIV-CMAC-256 (two AES-128 keys),
 // 16 for AES-128-GCM-SIV; nullopt for a number nanotimed does not know.
@@ -29,6 +37,20 @@ constexpr std::optional<size_t> aead_key_length(uint16_t a) {
             return 16;
         default:
             return std::nullopt;
+    }
+}
+
+// The algorithm's name as RFC 5116 / RFC 8452 and the IANA registry spell
+// it without the "AEAD_" prefix ([nts] aead_algorithms, nanotimectl
+// authdata): "AES-SIV-CMAC-256", "AES-128-GCM-SIV"; nullptr for other ids.
+constexpr const char* aead_name(uint16_t a) {
+    switch (a) {
+        case static_cast<uint16_t>(AeadAlgorithm::AesSivCmac256):
+            return "AES-SIV-CMAC-256";
+        case static_cast<uint16_t>(AeadAlgorithm::Aes128GcmSiv):
+            return "AES-128-GCM-SIV";
+        default:
+            return nullptr;
     }
 }
 

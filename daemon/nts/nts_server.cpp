@@ -34,14 +34,28 @@ void fill_random(RandomSource& random, std::span<uint8_t> out) {
     }
 }
 
-NtsServer::NtsServer(std::shared_ptr<const KeyStore> keys, RandomSource& random, Aead aead)
-    : keys_(std::move(keys)), random_(&random), aead_(std::move(aead)) {}
+NtsServer::NtsServer(std::shared_ptr<const KeyStore> keys, RandomSource& random, Aead cookie_aead,
+                     std::optional<Aead> gcm_siv)
+    : keys_(std::move(keys)),
+      random_(&random),
+      cookie_aead_(std::move(cookie_aead)),
+      gcm_siv_(std::move(gcm_siv)) {}
 
 Result<NtsServer, AeadError> NtsServer::create(std::shared_ptr<const KeyStore> keys,
                                                RandomSource& random) {
     auto aead = Aead::create(static_cast<uint16_t>(AeadAlgorithm::AesSivCmac256));
     if (!aead) return unexpected(aead.error());
-    return NtsServer(std::move(keys), random, std::move(*aead));
+    // Without GCM-SIV (no AES-ECB in OpenSSL) its cookies are answered
+    // with a NAK, as for any AEAD this process lacks.
+    auto gcm_siv = Aead::create(static_cast<uint16_t>(AeadAlgorithm::Aes128GcmSiv));
+    return NtsServer(std::move(keys), random, std::move(*aead),
+                     gcm_siv ? std::optional<Aead>(std::move(*gcm_siv)) : std::nullopt);
+}
+
+Aead* NtsServer::session_aead(uint16_t algorithm) {
+    if (algorithm == cookie_aead_.algorithm()) return &cookie_aead_;
+    if (gcm_siv_ && algorithm == gcm_siv_->algorithm()) return &*gcm_siv_;
+    return nullptr;
 }
 
 NtsRequest NtsServer::drop(NtsRequest request, NtsDropReason reason) {
@@ -86,9 +100,10 @@ NtsRequest NtsServer::check(std::span<const uint8_t> packet, int64_t now) {
     request.unique_id = fields->unique_id;
     request.cookie_length = fields->cookie.size();
     const KeyStore* store = keys_.get();  // no refcount traffic shared across threads
-    auto keys = store ? open_cookie(aead_, *store, now, fields->cookie)
+    auto keys = store ? open_cookie(cookie_aead_, *store, now, fields->cookie)
                       : Result<SessionKeys, CookieError>(unexpected(CookieError::UnknownKey));
-    if (!keys || !aead_supported(keys->aead)) {
+    Aead* aead = keys ? session_aead(keys->aead) : nullptr;
+    if (aead == nullptr) {
         const CookieError why = keys ? CookieError::BadContents : keys.error();
         if (why == CookieError::CryptoFailure) return drop(request, NtsDropReason::CryptoFailure);
         ++counters_.nak;
@@ -102,7 +117,11 @@ NtsRequest NtsServer::check(std::span<const uint8_t> packet, int64_t now) {
     }
     // The client's encrypted fields (RFC 8915 allows some) are checked with
     // the rest but carry nothing the server acts on.
-    auto plain = aead_.open(keys->c2s(), fields->nonce, packet.first(fields->authenticator_offset),
+    // RFC 8915 §5.6: the nonce is as long as the session's AEAD takes.
+    if (!aead->nts_nonce_acceptable(fields->nonce.size())) {
+        return drop(request, NtsDropReason::Malformed);
+    }
+    auto plain = aead->open(keys->c2s(), fields->nonce, packet.first(fields->authenticator_offset),
                             fields->ciphertext, scratch_);
     if (!plain) {
         return drop(request, plain.error() == AeadError::AuthenticationFailed
@@ -135,12 +154,15 @@ Result<size_t, NtsDropReason> NtsServer::respond(const NtsRequest& request,
     const KeyStore* store = keys_.get();  // no refcount traffic shared across threads
     const MasterKey* master = store ? store->sealing_key(now) : nullptr;
     if (master == nullptr) return fail(NtsDropReason::NoSealingKey);
+    Aead* aead = session_aead(request.keys.aead);
+    if (aead == nullptr) return fail(NtsDropReason::CryptoFailure);
+    const size_t nonce_length = aead->nts_nonce_length();
     // As many cookies as asked for and as fit in the request's size.
     const size_t cookie_field = FieldWriter::field_length(cookie_length(request.keys.aead));
     size_t cookies = request.cookies;
     while (cookies > 0 &&
            reply.size() + FieldWriter::authenticator_length(
-                              kNonceLength, kAeadTagLength + cookies * cookie_field) >
+                              nonce_length, kAeadTagLength + cookies * cookie_field) >
                request.request_length) {
         --cookies;
     }
@@ -150,15 +172,15 @@ Result<size_t, NtsDropReason> NtsServer::respond(const NtsRequest& request,
         std::array<uint8_t, kMaxCookieLength> cookie{};
         std::array<uint8_t, kCookieNonceLength> nonce{};
         fill_random(*random_, nonce);
-        auto sealed = seal_cookie(aead_, *master, nonce, request.keys, cookie);
+        auto sealed = seal_cookie(cookie_aead_, *master, nonce, request.keys, cookie);
         if (!sealed || !plain.add(FieldType::Cookie, std::span(cookie).first(*sealed))) {
             return fail(NtsDropReason::CryptoFailure);
         }
     }
-    auto slot = reply.add_authenticator(kNonceLength, Aead::sealed_length(plain.size()));
+    auto slot = reply.add_authenticator(nonce_length, Aead::sealed_length(plain.size()));
     if (!slot) return fail(NtsDropReason::CryptoFailure);
     fill_random(*random_, slot->nonce);
-    auto sealed = aead_.seal(request.keys.s2c(), slot->nonce, slot->associated,
+    auto sealed = aead->seal(request.keys.s2c(), slot->nonce, slot->associated,
                              std::span(scratch_).first(plain.size()), slot->ciphertext);
     OPENSSL_cleanse(scratch_.data(), plain.size());
     if (!sealed) return fail(NtsDropReason::CryptoFailure);

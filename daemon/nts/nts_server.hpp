@@ -101,12 +101,17 @@ class NtsServer {
     const NtsServerCounters& counters() const { return counters_; }
 
   private:
-    NtsServer(std::shared_ptr<const KeyStore> keys, RandomSource& random, Aead aead);
+    NtsServer(std::shared_ptr<const KeyStore> keys, RandomSource& random, Aead cookie_aead,
+              std::optional<Aead> gcm_siv);
     NtsRequest drop(NtsRequest request, NtsDropReason reason);
+    // The engine for a session's negotiated AEAD; nullptr if this process
+    // has none for it.
+    Aead* session_aead(uint16_t algorithm);
 
     std::shared_ptr<const KeyStore> keys_;
     RandomSource* random_;
-    Aead aead_;
+    Aead cookie_aead_;             // AES-SIV-CMAC-256: cookies, and the sessions that chose 15
+    std::optional<Aead> gcm_siv_;  // the sessions that chose 30
     NtsServerCounters counters_;
     std::array<uint8_t, kMaxNtsPacket> scratch_{};  // plaintexts, per call
 };

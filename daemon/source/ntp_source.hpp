@@ -137,6 +137,8 @@ class NtpSource {
     // NTS: keys in hand (a KE succeeded and no NTSN since).
     bool nts_ready() const { return nts_.has_value() && !nts_->needs_key_exchange(); }
     size_t nts_cookies() const { return nts_ ? nts_->jar().size() : 0; }
+    // The AEAD the last NTS-KE agreed (IANA id), 0 before one.
+    uint16_t nts_aead() const { return nts_ ? nts_->aead() : 0; }
 
     SourceId id() const { return id_; }
     const SourceConfig& config() const { return config_; }

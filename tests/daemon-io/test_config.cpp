@@ -212,6 +212,7 @@ TEST(Config, NtsSectionsAndSourceKeys) {
         "ntp_port = 1123\n"
         "[nts]\ntrusted_ca = \"/ca.pem\"\ncertificate_time_check = \"after_sync\"\n"
         "key_file = \"/k\"\nkey_rotation = 86400\nprevious_keys = 7\n"
+        "aead_algorithms = [\"AES-SIV-CMAC-256\", \"aes-128-gcm-siv\"]\n"
         "[[source]]\nserver = \"time.example.net\"\nnts = true\nnts_port = 14460\n");
     ASSERT_TRUE(r.config) << r.errors.front().to_string();
     const Config& c = *r.config;
@@ -229,6 +230,8 @@ TEST(Config, NtsSectionsAndSourceKeys) {
     EXPECT_EQ(c.nts.key_file, "/k");
     EXPECT_DOUBLE_EQ(c.nts.key_rotation, 86400);
     EXPECT_EQ(c.nts.previous_keys, 7u);
+    EXPECT_EQ(c.nts.aead_algorithms, (std::vector<uint16_t>{15, 30}));
+    EXPECT_EQ(c.nts_ke.aead_algorithms, (std::vector<uint16_t>{15, 30})) << "one list, both halves";
     ASSERT_EQ(c.sources.size(), 1u);
     EXPECT_TRUE(c.sources[0].nts);
     EXPECT_EQ(c.sources[0].nts_port, 14460);
@@ -238,6 +241,22 @@ TEST(Config, NtsSectionsAndSourceKeys) {
     EXPECT_TRUE(r.config->sources[0].nts);
     EXPECT_EQ(r.config->sources[0].nts_port, 4460);
     EXPECT_FALSE(r.config->nts_ke.enabled()) << "off unless listen is set";
+    EXPECT_EQ(r.config->nts.aead_algorithms, (std::vector<uint16_t>{30, 15}))
+        << "default: GCM-SIV first";
+    EXPECT_EQ(r.config->nts_ke.aead_algorithms, (std::vector<uint16_t>{30, 15}));
+}
+
+TEST(Config, NtsAeadMistakesAreNamed) {
+    EXPECT_EQ(first_error("[nts]\naead_algorithms = [\"AES-128-SIV\"]\n"),
+              "test.toml:2:20: nts.aead_algorithms: 'AES-128-SIV' is not \"AES-128-GCM-SIV\" or "
+              "\"AES-SIV-CMAC-256\"");
+    EXPECT_EQ(
+        first_error("[nts]\naead_algorithms = [\"AES-SIV-CMAC-256\", \"AES-SIV-CMAC-256\"]\n"),
+        "test.toml:2:40: nts.aead_algorithms: 'AES-SIV-CMAC-256' twice");
+    EXPECT_EQ(first_error("[nts]\naead_algorithms = []\n"),
+              "test.toml:2:19: nts.aead_algorithms: at least one algorithm");
+    EXPECT_EQ(first_error("[nts]\naead_algorithms = \"AES-128-GCM-SIV\"\n"),
+              "test.toml:2:19: nts.aead_algorithms: expected an array of strings, found a string");
 }
 
 // [metrics]: the Prometheus exporter, off unless listen is set.

@@ -441,7 +441,16 @@ TEST(Views, NtsTablesShowWhatHappened) {
     a.rejected = 3;
     a.last_error = "TLS: certificate verify failed";
     std::string text = format_human("authdata", json{{"authdata", {a}}});
-    EXPECT_NE(text.find("NTS    15    6     2     1"), std::string::npos) << text;
+    EXPECT_NE(text.find("NTS  AES-SIV-CMAC-256    6     2     1"), std::string::npos) << text;
+    a.aead = 30;
+    text = format_human("authdata", json{{"authdata", {a}}});
+    EXPECT_NE(text.find("NTS  AES-128-GCM-SIV     6     2     1"), std::string::npos) << text;
+    a.aead = 0;  // before NTS-KE
+    text = format_human("authdata", json{{"authdata", {a}}});
+    EXPECT_NE(text.find("NTS  -                   6"), std::string::npos) << text;
+    a.aead = 77;  // an id a newer daemon knows
+    text = format_human("authdata", json{{"authdata", {a}}});
+    EXPECT_NE(text.find("NTS  77                  6"), std::string::npos) << text;
     EXPECT_NE(text.find("last NTS-KE failure: TLS: certificate verify failed"), std::string::npos)
         << text;
     EXPECT_EQ(format_human("authdata", json{{"authdata", json::array()}}), "No NTS sources.\n");

@@ -81,20 +81,48 @@ class NtsServices : public ::testing::Test {
         service_->start();
     }
 
-    // One NTS-KE with the service, trusting @ca_pem, for host @name.
-    NtsKeOutcome exchange(const std::string& ca_file, const std::string& name = "localhost") {
+    // One NTS-KE with the service, trusting @ca_pem, for host @name,
+    // offering @aeads ([nts] aead_algorithms; default GCM-SIV, then SIV).
+    NtsKeOutcome exchange(const std::string& ca_file, const std::string& name = "localhost",
+                          std::optional<std::vector<uint16_t>> aeads = std::nullopt,
+                          const config::NtsKeServerConfig* ke = nullptr) {
         config::NtsConfig c;
         c.trusted_ca = ca_file;
+        if (aeads) c.aead_algorithms = *aeads;
         std::optional<NtsKeOutcome> outcome;
         NtsKeClients clients(c, *loop_, client_random_, [&](uint64_t, NtsKeOutcome o) {
             outcome = std::move(o);
             loop_->stop();
         });
-        clients.start(1, ke_.listen[0], name, true);
+        clients.start(1, (ke != nullptr ? *ke : ke_).listen[0], name, true);
         const uint64_t guard = loop_->add_timer_after(15s, [this] { loop_->stop(); });
         loop_->run();
         loop_->cancel_timer(guard);
         return outcome ? std::move(*outcome) : NtsKeOutcome{std::nullopt, {}, 0, "no outcome"};
+    }
+
+    // An NTS request built from @o's keys and cookies authenticates at an
+    // NTP server holding the master keys, and its response at the client.
+    void round_trip(NtsKeOutcome& o) {
+        ntp::SplitMix64 server_random(4);
+        auto server = nts::NtsServer::create(keys_->shared().get(), server_random);
+        std::array<uint8_t, nts::kNtpHeaderLength> header{};
+        header[0] = 0x23;
+        std::vector<uint8_t> request(nts::kMaxNtsPacket);
+        auto n = o.client->build_request(header, request);
+        ASSERT_TRUE(n.has_value());
+        request.resize(*n);
+        const nts::NtsRequest checked = server->check(request, kNow);
+        ASSERT_EQ(checked.verdict, nts::NtsVerdict::Authentic);
+        std::array<uint8_t, nts::kNtpHeaderLength> reply_header{};
+        reply_header[0] = 0x24;
+        std::vector<uint8_t> reply(nts::kMaxNtsPacket);
+        auto m = server->respond(checked, reply_header, kNow, reply);
+        ASSERT_TRUE(m.has_value());
+        reply.resize(*m);
+        auto verdict = o.client->check_response(reply);
+        ASSERT_TRUE(verdict.has_value()) << nts::to_string(verdict.error());
+        EXPECT_EQ(*verdict, nts::ResponseVerdict::Authentic);
     }
 
     TempDir dir_;
@@ -110,21 +138,43 @@ class NtsServices : public ::testing::Test {
 TEST_F(NtsServices, KeyExchangeGivesCookiesThatOpenAtTheNtpServer) {
     NtsKeOutcome o = exchange(dir_.file("cert.pem"));
     ASSERT_TRUE(o.client) << o.error;
+    // Both ends' default: AES-128-GCM-SIV, 16-octet keys, 72-octet cookies.
+    EXPECT_EQ(o.client->aead(), 30);
+    EXPECT_EQ(o.client->jar().front_length(), nts::kMinCookieLength);
     EXPECT_EQ(o.client->jar().size(), nts::kJarCapacity);
     EXPECT_EQ(o.ntp_host, "127.0.0.1") << "no Server record: NTP goes to the KE host";
     EXPECT_EQ(o.ntp_port, 0) << "no Port record";
     EXPECT_EQ(service_->counters().keys_issued, 1u);
 
-    // An NTS request built with them authenticates at a server holding the keys.
-    ntp::SplitMix64 server_random(4);
-    auto server = nts::NtsServer::create(keys_->shared().get(), server_random);
-    std::array<uint8_t, nts::kNtpHeaderLength> header{};
-    header[0] = 0x23;
-    std::vector<uint8_t> request(nts::kMaxNtsPacket);
-    auto n = o.client->build_request(header, request);
-    ASSERT_TRUE(n.has_value());
-    request.resize(*n);
-    EXPECT_EQ(server->check(request, kNow).verdict, nts::NtsVerdict::Authentic);
+    round_trip(o);
+}
+
+TEST_F(NtsServices, ClientOfferingOnlyAesSivGetsAesSiv) {
+    // [nts] aead_algorithms = ["AES-SIV-CMAC-256"]: what chrony 4.3 and
+    // NTPsec 1.2 offer.
+    NtsKeOutcome o = exchange(dir_.file("cert.pem"), "localhost", std::vector<uint16_t>{15});
+    ASSERT_TRUE(o.client) << o.error;
+    EXPECT_EQ(o.client->aead(), 15);
+    EXPECT_EQ(o.client->jar().front_length(), nts::kMaxCookieLength);
+    round_trip(o);
+}
+
+TEST_F(NtsServices, ServerConfiguredForAesSivOnlyAnswersAGcmSivFirstClientWithIt) {
+    config::NtsKeServerConfig siv_only = ke_;
+    siv_only.listen = {ntp::SocketAddress{ntp::IpAddress::v4(127, 0, 0, 1), free_port()}};
+    siv_only.aead_algorithms = {15};
+    ntp::SplitMix64 random(9);
+    NtsKeService service(siv_only, io::LoopOptions{}, keys_->shared(), random, log_,
+                         [] { return kNow; });
+    service.start();
+    NtsKeOutcome o = exchange(dir_.file("cert.pem"), "localhost", std::nullopt, &siv_only);
+    ASSERT_TRUE(o.client) << o.error;
+    EXPECT_EQ(o.client->aead(), 15);
+    round_trip(o);
+    // And a client that offers only GCM-SIV finds nothing in common.
+    o = exchange(dir_.file("cert.pem"), "localhost", std::vector<uint16_t>{30}, &siv_only);
+    EXPECT_FALSE(o.client);
+    EXPECT_NE(o.error.find("no AEAD algorithm in common"), std::string::npos) << o.error;
 }
 
 TEST_F(NtsServices, CertificateForAnotherNameIsRefused) {

@@ -50,17 +50,21 @@ struct KeyedSource {
     NtpSource source{1, nts_config()};
     SplitMix64 random{5};
 
-    explicit KeyedSource(size_t cookies = nts::kJarCapacity) : ex(cookies) {
+    // @aead: what NTS-KE agreed (15 AES-SIV-CMAC-256, 30 AES-128-GCM-SIV).
+    explicit KeyedSource(size_t cookies = nts::kJarCapacity,
+                         uint16_t aead = static_cast<uint16_t>(nts::AeadAlgorithm::AesSivCmac256))
+        : ex(cookies, aead) {
         auto client = nts::NtsClient::create(ex.keys, cookies_of(ex, cookies), random);
         const SourceActions a =
             source.set_nts(std::move(*client), {IpAddress::v4(192, 0, 2, 7), 123});
         EXPECT_EQ(actions_of<SetTimer>(a).size(), 1u) << "polls at once";
     }
 
-    // Cookies sealed by ex's server for ex's keys (as NTS-KE hands them out).
+    // Cookies sealed by ex's server for ex's keys (as NTS-KE hands them
+    // out): with the master key's AEAD, AES-SIV, whatever the session's.
     static std::vector<std::vector<uint8_t>> cookies_of(nts::test::Exchange& ex, size_t n) {
         std::vector<std::vector<uint8_t>> jar;
-        auto aead = nts::Aead::create(ex.keys.aead);
+        auto aead = nts::Aead::create(static_cast<uint16_t>(nts::AeadAlgorithm::AesSivCmac256));
         for (size_t i = 0; i < n; ++i) {
             std::vector<uint8_t> cookie(nts::kMaxCookieLength);
             std::array<uint8_t, nts::kCookieNonceLength> nonce{};
@@ -110,8 +114,30 @@ TEST(NtsSource, AuthenticatedReplyIsAcceptedAndGoesWhereNtsKeSaid) {
     EXPECT_EQ(k.source.nts_cookies(), nts::kJarCapacity) << "the reply refilled the jar";
 }
 
+TEST(NtsSource, GcmSivSessionWorksTheSameWay) {
+    KeyedSource k(nts::kJarCapacity, static_cast<uint16_t>(nts::AeadAlgorithm::Aes128GcmSiv));
+    EXPECT_EQ(k.source.nts_aead(), 30);
+    const NtpInstant t1 = kEpoch2026;
+    const NtpInstant t4 = t1 + Nanoseconds(20 * kMs + 100'000);
+    const SendRequest req = k.poll(t1);
+    const auto fields = nts::parse_nts_fields(req.packet);
+    ASSERT_TRUE(fields.has_value());
+    EXPECT_EQ(fields->nonce.size(), 12u) << "GCM-SIV's nonce (RFC 8915 §5.6)";
+    const auto reply = nts_reply(k.ex, req.packet, t1);
+    for (size_t i = kHeaderLength; i < reply.size(); i += 5) {
+        auto forged = reply;
+        forged[i] ^= 0x01;
+        k.source.handle_packet(forged, req.request_id, t4);
+    }
+    EXPECT_EQ(k.source.counters().replies_accepted, 0u);
+    k.source.handle_packet(reply, req.request_id, t4);
+    EXPECT_EQ(k.source.counters().replies_accepted, 1u);
+    EXPECT_EQ(k.source.nts_cookies(), nts::kJarCapacity);
+}
+
 TEST(NtsSource, FlippedByteAndReplayAreRejectedAndTheRequestStillWaits) {
     KeyedSource k;
+    EXPECT_EQ(k.source.nts_aead(), 15);
     const NtpInstant t1 = kEpoch2026;
     const NtpInstant t4 = t1 + Nanoseconds(20 * kMs + 100'000);
     const SendRequest req = k.poll(t1);

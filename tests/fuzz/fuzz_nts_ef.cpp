@@ -42,7 +42,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
         if (fields->has_authenticator) {
             check(fields->authenticator_offset >= kNtpHeaderLength);
             check(fields->nonce.data() > packet.data() + fields->authenticator_offset);
-            check(fields->nonce.size() >= kNonceLength && fields->ciphertext.size() >= 16);
+            check(fields->nonce.size() >= kMinNonceLength && fields->ciphertext.size() >= 16);
         }
     }
     const NtsRequest request = x.server->check(packet, test::kNow);

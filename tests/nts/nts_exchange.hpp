@@ -44,24 +44,29 @@ struct Exchange {
     std::optional<NtsServer> server;
     std::optional<NtsClient> client;
 
-    explicit Exchange(size_t cookies = kJarCapacity) {
+    // @aead: the algorithm NTS-KE agreed (15 or 30).
+    explicit Exchange(size_t cookies = kJarCapacity,
+                      uint16_t aead = static_cast<uint16_t>(AeadAlgorithm::AesSivCmac256)) {
         store->rotate(kNow, server_random);
         server.emplace(std::move(*NtsServer::create(store, server_random)));
-        keys.c2s.assign(32, 0);
-        keys.s2c.assign(32, 0);
-        for (size_t i = 0; i < 32; ++i) {
+        keys.aead = aead;
+        const size_t length = *aead_key_length(aead);
+        keys.c2s.assign(length, 0);
+        keys.s2c.assign(length, 0);
+        for (size_t i = 0; i < length; ++i) {
             keys.c2s[i] = static_cast<uint8_t>(3 * i + 1);
             keys.s2c[i] = static_cast<uint8_t>(5 * i + 2);
         }
-        // The cookies NTS-KE would have sent, sealed with the server's key.
-        auto aead = Aead::create(keys.aead);
+        // The cookies NTS-KE would have sent, sealed with the server's key
+        // (always AES-SIV-CMAC-256, whatever the session's AEAD).
+        auto cookie_aead = Aead::create(static_cast<uint16_t>(AeadAlgorithm::AesSivCmac256));
         std::vector<std::vector<uint8_t>> jar;
         for (size_t i = 0; i < cookies; ++i) {
             std::vector<uint8_t> cookie(kMaxCookieLength);
             std::array<uint8_t, kCookieNonceLength> nonce{};
             fill_random(server_random, nonce);
-            auto n = seal_cookie(*aead, *store->sealing_key(kNow), nonce, *SessionKeys::from(keys),
-                                 cookie);
+            auto n = seal_cookie(*cookie_aead, *store->sealing_key(kNow), nonce,
+                                 *SessionKeys::from(keys), cookie);
             cookie.resize(*n);
             jar.push_back(cookie);
         }

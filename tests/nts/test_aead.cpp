@@ -6,6 +6,7 @@
 #include <array>
 
 #include "nts/aead.hpp"
+#include "nts/aead_siv.hpp"
 #include "test_support.hpp"
 #include "util/random.hpp"
 
@@ -72,7 +73,9 @@ TEST(NtsAead, Rfc5297A2NonceBased) {
 
 TEST(NtsAead, S2vAloneGivesTheVectorsTags) {
     // A.1 takes S2V's short-final branch, A.2 the xorend one.
-    Aead aead = make();
+    auto engine = AesSivCmac256::create();
+    ASSERT_TRUE(engine.has_value());
+    AesSivCmac256& aead = **engine;
     std::array<uint8_t, kAeadTagLength> v{};
     const std::span<const uint8_t> ad1[] = {kA1Ad};
     ASSERT_TRUE(aead.s2v(kA1Key, {}, ad1, kA1Plain, v).has_value());
@@ -199,12 +202,20 @@ TEST(NtsAead, BadArgumentsAreTypedErrors) {
     EXPECT_EQ(Aead::create(999).error(), AeadError::UnknownAlgorithm);
 }
 
-TEST(NtsAead, GcmSivIsNeverPretended) {
-    const uint16_t gcm_siv = static_cast<uint16_t>(AeadAlgorithm::Aes128GcmSiv);
-    EXPECT_FALSE(aead_supported(gcm_siv));
-    EXPECT_EQ(Aead::create(gcm_siv).error(), AeadError::Unsupported);
+TEST(NtsAead, NamesAndSupport) {
     EXPECT_TRUE(aead_supported(static_cast<uint16_t>(AeadAlgorithm::AesSivCmac256)));
-    RecordProperty("openssl_offers_gcm_siv", openssl_offers_gcm_siv() ? "yes" : "no");
+    EXPECT_TRUE(aead_supported(static_cast<uint16_t>(AeadAlgorithm::Aes128GcmSiv)));
+    EXPECT_FALSE(aead_supported(16));
+    EXPECT_STREQ(aead_name(15), "AES-SIV-CMAC-256");
+    EXPECT_STREQ(aead_name(30), "AES-128-GCM-SIV");
+    EXPECT_EQ(aead_name(16), nullptr);
+    EXPECT_EQ(aead_from_name("aes-128-gcm-siv"), 30);
+    EXPECT_EQ(aead_from_name("AES-SIV-CMAC-256"), 15);
+    EXPECT_EQ(aead_from_name("AES-128-SIV"), std::nullopt);
+    auto siv = make();
+    EXPECT_EQ(siv.key_length(), 32u);
+    EXPECT_EQ(siv.nts_nonce_length(), 16u);
+    EXPECT_FALSE(siv.nts_nonce_acceptable(15));
 }
 
 }  // namespace

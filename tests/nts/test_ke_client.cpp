@@ -20,9 +20,12 @@ const Bytes kNtpv4 = rec(true, 1, {0, 0});
 const Bytes kSivChosen = rec(true, 4, {0, 15});
 const Bytes kCookie = rec(false, 5, Bytes(64, 0xab));
 
+// A client offering AES-SIV-CMAC-256 only (as chrony 4.3 and NTPsec 1.2
+// do): the responses below choose 15.
 KeClientConfig config_for(std::string host = "ke.example.net") {
     KeClientConfig config;
     config.ke_host = std::move(host);
+    config.aead_algorithms = {15};
     return config;
 }
 
@@ -44,6 +47,13 @@ TEST(KeClient, RequestIsProtocolAeadListEndOfMessage) {
                                        0x80, 0x04, 0x00, 0x04, 0x00, 0x1e, 0x00, 0x0f,  //
                                        0x80, 0x00, 0x00, 0x00}));
     EXPECT_EQ(client.status(), KeClientStatus::NeedMore);
+}
+
+TEST(KeClient, DefaultOfferPrefersGcmSivThenSiv) {
+    KeClientConfig config;
+    config.ke_host = "ke.example.net";
+    const KeClientSession client(config, test::fake_exporter());
+    EXPECT_EQ(client.request(), cat({kNtpv4, rec(true, 4, {0, 30, 0, 15}), eom()}));
 }
 
 TEST(KeClient, RequestCarriesServerAndPortWhenAsked) {
@@ -254,7 +264,9 @@ TEST(KeEndToEnd, RedirectedNtpServerReachesTheClient) {
 TEST(KeEndToEnd, NoCommonAeadReachesTheClientAsSuch) {
     KeClientConfig client_config = config_for();
     client_config.aead_algorithms = {30};
-    auto p = exchange(client_config, KeServerConfig{}, 2);
+    KeServerConfig siv_only;  // a server that knows 15 only (chrony 4.3, NTPsec 1.2)
+    siv_only.aead_algorithms = {15};
+    auto p = exchange(client_config, siv_only, 2);
     EXPECT_EQ(p.status, KeClientStatus::Failed);
     EXPECT_EQ(p.client.failure().error, KeClientError::NoCommonAead);
 }

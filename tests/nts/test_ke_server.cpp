@@ -124,11 +124,16 @@ TEST(KeServer, ChoosesByServerPreferenceAmongOffered) {
                   .records[1]
                   .body,
               (Bytes{0, 30}));
-    KeServerConfig siv_only;  // the AEAD layer has no GCM-SIV
+    KeServerConfig siv_only;  // configured for 15 only
+    siv_only.aead_algorithms = {kSiv};
     EXPECT_EQ(serve(cat({next_protocol_ntpv4(), aead_list({kGcmSiv, kSiv}), eom()}), siv_only)
                   .records[1]
                   .body,
               (Bytes{0, 15}));
+    // The default prefers GCM-SIV whatever the client's order.
+    EXPECT_EQ(
+        serve(cat({next_protocol_ntpv4(), aead_list({kSiv, kGcmSiv}), eom()}), {}).records[1].body,
+        (Bytes{0, 30}));
     KeServerConfig unknown_first;  // an id without a key length is never chosen
     unknown_first.aead_algorithms = {17, kSiv};
     EXPECT_EQ(serve(cat({next_protocol_ntpv4(), aead_list({17, kSiv}), eom()}), unknown_first)
@@ -138,7 +143,7 @@ TEST(KeServer, ChoosesByServerPreferenceAmongOffered) {
 }
 
 TEST(KeServer, NoCommonAeadGetsAnEmptyAeadRecordAndNoCookies) {
-    const auto ex = serve(cat({next_protocol_ntpv4(), aead_list({kGcmSiv, 17}), eom()}));
+    const auto ex = serve(cat({next_protocol_ntpv4(), aead_list({16, 17}), eom()}));
     EXPECT_EQ(ex.outcome, KeServerOutcome::NoCommonAead);
     ASSERT_EQ(ex.records.size(), 3u);
     EXPECT_EQ(ex.records[0].body, (Bytes{0, 0}));
@@ -278,21 +283,21 @@ TEST(KeServer, ChronyShapedRequestByHand) {
         0x80, 0x04, 0x00, 0x04, 0x00, 0x1e, 0x00, 0x0f,  // C=1 type 4 len 4: AEAD 30, 15
         0x80, 0x00, 0x00, 0x00,                          // C=1 type 0 len 0
     };
-    KeServerConfig config;  // without GCM-SIV in the AEAD layer: falls back to 15
+    KeServerConfig config;  // the default: GCM-SIV first
     FakeCookieSource cookies;
     KeServerSession server(config, test::fake_exporter(), cookies);
     const auto action = server.feed(chrony);
     ASSERT_GE(action.write.size(), 14u);
     const Bytes head(action.write.begin(), action.write.begin() + 12);
     EXPECT_EQ(head,
-              (Bytes{0x80, 0x01, 0x00, 0x02, 0x00, 0x00, 0x80, 0x04, 0x00, 0x02, 0x00, 0x0f}));
+              (Bytes{0x80, 0x01, 0x00, 0x02, 0x00, 0x00, 0x80, 0x04, 0x00, 0x02, 0x00, 0x1e}));
     EXPECT_EQ(Bytes(action.write.end() - 4, action.write.end()), (Bytes{0x80, 0, 0, 0}));
     // Each cookie record: 00 05 00 64 then 100 octets.
     EXPECT_EQ(action.write.size(), 12u + 8u * (4u + 100u) + 4u);
     EXPECT_EQ(action.write[12], 0x00);
     EXPECT_EQ(action.write[13], 0x05);
-    EXPECT_EQ(server.keys()->aead, kSiv);
-    EXPECT_EQ(server.keys()->c2s.size(), 32u);
+    EXPECT_EQ(server.keys()->aead, kGcmSiv);
+    EXPECT_EQ(server.keys()->c2s.size(), 16u);
 }
 
 TEST(KeServer, OutcomesHaveNames) {

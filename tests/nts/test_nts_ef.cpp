@@ -139,8 +139,8 @@ TEST(NtsExtensionFields, StructuralRulesAreEnforced) {
     put_field(p, 0x0104, 32);
     cases.push_back({"field after authenticator", p, EfError::FieldAfterAuthenticator});
     p = header();
-    put_authenticator(p, 12, 16, 36);
-    cases.push_back({"nonce of 12", p, EfError::ShortNonce});
+    put_authenticator(p, 8, 16, 36);
+    cases.push_back({"nonce of 8 (GCM-SIV takes 12, AES-SIV 16)", p, EfError::ShortNonce});
     p = header();
     put_authenticator(p, 16, 12, 36);
     cases.push_back({"ciphertext of 12", p, EfError::ShortCiphertext});

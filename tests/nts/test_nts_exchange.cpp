@@ -223,7 +223,8 @@ namespace {
 // The fuzz_nts_ef seeds are real requests for the fixture's server, so the
 // fuzzer starts past the cookie and authenticator checks.
 TEST(NtsExchange, FuzzSeedsAreAuthenticRequests) {
-    for (const char* name : {"request-8-cookies.bin", "request-7-placeholders.bin"}) {
+    for (const char* name :
+         {"request-8-cookies.bin", "request-7-placeholders.bin", "request-gcm-siv.bin"}) {
         std::ifstream file(std::string(NANOTIME_SOURCE_DIR) + "/tests/fuzz/corpus/nts_ef/" + name,
                            std::ios::binary);
         ASSERT_TRUE(file) << name;
@@ -241,29 +242,102 @@ TEST(NtsExchange, FuzzSeedsAreAuthenticRequests) {
 namespace nts {
 namespace {
 
-TEST(NtsExchange, CookieForAnUnsupportedAeadIsNakked) {
-    Exchange x;
-    // An authentic cookie whose session uses AES-128-GCM-SIV, which this
-    // server cannot use: the client must redo NTS-KE.
-    NtsKeys gcm{static_cast<uint16_t>(AeadAlgorithm::Aes128GcmSiv), std::vector<uint8_t>(16, 1),
-                std::vector<uint8_t>(16, 2)};
-    auto aead = Aead::create(static_cast<uint16_t>(AeadAlgorithm::AesSivCmac256));
+constexpr uint16_t kGcmSiv = static_cast<uint16_t>(AeadAlgorithm::Aes128GcmSiv);
+constexpr uint16_t kSiv = static_cast<uint16_t>(AeadAlgorithm::AesSivCmac256);
+
+TEST(NtsExchange, GcmSivSessionRoundTripsWithTwelveOctetNonces) {
+    Exchange x(1, kGcmSiv);
+    const auto request = x.request();
+    ASSERT_FALSE(request.empty());
+    const auto fields = parse_nts_fields(request);
+    ASSERT_TRUE(fields.has_value());
+    EXPECT_EQ(fields->nonce.size(), 12u);
+    EXPECT_EQ(fields->cookie.size(), kMinCookieLength);  // 72: 16-octet keys
+    const auto response = x.answer(request);
+    ASSERT_FALSE(response.empty());
+    EXPECT_EQ(response.size(), request.size());  // sizes still balance exactly
+    EXPECT_EQ(parse_nts_fields(response)->nonce.size(), 12u);
+    auto verdict = x.client->check_response(response);
+    ASSERT_TRUE(verdict.has_value()) << to_string(verdict.error());
+    EXPECT_EQ(x.client->jar().size(), 8u);
+    // The fresh cookies are GCM-SIV ones and work.
+    for (int i = 0; i < 10; ++i) {
+        const auto again = x.request();
+        EXPECT_EQ(parse_nts_fields(again)->cookie.size(), kMinCookieLength);
+        ASSERT_TRUE(x.client->check_response(x.answer(again)).has_value()) << i;
+    }
+    EXPECT_EQ(x.server->counters().authentic, 11u);
+}
+
+TEST(NtsExchange, GcmSivFlippedBytesAreRejected) {
+    Exchange x(kJarCapacity, kGcmSiv);
+    const auto request = x.request();
+    const auto response = x.answer(request);
+    ASSERT_FALSE(response.empty());
+    const size_t auth_at = parse_nts_fields(response)->authenticator_offset;
+    for (size_t i = kNtpHeaderLength; i < response.size(); i += 3) {
+        Exchange y(kJarCapacity, kGcmSiv);
+        const auto req = y.request();
+        auto res = y.answer(req);
+        ASSERT_EQ(res.size(), response.size());
+        if (i >= auth_at && i < auth_at + 8) continue;  // field header and lengths: malformed
+        res[i] ^= 0x10;
+        EXPECT_FALSE(y.client->check_response(res).has_value()) << "octet " << i;
+    }
+    // Every flipped request octet after the header: dropped or NAKed.
+    for (size_t i = kNtpHeaderLength; i < request.size(); i += 5) {
+        Exchange y(kJarCapacity, kGcmSiv);
+        auto req = y.request();
+        req[i] ^= 0x04;
+        EXPECT_NE(y.server->check(req, kNow).verdict, NtsVerdict::Authentic) << "octet " << i;
+    }
+}
+
+// An authenticator whose nonce has another length than the session's AEAD
+// takes (RFC 8915 §5.6) is dropped as malformed, before any decryption.
+std::vector<uint8_t> request_with_nonce(Exchange& x, uint16_t aead, size_t nonce_length) {
+    NtsKeys keys = x.keys;
+    auto cookie_aead = Aead::create(kSiv);
     std::array<uint8_t, kMaxCookieLength> cookie{};
     std::array<uint8_t, kCookieNonceLength> nonce{};
-    const auto n =
-        seal_cookie(*aead, *x.store->sealing_key(kNow), nonce, *SessionKeys::from(gcm), cookie);
-    ASSERT_TRUE(n.has_value());
+    const auto n = seal_cookie(*cookie_aead, *x.store->sealing_key(kNow), nonce,
+                               *SessionKeys::from(keys), cookie);
+    EXPECT_TRUE(n.has_value());
     std::vector<uint8_t> packet(512);
     const auto head = test::client_header();
     std::copy(head.begin(), head.end(), packet.begin());
     FieldWriter w(packet, kNtpHeaderLength);
-    ASSERT_TRUE(w.add(FieldType::UniqueIdentifier, std::vector<uint8_t>(32, 7)));
-    ASSERT_TRUE(w.add(FieldType::Cookie, std::span(cookie).first(*n)));
-    ASSERT_TRUE(w.add_authenticator(kNonceLength, kAeadTagLength).has_value());
+    EXPECT_TRUE(w.add(FieldType::UniqueIdentifier, std::vector<uint8_t>(32, 7)));
+    EXPECT_TRUE(w.add(FieldType::Cookie, std::span(cookie).first(*n)));
+    auto slot = w.add_authenticator(nonce_length, kAeadTagLength);
+    EXPECT_TRUE(slot.has_value());
+    auto engine = Aead::create(aead);
+    const auto key = SessionKeys::from(keys);
+    auto sealed = engine->seal(key->c2s(), slot->nonce, slot->associated, {}, slot->ciphertext);
+    // GCM-SIV refuses to seal with a wrong nonce: the tag stays zero then.
+    static_cast<void>(sealed);
     packet.resize(w.size());
-    const NtsRequest checked = x.server->check(packet, kNow);
-    EXPECT_EQ(checked.verdict, NtsVerdict::Nak);
-    EXPECT_EQ(x.server->counters().cookie_bad_contents, 1u);
+    return packet;
+}
+
+TEST(NtsExchange, NonceLengthMustFitTheSessionsAead) {
+    {
+        Exchange x(1, kGcmSiv);
+        EXPECT_EQ(x.server->check(request_with_nonce(x, kGcmSiv, 12), kNow).verdict,
+                  NtsVerdict::Authentic);
+        EXPECT_EQ(x.server->check(request_with_nonce(x, kGcmSiv, 16), kNow).verdict,
+                  NtsVerdict::Drop);
+        EXPECT_EQ(x.server->counters().malformed, 1u);
+    }
+    {
+        Exchange x(1, kSiv);
+        EXPECT_EQ(x.server->check(request_with_nonce(x, kSiv, 16), kNow).verdict,
+                  NtsVerdict::Authentic);
+        EXPECT_EQ(x.server->check(request_with_nonce(x, kSiv, 12), kNow).verdict,
+                  NtsVerdict::Drop);  // AES-SIV: 16 octets at least
+        EXPECT_EQ(x.server->counters().malformed, 1u);
+        EXPECT_EQ(x.server->counters().auth_failed, 0u);
+    }
 }
 
 TEST(NtsExchange, OversizeRequestIsDroppedBeforeAnyCrypto) {

@@ -276,8 +276,10 @@ class NtsPeer {
             keys_.push_back(*keys);
             for (const auto& cookie : result->cookies) give_back(cookie, i);
         }
-        auto aead = nts::Aead::create(static_cast<uint16_t>(nts::AeadAlgorithm::AesSivCmac256));
-        if (!aead) die("AES-SIV-CMAC-256 is not available");
+        auto aead = nts::Aead::create(keys_.empty()
+                                          ? static_cast<uint16_t>(nts::AeadAlgorithm::AesSivCmac256)
+                                          : keys_.front().aead);
+        if (!aead) die("the negotiated AEAD is not available");
         aead_.emplace(std::move(*aead));
     }
 
@@ -305,7 +307,7 @@ class NtsPeer {
             !w.add(nts::FieldType::Cookie,
                    std::span<const uint8_t>(last_.bytes.data(), last_.length)))
             return 0;
-        auto slot = w.add_authenticator(nts::kNonceLength, nts::kAeadTagLength);
+        auto slot = w.add_authenticator(aead_->nts_nonce_length(), nts::kAeadTagLength);
         if (!slot) return 0;
         ++nonce_counter_;
         std::fill(slot->nonce.begin(), slot->nonce.end(), 0);
