@@ -136,12 +136,25 @@ NANOTIME_FORWARD(int, CRYPTO_memcmp, (const void* in_a, const void* in_b, size_t
 NANOTIME_FORWARD(void, ERR_clear_error, (), ())
 NANOTIME_FORWARD(void, ERR_error_string_n, (unsigned long e, char* buf, size_t len), (e, buf, len))
 NANOTIME_FORWARD(unsigned long, ERR_get_error, (), ())
+NANOTIME_FORWARD(int, EVP_CIPHER_CTX_ctrl, (EVP_CIPHER_CTX * ctx, int type, int arg, void* ptr),
+                 (ctx, type, arg, ptr))
 NANOTIME_FORWARD(void, EVP_CIPHER_CTX_free, (EVP_CIPHER_CTX * c), (c))
 NANOTIME_FORWARD(EVP_CIPHER_CTX*, EVP_CIPHER_CTX_new, (), ())
+NANOTIME_FORWARD(int, EVP_CIPHER_CTX_set_padding, (EVP_CIPHER_CTX * c, int pad), (c, pad))
 NANOTIME_FORWARD(EVP_CIPHER*, EVP_CIPHER_fetch,
                  (OSSL_LIB_CTX * ctx, const char* algorithm, const char* properties),
                  (ctx, algorithm, properties))
 NANOTIME_FORWARD(void, EVP_CIPHER_free, (EVP_CIPHER * cipher), (cipher))
+NANOTIME_FORWARD(int, EVP_DecryptFinal_ex, (EVP_CIPHER_CTX * ctx, unsigned char* outm, int* outl),
+                 (ctx, outm, outl))
+NANOTIME_FORWARD(int, EVP_DecryptInit_ex2,
+                 (EVP_CIPHER_CTX * ctx, const EVP_CIPHER* cipher, const unsigned char* key,
+                  const unsigned char* iv, const OSSL_PARAM params[]),
+                 (ctx, cipher, key, iv, params))
+NANOTIME_FORWARD(int, EVP_DecryptUpdate,
+                 (EVP_CIPHER_CTX * ctx, unsigned char* out, int* outl, const unsigned char* in,
+                  int inl),
+                 (ctx, out, outl, in, inl))
 NANOTIME_FORWARD(int, EVP_EncryptFinal_ex, (EVP_CIPHER_CTX * ctx, unsigned char* out, int* outl),
                  (ctx, out, outl))
 NANOTIME_FORWARD(int, EVP_EncryptInit_ex2,
