@@ -105,6 +105,9 @@ class TlsSession {
     bool peer_closed() const { return peer_closed_; }  // close_notify received
     // The protocol agreed by ALPN; empty before the handshake or without ALPN.
     std::string alpn() const;
+    // The TLS 1.3 cipher suite agreed (IANA name, e.g. TLS_AES_128_GCM_SHA256);
+    // empty before the handshake.
+    std::string cipher_suite() const;
     // RFC 5705 exporter; nullopt before the handshake or on failure.
     // @context nullopt is "no context", which TLS 1.3 treats like an empty one.
     std::optional<std::vector<uint8_t>> export_keying_material(

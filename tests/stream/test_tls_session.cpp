@@ -76,6 +76,17 @@ TEST_F(TlsPair, HandshakeAlpnAndDataBothWays) {
     EXPECT_EQ(std::string(got.begin(), got.end()), "hello client");
 }
 
+// OpenSSL's client offers TLS_AES_256_GCM_SHA384 first; the server takes
+// TLS_AES_128_GCM_SHA256, whose SHA-256 key schedule is the cheaper one.
+TEST_F(TlsPair, ServerPrefersAes128GcmSha256) {
+    make({"ntske/1"}, {"ntske/1"});
+    EXPECT_EQ(server_->cipher_suite(), "") << "nothing agreed before the handshake";
+    shuttle(*client_, *server_);
+    ASSERT_TRUE(server_->handshake_done()) << server_->error();
+    EXPECT_EQ(server_->cipher_suite(), "TLS_AES_128_GCM_SHA256");
+    EXPECT_EQ(client_->cipher_suite(), "TLS_AES_128_GCM_SHA256");
+}
+
 TEST_F(TlsPair, LargeWritesCrossTheBioInPieces) {
     make({}, {});
     std::string big(200 * 1024, 'x');
