@@ -145,8 +145,7 @@ struct StreamServer::Core : std::enable_shared_from_this<Core> {
     }
 
     void account(uint64_t id, Session& s) {
-        const size_t now_charged =
-            loop.stream_queued_bytes(id) + (s.tls ? s.tls->pending_plaintext_bytes() : 0);
+        const size_t now_charged = loop.stream_queued_bytes(id) + (s.tls ? s.tls->held_bytes() : 0);
         gate.account(s.charged, now_charged);
         s.charged = now_charged;
         if (gate.over_byte_budget()) {
