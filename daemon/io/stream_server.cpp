@@ -44,6 +44,11 @@ struct StreamServer::Core : std::enable_shared_from_this<Core> {
     uint64_t sweep_timer = 0;
     MonoClock::duration sweep_period{};
     std::vector<uint8_t> scratch;  // ciphertext / plaintext on its way
+    // The connection whose plaintext on_data is handling (0: none). What
+    // the handler sends to it is encrypted at once but handed to the loop
+    // when the handler returns (or closes): a response and the
+    // close_notify behind it leave in one write, one TCP segment.
+    uint64_t delivering = 0;
 
     void on_accept(int fd) {
         sockaddr_storage ss{};
@@ -119,9 +124,13 @@ struct StreamServer::Core : std::enable_shared_from_this<Core> {
         s.tls->take_plaintext(scratch);
         if (!scratch.empty() && handlers.on_data) {
             const std::vector<uint8_t> plaintext = std::move(scratch);
+            delivering = id;
             handlers.on_data(id, plaintext);
+            delivering = 0;
         }
         auto live = sessions.find(id);
+        if (live != sessions.end() && live->second.tls->has_ciphertext())
+            flush_tls(id, live->second);
         if (live != sessions.end() && live->second.tls->peer_closed()) close(id);
     }
 
@@ -136,8 +145,7 @@ struct StreamServer::Core : std::enable_shared_from_this<Core> {
     }
 
     void account(uint64_t id, Session& s) {
-        const size_t now_charged =
-            loop.stream_queued_bytes(id) + (s.tls ? s.tls->pending_plaintext_bytes() : 0);
+        const size_t now_charged = loop.stream_queued_bytes(id) + (s.tls ? s.tls->held_bytes() : 0);
         gate.account(s.charged, now_charged);
         s.charged = now_charged;
         if (gate.over_byte_budget()) {
@@ -176,7 +184,7 @@ struct StreamServer::Core : std::enable_shared_from_this<Core> {
             return;
         }
         s.tls->write(plaintext);
-        flush_tls(id, s);
+        if (id != delivering) flush_tls(id, s);
     }
 
     void close(uint64_t id) {

@@ -17,9 +17,10 @@
 // connection: a flood of connections adds no timers.
 //
 // Memory per connection: the loop's Conn (4 KiB receive buffer), the TLS
-// session (OpenSSL's SSL, its record buffers only while they hold data, and
-// two 4 KiB BIO buffers)
-// and the queued output, at most max_queued_per_connection plus one read.
+// session (OpenSSL's SSL, its record buffers only while they hold data, two
+// 1 KiB BIO buffers, and the start of a record not yet whole: never
+// OpenSSL's 17 KiB read buffer for it) and the queued output, at most
+// max_queued_per_connection plus one read.
 #pragma once
 
 #include <cstdint>

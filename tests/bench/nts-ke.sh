@@ -6,7 +6,7 @@
 #   tests/bench/nts-ke.sh [--build DIR] [--out DIR] [--duration S] [--reps N]
 #                         [--concurrency N] [--hold N] [--pin S:L]
 #                         [--ntsprocesses N] [--no-rate] [--no-memory]
-#                         [--no-overload]
+#                         [--no-overload] [--perf]
 #
 # 1. Full exchanges: ntskeload keeps --concurrency (64) connections in
 #    flight against one server at a time (windows alternate), each a new TCP
@@ -21,6 +21,8 @@
 #    the KE port idle, flooded by 1000 concurrent full exchanges, and idle
 #    again; the flood's ratio to the mean of the idle windows.
 # --pin runs the servers on CPU S and the generators on CPU L (taskset).
+# --perf records each rate window's server (all its processes) with
+# `perf record --call-graph dwarf` into OUT/perf-NAME-REP.data.
 # Needs root, iproute2, python3, openssl and chronyd. Exit 77 when it cannot
 # run here.
 set -euo pipefail
@@ -38,6 +40,7 @@ ntsprocesses=$(nproc)
 do_rate=1
 do_memory=1
 do_overload=1
+do_perf=0
 while [ $# -gt 0 ]; do
 	case "$1" in
 	--build) build=$2; shift 2 ;;
@@ -51,7 +54,8 @@ while [ $# -gt 0 ]; do
 	--no-rate) do_rate=0; shift ;;
 	--no-memory) do_memory=0; shift ;;
 	--no-overload) do_overload=0; shift ;;
-	-h | --help) sed -n '2,27p' "$0"; exit 0 ;;
+	--perf) do_perf=1; shift ;;
+	-h | --help) sed -n '2,29p' "$0"; exit 0 ;;
 	*) echo "nts-ke: unknown option $1" >&2; exit 2 ;;
 	esac
 done
@@ -138,9 +142,19 @@ if [ "$do_rate" = 1 ]; then
 		order=(chronyd nanotimed)
 		[ $((rep % 2)) = 0 ] && order=(nanotimed chronyd)
 		for name in "${order[@]}"; do
+			if [ "$do_perf" = 1 ]; then
+				perf record -q --call-graph dwarf,16384 -o "$out/perf-$name-$rep.data" \
+					-p "$(tree_pids "${pid_of[$name]}" | paste -sd,)" 2>/dev/null &
+				perf_pid=$!
+				sleep 0.5
+			fi
 			t0=$(tree_run_ns "${pid_of[$name]}")
 			keload "$out/rate-$name-$rep.json" "${ip_of[$name]}" --concurrency "$concurrency" --duration "$duration"
 			t1=$(tree_run_ns "${pid_of[$name]}")
+			if [ "$do_perf" = 1 ]; then
+				kill -INT "$perf_pid"
+				wait "$perf_pid" || true
+			fi
 			python3 - "$out/rate-$name-$rep.json" "$t0" "$t1" "$name" "$rep" <<-'EOF' | tee -a "$out/results.txt"
 				import json, sys
 				r = json.load(open(sys.argv[1]))

@@ -1,8 +1,10 @@
 // StreamServer and StreamClient on both loop backends, over loopback: a TLS
-// echo server and client (ALPN, exporters agreeing), connection limits, a
+// echo server and client (ALPN, exporters agreeing), the last response and
+// close_notify in one segment, connection limits, a
 // slowloris client cut at the request timeout, and 10 000 connections
 // dropped mid-handshake leaving no state behind (and RSS flat).
 #include <fcntl.h>
+#include <linux/tcp.h>
 #include <malloc.h>
 #include <netinet/in.h>
 #include <poll.h>
@@ -307,6 +309,67 @@ TEST_P(TlsStreamTest, SlowlorisIsCutAtTheRequestTimeout) {
     EXPECT_EQ(echoed, "hi");
     EXPECT_TRUE(polite.is_open()) << "the polite client was cut too";
     close(slow);
+}
+
+// The last response and the close_notify behind it are one write: the
+// client receives two data segments in all (the server's handshake flight,
+// then both records), not a third for the close_notify (an extra send, a
+// segment and its ACK per NTS-KE exchange). Counted by the client socket's
+// TCP_INFO (tcpi_data_segs_in).
+TEST_P(TlsStreamTest, LastResponseAndCloseNotifyLeaveInOneSegment) {
+    const int lfd = open_tcp_listener(ntp::SocketAddress::v4_loopback(0));
+    sockaddr_in a{};
+    socklen_t alen = sizeof a;
+    getsockname(lfd, reinterpret_cast<sockaddr*>(&a), &alen);
+    StreamServer* srv = nullptr;
+    StreamServer::Handlers h;
+    h.on_data = [&](uint64_t c, std::span<const uint8_t>) {
+        srv->send(c, bytes(std::string(900, 'r')));
+        srv->request_done(c);
+        srv->close(c);
+    };
+    StreamServer server(*loop_, lfd, ListenerLimits{}, server_tls(), std::move(h));
+    srv = &server;
+    const int fd = raw_connect(ntohs(a.sin_port));
+    ASSERT_GE(fd, 0);
+    fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK);
+    TlsSession client(client_tls());
+    std::vector<uint8_t> wire;
+    std::vector<uint8_t> plain;
+    bool request_sent = false;
+    bool eof = false;
+    auto pump = [&] {
+        wire.clear();
+        client.take_ciphertext(wire);
+        if (!wire.empty()) {
+            ASSERT_EQ(send(fd, wire.data(), wire.size(), MSG_NOSIGNAL),
+                      static_cast<ssize_t>(wire.size()));
+        }
+        uint8_t buf[4096];
+        for (;;) {
+            const ssize_t n = recv(fd, buf, sizeof buf, 0);
+            if (n == 0) eof = true;
+            if (n <= 0) break;
+            client.feed(std::span<const uint8_t>(buf, static_cast<size_t>(n)));
+        }
+        if (client.handshake_done() && !request_sent) {
+            client.write(bytes("request"));
+            request_sent = true;
+        }
+        client.take_plaintext(plain);
+    };
+    ASSERT_TRUE(run_until(*loop_, [&] {
+        pump();
+        return eof;
+    }));
+    EXPECT_FALSE(client.failed()) << client.error();
+    EXPECT_EQ(plain.size(), 900u);
+    EXPECT_TRUE(client.peer_closed());
+    tcp_info info{};
+    socklen_t ilen = sizeof info;
+    ASSERT_EQ(getsockopt(fd, IPPROTO_TCP, TCP_INFO, &info, &ilen), 0);
+    EXPECT_EQ(info.tcpi_data_segs_in, 2u) << "data segments from the server";
+    close(fd);
 }
 
 long rss_kib() {
