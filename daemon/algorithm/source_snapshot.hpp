@@ -29,6 +29,8 @@ struct SourceSnapshot {
     // the MD5 prefix of its IPv6 address.
     uint32_t address_reference_id = 0;
     int8_t poll = 6;  // log2 s, the source's current poll exponent
+    bool prefer = false;    // made the system peer whenever it survives
+    bool noselect = false;  // measured and shown, never selected
 };
 
 // lambda = max(MINDISP, root_delay + delay) / 2 + root_dispersion + dispersion

@@ -25,6 +25,7 @@
 #include "nanotimed/nts_ke_client.hpp"
 #include "nanotimed/resolver.hpp"
 #include "nanotimed/timescale.hpp"
+#include "refclock/refclock_reading.hpp"
 #include "source/client_core.hpp"
 #include "util/random.hpp"
 
@@ -44,12 +45,18 @@ class ClientDriver {
     // Every source removed (a fresh core: pools cannot be removed one by
     // one) and the configured ones added again.
     void replace_sources();
+    // A reading (or refusal) from the driver of the @index-th [[refclock]]:
+    // its system-clock moment moved onto the disciplined clock's timescale,
+    // then into the core.
+    void refclock_outcome(size_t index, const refclock::ParseOutcome& outcome);
     // nanotimectl makestep: the next update may step.
     void arm_step() { core_->arm_step(); }
 
     const ntp::ClientCore& core() const { return *core_; }
     // The system state as served: the leap file's announcement added.
     ntp::SystemState served_state() const;
+    // The [[refclock]] a refclock source was made from (null for others).
+    const config::RefclockEntry* refclock_entry(ntp::SourceId id) const;
     // The name a source was configured with ("-" if none).
     std::string source_name(ntp::SourceId id) const;
     // NTP replies dropped: a CLOCK_REALTIME step fell inside the exchange.
@@ -105,6 +112,7 @@ class ClientDriver {
     uint64_t slew_timer_ = 0;  // calls the core's handle_slew_end
     std::map<ntp::SourceId, SourceSlot> sources_;
     std::map<ntp::PoolId, std::string> pools_;
+    std::vector<ntp::SourceId> refclock_ids_;  // by [[refclock]] index
     std::map<ntp::PoolId, uint64_t> pool_timers_;
     std::vector<uint64_t> retry_timers_;
     // tag -> lookup; a reload clears it, so answers for the old sources are

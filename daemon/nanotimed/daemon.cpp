@@ -61,6 +61,15 @@ void Daemon::open_sockets() {
     open_nts();
     open_control_socket();
     open_kernel_link();  // /dev/ppsN may need the privileges we still have
+    if (!config_.refclocks.empty()) {
+        // Root-only SHM units and the 0600 socket need the privileges too.
+        refclocks_ = std::make_unique<RefclockDevices>(
+            config_.refclocks, *loop_, log_,
+            [this](size_t index, const refclock::ParseOutcome& outcome) {
+                driver_->refclock_outcome(index, outcome);
+            });
+        refclocks_->open();
+    }
 }
 
 void Daemon::open_control_socket() {
@@ -128,6 +137,7 @@ void Daemon::start() {
     clock_manager_->start(driver_->core().system_state());
     if (kernel_link_) kernel_link_->start();
     driver_->start();
+    if (refclocks_) refclocks_->start();
     log_.info(io::LogClass::General,
               std::string("nanotimed ") + kVersion + " running: " + loop_->describe() + ", clock " +
                   clock_->name() + ", " + std::to_string(config_.sources.size()) +
@@ -144,7 +154,8 @@ bool Daemon::reload() {
         return false;
     }
     config_.sources = r.config->sources;
-    driver_->replace_sources();
+    driver_->replace_sources();  // refclocks too: their devices stay as they were opened
+    if (refclocks_) refclocks_->report_unavailable();
     clock_manager_->reload_leap_file();
     if (nts_ke_) {
         if (auto why = nts_ke_->reload_certificate())
