@@ -78,7 +78,8 @@ SourceActions RefclockSource::handle_timer(NtpInstant now) {
     ++counters_.polls;
     reach_.on_poll();
     if (pending_.empty()) {
-        if (reach_.unanswered() >= kUnreachablePolls) {
+        ++silent_polls_;
+        if (silent_polls_ >= kUnreachablePolls) {
             if (!unreachable_reported_) {
                 unreachable_reported_ = true;
                 filter_.reset();
@@ -119,6 +120,7 @@ SourceActions RefclockSource::handle_timer(NtpInstant now) {
     const double spread = n > 1 ? std::sqrt(squares / (n - 1)) : 0.0;  // s, one reading's sd
 
     reach_.on_reply();
+    silent_polls_ = 0;
     unreachable_reported_ = false;
     ++counters_.polls_with_samples;
     // The readings' spread joins the configured delay: the estimator weighs

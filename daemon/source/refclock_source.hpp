@@ -124,6 +124,7 @@ class RefclockSource final : public SelectableSource {
     RefclockCounters counters_;
     std::vector<RefclockSample> pending_;  // oldest first
     LeapIndicator leap_ = LeapIndicator::Unsynchronized;  // of the last sample used
+    unsigned silent_polls_ = 0;  // polls in a row without a reading
     bool unreachable_reported_ = false;
     std::string last_error_;
 };
