@@ -100,8 +100,8 @@ void parse_refclocks(Checker& c, const toml::table& root, Config& cfg) {
     for (const toml::node& e : *arr) {
         const toml::table& t = *e.as_table();
         c.only(t, "[[refclock]]",
-               {"driver", "path", "unit", "refid", "poll", "filter", "offset", "delay",
-                "precision", "prefer", "noselect"});
+               {"driver", "path", "unit", "refid", "poll", "filter", "offset", "delay", "precision",
+                "prefer", "noselect"});
         RefclockEntry r;
         r.line = t.source().begin.line;
         if (t.get("driver") == nullptr) {
@@ -121,8 +121,9 @@ void parse_refclocks(Checker& c, const toml::table& root, Config& cfg) {
         c.boolean(t, "noselect", "refclock", rc.noselect);
         if (r.driver == RefclockDriver::Sock) {
             if (r.path.empty() || r.path.front() != '/') {
-                c.error(t.source(), "[[refclock]] driver \"sock\" needs 'path', an absolute path "
-                                    "for the socket nanotimed creates");
+                c.error(t.source(),
+                        "[[refclock]] driver \"sock\" needs 'path', an absolute path "
+                        "for the socket nanotimed creates");
             } else if (r.path.size() >= 108) {  // sockaddr_un.sun_path
                 c.error(t.get("path")->source(), "refclock.path is too long for a Unix socket");
             }
@@ -134,7 +135,7 @@ void parse_refclocks(Checker& c, const toml::table& root, Config& cfg) {
             if (t.get("unit") == nullptr)
                 c.error(t.source(), "[[refclock]] driver \"shm\" needs 'unit' (segment 0-3)");
         }
-        r.refid = t.get("refid") != nullptr ? std::string{}
+        r.refid = t.get("refid") != nullptr          ? std::string{}
                   : r.driver == RefclockDriver::Sock ? "SOCK"
                                                      : "SHM" + std::to_string(r.unit);
         c.string(t, "refid", "refclock", r.refid);
@@ -146,16 +147,16 @@ void parse_refclocks(Checker& c, const toml::table& root, Config& cfg) {
                         "\"");
         }
         for (const RefclockEntry& other : cfg.refclocks) {
-            const bool same = other.driver == r.driver &&
-                              (r.driver == RefclockDriver::Sock ? other.path == r.path
-                                                                : other.unit == r.unit);
+            const bool same =
+                other.driver == r.driver &&
+                (r.driver == RefclockDriver::Sock ? other.path == r.path : other.unit == r.unit);
             if (same) {
-                c.error(t.source(), "[[refclock]] " +
-                                        (r.driver == RefclockDriver::Sock
-                                             ? "path '" + r.path + "'"
-                                             : "SHM unit " + std::to_string(r.unit)) +
-                                        " is configured twice (line " +
-                                        std::to_string(other.line) + ")");
+                c.error(
+                    t.source(),
+                    "[[refclock]] " +
+                        (r.driver == RefclockDriver::Sock ? "path '" + r.path + "'"
+                                                          : "SHM unit " + std::to_string(r.unit)) +
+                        " is configured twice (line " + std::to_string(other.line) + ")");
             }
         }
         cfg.refclocks.push_back(std::move(r));
@@ -451,9 +452,9 @@ ParseResult parse_config(std::string_view text, std::string_view filename) {
     }
     Config cfg;
     Checker c(filename, result.errors);
-    c.only(
-        root, "the top level",
-        {"source", "refclock", "pps", "server", "nts_ke", "nts", "clock", "control", "io", "log", "service"});
+    c.only(root, "the top level",
+           {"source", "refclock", "pps", "server", "nts_ke", "nts", "clock", "control", "io", "log",
+            "service"});
     parse_sources(c, root, cfg);
     parse_refclocks(c, root, cfg);
     parse_server(c, root, cfg);

@@ -56,7 +56,8 @@ SourceInfo refclock_view(const ntp::RefclockSource& refclock, ntp::NtpInstant no
 
 SourceStatsInfo sourcestats_view(const ntp::NtpSource& source, const ntp::ClientCore& core,
                                  ntp::NtpInstant now) {
-    SourceStatsInfo st = sourcestats_view(static_cast<const ntp::SelectableSource&>(source), core, now);
+    SourceStatsInfo st =
+        sourcestats_view(static_cast<const ntp::SelectableSource&>(source), core, now);
     st.requests = source.counters().requests_sent;
     st.replies = source.counters().replies_accepted;
     st.kernel_tx_timestamps = source.counters().kernel_tx_timestamps;

@@ -167,10 +167,10 @@ void ClientDriver::refclock_outcome(size_t index, const refclock::ParseOutcome& 
     if (index >= refclock_ids_.size()) return;
     const ntp::SourceId id = refclock_ids_[index];
     if (const auto* refusal = std::get_if<refclock::Refusal>(&outcome)) {
-        log_.debug(io::LogClass::SourceState, "refclock " + source_name(id) + ": reading refused (" +
-                                                  ntp::to_string(refusal->reason) +
-                                                  (refusal->detail.empty() ? "" : ": ") +
-                                                  refusal->detail + ")");
+        log_.debug(io::LogClass::SourceState,
+                   "refclock " + source_name(id) + ": reading refused (" +
+                       ntp::to_string(refusal->reason) + (refusal->detail.empty() ? "" : ": ") +
+                       refusal->detail + ")");
         core_->handle_refclock_reject(id, refusal->reason, refusal->detail);
         return;
     }

@@ -95,9 +95,9 @@ class Daemon {
     std::unique_ptr<ServerFrontEnd> server_;   // server enabled
     std::unique_ptr<NtsKeService> nts_ke_;     // [nts_ke] listens
     std::unique_ptr<ctl::ControlServer> control_;
-    std::unique_ptr<KernelLink> kernel_link_;  // nanoclock backend: netlink, PPS
+    std::unique_ptr<KernelLink> kernel_link_;     // nanoclock backend: netlink, PPS
     std::unique_ptr<RefclockDevices> refclocks_;  // [[refclock]] sockets and SHM segments
-    std::unique_ptr<ClientDriver> driver_;     // last: destroyed first (its resolver thread)
+    std::unique_ptr<ClientDriver> driver_;        // last: destroyed first (its resolver thread)
 };
 
 }  // namespace nanotime::daemon

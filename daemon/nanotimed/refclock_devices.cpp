@@ -92,7 +92,8 @@ void RefclockDevices::open_sock(Device& d) {
 
 void RefclockDevices::open_shm(Device& d) {
     const key_t key = refclock::shm_key(d.entry.unit);
-    const int id = ::shmget(key, sizeof(refclock::ShmTime), IPC_CREAT | refclock::shm_mode(d.entry.unit));
+    const int id =
+        ::shmget(key, sizeof(refclock::ShmTime), IPC_CREAT | refclock::shm_mode(d.entry.unit));
     if (id < 0) {
         // EINVAL: a segment with this key exists and is smaller than struct
         // shmTime (another program's layout); EACCES: not ours to read.

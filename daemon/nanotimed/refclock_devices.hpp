@@ -53,10 +53,10 @@ class RefclockDevices {
   private:
     struct Device {
         config::RefclockEntry entry;
-        int fd = -1;          // sock
-        uint64_t watch = 0;   // sock
+        int fd = -1;                                    // sock
+        uint64_t watch = 0;                             // sock
         volatile refclock::ShmTime* segment = nullptr;  // shm
-        std::string error;    // why it is not open ("" when it is)
+        std::string error;                              // why it is not open ("" when it is)
     };
 
     void open_device(Device& d);

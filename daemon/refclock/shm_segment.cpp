@@ -18,7 +18,7 @@ std::variant<timespec, Refusal> stamp(time_t sec, int32_t usec, uint32_t nsec, c
     timespec ts{};
     ts.tv_sec = sec;
     ts.tv_nsec = static_cast<int64_t>(nsec) / 1000 == usec ? static_cast<long>(nsec)
-                                                            : static_cast<long>(usec) * 1000;
+                                                           : static_cast<long>(usec) * 1000;
     return ts;
 }
 
@@ -40,13 +40,11 @@ ParseOutcome read_shm_copy(const ShmTime& copy, int32_t count_after) {
     if (copy.valid == 0) return Refusal{ntp::RefclockReject::NotValid, ""};
     if (copy.mode == 1 && copy.count != count_after) {
         return Refusal{ntp::RefclockReject::TornRead, "count " + std::to_string(copy.count) +
-                                                          " became " +
-                                                          std::to_string(count_after)};
+                                                          " became " + std::to_string(count_after)};
     }
     const auto clock = stamp(copy.clock_sec, copy.clock_usec, copy.clock_nsec, "clock");
     if (const auto* r = std::get_if<Refusal>(&clock)) return *r;
-    const auto receive =
-        stamp(copy.receive_sec, copy.receive_usec, copy.receive_nsec, "receive");
+    const auto receive = stamp(copy.receive_sec, copy.receive_usec, copy.receive_nsec, "receive");
     if (const auto* r = std::get_if<Refusal>(&receive)) return *r;
     const auto leap = leap_from_code(copy.leap);
     if (const auto* r = std::get_if<Refusal>(&leap)) return *r;

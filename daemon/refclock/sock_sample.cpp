@@ -25,9 +25,9 @@ std::variant<ntp::LeapIndicator, Refusal> leap_from_code(int code) {
 
 ParseOutcome parse_sock_sample(std::span<const uint8_t> datagram) {
     if (datagram.size() != sizeof(SockSample)) {
-        return Refusal{ntp::RefclockReject::WrongSize,
-                       std::to_string(datagram.size()) + " bytes, not " +
-                           std::to_string(sizeof(SockSample))};
+        return Refusal{
+            ntp::RefclockReject::WrongSize,
+            std::to_string(datagram.size()) + " bytes, not " + std::to_string(sizeof(SockSample))};
     }
     SockSample s;
     std::memcpy(&s, datagram.data(), sizeof s);
@@ -39,8 +39,8 @@ ParseOutcome parse_sock_sample(std::span<const uint8_t> datagram) {
     if (s.tv.tv_sec < 0 || s.tv.tv_usec < 0 || s.tv.tv_usec >= 1'000'000 ||
         !std::isfinite(s.offset)) {
         return Refusal{ntp::RefclockReject::BadTimestamp,
-                       "tv " + std::to_string(s.tv.tv_sec) + "." +
-                           std::to_string(s.tv.tv_usec) + ", offset " + std::to_string(s.offset)};
+                       "tv " + std::to_string(s.tv.tv_sec) + "." + std::to_string(s.tv.tv_usec) +
+                           ", offset " + std::to_string(s.offset)};
     }
     const auto leap = leap_from_code(s.leap);
     if (const auto* refusal = std::get_if<Refusal>(&leap)) return *refusal;

@@ -285,7 +285,8 @@ void ClientCore::discipline(const SelectionOutcome& outcome, NtpInstant now, Cli
     for (const SourceVerdict& v : outcome.verdicts) {
         if (v.status != SourceStatus::Survivor && v.status != SourceStatus::SystemPeer) continue;
         auto it = sources_.find(v.id);
-        if (it != sources_.end() && it->second.selectable().samples_accepted() != samples_used_[v.id])
+        if (it != sources_.end() &&
+            it->second.selectable().samples_accepted() != samples_used_[v.id])
             news = true;
     }
     if (!news) return;

@@ -180,7 +180,7 @@ class ClientCore {
 
   private:
     struct Entry {
-        std::unique_ptr<NtpSource> source;          // an NTP source, or
+        std::unique_ptr<NtpSource> source;         // an NTP source, or
         std::unique_ptr<RefclockSource> refclock;  // a reference clock
         SelectableSource& selectable() const {
             return source ? static_cast<SelectableSource&>(*source) : *refclock;

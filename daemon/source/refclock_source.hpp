@@ -49,23 +49,23 @@ struct RefclockConfig {
 
 // One reading from a driver, on the local clock's timescale.
 struct RefclockSample {
-    NtpInstant local;  // local clock at the reading
+    NtpInstant local;     // local clock at the reading
     double offset = 0.0;  // s, the reference's time minus @local
     LeapIndicator leap = LeapIndicator::NoWarning;
 };
 
 // Why a driver's reading was not used.
 enum class RefclockReject : uint8_t {
-    WrongSize,      // SOCK: a datagram of the wrong length
-    WrongMagic,     // SOCK: not "SOCK"
-    BadMode,        // SHM: mode neither 0 nor 1
-    TornRead,       // SHM mode 1: the writer's count moved during the read
-    NotValid,       // SHM: no new sample (valid flag clear); not an error, counted apart
-    BadTimestamp,   // a field out of range (nanoseconds >= 1e9, negative seconds)
-    BadLeap,        // a leap code the protocol does not define
-    Unsynchronized, // the driver says it has no time (leap 3)
-    PulseOnly,      // a PPS pulse with no source numbering its second
-    Unavailable,    // the device could not be opened or read
+    WrongSize,       // SOCK: a datagram of the wrong length
+    WrongMagic,      // SOCK: not "SOCK"
+    BadMode,         // SHM: mode neither 0 nor 1
+    TornRead,        // SHM mode 1: the writer's count moved during the read
+    NotValid,        // SHM: no new sample (valid flag clear); not an error, counted apart
+    BadTimestamp,    // a field out of range (nanoseconds >= 1e9, negative seconds)
+    BadLeap,         // a leap code the protocol does not define
+    Unsynchronized,  // the driver says it has no time (leap 3)
+    PulseOnly,       // a PPS pulse with no source numbering its second
+    Unavailable,     // the device could not be opened or read
 };
 inline constexpr size_t kRefclockRejectKinds = 10;
 const char* to_string(RefclockReject reason);
@@ -122,9 +122,9 @@ class RefclockSource final : public SelectableSource {
     const CorrectionLedger* ledger_;
     SourceEstimator estimator_;
     RefclockCounters counters_;
-    std::vector<RefclockSample> pending_;  // oldest first
+    std::vector<RefclockSample> pending_;                 // oldest first
     LeapIndicator leap_ = LeapIndicator::Unsynchronized;  // of the last sample used
-    unsigned silent_polls_ = 0;  // polls in a row without a reading
+    unsigned silent_polls_ = 0;                           // polls in a row without a reading
     bool unreachable_reported_ = false;
     std::string last_error_;
 };

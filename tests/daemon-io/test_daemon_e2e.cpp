@@ -449,7 +449,6 @@ TEST(DaemonConfigCheck, CheckAndStartUpRejectTheSameListenAddresses) {
     run_capture("rm -rf " + dir, &status);
 }
 
-
 // gpsd's chrony SOCK datagram (daemon/refclock/sock_sample.hpp), written
 // here as gpsd writes it.
 struct GpsdSockSample {
@@ -534,8 +533,7 @@ TEST_P(DaemonEndToEnd, SockRefclockServesStratumOne) {
     const std::string gps = dir + "/gps0.sock";
     const int serve_port = 20000 + (getpid() + 7) % 20000;
     const pid_t pid = start_with_refclocks(
-        dir,
-        "[[refclock]]\ndriver = \"sock\"\npath = \"" + gps + "\"\nrefid = \"GPS\"\npoll = 0\n",
+        dir, "[[refclock]]\ndriver = \"sock\"\npath = \"" + gps + "\"\nrefid = \"GPS\"\npoll = 0\n",
         serve_port, GetParam());
     ASSERT_GT(pid, 0);
     const auto deadline = std::chrono::steady_clock::now() + 10s;
@@ -554,8 +552,8 @@ TEST_P(DaemonEndToEnd, SockRefclockServesStratumOne) {
     };
     GpsdSockSample bad{};
     bad.magic = 0x12345678;
-    send_sample(&bad, sizeof bad);   // wrong magic
-    send_sample(&bad, 17);           // wrong size
+    send_sample(&bad, sizeof bad);  // wrong magic
+    send_sample(&bad, 17);          // wrong size
     GpsdSockSample pulse{};
     gettimeofday(&pulse.tv, nullptr);
     pulse.pulse = 1;
@@ -592,17 +590,18 @@ TEST_P(DaemonEndToEnd, SockRefclockServesStratumOne) {
     EXPECT_EQ(ref["stratum"], 0);
     EXPECT_EQ(ref["rejected"], 3);
     EXPECT_GE(ref["samples"].get<int>(), 4);
-    EXPECT_EQ(ref["last_error"], "pulse without second numbering: a PPS edge; no source numbers "
-                                 "its second");
+    EXPECT_EQ(ref["last_error"],
+              "pulse without second numbering: a PPS edge; no source numbers "
+              "its second");
     const std::string table = run_capture(ctl + " sources", &status);
     EXPECT_NE(table.find("* GPS"), std::string::npos) << table;
     EXPECT_NE(table.find("refclock GPS (sock " + gps + "): "), std::string::npos) << table;
 
     const std::vector<uint8_t> reply = ask_server(serve_port);
     ASSERT_EQ(reply.size(), 48u);
-    EXPECT_EQ(reply[1], 1);                                   // stratum 1
+    EXPECT_EQ(reply[1], 1);                                    // stratum 1
     EXPECT_EQ(std::memcmp(reply.data() + 12, "GPS\0", 4), 0);  // its refid
-    EXPECT_EQ(reply[0] >> 6, 0);                              // LI: synchronised
+    EXPECT_EQ(reply[0] >> 6, 0);                               // LI: synchronised
     feeding = false;
     feeder.join();
     close(w);

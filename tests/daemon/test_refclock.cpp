@@ -147,7 +147,8 @@ TEST(ShmSegment, BadModeTornReadInvalidFlagAndBadStampsAreRefused) {
     // Mode 1: the writer bumped count while we copied.
     EXPECT_EQ(refusal_of(refclock::read_shm_copy(good_shm(1), 42)), RefclockReject::TornRead);
     // Mode 0 does not look at count.
-    EXPECT_TRUE(std::holds_alternative<refclock::Reading>(refclock::read_shm_copy(good_shm(0), 42)));
+    EXPECT_TRUE(
+        std::holds_alternative<refclock::Reading>(refclock::read_shm_copy(good_shm(0), 42)));
     t = good_shm(1);
     t.valid = 0;
     EXPECT_EQ(refusal_of(refclock::read_shm_copy(t, 41)), RefclockReject::NotValid);
@@ -305,8 +306,10 @@ TEST(RefclockCore, PreferMakesASurvivorTheSystemPeer) {
     const ntp::SourceId b = core.add_refclock(preferred, out);
     ntp::NtpInstant now = kEpoch2026;
     for (int i = 0; i < 8; ++i) {
-        core.handle_refclock_sample(a, {now + ntp::from_seconds(0.5), 0.0100, LeapIndicator::NoWarning});
-        core.handle_refclock_sample(b, {now + ntp::from_seconds(0.5), 0.0101, LeapIndicator::NoWarning});
+        core.handle_refclock_sample(
+            a, {now + ntp::from_seconds(0.5), 0.0100, LeapIndicator::NoWarning});
+        core.handle_refclock_sample(
+            b, {now + ntp::from_seconds(0.5), 0.0101, LeapIndicator::NoWarning});
         now += ntp::from_seconds(1);
         core.handle_source_timer(a, now, random);
         core.handle_source_timer(b, now, random);
@@ -325,8 +328,8 @@ TEST(RefclockCore, RefusedReadingsChangeNothing) {
     for (int i = 0; i < 8; ++i) {
         core.handle_refclock_reject(id, RefclockReject::TornRead, "count 1 became 2");
         now += ntp::from_seconds(1);
-        EXPECT_TRUE(actions_of<ntp::DisciplineClock>(core.handle_source_timer(id, now, random))
-                        .empty());
+        EXPECT_TRUE(
+            actions_of<ntp::DisciplineClock>(core.handle_source_timer(id, now, random)).empty());
     }
     EXPECT_FALSE(core.system_state().synchronized());
     EXPECT_EQ(core.refclock(id)->reach(), 0);
