@@ -105,7 +105,8 @@ void RefclockDevices::open_shm(Device& d) {
         return;
     }
     void* at = ::shmat(id, nullptr, 0);
-    if (at == reinterpret_cast<void*>(-1)) {
+    // shmat(2) fails with (void*)-1, which is all ones.
+    if (reinterpret_cast<uintptr_t>(at) == UINTPTR_MAX) {
         d.error = errno_text("shmat");
         return;
     }

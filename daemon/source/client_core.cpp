@@ -55,10 +55,10 @@ void ClientCore::handle_refclock_sample(SourceId id, const RefclockSample& sampl
     if (it != sources_.end() && it->second.refclock) it->second.refclock->add_sample(sample);
 }
 
-void ClientCore::handle_refclock_reject(SourceId id, RefclockReject reason, std::string detail) {
+void ClientCore::handle_refclock_reject(SourceId id, RefclockReject reason,
+                                        const std::string& detail) {
     auto it = sources_.find(id);
-    if (it != sources_.end() && it->second.refclock)
-        it->second.refclock->reject(reason, std::move(detail));
+    if (it != sources_.end() && it->second.refclock) it->second.refclock->reject(reason, detail);
 }
 
 PoolId ClientCore::add_pool(const PoolConfig& config, ClientActions& out) {

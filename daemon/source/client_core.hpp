@@ -139,7 +139,7 @@ class ClientCore {
     // A reading of refclock @id from its driver (kept for its next poll).
     void handle_refclock_sample(SourceId id, const RefclockSample& sample);
     // A reading of refclock @id that its driver refused.
-    void handle_refclock_reject(SourceId id, RefclockReject reason, std::string detail);
+    void handle_refclock_reject(SourceId id, RefclockReject reason, const std::string& detail);
     // Kernel TX timestamp of the request with @request_id (see
     // NtpSource::handle_transmit_timestamp); false if no source wanted it.
     bool handle_transmit_timestamp(uint64_t request_id, NtpInstant sent);
@@ -183,7 +183,8 @@ class ClientCore {
         std::unique_ptr<NtpSource> source;         // an NTP source, or
         std::unique_ptr<RefclockSource> refclock;  // a reference clock
         SelectableSource& selectable() const {
-            return source ? static_cast<SelectableSource&>(*source) : *refclock;
+            if (source) return *source;
+            return *refclock;
         }
         std::optional<PoolId> pool;
         std::optional<uint64_t> request_id;

@@ -68,7 +68,7 @@ void RefclockSource::add_sample(const RefclockSample& sample) {
     pending_.push_back(s);
 }
 
-void RefclockSource::reject(RefclockReject reason, std::string detail) {
+void RefclockSource::reject(RefclockReject reason, const std::string& detail) {
     ++counters_.rejected[static_cast<size_t>(reason)];
     last_error_ = std::string(to_string(reason)) + (detail.empty() ? "" : ": " + detail);
 }

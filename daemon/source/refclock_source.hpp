@@ -88,7 +88,7 @@ class RefclockSource final : public SelectableSource {
     // A good reading from the driver (the configured offset is added here).
     void add_sample(const RefclockSample& sample);
     // A reading the driver refused: counted, and named in status.
-    void reject(RefclockReject reason, std::string detail);
+    void reject(RefclockReject reason, const std::string& detail);
     // The poll: the readings since the last one become one sample.
     SourceActions handle_timer(NtpInstant now);
     // The local clock was stepped by something else: every reading is wrong now.
