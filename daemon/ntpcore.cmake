@@ -22,7 +22,11 @@ add_library(ntpcore STATIC
   ${_ntpcore_dir}/discipline/correction_ledger.cpp
   ${_ntpcore_dir}/discipline/source_estimator.cpp
   ${_ntpcore_dir}/discipline/clock_controller.cpp
+  ${_ntpcore_dir}/source/selectable_source.cpp
   ${_ntpcore_dir}/source/ntp_source.cpp
+  ${_ntpcore_dir}/source/refclock_source.cpp
+  ${_ntpcore_dir}/refclock/sock_sample.cpp
+  ${_ntpcore_dir}/refclock/shm_segment.cpp
   ${_ntpcore_dir}/source/pool.cpp
   ${_ntpcore_dir}/source/client_core.cpp
   ${_ntpcore_dir}/server/access_list.cpp

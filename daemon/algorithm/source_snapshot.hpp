@@ -28,7 +28,9 @@ struct SourceSnapshot {
     // The reference ID other hosts see for this source: its IPv4 address or
     // the MD5 prefix of its IPv6 address.
     uint32_t address_reference_id = 0;
-    int8_t poll = 6;  // log2 s, the source's current poll exponent
+    int8_t poll = 6;        // log2 s, the source's current poll exponent
+    bool prefer = false;    // made the system peer whenever it survives
+    bool noselect = false;  // measured and shown, never selected
 };
 
 // lambda = max(MINDISP, root_delay + delay) / 2 + root_dispersion + dispersion

@@ -43,6 +43,7 @@ SystemProcess::SystemProcess(SystemConfig config) : config_(std::move(config)) {
 }
 
 Unfitness SystemProcess::fitness(const SourceSnapshot& s, NtpInstant, double distance) const {
+    if (s.noselect) return Unfitness::NoSelect;
     if (!s.has_statistics) return Unfitness::NoStatistics;
     if (s.reach == 0) return Unfitness::Unreachable;
     if (s.leap == LeapIndicator::Unsynchronized || s.stratum >= kMaxStratum) {
@@ -124,6 +125,12 @@ SelectionOutcome SystemProcess::select(std::span<const SourceSnapshot> sources, 
                 peer = k;
                 break;
             }
+        }
+    }
+    for (size_t k : clustered.survivors) {
+        if (sources[candidates[k].index].prefer) {
+            peer = k;
+            break;
         }
     }
     const SourceSnapshot& ps = sources[candidates[peer].index];

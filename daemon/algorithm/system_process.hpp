@@ -13,7 +13,8 @@
 //                 Before the first synchronization, wait for all of them.
 //   2. select:    intersection -> truechimers; falsetickers are reported.
 //   3. cluster:   prune outliers to a tight group of survivors.
-//   4. peer:      the best-merit survivor, except that the current system peer
+//   4. peer:      a survivor configured `prefer` (a refclock); else the
+//                 best-merit survivor, except that the current system peer
 //                 keeps its role while it survives at the head's stratum (no
 //                 clock hopping).
 //   5. combine:   weighted offset and system jitter.
@@ -47,6 +48,7 @@ enum class Unfitness : uint8_t {
     Unsynchronized,  // leap alarm or stratum >= 16 (TEST6/TEST7)
     TooFar,          // root distance beyond MAXDIST (TEST10/TEST11)
     Loop,            // the source is synchronized to us (TEST12)
+    NoSelect,        // configured noselect: measured and shown only
 };
 
 struct SourceVerdict {

@@ -78,6 +78,93 @@ void parse_sources(Checker& c, const toml::table& root, Config& cfg) {
     }
 }
 
+// The reference ID of a refclock: 1-4 printable ASCII characters, packed
+// left-aligned as NTP carries them ("GPS" -> 'G','P','S',0).
+std::optional<uint32_t> pack_refid(const std::string& text) {
+    if (text.empty() || text.size() > 4) return std::nullopt;
+    uint32_t id = 0;
+    for (size_t i = 0; i < 4; ++i) {
+        const unsigned char ch = i < text.size() ? static_cast<unsigned char>(text[i]) : 0;
+        if (i < text.size() && (ch < 0x21 || ch > 0x7e)) return std::nullopt;
+        id = (id << 8) | ch;
+    }
+    return id;
+}
+
+void parse_refclocks(Checker& c, const toml::table& root, Config& cfg) {
+    const toml::node* n = root.get("refclock");
+    if (n == nullptr) return;
+    const toml::array* arr = n->as_array();
+    if (arr == nullptr || !arr->is_array_of_tables()) {
+        c.error(n->source(), "refclock: expected an array of tables ([[refclock]])");
+        return;
+    }
+    for (const toml::node& e : *arr) {
+        const toml::table& t = *e.as_table();
+        c.only(t, "[[refclock]]",
+               {"driver", "path", "unit", "refid", "poll", "filter", "offset", "delay", "precision",
+                "prefer", "noselect"});
+        RefclockEntry r;
+        r.line = t.source().begin.line;
+        if (t.get("driver") == nullptr) {
+            c.error(t.source(), "[[refclock]] needs 'driver' (\"sock\" or \"shm\")");
+        }
+        c.choice(t, "driver", "refclock", r.driver,
+                 {{"sock", RefclockDriver::Sock}, {"shm", RefclockDriver::Shm}});
+        c.string(t, "path", "refclock", r.path);
+        c.integer(t, "unit", "refclock", r.unit, 0, 3);
+        ntp::RefclockConfig& rc = r.refclock;
+        c.integer(t, "poll", "refclock", rc.poll, 0, 10);
+        c.integer(t, "filter", "refclock", rc.filter, 1, 1024);
+        c.number(t, "offset", "refclock", rc.offset, -1.0, 1.0);
+        c.number(t, "delay", "refclock", rc.delay, 1e-9, 1.0);
+        c.integer(t, "precision", "refclock", rc.precision, -30, 0);
+        c.boolean(t, "prefer", "refclock", rc.prefer);
+        c.boolean(t, "noselect", "refclock", rc.noselect);
+        if (r.driver == RefclockDriver::Sock) {
+            if (r.path.empty() || r.path.front() != '/') {
+                c.error(t.source(),
+                        "[[refclock]] driver \"sock\" needs 'path', an absolute path "
+                        "for the socket nanotimed creates");
+            } else if (r.path.size() >= 108) {  // sockaddr_un.sun_path
+                c.error(t.get("path")->source(), "refclock.path is too long for a Unix socket");
+            }
+            if (t.get("unit") != nullptr)
+                c.error(t.get("unit")->source(), "refclock.unit applies to driver \"shm\" only");
+        } else {
+            if (t.get("path") != nullptr)
+                c.error(t.get("path")->source(), "refclock.path applies to driver \"sock\" only");
+            if (t.get("unit") == nullptr)
+                c.error(t.source(), "[[refclock]] driver \"shm\" needs 'unit' (segment 0-3)");
+        }
+        r.refid = t.get("refid") != nullptr          ? std::string{}
+                  : r.driver == RefclockDriver::Sock ? "SOCK"
+                                                     : "SHM" + std::to_string(r.unit);
+        c.string(t, "refid", "refclock", r.refid);
+        if (const auto id = pack_refid(r.refid)) {
+            rc.reference_id = *id;
+        } else {
+            c.error(t.get("refid") != nullptr ? t.get("refid")->source() : t.source(),
+                    "refclock.refid must be 1 to 4 printable ASCII characters, not \"" + r.refid +
+                        "\"");
+        }
+        for (const RefclockEntry& other : cfg.refclocks) {
+            const bool same =
+                other.driver == r.driver &&
+                (r.driver == RefclockDriver::Sock ? other.path == r.path : other.unit == r.unit);
+            if (same) {
+                c.error(
+                    t.source(),
+                    "[[refclock]] " +
+                        (r.driver == RefclockDriver::Sock ? "path '" + r.path + "'"
+                                                          : "SHM unit " + std::to_string(r.unit)) +
+                        " is configured twice (line " + std::to_string(other.line) + ")");
+            }
+        }
+        cfg.refclocks.push_back(std::move(r));
+    }
+}
+
 // @section.listen: IP addresses with an optional :port (@default_port).
 void listen_addresses(Checker& c, const toml::table& t, const char* section, uint16_t default_port,
                       std::vector<ntp::SocketAddress>& out) {
@@ -409,9 +496,10 @@ ParseResult parse_config(std::string_view text, std::string_view filename) {
     Config cfg;
     Checker c(filename, result.errors);
     c.only(root, "the top level",
-           {"source", "pps", "server", "nts_ke", "nts", "clock", "control", "io", "log", "service",
-            "metrics"});
+           {"source", "refclock", "pps", "server", "nts_ke", "nts", "clock", "control", "io", "log",
+            "service", "metrics"});
     parse_sources(c, root, cfg);
+    parse_refclocks(c, root, cfg);
     parse_server(c, root, cfg);
     parse_nts_ke(c, root, cfg);
     parse_nts(c, root, cfg);
@@ -437,6 +525,10 @@ ParseResult load_config(const std::string& path) {
     std::ostringstream buf;
     buf << in.rdbuf();
     return parse_config(buf.str(), path);
+}
+
+const char* to_string(RefclockDriver driver) {
+    return driver == RefclockDriver::Sock ? "sock" : "shm";
 }
 
 const char* to_string(LogLevel level) {

@@ -18,6 +18,7 @@
 #include "nts/nts_keys.hpp"
 #include "server/ntp_server.hpp"
 #include "source/ntp_source.hpp"
+#include "source/refclock_source.hpp"
 
 namespace nanotime::config {
 
@@ -96,6 +97,19 @@ struct PpsConfig {
     bool pps_time = true;       // STA_PPSTIME: the PPS disciplines the phase
     bool pps_frequency = true;  // STA_PPSFREQ: the PPS disciplines the frequency
     uint32_t line = 0;
+};
+
+enum class RefclockDriver { Sock, Shm };
+
+// [[refclock]]: a reference clock whose readings go through the same
+// filter, selection and combining as NTP sources (daemon/CONFIG.md).
+struct RefclockEntry {
+    RefclockDriver driver = RefclockDriver::Sock;
+    std::string path;   // sock: the socket nanotimed creates (gpsd writes to it)
+    unsigned unit = 0;  // shm: segment 0-3 (key 0x4e545030 + unit)
+    std::string refid;  // 1-4 ASCII characters; default "SOCK" or "SHM<unit>"
+    uint32_t line = 0;
+    ntp::RefclockConfig refclock;  // poll, filter, offset, delay, precision, prefer, noselect
 };
 
 // [nts_ke]: the NTS-KE server (RFC 8915 §4, TLS 1.3, ALPN "ntske/1"); off
@@ -194,6 +208,7 @@ struct ServiceConfig {
 struct Config {
     std::vector<SourceEntry> sources;
     std::vector<PpsConfig> pps;
+    std::vector<RefclockEntry> refclocks;
     ntp::ServerConfig server = default_server_config();
     NtsKeServerConfig nts_ke;
     NtsConfig nts;
@@ -228,6 +243,7 @@ const char* to_string(IoBackendChoice choice);
 const char* to_string(ClockBackendKind kind);
 const char* to_string(SeccompMode mode);
 const char* to_string(PpsEdgeKind edge);
+const char* to_string(RefclockDriver driver);
 const char* to_string(CertificateTimeCheck check);
 
 }  // namespace nanotime::config

@@ -123,6 +123,11 @@ struct SourceInfo {
     double dispersion_s = 0;
     double jitter_s = 0;
     bool nts = false;  // authenticated with NTS (RFC 8915)
+    // Refclocks (kind "sock", "shm"): readings taken in and refused by the
+    // driver's checks, and the last refusal ("" if none).
+    uint64_t samples = 0;
+    uint64_t rejected = 0;
+    std::string last_error;
 };
 
 // One NTS source's authentication (chronyc authdata).

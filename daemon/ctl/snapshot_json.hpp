@@ -25,7 +25,8 @@ NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(
     root_delay_s, root_dispersion_s, root_dispersion_rate_ppm, jitter_s, update_interval_s, leap)
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(SourceInfo, name, address, kind, state, stratum,
                                                 poll, reach, last_rx_ago_s, sample_time_s, offset_s,
-                                                delay_s, outlier, dispersion_s, jitter_s, nts)
+                                                delay_s, outlier, dispersion_s, jitter_s, nts,
+                                                samples, rejected, last_error)
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(AuthDataInfo, name, address, mode, aead, cookies,
                                                 key_exchanges, key_exchanges_ok,
                                                 key_exchanges_failed, last_key_exchange_ago_s, naks,

@@ -20,7 +20,7 @@ double running_frequency(const ntp::ClientCore& core) {
 
 }  // namespace
 
-SourceInfo source_view(const ntp::NtpSource& source, ntp::NtpInstant now) {
+SourceInfo source_view(const ntp::SelectableSource& source, ntp::NtpInstant now) {
     SourceInfo si;
     const ntp::SourceSnapshot ss = source.snapshot();
     si.stratum = ss.stratum;
@@ -45,7 +45,28 @@ SourceInfo source_view(const ntp::NtpSource& source, ntp::NtpInstant now) {
     return si;
 }
 
+SourceInfo refclock_view(const ntp::RefclockSource& refclock, ntp::NtpInstant now) {
+    SourceInfo si = source_view(refclock, now);
+    const ntp::RefclockCounters& c = refclock.counters();
+    si.samples = c.samples;
+    for (uint64_t n : c.rejected) si.rejected += n;
+    si.last_error = refclock.last_error();
+    return si;
+}
+
 SourceStatsInfo sourcestats_view(const ntp::NtpSource& source, const ntp::ClientCore& core,
+                                 ntp::NtpInstant now) {
+    SourceStatsInfo st =
+        sourcestats_view(static_cast<const ntp::SelectableSource&>(source), core, now);
+    st.requests = source.counters().requests_sent;
+    st.replies = source.counters().replies_accepted;
+    st.kernel_tx_timestamps = source.counters().kernel_tx_timestamps;
+    st.interleaved = source.counters().interleaved;
+    st.replies_across_step = source.counters().across_step;
+    return st;
+}
+
+SourceStatsInfo sourcestats_view(const ntp::SelectableSource& source, const ntp::ClientCore& core,
                                  ntp::NtpInstant now) {
     SourceStatsInfo st;
     const ntp::SourceEstimator& est = source.estimator();
@@ -76,11 +97,6 @@ SourceStatsInfo sourcestats_view(const ntp::NtpSource& source, const ntp::Client
         st.jitter_s = ss.statistics.jitter;
         st.dispersion_s = ss.statistics.dispersion;
     }
-    st.requests = source.counters().requests_sent;
-    st.replies = source.counters().replies_accepted;
-    st.kernel_tx_timestamps = source.counters().kernel_tx_timestamps;
-    st.interleaved = source.counters().interleaved;
-    st.replies_across_step = source.counters().across_step;
     return st;
 }
 
@@ -108,7 +124,7 @@ TrackingInfo tracking_view(const ntp::ClientCore& core, const ntp::SystemState& 
         tr.frequency_ppm = core.ledger().frequency() * 1e6;
     }
     if (served.system_peer) {
-        if (const ntp::NtpSource* peer = core.source(*served.system_peer)) {
+        if (const ntp::SelectableSource* peer = core.selectable(*served.system_peer)) {
             tr.residual_frequency_ppm = sourcestats_view(*peer, core, now).frequency_ppm;
             tr.update_interval_s = ntp::log2_to_seconds(peer->poll());
         }
@@ -138,6 +154,10 @@ DisciplineInfo discipline_view(const ntp::ClientCore& core, ntp::NtpInstant now)
         for (const ntp::SourceInfo& info : core.sources()) {
             if (info.source->reach() == 0 || info.source->demobilized()) continue;
             longest_poll = std::max(longest_poll, ntp::log2_to_seconds(info.source->poll()));
+        }
+        for (const ntp::RefclockInfo& info : core.refclocks()) {
+            if (info.refclock->reach() == 0) continue;
+            longest_poll = std::max(longest_poll, ntp::log2_to_seconds(info.refclock->poll()));
         }
         if (longest_poll > 0) di.polls_since_update = di.last_update_age_s / longest_poll;
     }

@@ -13,10 +13,15 @@ namespace nanotime::ctl {
 
 // A source's newest sample and its clock-filter statistics at @now. Name,
 // address, kind and state are the daemon's to fill.
-SourceInfo source_view(const ntp::NtpSource& source, ntp::NtpInstant now);
+SourceInfo source_view(const ntp::SelectableSource& source, ntp::NtpInstant now);
+// A refclock's: the above, with its readings taken and refused.
+SourceInfo refclock_view(const ntp::RefclockSource& refclock, ntp::NtpInstant now);
 
 // A source's estimator predicted to @now, in terms of the local clock as it
 // runs now (@core's correction ledger). Name is the daemon's to fill.
+SourceStatsInfo sourcestats_view(const ntp::SelectableSource& source, const ntp::ClientCore& core,
+                                 ntp::NtpInstant now);
+// An NTP source's: the above, with its request and reply counters.
 SourceStatsInfo sourcestats_view(const ntp::NtpSource& source, const ntp::ClientCore& core,
                                  ntp::NtpInstant now);
 

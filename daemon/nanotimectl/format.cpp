@@ -155,6 +155,17 @@ std::string format_human(const std::string& command, const nlohmann::json& data)
         }
         out << "(* selected, + candidate, - outlier, x falseticker, ? unreachable, ~ unfit;\n"
                " LastRx, Offset and Delay: the newest sample, offset server minus local)\n";
+        // Refclocks: what their drivers took in and refused, so that a
+        // silent one (gpsd without a fix, a bad SHM segment) says why.
+        for (const SourceInfo& s : sources) {
+            if (s.kind == "server" || s.kind == "pool") continue;
+            out << printf_string("refclock %s (%s %s): %llu readings, %llu refused", s.name.c_str(),
+                                 s.kind.c_str(), s.address.c_str(),
+                                 static_cast<unsigned long long>(s.samples),
+                                 static_cast<unsigned long long>(s.rejected));
+            if (!s.last_error.empty()) out << ", last: " << s.last_error;
+            out << "\n";
+        }
     } else if (command == "sourcestats") {
         const auto stats = data.at("sourcestats").get<std::vector<SourceStatsInfo>>();
         out << printf_string("%-36s %3s %6s %11s %10s %12s %12s\n", "Name/address", "NP", "Span",

@@ -112,6 +112,13 @@ void ClientDriver::use_nts_keys(ntp::SourceId id, NtsKeOutcome& outcome,
 
 void ClientDriver::start() {
     ntp::ClientActions actions;
+    // Refclocks stay as started: their devices are opened once ([[refclock]]
+    // changes take a restart), so a reload leaves them alone.
+    for (const config::RefclockEntry& r : config_.refclocks) {
+        const ntp::SourceId id = core_->add_refclock(r.refclock, actions);
+        refclock_ids_.push_back(id);
+        sources_[id].name = r.refid;
+    }
     for (const config::SourceEntry& entry : config_.sources) add_configured(entry, actions);
     carry_out(std::move(actions));
 }
@@ -154,6 +161,13 @@ std::string ClientDriver::source_name(ntp::SourceId id) const {
     return slot != sources_.end() ? slot->second.name : "-";
 }
 
+const config::RefclockEntry* ClientDriver::refclock_entry(ntp::SourceId id) const {
+    for (size_t i = 0; i < refclock_ids_.size() && i < config_.refclocks.size(); ++i) {
+        if (refclock_ids_[i] == id) return &config_.refclocks[i];
+    }
+    return nullptr;
+}
+
 std::unique_ptr<ntp::ClientCore> ClientDriver::make_core() {
     const config::ClockConfig& clock = config_.clock;
     ntp::ControllerConfig cc;
@@ -171,6 +185,38 @@ std::unique_ptr<ntp::ClientCore> ClientDriver::make_core() {
     // the kernel's from an earlier run).
     const double frequency = clock_.frequency().value_or(0.0);
     return std::make_unique<ntp::ClientCore>(ntp::SystemConfig{}, cc, frequency);
+}
+
+void ClientDriver::refclock_outcome(size_t index, const refclock::ParseOutcome& outcome) {
+    if (index >= refclock_ids_.size()) return;
+    const ntp::SourceId id = refclock_ids_[index];
+    if (const auto* refusal = std::get_if<refclock::Refusal>(&outcome)) {
+        log_.debug(io::LogClass::SourceState,
+                   "refclock " + source_name(id) + ": reading refused (" +
+                       ntp::to_string(refusal->reason) + (refusal->detail.empty() ? "" : ": ") +
+                       refusal->detail + ")");
+        core_->handle_refclock_reject(id, refusal->reason, refusal->detail);
+        return;
+    }
+    const refclock::Reading& r = std::get<refclock::Reading>(outcome);
+    io::PacketTimestamps stamp;
+    stamp.software = r.system_time;
+    const std::optional<ntp::NtpInstant> local = timescale_.kernel_time(stamp);
+    if (!local) {
+        core_->handle_refclock_reject(id, ntp::RefclockReject::Unavailable,
+                                      "the disciplined clock's difference to CLOCK_REALTIME "
+                                      "cannot be read");
+        return;
+    }
+    // The reference's time is system_time + offset; on the disciplined
+    // clock system_time reads as *local.
+    const ntp::NtpInstant system_time = ntp::NtpInstant::from_unix(
+        ntp::Nanoseconds(int64_t{r.system_time.tv_sec} * 1'000'000'000 + r.system_time.tv_nsec));
+    ntp::RefclockSample sample;
+    sample.local = *local;
+    sample.offset = r.offset - ntp::to_seconds(*local - system_time);
+    sample.leap = r.leap;
+    core_->handle_refclock_sample(id, sample);
 }
 
 void ClientDriver::add_configured(const config::SourceEntry& entry, ntp::ClientActions& actions) {

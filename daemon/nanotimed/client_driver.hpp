@@ -25,6 +25,7 @@
 #include "nanotimed/nts_ke_client.hpp"
 #include "nanotimed/resolver.hpp"
 #include "nanotimed/timescale.hpp"
+#include "refclock/refclock_reading.hpp"
 #include "source/client_core.hpp"
 #include "util/random.hpp"
 
@@ -45,12 +46,18 @@ class ClientDriver {
     // running untouched (their samples, reach, NTS keys and cookies), and so
     // does the discipline.
     void reconcile_sources();
+    // A reading (or refusal) from the driver of the @index-th [[refclock]]:
+    // its system-clock moment moved onto the disciplined clock's timescale,
+    // then into the core.
+    void refclock_outcome(size_t index, const refclock::ParseOutcome& outcome);
     // nanotimectl makestep: the next update may step.
     void arm_step() { core_->arm_step(); }
 
     const ntp::ClientCore& core() const { return *core_; }
     // The system state as served: the leap file's announcement added.
     ntp::SystemState served_state() const;
+    // The [[refclock]] a refclock source was made from (null for others).
+    const config::RefclockEntry* refclock_entry(ntp::SourceId id) const;
     // The name a source was configured with ("-" if none).
     std::string source_name(ntp::SourceId id) const;
     // NTP replies dropped: a CLOCK_REALTIME step fell inside the exchange.
@@ -115,6 +122,7 @@ class ClientDriver {
     uint64_t slew_timer_ = 0;  // calls the core's handle_slew_end
     std::map<ntp::SourceId, SourceSlot> sources_;
     std::map<ntp::PoolId, std::string> pools_;
+    std::vector<ntp::SourceId> refclock_ids_;  // by [[refclock]] index
     std::map<ntp::PoolId, uint64_t> pool_timers_;
     std::map<ConfiguredId, Configured> configured_;
     ConfiguredId next_configured_ = 1;

@@ -63,6 +63,15 @@ void Daemon::open_sockets() {
     open_metrics();
     open_control_socket();
     open_kernel_link();  // /dev/ppsN may need the privileges we still have
+    if (!config_.refclocks.empty()) {
+        // Root-only SHM units and the 0600 socket need the privileges too.
+        refclocks_ = std::make_unique<RefclockDevices>(
+            config_.refclocks, *loop_, log_,
+            [this](size_t index, const refclock::ParseOutcome& outcome) {
+                driver_->refclock_outcome(index, outcome);
+            });
+        refclocks_->open();
+    }
 }
 
 void Daemon::open_control_socket() {
@@ -169,6 +178,7 @@ void Daemon::start() {
     if (kernel_link_) kernel_link_->start();
     driver_->start();
     if (metrics_) publish_metrics();
+    if (refclocks_) refclocks_->start();
     log_.info(io::LogClass::General,
               std::string("nanotimed ") + kVersion + " running: " + loop_->describe() + ", clock " +
                   clock_->name() + ", " + std::to_string(config_.sources.size()) +

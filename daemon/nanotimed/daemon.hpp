@@ -38,6 +38,7 @@
 #include "nanotimed/metrics_service.hpp"
 #include "nanotimed/nts_ke_service.hpp"
 #include "nanotimed/nts_key_manager.hpp"
+#include "nanotimed/refclock_devices.hpp"
 #include "nanotimed/server_front_end.hpp"
 #include "nanotimed/snapshot_builder.hpp"
 #include "nanotimed/timescale.hpp"
@@ -53,7 +54,8 @@ class Daemon {
     ~Daemon();
 
     // Phase 1, still privileged and before seccomp: NTP server sockets
-    // (port 123), the control socket, the signalfd. Throws on failure.
+    // (port 123), the control socket, the signalfd, the refclocks' sockets
+    // and SHM segments. Throws on failure.
     void open_sockets();
     // Phase 2, after privilege drop and seccomp: sources, timers, signals.
     void start();
@@ -101,10 +103,11 @@ class Daemon {
     std::unique_ptr<ServerFrontEnd> server_;   // server enabled
     std::unique_ptr<NtsKeService> nts_ke_;     // [nts_ke] listens
     std::unique_ptr<ctl::ControlServer> control_;
-    std::unique_ptr<MetricsService> metrics_;  // [metrics] listens
+    std::unique_ptr<MetricsService> metrics_;     // [metrics] listens
     metrics::MetricsRecorder metrics_recorder_;
-    std::unique_ptr<KernelLink> kernel_link_;  // nanoclock backend: netlink, PPS
-    std::unique_ptr<ClientDriver> driver_;     // last: destroyed first (its resolver thread)
+    std::unique_ptr<KernelLink> kernel_link_;     // nanoclock backend: netlink, PPS
+    std::unique_ptr<RefclockDevices> refclocks_;  // [[refclock]] sockets and SHM segments
+    std::unique_ptr<ClientDriver> driver_;        // last: destroyed first (its resolver thread)
 };
 
 }  // namespace nanotime::daemon

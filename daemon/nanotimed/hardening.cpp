@@ -145,6 +145,11 @@ const std::vector<std::string>& seccomp_allow_list() {
         "unlink",
         "unlinkat",
         "getdents64",
+        // [[refclock]] driver "shm": a segment that could not be had at
+        // start-up is tried again, and segments are detached at exit
+        "shmget",
+        "shmat",
+        "shmdt",
         // identity and randomness
         "getpid",
         "gettid",

@@ -167,16 +167,19 @@ std::string status_line(const ntp::ClientCore& core) {
     const ntp::SystemState& s = core.system_state();
     unsigned reachable = 0;
     const auto infos = core.sources();
+    const auto refclocks = core.refclocks();
     for (const ntp::SourceInfo& i : infos) reachable += i.source->reach() != 0 ? 1 : 0;
+    for (const ntp::RefclockInfo& i : refclocks) reachable += i.refclock->reach() != 0 ? 1 : 0;
+    const size_t total = infos.size() + refclocks.size();
     char buf[300];
     if (s.synchronized()) {
         std::snprintf(buf, sizeof buf,
                       "synchronised to %s, stratum %d, offset %+.6f s, %u/%zu sources reachable",
                       reference_id_text(s.reference_id, s.stratum).c_str(), s.stratum, s.offset,
-                      reachable, infos.size());
+                      reachable, total);
     } else {
         std::snprintf(buf, sizeof buf, "not synchronised, %u/%zu sources reachable", reachable,
-                      infos.size());
+                      total);
     }
     std::string line = buf;
     // The discipline's faults, so that a line saying "synchronised" does not
@@ -207,8 +210,11 @@ ctl::DaemonSnapshot build_snapshot(const SnapshotInputs& in) {
     st.stratum = sys.stratum;
     st.reference_id = sys.synchronized() ? reference_id_text(sys.reference_id, sys.stratum) : "-";
     st.leap = leap_text(sys.leap);
-    st.sources = static_cast<unsigned>(infos.size());
+    const auto refclocks = core.refclocks();
+    st.sources = static_cast<unsigned>(infos.size() + refclocks.size());
     for (const ntp::SourceInfo& i : infos) st.sources_reachable += i.source->reach() != 0 ? 1 : 0;
+    for (const ntp::RefclockInfo& i : refclocks)
+        st.sources_reachable += i.refclock->reach() != 0 ? 1 : 0;
     st.server_enabled = in.server != nullptr;
     if (in.server) {
         const ntp::ServerCounters c = in.server->counters();
@@ -263,6 +269,28 @@ ctl::DaemonSnapshot build_snapshot(const SnapshotInputs& in) {
 
         ctl::SourceStatsInfo stats = ctl::sourcestats_view(src, core, t);
         stats.name = si.name + " (" + si.address + ")";
+        snap.sourcestats.push_back(stats);
+    }
+
+    for (const ntp::RefclockInfo& info : refclocks) {
+        const ntp::RefclockSource& ref = *info.refclock;
+        ctl::SourceInfo si = ctl::refclock_view(ref, t);
+        si.name = in.driver.source_name(ref.id());
+        if (const config::RefclockEntry* e = in.driver.refclock_entry(ref.id())) {
+            si.kind = config::to_string(e->driver);
+            si.address = e->driver == config::RefclockDriver::Sock
+                             ? e->path
+                             : "unit " + std::to_string(e->unit);
+        }
+        si.state = verdict_text(info.verdict, ref.reach());
+        if (sys.system_peer && *sys.system_peer == ref.id()) {
+            tr.reference_name = si.name + " (" + si.kind + " " + si.address + ")";
+        }
+        snap.sources.push_back(si);
+        ctl::SourceStatsInfo stats = ctl::sourcestats_view(ref, core, t);
+        stats.name = si.name + " (" + si.kind + ")";
+        stats.requests = ref.counters().polls;
+        stats.replies = ref.counters().polls_with_samples;
         snap.sourcestats.push_back(stats);
     }
 

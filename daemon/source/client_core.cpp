@@ -37,6 +37,30 @@ SourceId ClientCore::add_server(const SourceConfig& config, RandomSource& random
     return spawn(config, std::nullopt, random, out);
 }
 
+SourceId ClientCore::add_refclock(const RefclockConfig& config, ClientActions& out) {
+    const SourceId id = next_source_++;
+    Entry entry;
+    entry.refclock = std::make_unique<RefclockSource>(id, config, &ledger_);
+    entry.verdict.id = id;
+    for (const SourceAction& action : entry.refclock->start()) {
+        if (const auto* timer = std::get_if<SetTimer>(&action))
+            out.push_back(SetSourceTimer{id, timer->after});
+    }
+    sources_.emplace(id, std::move(entry));
+    return id;
+}
+
+void ClientCore::handle_refclock_sample(SourceId id, const RefclockSample& sample) {
+    auto it = sources_.find(id);
+    if (it != sources_.end() && it->second.refclock) it->second.refclock->add_sample(sample);
+}
+
+void ClientCore::handle_refclock_reject(SourceId id, RefclockReject reason,
+                                        const std::string& detail) {
+    auto it = sources_.find(id);
+    if (it != sources_.end() && it->second.refclock) it->second.refclock->reject(reason, detail);
+}
+
 PoolId ClientCore::add_pool(const PoolConfig& config, ClientActions& out) {
     const PoolId id = next_pool_++;
     pools_.emplace(id, Pool(config));
@@ -116,7 +140,7 @@ ClientActions ClientCore::handle_nts_keys(SourceId id, nts::NtsClient client,
                                           RandomSource& random) {
     ClientActions out;
     auto it = sources_.find(id);
-    if (it == sources_.end()) return out;
+    if (it == sources_.end() || !it->second.source) return out;
     bool select = false;
     apply(id, it->second.source->set_nts(std::move(client), ntp_server), now, random, out, select);
     if (select) run_selection(now, random, out);
@@ -125,7 +149,7 @@ ClientActions ClientCore::handle_nts_keys(SourceId id, nts::NtsClient client,
 
 void ClientCore::handle_nts_failure(SourceId id) {
     auto it = sources_.find(id);
-    if (it != sources_.end()) it->second.source->nts_failed();
+    if (it != sources_.end() && it->second.source) it->second.source->nts_failed();
 }
 
 void ClientCore::replenish(PoolId id, NtpInstant now, RandomSource& random, ClientActions& out) {
@@ -146,7 +170,7 @@ void ClientCore::replenish(PoolId id, NtpInstant now, RandomSource& random, Clie
 void ClientCore::run_selection(NtpInstant now, RandomSource& random, ClientActions& out) {
     std::vector<SourceSnapshot> snapshots;
     snapshots.reserve(sources_.size());
-    for (const auto& [id, entry] : sources_) snapshots.push_back(entry.source->snapshot());
+    for (const auto& [id, entry] : sources_) snapshots.push_back(entry.selectable().snapshot());
     const SelectionOutcome outcome = system_.select(snapshots, now);
     std::vector<std::pair<SourceId, PoolId>> replace;
     for (const SourceVerdict& verdict : outcome.verdicts) {
@@ -172,7 +196,11 @@ ClientActions ClientCore::handle_source_timer(SourceId id, NtpInstant now, Rando
     auto it = sources_.find(id);
     if (it == sources_.end()) return out;
     bool select = false;
-    apply(id, it->second.source->handle_timer(now, random), now, random, out, select);
+    if (it->second.refclock) {
+        apply(id, it->second.refclock->handle_timer(now), now, random, out, select);
+    } else {
+        apply(id, it->second.source->handle_timer(now, random), now, random, out, select);
+    }
     if (select) run_selection(now, random, out);
     for (ClientAction& a : check_health(now)) out.push_back(std::move(a));
     return out;
@@ -242,7 +270,13 @@ ClientActions ClientCore::handle_pool_timer(PoolId id, NtpInstant now, RandomSou
 
 ClientActions ClientCore::handle_clock_step(NtpInstant now) {
     ClientActions out;
-    for (auto& [id, entry] : sources_) entry.source->reset_after_clock_step();
+    for (auto& [id, entry] : sources_) {
+        if (entry.refclock) {
+            entry.refclock->reset_after_clock_step();
+        } else {
+            entry.source->reset_after_clock_step();
+        }
+    }
     (void)now;
     return out;
 }
@@ -253,7 +287,7 @@ void ClientCore::discipline(const SelectionOutcome& outcome, NtpInstant now, Cli
     const SourceId peer = *state.system_peer;
     auto pit = sources_.find(peer);
     if (pit == sources_.end()) return;
-    const NtpSource& ps = *pit->second.source;
+    const SelectableSource& ps = pit->second.selectable();
     // One update per new sample of any survivor (a system peer that falls
     // silent, rate-limited or dying, must not leave the clock free-running
     // while others answer).
@@ -261,7 +295,8 @@ void ClientCore::discipline(const SelectionOutcome& outcome, NtpInstant now, Cli
     for (const SourceVerdict& v : outcome.verdicts) {
         if (v.status != SourceStatus::Survivor && v.status != SourceStatus::SystemPeer) continue;
         auto it = sources_.find(v.id);
-        if (it != sources_.end() && it->second.source->samples_accepted() != samples_used_[v.id])
+        if (it != sources_.end() &&
+            it->second.selectable().samples_accepted() != samples_used_[v.id])
             news = true;
     }
     if (!news) return;
@@ -276,7 +311,7 @@ void ClientCore::discipline(const SelectionOutcome& outcome, NtpInstant now, Cli
         if (v.status != SourceStatus::Survivor && v.status != SourceStatus::SystemPeer) continue;
         auto it = sources_.find(v.id);
         if (it == sources_.end()) continue;
-        const NtpSource& src = *it->second.source;
+        const SelectableSource& src = it->second.selectable();
         samples_used_[v.id] = src.samples_accepted();
         const std::optional<SourceEstimate> e = src.estimator().estimate_at(here.x);
         if (!e) continue;
@@ -322,7 +357,7 @@ void ClientCore::discipline(const SelectionOutcome& outcome, NtpInstant now, Cli
     }
     last_clock_update_ = now;
     if (cmd.action == ClockAction::Step) {
-        for (auto& [id, entry] : sources_) entry.source->apply_step(cmd.step);
+        for (auto& [id, entry] : sources_) entry.selectable().apply_step(cmd.step);
     }
 
     // What we serve: built from the estimate, recomputed at every update.
@@ -380,9 +415,10 @@ ClientActions ClientCore::check_health(NtpInstant now) {
     double longest_poll = 0;
     unsigned reachable = 0;
     for (const auto& [id, entry] : sources_) {
-        if (entry.source->reach() == 0 || entry.source->demobilized()) continue;
+        const SelectableSource& src = entry.selectable();
+        if (src.reach() == 0 || src.demobilized()) continue;
         ++reachable;
-        longest_poll = std::max(longest_poll, log2_to_seconds(entry.source->poll()));
+        longest_poll = std::max(longest_poll, log2_to_seconds(src.poll()));
     }
     if (reachable == 0 || status_.last_update_age <= kStallPolls * longest_poll) return out;
     // Sources answer, yet nothing has reached the clock for kStallPolls of
@@ -396,7 +432,7 @@ ClientActions ClientCore::check_health(NtpInstant now) {
                   "no clock update for %.0f s although %u source(s) answer: estimates restarted "
                   "(restart %u), stepping allowed for the next updates",
                   status_.last_update_age, reachable, status_.restarts);
-    for (auto& [id, entry] : sources_) entry.source->restart_estimates();
+    for (auto& [id, entry] : sources_) entry.selectable().restart_estimates();
     samples_used_.clear();
     controller_.restart();
     last_clock_update_ = now;
@@ -407,7 +443,15 @@ ClientActions ClientCore::check_health(NtpInstant now) {
 std::vector<SourceInfo> ClientCore::sources() const {
     std::vector<SourceInfo> out;
     for (const auto& [id, entry] : sources_) {
-        out.push_back(SourceInfo{entry.source.get(), entry.pool, entry.verdict});
+        if (entry.source) out.push_back(SourceInfo{entry.source.get(), entry.pool, entry.verdict});
+    }
+    return out;
+}
+
+std::vector<RefclockInfo> ClientCore::refclocks() const {
+    std::vector<RefclockInfo> out;
+    for (const auto& [id, entry] : sources_) {
+        if (entry.refclock) out.push_back(RefclockInfo{entry.refclock.get(), entry.verdict});
     }
     return out;
 }
@@ -415,6 +459,16 @@ std::vector<SourceInfo> ClientCore::sources() const {
 const NtpSource* ClientCore::source(SourceId id) const {
     auto it = sources_.find(id);
     return it == sources_.end() ? nullptr : it->second.source.get();
+}
+
+const RefclockSource* ClientCore::refclock(SourceId id) const {
+    auto it = sources_.find(id);
+    return it == sources_.end() ? nullptr : it->second.refclock.get();
+}
+
+const SelectableSource* ClientCore::selectable(SourceId id) const {
+    auto it = sources_.find(id);
+    return it == sources_.end() ? nullptr : &it->second.selectable();
 }
 
 const Pool* ClientCore::pool(PoolId id) const {

@@ -31,6 +31,7 @@
 #include "discipline/correction_ledger.hpp"
 #include "source/ntp_source.hpp"
 #include "source/pool.hpp"
+#include "source/refclock_source.hpp"
 
 namespace nanotime::ntp {
 
@@ -98,6 +99,11 @@ struct SourceInfo {
     SourceVerdict verdict;  // from the last selection
 };
 
+struct RefclockInfo {
+    const RefclockSource* refclock = nullptr;
+    SourceVerdict verdict;  // from the last selection
+};
+
 // The discipline's view of itself, for status.
 struct DisciplineStatus {
     bool frequency_limited = false;  // the oscillator needs more than max_frequency
@@ -123,6 +129,8 @@ class ClientCore {
 
     SourceId add_server(const SourceConfig& config, RandomSource& random, ClientActions& out);
     PoolId add_pool(const PoolConfig& config, ClientActions& out);
+    // A reference clock; its samples come through handle_refclock_sample().
+    SourceId add_refclock(const RefclockConfig& config, ClientActions& out);
     void remove_source(SourceId id, NtpInstant now, ClientActions& out);
     // The pool and every member it spawned (configuration change); its
     // pending resolution and pool timer are answered with nothing.
@@ -131,6 +139,10 @@ class ClientCore {
     ClientActions handle_source_timer(SourceId id, NtpInstant now, RandomSource& random);
     ClientActions handle_packet(uint64_t request_id, std::span<const uint8_t> bytes,
                                 NtpInstant receive_time, RandomSource& random);
+    // A reading of refclock @id from its driver (kept for its next poll).
+    void handle_refclock_sample(SourceId id, const RefclockSample& sample);
+    // A reading of refclock @id that its driver refused.
+    void handle_refclock_reject(SourceId id, RefclockReject reason, const std::string& detail);
     // Kernel TX timestamp of the request with @request_id (see
     // NtpSource::handle_transmit_timestamp); false if no source wanted it.
     bool handle_transmit_timestamp(uint64_t request_id, NtpInstant sent);
@@ -159,13 +171,24 @@ class ClientCore {
     const CorrectionLedger& ledger() const { return ledger_; }
     const ClockController& controller() const { return controller_; }
     const SystemState& system_state() const { return system_.state(); }
+    // NTP sources (servers and pool members).
     std::vector<SourceInfo> sources() const;
+    std::vector<RefclockInfo> refclocks() const;
+    // An NTP source; null for unknown ids and refclocks.
     const NtpSource* source(SourceId id) const;
+    const RefclockSource* refclock(SourceId id) const;
+    // Any source, NTP or refclock.
+    const SelectableSource* selectable(SourceId id) const;
     const Pool* pool(PoolId id) const;
 
   private:
     struct Entry {
-        std::unique_ptr<NtpSource> source;
+        std::unique_ptr<NtpSource> source;         // an NTP source, or
+        std::unique_ptr<RefclockSource> refclock;  // a reference clock
+        SelectableSource& selectable() const {
+            if (source) return *source;
+            return *refclock;
+        }
         std::optional<PoolId> pool;
         std::optional<uint64_t> request_id;
         SourceVerdict verdict;

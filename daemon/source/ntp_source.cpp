@@ -348,26 +348,12 @@ SourceSnapshot NtpSource::snapshot() const {
     s.starting = !startup_complete_ && !unreachable_reported_ &&
                  !(has_server_ && (server_.leap == LeapIndicator::Unsynchronized ||
                                    server_.stratum >= kMaxStratum));
-    s.statistics = filter_.statistics();
     // Once the estimator has enough samples, selection judges the source by
-    // it: the filtered offset at the newest sample (on the clock of that
-    // moment), the minimum delay, the estimate's own doubt as dispersion and
-    // the sample noise as jitter. The clock filter's dispersion ages each of
+    // it (selectable_source.hpp). The clock filter's dispersion ages each of
     // its 8 stages by 15 ppm: at long polls (2 s a stage at poll 17) that
     // alone would make a good source unfit.
-    if (filter_.has_statistics() && estimator_.used() >= kBurstEnoughSamples) {
-        const EstimatorSample& newest = estimator_.history().back();
-        if (const auto e = estimator_.estimate_at(newest.x)) {
-            const double correction = newest.raw_offset - newest.offset;  // the ledger's C then
-            s.statistics.offset = e->offset - correction;
-            s.statistics.delay = estimator_.min_delay();
-            s.statistics.dispersion = log2_to_seconds(config_.local_precision) + e->offset_sd;
-            s.statistics.jitter =
-                std::max(e->residual_sd, log2_to_seconds(config_.local_precision));
-            s.statistics.time = newest.local;
-            s.statistics.updated = newest.local;
-        }
-    }
+    s.statistics =
+        selection_statistics(filter_, estimator_, config_.local_precision, kBurstEnoughSamples);
     s.reach = reach_.value();
     s.poll = poll_.poll();
     s.address_reference_id = address_reference_id_;

@@ -31,6 +31,7 @@
 #include "packet/packet.hpp"
 #include "source/poll_controller.hpp"
 #include "source/reachability.hpp"
+#include "source/selectable_source.hpp"
 #include "source/source_action.hpp"
 #include "util/random.hpp"
 
@@ -93,7 +94,7 @@ inline constexpr unsigned kStartupRequests = 12;  // startup ends after these at
 // believed (the loop stalled, or the stamp belongs to something else).
 inline constexpr Nanoseconds kMaxTransmitLag{1'000'000'000};
 
-class NtpSource {
+class NtpSource final : public SelectableSource {
   public:
     // @ledger (may be null: no correction is ever applied) maps the local
     // clock to the oscillator's timescale for the estimator; it must outlive
@@ -120,13 +121,13 @@ class NtpSource {
     // the old timescale. So is the reply to a request in flight: its t1 was
     // taken before the step and its t4 will be taken after, and its offset
     // would be off by the step (and could step the clock back).
-    void apply_step(double amount_s) {
+    void apply_step(double amount_s) override {
         filter_.apply_step(amount_s);
         previous_.reset();
         if (outstanding_) outstanding_->across_step = true;
     }
     // Forgets every sample and starts again as at start-up (recovery).
-    void restart_estimates();
+    void restart_estimates() override;
 
     // NTS: the outcome of the NTS-KE the source asked for: its keys and
     // cookies, and where the KE server said NTP goes. Polls at once.
@@ -140,18 +141,18 @@ class NtpSource {
     // The AEAD the last NTS-KE agreed (IANA id), 0 before one.
     uint16_t nts_aead() const { return nts_ ? nts_->aead() : 0; }
 
-    SourceId id() const { return id_; }
+    SourceId id() const override { return id_; }
     const SourceConfig& config() const { return config_; }
-    SourceSnapshot snapshot() const;
+    SourceSnapshot snapshot() const override;
     const SourceCounters& counters() const { return counters_; }
-    int8_t poll() const { return poll_.poll(); }
-    uint8_t reach() const { return reach_.value(); }
-    bool demobilized() const { return demobilized_; }
+    int8_t poll() const override { return poll_.poll(); }
+    uint8_t reach() const override { return reach_.value(); }
+    bool demobilized() const override { return demobilized_; }
     std::optional<uint64_t> outstanding_request() const;
     const ClockFilter& filter() const { return filter_; }
-    const SourceEstimator& estimator() const { return estimator_; }
+    const SourceEstimator& estimator() const override { return estimator_; }
     // Samples accepted so far (a new one since the last look means news).
-    uint64_t samples_accepted() const { return counters_.replies_accepted; }
+    uint64_t samples_accepted() const override { return counters_.replies_accepted; }
 
   private:
     struct Outstanding {

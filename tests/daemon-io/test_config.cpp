@@ -497,3 +497,78 @@ TEST(Config, MissingFileIsOneError) {
 
 }  // namespace
 }  // namespace nanotime::config
+
+namespace nanotime::config {
+namespace {
+
+TEST(Config, RefclocksAreRead) {
+    ParseResult r = parse(R"([[refclock]]
+driver = "sock"
+path = "/run/nanotime/gps0.sock"
+refid = "GPS"
+poll = 2
+filter = 16
+offset = 0.12
+delay = 0.2
+precision = -10
+prefer = true
+
+[[refclock]]
+driver = "shm"
+unit = 2
+noselect = true
+)");
+    ASSERT_TRUE(r.config) << (r.errors.empty() ? "" : r.errors[0].to_string());
+    const auto& refs = r.config->refclocks;
+    ASSERT_EQ(refs.size(), 2u);
+    EXPECT_EQ(refs[0].driver, RefclockDriver::Sock);
+    EXPECT_EQ(refs[0].path, "/run/nanotime/gps0.sock");
+    EXPECT_EQ(refs[0].refid, "GPS");
+    EXPECT_EQ(refs[0].refclock.reference_id, 0x47505300u);
+    EXPECT_EQ(refs[0].refclock.poll, 2);
+    EXPECT_EQ(refs[0].refclock.filter, 16u);
+    EXPECT_DOUBLE_EQ(refs[0].refclock.offset, 0.12);
+    EXPECT_DOUBLE_EQ(refs[0].refclock.delay, 0.2);
+    EXPECT_EQ(refs[0].refclock.precision, -10);
+    EXPECT_TRUE(refs[0].refclock.prefer);
+    EXPECT_EQ(refs[0].line, 1u);
+    EXPECT_EQ(refs[1].driver, RefclockDriver::Shm);
+    EXPECT_EQ(refs[1].unit, 2u);
+    EXPECT_EQ(refs[1].refid, "SHM2");  // the default
+    EXPECT_EQ(refs[1].refclock.reference_id, 0x53484d32u);
+    EXPECT_TRUE(refs[1].refclock.noselect);
+    EXPECT_EQ(refs[1].refclock.poll, 4);  // the defaults
+    EXPECT_EQ(refs[1].refclock.filter, 64u);
+}
+
+TEST(Config, RefclockMistakesAreNamedWithTheirLine) {
+    EXPECT_EQ(first_error("[[refclock]]\npath = \"/run/a.sock\"\n"),
+              "test.toml:1:1: [[refclock]] needs 'driver' (\"sock\" or \"shm\")");
+    EXPECT_EQ(first_error("[[refclock]]\ndriver = \"nmea\"\npath = \"/run/a.sock\"\n"),
+              "test.toml:2:10: refclock.driver must be one of \"sock\", \"shm\", not \"nmea\"");
+    EXPECT_EQ(first_error("\n[[refclock]]\ndriver = \"sock\"\n"),
+              "test.toml:2:1: [[refclock]] driver \"sock\" needs 'path', an absolute path for the "
+              "socket nanotimed creates");
+    EXPECT_EQ(first_error("[[refclock]]\ndriver = \"shm\"\n"),
+              "test.toml:1:1: [[refclock]] driver \"shm\" needs 'unit' (segment 0-3)");
+    EXPECT_EQ(first_error("[[refclock]]\ndriver = \"shm\"\nunit = 4\n"),
+              "test.toml:3:8: refclock.unit must be between 0 and 3, not 4");
+    EXPECT_EQ(first_error("[[refclock]]\ndriver = \"shm\"\nunit = 1\npath = \"/x\"\n"),
+              "test.toml:4:8: refclock.path applies to driver \"sock\" only");
+    EXPECT_EQ(first_error("[[refclock]]\ndriver = \"sock\"\npath = \"/a\"\nrefid = \"GPSXX\"\n"),
+              "test.toml:4:9: refclock.refid must be 1 to 4 printable ASCII characters, not "
+              "\"GPSXX\"");
+    EXPECT_EQ(first_error("[[refclock]]\ndriver = \"sock\"\npath = \"/a\"\nrefid = \"G S\"\n"),
+              "test.toml:4:9: refclock.refid must be 1 to 4 printable ASCII characters, not "
+              "\"G S\"");
+    EXPECT_EQ(first_error("[[refclock]]\ndriver = \"sock\"\npath = \"/a\"\npoll = 11\n"),
+              "test.toml:4:8: refclock.poll must be between 0 and 10, not 11");
+    EXPECT_EQ(first_error("[[refclock]]\ndriver = \"sock\"\npath = \"/a\"\nlock = \"GPS\"\n"),
+              "test.toml:4:1: unknown key 'lock' in [[refclock]]");
+    EXPECT_EQ(first_error("[[refclock]]\ndriver = \"shm\"\nunit = 2\n[[refclock]]\ndriver = "
+                          "\"shm\"\nunit = 2\n"),
+              "test.toml:4:1: [[refclock]] SHM unit 2 is configured twice (line 1)");
+}
+
+}  // namespace
+}  // namespace nanotime::config

@@ -1,12 +1,15 @@
 // End to end, once per I/O backend: the real nanotimed binary (seccomp
 // enforced, clock.adjust = false so the host clock is never touched)
 // synchronises to a stratum-1 NTP responder on loopback, serves time at
-// stratum 2, and answers nanotimectl.
+// stratum 2, and answers nanotimectl; fed by a [[refclock]] (gpsd's SOCK
+// datagrams) it serves stratum 1.
 #include <arpa/inet.h>
 #include <gtest/gtest.h>
 #include <poll.h>
 #include <signal.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/time.h>
 #include <sys/un.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -616,6 +619,168 @@ TEST(DaemonConfigCheck, CheckAndStartUpRejectTheSameListenAddresses) {
         EXPECT_NE(start.find(expected), std::string::npos) << start;
     }
     int status = 0;
+    run_capture("rm -rf " + dir, &status);
+}
+
+// gpsd's chrony SOCK datagram (daemon/refclock/sock_sample.hpp), written
+// here as gpsd writes it.
+struct GpsdSockSample {
+    timeval tv;
+    double offset;
+    int pulse;
+    int leap;
+    int pad;
+    int magic;
+};
+
+// Runs nanotimed with @refclocks (TOML) and a server on @serve_port; returns
+// its pid. @dir holds the config, the control socket and the log.
+pid_t start_with_refclocks(const std::string& dir, const std::string& refclocks, int serve_port,
+                           const std::string& backend) {
+    const std::string conf = dir + "/nanotimed.toml";
+    std::ofstream(conf) << refclocks << "\n[server]\nlisten = [\"127.0.0.1:" << serve_port
+                        << "\"]\nallow = [\"127.0.0.0/8\"]\n\n"
+                        << "[clock]\nadjust = false\ndrift_file = \"\"\n\n"
+                        << "[control]\nsocket = \"" << dir << "/ctl.sock\"\n\n"
+                        << "[io]\nbackend = \"" << backend << "\"\n\n"
+                        << "[log]\nlevel = \"debug\"\nfile = \"" << dir << "/log\"\n\n"
+                        << "[service]\nuser = \"\"\nseccomp = \"" << kSeccomp << "\"\n";
+    const pid_t pid = fork();
+    if (pid == 0) {
+        execl(NANOTIMED_PATH, "nanotimed", "-c", conf.c_str(), static_cast<char*>(nullptr));
+        _exit(127);
+    }
+    return pid;
+}
+
+// One NTP request to the daemon's server; the 48-byte reply (empty if none).
+std::vector<uint8_t> ask_server(int port) {
+    const int c = socket(AF_INET, SOCK_DGRAM, 0);
+    timeval tv{2, 0};
+    setsockopt(c, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+    sockaddr_in to{};
+    to.sin_family = AF_INET;
+    to.sin_port = htons(static_cast<uint16_t>(port));
+    to.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    uint8_t req[48] = {0x23};
+    put64(req + 40, 0x0102030405060708ULL);
+    sendto(c, req, sizeof req, 0, reinterpret_cast<sockaddr*>(&to), sizeof to);
+    std::vector<uint8_t> reply(64);
+    const ssize_t n = recv(c, reply.data(), reply.size(), 0);
+    close(c);
+    reply.resize(n > 0 ? static_cast<size_t>(n) : 0);
+    return reply;
+}
+
+// Stops the daemon; its exit status and log.
+std::pair<int, std::string> stop_daemon(pid_t pid, const std::string& dir) {
+    kill(pid, SIGTERM);
+    int wstatus = 0;
+    waitpid(pid, &wstatus, 0);
+    std::ifstream logf(dir + "/log");
+    return {wstatus,
+            std::string((std::istreambuf_iterator<char>(logf)), std::istreambuf_iterator<char>())};
+}
+
+// Polls `status` until synchronised or @limit passes.
+json wait_synchronised(const std::string& ctl_sock, std::chrono::seconds limit) {
+    json st;
+    const auto deadline = std::chrono::steady_clock::now() + limit;
+    while (std::chrono::steady_clock::now() < deadline) {
+        std::string err;
+        if (auto r = nanotime::ctl::request(ctl_sock, R"({"command":"status"})", &err, 1000)) {
+            st = json::parse(*r)["data"];
+            if (st.value("synchronized", false)) break;
+        }
+        std::this_thread::sleep_for(200ms);
+    }
+    return st;
+}
+
+// gpsd's SOCK protocol into a [[refclock]] sock: bad datagrams are refused
+// and named, good ones make nanotimed a stratum-1 server with refid GPS.
+TEST_P(DaemonEndToEnd, SockRefclockServesStratumOne) {
+    char dir_template[] = "/tmp/nanotimed-ref-XXXXXX";
+    ASSERT_NE(mkdtemp(dir_template), nullptr);
+    const std::string dir = dir_template;
+    const std::string gps = dir + "/gps0.sock";
+    const int serve_port = 20000 + (getpid() + 7) % 20000;
+    const pid_t pid = start_with_refclocks(
+        dir, "[[refclock]]\ndriver = \"sock\"\npath = \"" + gps + "\"\nrefid = \"GPS\"\npoll = 0\n",
+        serve_port, GetParam());
+    ASSERT_GT(pid, 0);
+    const auto deadline = std::chrono::steady_clock::now() + 10s;
+    while (access(gps.c_str(), F_OK) != 0 && std::chrono::steady_clock::now() < deadline)
+        std::this_thread::sleep_for(50ms);
+    struct stat st_sock {};
+    ASSERT_EQ(stat(gps.c_str(), &st_sock), 0);
+    EXPECT_EQ(st_sock.st_mode & 0777, 0600u);
+
+    const int w = socket(AF_UNIX, SOCK_DGRAM, 0);
+    sockaddr_un to{};
+    to.sun_family = AF_UNIX;
+    std::strcpy(to.sun_path, gps.c_str());
+    auto send_sample = [&](const void* p, size_t n) {
+        sendto(w, p, n, 0, reinterpret_cast<sockaddr*>(&to), sizeof to);
+    };
+    GpsdSockSample bad{};
+    bad.magic = 0x12345678;
+    send_sample(&bad, sizeof bad);  // wrong magic
+    send_sample(&bad, 17);          // wrong size
+    GpsdSockSample pulse{};
+    gettimeofday(&pulse.tv, nullptr);
+    pulse.pulse = 1;
+    pulse.magic = 0x534f434b;
+    send_sample(&pulse, sizeof pulse);  // a PPS edge with nothing numbering it
+
+    // Good samples, four a second, as a GPS receiver that agrees with the
+    // system clock would give them.
+    std::atomic<bool> feeding{true};
+    std::thread feeder([&] {
+        while (feeding) {
+            GpsdSockSample s{};
+            gettimeofday(&s.tv, nullptr);
+            s.magic = 0x534f434b;
+            send_sample(&s, sizeof s);
+            std::this_thread::sleep_for(250ms);
+        }
+    });
+    const std::string ctl_sock = dir + "/ctl.sock";
+    const json st = wait_synchronised(ctl_sock, 40s);
+    EXPECT_TRUE(st.value("synchronized", false)) << st.dump();
+    EXPECT_EQ(st["stratum"], 1);
+    EXPECT_EQ(st["reference_id"], "GPS");
+
+    int status = 0;
+    const std::string ctl = std::string(NANOTIMECTL_PATH) + " -s " + ctl_sock;
+    const json sources = json::parse(run_capture(ctl + " --json sources", &status));
+    ASSERT_EQ(sources["sources"].size(), 1u);
+    const json& ref = sources["sources"][0];
+    EXPECT_EQ(ref["name"], "GPS");
+    EXPECT_EQ(ref["kind"], "sock");
+    EXPECT_EQ(ref["address"], gps);
+    EXPECT_EQ(ref["state"], "selected");
+    EXPECT_EQ(ref["stratum"], 0);
+    EXPECT_EQ(ref["rejected"], 3);
+    EXPECT_GE(ref["samples"].get<int>(), 4);
+    EXPECT_EQ(ref["last_error"],
+              "pulse without second numbering: a PPS edge; no source numbers "
+              "its second");
+    const std::string table = run_capture(ctl + " sources", &status);
+    EXPECT_NE(table.find("* GPS"), std::string::npos) << table;
+    EXPECT_NE(table.find("refclock GPS (sock " + gps + "): "), std::string::npos) << table;
+
+    const std::vector<uint8_t> reply = ask_server(serve_port);
+    ASSERT_EQ(reply.size(), 48u);
+    EXPECT_EQ(reply[1], 1);                                    // stratum 1
+    EXPECT_EQ(std::memcmp(reply.data() + 12, "GPS\0", 4), 0);  // its refid
+    EXPECT_EQ(reply[0] >> 6, 0);                               // LI: synchronised
+    feeding = false;
+    feeder.join();
+    close(w);
+    const auto [wstatus, log] = stop_daemon(pid, dir);
+    EXPECT_TRUE(WIFEXITED(wstatus) && WEXITSTATUS(wstatus) == 0) << log;
+    EXPECT_EQ(access(gps.c_str(), F_OK), -1);  // the socket file is removed at exit
     run_capture("rm -rf " + dir, &status);
 }
 

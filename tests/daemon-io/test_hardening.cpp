@@ -3,8 +3,13 @@
 #include <gtest/gtest.h>
 #include <pwd.h>
 #include <sys/capability.h>
+#include <sys/ipc.h>
+#include <sys/shm.h>
 #include <sys/wait.h>
 #include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
 
 #include "io/clock.hpp"
 #include "loop_test_support.hpp"
@@ -187,6 +192,27 @@ TEST(Seccomp, FirstDigestsAndSipHashUnderTheFilter) {
         return ntp::sha1(abc)[0] == 0xa9 && ntp::md5(abc)[0] == 0x90 &&
                hash(std::span<const uint8_t>()) == 0x726fdb47dd0e0e31U;
     });
+    EXPECT_TRUE(WIFEXITED(status)) << "killed by signal " << WTERMSIG(status);
+    EXPECT_EQ(WEXITSTATUS(status), 0);
+}
+
+// A [[refclock]] SHM segment that was not there at start-up is attached
+// later (RefclockDevices retries), and every segment is detached at exit:
+// both under the filter.
+TEST(Seccomp, ShmSegmentsAttachAndDetachUnderTheFilter) {
+    if (kSanitized) GTEST_SKIP() << "the sanitizer runtime makes its own system calls";
+    // A key of its own (not 0x4e545030-33, which a gpsd on the host may use).
+    const key_t key = static_cast<key_t>(0x6e740000 | (getpid() & 0xffff));
+    const int made = shmget(key, 96, IPC_CREAT | IPC_EXCL | 0600);
+    ASSERT_GE(made, 0) << std::strerror(errno);
+    const int status = in_child([key] {
+        install_seccomp(SeccompAction::Kill);
+        const int id = shmget(key, 96, IPC_CREAT | 0600);
+        if (id < 0) return false;
+        void* at = shmat(id, nullptr, 0);
+        return at != reinterpret_cast<void*>(-1) && shmdt(at) == 0;
+    });
+    shmctl(made, IPC_RMID, nullptr);
     EXPECT_TRUE(WIFEXITED(status)) << "killed by signal " << WTERMSIG(status);
     EXPECT_EQ(WEXITSTATUS(status), 0);
 }

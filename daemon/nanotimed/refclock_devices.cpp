@@ -1,0 +1,217 @@
+// refclock_devices.cpp - the refclock drivers' sockets and segments (see
+// refclock_devices.hpp).
+#include "nanotimed/refclock_devices.hpp"
+
+#include <sys/ipc.h>
+#include <sys/shm.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include <array>
+#include <atomic>
+#include <cerrno>
+#include <cstring>
+
+#include "refclock/sock_sample.hpp"
+
+namespace nanotime::daemon {
+namespace {
+
+// Datagrams read per readiness: gpsd sends one a second per device.
+constexpr int kMaxDatagramsPerWake = 16;
+
+std::string errno_text(const std::string& what) {
+    return what + ": " + std::strerror(errno);
+}
+
+std::string describe(const config::RefclockEntry& e) {
+    return "refclock " + e.refid + " (" + config::to_string(e.driver) + " " +
+           (e.driver == config::RefclockDriver::Sock ? e.path : "unit " + std::to_string(e.unit)) +
+           ")";
+}
+
+}  // namespace
+
+RefclockDevices::RefclockDevices(const std::vector<config::RefclockEntry>& refclocks,
+                                 io::EventLoop& loop, io::RateLimitedLog& log, OutcomeFn on_outcome)
+    : loop_(loop), log_(log), on_outcome_(std::move(on_outcome)) {
+    for (const config::RefclockEntry& e : refclocks) {
+        Device d;
+        d.entry = e;
+        devices_.push_back(std::move(d));
+    }
+}
+
+RefclockDevices::~RefclockDevices() {
+    loop_.cancel_timer(shm_timer_);
+    loop_.cancel_timer(retry_timer_);
+    for (Device& d : devices_) close_device(d);
+}
+
+void RefclockDevices::open() {
+    for (Device& d : devices_) open_device(d);
+}
+
+void RefclockDevices::open_device(Device& d) {
+    d.error.clear();
+    if (d.entry.driver == config::RefclockDriver::Sock) {
+        open_sock(d);
+    } else {
+        open_shm(d);
+    }
+    if (!d.error.empty()) log_.warn(io::LogClass::SourceState, describe(d.entry) + ": " + d.error);
+}
+
+void RefclockDevices::open_sock(Device& d) {
+    sockaddr_un address{};
+    address.sun_family = AF_UNIX;
+    std::memcpy(address.sun_path, d.entry.path.c_str(), d.entry.path.size() + 1);
+    const int fd = ::socket(AF_UNIX, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    if (fd < 0) {
+        d.error = errno_text("socket");
+        return;
+    }
+    // A socket file left by an earlier run (or a crash) would make bind fail.
+    struct stat st {};
+    if (::lstat(d.entry.path.c_str(), &st) == 0 && S_ISSOCK(st.st_mode))
+        ::unlink(d.entry.path.c_str());
+    const mode_t old_mask = ::umask(0177);  // the file is made 0600
+    const int bound = ::bind(fd, reinterpret_cast<const sockaddr*>(&address), sizeof address);
+    ::umask(old_mask);
+    if (bound != 0) {
+        d.error = errno_text("bind " + d.entry.path);
+        ::close(fd);
+        return;
+    }
+    d.fd = fd;
+    const size_t index = static_cast<size_t>(&d - devices_.data());
+    d.watch = loop_.watch_fd(fd, [this, index] { read_sock(index); });
+}
+
+void RefclockDevices::open_shm(Device& d) {
+    const key_t key = refclock::shm_key(d.entry.unit);
+    const int id =
+        ::shmget(key, sizeof(refclock::ShmTime), IPC_CREAT | refclock::shm_mode(d.entry.unit));
+    if (id < 0) {
+        // EINVAL: a segment with this key exists and is smaller than struct
+        // shmTime (another program's layout); EACCES: not ours to read.
+        d.error = errno_text("shmget key 0x" + [&] {
+            char hex[16];
+            std::snprintf(hex, sizeof hex, "%08x", static_cast<unsigned>(key));
+            return std::string(hex);
+        }());
+        return;
+    }
+    void* at = ::shmat(id, nullptr, 0);
+    // shmat(2) fails with (void*)-1, which is all ones.
+    if (reinterpret_cast<uintptr_t>(at) == UINTPTR_MAX) {
+        d.error = errno_text("shmat");
+        return;
+    }
+    d.segment = static_cast<volatile refclock::ShmTime*>(at);
+}
+
+void RefclockDevices::close_device(Device& d) {
+    if (d.watch != 0) loop_.unwatch_fd(d.watch);
+    d.watch = 0;
+    if (d.fd >= 0) {
+        ::close(d.fd);
+        ::unlink(d.entry.path.c_str());
+    }
+    d.fd = -1;
+    if (d.segment != nullptr) ::shmdt(const_cast<refclock::ShmTime*>(d.segment));
+    d.segment = nullptr;
+}
+
+void RefclockDevices::start() {
+    report_unavailable();
+    schedule_shm_read();
+    schedule_retry();
+}
+
+void RefclockDevices::report_unavailable() {
+    for (size_t i = 0; i < devices_.size(); ++i) {
+        if (!devices_[i].error.empty())
+            on_outcome_(i, refclock::Refusal{ntp::RefclockReject::Unavailable, devices_[i].error});
+    }
+}
+
+void RefclockDevices::read_sock(size_t index) {
+    Device& d = devices_[index];
+    std::array<uint8_t, 256> buffer{};
+    for (int i = 0; i < kMaxDatagramsPerWake && d.fd >= 0; ++i) {
+        // MSG_TRUNC: the datagram's real length, so an oversized one is named.
+        const ssize_t n = ::recv(d.fd, buffer.data(), buffer.size(), MSG_DONTWAIT | MSG_TRUNC);
+        if (n < 0) {
+            if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR)
+                log_.warn(io::LogClass::Io, describe(d.entry) + ": " + errno_text("recv"));
+            return;
+        }
+        const size_t length = static_cast<size_t>(n);
+        if (length > buffer.size()) {
+            on_outcome_(index, refclock::Refusal{ntp::RefclockReject::WrongSize,
+                                                 std::to_string(length) + " bytes"});
+            continue;
+        }
+        on_outcome_(index, refclock::parse_sock_sample(std::span(buffer.data(), length)));
+    }
+}
+
+void RefclockDevices::read_segments() {
+    for (size_t i = 0; i < devices_.size(); ++i) {
+        volatile refclock::ShmTime* seg = devices_[i].segment;
+        if (seg == nullptr) continue;
+        // ntpd's protocol: note count, copy, note count again (mode 1 only
+        // trusts a copy the writer did not touch meanwhile), clear valid.
+        refclock::ShmTime copy;
+        const int32_t count_before = seg->count;
+        std::atomic_thread_fence(std::memory_order_acquire);
+        copy.mode = seg->mode;
+        copy.clock_sec = seg->clock_sec;
+        copy.clock_usec = seg->clock_usec;
+        copy.receive_sec = seg->receive_sec;
+        copy.receive_usec = seg->receive_usec;
+        copy.leap = seg->leap;
+        copy.precision = seg->precision;
+        copy.nsamples = seg->nsamples;
+        copy.valid = seg->valid;
+        copy.clock_nsec = seg->clock_nsec;
+        copy.receive_nsec = seg->receive_nsec;
+        std::atomic_thread_fence(std::memory_order_acquire);
+        const int32_t count_after = seg->count;
+        copy.count = count_before;
+        if (copy.valid == 0) continue;  // nothing new since the last read
+        seg->valid = 0;
+        on_outcome_(i, refclock::read_shm_copy(copy, count_after));
+    }
+}
+
+void RefclockDevices::schedule_shm_read() {
+    bool any = false;
+    for (const Device& d : devices_) any = any || d.entry.driver == config::RefclockDriver::Shm;
+    if (!any) return;
+    shm_timer_ = loop_.add_timer_after(kShmReadInterval, [this] {
+        read_segments();
+        schedule_shm_read();
+    });
+}
+
+void RefclockDevices::schedule_retry() {
+    bool any = false;
+    for (const Device& d : devices_)
+        any = any || (!d.error.empty() && d.entry.driver == config::RefclockDriver::Shm);
+    if (!any) return;
+    retry_timer_ = loop_.add_timer_after(kRetryInterval, [this] {
+        // Only segments: a socket is bound while privileged or never (its
+        // path's permissions do not change by waiting).
+        for (Device& d : devices_) {
+            if (!d.error.empty() && d.entry.driver == config::RefclockDriver::Shm) open_device(d);
+        }
+        report_unavailable();
+        schedule_retry();
+    });
+}
+
+}  // namespace nanotime::daemon
