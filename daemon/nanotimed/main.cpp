@@ -35,6 +35,7 @@ using namespace nanotime;
 // rate limiter's SipHash, NTS cookies), an NTS-KE server or an NTS source.
 bool uses_openssl(const config::Config& cfg) {
     if (cfg.server.enabled() || cfg.nts_ke.enabled()) return true;
+    if (cfg.metrics.enabled() && cfg.metrics.tls()) return true;
     for (const config::SourceEntry& s : cfg.sources)
         if (s.nts) return true;
     return false;
@@ -180,8 +181,8 @@ int main(int argc, char** argv) try {
         }
         // OpenSSL only for what needs it (nanotimed/openssl_on_demand.hpp):
         // loaded here, before the seccomp filter and privilege drop, when the
-        // configuration serves (SipHash, NTS) or uses NTS; a plain client
-        // never loads it.
+        // configuration serves (SipHash, NTS), uses NTS or serves metrics
+        // over TLS; a plain client never loads it.
         if (uses_openssl(cfg)) daemon::load_openssl();
         daemon::Daemon d(cfg, config_path, std::move(loop), std::move(clock), log, *random);
         d.open_sockets();

@@ -202,14 +202,18 @@ NANOTIME_FORWARD(void, SSL_CTX_free, (SSL_CTX * ctx), (ctx))
 NANOTIME_FORWARD(X509_VERIFY_PARAM*, SSL_CTX_get0_param, (SSL_CTX * ctx), (ctx))
 NANOTIME_FORWARD(X509_STORE*, SSL_CTX_get_cert_store, (const SSL_CTX* ctx), (ctx))
 NANOTIME_FORWARD(SSL_CTX*, SSL_CTX_new, (const SSL_METHOD* meth), (meth))
+NANOTIME_FORWARD(const char*, SSL_CIPHER_standard_name, (const SSL_CIPHER* c), (c))
+NANOTIME_FORWARD(const SSL_CIPHER*, SSL_get_current_cipher, (const SSL* s), (s))
 NANOTIME_FORWARD(int, SSL_CTX_set_alpn_protos,
                  (SSL_CTX * ctx, const unsigned char* protos, unsigned int protos_len),
                  (ctx, protos, protos_len))
 NANOTIME_FORWARD(void, SSL_CTX_set_alpn_select_cb,
                  (SSL_CTX * ctx, SSL_CTX_alpn_select_cb_func cb, void* arg), (ctx, cb, arg))
+NANOTIME_FORWARD(int, SSL_CTX_set_ciphersuites, (SSL_CTX * ctx, const char* str), (ctx, str))
 NANOTIME_FORWARD(int, SSL_CTX_set_default_verify_paths, (SSL_CTX * ctx), (ctx))
 NANOTIME_FORWARD(int, SSL_CTX_set_num_tickets, (SSL_CTX * ctx, size_t num_tickets),
                  (ctx, num_tickets))
+NANOTIME_FORWARD(uint64_t, SSL_CTX_set_options, (SSL_CTX * ctx, uint64_t op), (ctx, op))
 NANOTIME_FORWARD(void, SSL_CTX_set_verify, (SSL_CTX * ctx, int mode, SSL_verify_cb callback),
                  (ctx, mode, callback))
 NANOTIME_FORWARD(int, SSL_CTX_use_PrivateKey, (SSL_CTX * ctx, EVP_PKEY* pkey), (ctx, pkey))

@@ -295,7 +295,7 @@ def run_checks(port, server_port, work, daemon):
     check(headers.get("Content-Type", "").startswith("text/plain; version=0.0.4"),
           f"Content-Type {headers.get('Content-Type')}")
     values, types = samples(text)
-    r = subprocess.run([promtool(os.path.abspath(workdir)), "check", "metrics"], input=text.encode(),
+    r = subprocess.run([promtool(os.path.dirname(work)), "check", "metrics"], input=text.encode(),
                        capture_output=True)
     check(r.returncode == 0, "promtool check metrics: " + (r.stdout + r.stderr).decode())
     print("promtool check metrics: clean")
