@@ -24,6 +24,7 @@
 #include "io/tls_session.hpp"
 #include "metrics/exposition.hpp"
 #include "metrics/metrics_text.hpp"
+#include "nanotimed/stream_service.hpp"
 
 namespace nanotime::daemon {
 namespace {
@@ -32,29 +33,9 @@ using namespace std::chrono_literals;
 
 constexpr std::chrono::milliseconds kIdleTimeout{60'000};  // between requests on one connection
 
-std::string read_pem(const std::string& path, const char* what) {
-    std::ifstream in(path, std::ios::binary);
-    if (!in) {
-        throw std::runtime_error(std::string("metrics.") + what + " " + path + ": " +
-                                 std::generic_category().message(errno));
-    }
-    std::ostringstream text;
-    text << in.rdbuf();
-    return text.str();
-}
-
 std::shared_ptr<io::TlsContext> load_tls(const config::MetricsConfig& config) {
     if (!config.tls()) return nullptr;
-    io::TlsServerConfig t;
-    t.certificate_pem = read_pem(config.certificate, "certificate");
-    t.private_key_pem = read_pem(config.private_key, "private_key");
-    t.alpn = {"http/1.1"};
-    try {
-        return io::TlsContext::server(t);
-    } catch (const std::exception& e) {
-        throw std::runtime_error("metrics: " + config.certificate + " / " + config.private_key +
-                                 ": " + e.what());
-    }
+    return load_server_tls("metrics", config.certificate, config.private_key, {"http/1.1"});
 }
 
 std::chrono::milliseconds request_timeout(const config::MetricsConfig& c) {
@@ -85,7 +66,7 @@ http::Limits http_limits(const config::MetricsConfig& c) {
 }  // namespace
 
 // Everything the exporter thread owns; the main thread touches only
-// latest (atomic) and pending_tls (under mutex).
+// latest (atomic).
 struct MetricsService::Worker {
     struct Connection {
         io::StreamServer* server;
@@ -152,7 +133,7 @@ struct MetricsService::Worker {
     void arm_sweep() {
         const auto period =
             std::clamp<std::chrono::milliseconds>(limits.request_timeout / 10, 10ms, 1000ms);
-        loop->add_timer_after(period, [this] {
+        service->loop().add_timer_after(period, [this] {
             sweep();
             arm_sweep();
         });
@@ -173,25 +154,13 @@ struct MetricsService::Worker {
         }
     }
 
-    void adopt_pending_tls() {
-        std::shared_ptr<io::TlsContext> tls;
-        {
-            std::lock_guard<std::mutex> lock(mutex);
-            tls = std::move(pending_tls);
-        }
-        if (!tls) return;
-        for (auto& s : servers) s->set_tls_context(tls);
-    }
-
     http::Limits limits;
     http::Router router;
-    std::unique_ptr<io::EventLoop> loop;
-    std::vector<std::unique_ptr<io::StreamServer>> servers;
     std::unordered_map<uint64_t, Connection> connections;
     std::atomic<std::shared_ptr<const metrics::MetricsData>> latest;
 
-    std::mutex mutex;  // guards pending_tls
-    std::shared_ptr<io::TlsContext> pending_tls;
+    // Last: destroyed first, its thread joined while the state above lives.
+    std::unique_ptr<StreamService> service;
 };
 
 MetricsService::MetricsService(const config::MetricsConfig& config,
@@ -199,44 +168,24 @@ MetricsService::MetricsService(const config::MetricsConfig& config,
     : config_(config), worker_(std::make_unique<Worker>(config)) {
     Worker& w = *worker_;
     const std::shared_ptr<io::TlsContext> tls = load_tls(config_);
-    io::LoopOptions options = loop_options;
-    options.runs_on_creating_thread = false;
-    w.loop = io::make_event_loop(options);
+    StreamService::Handlers h;
+    h.on_open = [&w](io::StreamServer& server, uint64_t conn) { w.on_open(server, conn); };
+    h.on_data = [&w](uint64_t conn, std::span<const uint8_t> d) { w.on_data(conn, d); };
+    h.on_close = [&w](uint64_t conn) { w.on_close(conn); };
+    w.service = std::make_unique<StreamService>("metrics", config_.listen, loop_options,
+                                                listener_limits(config_), tls, std::move(h));
     for (const ntp::SocketAddress& a : config_.listen) {
-        const int fd = io::open_tcp_listener(a);
-        const size_t i = w.servers.size();
-        io::StreamServer::Handlers h;
-        h.on_open = [&w, i](uint64_t conn, const ntp::SocketAddress&) {
-            w.on_open(*w.servers[i], conn);
-        };
-        h.on_data = [&w](uint64_t conn, std::span<const uint8_t> d) { w.on_data(conn, d); };
-        h.on_close = [&w](uint64_t conn) { w.on_close(conn); };
-        w.servers.push_back(std::make_unique<io::StreamServer>(
-            *w.loop, fd, listener_limits(config_), tls, std::move(h)));
         log.info(io::LogClass::General, std::string("serving metrics on ") +
                                             (tls ? "https://" : "http://") + a.to_string() +
                                             "/metrics");
     }
-    int pair[2];
-    if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, pair) != 0)
-        throw std::system_error(errno, std::generic_category(), "metrics: socketpair");
-    wake_fd_ = pair[0];
-    io::EventLoop* loop = w.loop.get();
-    // A byte: a new certificate is pending. EOF: stop.
-    w.loop->add_stream(
-        pair[1], [&w](uint64_t, std::span<const uint8_t>) { w.adopt_pending_tls(); },
-        [loop](uint64_t) { loop->stop(); });
     w.arm_sweep();
 }
 
-MetricsService::~MetricsService() {
-    if (wake_fd_ >= 0) close(wake_fd_);  // EOF on the exporter loop's end: it stops
-    if (thread_.joinable()) thread_.join();
-}
+MetricsService::~MetricsService() = default;
 
 void MetricsService::start() {
-    Worker* w = worker_.get();
-    thread_ = std::thread([w] { w->loop->run(); });
+    worker_->service->start();
 }
 
 void MetricsService::publish(std::shared_ptr<const metrics::MetricsData> data) {
@@ -251,14 +200,7 @@ std::optional<std::string> MetricsService::reload_certificate() {
     } catch (const std::exception& e) {
         return std::string(e.what()) + "; keeping the certificate in use";
     }
-    {
-        std::lock_guard<std::mutex> lock(worker_->mutex);
-        worker_->pending_tls = std::move(tls);
-    }
-    const uint8_t byte = 1;
-    if (write(wake_fd_, &byte, 1) != 1)
-        return std::string("metrics: cannot wake the exporter thread: ") + std::strerror(errno);
-    return std::nullopt;
+    return worker_->service->replace_tls(std::move(tls));
 }
 
 }  // namespace nanotime::daemon

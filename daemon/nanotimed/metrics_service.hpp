@@ -53,8 +53,6 @@ class MetricsService {
   private:
     config::MetricsConfig config_;
     std::unique_ptr<Worker> worker_;
-    std::thread thread_;
-    int wake_fd_ = -1;  // our end of the socketpair the exporter loop watches
 };
 
 }  // namespace nanotime::daemon

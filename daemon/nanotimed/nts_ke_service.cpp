@@ -18,6 +18,7 @@
 #include <vector>
 
 #include "io/stream_server.hpp"
+#include "nanotimed/stream_service.hpp"
 #include "nts/aead.hpp"
 #include "nts/cookie.hpp"
 #include "nts/ke_server.hpp"
@@ -25,17 +26,6 @@
 
 namespace nanotime::daemon {
 namespace {
-
-std::string read_pem(const std::string& path, const char* what) {
-    std::ifstream in(path, std::ios::binary);
-    if (!in) {
-        throw std::runtime_error(std::string("nts_ke.") + what + " " + path + ": " +
-                                 std::generic_category().message(errno));
-    }
-    std::ostringstream text;
-    text << in.rdbuf();
-    return text.str();
-}
 
 // Seals the session keys under the master key that seals cookies now.
 class KeyStoreCookies final : public nts::CookieSource {
@@ -90,16 +80,7 @@ io::ListenerLimits limits(const config::NtsKeServerConfig& c) {
 }  // namespace
 
 std::shared_ptr<io::TlsContext> load_nts_ke_tls(const config::NtsKeServerConfig& config) {
-    io::TlsServerConfig t;
-    t.certificate_pem = read_pem(config.certificate, "certificate");
-    t.private_key_pem = read_pem(config.private_key, "private_key");
-    t.alpn = {"ntske/1"};
-    try {
-        return io::TlsContext::server(t);
-    } catch (const std::exception& e) {
-        throw std::runtime_error("nts_ke: " + config.certificate + " / " + config.private_key +
-                                 ": " + e.what());
-    }
+    return load_server_tls("nts_ke", config.certificate, config.private_key, {"ntske/1"});
 }
 
 // Everything the KE thread owns. The main thread touches only the fields
@@ -180,7 +161,7 @@ struct NtsKeService::Worker {
     // The listeners' own counts, folded in when the main thread asks.
     void publish_listener_stats() {
         NtsKeCounters sum;
-        for (const auto& s : servers) {
+        for (const auto& s : service->servers()) {
             const io::StreamServerStats& st = s->stats();
             sum.tls_failed += st.tls_failed;
             sum.timed_out += st.timed_out;
@@ -192,33 +173,22 @@ struct NtsKeService::Worker {
 
     // The listeners' counters reach the main thread once a second.
     void arm_stats() {
-        loop->add_timer_after(std::chrono::seconds(1), [this] {
+        service->loop().add_timer_after(std::chrono::seconds(1), [this] {
             publish_listener_stats();
             arm_stats();
         });
     }
 
-    // A re-read certificate handed over by the main thread.
-    void adopt_pending_tls() {
-        std::shared_ptr<io::TlsContext> tls;
-        {
-            std::lock_guard<std::mutex> lock(mutex);
-            tls = std::move(pending_tls);
-        }
-        if (!tls) return;
-        for (auto& s : servers) s->set_tls_context(tls);
-    }
-
     nts::KeServerConfig session_config;
     KeyStoreCookies cookies;
-    std::unique_ptr<io::EventLoop> loop;
-    std::vector<std::unique_ptr<io::StreamServer>> servers;
     std::unordered_map<uint64_t, Connection> connections;
 
     std::mutex mutex;  // guards what follows
     NtsKeCounters counters;
     NtsKeCounters listener;  // tls_failed, timed_out, refused
-    std::shared_ptr<io::TlsContext> pending_tls;
+
+    // Last: destroyed first, its thread joined while the state above lives.
+    std::unique_ptr<StreamService> service;
 };
 
 NtsKeService::NtsKeService(const config::NtsKeServerConfig& config,
@@ -231,43 +201,21 @@ NtsKeService::NtsKeService(const config::NtsKeServerConfig& config,
     Worker& w = *worker_;
     const std::shared_ptr<io::TlsContext> tls = load_nts_ke_tls(config_);
 
-    io::LoopOptions options = loop_options;
-    options.runs_on_creating_thread = false;
-    w.loop = io::make_event_loop(options);
-    for (const ntp::SocketAddress& a : config_.listen) {
-        const int fd = io::open_tcp_listener(a);
-        const size_t i = w.servers.size();
-        io::StreamServer::Handlers h;
-        h.on_open = [&w, i](uint64_t conn, const ntp::SocketAddress&) {
-            w.on_open(*w.servers[i], conn);
-        };
-        h.on_data = [&w](uint64_t conn, std::span<const uint8_t> d) { w.on_data(conn, d); };
-        h.on_close = [&w](uint64_t conn) { w.on_close(conn); };
-        w.servers.push_back(
-            std::make_unique<io::StreamServer>(*w.loop, fd, limits(config_), tls, std::move(h)));
-    }
-    int pair[2];
-    if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, pair) != 0)
-        throw std::system_error(errno, std::generic_category(), "nts_ke: socketpair");
-    wake_fd_ = pair[0];
-    io::EventLoop* loop = w.loop.get();
-    // A byte: a new certificate is pending. EOF: stop.
-    w.loop->add_stream(
-        pair[1], [&w](uint64_t, std::span<const uint8_t>) { w.adopt_pending_tls(); },
-        [loop](uint64_t) { loop->stop(); });
+    StreamService::Handlers h;
+    h.on_open = [&w](io::StreamServer& server, uint64_t conn) { w.on_open(server, conn); };
+    h.on_data = [&w](uint64_t conn, std::span<const uint8_t> d) { w.on_data(conn, d); };
+    h.on_close = [&w](uint64_t conn) { w.on_close(conn); };
+    w.service = std::make_unique<StreamService>("nts_ke", config_.listen, loop_options,
+                                                limits(config_), tls, std::move(h));
     w.arm_stats();
     log.info(io::LogClass::General, "NTS-KE server: " + std::to_string(config_.listen.size()) +
                                         " listener(s), certificate " + config_.certificate);
 }
 
-NtsKeService::~NtsKeService() {
-    if (wake_fd_ >= 0) close(wake_fd_);  // EOF on the KE loop's end: it stops
-    if (thread_.joinable()) thread_.join();
-}
+NtsKeService::~NtsKeService() = default;
 
 void NtsKeService::start() {
-    Worker* w = worker_.get();
-    thread_ = std::thread([w] { w->loop->run(); });
+    worker_->service->start();
 }
 
 std::optional<std::string> NtsKeService::reload_certificate() {
@@ -277,15 +225,8 @@ std::optional<std::string> NtsKeService::reload_certificate() {
     } catch (const std::exception& e) {
         return std::string(e.what()) + "; keeping the certificate in use";
     }
-    {
-        std::lock_guard<std::mutex> lock(worker_->mutex);
-        worker_->pending_tls = std::move(tls);
-        ++worker_->counters.certificate_reloads;
-    }
-    const uint8_t byte = 1;
-    if (write(wake_fd_, &byte, 1) != 1)
-        return std::string("nts_ke: cannot wake the NTS-KE thread: ") + std::strerror(errno);
-    return std::nullopt;
+    worker_->count([](NtsKeCounters& c) { ++c.certificate_reloads; });
+    return worker_->service->replace_tls(std::move(tls));
 }
 
 NtsKeCounters NtsKeService::counters() const {

@@ -74,8 +74,6 @@ class NtsKeService {
   private:
     config::NtsKeServerConfig config_;
     std::unique_ptr<Worker> worker_;
-    std::thread thread_;
-    int wake_fd_ = -1;  // our end of the socketpair the KE loop watches
 };
 
 // The server's TLS context from the PEM files of @config (ALPN ntske/1).
