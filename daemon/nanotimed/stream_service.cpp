@@ -27,6 +27,12 @@ std::string read_pem(const std::string& section, const std::string& path, const 
     return text.str();
 }
 
+// The service's loop runs on the thread start() makes, not its creator's.
+io::LoopOptions own_thread(io::LoopOptions options) {
+    options.runs_on_creating_thread = false;
+    return options;
+}
+
 }  // namespace
 
 std::shared_ptr<io::TlsContext> load_server_tls(const std::string& section,
@@ -47,11 +53,10 @@ std::shared_ptr<io::TlsContext> load_server_tls(const std::string& section,
 
 StreamService::StreamService(std::string section, const std::vector<ntp::SocketAddress>& listen,
                              const io::LoopOptions& loop_options, const io::ListenerLimits& limits,
-                             std::shared_ptr<io::TlsContext> tls, Handlers handlers)
-    : section_(std::move(section)), handlers_(std::move(handlers)) {
-    io::LoopOptions options = loop_options;
-    options.runs_on_creating_thread = false;
-    loop_ = io::make_event_loop(options);
+                             const std::shared_ptr<io::TlsContext>& tls, Handlers handlers)
+    : section_(std::move(section)),
+      handlers_(std::move(handlers)),
+      loop_(io::make_event_loop(own_thread(loop_options))) {
     for (const ntp::SocketAddress& a : listen) {
         const int fd = io::open_tcp_listener(a);
         const size_t i = servers_.size();

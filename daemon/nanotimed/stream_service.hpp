@@ -54,7 +54,7 @@ class StreamService {
     // Throws std::system_error naming the address that could not be opened.
     StreamService(std::string section, const std::vector<ntp::SocketAddress>& listen,
                   const io::LoopOptions& loop_options, const io::ListenerLimits& limits,
-                  std::shared_ptr<io::TlsContext> tls, Handlers handlers);
+                  const std::shared_ptr<io::TlsContext>& tls, Handlers handlers);
     ~StreamService();
     StreamService(const StreamService&) = delete;
     StreamService& operator=(const StreamService&) = delete;
