@@ -97,7 +97,7 @@ uint64_t EventLoop::open_udp(const UdpOptions& requested, UdpReceiveFn on_receiv
 void EventLoop::close_udp(uint64_t id) {
     UdpSock* s = udp(id);
     if (s == nullptr || s->closing) return;
-    s->closing = true;
+    mark_closing(*s);
     s->queue.clear();
     udp_closing(*s);
 }
@@ -296,7 +296,7 @@ uint64_t EventLoop::watch_fd(int fd, ReadableFn fn) {
 void EventLoop::unwatch_fd(uint64_t id) {
     FdWatch* w = fd_watch(id);
     if (w == nullptr || w->closing) return;
-    w->closing = true;
+    mark_closing(*w);
     // The callback may be running (this may be it): the watch, and with it
     // the std::function, stays until sweep_closed() at the end of run_once().
     watch_closing(*w);
@@ -347,24 +347,32 @@ void EventLoop::run_once(std::optional<MonoClock::duration> max_wait) {
 }
 
 void EventLoop::sweep_closed() {
+    if (!sweep_pending_) return;
+    sweep_pending_ = false;
+    // Closing and idle: finish it now. Closing with work in flight: keep the
+    // sweep pending until the completions have come back.
+    const auto finishable = [this](const auto& object) {
+        if (object->closing && object->inflight != 0) sweep_pending_ = true;
+        return object->closing && object->inflight == 0;
+    };
     std::vector<uint64_t> done;
     for (auto& [id, s] : udps_) {
-        if (s->closing && s->inflight == 0) done.push_back(id);
+        if (finishable(s)) done.push_back(id);
     }
     for (uint64_t id : done) finish_udp_close(id);
     done.clear();
     for (auto& [id, l] : listeners_) {
-        if (l->closing && l->inflight == 0) done.push_back(id);
+        if (finishable(l)) done.push_back(id);
     }
     for (uint64_t id : done) finish_listener_close(id);
     done.clear();
     for (auto& [id, c] : conns_) {
-        if (c->closing && c->inflight == 0) done.push_back(id);
+        if (finishable(c)) done.push_back(id);
     }
     for (uint64_t id : done) finish_conn_close(id);
     done.clear();
     for (auto& [id, w] : watches_) {
-        if (w->closing && w->inflight == 0) done.push_back(id);
+        if (finishable(w)) done.push_back(id);
     }
     for (uint64_t id : done) finish_watch_close(id);
 }

@@ -357,7 +357,17 @@ class EventLoop {
     void finish_conn_close(uint64_t id);
     void finish_watch_close(uint64_t id);  // forgets the watch; the fd stays open
     // Finishes closes whose objects have no backend operation in flight.
+    // Walks every object map, so it does nothing unless mark_closing() ran
+    // since the last sweep or a closing object was still busy then.
     void sweep_closed();
+    // The only way an object's closing flag is set: it also tells the next
+    // sweep_closed() that there is work (the sweep ran each iteration,
+    // ~100 instructions a served request, to find nothing).
+    template <typename LoopObject>
+    void mark_closing(LoopObject& object) {
+        object.closing = true;
+        sweep_pending_ = true;
+    }
     void accepted(Listener& l, int fd);
     // signal_fd_ is readable: read the siginfos (signalfd) or the pipe's
     // bytes (self-pipe) and deliver.
@@ -388,6 +398,8 @@ class EventLoop {
     bool recvmmsg_usable_ = true;
     // Inside run(): flush_sends() may leave submission to the next wait.
     bool running_ = false;
+    // Some object is closing: sweep_closed() has work (see mark_closing()).
+    bool sweep_pending_ = false;
 
   private:
     bool try_signalfd(std::string& why);

@@ -165,7 +165,7 @@ class PollLoop final : public EventLoop {
                     }
                     if (Conn* c = conn(t.id); c != nullptr && !c->wants_read() && !c->closing &&
                                               (re & (POLLHUP | POLLERR))) {
-                        c->closing = true;  // hung up while we were not reading
+                        mark_closing(*c);  // hung up while we were not reading
                     } else if (c != nullptr && (re & (POLLIN | POLLHUP | POLLERR))) {
                         read_conn(*c);
                     }
@@ -357,7 +357,7 @@ class PollLoop final : public EventLoop {
                 recv(live->fd, live->in_buffer.data(), live->in_buffer.size(), MSG_DONTWAIT);
             if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) return;
             if (n <= 0) {
-                live->closing = true;  // peer closed or reset
+                mark_closing(*live);  // peer closed or reset
                 return;
             }
             deliver_stream_data(
@@ -377,14 +377,14 @@ class PollLoop final : public EventLoop {
                     return;
                 }
                 c.drop_output();
-                c.closing = true;
+                mark_closing(c);
                 return;
             }
             c.consumed(static_cast<size_t>(n));
         }
         output_progress(c);
         if (c.close_when_flushed) {
-            c.closing = true;
+            mark_closing(c);
         } else {
             deliver_stream_drained(c);
         }

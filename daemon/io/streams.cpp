@@ -31,7 +31,7 @@ uint64_t EventLoop::listen_stream(int fd, AcceptFn on_accept) {
 void EventLoop::close_listener(uint64_t id) {
     Listener* l = listener(id);
     if (l == nullptr || l->closing) return;
-    l->closing = true;
+    mark_closing(*l);
     listener_closing(*l);
 }
 
@@ -105,7 +105,7 @@ void EventLoop::finish_connect(Conn& c, int error) {
     if (live == nullptr || live->closing) return;
     if (error != 0) {
         live->drop_output();
-        live->closing = true;
+        mark_closing(*live);
         conn_closing(*live);
         return;
     }
@@ -163,7 +163,7 @@ void EventLoop::close_stream(uint64_t id, bool flush) {
         c->close_when_flushed = true;
         return;
     }
-    c->closing = true;
+    mark_closing(*c);
     conn_closing(*c);
 }
 

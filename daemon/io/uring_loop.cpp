@@ -452,7 +452,7 @@ class UringLoop final : public EventLoop {
                                                    live->wants_read() && !live->reading)
                             arm_conn_recv(*live);
                     } else if (!cn->closing) {
-                        cn->closing = true;  // EOF, reset, or cancelled
+                        mark_closing(*cn);  // EOF, reset, or cancelled
                         conn_closing(*cn);
                     }
                 }
@@ -464,7 +464,7 @@ class UringLoop final : public EventLoop {
                     if (c.res < 0) {
                         cn->drop_output();
                         if (!cn->closing) {
-                            cn->closing = true;
+                            mark_closing(*cn);
                             conn_closing(*cn);
                         }
                         break;
@@ -476,7 +476,7 @@ class UringLoop final : public EventLoop {
                     if (!cn->out.empty()) {
                         arm_conn_send(*cn);
                     } else if (cn->close_when_flushed) {
-                        cn->closing = true;
+                        mark_closing(*cn);
                         conn_closing(*cn);
                     } else {
                         deliver_stream_drained(*cn);

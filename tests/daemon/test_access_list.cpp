@@ -1,5 +1,7 @@
 #include <gtest/gtest.h>
 
+#include <string>
+
 #include "server/access_list.hpp"
 
 namespace nanotime::ntp {
@@ -33,6 +35,31 @@ TEST(Cidr, ParsesAndMasks) {
     EXPECT_EQ(mapped->network, ip("192.0.2.0"));
     EXPECT_EQ(mapped->prefix, 24);
     EXPECT_TRUE(mapped->contains(ip("::ffff:192.0.2.7")));
+}
+
+// Every prefix length of both families: an address that differs from the
+// network only in its first host bit is inside, one that differs in the last
+// network bit is outside (the octet-and-mask comparison's edges).
+TEST(Cidr, EveryPrefixLengthSplitsAtItsOwnBit) {
+    for (const char* base : {"203.0.113.0", "2001:db8:85a3::8a2e:370:7334"}) {
+        const IpAddress network = ip(base);
+        const unsigned bits = static_cast<unsigned>(network.size()) * 8;
+        for (unsigned prefix = 0; prefix <= bits; ++prefix) {
+            const std::string text = std::string(base) + "/" + std::to_string(prefix);
+            const auto cidr = Cidr::parse(text);
+            ASSERT_TRUE(cidr) << text;
+            IpAddress inside = cidr->network;
+            if (prefix < bits)
+                inside.bytes[prefix / 8] ^= static_cast<uint8_t>(0x80u >> (prefix % 8));
+            EXPECT_TRUE(cidr->contains(inside)) << text;
+            if (prefix > 0) {
+                IpAddress outside = cidr->network;
+                const unsigned bit = prefix - 1;
+                outside.bytes[bit / 8] ^= static_cast<uint8_t>(0x80u >> (bit % 8));
+                EXPECT_FALSE(cidr->contains(outside)) << text;
+            }
+        }
+    }
 }
 
 TEST(AccessList, ClosedByDefault) {
