@@ -83,8 +83,8 @@ VerdictText verdict_text(const ntp::SourceVerdict& v) {
 
 std::string unix_ns_text(int64_t unix_ns) {
     const bool negative = unix_ns < 0;
-    const uint64_t magnitude =
-        negative ? uint64_t{0} - static_cast<uint64_t>(unix_ns) : static_cast<uint64_t>(unix_ns);
+    const uint64_t bits = static_cast<uint64_t>(unix_ns);
+    const uint64_t magnitude = negative ? ~bits + 1 : bits;  // two's complement, INT64_MIN too
     char buf[40];
     std::snprintf(buf, sizeof buf, "%s%" PRIu64 ".%09" PRIu64, negative ? "-" : "",
                   magnitude / 1'000'000'000U, magnitude % 1'000'000'000U);
