@@ -7,8 +7,10 @@
 #include <algorithm>
 #include <cctype>
 #include <cstdint>
+#include <filesystem>
 #include <fstream>
 #include <initializer_list>
+#include <optional>
 #include <sstream>
 
 #include "algorithm/constants.hpp"
@@ -479,20 +481,58 @@ std::string ConfigError::to_string() const {
     return s + ": " + message;
 }
 
-ParseResult parse_config(std::string_view text, std::string_view filename) {
-    ParseResult result;
+namespace {
+
+// One file's TOML, or its error into @errors.
+std::optional<toml::table> parse_toml(std::string_view text, std::string_view filename,
+                                      std::vector<ConfigError>& errors) {
     if (auto e = find_non_ascii(text, filename)) {
-        result.errors.push_back(*e);
-        return result;
+        errors.push_back(*e);
+        return std::nullopt;
     }
-    toml::table root;
     try {
-        root = toml::parse(text, filename);
+        return toml::parse(text, filename);
     } catch (const toml::parse_error& e) {
-        result.errors.push_back(ConfigError{std::string(filename), e.source().begin.line,
-                                            e.source().begin.column, std::string(e.description())});
-        return result;
+        errors.push_back(ConfigError{std::string(filename), e.source().begin.line,
+                                     e.source().begin.column, std::string(e.description())});
+        return std::nullopt;
     }
+}
+
+// @from merged into @into (see parse_config). Nodes are moved, so each
+// keeps the file and line it was written at.
+void merge_tables(toml::table& into, toml::table&& from) {
+    for (auto&& [key, node] : from) {
+        toml::node* mine = into.get(key);
+        if (mine != nullptr && mine->is_array_of_tables() && node.is_array_of_tables()) {
+            toml::array& target = *mine->as_array();
+            for (toml::node& entry : *node.as_array())
+                target.push_back(std::move(*entry.as_table()));
+        } else if (mine != nullptr && mine->is_table() && node.is_table()) {
+            merge_tables(*mine->as_table(), std::move(*node.as_table()));
+        } else {
+            into.insert_or_assign(key, std::move(node));
+        }
+    }
+}
+
+}  // namespace
+
+ParseResult parse_config(std::string_view text, std::string_view filename) {
+    return parse_config(text, filename, {});
+}
+
+ParseResult parse_config(std::string_view text, std::string_view filename,
+                         const std::vector<DropIn>& drop_ins) {
+    ParseResult result;
+    std::optional<toml::table> main = parse_toml(text, filename, result.errors);
+    if (!main) return result;
+    toml::table root = std::move(*main);
+    for (const DropIn& d : drop_ins) {
+        std::optional<toml::table> more = parse_toml(d.text, d.name, result.errors);
+        if (more) merge_tables(root, std::move(*more));
+    }
+    if (!result.errors.empty()) return result;
     Config cfg;
     Checker c(filename, result.errors);
     c.only(root, "the top level",
@@ -515,16 +555,58 @@ ParseResult parse_config(std::string_view text, std::string_view filename) {
     return result;
 }
 
-ParseResult load_config(const std::string& path) {
+std::string drop_in_dir(const std::string& path) {
+    constexpr std::string_view kSuffix = ".toml";
+    const bool toml = path.size() > kSuffix.size() &&
+                      path.compare(path.size() - kSuffix.size(), kSuffix.size(), kSuffix) == 0;
+    return (toml ? path.substr(0, path.size() - kSuffix.size()) : path) + ".d";
+}
+
+namespace {
+
+std::optional<std::string> read_file(const std::string& path) {
     std::ifstream in(path, std::ios::binary);
-    if (!in) {
-        ParseResult r;
+    if (!in) return std::nullopt;
+    std::ostringstream buf;
+    buf << in.rdbuf();
+    return buf.str();
+}
+
+}  // namespace
+
+ParseResult load_config(const std::string& path) {
+    ParseResult r;
+    const std::optional<std::string> text = read_file(path);
+    if (!text) {
         r.errors.push_back(ConfigError{path, 0, 0, "cannot read the file"});
         return r;
     }
-    std::ostringstream buf;
-    buf << in.rdbuf();
-    return parse_config(buf.str(), path);
+    // The drop-ins: *.toml in the directory, in name order; others (an
+    // editor's backup, a .toml.tmp being written) are not read.
+    std::vector<std::string> names;
+    const std::string dir = drop_in_dir(path);
+    std::error_code ec;
+    for (const auto& e : std::filesystem::directory_iterator(dir, ec)) {
+        const std::string name = e.path().filename().string();
+        if (name.size() > 5 && name.ends_with(".toml") && name[0] != '.') names.push_back(name);
+    }
+    if (ec && ec != std::errc::no_such_file_or_directory) {
+        r.errors.push_back(ConfigError{dir, 0, 0, "cannot read the directory: " + ec.message()});
+        return r;
+    }
+    std::sort(names.begin(), names.end());
+    std::vector<DropIn> drop_ins;
+    for (const std::string& name : names) {
+        const std::string file = dir + "/" + name;
+        std::optional<std::string> t = read_file(file);
+        if (!t) {
+            r.errors.push_back(ConfigError{file, 0, 0, "cannot read the file"});
+            continue;
+        }
+        drop_ins.push_back(DropIn{file, std::move(*t)});
+    }
+    if (!r.errors.empty()) return r;
+    return parse_config(*text, path, drop_ins);
 }
 
 const char* to_string(RefclockDriver driver) {

@@ -235,7 +235,26 @@ struct ParseResult {
 
 // Parses TOML text; @filename only labels the errors.
 ParseResult parse_config(std::string_view text, std::string_view filename);
-// Reads and parses a file; an unreadable file is one error.
+
+// A drop-in file's text and name, merged after the main file.
+struct DropIn {
+    std::string name;  // its path, as errors name it
+    std::string text;
+};
+// The main file's text followed by drop-ins in the order given: a
+// [[section]] array gains the drop-in's entries, a table is merged key by
+// key, and a key set again takes the later value. Errors name the file and
+// line where the offending node was written.
+ParseResult parse_config(std::string_view text, std::string_view filename,
+                         const std::vector<DropIn>& drop_ins);
+
+// The drop-in directory of the configuration @path: its name without
+// ".toml", plus ".d" (/etc/nanotime/nanotimed.toml -> /etc/nanotime/nanotimed.d).
+std::string drop_in_dir(const std::string& path);
+
+// Reads and parses a file and the *.toml files of its drop-in directory
+// (drop_in_dir), in name order (bytewise); a missing directory is none. An
+// unreadable file is one error.
 ParseResult load_config(const std::string& path);
 
 const char* to_string(LogLevel level);

@@ -46,9 +46,11 @@ class Checker {
     Checker(std::string_view file, std::vector<ConfigError>& errors)
         : file_(file), errors_(errors) {}
 
+    // In the file @where names (a drop-in's nodes keep theirs when merged),
+    // else the one checked.
     void error(const toml::source_region& where, std::string message) {
-        errors_.push_back(
-            ConfigError{file_, where.begin.line, where.begin.column, std::move(message)});
+        errors_.push_back(ConfigError{where.path ? *where.path : file_, where.begin.line,
+                                      where.begin.column, std::move(message)});
     }
 
     // Every key of @t must be in @allowed.

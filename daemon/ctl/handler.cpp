@@ -9,9 +9,9 @@ namespace {
 
 using nlohmann::json;
 
-constexpr std::array<std::string_view, 9> kReadCommands = {"status",      "tracking", "sources",
-                                                           "sourcestats", "authdata", "serverstats",
-                                                           "kernel",      "pps",      "commands"};
+constexpr std::array<std::string_view, 12> kReadCommands = {
+    "status",  "tracking",   "sources",  "sourcestats", "authdata", "serverstats",
+    "ntpdata", "selectdata", "activity", "kernel",      "pps",      "commands"};
 constexpr std::array<std::string_view, 2> kPrivilegedCommands = {"reload", "makestep"};
 
 // Bracket depth outside strings; refuses hostile nesting before the parser sees it.
@@ -37,6 +37,13 @@ bool depth_ok(std::string_view text) {
         if (c == ']' || c == '}') --depth;
     }
     return true;
+}
+
+// Does @want name this source, by its configured name or its address?
+// An empty @want names every source.
+template <typename Info>
+bool names_source(const Info& info, const std::string& want) {
+    return want.empty() || info.name == want || info.address == want;
 }
 
 std::string error_response(const std::string& reason, const json& id) {
@@ -89,6 +96,15 @@ HandlerResult handle_request(std::string_view request, const Caller& caller,
             "permission denied: \"" + command + "\" needs root or the control group", id);
         return result;
     }
+    // An optional "source" (name or address) narrows per-source views.
+    std::string source;
+    if (auto it = req.find("source"); it != req.end()) {
+        if (!it->is_string()) {
+            result.response = error_response("\"source\" must be a string", id);
+            return result;
+        }
+        source = it->get<std::string>();
+    }
     json data;
     if (command == "status") {
         data = snap.status;
@@ -100,6 +116,22 @@ HandlerResult handle_request(std::string_view request, const Caller& caller,
         data = json{{"sourcestats", snap.sourcestats}};
     } else if (command == "authdata") {
         data = json{{"authdata", snap.authdata}};
+    } else if (command == "ntpdata" || command == "selectdata") {
+        json list = json::array();
+        if (command == "ntpdata") {
+            for (const NtpDataInfo& n : snap.ntpdata)
+                if (names_source(n, source)) list.push_back(n);
+        } else {
+            for (const SelectDataInfo& n : snap.selectdata)
+                if (names_source(n, source)) list.push_back(n);
+        }
+        if (!source.empty() && list.empty()) {
+            result.response = error_response("no NTP source \"" + source + "\"", id);
+            return result;
+        }
+        data = json{{command, list}};
+    } else if (command == "activity") {
+        data = snap.activity;
     } else if (command == "serverstats") {
         data = snap.serverstats;
     } else if (command == "kernel") {
@@ -118,6 +150,7 @@ HandlerResult handle_request(std::string_view request, const Caller& caller,
         result.action = Action::MakeStep;
         data = json{{"step_armed", true}};
     }
+    data["schema_version"] = kJsonSchemaVersion;
     json r = {{"ok", true}, {"command", command}, {"data", data}};
     if (!id.is_null()) r["id"] = id;
     result.response = r.dump();

@@ -1,10 +1,14 @@
 // handler.hpp - the control protocol's request handler, sans I/O.
 //
-// Request:  {"command": "<name>", "id": <any, optional>}
+// Request:  {"command": "<name>", "id": <any, optional>,
+//            "source": "<name or address>" (optional: narrows ntpdata, selectdata)}
 // Response: {"ok": true,  "command": "<name>", "id": <echoed>, "data": {...}}
 //           {"ok": false, "error": "<reason>", "id": <echoed>}
+// Every "data" object carries "schema_version" (kJsonSchemaVersion, see
+// daemon/nanotimectl/JSON-SCHEMA.md).
 // Read commands (anyone who can open the socket): status, tracking, sources,
-// sourcestats, kernel, pps, commands.
+// sourcestats, authdata, serverstats, ntpdata, selectdata, activity, kernel,
+// pps, commands.
 // Privileged commands (root, or a member of the configured group, decided
 // from SO_PEERCRED/SO_PEERGROUPS by the caller): reload, makestep. They only
 // return an Action; the daemon carries it out.
@@ -31,6 +35,10 @@ struct HandlerResult {
     std::string response;  // JSON, ready to frame
     Action action = Action::None;
 };
+
+// The version of the JSON the views answer with: raised when a field changes
+// meaning or goes away (adding a field does not raise it).
+inline constexpr int kJsonSchemaVersion = 1;
 
 // Nesting deeper than this is refused before parsing.
 inline constexpr int kMaxJsonDepth = 16;

@@ -217,6 +217,74 @@ struct SourceStatsInfo {
     uint64_t replies_across_step = 0;   // replies dropped: the clock was stepped while out
 };
 
+// One NTP source's last exchange that gave a sample (chronyc ntpdata): the
+// reply's header fields and the four timestamps. Timestamps are Unix
+// nanoseconds as text ("1733580000.123456789"): a double would round them
+// to a few hundred ns.
+struct NtpDataInfo {
+    std::string name;
+    std::string address;  // remote address
+    uint16_t port = 123;
+    bool has_exchange = false;  // false: no sample yet, the fields below are empty
+    std::string leap = "unknown";
+    unsigned version = 4;
+    unsigned mode = 4;
+    int stratum = 16;
+    int poll = 0;       // the server's poll field, log2 s
+    int precision = 0;  // the server's precision, log2 s
+    double root_delay_s = 0;
+    double root_dispersion_s = 0;
+    std::string reference_id;  // the server's own reference
+    std::string reference_time;
+    std::string local_transmit;   // t1, local clock
+    std::string remote_receive;   // t2, server clock
+    std::string remote_transmit;  // t3, server clock
+    std::string local_receive;    // t4, local clock
+    double offset_s = 0;          // server minus local (positive: we are behind)
+    double delay_s = 0;           // round trip minus the server's turnaround
+    double dispersion_s = 0;      // the sample's dispersion (precisions, tolerance)
+    double response_time_s = 0;   // t3 - t2: the server's turnaround
+    double age_s = -1;            // since t4
+    bool interleaved = false;     // the timestamps came from an interleaved reply (xleave)
+    bool authenticated = false;   // NTS
+    // Where t1 came from: "kernel" (SO_TIMESTAMPING TX stamp) or "daemon"
+    // (read before sending); "hardware" once NIC stamps are taken.
+    std::string tx_timestamp_source = "daemon";
+    uint64_t total_tx = 0;        // requests sent
+    uint64_t total_rx = 0;        // replies that parsed, of any kind
+    uint64_t total_valid_rx = 0;  // replies that gave a sample
+};
+
+// Why a source is or is not selected (chronyc selectdata).
+struct SelectDataInfo {
+    std::string name;
+    std::string address;
+    // chronyc's letter: * selected, + combined, - outlier (not combined),
+    // x falseticker, ? unfit (see reason), ~ too variable (not used here).
+    std::string state_code = "?";
+    std::string state;   // as in sources: selected, candidate, outlier, falseticker, unfit, ...
+    std::string reason;  // for unfit: no-statistics, unreachable, unsynchronised, too-far,
+                         // loop, noselect; "" otherwise
+    bool noselect = false;
+    bool prefer = false;
+    unsigned reach = 0;
+    double last_sample_ago_s = -1;
+    double root_distance_s = 0;  // lambda at the last selection
+    // The correctness interval the intersection algorithm worked with:
+    // offset -/+ root distance (s, positive: we are behind).
+    double interval_low_s = 0;
+    double interval_high_s = 0;
+};
+
+// Source counts by state (chronyc activity).
+struct ActivityInfo {
+    unsigned online = 0;
+    unsigned offline = 0;
+    unsigned burst_online = 0;   // in a burst, back to online after it
+    unsigned burst_offline = 0;  // in a burst, back to offline after it
+    unsigned unresolved = 0;     // configured sources whose name is not resolved yet
+};
+
 struct KernelInfo {
     std::string clock;       // "CLOCK_REALTIME" or "/dev/nanoclock0"
     bool available = false;  // the clock could be read
@@ -302,6 +370,9 @@ struct DaemonSnapshot {
     std::vector<SourceInfo> sources;
     std::vector<SourceStatsInfo> sourcestats;
     std::vector<AuthDataInfo> authdata;
+    std::vector<NtpDataInfo> ntpdata;
+    std::vector<SelectDataInfo> selectdata;
+    ActivityInfo activity;
     ServerStatsInfo serverstats;
     KernelInfo kernel;
     PpsInfo pps;

@@ -45,6 +45,16 @@ NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(SourceStatsInfo, name, samples, 
                                                 jitter_s, dispersion_s, requests, replies,
                                                 kernel_tx_timestamps, interleaved,
                                                 replies_across_step)
+NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(
+    NtpDataInfo, name, address, port, has_exchange, leap, version, mode, stratum, poll, precision,
+    root_delay_s, root_dispersion_s, reference_id, reference_time, local_transmit, remote_receive,
+    remote_transmit, local_receive, offset_s, delay_s, dispersion_s, response_time_s, age_s,
+    interleaved, authenticated, tx_timestamp_source, total_tx, total_rx, total_valid_rx)
+NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(SelectDataInfo, name, address, state_code, state,
+                                                reason, noselect, prefer, reach, last_sample_ago_s,
+                                                root_distance_s, interval_low_s, interval_high_s)
+NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(ActivityInfo, online, offline, burst_online,
+                                                burst_offline, unresolved)
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(KernelInfo, clock, available, state, state_name,
                                                 status, offset_s, frequency_ppm, max_error_s,
                                                 est_error_s, time_constant, precision_s,

@@ -1,6 +1,8 @@
 #include "ctl/views.hpp"
 
 #include <algorithm>
+#include <cinttypes>
+#include <cstdio>
 
 namespace nanotime::ctl {
 namespace {
@@ -18,7 +20,137 @@ double running_frequency(const ntp::ClientCore& core) {
                                        : core.ledger().frequency();
 }
 
+const char* leap_name(ntp::LeapIndicator leap) {
+    switch (leap) {
+        case ntp::LeapIndicator::NoWarning:
+            return "none";
+        case ntp::LeapIndicator::InsertSecond:
+            return "insert";
+        case ntp::LeapIndicator::DeleteSecond:
+            return "delete";
+        case ntp::LeapIndicator::Unsynchronized:
+            return "unknown";
+    }
+    return "unknown";
+}
+
+// A server-clock timestamp as Unix time: the era is the one nearest to the
+// local clock at @pivot (the server's clock is within 68 years of ours).
+std::string server_time_text(ntp::NtpTimestamp ts, ntp::NtpInstant pivot) {
+    if (ts.is_zero()) return "";
+    return unix_ns_text(ntp::NtpInstant::from_timestamp(ts, pivot).to_unix().count());
+}
+
+struct VerdictText {
+    const char* code;
+    const char* state;
+    const char* reason;
+};
+
+VerdictText verdict_text(const ntp::SourceVerdict& v) {
+    switch (v.status) {
+        case ntp::SourceStatus::SystemPeer:
+            return {"*", "selected", ""};
+        case ntp::SourceStatus::Survivor:
+            return {"+", "candidate", ""};
+        case ntp::SourceStatus::Outlier:
+            return {"-", "outlier", ""};
+        case ntp::SourceStatus::Falseticker:
+            return {"x", "falseticker", ""};
+        case ntp::SourceStatus::Unfit:
+            break;
+    }
+    switch (v.unfitness) {
+        case ntp::Unfitness::NoStatistics:
+            return {"?", "unfit", "no-statistics"};
+        case ntp::Unfitness::Unreachable:
+            return {"?", "unreachable", "unreachable"};
+        case ntp::Unfitness::Unsynchronized:
+            return {"?", "unfit", "unsynchronised"};
+        case ntp::Unfitness::TooFar:
+            return {"?", "unfit", "too-far"};
+        case ntp::Unfitness::Loop:
+            return {"?", "unfit", "loop"};
+        case ntp::Unfitness::NoSelect:
+            return {"N", "unfit", "noselect"};
+        case ntp::Unfitness::None:
+            break;
+    }
+    return {"?", "unfit", "not-selected-yet"};
+}
+
 }  // namespace
+
+std::string unix_ns_text(int64_t unix_ns) {
+    const bool negative = unix_ns < 0;
+    const uint64_t bits = static_cast<uint64_t>(unix_ns);
+    const uint64_t magnitude = negative ? ~bits + 1 : bits;  // two's complement, INT64_MIN too
+    char buf[40];
+    std::snprintf(buf, sizeof buf, "%s%" PRIu64 ".%09" PRIu64, negative ? "-" : "",
+                  magnitude / 1'000'000'000U, magnitude % 1'000'000'000U);
+    return buf;
+}
+
+NtpDataInfo ntpdata_view(const ntp::NtpSource& source, ntp::NtpInstant now) {
+    NtpDataInfo nd;
+    nd.port = source.config().address.port;
+    nd.authenticated = source.uses_nts();
+    const ntp::SourceCounters& c = source.counters();
+    nd.total_tx = c.requests_sent;
+    // Every reply that parsed as a server reply to us, whatever became of it.
+    nd.total_rx = c.replies_accepted + c.duplicate + c.bogus + c.invalid_timestamps +
+                  c.unsynchronized + c.bad_header + c.kiss_rate + c.kiss_deny + c.kiss_other +
+                  c.across_step + c.nts_rejected + c.nts_naks;
+    nd.total_valid_rx = c.replies_accepted;
+    const std::optional<ntp::LastExchange>& ex = source.last_exchange();
+    if (!ex) return nd;
+    const ntp::NtpHeader& h = ex->reply;
+    nd.has_exchange = true;
+    nd.leap = leap_name(h.leap);
+    nd.version = h.version;
+    nd.mode = static_cast<unsigned>(h.mode);
+    nd.stratum = h.stratum;
+    nd.poll = h.poll;
+    nd.precision = h.precision;
+    nd.root_delay_s = ntp::to_seconds(ntp::to_duration(h.root_delay));
+    nd.root_dispersion_s = ntp::to_seconds(ntp::to_duration(h.root_dispersion));
+    nd.reference_time = server_time_text(h.reference_time, ex->t4);
+    nd.local_transmit = unix_ns_text(ex->t1.to_unix().count());
+    nd.remote_receive = server_time_text(ex->t2, ex->t1);
+    nd.remote_transmit = server_time_text(ex->t3, ex->t4);
+    nd.local_receive = unix_ns_text(ex->t4.to_unix().count());
+    nd.offset_s = ntp::to_seconds(ex->sample.offset);
+    nd.delay_s = ntp::to_seconds(ex->sample.delay);
+    nd.dispersion_s = ex->sample.dispersion;
+    nd.response_time_s = ntp::to_seconds(ntp::difference(ex->t3, ex->t2));
+    nd.age_s = std::max(0.0, ntp::to_seconds(now - ex->t4));
+    nd.interleaved = ex->interleaved;
+    nd.tx_timestamp_source = ex->kernel_tx_timestamp ? "kernel" : "daemon";
+    return nd;
+}
+
+SelectDataInfo selectdata_view(const ntp::SelectableSource& source,
+                               const ntp::SourceVerdict& verdict, ntp::NtpInstant now) {
+    SelectDataInfo sd;
+    const VerdictText text = verdict_text(verdict);
+    sd.state_code = text.code;
+    sd.state = text.state;
+    sd.reason = text.reason;
+    const ntp::SourceSnapshot ss = source.snapshot();
+    sd.noselect = ss.noselect;
+    sd.prefer = ss.prefer;
+    sd.reach = source.reach();
+    const auto& history = source.estimator().history();
+    if (!history.empty()) {
+        sd.last_sample_ago_s = std::max(0.0, ntp::to_seconds(now - history.back().local));
+    }
+    sd.root_distance_s = verdict.root_distance;
+    if (ss.has_statistics) {
+        sd.interval_low_s = ss.statistics.offset - verdict.root_distance;
+        sd.interval_high_s = ss.statistics.offset + verdict.root_distance;
+    }
+    return sd;
+}
 
 SourceInfo source_view(const ntp::SelectableSource& source, ntp::NtpInstant now) {
     SourceInfo si;

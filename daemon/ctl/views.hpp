@@ -5,6 +5,7 @@
 // can hold them against what the server puts on the wire.
 #pragma once
 
+#include "algorithm/system_process.hpp"
 #include "algorithm/system_state.hpp"
 #include "ctl/snapshot.hpp"
 #include "source/client_core.hpp"
@@ -24,6 +25,20 @@ SourceStatsInfo sourcestats_view(const ntp::SelectableSource& source, const ntp:
 // An NTP source's: the above, with its request and reply counters.
 SourceStatsInfo sourcestats_view(const ntp::NtpSource& source, const ntp::ClientCore& core,
                                  ntp::NtpInstant now);
+
+// An NTP source's last exchange that gave a sample, and its packet counters
+// (nanotimectl ntpdata). Name, address and reference ID text are the
+// daemon's to fill.
+NtpDataInfo ntpdata_view(const ntp::NtpSource& source, ntp::NtpInstant now);
+
+// Why a source is or is not selected, from its @verdict at the last
+// selection (nanotimectl selectdata). Name and address are the daemon's.
+SelectDataInfo selectdata_view(const ntp::SelectableSource& source,
+                               const ntp::SourceVerdict& verdict, ntp::NtpInstant now);
+
+// "1733580000.123456789": Unix nanoseconds @unix_ns as seconds with all
+// nine digits.
+std::string unix_ns_text(int64_t unix_ns);
 
 // The system's state at @now. @served is the state the server answers with
 // (the daemon's, after its leap-file override): root delay and dispersion are

@@ -5,6 +5,7 @@
 #include <sstream>
 
 #include "ctl/snapshot_json.hpp"
+#include "nanotimectl/format_sources.hpp"
 #include "nts/nts_keys.hpp"
 
 namespace nanotime::ctl {
@@ -59,6 +60,9 @@ std::string format_seconds(double s) {
 }
 
 std::string format_human(const std::string& command, const nlohmann::json& data) {
+    if (command == "ntpdata") return format_ntpdata(data);
+    if (command == "selectdata") return format_selectdata(data);
+    if (command == "activity") return format_activity(data);
     std::ostringstream out;
     if (command == "status") {
         const StatusInfo s = data.get<StatusInfo>();

@@ -1,15 +1,21 @@
 // nanotimectl - talk to nanotimed over its control socket.
 //
 //   nanotimectl [--socket PATH] [--json]
-//       status|tracking|sources|sourcestats|authdata|serverstats|kernel|pps
+//       status|tracking|sources|sourcestats|authdata|serverstats|activity|kernel|pps
+//   nanotimectl [--json] ntpdata|selectdata [SOURCE]
+//   nanotimectl waitsync [TRIES [MAX-OFFSET [MAX-SKEW [INTERVAL]]]]
 //   nanotimectl reload|makestep          (root or the control group)
 #include <CLI/CLI.hpp>
+#include <chrono>
 #include <exception>
 #include <iostream>
 #include <nlohmann/json.hpp>
+#include <thread>
 
 #include "ctl/control_server.hpp"
+#include "ctl/snapshot_json.hpp"
 #include "nanotimectl/format.hpp"
+#include "nanotimectl/waitsync.hpp"
 
 // A function-try-block: any exception ends in a message and status 2 (as
 // for a daemon that cannot be reached), not in std::terminate.
@@ -31,17 +37,58 @@ int main(int argc, char** argv) try {
         {"sourcestats", "clock-filter statistics of each source"},
         {"authdata", "NTS state of each NTS source: keys, cookies, key exchanges, NAKs"},
         {"serverstats", "the server: NTP and NTS requests, NTS-KE handshakes, master keys"},
+        {"activity", "how many sources are online, offline, in a burst, unresolved"},
         {"kernel", "the disciplined clock's kernel state (adjtimex)"},
         {"pps", "the kernel PPS discipline state"},
         {"reload", "re-read the configuration's sources (privileged)"},
         {"makestep", "step the clock at the next update, whatever the offset (privileged)"},
     };
     for (auto [name, help] : commands) app.add_subcommand(name, help);
+    // Per-source views: every NTP source, or the one named (name or address).
+    std::string source;
+    app.add_subcommand("ntpdata", "the last NTP exchange with each source: header, timestamps")
+        ->add_option("source", source, "a source's name or address (default: all)");
+    app.add_subcommand("selectdata", "why each source is or is not selected")
+        ->add_option("source", source, "a source's name or address (default: all)");
+    nanotime::ctl::WaitSyncOptions wait;
+    CLI::App* waitsync = app.add_subcommand(
+        "waitsync", "wait until synchronised; exit 0 then, 1 when the tries run out");
+    waitsync->add_option("tries", wait.tries, "tries before giving up (0: no limit)")
+        ->capture_default_str();
+    waitsync
+        ->add_option("max-offset", wait.max_offset_s,
+                     "largest |offset| that counts as synchronised, s (0: any)")
+        ->capture_default_str();
+    waitsync->add_option("max-skew", wait.max_skew_ppm, "largest skew, ppm (0: any)")
+        ->capture_default_str();
+    waitsync->add_option("interval", wait.interval_s, "seconds between tries")
+        ->capture_default_str()
+        ->check(CLI::PositiveNumber);
     CLI11_PARSE(app, argc, argv);
     const std::string command = app.get_subcommands().front()->get_name();
 
+    if (command == "waitsync") {
+        auto ask = [&](std::string* why) -> std::optional<nanotime::ctl::TrackingInfo> {
+            auto reply =
+                nanotime::ctl::request(socket_path, R"({"command":"tracking"})", why, timeout_ms);
+            if (!reply) return std::nullopt;
+            const nlohmann::json r = nlohmann::json::parse(*reply, nullptr, false);
+            if (r.is_discarded() || !r.value("ok", false) || !r.contains("data")) {
+                *why = "the daemon's answer is not a tracking view";
+                return std::nullopt;
+            }
+            return r["data"].get<nanotime::ctl::TrackingInfo>();
+        };
+        auto sleep = [](double s) {
+            std::this_thread::sleep_for(std::chrono::duration<double>(s));
+        };
+        auto report = [](const std::string& line) { std::cout << line << std::endl; };
+        return nanotime::ctl::wait_sync(wait, ask, sleep, report);
+    }
+
     std::string error;
-    const nlohmann::json req = {{"command", command}};
+    nlohmann::json req = {{"command", command}};
+    if (!source.empty()) req["source"] = source;
     auto reply = nanotime::ctl::request(socket_path, req.dump(), &error, timeout_ms);
     if (!reply) {
         std::cerr << "nanotimectl: " << error << "\n";

@@ -156,6 +156,12 @@ ntp::SystemState ClientDriver::served_state() const {
     return clock_.leap().served(core_->system_state());
 }
 
+unsigned ClientDriver::unresolved_sources() const {
+    unsigned n = 0;
+    for (const auto& [id, c] : configured_) n += (!c.pool && !c.server) ? 1 : 0;
+    return n;
+}
+
 std::string ClientDriver::source_name(ntp::SourceId id) const {
     auto slot = sources_.find(id);
     return slot != sources_.end() ? slot->second.name : "-";

@@ -60,6 +60,8 @@ class ClientDriver {
     const config::RefclockEntry* refclock_entry(ntp::SourceId id) const;
     // The name a source was configured with ("-" if none).
     std::string source_name(ntp::SourceId id) const;
+    // Configured servers whose host name is not resolved yet (activity).
+    unsigned unresolved_sources() const;
     // NTP replies dropped: a CLOCK_REALTIME step fell inside the exchange.
     uint64_t exchanges_across_step() const { return exchanges_across_step_; }
 

@@ -270,6 +270,18 @@ ctl::DaemonSnapshot build_snapshot(const SnapshotInputs& in) {
         ctl::SourceStatsInfo stats = ctl::sourcestats_view(src, core, t);
         stats.name = si.name + " (" + si.address + ")";
         snap.sourcestats.push_back(stats);
+
+        ctl::NtpDataInfo nd = ctl::ntpdata_view(src, t);
+        nd.name = si.name;
+        nd.address = si.address;
+        if (const auto& ex = src.last_exchange())
+            nd.reference_id = reference_id_text(ex->reply.reference_id, ex->reply.stratum);
+        snap.ntpdata.push_back(std::move(nd));
+
+        ctl::SelectDataInfo sd = ctl::selectdata_view(src, info.verdict, t);
+        sd.name = si.name;
+        sd.address = si.address;
+        snap.selectdata.push_back(std::move(sd));
     }
 
     for (const ntp::RefclockInfo& info : refclocks) {
@@ -292,7 +304,15 @@ ctl::DaemonSnapshot build_snapshot(const SnapshotInputs& in) {
         stats.requests = ref.counters().polls;
         stats.replies = ref.counters().polls_with_samples;
         snap.sourcestats.push_back(stats);
+
+        ctl::SelectDataInfo sd = ctl::selectdata_view(ref, info.verdict, t);
+        sd.name = si.name;
+        sd.address = si.kind + " " + si.address;
+        snap.selectdata.push_back(std::move(sd));
     }
+
+    snap.activity.online = static_cast<unsigned>(infos.size());
+    snap.activity.unresolved = in.driver.unresolved_sources();
 
     fill_server_stats(in, snap.serverstats);
     fill_kernel(in.kernel_clock, snap.kernel, snap.pps);

@@ -78,6 +78,21 @@ struct SourceCounters {
     uint64_t key_exchanges = 0;         // NTS: NTS-KE asked for
 };
 
+// The last exchange that gave a sample, as measured (nanotimectl ntpdata,
+// chronyc's ntpdata): the reply's header and the four timestamps the offset
+// and delay came from. Interleaved: t1..t4 are the previous exchange's (its
+// t3 came with this reply).
+struct LastExchange {
+    NtpHeader reply;
+    NtpInstant t1;    // request sent, local clock
+    NtpTimestamp t2;  // request received, server clock
+    NtpTimestamp t3;  // reply sent, server clock
+    NtpInstant t4;    // reply received, local clock
+    OnWireSample sample;
+    bool interleaved = false;
+    bool kernel_tx_timestamp = false;  // t1 is the kernel's TX timestamp, not the daemon's
+};
+
 // NTS: consecutive unanswered polls after which the source asks for a new
 // NTS-KE (the server may have lost its keys, or moved).
 inline constexpr unsigned kNtsRekeyPolls = 4;
@@ -149,6 +164,8 @@ class NtpSource final : public SelectableSource {
     uint8_t reach() const override { return reach_.value(); }
     bool demobilized() const override { return demobilized_; }
     std::optional<uint64_t> outstanding_request() const;
+    // The last exchange that gave a sample; nothing before the first.
+    const std::optional<LastExchange>& last_exchange() const { return last_exchange_; }
     const ClockFilter& filter() const { return filter_; }
     const SourceEstimator& estimator() const override { return estimator_; }
     // Samples accepted so far (a new one since the last look means news).
@@ -166,6 +183,7 @@ class NtpSource final : public SelectableSource {
         // The daemon stepped the clock while it was out: its t1 is on the
         // old timescale and its t4 will be on the new one.
         bool across_step = false;
+        bool kernel_tx_timestamp = false;  // sent is the kernel's TX timestamp
     };
     // The last answered exchange, for interleaved mode: its t3 arrives with
     // the next reply.
@@ -174,6 +192,7 @@ class NtpSource final : public SelectableSource {
         NtpTimestamp server_receive;  // t2
         NtpInstant received;          // t4, local clock
         NtpTimestamp received_wire;   // t4 as sent back in the receive field
+        bool kernel_tx_timestamp = false;
     };
 
     Nanoseconds next_interval(RandomSource& random) const;
@@ -204,6 +223,7 @@ class NtpSource final : public SelectableSource {
     // From the last reply that passed the header tests:
     NtpHeader server_;
     bool has_server_ = false;
+    std::optional<LastExchange> last_exchange_;
 };
 
 }  // namespace nanotime::ntp

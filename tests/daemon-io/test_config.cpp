@@ -1,6 +1,10 @@
 // The configuration parser: defaults, every section, and strict errors with
 // file:line:column.
 #include <gtest/gtest.h>
+#include <sys/stat.h>
+
+#include <cstdio>
+#include <filesystem>
 
 #include "config/config.hpp"
 
@@ -568,6 +572,76 @@ TEST(Config, RefclockMistakesAreNamedWithTheirLine) {
     EXPECT_EQ(first_error("[[refclock]]\ndriver = \"shm\"\nunit = 2\n[[refclock]]\ndriver = "
                           "\"shm\"\nunit = 2\n"),
               "test.toml:4:1: [[refclock]] SHM unit 2 is configured twice (line 1)");
+}
+
+// Drop-ins: [[...]] arrays gain entries, tables merge key by key (the later
+// file wins), and an error names the drop-in file and its line.
+TEST(Config, DropInsMergeInOrderAndNameTheirLines) {
+    const std::vector<DropIn> drop_ins = {
+        {"/etc/nanotime/nanotimed.d/10-lan.toml",
+         "[[source]]\nserver = \"192.0.2.10\"\n\n[control]\nmode = 0o660\n"},
+        {"/etc/nanotime/nanotimed.d/20-pool.toml",
+         "[[source]]\npool = \"pool.example\"\n[control]\nmode = 0o640\n"},
+    };
+    ParseResult r = parse_config("[[source]]\nserver = \"192.0.2.1\"\n[control]\ngroup = \"ntp\"\n",
+                                 "/etc/nanotime/nanotimed.toml", drop_ins);
+    ASSERT_TRUE(r.config) << r.errors.front().to_string();
+    ASSERT_EQ(r.config->sources.size(), 3u);
+    EXPECT_EQ(r.config->sources[0].address, "192.0.2.1");
+    EXPECT_EQ(r.config->sources[1].address, "192.0.2.10");
+    EXPECT_EQ(r.config->sources[2].address, "pool.example");
+    EXPECT_EQ(r.config->control.group, "ntp");  // kept from the main file
+    EXPECT_EQ(r.config->control.mode, 0640u);   // the later drop-in wins
+
+    // A mistake in a drop-in: its file and line, not the main file's.
+    ParseResult bad =
+        parse_config("[[source]]\nserver = \"192.0.2.1\"\n", "/etc/nanotime/nanotimed.toml",
+                     {{"/etc/nanotime/nanotimed.d/30-bad.toml",
+                       "# a comment\n[[source]]\nserver = \"192.0.2.2\"\nminpol = 4\n"}});
+    ASSERT_FALSE(bad.config);
+    EXPECT_EQ(bad.errors.front().to_string(),
+              "/etc/nanotime/nanotimed.d/30-bad.toml:4:1: unknown key 'minpol' in [[source]]");
+    bad = parse_config("", "/etc/nanotime/nanotimed.toml",
+                       {{"/etc/nanotime/nanotimed.d/40-syntax.toml", "\n[[source]\n"}});
+    ASSERT_FALSE(bad.config);
+    EXPECT_EQ(bad.errors.front().file, "/etc/nanotime/nanotimed.d/40-syntax.toml");
+    EXPECT_EQ(bad.errors.front().line, 2u);
+}
+
+TEST(Config, DropInDirectoryIsReadInNameOrder) {
+    EXPECT_EQ(drop_in_dir("/etc/nanotime/nanotimed.toml"), "/etc/nanotime/nanotimed.d");
+    EXPECT_EQ(drop_in_dir("/srv/ntp.conf"), "/srv/ntp.conf.d");
+    char dir[] = "/tmp/nanotime-dropin-XXXXXX";
+    ASSERT_NE(mkdtemp(dir), nullptr);
+    const std::string main = std::string(dir) + "/nanotimed.toml";
+    const std::string d = std::string(dir) + "/nanotimed.d";
+    auto write = [](const std::string& path, const std::string& text) {
+        FILE* f = fopen(path.c_str(), "w");
+        ASSERT_NE(f, nullptr);
+        fputs(text.c_str(), f);
+        fclose(f);
+    };
+    write(main, "[[source]]\nserver = \"192.0.2.1\"\n");
+    // No directory: the main file alone.
+    ParseResult r = load_config(main);
+    ASSERT_TRUE(r.config);
+    EXPECT_EQ(r.config->sources.size(), 1u);
+    ASSERT_EQ(mkdir(d.c_str(), 0755), 0);
+    write(d + "/b.toml", "[[source]]\nserver = \"192.0.2.3\"\n");
+    write(d + "/a.toml", "[[source]]\nserver = \"192.0.2.2\"\n");
+    write(d + "/c.toml.tmp", "not toml at all");  // being written: not read
+    write(d + "/README", "not toml either");
+    r = load_config(main);
+    ASSERT_TRUE(r.config) << r.errors.front().to_string();
+    ASSERT_EQ(r.config->sources.size(), 3u);
+    EXPECT_EQ(r.config->sources[1].address, "192.0.2.2");
+    EXPECT_EQ(r.config->sources[2].address, "192.0.2.3");
+    write(d + "/b.toml", "[[source]]\nserver = \"192.0.2.3\"\nport = 0\n");
+    r = load_config(main);
+    ASSERT_FALSE(r.config);
+    EXPECT_EQ(r.errors.front().file, d + "/b.toml");
+    EXPECT_EQ(r.errors.front().line, 3u);
+    std::filesystem::remove_all(dir);
 }
 
 }  // namespace

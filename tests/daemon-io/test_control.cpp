@@ -64,6 +64,19 @@ DaemonSnapshot sample_snapshot() {
     s.serverstats.nts_ke = true;
     s.serverstats.ke_keys_issued = 11;
     s.serverstats.nts_authentic = 123;
+    for (const char* name : {"ntp1.example", "ntp2.example"}) {
+        NtpDataInfo n;
+        n.name = name;
+        n.address = name == std::string("ntp1.example") ? "192.0.2.1" : "192.0.2.2";
+        s.ntpdata.push_back(n);
+        SelectDataInfo sd;
+        sd.name = n.name;
+        sd.address = n.address;
+        sd.reason = "too-far";
+        s.selectdata.push_back(sd);
+    }
+    s.activity.online = 1;
+    s.activity.unresolved = 2;
     return s;
 }
 
@@ -128,8 +141,37 @@ TEST(Handler, EveryReadCommandReturnsItsSection) {
     r = call(R"({"command":"serverstats"})");
     EXPECT_EQ(r["data"]["ke_keys_issued"], 11);
     EXPECT_EQ(r["data"]["nts_authentic"], 123);
+    r = call(R"({"command":"activity"})");
+    EXPECT_EQ(r["data"]["online"], 1);
+    EXPECT_EQ(r["data"]["unresolved"], 2);
     r = call(R"({"command":"commands"})");
-    EXPECT_EQ(r["data"]["commands"].size(), 11u);
+    EXPECT_EQ(r["data"]["commands"].size(), 14u);
+}
+
+TEST(Handler, EveryAnswerCarriesTheSchemaVersion) {
+    const json commands = call(R"({"command":"commands"})", true)["data"]["commands"];
+    for (const json& c : commands) {
+        if (c["privileged"]) continue;
+        const json r = call(json{{"command", c["name"]}}.dump());
+        ASSERT_TRUE(r["ok"]) << c;
+        EXPECT_EQ(r["data"]["schema_version"], kJsonSchemaVersion) << c;
+    }
+}
+
+TEST(Handler, PerSourceViewsNarrowToTheSourceAsked) {
+    json r = call(R"({"command":"ntpdata"})");
+    ASSERT_EQ(r["data"]["ntpdata"].size(), 2u);
+    r = call(R"({"command":"ntpdata","source":"192.0.2.2"})");
+    ASSERT_EQ(r["data"]["ntpdata"].size(), 1u);
+    EXPECT_EQ(r["data"]["ntpdata"][0]["name"], "ntp2.example");
+    r = call(R"({"command":"selectdata","source":"ntp1.example"})");
+    ASSERT_EQ(r["data"]["selectdata"].size(), 1u);
+    EXPECT_EQ(r["data"]["selectdata"][0]["reason"], "too-far");
+    r = call(R"({"command":"ntpdata","source":"nowhere.example"})");
+    EXPECT_FALSE(r["ok"]);
+    EXPECT_EQ(r["error"], "no NTP source \"nowhere.example\"");
+    r = call(R"({"command":"ntpdata","source":7})");
+    EXPECT_FALSE(r["ok"]);
 }
 
 TEST(Handler, SnapshotJsonRoundTrips) {
@@ -402,6 +444,82 @@ TEST(Views, DisciplineFaultsReachStatus) {
     EXPECT_NE(text.find("frequency pinned at the 2 ppm limit"), std::string::npos) << text;
     EXPECT_NE(text.find("stalled: no clock update for"), std::string::npos) << text;
     EXPECT_NE(text.find("estimates restarted 1 time"), std::string::npos) << text;
+}
+
+TEST(Views, NtpdataIsTheLastExchangeAsMeasured) {
+    OneSource s;
+    EXPECT_FALSE(ntpdata_view(s.source(), s.now()).has_exchange);
+    for (int k = 0; k < 6; ++k) s.exchange(40e-6 + 1e-6 * k, 300e-6 + 10e-6 * k);
+    const ntp::NtpInstant look = s.now() + ntp::from_seconds(2);
+    const NtpDataInfo n = ntpdata_view(s.source(), look);
+    ASSERT_TRUE(n.has_exchange);
+    // The sixth exchange, not the clock filter's pick.
+    EXPECT_NEAR(n.offset_s, 45e-6, 1e-8);
+    EXPECT_NEAR(n.delay_s, 350e-6, 1e-8);
+    EXPECT_EQ(n.stratum, 1);
+    EXPECT_EQ(n.precision, -24);
+    EXPECT_EQ(n.leap, "none");
+    EXPECT_EQ(n.mode, 4u);
+    EXPECT_NEAR(n.root_delay_s, 20e-6, 16e-6);  // 2^-16 s on the wire
+    EXPECT_NEAR(n.root_dispersion_s, 10e-6, 16e-6);
+    EXPECT_NEAR(n.age_s, 2.0, 1e-9);
+    EXPECT_DOUBLE_EQ(n.response_time_s, 0.0);  // the test's server turns round at once
+    EXPECT_FALSE(n.interleaved);
+    EXPECT_EQ(n.tx_timestamp_source, "daemon");
+    EXPECT_EQ(n.total_tx, s.source().counters().requests_sent);
+    EXPECT_EQ(n.total_valid_rx, 6u);
+    EXPECT_EQ(n.total_rx, 6u);
+    // t4 - t1 is the round trip; t2 - t1 is half of it plus the offset.
+    const double t1 = std::stod(n.local_transmit), t2 = std::stod(n.remote_receive);
+    const double t4 = std::stod(n.local_receive);
+    EXPECT_EQ(n.local_receive, unix_ns_text((s.now()).to_unix().count()));
+    EXPECT_NEAR(t4 - t1, 350e-6, 1e-6);
+    EXPECT_NEAR(t2 - t1, 175e-6 + 45e-6, 1e-6);
+    EXPECT_EQ(n.remote_transmit, n.remote_receive);
+
+    const std::string text = format_human("ntpdata", json{{"ntpdata", {n}}});
+    EXPECT_NE(text.find("Peer delay      : 350.000 us"), std::string::npos) << text;
+    EXPECT_NE(text.find("TX timestamping : daemon"), std::string::npos) << text;
+    EXPECT_NE(text.find("Total valid RX  : 6"), std::string::npos) << text;
+}
+
+TEST(Views, UnixNanosecondTextKeepsEveryDigit) {
+    EXPECT_EQ(unix_ns_text(1'733'580'000'000'000'007LL), "1733580000.000000007");
+    EXPECT_EQ(unix_ns_text(-1'500'000'000LL), "-1.500000000");
+    EXPECT_EQ(unix_ns_text(0), "0.000000000");
+}
+
+TEST(Views, SelectdataSaysWhyASourceIsOrIsNotSelected) {
+    OneSource s;
+    ntp::SourceVerdict before = s.core().sources().front().verdict;
+    SelectDataInfo sd = selectdata_view(s.source(), before, s.now());
+    EXPECT_EQ(sd.state_code, "?");
+    EXPECT_EQ(sd.last_sample_ago_s, -1);
+    for (int k = 0; k < 12; ++k) s.exchange(30e-6, 200e-6);
+    const ntp::SourceVerdict v = s.core().sources().front().verdict;
+    sd = selectdata_view(s.source(), v, s.now());
+    EXPECT_EQ(sd.state_code, "*");
+    EXPECT_EQ(sd.state, "selected");
+    EXPECT_EQ(sd.reason, "");
+    EXPECT_EQ(sd.reach, s.source().reach());
+    EXPECT_GT(sd.root_distance_s, 0.0);
+    EXPECT_DOUBLE_EQ(sd.root_distance_s, v.root_distance);
+    EXPECT_NEAR((sd.interval_low_s + sd.interval_high_s) / 2, 30e-6, 2e-6);
+    EXPECT_NEAR(sd.interval_high_s - sd.interval_low_s, 2 * v.root_distance, 1e-12);
+    // The unfit reasons by name.
+    ntp::SourceVerdict far = v;
+    far.status = ntp::SourceStatus::Unfit;
+    far.unfitness = ntp::Unfitness::TooFar;
+    sd = selectdata_view(s.source(), far, s.now());
+    EXPECT_EQ(sd.state_code, "?");
+    EXPECT_EQ(sd.reason, "too-far");
+    far.status = ntp::SourceStatus::Falseticker;
+    EXPECT_EQ(selectdata_view(s.source(), far, s.now()).state_code, "x");
+    sd.name = "gps";
+    sd.address = "sock /run/gps.sock";
+    const std::string text = format_human("selectdata", json{{"selectdata", {sd}}});
+    EXPECT_NE(text.find("too-far"), std::string::npos) << text;
+    EXPECT_NE(text.find("gps (sock /run/gps.sock)"), std::string::npos) << text;
 }
 
 TEST(Views, HumanTablesShowTheNewFigures) {

@@ -172,10 +172,42 @@ TEST_P(DaemonEndToEnd, SyncsServesAndAnswersNanotimectl) {
     ASSERT_EQ(sources["sources"].size(), 1u);
     EXPECT_EQ(sources["sources"][0]["state"], "selected");
     EXPECT_LT(std::abs(sources["sources"][0]["offset_s"].get<double>()), 0.01);
-    for (const char* cmd : {"status", "tracking", "sourcestats", "kernel", "pps"}) {
+    for (const char* cmd : {"status", "tracking", "sourcestats", "kernel", "pps", "ntpdata",
+                            "selectdata", "activity", "serverstats", "authdata"}) {
         run_capture(ctl + " " + cmd, &status);
         EXPECT_EQ(status, 0) << cmd;
+        // --json as documented: the versioned schema, every field.
+        const std::string file = std::string(dir) + "/" + cmd + ".json";
+        run_capture(ctl + " --json " + cmd + " > " + file, &status);
+        EXPECT_EQ(status, 0) << cmd;
+        const std::string checked =
+            run_capture(std::string("/usr/bin/python3 " NANOTIME_SOURCE_DIR
+                                    "/tests/daemon-io/check_json_schema.py " NANOTIME_SOURCE_DIR
+                                    "/daemon/nanotimectl/nanotimectl.schema.json --view ") +
+                            cmd + " " + file + " 2>&1",
+                        &status);
+        EXPECT_EQ(status, 0) << cmd << ": " << checked;
     }
+    // The last exchange, as measured.
+    const json ntpdata = json::parse(run_capture(ctl + " --json ntpdata 127.0.0.1", &status));
+    ASSERT_EQ(ntpdata["ntpdata"].size(), 1u) << ntpdata.dump();
+    EXPECT_TRUE(ntpdata["ntpdata"][0]["has_exchange"]);
+    EXPECT_EQ(ntpdata["ntpdata"][0]["stratum"], 1);
+    EXPECT_EQ(ntpdata["ntpdata"][0]["reference_id"], "GPS");
+    EXPECT_FALSE(ntpdata["ntpdata"][0].contains("schema_version"));  // once, on the view
+    EXPECT_EQ(ntpdata["schema_version"], 1);
+    const json selectdata = json::parse(run_capture(ctl + " --json selectdata", &status));
+    EXPECT_EQ(selectdata["selectdata"][0]["state_code"], "*") << selectdata.dump();
+    run_capture(ctl + " ntpdata nowhere.example 2>/dev/null", &status);
+    EXPECT_EQ(WEXITSTATUS(status), 1);
+    // waitsync: synchronised now, so the first try says 0; a daemon that
+    // never answers spends the tries and says 1.
+    run_capture(ctl + " waitsync 1 0.01", &status);
+    EXPECT_EQ(WEXITSTATUS(status), 0);
+    const std::string nowhere = std::string(NANOTIMECTL_PATH) + " -s " + dir + "/none.sock";
+    const std::string waited = run_capture(nowhere + " waitsync 2 0 0 0.1", &status);
+    EXPECT_EQ(WEXITSTATUS(status), 1) << waited;
+    EXPECT_NE(waited.find("try 2: no answer"), std::string::npos) << waited;
 
     // As a server: stratum 2, refid = upstream address.
     const int c = socket(AF_INET, SOCK_DGRAM, 0);

@@ -34,6 +34,12 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     DaemonSnapshot snapshot;
     snapshot.sources.resize(2);
     snapshot.sourcestats.resize(1);
+    // Per-source views narrowed by "source": one to find, one to miss.
+    snapshot.ntpdata.resize(2);
+    snapshot.ntpdata[0].name = "a";
+    snapshot.ntpdata[1].address = "192.0.2.1";
+    snapshot.selectdata = {SelectDataInfo{}, SelectDataInfo{}};
+    snapshot.selectdata[0].name = "a";
     FrameDecoder decoder(kMaxRequestFrame);
     while (!rest.empty() && !decoder.failed()) {
         const size_t n = std::min(chunk, rest.size());
