@@ -22,12 +22,16 @@ if [ -n "${NANOTIME_DEB_VERSION:-}" ]; then
 fi
 rm -f "$out"/*.deb "$out"/*.changes "$out"/*.buildinfo
 preclean=()
-[ -e "$out/obj/CMakeCache.txt" ] && preclean=(-nc)
+if [ -e "$out/obj/CMakeCache.txt" ]; then
+	# keep the build tree, but let every dh step run again
+	preclean=(-nc)
+	rm -rf "$src/debian/debhelper-build-stamp" "$src/debian/.debhelper" "$src/debian/files"
+fi
 (cd "$src" && NANOTIME_DEB_BUILDDIR=$out/obj DEB_BUILD_OPTIONS="parallel=$(nproc) ${DEB_BUILD_OPTIONS:-}" \
 	dpkg-buildpackage -us -uc -b "${preclean[@]}" >"$out/build.log" 2>&1) ||
 	{ tail -n 50 "$out/build.log"; echo "build-debs: dpkg-buildpackage failed ($out/build.log)"; exit 1; }
 changes=$(ls "$out"/*.changes)
-if ! lintian --fail-on error,warning --suppress-tags-from-file /dev/null "$changes" >"$out/lintian.log" 2>&1; then
+if ! lintian --fail-on error,warning "$changes" >"$out/lintian.log" 2>&1; then
 	cat "$out/lintian.log"
 	echo "build-debs: lintian found errors or warnings"
 	exit 1
