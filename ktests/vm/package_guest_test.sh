@@ -13,6 +13,8 @@
 #   purge everything -> no process, no unit, no files, module unloadable.
 set -uo pipefail
 xfer=$1
+# every line to the console too: the host's console log shows the progress
+exec > >(tee /dev/console) 2>&1
 krel=$(uname -r)
 fails=0
 ok() { echo "ok - $*"; }
@@ -33,9 +35,12 @@ t0=$(date +%s)
 stamp() { echo "# +$(($(date +%s) - t0)) s: $*"; }
 
 stamp "install v1 (dpkg -i; DKMS builds for $krel)"
-check "dpkg -i v1: nanoclock-dkms nanotimed libnanoclock0 libnanoclock-dev" \
-	dpkg -i "$xfer"/v1/nanoclock-dkms_*.deb "$xfer"/v1/nanotimed_*.deb \
-	"$xfer"/v1/libnanoclock0_*.deb "$xfer"/v1/libnanoclock-dev_*.deb </dev/null
+if dpkg -i "$xfer"/v1/nanoclock-dkms_*.deb "$xfer"/v1/nanotimed_*.deb \
+	"$xfer"/v1/libnanoclock0_*.deb "$xfer"/v1/libnanoclock-dev_*.deb </dev/null 2>&1 | sed -u 's/^/#   /'; then
+	ok "dpkg -i v1: nanoclock-dkms nanotimed libnanoclock0 libnanoclock-dev"
+else
+	notok "dpkg -i v1"
+fi
 stamp "installed"
 check "dkms: nanoclock installed for the running kernel $krel" \
 	sh -c "dkms status nanoclock -k $krel | grep -q ': installed'"
