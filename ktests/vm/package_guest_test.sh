@@ -50,6 +50,11 @@ for m in nanoclock nanoclock-pps nanoclock-pps-sim nanoclock-pps-bridge nanocloc
 done
 check "modprobe nanoclock nanoclock-pps: /dev/nanoclock0" sh -c "modprobe nanoclock && modprobe nanoclock-pps && test -c /dev/nanoclock0"
 check "nanotimed.service active after install" wait_for 20 systemctl is-active --quiet nanotimed
+if ! systemctl is-active --quiet nanotimed; then
+	# why: the unit's state and the daemon's own words
+	systemctl status --no-pager nanotimed 2>&1 | sed 's/^/#   /'
+	journalctl -b --no-pager -u nanotimed 2>&1 | tail -n 30 | sed 's/^/#   /'
+fi
 check "the daemon runs as _nanotime" sh -c '[ "$(ps -o uid= -C nanotimed | tr -d " ")" = "$(id -u _nanotime)" ]'
 check "nanotimectl tracking answers" wait_for 10 nanotimectl tracking
 check "the user _nanotime is a system user" sh -c '[ "$(id -u _nanotime)" -lt 1000 ]'
