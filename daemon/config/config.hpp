@@ -196,7 +196,7 @@ struct LogConfig {
 enum class SeccompMode { Enforce, Log, Off };
 
 struct ServiceConfig {
-    std::string user = "nanotime";  // drop to this user when started as root; empty: stay
+    std::string user = "_nanotime";  // drop to this user when started as root; empty: stay
     SeccompMode seccomp = SeccompMode::Enforce;
     // Simulation and testing only: the daemon's random choices (request
     // cookies, poll jitter, hash keys) come from SplitMix64 seeded with this

@@ -43,7 +43,7 @@ TEST(Config, EmptyFileGivesDefaults) {
     EXPECT_EQ(c.control.mode, 0666u);
     EXPECT_EQ(c.io.backend, IoBackendChoice::Auto);
     EXPECT_EQ(c.log.level, LogLevel::Info);
-    EXPECT_EQ(c.service.user, "nanotime");
+    EXPECT_EQ(c.service.user, "_nanotime");
     EXPECT_EQ(c.service.seccomp, SeccompMode::Enforce);
 }
 
