@@ -25,6 +25,7 @@ add_library(ntpcore STATIC
   ${_ntpcore_dir}/source/selectable_source.cpp
   ${_ntpcore_dir}/source/ntp_source.cpp
   ${_ntpcore_dir}/source/refclock_source.cpp
+  ${_ntpcore_dir}/source/pulse_numbering.cpp
   ${_ntpcore_dir}/refclock/sock_sample.cpp
   ${_ntpcore_dir}/refclock/shm_segment.cpp
   ${_ntpcore_dir}/source/pool.cpp

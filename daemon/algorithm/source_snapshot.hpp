@@ -31,6 +31,7 @@ struct SourceSnapshot {
     int8_t poll = 6;        // log2 s, the source's current poll exponent
     bool prefer = false;    // made the system peer whenever it survives
     bool noselect = false;  // measured and shown, never selected
+    bool trust = false;     // never a falseticker: the trusted sources decide (chrony's trust)
 };
 
 // lambda = max(MINDISP, root_delay + delay) / 2 + root_dispersion + dispersion

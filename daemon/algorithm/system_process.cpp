@@ -91,7 +91,23 @@ SelectionOutcome SystemProcess::select(std::span<const SourceSnapshot> sources, 
         return outcome;
     }
 
-    const auto intersection = find_intersection(candidates);
+    std::optional<Intersection> intersection = find_intersection(candidates);
+    // Trusted sources are never falsetickers: when the majority's
+    // intersection leaves one of them out (or there is none), the trusted
+    // sources' own intersection decides who is a truechimer.
+    std::vector<Candidate> trusted;
+    for (const Candidate& c : candidates)
+        if (sources[c.index].trust) trusted.push_back(c);
+    if (!trusted.empty()) {
+        bool all_in = intersection.has_value();
+        for (const Candidate& c : trusted) {
+            all_in = all_in && c.offset - c.root_distance <= intersection->high &&
+                     c.offset + c.root_distance >= intersection->low;
+        }
+        if (!all_in) {
+            if (auto of_trusted = find_intersection(trusted)) intersection = of_trusted;
+        }
+    }
     if (!intersection) {
         for (const Candidate& c : candidates) {
             outcome.verdicts[c.index].status = SourceStatus::Falseticker;

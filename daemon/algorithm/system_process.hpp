@@ -12,6 +12,9 @@
 //                 unsynchronized reply (see NtpSource), so the wait is bounded.
 //                 Before the first synchronization, wait for all of them.
 //   2. select:    intersection -> truechimers; falsetickers are reported.
+//                 A `trust`ed source is never a falseticker: when the
+//                 majority's intersection leaves one out, the intersection
+//                 of the trusted sources alone decides (chrony's trust).
 //   3. cluster:   prune outliers to a tight group of survivors.
 //   4. peer:      a survivor configured `prefer` (a refclock); else the
 //                 best-merit survivor, except that the current system peer

@@ -36,7 +36,7 @@ void parse_sources(Checker& c, const toml::table& root, Config& cfg) {
         const toml::table& t = *e.as_table();
         c.only(t, "[[source]]",
                {"server", "pool", "port", "minpoll", "maxpoll", "iburst", "xleave", "max_sources",
-                "nts", "nts_port"});
+                "nts", "nts_port", "trust"});
         SourceEntry s;
         s.line = t.source().begin.line;
         std::string server, pool;
@@ -56,6 +56,7 @@ void parse_sources(Checker& c, const toml::table& root, Config& cfg) {
         c.integer(t, "maxpoll", "source", s.source.maxpoll, ntp::kMinPoll, ntp::kMaxPoll);
         c.boolean(t, "iburst", "source", s.source.iburst);
         c.boolean(t, "xleave", "source", s.source.xleave);
+        c.boolean(t, "trust", "source", s.source.trust);
         if (t.get("max_sources") != nullptr && s.kind != SourceKind::Pool) {
             c.error(t.get("max_sources")->source(),
                     "source.max_sources applies to 'pool' sources only");
@@ -104,17 +105,22 @@ void parse_refclocks(Checker& c, const toml::table& root, Config& cfg) {
     for (const toml::node& e : *arr) {
         const toml::table& t = *e.as_table();
         c.only(t, "[[refclock]]",
-               {"driver", "path", "unit", "refid", "poll", "filter", "offset", "delay", "precision",
-                "prefer", "noselect"});
+               {"driver", "path", "unit", "edge", "lock", "refid", "poll", "filter", "offset",
+                "delay", "precision", "prefer", "noselect", "trust"});
         RefclockEntry r;
         r.line = t.source().begin.line;
         if (t.get("driver") == nullptr) {
-            c.error(t.source(), "[[refclock]] needs 'driver' (\"sock\" or \"shm\")");
+            c.error(t.source(), "[[refclock]] needs 'driver' (\"sock\", \"shm\" or \"pps\")");
         }
         c.choice(t, "driver", "refclock", r.driver,
-                 {{"sock", RefclockDriver::Sock}, {"shm", RefclockDriver::Shm}});
+                 {{"sock", RefclockDriver::Sock},
+                  {"shm", RefclockDriver::Shm},
+                  {"pps", RefclockDriver::Pps}});
         c.string(t, "path", "refclock", r.path);
         c.integer(t, "unit", "refclock", r.unit, 0, 3);
+        c.choice(t, "edge", "refclock", r.edge,
+                 {{"assert", PpsEdgeKind::Assert}, {"clear", PpsEdgeKind::Clear}});
+        c.string(t, "lock", "refclock", r.lock);
         ntp::RefclockConfig& rc = r.refclock;
         c.integer(t, "poll", "refclock", rc.poll, 0, 10);
         c.integer(t, "filter", "refclock", rc.filter, 1, 1024);
@@ -123,24 +129,39 @@ void parse_refclocks(Checker& c, const toml::table& root, Config& cfg) {
         c.integer(t, "precision", "refclock", rc.precision, -30, 0);
         c.boolean(t, "prefer", "refclock", rc.prefer);
         c.boolean(t, "noselect", "refclock", rc.noselect);
-        if (r.driver == RefclockDriver::Sock) {
+        c.boolean(t, "trust", "refclock", rc.trust);
+        rc.pulse = r.driver == RefclockDriver::Pps;
+        const char* driver_name = to_string(r.driver);
+        if (r.driver == RefclockDriver::Shm) {
+            if (t.get("path") != nullptr)
+                c.error(t.get("path")->source(),
+                        "refclock.path applies to drivers \"sock\" and \"pps\" only");
+            if (t.get("unit") == nullptr)
+                c.error(t.source(), "[[refclock]] driver \"shm\" needs 'unit' (segment 0-3)");
+        } else {
             if (r.path.empty() || r.path.front() != '/') {
-                c.error(t.source(),
-                        "[[refclock]] driver \"sock\" needs 'path', an absolute path "
-                        "for the socket nanotimed creates");
-            } else if (r.path.size() >= 108) {  // sockaddr_un.sun_path
-                c.error(t.get("path")->source(), "refclock.path is too long for a Unix socket");
+                c.error(t.source(), std::string("[[refclock]] driver \"") + driver_name +
+                                        "\" needs 'path', an absolute path " +
+                                        (r.driver == RefclockDriver::Sock
+                                             ? "for the socket nanotimed creates"
+                                             : "of the PPS device (\"/dev/pps0\")"));
+            } else if (r.driver == RefclockDriver::Sock && r.path.size() >= 108) {
+                c.error(t.get("path")->source(),  // sockaddr_un.sun_path
+                        "refclock.path is too long for a Unix socket");
             }
             if (t.get("unit") != nullptr)
                 c.error(t.get("unit")->source(), "refclock.unit applies to driver \"shm\" only");
-        } else {
-            if (t.get("path") != nullptr)
-                c.error(t.get("path")->source(), "refclock.path applies to driver \"sock\" only");
-            if (t.get("unit") == nullptr)
-                c.error(t.source(), "[[refclock]] driver \"shm\" needs 'unit' (segment 0-3)");
+        }
+        if (r.driver != RefclockDriver::Pps) {
+            for (const char* key : {"edge", "lock"}) {
+                if (t.get(key) != nullptr)
+                    c.error(t.get(key)->source(),
+                            std::string("refclock.") + key + " applies to driver \"pps\" only");
+            }
         }
         r.refid = t.get("refid") != nullptr          ? std::string{}
                   : r.driver == RefclockDriver::Sock ? "SOCK"
+                  : r.driver == RefclockDriver::Pps  ? "PPS"
                                                      : "SHM" + std::to_string(r.unit);
         c.string(t, "refid", "refclock", r.refid);
         if (const auto id = pack_refid(r.refid)) {
@@ -153,17 +174,44 @@ void parse_refclocks(Checker& c, const toml::table& root, Config& cfg) {
         for (const RefclockEntry& other : cfg.refclocks) {
             const bool same =
                 other.driver == r.driver &&
-                (r.driver == RefclockDriver::Sock ? other.path == r.path : other.unit == r.unit);
+                (r.driver == RefclockDriver::Shm ? other.unit == r.unit : other.path == r.path);
             if (same) {
-                c.error(
-                    t.source(),
-                    "[[refclock]] " +
-                        (r.driver == RefclockDriver::Sock ? "path '" + r.path + "'"
-                                                          : "SHM unit " + std::to_string(r.unit)) +
-                        " is configured twice (line " + std::to_string(other.line) + ")");
+                c.error(t.source(),
+                        "[[refclock]] " +
+                            (r.driver == RefclockDriver::Shm ? "SHM unit " + std::to_string(r.unit)
+                                                             : "path '" + r.path + "'") +
+                            " is configured twice (line " + std::to_string(other.line) + ")");
             }
         }
         cfg.refclocks.push_back(std::move(r));
+    }
+    // `lock` names another refclock that gives full time (not a pulse).
+    for (RefclockEntry& r : cfg.refclocks) {
+        if (r.lock.empty()) continue;
+        const RefclockEntry* target = nullptr;
+        size_t named = 0;
+        for (const RefclockEntry& other : cfg.refclocks) {
+            if (&other == &r || other.refid != r.lock) continue;
+            target = &other;
+            ++named;
+        }
+        const toml::node* at = arr->get(static_cast<size_t>(&r - cfg.refclocks.data()));
+        const toml::source_region where = at->as_table()->get("lock") != nullptr
+                                              ? at->as_table()->get("lock")->source()
+                                              : at->source();
+        if (named > 1) {
+            c.error(where, "refclock.lock \"" + r.lock + "\" names " + std::to_string(named) +
+                               " refclocks: give them distinct refids");
+        } else if (target == nullptr) {
+            c.error(where,
+                    "refclock.lock \"" + r.lock + "\" is not the refid of another [[refclock]]");
+        } else if (target->driver == RefclockDriver::Pps) {
+            c.error(where, "refclock.lock \"" + r.lock +
+                               "\" is a pulse itself: lock to a refclock that gives the time "
+                               "(sock or shm)");
+        } else {
+            r.refclock.lock = target->refclock.reference_id;
+        }
     }
 }
 
@@ -610,7 +658,15 @@ ParseResult load_config(const std::string& path) {
 }
 
 const char* to_string(RefclockDriver driver) {
-    return driver == RefclockDriver::Sock ? "sock" : "shm";
+    switch (driver) {
+        case RefclockDriver::Sock:
+            return "sock";
+        case RefclockDriver::Shm:
+            return "shm";
+        case RefclockDriver::Pps:
+            return "pps";
+    }
+    return "?";
 }
 
 const char* to_string(LogLevel level) {

@@ -99,15 +99,18 @@ struct PpsConfig {
     uint32_t line = 0;
 };
 
-enum class RefclockDriver { Sock, Shm };
+enum class RefclockDriver { Sock, Shm, Pps };
 
 // [[refclock]]: a reference clock whose readings go through the same
 // filter, selection and combining as NTP sources (daemon/CONFIG.md).
 struct RefclockEntry {
     RefclockDriver driver = RefclockDriver::Sock;
-    std::string path;   // sock: the socket nanotimed creates (gpsd writes to it)
+    std::string path;   // sock: the socket nanotimed creates (gpsd writes to it);
+                        // pps: the /dev/ppsN read through RFC 2783
     unsigned unit = 0;  // shm: segment 0-3 (key 0x4e545030 + unit)
-    std::string refid;  // 1-4 ASCII characters; default "SOCK" or "SHM<unit>"
+    PpsEdgeKind edge = PpsEdgeKind::Assert;  // pps: which edge begins the second
+    std::string lock;   // pps: the refid of the refclock numbering its seconds ("": the system)
+    std::string refid;  // 1-4 ASCII characters; default "SOCK", "SHM<unit>" or "PPS"
     uint32_t line = 0;
     ntp::RefclockConfig refclock;  // poll, filter, offset, delay, precision, prefer, noselect
 };

@@ -204,9 +204,10 @@ void ClientDriver::refclock_outcome(size_t index, const refclock::ParseOutcome& 
         core_->handle_refclock_reject(id, refusal->reason, refusal->detail);
         return;
     }
-    const refclock::Reading& r = std::get<refclock::Reading>(outcome);
     io::PacketTimestamps stamp;
-    stamp.software = r.system_time;
+    stamp.software = std::holds_alternative<refclock::Pulse>(outcome)
+                         ? std::get<refclock::Pulse>(outcome).system_time
+                         : std::get<refclock::Reading>(outcome).system_time;
     const std::optional<ntp::NtpInstant> local = timescale_.kernel_time(stamp);
     if (!local) {
         core_->handle_refclock_reject(id, ntp::RefclockReject::Unavailable,
@@ -214,6 +215,12 @@ void ClientDriver::refclock_outcome(size_t index, const refclock::ParseOutcome& 
                                       "cannot be read");
         return;
     }
+    // A PPS edge: the second began at *local on the disciplined clock.
+    if (std::holds_alternative<refclock::Pulse>(outcome)) {
+        core_->handle_refclock_pulse(id, *local, timescale_.now());
+        return;
+    }
+    const refclock::Reading& r = std::get<refclock::Reading>(outcome);
     // The reference's time is system_time + offset; on the disciplined
     // clock system_time reads as *local.
     const ntp::NtpInstant system_time = ntp::NtpInstant::from_unix(

@@ -13,6 +13,8 @@
 #include <atomic>
 #include <cerrno>
 #include <cstring>
+#include <ctime>
+#include <system_error>
 
 #include "refclock/sock_sample.hpp"
 
@@ -28,8 +30,14 @@ std::string errno_text(const std::string& what) {
 
 std::string describe(const config::RefclockEntry& e) {
     return "refclock " + e.refid + " (" + config::to_string(e.driver) + " " +
-           (e.driver == config::RefclockDriver::Sock ? e.path : "unit " + std::to_string(e.unit)) +
+           (e.driver == config::RefclockDriver::Shm ? "unit " + std::to_string(e.unit) : e.path) +
            ")";
+}
+
+timespec realtime_now() {
+    timespec now{};
+    ::clock_gettime(CLOCK_REALTIME, &now);
+    return now;
 }
 
 }  // namespace
@@ -56,10 +64,16 @@ void RefclockDevices::open() {
 
 void RefclockDevices::open_device(Device& d) {
     d.error.clear();
-    if (d.entry.driver == config::RefclockDriver::Sock) {
-        open_sock(d);
-    } else {
-        open_shm(d);
+    switch (d.entry.driver) {
+        case config::RefclockDriver::Sock:
+            open_sock(d);
+            break;
+        case config::RefclockDriver::Shm:
+            open_shm(d);
+            break;
+        case config::RefclockDriver::Pps:
+            open_pps(d);
+            break;
     }
     if (!d.error.empty()) log_.warn(io::LogClass::SourceState, describe(d.entry) + ": " + d.error);
 }
@@ -113,7 +127,45 @@ void RefclockDevices::open_shm(Device& d) {
     d.segment = static_cast<volatile refclock::ShmTime*>(at);
 }
 
+void RefclockDevices::open_pps(Device& d) {
+    try {
+        d.pps = std::make_unique<kernel::PpsDevice>(
+            d.entry.path, d.entry.edge == config::PpsEdgeKind::Assert ? kernel::PpsEdge::Assert
+                                                                      : kernel::PpsEdge::Clear);
+    } catch (const std::system_error& e) {
+        d.error = e.what();
+    }
+}
+
+void RefclockDevices::read_pps(size_t index) {
+    Device& d = devices_[index];
+    d.pps_timer = 0;
+    if (!d.pps) return;
+    kernel::PpsFetch fetch;
+    const int error = d.pps->fetch(fetch);
+    const timespec now = realtime_now();
+    if (error < 0) {
+        const std::string reason = "time_pps_fetch: " + std::string(std::strerror(-error));
+        d.pps_edges.on_fetch_error(reason);
+        on_outcome_(index, refclock::Refusal{ntp::RefclockReject::Unavailable, reason});
+    } else if (const std::optional<timespec> edge = d.pps_edges.on_fetch(fetch, now)) {
+        // Taken: the next edge must come after this one.
+        d.pps_edges.on_inject_result(0, "");
+        on_outcome_(index, refclock::Pulse{*edge});
+    }
+    schedule_pps_read(index, std::chrono::nanoseconds(d.pps_edges.next_fetch_delay_ns(now)));
+}
+
+void RefclockDevices::schedule_pps_read(size_t index, std::chrono::nanoseconds after) {
+    Device& d = devices_[index];
+    loop_.cancel_timer(d.pps_timer);
+    d.pps_timer = loop_.add_timer_after(after, [this, index] { read_pps(index); });
+}
+
 void RefclockDevices::close_device(Device& d) {
+    loop_.cancel_timer(d.pps_timer);
+    d.pps_timer = 0;
+    d.pps.reset();
     if (d.watch != 0) loop_.unwatch_fd(d.watch);
     d.watch = 0;
     if (d.fd >= 0) {
@@ -127,6 +179,8 @@ void RefclockDevices::close_device(Device& d) {
 
 void RefclockDevices::start() {
     report_unavailable();
+    for (size_t i = 0; i < devices_.size(); ++i)
+        if (devices_[i].pps) schedule_pps_read(i, std::chrono::nanoseconds(0));
     schedule_shm_read();
     schedule_retry();
 }
@@ -201,13 +255,17 @@ void RefclockDevices::schedule_shm_read() {
 void RefclockDevices::schedule_retry() {
     bool any = false;
     for (const Device& d : devices_)
-        any = any || (!d.error.empty() && d.entry.driver == config::RefclockDriver::Shm);
+        any = any || (!d.error.empty() && d.entry.driver != config::RefclockDriver::Sock);
     if (!any) return;
     retry_timer_ = loop_.add_timer_after(kRetryInterval, [this] {
-        // Only segments: a socket is bound while privileged or never (its
-        // path's permissions do not change by waiting).
-        for (Device& d : devices_) {
-            if (!d.error.empty() && d.entry.driver == config::RefclockDriver::Shm) open_device(d);
+        // Segments and PPS devices (a module loaded later, capture turned
+        // on by someone else); a socket is bound while privileged or never
+        // (its path's permissions do not change by waiting).
+        for (size_t i = 0; i < devices_.size(); ++i) {
+            Device& d = devices_[i];
+            if (d.error.empty() || d.entry.driver == config::RefclockDriver::Sock) continue;
+            open_device(d);
+            if (d.pps) schedule_pps_read(i, std::chrono::nanoseconds(0));
         }
         report_unavailable();
         schedule_retry();

@@ -1,9 +1,10 @@
 // refclock_devices.hpp - the I/O half of the [[refclock]] drivers: the
-// Unix datagram socket gpsd writes chrony SOCK samples to, and the ntpd SHM
-// segments gpsd fills. The bytes go to the sans-IO parsers (refclock/) and
-// every outcome, reading or refusal, to the callback with the refclock's
-// index in the configuration; ClientDriver moves it onto the disciplined
-// clock and into the core.
+// Unix datagram socket gpsd writes chrony SOCK samples to, the ntpd SHM
+// segments gpsd fills, and the /dev/ppsN devices read through RFC 2783. The
+// bytes go to the sans-IO parsers (refclock/) and every outcome, reading,
+// PPS edge or refusal, to the callback with the refclock's index in the
+// configuration; ClientDriver moves it onto the disciplined clock and into
+// the core (which numbers a PPS edge's second).
 //
 // open() runs privileged, before seccomp (Daemon::open_sockets): the socket
 // is bound (a stale file at its path removed first) with mode 0600, so only
@@ -13,18 +14,25 @@
 // at every start() and retried every kRetryInterval (a root-only segment
 // cannot be had after the privilege drop: it stays Unavailable, named).
 // SHM segments are read every kShmReadInterval; each new sample is taken
-// once (valid cleared after the read, as ntpd does).
+// once (valid cleared after the read, as ntpd does). A PPS device is opened
+// while privileged too (turning its edge's capture on needs CAP_SYS_TIME)
+// and read without waiting (time_pps_fetch, zero timeout) just after each
+// edge is due; kernel::PpsBridgeCore decides which edges are new and usable
+// and when to look again, as it does for the [[pps]] bridges.
 #pragma once
 
 #include <chrono>
 #include <cstdint>
 #include <functional>
+#include <memory>
 #include <string>
 #include <vector>
 
 #include "config/config.hpp"
 #include "io/event_loop.hpp"
 #include "io/log.hpp"
+#include "kernel/pps_bridge.hpp"
+#include "kernel/pps_device.hpp"
 #include "refclock/refclock_reading.hpp"
 #include "refclock/shm_segment.hpp"
 
@@ -56,12 +64,18 @@ class RefclockDevices {
         int fd = -1;                                    // sock
         uint64_t watch = 0;                             // sock
         volatile refclock::ShmTime* segment = nullptr;  // shm
+        std::unique_ptr<kernel::PpsDevice> pps;         // pps
+        kernel::PpsBridgeCore pps_edges;                // pps: which edges are new
+        uint64_t pps_timer = 0;                         // pps: the next fetch
         std::string error;                              // why it is not open ("" when it is)
     };
 
     void open_device(Device& d);
     void open_sock(Device& d);
     void open_shm(Device& d);
+    void open_pps(Device& d);
+    void read_pps(size_t index);
+    void schedule_pps_read(size_t index, std::chrono::nanoseconds after);
     void close_device(Device& d);
     void read_sock(size_t index);
     void read_segments();

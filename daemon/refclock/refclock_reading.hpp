@@ -20,12 +20,18 @@ struct Reading {
     ntp::LeapIndicator leap = ntp::LeapIndicator::NoWarning;
 };
 
+// A PPS edge: the reference began a second at @system_time (CLOCK_REALTIME);
+// which second, the core decides (source/pulse_numbering.hpp).
+struct Pulse {
+    timespec system_time{};
+};
+
 struct Refusal {
     ntp::RefclockReject reason = ntp::RefclockReject::WrongSize;
     std::string detail;  // the offending value, for status and the log
 };
 
-using ParseOutcome = std::variant<Reading, Refusal>;
+using ParseOutcome = std::variant<Reading, Refusal, Pulse>;
 
 // The leap codes gpsd, ntpd and chrony share: 0 none, 1 insert, 2 delete,
 // 3 not synchronised (refused: the driver has no time).

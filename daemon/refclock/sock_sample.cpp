@@ -45,7 +45,8 @@ ParseOutcome parse_sock_sample(std::span<const uint8_t> datagram) {
     const auto leap = leap_from_code(s.leap);
     if (const auto* refusal = std::get_if<Refusal>(&leap)) return *refusal;
     if (s.pulse != 0) {
-        return Refusal{ntp::RefclockReject::PulseOnly, "a PPS edge; no source numbers its second"};
+        return Refusal{ntp::RefclockReject::PulseOnly,
+                       "a PPS edge (SOCK pulses are not numbered; use driver \"pps\")"};
     }
     Reading r;
     r.system_time.tv_sec = s.tv.tv_sec;

@@ -4,6 +4,9 @@
 #include <cmath>
 #include <cstdio>
 
+#include "packet/reference_id.hpp"
+#include "source/pulse_numbering.hpp"
+
 namespace nanotime::ntp {
 namespace {
 
@@ -53,6 +56,45 @@ SourceId ClientCore::add_refclock(const RefclockConfig& config, ClientActions& o
 void ClientCore::handle_refclock_sample(SourceId id, const RefclockSample& sample) {
     auto it = sources_.find(id);
     if (it != sources_.end() && it->second.refclock) it->second.refclock->add_sample(sample);
+}
+
+void ClientCore::handle_refclock_pulse(SourceId id, NtpInstant edge, NtpInstant now) {
+    auto it = sources_.find(id);
+    if (it == sources_.end() || !it->second.refclock) return;
+    RefclockSource& pulse = *it->second.refclock;
+    const RefclockConfig& config = pulse.config();
+    PulseOutcome outcome;
+    if (config.lock) {
+        std::optional<RefclockSample> reading;
+        for (const auto& [other_id, other] : sources_) {
+            if (other_id != id && other.refclock &&
+                other.refclock->config().reference_id == *config.lock) {
+                reading = other.refclock->last_reading();
+                break;
+            }
+        }
+        outcome = number_by_lock(edge, config.offset, reading, reference_id_to_ascii(*config.lock));
+    } else {
+        // The local clock numbers the second only while something that is
+        // not a pulse holds it (an NTP server, a full-time refclock).
+        SystemNumbering system;
+        const SystemState& state = system_.state();
+        system.synchronised = state.synchronized();
+        system.leap = state.leap;
+        system.error_bound = std::fabs(state.offset) + state.root_distance_at(now);
+        for (const auto& [other_id, other] : sources_) {
+            const bool selected = other.verdict.status == SourceStatus::Survivor ||
+                                  other.verdict.status == SourceStatus::SystemPeer;
+            const bool is_pulse = other.refclock && other.refclock->config().pulse;
+            if (selected && !is_pulse) system.numbering_source_selected = true;
+        }
+        outcome = number_by_system(edge, config.offset, system);
+    }
+    if (const auto* refusal = std::get_if<PulseRefusal>(&outcome)) {
+        pulse.reject(refusal->reason, refusal->detail);
+        return;
+    }
+    pulse.add_sample(std::get<RefclockSample>(outcome));
 }
 
 void ClientCore::handle_refclock_reject(SourceId id, RefclockReject reason,

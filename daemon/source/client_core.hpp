@@ -141,6 +141,11 @@ class ClientCore {
                                 NtpInstant receive_time, RandomSource& random);
     // A reading of refclock @id from its driver (kept for its next poll).
     void handle_refclock_sample(SourceId id, const RefclockSample& sample);
+    // A PPS edge of pulse refclock @id at local time @edge: its second
+    // numbered by the refclock's `lock` or by the system (see
+    // pulse_numbering.hpp), then kept as a reading, or refused with the
+    // reason ("no second-numbering source").
+    void handle_refclock_pulse(SourceId id, NtpInstant edge, NtpInstant now);
     // A reading of refclock @id that its driver refused.
     void handle_refclock_reject(SourceId id, RefclockReject reason, const std::string& detail);
     // Kernel TX timestamp of the request with @request_id (see

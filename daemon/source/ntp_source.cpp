@@ -362,6 +362,7 @@ SourceSnapshot NtpSource::snapshot() const {
     s.reach = reach_.value();
     s.poll = poll_.poll();
     s.address_reference_id = address_reference_id_;
+    s.trust = config_.trust;
     if (has_server_) {
         s.leap = server_.leap;
         s.stratum = server_.stratum;

@@ -51,6 +51,8 @@ struct SourceConfig {
     // request carries a cookie and an authenticator and only authenticated
     // replies count.
     uint16_t nts_ke_port = 0;
+    // Never a falseticker (system_process.hpp, chrony's trust).
+    bool trust = false;
 
     friend bool operator==(const SourceConfig&, const SourceConfig&) = default;
 };

@@ -40,6 +40,10 @@ const char* to_string(RefclockReject reason) {
             return "pulse without second numbering";
         case RefclockReject::Unavailable:
             return "unavailable";
+        case RefclockReject::NoSecondNumbering:
+            return "no second-numbering source";
+        case RefclockReject::LockMismatch:
+            return "not locked";
     }
     return "unknown";
 }
@@ -66,6 +70,7 @@ void RefclockSource::add_sample(const RefclockSample& sample) {
     RefclockSample s = sample;
     s.offset += config_.offset;
     pending_.push_back(s);
+    last_reading_ = s;
 }
 
 void RefclockSource::reject(RefclockReject reason, const std::string& detail) {
@@ -141,6 +146,7 @@ SourceActions RefclockSource::handle_timer(NtpInstant now) {
 void RefclockSource::reset_after_clock_step() {
     filter_.reset();
     pending_.clear();
+    last_reading_.reset();
     estimator_ = SourceEstimator(ledger_->frequency());
 }
 
@@ -148,6 +154,7 @@ void RefclockSource::apply_step(double amount_s) {
     filter_.apply_step(amount_s);
     // Readings taken before the step measured against the old timescale.
     for (RefclockSample& s : pending_) s.offset -= amount_s;
+    if (last_reading_) last_reading_->offset -= amount_s;
 }
 
 void RefclockSource::restart_estimates() {
@@ -174,6 +181,7 @@ SourceSnapshot RefclockSource::snapshot() const {
     s.address_reference_id = config_.reference_id;
     s.prefer = config_.prefer;
     s.noselect = config_.noselect;
+    s.trust = config_.trust;
     return s;
 }
 

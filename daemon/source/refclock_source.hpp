@@ -24,6 +24,7 @@
 
 #include <array>
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -45,6 +46,11 @@ struct RefclockConfig {
     int8_t precision = -20;     // log2 s of the refclock's readings
     bool prefer = false;        // made the system peer whenever it survives
     bool noselect = false;      // measured and shown, never selected
+    bool trust = false;         // never a falseticker (system_process.hpp)
+    // A pulse-per-second source (driver pps): its edges only mark a second,
+    // which `lock` or the system numbers (source/pulse_numbering.hpp).
+    bool pulse = false;
+    std::optional<uint32_t> lock;  // the reference ID of the refclock numbering its pulses
 };
 
 // One reading from a driver, on the local clock's timescale.
@@ -56,18 +62,20 @@ struct RefclockSample {
 
 // Why a driver's reading was not used.
 enum class RefclockReject : uint8_t {
-    WrongSize,       // SOCK: a datagram of the wrong length
-    WrongMagic,      // SOCK: not "SOCK"
-    BadMode,         // SHM: mode neither 0 nor 1
-    TornRead,        // SHM mode 1: the writer's count moved during the read
-    NotValid,        // SHM: no new sample (valid flag clear); not an error, counted apart
-    BadTimestamp,    // a field out of range (nanoseconds >= 1e9, negative seconds)
-    BadLeap,         // a leap code the protocol does not define
-    Unsynchronized,  // the driver says it has no time (leap 3)
-    PulseOnly,       // a PPS pulse with no source numbering its second
-    Unavailable,     // the device could not be opened or read
+    WrongSize,          // SOCK: a datagram of the wrong length
+    WrongMagic,         // SOCK: not "SOCK"
+    BadMode,            // SHM: mode neither 0 nor 1
+    TornRead,           // SHM mode 1: the writer's count moved during the read
+    NotValid,           // SHM: no new sample (valid flag clear); not an error, counted apart
+    BadTimestamp,       // a field out of range (nanoseconds >= 1e9, negative seconds)
+    BadLeap,            // a leap code the protocol does not define
+    Unsynchronized,     // the driver says it has no time (leap 3)
+    PulseOnly,          // SOCK: a pulse sample (only driver pps numbers pulses)
+    Unavailable,        // the device could not be opened or read
+    NoSecondNumbering,  // a pulse: neither `lock` nor the system numbers its second
+    LockMismatch,       // a pulse: the locked refclock is not near any second of it
 };
-inline constexpr size_t kRefclockRejectKinds = 10;
+inline constexpr size_t kRefclockRejectKinds = 12;
 const char* to_string(RefclockReject reason);
 
 struct RefclockCounters {
@@ -87,6 +95,9 @@ class RefclockSource final : public SelectableSource {
     SourceActions start() const;
     // A good reading from the driver (the configured offset is added here).
     void add_sample(const RefclockSample& sample);
+    // The newest reading taken (configured offset included), for the pulse
+    // refclocks locked to this one; kept across polls, dropped by a step.
+    const std::optional<RefclockSample>& last_reading() const { return last_reading_; }
     // A reading the driver refused: counted, and named in status.
     void reject(RefclockReject reason, const std::string& detail);
     // The poll: the readings since the last one become one sample.
@@ -123,6 +134,7 @@ class RefclockSource final : public SelectableSource {
     SourceEstimator estimator_;
     RefclockCounters counters_;
     std::vector<RefclockSample> pending_;                 // oldest first
+    std::optional<RefclockSample> last_reading_;          // newest added (offset corrected)
     LeapIndicator leap_ = LeapIndicator::Unsynchronized;  // of the last sample used
     unsigned silent_polls_ = 0;                           // polls in a row without a reading
     bool unreachable_reported_ = false;

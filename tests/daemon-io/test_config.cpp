@@ -547,9 +547,10 @@ noselect = true
 
 TEST(Config, RefclockMistakesAreNamedWithTheirLine) {
     EXPECT_EQ(first_error("[[refclock]]\npath = \"/run/a.sock\"\n"),
-              "test.toml:1:1: [[refclock]] needs 'driver' (\"sock\" or \"shm\")");
+              "test.toml:1:1: [[refclock]] needs 'driver' (\"sock\", \"shm\" or \"pps\")");
     EXPECT_EQ(first_error("[[refclock]]\ndriver = \"nmea\"\npath = \"/run/a.sock\"\n"),
-              "test.toml:2:10: refclock.driver must be one of \"sock\", \"shm\", not \"nmea\"");
+              "test.toml:2:10: refclock.driver must be one of \"sock\", \"shm\", \"pps\", not "
+              "\"nmea\"");
     EXPECT_EQ(first_error("\n[[refclock]]\ndriver = \"sock\"\n"),
               "test.toml:2:1: [[refclock]] driver \"sock\" needs 'path', an absolute path for the "
               "socket nanotimed creates");
@@ -558,7 +559,7 @@ TEST(Config, RefclockMistakesAreNamedWithTheirLine) {
     EXPECT_EQ(first_error("[[refclock]]\ndriver = \"shm\"\nunit = 4\n"),
               "test.toml:3:8: refclock.unit must be between 0 and 3, not 4");
     EXPECT_EQ(first_error("[[refclock]]\ndriver = \"shm\"\nunit = 1\npath = \"/x\"\n"),
-              "test.toml:4:8: refclock.path applies to driver \"sock\" only");
+              "test.toml:4:8: refclock.path applies to drivers \"sock\" and \"pps\" only");
     EXPECT_EQ(first_error("[[refclock]]\ndriver = \"sock\"\npath = \"/a\"\nrefid = \"GPSXX\"\n"),
               "test.toml:4:9: refclock.refid must be 1 to 4 printable ASCII characters, not "
               "\"GPSXX\"");
@@ -568,7 +569,7 @@ TEST(Config, RefclockMistakesAreNamedWithTheirLine) {
     EXPECT_EQ(first_error("[[refclock]]\ndriver = \"sock\"\npath = \"/a\"\npoll = 11\n"),
               "test.toml:4:8: refclock.poll must be between 0 and 10, not 11");
     EXPECT_EQ(first_error("[[refclock]]\ndriver = \"sock\"\npath = \"/a\"\nlock = \"GPS\"\n"),
-              "test.toml:4:1: unknown key 'lock' in [[refclock]]");
+              "test.toml:4:8: refclock.lock applies to driver \"pps\" only");
     EXPECT_EQ(first_error("[[refclock]]\ndriver = \"shm\"\nunit = 2\n[[refclock]]\ndriver = "
                           "\"shm\"\nunit = 2\n"),
               "test.toml:4:1: [[refclock]] SHM unit 2 is configured twice (line 1)");
@@ -642,6 +643,84 @@ TEST(Config, DropInDirectoryIsReadInNameOrder) {
     EXPECT_EQ(r.errors.front().file, d + "/b.toml");
     EXPECT_EQ(r.errors.front().line, 3u);
     std::filesystem::remove_all(dir);
+
+TEST(Config, PpsRefclocksAndTheirLock) {
+    ParseResult r = parse(R"([[refclock]]
+driver = "sock"
+path = "/run/gps0.sock"
+refid = "NMEA"
+offset = 0.2
+
+[[refclock]]
+driver = "pps"
+path = "/dev/pps0"
+lock = "NMEA"
+edge = "clear"
+prefer = true
+)");
+    ASSERT_TRUE(r.config);
+    const auto& refs = r.config->refclocks;
+    ASSERT_EQ(refs.size(), 2u);
+    EXPECT_FALSE(refs[0].refclock.pulse);
+    EXPECT_FALSE(refs[0].refclock.lock);
+    EXPECT_EQ(refs[1].driver, RefclockDriver::Pps);
+    EXPECT_EQ(refs[1].path, "/dev/pps0");
+    EXPECT_EQ(refs[1].edge, PpsEdgeKind::Clear);
+    EXPECT_EQ(refs[1].refid, "PPS");  // the default
+    EXPECT_EQ(refs[1].refclock.reference_id, 0x50505300u);
+    EXPECT_TRUE(refs[1].refclock.pulse);
+    ASSERT_TRUE(refs[1].refclock.lock);
+    EXPECT_EQ(*refs[1].refclock.lock, 0x4e4d4541u);  // "NMEA"
+    EXPECT_FALSE(refs[1].refclock.trust);
+}
+
+TEST(Config, TrustIsReadForSourcesAndRefclocks) {
+    ParseResult r = parse(R"([[source]]
+server = "192.0.2.1"
+trust = true
+
+[[source]]
+server = "192.0.2.2"
+
+[[refclock]]
+driver = "shm"
+unit = 2
+trust = true
+)");
+    ASSERT_TRUE(r.config);
+    ASSERT_EQ(r.config->sources.size(), 2u);
+    EXPECT_TRUE(r.config->sources[0].source.trust);
+    EXPECT_FALSE(r.config->sources[1].source.trust);
+    EXPECT_FALSE(same_source(r.config->sources[0], r.config->sources[1]));
+    ASSERT_EQ(r.config->refclocks.size(), 1u);
+    EXPECT_TRUE(r.config->refclocks[0].refclock.trust);
+    EXPECT_EQ(first_error("[[source]]\nserver = \"192.0.2.1\"\ntrust = 1\n"),
+              "test.toml:3:9: source.trust: expected a boolean, found an integer");
+}
+
+TEST(Config, PpsRefclockMistakesAreNamedWithTheirLine) {
+    EXPECT_EQ(first_error("[[refclock]]\ndriver = \"pps\"\n"),
+              "test.toml:1:1: [[refclock]] driver \"pps\" needs 'path', an absolute path of the "
+              "PPS device (\"/dev/pps0\")");
+    EXPECT_EQ(first_error("[[refclock]]\ndriver = \"pps\"\npath = \"/dev/pps0\"\nedge = \"up\"\n"),
+              "test.toml:4:8: refclock.edge must be one of \"assert\", \"clear\", not \"up\"");
+    EXPECT_EQ(first_error("[[refclock]]\ndriver = \"shm\"\nunit = 2\nedge = \"clear\"\n"),
+              "test.toml:4:8: refclock.edge applies to driver \"pps\" only");
+    EXPECT_EQ(first_error("[[refclock]]\ndriver = \"pps\"\npath = \"/dev/pps0\"\nlock = \"GPS\"\n"),
+              "test.toml:4:8: refclock.lock \"GPS\" is not the refid of another [[refclock]]");
+    EXPECT_EQ(
+        first_error("[[refclock]]\ndriver = \"pps\"\npath = \"/dev/pps0\"\nrefid = \"PPS0\"\n"
+                    "[[refclock]]\ndriver = \"pps\"\npath = \"/dev/pps1\"\nlock = \"PPS0\"\n"),
+        "test.toml:8:8: refclock.lock \"PPS0\" is a pulse itself: lock to a refclock that "
+        "gives the time (sock or shm)");
+    EXPECT_EQ(first_error("[[refclock]]\ndriver = \"pps\"\npath = \"/dev/pps0\"\n[[refclock]]\n"
+                          "driver = \"pps\"\npath = \"/dev/pps0\"\nrefid = \"PPS1\"\n"),
+              "test.toml:4:1: [[refclock]] path '/dev/pps0' is configured twice (line 1)");
+    EXPECT_EQ(
+        first_error("[[refclock]]\ndriver = \"shm\"\nunit = 2\n[[refclock]]\ndriver = "
+                    "\"shm\"\nunit = 3\nrefid = \"SHM2\"\n[[refclock]]\ndriver = \"pps\"\n"
+                    "path = \"/dev/pps0\"\nlock = \"SHM2\"\n"),
+        "test.toml:11:8: refclock.lock \"SHM2\" names 2 refclocks: give them distinct refids");
 }
 
 }  // namespace

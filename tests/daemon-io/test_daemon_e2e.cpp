@@ -796,8 +796,8 @@ TEST_P(DaemonEndToEnd, SockRefclockServesStratumOne) {
     EXPECT_EQ(ref["rejected"], 3);
     EXPECT_GE(ref["samples"].get<int>(), 4);
     EXPECT_EQ(ref["last_error"],
-              "pulse without second numbering: a PPS edge; no source numbers "
-              "its second");
+              "pulse without second numbering: a PPS edge (SOCK pulses are not numbered; use "
+              "driver \"pps\")");
     const std::string table = run_capture(ctl + " sources", &status);
     EXPECT_NE(table.find("* GPS"), std::string::npos) << table;
     EXPECT_NE(table.find("refclock GPS (sock " + gps + "): "), std::string::npos) << table;

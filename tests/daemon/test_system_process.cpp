@@ -37,6 +37,32 @@ TEST(SystemProcess, RootDistanceFormula) {
                 1e-12);
 }
 
+TEST(SystemProcess, ATrustedSourceIsNeverAFalsetickerAndDecidesAgainstTheMajority) {
+    // Two servers agree at 0; the trusted refclock-like source says 0.5 s.
+    std::vector<SourceSnapshot> sources = {source(1, 0.0010), source(2, 0.0012), source(3, 0.5, 1)};
+    SystemProcess plain(SystemConfig{});
+    auto outcome = plain.select(sources, kNow);
+    EXPECT_EQ(outcome.verdicts[2].status, SourceStatus::Falseticker);
+
+    sources[2].trust = true;
+    SystemProcess trusting(SystemConfig{});
+    outcome = trusting.select(sources, kNow);
+    ASSERT_TRUE(outcome.majority);
+    EXPECT_EQ(outcome.verdicts[2].status, SourceStatus::SystemPeer);
+    EXPECT_EQ(outcome.verdicts[0].status, SourceStatus::Falseticker);
+    EXPECT_EQ(outcome.verdicts[1].status, SourceStatus::Falseticker);
+    ASSERT_TRUE(outcome.clock_update);
+    EXPECT_NEAR(outcome.clock_update->offset, 0.5, 1e-9);
+
+    // A trusted source the majority agrees with changes nothing.
+    sources[2].statistics.offset = 0.0011;
+    SystemProcess agreeing(SystemConfig{});
+    outcome = agreeing.select(sources, kNow);
+    EXPECT_NE(outcome.verdicts[0].status, SourceStatus::Falseticker);
+    EXPECT_NE(outcome.verdicts[1].status, SourceStatus::Falseticker);
+    EXPECT_EQ(outcome.verdicts[2].status, SourceStatus::SystemPeer);
+}
+
 TEST(SystemProcess, SynchronizesToTheMajorityAndReportsTheFalseticker) {
     SystemProcess system(SystemConfig{});
     std::vector<SourceSnapshot> sources = {source(1, 0.0010), source(2, 0.0012),
