@@ -8,18 +8,6 @@
 
 namespace nanotime::ntp {
 
-const char* stamp_source_name(StampSource s) {
-    switch (s) {
-        case StampSource::Daemon:
-            return "daemon";
-        case StampSource::Kernel:
-            return "kernel";
-        case StampSource::Hardware:
-            return "hardware";
-    }
-    return "daemon";
-}
-
 InterleavedTable::InterleavedTable(size_t memory_bytes, RandomSource& random)
     : hash_(random_siphash_key(random)) {
     const size_t budget_entries = std::max<size_t>(memory_bytes / sizeof(Entry), kWays);

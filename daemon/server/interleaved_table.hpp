@@ -26,14 +26,11 @@
 
 #include "net/socket_address.hpp"
 #include "time/ntp_time.hpp"
+#include "time/stamp_source.hpp"
 #include "util/random.hpp"
 #include "util/siphash.hpp"
 
 namespace nanotime::ntp {
-
-// Where a transmit (or receive) time came from, best last.
-enum class StampSource : uint8_t { Daemon, Kernel, Hardware };
-const char* stamp_source_name(StampSource s);
 
 struct SavedTransmit {
     NtpInstant transmit;

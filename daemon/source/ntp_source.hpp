@@ -33,6 +33,7 @@
 #include "source/reachability.hpp"
 #include "source/selectable_source.hpp"
 #include "source/source_action.hpp"
+#include "time/stamp_source.hpp"
 #include "util/random.hpp"
 
 namespace nanotime::ntp {
@@ -53,6 +54,14 @@ struct SourceConfig {
     uint16_t nts_ke_port = 0;
 
     friend bool operator==(const SourceConfig&, const SourceConfig&) = default;
+};
+
+// How the newest sample was measured (nanotimectl sources): in interleaved
+// mode or not, and where its t1 (transmit) and t4 (receive) came from.
+struct ExchangeKind {
+    bool interleaved = false;
+    StampSource transmit = StampSource::Daemon;
+    StampSource receive = StampSource::Daemon;
 };
 
 // Why replies were not used; monotonic counters for monitoring.
@@ -104,9 +113,11 @@ class NtpSource final : public SelectableSource {
     // Arms the first poll after a short random delay (spreads sources).
     SourceActions start(RandomSource& random);
     SourceActions handle_timer(NtpInstant now, RandomSource& random);
-    // @receive_time: local clock when the reply arrived (kernel RX timestamp).
+    // @receive_time: local clock when the reply arrived (kernel RX timestamp;
+    // @receive_source says whether it was one).
     SourceActions handle_packet(std::span<const uint8_t> bytes, uint64_t request_id,
-                                NtpInstant receive_time);
+                                NtpInstant receive_time,
+                                StampSource receive_source = StampSource::Kernel);
     // The kernel's transmit timestamp of request @request_id (SO_TIMESTAMPING
     // from the error queue): replaces t1, which until then is the time the
     // request was prepared. Accepted only for the outstanding request and
@@ -145,6 +156,8 @@ class NtpSource final : public SelectableSource {
     const SourceConfig& config() const { return config_; }
     SourceSnapshot snapshot() const override;
     const SourceCounters& counters() const { return counters_; }
+    // The newest sample's exchange; nothing before the first sample.
+    const std::optional<ExchangeKind>& last_exchange() const { return last_exchange_; }
     int8_t poll() const override { return poll_.poll(); }
     uint8_t reach() const override { return reach_.value(); }
     bool demobilized() const override { return demobilized_; }
@@ -166,6 +179,7 @@ class NtpSource final : public SelectableSource {
         // The daemon stepped the clock while it was out: its t1 is on the
         // old timescale and its t4 will be on the new one.
         bool across_step = false;
+        StampSource sent_source = StampSource::Daemon;  // Kernel once its TX stamp came
     };
     // The last answered exchange, for interleaved mode: its t3 arrives with
     // the next reply.
@@ -174,6 +188,8 @@ class NtpSource final : public SelectableSource {
         NtpTimestamp server_receive;  // t2
         NtpInstant received;          // t4, local clock
         NtpTimestamp received_wire;   // t4 as sent back in the receive field
+        StampSource sent_source = StampSource::Daemon;
+        StampSource received_source = StampSource::Daemon;
     };
 
     Nanoseconds next_interval(RandomSource& random) const;
@@ -195,6 +211,7 @@ class NtpSource final : public SelectableSource {
     std::optional<Outstanding> outstanding_;
     std::optional<NtpTimestamp> last_cookie_;   // of the last answered request
     std::optional<PreviousExchange> previous_;  // xleave only
+    std::optional<ExchangeKind> last_exchange_;
     unsigned burst_remaining_ = 0;
     bool unreachable_reported_ = false;
     bool startup_complete_ = false;  // latched: see SourceSnapshot::starting
