@@ -194,8 +194,7 @@ void server_metrics(Writer& w, const MetricsData& d) {
         w.counter("nanotime_server_interleaved_packets_total",
                   "Number of packets answered in interleaved mode", c.interleaved);
         w.counter("nanotime_server_tx_timestamps_total",
-                  "Number of kernel transmit timestamps kept for interleaved replies",
-                  c.tx_stamps);
+                  "Number of kernel transmit timestamps kept for interleaved replies", c.tx_stamps);
         w.out.family("nanotime_server_request_latency_seconds", MetricType::Histogram,
                      "Request receive timestamp to the reply's transmit timestamp");
         w.out.histogram({}, d.server_latency);
