@@ -33,6 +33,7 @@ add_library(ntpcore STATIC
   ${_ntpcore_dir}/server/access_list.cpp
   ${_ntpcore_dir}/server/rate_limiter.cpp
   ${_ntpcore_dir}/server/ntp_server.cpp
+  ${_ntpcore_dir}/server/interleaved_table.cpp
   ${_ntpcore_dir}/nts/ke_records.cpp
   ${_ntpcore_dir}/nts/ke_server.cpp
   ${_ntpcore_dir}/nts/ke_client.cpp

@@ -236,9 +236,10 @@ void listen_addresses(Checker& c, const toml::table& t, const char* section, uin
 void parse_server(Checker& c, const toml::table& root, Config& cfg) {
     const toml::table* t = c.table(root, "server", "");
     if (t == nullptr) return;
-    c.only(*t, "[server]", {"listen", "allow", "deny", "workers", "rate_limit"});
+    c.only(*t, "[server]", {"listen", "allow", "deny", "workers", "interleaved", "rate_limit"});
     ntp::ServerConfig& s = cfg.server;
     c.integer(*t, "workers", "server", s.workers, 1, 64);
+    c.boolean(*t, "interleaved", "server", s.interleaved);
     listen_addresses(c, *t, "server", 123, s.listen);
     std::vector<std::string> texts;
     size_t allow_rules = 0;

@@ -123,6 +123,12 @@ struct SourceInfo {
     double dispersion_s = 0;
     double jitter_s = 0;
     bool nts = false;  // authenticated with NTS (RFC 8915)
+    // NTP sources: how the newest sample was measured: interleaved mode
+    // (xleave) or basic, and where its transmit (t1) and receive (t4) times
+    // came from: "kernel", "daemon" or "hardware" ("" before a sample).
+    bool last_interleaved = false;
+    std::string tx_timestamp_source;
+    std::string rx_timestamp_source;
     // Refclocks (kind "sock", "shm"): readings taken in and refused by the
     // driver's checks, and the last refusal ("" if none).
     uint64_t samples = 0;
@@ -155,10 +161,12 @@ struct ServerStatsInfo {
     uint64_t ntp_denied = 0;
     uint64_t ntp_rate_limited = 0;
     uint64_t ntp_malformed = 0;
-    bool nts = false;            // NTS requests answered
-    uint64_t nts_authentic = 0;  // answered with an authenticator
-    uint64_t nts_nak = 0;        // answered with NTSN (cookie would not open)
-    uint64_t nts_dropped = 0;    // dropped, by reason below
+    uint64_t ntp_interleaved = 0;  // answered in interleaved mode (part of ntp_responded)
+    uint64_t ntp_tx_stamps = 0;    // kernel TX stamps of interleaved replies kept
+    bool nts = false;              // NTS requests answered
+    uint64_t nts_authentic = 0;    // answered with an authenticator
+    uint64_t nts_nak = 0;          // answered with NTSN (cookie would not open)
+    uint64_t nts_dropped = 0;      // dropped, by reason below
     uint64_t nts_malformed = 0;
     uint64_t nts_missing_field = 0;
     uint64_t nts_auth_failed = 0;
@@ -250,6 +258,8 @@ struct NtpDataInfo {
     // Where t1 came from: "kernel" (SO_TIMESTAMPING TX stamp) or "daemon"
     // (read before sending); "hardware" once NIC stamps are taken.
     std::string tx_timestamp_source = "daemon";
+    // Where t4 came from: "kernel" (SO_TIMESTAMPING RX stamp) or "daemon".
+    std::string rx_timestamp_source = "daemon";
     uint64_t total_tx = 0;        // requests sent
     uint64_t total_rx = 0;        // replies that parsed, of any kind
     uint64_t total_valid_rx = 0;  // replies that gave a sample

@@ -26,19 +26,21 @@ NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(SourceInfo, name, address, kind, state, stratum,
                                                 poll, reach, last_rx_ago_s, sample_time_s, offset_s,
                                                 delay_s, outlier, dispersion_s, jitter_s, nts,
-                                                samples, rejected, last_error)
+                                                last_interleaved, tx_timestamp_source,
+                                                rx_timestamp_source, samples, rejected, last_error)
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(AuthDataInfo, name, address, mode, aead, cookies,
                                                 key_exchanges, key_exchanges_ok,
                                                 key_exchanges_failed, last_key_exchange_ago_s, naks,
                                                 rejected, last_error)
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(
     ServerStatsInfo, ntp, ntp_received, ntp_responded, ntp_denied, ntp_rate_limited, ntp_malformed,
-    nts, nts_authentic, nts_nak, nts_dropped, nts_malformed, nts_missing_field, nts_auth_failed,
-    nts_no_sealing_key, nts_crypto_failure, cookie_unknown_key, cookie_auth_failed,
-    cookie_bad_contents, nts_ke, ke_accepted, ke_keys_issued, ke_no_common_protocol,
-    ke_no_common_aead, ke_bad_request, ke_unrecognized_critical, ke_internal_error, ke_tls_failed,
-    ke_timed_out, ke_refused, ke_certificate_reloads, keys, keys_writer, keys_held, key_sealing_id,
-    key_next_check_s, key_rotations, key_loads, key_failures, key_last_error)
+    ntp_interleaved, ntp_tx_stamps, nts, nts_authentic, nts_nak, nts_dropped, nts_malformed,
+    nts_missing_field, nts_auth_failed, nts_no_sealing_key, nts_crypto_failure, cookie_unknown_key,
+    cookie_auth_failed, cookie_bad_contents, nts_ke, ke_accepted, ke_keys_issued,
+    ke_no_common_protocol, ke_no_common_aead, ke_bad_request, ke_unrecognized_critical,
+    ke_internal_error, ke_tls_failed, ke_timed_out, ke_refused, ke_certificate_reloads, keys,
+    keys_writer, keys_held, key_sealing_id, key_next_check_s, key_rotations, key_loads,
+    key_failures, key_last_error)
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(SourceStatsInfo, name, samples, samples_used,
                                                 outliers, span_s, frequency_ppm, skew_ppm, offset_s,
                                                 offset_sd_s, std_dev_s, min_delay_s, delay_s,
@@ -49,7 +51,7 @@ NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(
     NtpDataInfo, name, address, port, has_exchange, leap, version, mode, stratum, poll, precision,
     root_delay_s, root_dispersion_s, reference_id, reference_time, local_transmit, remote_receive,
     remote_transmit, local_receive, offset_s, delay_s, dispersion_s, response_time_s, age_s,
-    interleaved, authenticated, tx_timestamp_source, total_tx, total_rx, total_valid_rx)
+    interleaved, authenticated, tx_timestamp_source, rx_timestamp_source, total_tx, total_rx, total_valid_rx)
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(SelectDataInfo, name, address, state_code, state,
                                                 reason, noselect, prefer, reach, last_sample_ago_s,
                                                 root_distance_s, interval_low_s, interval_high_s)

@@ -124,8 +124,9 @@ NtpDataInfo ntpdata_view(const ntp::NtpSource& source, ntp::NtpInstant now) {
     nd.dispersion_s = ex->sample.dispersion;
     nd.response_time_s = ntp::to_seconds(ntp::difference(ex->t3, ex->t2));
     nd.age_s = std::max(0.0, ntp::to_seconds(now - ex->t4));
-    nd.interleaved = ex->interleaved;
-    nd.tx_timestamp_source = ex->kernel_tx_timestamp ? "kernel" : "daemon";
+    nd.interleaved = ex->kind.interleaved;
+    nd.tx_timestamp_source = ntp::stamp_source_name(ex->kind.transmit);
+    nd.rx_timestamp_source = ntp::stamp_source_name(ex->kind.receive);
     return nd;
 }
 

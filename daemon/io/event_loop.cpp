@@ -113,7 +113,8 @@ std::optional<ntp::SocketAddress> EventLoop::local_address(uint64_t id) const {
 }
 
 uint64_t EventLoop::send_udp(uint64_t id, const ntp::SocketAddress& to,
-                             std::span<const uint8_t> data, const ntp::SocketAddress* from) {
+                             std::span<const uint8_t> data, const ntp::SocketAddress* from,
+                             bool want_tx_timestamp) {
     UdpSock* s = udp(id);
     if (s == nullptr || s->closing) return 0;
     PendingSend& p = s->queue.push_back();
@@ -122,6 +123,7 @@ uint64_t EventLoop::send_udp(uint64_t id, const ntp::SocketAddress& to,
     if (from != nullptr) p.from = *from;
     p.data.assign(data);
     p.token = next_token_++;
+    p.tx_stamp = want_tx_timestamp && s->options.tx_timestamps_on_request;
     return p.token;
 }
 
@@ -139,7 +141,7 @@ PendingSend& SendQueue::push_back() {
 
 void EventLoop::collect_tx_timestamps(uint64_t id) {
     UdpSock* s = udp(id);
-    if (s == nullptr || s->closing || !s->options.tx_timestamps) return;
+    if (s == nullptr || s->closing || !s->options.any_tx_timestamps()) return;
     // Only while a stamp is awaited: nothing else on the queue matters here
     // (the POLLERR/POLLPRI path drains it), and an error-queue read on an
     // empty queue is not harmless everywhere (clknetsim's recvmsg then takes
@@ -148,9 +150,9 @@ void EventLoop::collect_tx_timestamps(uint64_t id) {
     drain_error_queue(*s);
 }
 
-void EventLoop::note_sent(UdpSock& s, uint64_t token) {
+void EventLoop::note_sent(UdpSock& s, uint64_t token, bool tx_stamp) {
     ++stats_.datagrams_sent;
-    if (!s.options.tx_timestamps) return;
+    if (!s.options.tx_timestamps && !tx_stamp) return;
     const uint32_t key = s.next_key++;
     // The stamp may already be here: on loopback the kernel stamps inside sendmsg.
     for (auto it = s.tx_early.begin(); it != s.tx_early.end(); ++it) {

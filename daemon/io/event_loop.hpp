@@ -103,8 +103,16 @@ struct UdpOptions {
     bool rx_timestamps = true;   // SO_TIMESTAMPING RX_SOFTWARE|RX_HARDWARE|RAW_HARDWARE|SOFTWARE,
                                  // + SO_TIMESTAMPNS (see open_udp)
     bool tx_timestamps = false;  // + TX_SOFTWARE|OPT_ID|OPT_TSONLY, read from MSG_ERRQUEUE
-    bool pktinfo = true;         // learn the destination address of each datagram
+    // + OPT_ID|OPT_TSONLY only: the kernel stamps just the datagrams sent
+    // with send_udp(..., want_tx_timestamp) (an SO_TIMESTAMPING control
+    // message on that sendmsg), so a socket whose other datagrams need no
+    // stamp (the server's) pays nothing for them. Ignored with tx_timestamps.
+    bool tx_timestamps_on_request = false;
+    bool pktinfo = true;  // learn the destination address of each datagram
     bool v6only = true;
+
+    // Are TX stamps read from this socket's error queue?
+    bool any_tx_timestamps() const { return tx_timestamps || tx_timestamps_on_request; }
 };
 
 using UdpReceiveFn = std::function<void(const ReceivedDatagram&)>;
@@ -193,12 +201,15 @@ class EventLoop {
     // socket (the local address a request came to). Returns a token that
     // comes back with the TX timestamp (if the socket asked for them), 0 when
     // the socket is unknown. An IPv4 @to on an AF_INET6 socket (v6only off)
-    // leaves as IPv4-mapped IPv6.
+    // leaves as IPv4-mapped IPv6. @want_tx_timestamp: on a socket with
+    // tx_timestamps_on_request, have this datagram stamped (the token then
+    // comes back through on_tx_timestamp); sockets with tx_timestamps stamp
+    // every datagram anyway.
     uint64_t send_udp(uint64_t socket, const ntp::SocketAddress& to, std::span<const uint8_t> data,
-                      const ntp::SocketAddress* from = nullptr);
+                      const ntp::SocketAddress* from = nullptr, bool want_tx_timestamp = false);
     // Reads the socket's error queue now and reports the TX timestamps found,
     // before they would arrive through the loop: a reply can overtake the
-    // stamp of its own request. No-op without tx_timestamps.
+    // stamp of its own request. No-op without TX stamps.
     void collect_tx_timestamps(uint64_t socket);
 
     // Streams. listen_stream takes a bound, listening socket (the loop makes it
@@ -329,8 +340,10 @@ class EventLoop {
     void drain_error_queue(UdpSock& s);
     // One message from the error queue: a TX timestamp is matched to its token.
     void handle_error_message(UdpSock& s, const msghdr& msg);
-    // A datagram reached the kernel: give it its OPT_ID key.
-    void note_sent(UdpSock& s, uint64_t token);
+    // A datagram reached the kernel: give it its OPT_ID key if the kernel
+    // stamps it (every datagram on a tx_timestamps socket, else those sent
+    // with a @tx_stamp request: the kernel counts only stamped ones).
+    void note_sent(UdpSock& s, uint64_t token, bool tx_stamp);
     // Hands @d to s's owner; a @truncated one (MSG_TRUNC) is counted and dropped.
     void deliver(UdpSock& s, ReceivedDatagram& d, bool truncated);
     // A second after open_udp(), turns SO_TIMESTAMPNS off again (a control

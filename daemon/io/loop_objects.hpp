@@ -51,6 +51,7 @@ struct PendingSend {
     std::optional<ntp::SocketAddress> from;  // none: the socket's own address
     DatagramBytes data;
     uint64_t token = 0;
+    bool tx_stamp = false;  // ask the kernel to stamp it (tx_timestamps_on_request)
 };
 // FIFO of PendingSend in a ring of slots that are reused, not freed:
 // push_back() hands out the oldest free slot (with whatever heap buffer it

@@ -116,7 +116,7 @@ class PollLoop final : public EventLoop {
         for (auto& [id, s] : udps_) {
             if (s->closing) continue;
             short ev = POLLIN;
-            if (s->options.tx_timestamps) ev |= POLLPRI;  // error queue (SO_SELECT_ERR_QUEUE)
+            if (s->options.any_tx_timestamps()) ev |= POLLPRI;  // error queue (SO_SELECT_ERR_QUEUE)
             if (!s->queue.empty()) ev |= POLLOUT;
             fds.push_back(pollfd{s->fd, ev, 0});
             targets.push_back({kUdp, id});
@@ -265,7 +265,7 @@ class PollLoop final : public EventLoop {
         mmsghdr msgs[kBatch];
         iovec iovs[kBatch];
         sockaddr_storage names[kBatch];
-        alignas(cmsghdr) uint8_t control[kBatch][64];
+        alignas(cmsghdr) uint8_t control[kBatch][kSendControlSize];
         const int family = socket_family(s.options.bind);
         while (!s.queue.empty()) {
             const unsigned count = sendmmsg_usable_ ? std::min<size_t>(s.queue.size(), kBatch) : 1;
@@ -277,7 +277,8 @@ class PollLoop final : public EventLoop {
                 msgs[i].msg_hdr.msg_namelen = to_sockaddr(p.to, names[i], family);
                 msgs[i].msg_hdr.msg_iov = &iovs[i];
                 msgs[i].msg_hdr.msg_iovlen = 1;
-                const size_t clen = build_pktinfo(p.from, family, control[i], sizeof control[i]);
+                const size_t clen =
+                    build_send_control(p.from, family, p.tx_stamp, control[i], sizeof control[i]);
                 if (clen > 0) {
                     msgs[i].msg_hdr.msg_control = control[i];
                     msgs[i].msg_hdr.msg_controllen = clen;
@@ -306,8 +307,9 @@ class PollLoop final : public EventLoop {
             }
             for (int i = 0; i < n; ++i) {
                 const uint64_t token = s.queue.front().token;
+                const bool tx_stamp = s.queue.front().tx_stamp;
                 s.queue.pop_front();
-                note_sent(s, token);
+                note_sent(s, token, tx_stamp);
                 if (s.closing) return;  // a TX-timestamp callback closed it: queue cleared
             }
         }

@@ -3,6 +3,7 @@
 #include "io/timestamps.hpp"
 
 #include <linux/errqueue.h>
+#include <linux/net_tstamp.h>
 #include <netinet/in.h>
 
 #include <cstring>
@@ -114,6 +115,19 @@ size_t build_pktinfo(const std::optional<ntp::SocketAddress>& from, int family, 
         return CMSG_SPACE(sizeof(in6_pktinfo));
     }
     return 0;
+}
+
+size_t build_send_control(const std::optional<ntp::SocketAddress>& from, int family, bool tx_stamp,
+                          uint8_t* buf, size_t cap) {
+    size_t len = build_pktinfo(from, family, buf, cap);
+    if (!tx_stamp || cap - len < CMSG_SPACE(sizeof(int))) return len;
+    cmsghdr* c = reinterpret_cast<cmsghdr*>(buf + len);
+    c->cmsg_level = SOL_SOCKET;
+    c->cmsg_type = SO_TIMESTAMPING;
+    c->cmsg_len = CMSG_LEN(sizeof(int));
+    const int flags = SOF_TIMESTAMPING_TX_SOFTWARE;
+    std::memcpy(CMSG_DATA(c), &flags, sizeof flags);
+    return len + CMSG_SPACE(sizeof(int));
 }
 
 }  // namespace nanotime::io

@@ -4,6 +4,7 @@
 // message goes through here; the unit tests feed it hand-built messages.
 #pragma once
 
+#include <netinet/in.h>
 #include <sys/socket.h>
 #include <time.h>
 
@@ -43,5 +44,17 @@ std::optional<TxStampReport> parse_tx_report(const msghdr& msg);
 // @from, @family cannot carry it, or @cap is too small.
 size_t build_pktinfo(const std::optional<ntp::SocketAddress>& from, int family, uint8_t* buf,
                      size_t cap);
+
+// The control messages of one outgoing datagram into @buf: the pktinfo of
+// @from (build_pktinfo), then, for @tx_stamp, an SO_TIMESTAMPING message
+// asking the kernel for this datagram's software TX stamp (Linux >= 3.17
+// takes the TX record flags per sendmsg). Returns the length used, 0 for
+// none; a stamp request that does not fit in @cap is left out.
+size_t build_send_control(const std::optional<ntp::SocketAddress>& from, int family, bool tx_stamp,
+                          uint8_t* buf, size_t cap);
+
+// Room build_send_control() needs at most.
+inline constexpr size_t kSendControlSize =
+    CMSG_SPACE(sizeof(in6_pktinfo)) + CMSG_SPACE(sizeof(int));
 
 }  // namespace nanotime::io

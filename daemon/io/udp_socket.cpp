@@ -68,7 +68,14 @@ int open_udp_socket(const Syscalls& sys, UdpOptions& options,
         constexpr int kTx = SOF_TIMESTAMPING_TX_SOFTWARE | SOF_TIMESTAMPING_SOFTWARE |
                             SOF_TIMESTAMPING_OPT_ID | SOF_TIMESTAMPING_OPT_TSONLY;
         const int rx = options.rx_timestamps ? kRxSoft | kRxHard : 0;
-        const int tx = options.tx_timestamps ? kTx : 0;
+        // On request: the key and report flags only; the record flag comes
+        // with each datagram that wants a stamp (build_send_control).
+        constexpr int kTxOnRequest =
+            SOF_TIMESTAMPING_SOFTWARE | SOF_TIMESTAMPING_OPT_ID | SOF_TIMESTAMPING_OPT_TSONLY;
+        if (options.tx_timestamps) options.tx_timestamps_on_request = false;
+        const int tx = options.tx_timestamps              ? kTx
+                       : options.tx_timestamps_on_request ? kTxOnRequest
+                                                          : 0;
         if (rx | tx) {
             const int attempts[] = {rx | tx, (rx & ~kRxHard) | tx, rx & ~kRxHard};
             int got = 0;
@@ -84,6 +91,7 @@ int open_udp_socket(const Syscalls& sys, UdpOptions& options,
                               (got != 0 ? ": software stamps only" : ": no kernel stamps"));
             }
             if ((got & SOF_TIMESTAMPING_TX_SOFTWARE) == 0) options.tx_timestamps = false;
+            if ((got & SOF_TIMESTAMPING_OPT_ID) == 0) options.tx_timestamps_on_request = false;
         }
         // The kernel stamps received packets only while its global "someone
         // wants timestamps" static key is on, and switching that key on (the
@@ -102,7 +110,7 @@ int open_udp_socket(const Syscalls& sys, UdpOptions& options,
         // chrony waits for them (select()'s exception set); emulations of
         // poll() that know no POLLERR (clknetsim) report only this. Not
         // fatal: on Linux POLLERR alone suffices.
-        if (options.tx_timestamps) try_opt(sys, fd, SOL_SOCKET, SO_SELECT_ERR_QUEUE, 1);
+        if (options.any_tx_timestamps()) try_opt(sys, fd, SOL_SOCKET, SO_SELECT_ERR_QUEUE, 1);
         if (bind(fd, reinterpret_cast<const sockaddr*>(&bind_address), bind_length) != 0)
             throw_errno("bind");
     } catch (...) {

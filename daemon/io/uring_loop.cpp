@@ -132,12 +132,12 @@ class UringLoop final : public EventLoop {
     void udp_added(UdpSock& s) override {
         if (!multishot_) s.rx_buffer.resize(single_buffer_size_ + kNameSize + kControlSize);
         arm_udp_recv(s);
-        if (s.options.tx_timestamps) arm_udp_pollerr(s);
+        if (s.options.any_tx_timestamps()) arm_udp_pollerr(s);
     }
 
     void udp_closing(UdpSock& s) override {
         cancel(tag(kUdpRecv, s.id));
-        if (s.options.tx_timestamps) cancel(tag(kUdpPollErr, s.id));
+        if (s.options.any_tx_timestamps()) cancel(tag(kUdpPollErr, s.id));
     }
 
     void listener_added(Listener& l) override { arm_accept(l); }
@@ -212,12 +212,14 @@ class UringLoop final : public EventLoop {
                 SendOp* op = alloc_send();
                 op->socket = id;
                 op->token = p.token;
+                op->tx_stamp = p.tx_stamp;
                 // Copied, not moved: the queue slot keeps its buffer for the
                 // next datagram, and the op keeps its own (48 octets is a
                 // cheaper copy than an allocation).
                 op->data.assign(p.data.bytes());
                 op->to_len = to_sockaddr(p.to, op->to, family);
-                const size_t clen = build_pktinfo(p.from, family, op->control, sizeof op->control);
+                const size_t clen =
+                    build_send_control(p.from, family, p.tx_stamp, op->control, sizeof op->control);
                 io_uring_sqe* sqe = get_sqe();
                 op->sendto = sendto_ && clen == 0;
                 if (op->sendto) {
@@ -261,6 +263,7 @@ class UringLoop final : public EventLoop {
         uint64_t slot = 0;
         uint64_t socket = 0;
         uint64_t token = 0;
+        bool tx_stamp = false;  // sent with an SO_TIMESTAMPING request
         // The destination, alive until the completion: SENDMSG's msghdr and
         // SEND's address point here.
         sockaddr_storage to{};
@@ -269,7 +272,7 @@ class UringLoop final : public EventLoop {
         DatagramBytes data;   // must outlive the send: the kernel may read it after submit
         iovec iov{};
         msghdr msg{};
-        alignas(cmsghdr) uint8_t control[64];
+        alignas(cmsghdr) uint8_t control[kSendControlSize];
     };
 
     io_uring_sqe* get_sqe() {
@@ -406,7 +409,7 @@ class UringLoop final : public EventLoop {
                 if (UdpSock* s = udp(op->socket)) {
                     --s->inflight;
                     if (c.res >= 0) {
-                        note_sent(*s, op->token);
+                        note_sent(*s, op->token, op->tx_stamp);
                     } else {
                         ++stats_.send_errors;
                         // A kernel without the address on IORING_OP_SEND

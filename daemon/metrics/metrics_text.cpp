@@ -191,6 +191,10 @@ void server_metrics(Writer& w, const MetricsData& d) {
         w.counter("nanotime_server_rate_limited_packets_total",
                   "Number of rate limited packets (kiss-o'-death sent or dropped)",
                   c.rate_limited_kod + c.rate_limited_dropped);
+        w.counter("nanotime_server_interleaved_packets_total",
+                  "Number of packets answered in interleaved mode", c.interleaved);
+        w.counter("nanotime_server_tx_timestamps_total",
+                  "Number of kernel transmit timestamps kept for interleaved replies", c.tx_stamps);
         w.out.family("nanotime_server_request_latency_seconds", MetricType::Histogram,
                      "Request receive timestamp to the reply's transmit timestamp");
         w.out.histogram({}, d.server_latency);

@@ -159,6 +159,14 @@ std::string format_human(const std::string& command, const nlohmann::json& data)
         }
         out << "(* selected, + candidate, - outlier, x falseticker, ? unreachable, ~ unfit;\n"
                " LastRx, Offset and Delay: the newest sample, offset server minus local)\n";
+        // NTP sources: how the newest sample was measured.
+        for (const SourceInfo& s : sources) {
+            if (s.tx_timestamp_source.empty()) continue;
+            out << printf_string("%s %s: newest sample %s, TX stamp %s, RX stamp %s\n",
+                                 s.kind.c_str(), s.address.c_str(),
+                                 s.last_interleaved ? "interleaved" : "basic",
+                                 s.tx_timestamp_source.c_str(), s.rx_timestamp_source.c_str());
+        }
         // Refclocks: what their drivers took in and refused, so that a
         // silent one (gpsd without a fix, a bad SHM segment) says why.
         for (const SourceInfo& s : sources) {
@@ -215,6 +223,8 @@ std::string format_human(const std::string& command, const nlohmann::json& data)
             out << n(s.ntp_received) << " received, " << n(s.ntp_responded) << " answered, "
                 << n(s.ntp_denied) << " denied, " << n(s.ntp_rate_limited) << " rate-limited, "
                 << n(s.ntp_malformed) << " malformed\n";
+            out << "NTP interleaved : " << n(s.ntp_interleaved) << " answered, "
+                << n(s.ntp_tx_stamps) << " kernel TX stamps\n";
         } else {
             out << "off\n";
         }

@@ -57,7 +57,8 @@ std::string format_ntpdata(const nlohmann::json& data) {
                 << "Peer dispersion : " << format_seconds(n.dispersion_s) << "\n"
                 << "Response time   : " << format_seconds(n.response_time_s) << "\n"
                 << "Interleaved     : " << (n.interleaved ? "yes" : "no") << "\n"
-                << "TX timestamping : " << n.tx_timestamp_source << "\n";
+                << "TX timestamping : " << n.tx_timestamp_source << "\n"
+                << "RX timestamping : " << n.rx_timestamp_source << "\n";
         }
         out << "Authenticated   : " << (n.authenticated ? "yes (NTS)" : "no") << "\n"
             << "Total TX        : " << n.total_tx << "\n"

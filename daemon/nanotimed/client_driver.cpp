@@ -462,8 +462,10 @@ void ClientDriver::send_request(const ntp::SendTo& send) {
                                    " dropped: CLOCK_REALTIME was stepped during the exchange");
                     return;
                 }
-                carry_out(core_->handle_packet(request_id, d.payload, timescale_.receive_time(d),
-                                               random_));
+                const auto kernel_rx = timescale_.kernel_time(d.rx);
+                carry_out(core_->handle_packet(
+                    request_id, d.payload, kernel_rx.value_or(timescale_.now()), random_,
+                    kernel_rx ? ntp::StampSource::Kernel : ntp::StampSource::Daemon));
                 // The exchange is over once the source took a reply for it.
                 // A datagram it refused (bogus, unauthentic, an NTS reply
                 // replayed) leaves the request waiting: the socket stays open

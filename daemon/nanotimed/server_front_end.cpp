@@ -18,7 +18,11 @@ ServerFrontEnd::ServerFrontEnd(const ntp::ServerConfig& config, const config::Io
                                io::EventLoop& loop, const Timescale& timescale,
                                io::RateLimitedLog& log, ntp::RandomSource& random,
                                StateFn served_state, SharedKeyStore* nts_keys)
-    : loop_(loop), timescale_(timescale), log_(log), served_state_(std::move(served_state)) {
+    : loop_(loop),
+      timescale_(timescale),
+      log_(log),
+      served_state_(std::move(served_state)),
+      tx_time_([&timescale](const io::PacketTimestamps& ts) { return timescale.kernel_time(ts); }) {
     ntp::ServerConfig server_config = config;
     // With extra workers every server thread has its own rate-limit
     // table; together they stay within server.rate_limit.memory.
@@ -26,6 +30,10 @@ ServerFrontEnd::ServerFrontEnd(const ntp::ServerConfig& config, const config::Io
     if (server_config.rate_limit && workers > 1) {
         server_config.rate_limit->memory_bytes =
             std::max<size_t>(4096, server_config.rate_limit->memory_bytes / workers);
+    }
+    if (workers > 1) {
+        server_config.interleaved_memory =
+            std::max<size_t>(4096, server_config.interleaved_memory / workers);
     }
     const ntp::ServerConfig per_worker = server_config;
     server_ = std::make_unique<ntp::NtpServer>(std::move(server_config), random);
@@ -44,8 +52,11 @@ ServerFrontEnd::ServerFrontEnd(const ntp::ServerConfig& config, const config::Io
         // bound to one address, IP_PKTINFO would cost a control message
         // per datagram each way for nothing.
         o.pktinfo = is_wildcard(o.bind);
-        const uint64_t id =
-            loop_.open_udp(o, [this](const io::ReceivedDatagram& d) { on_datagram(d); });
+        // Interleaved replies ask for their kernel TX stamp; others never.
+        o.tx_timestamps_on_request = config.interleaved;
+        const uint64_t id = loop_.open_udp(
+            o, [this](const io::ReceivedDatagram& d) { on_datagram(d); },
+            [this](const io::TxTimestamp& t) { tx_stamps_.stamped(t, *server_, tx_time_); });
         sockets_.push_back(id);
         if (const auto bound = loop_.local_address(id))
             o.bind.port = bound->port;  // if 0 was asked
@@ -62,7 +73,7 @@ ServerFrontEnd::ServerFrontEnd(const ntp::ServerConfig& config, const config::Io
             workers - 1, lo, binds,
             [&per_worker, &random] { return std::make_unique<ntp::NtpServer>(per_worker, random); },
             [&timescale](const io::ReceivedDatagram& d) { return timescale.receive_time(d); },
-            [&timescale] { return timescale.now(); }, served_state_(), nts_keys, &random);
+            [&timescale] { return timescale.now(); }, served_state_(), nts_keys, &random, tx_time_);
         log_.info(io::LogClass::General, std::to_string(workers) +
                                              " server workers (SO_REUSEPORT, one " +
                                              io::backend_name(loop_.backend()) + " loop each)");
@@ -105,7 +116,8 @@ metrics::HistogramData ServerFrontEnd::latency() const {
 void ServerFrontEnd::on_datagram(const io::ReceivedDatagram& d) {
     const ntp::NtpInstant rx = timescale_.receive_time(d);
     if (nts_) nts_->refresh();
-    answer_request(*server_, loop_, d, rx, timescale_.now(), served_state_(), &log_, &latency_);
+    answer_request(*server_, loop_, d, rx, timescale_.now(), served_state_(), &log_, &latency_,
+                   &tx_stamps_);
 }
 
 }  // namespace nanotime::daemon

@@ -65,6 +65,8 @@ class ServerFrontEnd {
     std::vector<uint64_t> sockets_;
     std::unique_ptr<ServerWorkers> workers_;
     metrics::AtomicHistogram latency_{metrics::latency_buckets()};  // the main loop's replies
+    PendingTxStamps tx_stamps_;  // the main loop's interleaved replies
+    TxTimeFn tx_time_;
 };
 
 }  // namespace nanotime::daemon

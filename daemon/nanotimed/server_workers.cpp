@@ -18,8 +18,11 @@ ServerWorkers::ServerWorkers(unsigned count, const io::LoopOptions& loop_options
                              const std::vector<io::UdpOptions>& binds,
                              const ServerFactory& make_server, RxTimeFn rx_time, NowFn now,
                              const ntp::SystemState& initial, SharedKeyStore* nts_keys,
-                             ntp::RandomSource* random)
-    : rx_time_(std::move(rx_time)), now_(std::move(now)), state_(initial) {
+                             ntp::RandomSource* random, TxTimeFn tx_time)
+    : rx_time_(std::move(rx_time)),
+      now_(std::move(now)),
+      tx_time_(std::move(tx_time)),
+      state_(initial) {
     try {
         for (unsigned i = 0; i < count; ++i) {
             auto w = std::make_unique<Worker>();
@@ -38,8 +41,12 @@ ServerWorkers::ServerWorkers(unsigned count, const io::LoopOptions& loop_options
             ref.state_generation = generation_.load();
             for (io::UdpOptions o : binds) {
                 o.reuse_port = true;
+                o.tx_timestamps_on_request = o.tx_timestamps_on_request && tx_time_;
                 ref.sockets.push_back(ref.loop->open_udp(
-                    o, [this, &ref](const io::ReceivedDatagram& d) { on_datagram(ref, d); }));
+                    o, [this, &ref](const io::ReceivedDatagram& d) { on_datagram(ref, d); },
+                    [this, &ref](const io::TxTimestamp& t) {
+                        ref.tx_stamps.stamped(t, *ref.server, tx_time_);
+                    }));
             }
             int pair[2];
             if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, pair) != 0)
@@ -100,6 +107,8 @@ void ServerWorkers::add_counters(ntp::ServerCounters& total) const {
         total.nts_nak += c.nts_nak;
         total.nts_dropped += c.nts_dropped;
         total.extension_fields_ignored += c.extension_fields_ignored;
+        total.interleaved += c.interleaved;
+        total.tx_stamps += c.tx_stamps;
     }
 }
 
@@ -127,7 +136,8 @@ void ServerWorkers::on_datagram(Worker& w, const io::ReceivedDatagram& d) {
         w.state_generation = gen;
     }
     if (w.nts) w.nts->refresh();
-    answer_request(*w.server, *w.loop, d, rx_time_(d), now_(), w.state, nullptr, &w.latency);
+    answer_request(*w.server, *w.loop, d, rx_time_(d), now_(), w.state, nullptr, &w.latency,
+                   tx_time_ ? &w.tx_stamps : nullptr);
     if (!w.publish_armed) {
         w.publish_armed = true;
         w.loop->add_timer_after(1s, [this, &w] { publish_counters(w); });

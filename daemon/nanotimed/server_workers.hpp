@@ -36,6 +36,7 @@
 #include "io/event_loop.hpp"
 #include "metrics/histogram.hpp"
 #include "nanotimed/server_nts.hpp"
+#include "nanotimed/server_reply.hpp"
 #include "server/ntp_server.hpp"
 
 namespace nanotime::daemon {
@@ -54,7 +55,8 @@ class ServerWorkers {
     ServerWorkers(unsigned count, const io::LoopOptions& loop_options,
                   const std::vector<io::UdpOptions>& binds, const ServerFactory& make_server,
                   RxTimeFn rx_time, NowFn now, const ntp::SystemState& initial,
-                  SharedKeyStore* nts_keys = nullptr, ntp::RandomSource* random = nullptr);
+                  SharedKeyStore* nts_keys = nullptr, ntp::RandomSource* random = nullptr,
+                  TxTimeFn tx_time = {});
     ~ServerWorkers();  // stops and joins the threads
     ServerWorkers(const ServerWorkers&) = delete;
     ServerWorkers& operator=(const ServerWorkers&) = delete;
@@ -88,6 +90,7 @@ class ServerWorkers {
         nts::NtsServerCounters nts_published;
         uint64_t truncated_published = 0;  // the loop's LoopStats::datagrams_truncated
         metrics::AtomicHistogram latency{metrics::latency_buckets()};  // written by its thread
+        PendingTxStamps tx_stamps;  // its interleaved replies (with tx_time_)
     };
 
     void on_datagram(Worker& w, const io::ReceivedDatagram& d);
@@ -95,6 +98,7 @@ class ServerWorkers {
 
     RxTimeFn rx_time_;
     NowFn now_;
+    TxTimeFn tx_time_;  // empty: the workers ask for no kernel TX stamps
     std::mutex state_mutex_;
     ntp::SystemState state_;
     std::atomic<uint64_t> generation_{1};

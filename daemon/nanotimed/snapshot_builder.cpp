@@ -73,6 +73,8 @@ void fill_server_stats(const SnapshotInputs& in, ctl::ServerStatsInfo& s) {
         s.ntp_denied = c.denied;
         s.ntp_rate_limited = c.rate_limited_kod + c.rate_limited_dropped;
         s.ntp_malformed = c.malformed + c.wrong_mode;
+        s.ntp_interleaved = c.interleaved;
+        s.ntp_tx_stamps = c.tx_stamps;
         s.nts_dropped = c.nts_dropped;
         const nts::NtsServerCounters n = in.server->nts_counters();
         s.nts = in.nts_keys != nullptr;
@@ -264,6 +266,11 @@ ctl::DaemonSnapshot build_snapshot(const SnapshotInputs& in) {
             tr.reference_name = si.name + " (" + si.address + ")";
         }
         si.nts = src.uses_nts();
+        if (const auto& x = src.last_exchange()) {
+            si.last_interleaved = x->kind.interleaved;
+            si.tx_timestamp_source = ntp::stamp_source_name(x->kind.transmit);
+            si.rx_timestamp_source = ntp::stamp_source_name(x->kind.receive);
+        }
         snap.sources.push_back(si);
         if (si.nts) snap.authdata.push_back(authdata_view(src, in.driver, si, t));
 

@@ -9,6 +9,8 @@
 namespace nanotime::ntp {
 namespace {
 
+constexpr uint64_t kReceiveMark = 1;  // the low bit of our receive fields
+
 // Smallest poll exponent (log2 s) whose interval is at least @interval.
 int8_t poll_for(Nanoseconds interval) {
     int8_t poll = 0;
@@ -27,6 +29,13 @@ bool ServerConfig::uses_privileged_port() const {
 
 NtpServer::NtpServer(ServerConfig config, RandomSource& random) : config_(std::move(config)) {
     if (config_.rate_limit) rate_limiter_.emplace(*config_.rate_limit, random);
+    if (config_.interleaved) interleaved_.emplace(config_.interleaved_memory, random);
+}
+
+void NtpServer::transmitted(const IpAddress& client, NtpTimestamp receive_field,
+                            NtpInstant transmit, StampSource source) {
+    if (interleaved_ && interleaved_->update_transmit(client, receive_field, transmit, source))
+        ++counters_.tx_stamps;
 }
 
 ServerResponse NtpServer::handle(std::span<const uint8_t> request, const SocketAddress& client,
@@ -86,8 +95,11 @@ ServerResponse NtpServer::handle(std::span<const uint8_t> request, const SocketA
     reply.poll = std::clamp<int8_t>(query.poll, kMinPoll, kMaxPoll);
     reply.precision = system.precision;
     reply.origin_time = query.transmit_time;
-    reply.receive_time = receive_time.to_timestamp();
-    reply.transmit_time = transmit_time.to_timestamp();
+    // The low bits mark which of our timestamps a request's origin field
+    // echoes (2^-32 s, below any clock's precision): a set one is a receive
+    // field, so only those requests can be interleaved.
+    reply.receive_time = NtpTimestamp{receive_time.to_timestamp().raw | kReceiveMark};
+    reply.transmit_time = NtpTimestamp{transmit_time.to_timestamp().raw & ~kReceiveMark};
 
     if (rate_limiter_) {
         switch (rate_limiter_->check(client.ip, receive_time)) {
@@ -130,7 +142,26 @@ ServerResponse NtpServer::handle(std::span<const uint8_t> request, const SocketA
     reply.root_dispersion =
         to_short(from_seconds(std::min(system.root_dispersion_at(transmit_time), 65536.0)));
     if (system.has_reference_time) reply.reference_time = system.reference_time.to_timestamp();
-    if (finish(reply, ServerDecision::Reply)) ++counters_.replied;
+    // Interleaved: NTPv4, an origin that is one of our receive fields, and a
+    // receive field unlike the transmit field (a client in basic mode sends
+    // both equal, or zero). Basic-mode requests skip all of this.
+    if (interleaved_ && query.version == 4 && (query.origin_time.raw & kReceiveMark) != 0 &&
+        query.receive_time != query.transmit_time) {
+        if (const auto earlier = interleaved_->take(client.ip, query.origin_time)) {
+            reply.origin_time = query.receive_time;
+            reply.transmit_time =
+                NtpTimestamp{earlier->transmit.to_timestamp().raw & ~kReceiveMark};
+            response.interleaved = true;
+            response.transmit_source = earlier->source;
+        }
+        interleaved_->save(client.ip, reply.receive_time, transmit_time);
+        response.wants_tx_stamp = true;
+        response.receive_field = reply.receive_time;
+    }
+    if (finish(reply, ServerDecision::Reply)) {
+        ++counters_.replied;
+        if (response.interleaved) ++counters_.interleaved;
+    }
     return response;
 }
 

@@ -12,6 +12,14 @@
 // limit that would send it a RATE kiss-o'-death drops it instead. Extension
 // fields the server does not know are ignored (RFC 7822 §3). The parse is
 // allocation-free.
+//
+// Interleaved basic mode (interleaved_table.hpp): a request whose origin
+// field is the receive field of one of our earlier replies to that client
+// (receive fields carry a set low bit, transmit fields a clear one, as
+// chrony's do) is answered with the earlier reply's transmit time, the
+// kernel's stamp when the caller handed one to transmitted(). Such replies
+// ask the caller for their kernel transmit stamp (wants_tx_stamp); replies
+// to basic-mode requests never do.
 #pragma once
 
 #include <array>
@@ -23,6 +31,7 @@
 #include "nts/nts_server.hpp"
 #include "packet/packet.hpp"
 #include "server/access_list.hpp"
+#include "server/interleaved_table.hpp"
 #include "server/rate_limiter.hpp"
 #include "server/server_counters.hpp"
 
@@ -37,6 +46,10 @@ struct ServerConfig {
     int workers = 1;
     AccessList access;                          // empty: answer nobody
     std::optional<RateLimitConfig> rate_limit;  // nothing: no limiting
+    // Answer interleaved requests; the table's size budget (split across
+    // workers like the rate limiter's).
+    bool interleaved = true;
+    size_t interleaved_memory = size_t{256} * 1024;
 
     bool enabled() const { return !listen.empty(); }
     bool uses_privileged_port() const;  // any listen port < 1024
@@ -54,6 +67,14 @@ struct ServerResponse {
     // Valid unless Drop; left uninitialised: only the first length octets
     // are ever written or read (no 2 KiB clear per request).
     std::array<uint8_t, kMaxReplyLength> packet;
+    // Interleaved mode: the reply carries an earlier reply's transmit time,
+    // taken by transmit_source.
+    bool interleaved = false;
+    StampSource transmit_source = StampSource::Daemon;
+    // The caller should have the kernel stamp this reply's transmission and
+    // hand the stamp to NtpServer::transmitted() with receive_field.
+    bool wants_tx_stamp = false;
+    NtpTimestamp receive_field;  // the reply's receive field, as sent
 
     std::span<const uint8_t> bytes() const {
         return decision == ServerDecision::Drop ? std::span<const uint8_t>()
@@ -75,12 +96,22 @@ class NtpServer {
                           NtpInstant receive_time, NtpInstant transmit_time,
                           const SystemState& system);
 
+    // The kernel's (@source Kernel) or NIC's transmit stamp of the reply
+    // to @client whose receive field was @receive_field (a reply that
+    // wanted one), on the same timescale as transmit_time.
+    void transmitted(const IpAddress& client, NtpTimestamp receive_field, NtpInstant transmit,
+                     StampSource source);
+
     const ServerCounters& counters() const { return counters_; }
+    const InterleavedTable* interleaved_table() const {
+        return interleaved_ ? &*interleaved_ : nullptr;
+    }
     const RateLimiter* rate_limiter() const { return rate_limiter_ ? &*rate_limiter_ : nullptr; }
 
   private:
     ServerConfig config_;
     std::optional<RateLimiter> rate_limiter_;
+    std::optional<InterleavedTable> interleaved_;
     ServerCounters counters_;
     nts::NtsServer* nts_ = nullptr;
 };

@@ -4,21 +4,9 @@
 #include <cstring>
 
 namespace nanotime::ntp {
-namespace {
-
-std::array<uint8_t, 16> random_key(RandomSource& random) {
-    std::array<uint8_t, 16> key;
-    for (size_t half = 0; half < 2; ++half) {
-        const uint64_t bits = random.next_u64();
-        std::memcpy(key.data() + 8 * half, &bits, 8);
-    }
-    return key;
-}
-
-}  // namespace
 
 RateLimiter::RateLimiter(RateLimitConfig config, RandomSource& random)
-    : config_(config), hash_(random_key(random)) {
+    : config_(config), hash_(random_siphash_key(random)) {
     const size_t budget_entries = std::max<size_t>(config_.memory_bytes / sizeof(Entry), kWays);
     while (buckets_ * 2 * kWays <= budget_entries) buckets_ *= 2;
     entries_.resize(buckets_ * kWays);

@@ -23,6 +23,8 @@ struct ServerCounters {
                                         // nts::NtsServerCounters for why)
     // Informational:
     uint64_t extension_fields_ignored = 0;  // unknown fields in answered requests
+    uint64_t interleaved = 0;               // replies in interleaved mode (part of replied)
+    uint64_t tx_stamps = 0;                 // kernel transmit stamps kept for interleaved replies
 };
 
 }  // namespace nanotime::ntp

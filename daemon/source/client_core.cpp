@@ -249,7 +249,8 @@ ClientActions ClientCore::handle_source_timer(SourceId id, NtpInstant now, Rando
 }
 
 ClientActions ClientCore::handle_packet(uint64_t request_id, std::span<const uint8_t> bytes,
-                                        NtpInstant receive_time, RandomSource& random) {
+                                        NtpInstant receive_time, RandomSource& random,
+                                        StampSource receive_source) {
     ClientActions out;
     auto request = requests_.find(request_id);
     if (request == requests_.end()) return out;  // late or unknown: nobody is waiting
@@ -257,8 +258,8 @@ ClientActions ClientCore::handle_packet(uint64_t request_id, std::span<const uin
     auto it = sources_.find(id);
     if (it == sources_.end()) return out;
     bool select = false;
-    apply(id, it->second.source->handle_packet(bytes, request_id, receive_time), receive_time,
-          random, out, select);
+    apply(id, it->second.source->handle_packet(bytes, request_id, receive_time, receive_source),
+          receive_time, random, out, select);
     if (auto still = sources_.find(id);
         still != sources_.end() && !still->second.source->outstanding_request()) {
         requests_.erase(request_id);

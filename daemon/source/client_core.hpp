@@ -137,8 +137,10 @@ class ClientCore {
     void remove_pool(PoolId id, NtpInstant now, ClientActions& out);
 
     ClientActions handle_source_timer(SourceId id, NtpInstant now, RandomSource& random);
+    // @receive_source: whether @receive_time is the kernel's stamp.
     ClientActions handle_packet(uint64_t request_id, std::span<const uint8_t> bytes,
-                                NtpInstant receive_time, RandomSource& random);
+                                NtpInstant receive_time, RandomSource& random,
+                                StampSource receive_source = StampSource::Kernel);
     // A reading of refclock @id from its driver (kept for its next poll).
     void handle_refclock_sample(SourceId id, const RefclockSample& sample);
     // A PPS edge of pulse refclock @id at local time @edge: its second

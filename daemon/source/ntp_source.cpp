@@ -155,7 +155,7 @@ SourceActions NtpSource::handle_timer(NtpInstant now, RandomSource& random) {
 }
 
 SourceActions NtpSource::handle_packet(std::span<const uint8_t> bytes, uint64_t request_id,
-                                       NtpInstant receive_time) {
+                                       NtpInstant receive_time, StampSource receive_source) {
     SourceActions actions;
     if (demobilized_) return actions;
     if (uses_nts()) {
@@ -259,15 +259,16 @@ SourceActions NtpSource::handle_packet(std::span<const uint8_t> bytes, uint64_t 
     // of its sample.
     const std::optional<PreviousExchange> before = previous_;
     if (config_.xleave) {
-        previous_ = PreviousExchange{request.sent, h.receive_time, receive_time,
-                                     receive_time.to_timestamp(), request.kernel_tx_timestamp};
+        previous_ = PreviousExchange{request.sent,        h.receive_time,
+                                     receive_time,        receive_time.to_timestamp(),
+                                     request.sent_source, receive_source};
     }
     // Basic: t1..t4 of this exchange. Interleaved: of the previous one, its
     // t3 (taken after that reply left) in this reply's transmit field.
     NtpInstant sent = request.sent;
     NtpInstant received = receive_time;
     NtpTimestamp server_receive = h.receive_time;
-    bool kernel_tx_timestamp = request.kernel_tx_timestamp;
+    ExchangeKind kind{false, request.sent_source, receive_source};
     if (interleaved_reply) {
         if (!before) {
             ++counters_.invalid_timestamps;
@@ -276,7 +277,7 @@ SourceActions NtpSource::handle_packet(std::span<const uint8_t> bytes, uint64_t 
         sent = before->sent;
         received = before->received;
         server_receive = before->server_receive;
-        kernel_tx_timestamp = before->kernel_tx_timestamp;
+        kind = ExchangeKind{true, before->sent_source, before->received_source};
         // The server sent its reply after it received our request, and not
         // long after (kMaxTransmitLag): anything else pairs t3 with the wrong
         // exchange.
@@ -297,7 +298,7 @@ SourceActions NtpSource::handle_packet(std::span<const uint8_t> bytes, uint64_t 
                                                 config_.local_precision, h.precision);
     ++counters_.replies_accepted;
     last_exchange_ = LastExchange{h,        sent,   server_receive,    h.transmit_time,
-                                  received, sample, interleaved_reply, kernel_tx_timestamp};
+                                  received, sample, kind};
 
     // The offset belongs to the midpoint of the exchange on the local clock.
     const NtpInstant midpoint = sent + (received - sent) / 2;
@@ -322,7 +323,7 @@ bool NtpSource::handle_transmit_timestamp(uint64_t request_id, NtpInstant sent) 
     // The stamp is taken after the request was prepared, in the same second.
     if (lag < Nanoseconds(0) || lag > kMaxTransmitLag) return false;
     outstanding_->sent = sent;
-    outstanding_->kernel_tx_timestamp = true;
+    outstanding_->sent_source = StampSource::Kernel;
     ++counters_.kernel_tx_timestamps;
     return true;
 }

@@ -33,6 +33,7 @@
 #include "source/reachability.hpp"
 #include "source/selectable_source.hpp"
 #include "source/source_action.hpp"
+#include "time/stamp_source.hpp"
 #include "util/random.hpp"
 
 namespace nanotime::ntp {
@@ -55,6 +56,14 @@ struct SourceConfig {
     bool trust = false;
 
     friend bool operator==(const SourceConfig&, const SourceConfig&) = default;
+};
+
+// How the newest sample was measured (nanotimectl sources): in interleaved
+// mode or not, and where its t1 (transmit) and t4 (receive) came from.
+struct ExchangeKind {
+    bool interleaved = false;
+    StampSource transmit = StampSource::Daemon;
+    StampSource receive = StampSource::Daemon;
 };
 
 // Why replies were not used; monotonic counters for monitoring.
@@ -91,8 +100,7 @@ struct LastExchange {
     NtpTimestamp t3;  // reply sent, server clock
     NtpInstant t4;    // reply received, local clock
     OnWireSample sample;
-    bool interleaved = false;
-    bool kernel_tx_timestamp = false;  // t1 is the kernel's TX timestamp, not the daemon's
+    ExchangeKind kind;  // interleaved or not; where t1 and t4 came from
 };
 
 // NTS: consecutive unanswered polls after which the source asks for a new
@@ -121,9 +129,11 @@ class NtpSource final : public SelectableSource {
     // Arms the first poll after a short random delay (spreads sources).
     SourceActions start(RandomSource& random);
     SourceActions handle_timer(NtpInstant now, RandomSource& random);
-    // @receive_time: local clock when the reply arrived (kernel RX timestamp).
+    // @receive_time: local clock when the reply arrived (kernel RX timestamp;
+    // @receive_source says whether it was one).
     SourceActions handle_packet(std::span<const uint8_t> bytes, uint64_t request_id,
-                                NtpInstant receive_time);
+                                NtpInstant receive_time,
+                                StampSource receive_source = StampSource::Kernel);
     // The kernel's transmit timestamp of request @request_id (SO_TIMESTAMPING
     // from the error queue): replaces t1, which until then is the time the
     // request was prepared. Accepted only for the outstanding request and
@@ -185,7 +195,7 @@ class NtpSource final : public SelectableSource {
         // The daemon stepped the clock while it was out: its t1 is on the
         // old timescale and its t4 will be on the new one.
         bool across_step = false;
-        bool kernel_tx_timestamp = false;  // sent is the kernel's TX timestamp
+        StampSource sent_source = StampSource::Daemon;  // Kernel once its TX stamp came
     };
     // The last answered exchange, for interleaved mode: its t3 arrives with
     // the next reply.
@@ -194,7 +204,8 @@ class NtpSource final : public SelectableSource {
         NtpTimestamp server_receive;  // t2
         NtpInstant received;          // t4, local clock
         NtpTimestamp received_wire;   // t4 as sent back in the receive field
-        bool kernel_tx_timestamp = false;
+        StampSource sent_source = StampSource::Daemon;
+        StampSource received_source = StampSource::Daemon;
     };
 
     Nanoseconds next_interval(RandomSource& random) const;

@@ -6,6 +6,7 @@
 #include <openssl/params.h>
 
 #include <cstdlib>
+#include <cstring>
 
 #include "util/openssl_init.hpp"
 
@@ -27,6 +28,15 @@ EVP_MAC* siphash_algorithm() noexcept {
 }
 
 }  // namespace
+
+std::array<uint8_t, 16> random_siphash_key(RandomSource& random) {
+    std::array<uint8_t, 16> key;
+    for (size_t half = 0; half < 2; ++half) {
+        const uint64_t bits = random.next_u64();
+        std::memcpy(key.data() + 8 * half, &bits, 8);
+    }
+    return key;
+}
 
 void SipHash::Free::operator()(evp_mac_ctx_st* ctx) const {
     EVP_MAC_CTX_free(ctx);

@@ -12,9 +12,14 @@
 #include <memory>
 #include <span>
 
+#include "util/random.hpp"
+
 struct evp_mac_ctx_st;
 
 namespace nanotime::ntp {
+
+// A secret key drawn from @random (the tables' hashes).
+std::array<uint8_t, 16> random_siphash_key(RandomSource& random);
 
 class SipHash {
   public:

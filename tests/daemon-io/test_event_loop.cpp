@@ -228,6 +228,51 @@ TEST_P(EventLoopTest, TxTimestampCollectedOnDemand) {
     EXPECT_EQ(stamps.size(), 1u);
 }
 
+// tx_timestamps_on_request (the server's sockets): only the datagrams sent
+// with want_tx_timestamp are stamped, each stamp comes back with its own
+// token (the kernel counts OPT_ID keys for stamped datagrams only), and the
+// stamp request rides along with pktinfo on a wildcard socket.
+TEST_P(EventLoopTest, TxTimestampsOnlyForDatagramsThatAskForOne) {
+    UdpOptions so;
+    so.bind = ntp::SocketAddress::v4_any(0);
+    so.tx_timestamps_on_request = true;
+    uint64_t server = 0;
+    int requests = 0;
+    std::vector<uint64_t> stamped_tokens;
+    std::vector<TxTimestamp> stamps;
+    const int64_t before = realtime_ns();
+    server = loop_->open_udp(
+        so,
+        [&](const ReceivedDatagram& d) {
+            ASSERT_TRUE(d.local);
+            const bool want = requests++ % 2 == 1;
+            const uint64_t token = loop_->send_udp(server, d.peer, d.payload, &*d.local, want);
+            if (want) stamped_tokens.push_back(token);
+        },
+        [&](const TxTimestamp& t) { stamps.push_back(t); });
+    UdpOptions co;
+    co.bind = ntp::SocketAddress::v4_loopback(0);
+    int replies = 0;
+    const uint64_t client = loop_->open_udp(co, [&](const ReceivedDatagram&) { ++replies; });
+    ntp::SocketAddress to = ntp::SocketAddress::v4_loopback(loop_->local_address(server)->port);
+    for (int i = 0; i < 5; ++i) {
+        loop_->send_udp(client, to, bytes("q" + std::to_string(i)));
+        ASSERT_TRUE(run_until(*loop_, [&] { return replies == i + 1; }));
+    }
+    ASSERT_TRUE(run_until(*loop_, [&] { return stamps.size() >= 2; }));
+    run_until(
+        *loop_, [] { return false; }, std::chrono::milliseconds(30));
+    ASSERT_EQ(stamps.size(), 2u);
+    EXPECT_EQ(stamped_tokens.size(), 2u);
+    for (size_t i = 0; i < stamps.size(); ++i) {
+        EXPECT_EQ(stamps[i].token, stamped_tokens[i]);
+        ASSERT_TRUE(stamps[i].tx.software.has_value());
+        EXPECT_GE(to_ns(*stamps[i].tx.software), before);
+        EXPECT_LE(to_ns(*stamps[i].tx.software), realtime_ns());
+    }
+    EXPECT_EQ(loop_->stats().tx_timestamps, 2u);
+}
+
 // A datagram larger than the receive buffer (MSG_TRUNC) is never handed to
 // the socket's owner, whose answer would be to a request it never saw whole:
 // it is dropped and counted. The next datagram is delivered as usual.

@@ -4,6 +4,7 @@
 #include <arpa/inet.h>
 #include <gtest/gtest.h>
 #include <linux/errqueue.h>
+#include <linux/net_tstamp.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
 
@@ -201,6 +202,37 @@ TEST(Pktinfo, IPv4OnADualStackSocketIsMappedBothWays) {
     parse_rx_control(mapped.msg, d);
     ASSERT_TRUE(d.local);
     EXPECT_EQ(d.local->ip, ntp::IpAddress::v4(192, 0, 2, 44));
+}
+
+// The stamp request of an interleaved reply: SO_TIMESTAMPING with the
+// software TX record flag, after the pktinfo (IPv6's, the largest) or alone,
+// and left out when it does not fit.
+TEST(SendControl, StampRequestFollowsPktinfoAndFits) {
+    alignas(cmsghdr) uint8_t buf[kSendControlSize];
+    const auto from = ntp::SocketAddress::parse("2001:db8::7", 0);
+    const size_t len = build_send_control(from, AF_INET6, true, buf, sizeof buf);
+    EXPECT_EQ(len, kSendControlSize);
+    msghdr msg{};
+    msg.msg_control = buf;
+    msg.msg_controllen = len;
+    const cmsghdr* c = CMSG_FIRSTHDR(&msg);
+    ASSERT_NE(c, nullptr);
+    EXPECT_EQ(c->cmsg_type, IPV6_PKTINFO);
+    c = CMSG_NXTHDR(&msg, const_cast<cmsghdr*>(c));
+    ASSERT_NE(c, nullptr);
+    EXPECT_EQ(c->cmsg_level, SOL_SOCKET);
+    EXPECT_EQ(c->cmsg_type, SO_TIMESTAMPING);
+    int flags = 0;
+    std::memcpy(&flags, CMSG_DATA(c), sizeof flags);
+    EXPECT_EQ(flags, SOF_TIMESTAMPING_TX_SOFTWARE);
+
+    EXPECT_EQ(build_send_control(std::nullopt, AF_INET, true, buf, sizeof buf),
+              CMSG_SPACE(sizeof(int)));
+    EXPECT_EQ(build_send_control(std::nullopt, AF_INET, false, buf, sizeof buf), 0u);
+    EXPECT_EQ(build_send_control(from, AF_INET6, false, buf, sizeof buf),
+              CMSG_SPACE(sizeof(in6_pktinfo)));
+    EXPECT_EQ(build_send_control(from, AF_INET6, true, buf, kSendControlSize - 1),
+              CMSG_SPACE(sizeof(in6_pktinfo)));
 }
 
 TEST(TimerQueue, FiresInDeadlineOrderFifoOnTiesAndSkipsCancelled) {

@@ -395,6 +395,8 @@ TEST(NtpSource, InterleavedModeTakesTheTrueTransmitTimeOfThePreviousReply) {
     // Exchange 1: basic (nothing to interleave with yet).
     const NtpInstant s1 = kEpoch2026;
     auto e1 = poll(source, s1, random);
+    EXPECT_FALSE(source.last_exchange());
+    ASSERT_TRUE(source.handle_transmit_timestamp(e1.request.request_id, s1));  // t1 from the kernel
     const NtpHeader q1 = *parse_header(e1.request.packet);
     EXPECT_TRUE(q1.origin_time.is_zero());
     EXPECT_TRUE(q1.receive_time.is_zero());
@@ -403,9 +405,13 @@ TEST(NtpSource, InterleavedModeTakesTheTrueTransmitTimeOfThePreviousReply) {
     const NtpInstant t4_1 = s1 + 20 * ms + Nanoseconds(500'000);
     auto basic =
         source.handle_packet(make_reply(e1.request.packet, t2_1, left_1 - Nanoseconds(400'000)),
-                             e1.request.request_id, t4_1);
+                             e1.request.request_id, t4_1, StampSource::Daemon);
     auto u1 = actions_of<UpdateSystem>(basic);
     ASSERT_EQ(u1.size(), 1u);
+    ASSERT_TRUE(source.last_exchange());
+    EXPECT_FALSE(source.last_exchange()->kind.interleaved);
+    EXPECT_EQ(source.last_exchange()->kind.transmit, StampSource::Kernel);
+    EXPECT_EQ(source.last_exchange()->kind.receive, StampSource::Daemon);
     EXPECT_NEAR(u1[0].snapshot.statistics.offset, 0.0048, 1e-9);  // 200 us off
 
     // Exchange 2: the request names exchange 1 (origin = its t2, receive =
@@ -429,6 +435,10 @@ TEST(NtpSource, InterleavedModeTakesTheTrueTransmitTimeOfThePreviousReply) {
     EXPECT_EQ(source.counters().bad_header, 0u);
     ASSERT_EQ(u2.size(), 1u);
     EXPECT_EQ(source.counters().interleaved, 1u);
+    // Measured with exchange 1's t1 and t4, so their sources.
+    EXPECT_TRUE(source.last_exchange()->kind.interleaved);
+    EXPECT_EQ(source.last_exchange()->kind.transmit, StampSource::Kernel);
+    EXPECT_EQ(source.last_exchange()->kind.receive, StampSource::Daemon);
     // The newest sample is exchange 1's, now exact.
     EXPECT_NEAR(source.filter().stages()[0].offset, 0.005, 1e-9);
     EXPECT_EQ(source.filter().stages()[0].time, t4_1);  // when it arrived
@@ -441,6 +451,9 @@ TEST(NtpSource, InterleavedModeTakesTheTrueTransmitTimeOfThePreviousReply) {
     EXPECT_FALSE(answer(source, e3.request, s2 + from_seconds(64)).empty());
     EXPECT_EQ(source.counters().replies_accepted, 3u);
     EXPECT_EQ(source.counters().interleaved, 1u);
+    EXPECT_FALSE(source.last_exchange()->kind.interleaved);  // fell back to basic
+    EXPECT_EQ(source.last_exchange()->kind.transmit, StampSource::Daemon);
+    EXPECT_EQ(source.last_exchange()->kind.receive, StampSource::Kernel);
     // A reply that names neither the cookie nor our receive field is bogus.
     auto e4 = poll(source, s2 + from_seconds(128), random);
     auto forged = make_reply(e4.request.packet, kEpoch2026, kEpoch2026);

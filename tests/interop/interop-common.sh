@@ -186,9 +186,10 @@ start_nanotimed() {
 			printf '[[source]]\nserver = "%s"\nminpoll = 3\nmaxpoll = %s\niburst = true\n%s\n' \
 				"$s" "${nt_maxpoll:-4}" "${nt_source_extra:-}"
 		done
-		printf '[server]\nlisten = ["10.201.0.2:123", "[fd00:201::2]:123"]\n'
+		printf '[server]\nlisten = [%s]\n' "${nt_listen:-"\"10.201.0.2:123\", \"[fd00:201::2]:123\""}"
 		printf 'allow = ["10.201.0.0/24", "fd00:201::/64"]\n\n'
-		printf '[server.rate_limit]\ninterval = 0.5\nburst = 16\n\n'
+		printf '[server.rate_limit]\n%s\n\n' "${nt_rate_limit:-interval = 0.5
+burst = 16}"
 		printf '[clock]\nadjust = false\ndrift_file = ""\nleap_seconds_file = "%s"\n\n' \
 			"$here/../daemon/data/leap-seconds.list"
 		printf '[control]\nsocket = "%s"\n\n' "$work/nanotimed.sock"

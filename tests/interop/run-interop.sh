@@ -17,6 +17,17 @@
 #   chronyd-client  chronyd -Q (up) measures nanotimed (dn), which serves
 #                   what it takes from chronyd (up)
 #   ntpdig-client   ntpdig (up) queries nanotimed (dn), ditto
+#   chronyd-xleave-server
+#                   nanotimed (dn) with xleave = true follows chronyd (up):
+#                   its newest samples must be interleaved, with kernel
+#                   TX/RX stamps (nanotimectl sources)
+#   chronyd-xleave-client
+#                   a chronyd client (up) polls nanotimed (dn) every 0.25 s
+#                   at two addresses, one with xleave: chronyc ntpdata must
+#                   show the xleave one interleaved with kernel stamps, and
+#                   nanotimed must count interleaved replies; the offset RMS
+#                   and delay jitter of both (chronyd's measurements log)
+#                   are printed side by side
 #   chronyd-views   nanotimed (dn) and a chronyd stratum 2 beside it (dn,
 #                   10.201.0.4) both follow chronyd (up); a chronyd client
 #                   (up, 10.201.0.3) polls both. The root delay and
@@ -40,7 +51,8 @@ here=$(cd "$(dirname "$0")" && pwd)
 . "$here/interop-common.sh"
 
 case $scenario in
-chronyd-server | chronyd-client | ntpdig-client | ntpd-server | chronyd-views) ;;
+chronyd-server | chronyd-client | ntpdig-client | ntpd-server | chronyd-views | \
+	chronyd-xleave-server | chronyd-xleave-client) ;;
 *) fail "unknown scenario $scenario" ;;
 esac
 if [ "$scenario" = ntpdig-client ]; then
@@ -167,6 +179,110 @@ ntpdig-client)
 			sys.exit(0 if ok else 1)
 		PY
 	done
+	;;
+chronyd-xleave-server)
+	start_chronyd_server
+	nt_source_extra='xleave = true' nt_maxpoll=3 start_nanotimed 10.201.0.1
+	wait_synchronised 1
+	# Two more polls (8 s) so that the newest samples are interleaved ones.
+	sleep 17
+	ctl sources >"$work/sources.json"
+	ctl sourcestats >"$work/sourcestats.json"
+	in_dn "$nanotimectl" -s "$work/nanotimed.sock" sources | sed 's/^/interop: /'
+	python3 - "$work/sources.json" "$work/sourcestats.json" "$scenario/$backend" <<-'PY' ||
+		import json, sys
+		s = json.load(open(sys.argv[1]))["sources"][0]
+		t = json.load(open(sys.argv[2]))["sourcestats"][0]
+		print(f"interop: {sys.argv[3]}: nanotimed xleave -> chronyd: {t['interleaved']} of "
+		      f"{t['replies']} samples interleaved; newest: interleaved {s['last_interleaved']}, "
+		      f"TX {s['tx_timestamp_source']}, RX {s['rx_timestamp_source']}, "
+		      f"offset {s['offset_s'] * 1e6:+.1f} us, delay {s['delay_s'] * 1e6:.1f} us")
+		ok = (t["interleaved"] >= 2 and s["last_interleaved"] and s["tx_timestamp_source"] == "kernel"
+		      and s["rx_timestamp_source"] == "kernel" and abs(s["offset_s"]) < 1e-3)
+		sys.exit(0 if ok else 1)
+	PY
+		fail "nanotimed's samples from chronyd are not interleaved"
+	;;
+chronyd-xleave-client)
+	rundir=$(mktemp -d /tmp/nt-iop.XXXXXX)
+	mkdir -m 700 "$rundir/client"
+	chmod 700 "$rundir"
+	client_sock=$rundir/client/chronyd.sock
+	ip -n "$ns_dn" addr add 10.201.0.5/24 dev veth-dn
+	ip -n "$ns_up" addr add 10.201.0.3/24 dev veth-up
+	start_chronyd_server
+	# Two addresses, so that one chronyd polls the same server both ways;
+	# 8 requests a second from one client: no rate limit.
+	nt_listen='"10.201.0.2:123", "10.201.0.5:123"' nt_rate_limit='enabled = false' \
+		start_nanotimed 10.201.0.1
+	wait_synchronised 1
+	cat >"$work/chronyd-client.conf" <<-CONF
+		server 10.201.0.2 xleave minpoll -2 maxpoll -2
+		server 10.201.0.5 minpoll -2 maxpoll -2
+		bindacqaddress 10.201.0.3
+		port 0
+		cmdport 0
+		bindcmdaddress $client_sock
+		logdir $work
+		log measurements
+		pidfile $work/chronyd-client.pid
+	CONF
+	start_chronyd "$ns_up" client -4
+	sleep 20
+	in_up chronyc -h "$client_sock" -n ntpdata >"$work/ntpdata.txt" 2>>"$work/chronyc.log" ||
+		fail "chronyc ntpdata failed"
+	ctl serverstats >"$work/serverstats.json"
+	python3 - "$work/ntpdata.txt" "$work/measurements.log" "$work/serverstats.json" \
+		"$scenario/$backend" <<-'PY' || fail "no interleaved exchanges with nanotimed"
+		import json, math, re, statistics, sys
+		blocks = open(sys.argv[1]).read().split("\n\n")
+		data = {}
+		for b in blocks:
+		    m = re.search(r"Remote address\s*:\s*(\S+)", b)
+		    if m:
+		        data[m.group(1)] = dict(re.findall(r"^(.+?)\s*:\s*(.*)$", b, re.M))
+		tag = sys.argv[4]
+		ok = True
+		for addr, want in (("10.201.0.2", "Yes"), ("10.201.0.5", "No")):
+		    d = data.get(addr, {})
+		    print(f"interop: {tag}: chronyc ntpdata {addr}: Interleaved {d.get('Interleaved')}, "
+		          f"TX timestamping {d.get('TX timestamping')}, RX timestamping {d.get('RX timestamping')}, "
+		          f"valid RX {d.get('Total valid RX')}/{d.get('Total TX')}")
+		    if d.get("Interleaved") != want:
+		        print(f"{addr}: Interleaved is {d.get('Interleaved')}, want {want}", file=sys.stderr)
+		        ok = False
+		    if d.get("TX timestamping") != "Kernel":
+		        print(f"{addr}: TX timestamping {d.get('TX timestamping')}", file=sys.stderr)
+		        ok = False
+		# measurements.log: date time address leap stratum tests(3) polls(2)
+		# score offset delay dispersion root-delay root-dispersion refid
+		# mode+B/I local-TX-source local-RX-source
+		rows = {}
+		for line in open(sys.argv[2]):
+		    f = line.split()
+		    if len(f) < 20 or not re.match(r"\d{4}-", f[0]):
+		        continue
+		    rows.setdefault(f[2], []).append((float(f[11]), float(f[12]), f[17][1:] + f[18]))
+		for addr, name in (("10.201.0.5", "basic"), ("10.201.0.2", "interleaved")):
+		    r = rows.get(addr, [])[4:]  # past the start
+		    if len(r) < 20:
+		        print(f"{addr}: {len(r)} measurements", file=sys.stderr)
+		        ok = False
+		        continue
+		    offs = [x[0] for x in r]
+		    dels = [x[1] for x in r]
+		    modes = ",".join(sorted(set(x[2] for x in r)))
+		    print(f"interop: {tag}: chronyd -> nanotimed {name} ({addr}): {len(r)} samples, modes {modes}, "
+		          f"offset RMS {math.sqrt(sum(o * o for o in offs) / len(offs)) * 1e6:.2f} us, "
+		          f"delay mean {statistics.mean(dels) * 1e6:.2f} us, "
+		          f"delay jitter (std dev) {statistics.pstdev(dels) * 1e6:.2f} us")
+		s = json.load(open(sys.argv[3]))
+		print(f"interop: {tag}: nanotimed: {s['ntp_interleaved']} interleaved replies, "
+		      f"{s['ntp_tx_stamps']} kernel TX stamps, {s['ntp_responded']} answered")
+		if s["ntp_interleaved"] < 10 or s["ntp_tx_stamps"] < 10:
+		    ok = False
+		sys.exit(0 if ok else 1)
+	PY
 	;;
 chronyd-views)
 	t0=$SECONDS

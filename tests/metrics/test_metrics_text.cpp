@@ -99,6 +99,8 @@ TEST(MetricsText, ServerSectionsOnlyWhenServing) {
     d.server.nts_dropped = 1;
     d.server.rate_limited_kod = 1;
     d.server.rate_limited_dropped = 1;
+    d.server.interleaved = 3;
+    d.server.tx_stamps = 2;
     d.server_latency = Histogram(latency_buckets()).data();
     d.snapshot.serverstats.nts_ke = true;
     d.snapshot.serverstats.ke_keys_issued = 4;
@@ -113,6 +115,8 @@ TEST(MetricsText, ServerSectionsOnlyWhenServing) {
     EXPECT_TRUE(has_line(t, "nanotime_server_accepted_packets_total 5"));
     EXPECT_TRUE(has_line(t, "nanotime_server_ignored_packets_total 3"));
     EXPECT_TRUE(has_line(t, "nanotime_server_rate_limited_packets_total 2"));
+    EXPECT_TRUE(has_line(t, "nanotime_server_interleaved_packets_total 3"));
+    EXPECT_TRUE(has_line(t, "nanotime_server_tx_timestamps_total 2"));
     EXPECT_TRUE(has_line(t, "nanotime_server_request_latency_seconds_bucket{le=\"+Inf\"} 0"));
     EXPECT_TRUE(has_line(t, "nanotime_nts_ke_handshakes_total 4"));
     EXPECT_TRUE(has_line(t, "nanotime_nts_ke_failures_total{reason=\"tls_failed\"} 2"));
