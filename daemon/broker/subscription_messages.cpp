@@ -136,31 +136,15 @@ class Fields {
 };
 
 // The body parsed as a JSON object with a string "type", nesting bounded.
-// Returns the type or sets @error.
 std::optional<json> parse_object(std::string_view body, std::string& error) {
-    bool too_deep = false;
-    const json::parser_callback_t depth_limit = [&too_deep](int depth, json::parse_event_t, json&) {
-        if (depth > kMaxMessageDepth) {
-            too_deep = true;
-            return false;  // discard: the deep value is never built
-        }
-        return true;
-    };
-    json j = json::parse(body, depth_limit, false);
-    if (too_deep) {
-        error = "message nested deeper than " + std::to_string(kMaxMessageDepth) + " levels";
-        return std::nullopt;
-    }
-    if (j.is_discarded()) {
-        error = "message is not valid JSON (UTF-8)";
-        return std::nullopt;
-    }
-    if (!j.is_object()) {
+    std::optional<json> j = parse_json_bounded(body, error);
+    if (!j) return std::nullopt;
+    if (!j->is_object()) {
         error = "message is not a JSON object";
         return std::nullopt;
     }
-    const auto type = j.find("type");
-    if (type == j.end() || !type->is_string()) {
+    const auto type = j->find("type");
+    if (type == j->end() || !type->is_string()) {
         error = "message has no string \"type\"";
         return std::nullopt;
     }
@@ -259,6 +243,27 @@ struct BrokerSerialiser {
 };
 
 }  // namespace
+
+std::optional<json> parse_json_bounded(std::string_view text, std::string& error) {
+    bool too_deep = false;
+    const json::parser_callback_t depth_limit = [&too_deep](int depth, json::parse_event_t, json&) {
+        if (depth > kMaxMessageDepth) {
+            too_deep = true;
+            return false;  // discard: the deep value is never built
+        }
+        return true;
+    };
+    json j = json::parse(text, depth_limit, false);
+    if (too_deep) {
+        error = "message nested deeper than " + std::to_string(kMaxMessageDepth) + " levels";
+        return std::nullopt;
+    }
+    if (j.is_discarded()) {
+        error = "message is not valid JSON (UTF-8)";
+        return std::nullopt;
+    }
+    return j;
+}
 
 Parsed<DaemonMessage> parse_daemon_message(std::string_view body) {
     std::string error;

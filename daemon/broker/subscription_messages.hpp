@@ -99,6 +99,11 @@ struct Parsed {
     std::string error;  // empty when message is set
 };
 
+// Any JSON text, nesting bounded by kMaxMessageDepth (the deep part is never
+// built); none with @error set when it is not valid JSON or too deep. Also
+// what the broker's API parses request bodies with.
+std::optional<nlohmann::json> parse_json_bounded(std::string_view text, std::string& error);
+
 // One frame's body, as the broker reads it (daemon → broker messages only).
 Parsed<DaemonMessage> parse_daemon_message(std::string_view body);
 // One frame's body, as the daemon reads it (broker → daemon messages only).
