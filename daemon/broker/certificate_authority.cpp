@@ -111,6 +111,20 @@ void set_validity(X509* cert, int64_t now, int64_t not_before, unsigned days) {
         throw std::runtime_error(openssl_reason("validity"));
 }
 
+// A new EC P-256 key (EVP_EC_gen is a variadic macro: nanotimed forwards
+// only plain functions to the OpenSSL it loads on demand).
+EVP_PKEY* new_p256_key() {
+    EVP_PKEY_CTX* ctx = EVP_PKEY_CTX_new_from_name(nullptr, "EC", nullptr);
+    EVP_PKEY* key = nullptr;
+    if (ctx == nullptr || EVP_PKEY_keygen_init(ctx) != 1 ||
+        EVP_PKEY_CTX_set_group_name(ctx, "P-256") != 1 || EVP_PKEY_generate(ctx, &key) != 1) {
+        EVP_PKEY_CTX_free(ctx);
+        throw std::runtime_error(openssl_reason("key generation"));
+    }
+    EVP_PKEY_CTX_free(ctx);
+    return key;
+}
+
 std::string fingerprint(X509* cert) {
     unsigned char digest[EVP_MAX_MD_SIZE];
     unsigned int length = 0;
@@ -167,8 +181,7 @@ IssuedCertificate CertificateAuthority::issue(std::string_view name, Role role, 
     IssuedCertificate out;
     Ptr<EVP_PKEY> key;
     if (csr_pem.empty()) {
-        key.reset(EVP_EC_gen("P-256"));
-        if (!key) throw std::runtime_error(openssl_reason("key generation"));
+        key.reset(new_p256_key());
         out.private_key_pem = key_text(key.get());
     } else {
         Ptr<BIO> b = memory(csr_pem);
@@ -213,7 +226,7 @@ IssuedCertificate CertificateAuthority::issue(std::string_view name, Role role, 
 
 CertificateAuthority::Pem CertificateAuthority::create(std::string_view name, int64_t now,
                                                        unsigned days) {
-    Ptr<EVP_PKEY> key(EVP_EC_gen("P-256"));
+    Ptr<EVP_PKEY> key(new_p256_key());
     Ptr<X509> cert(X509_new());
     if (!key || !cert || X509_set_version(cert.get(), X509_VERSION_3) != 1)
         throw std::runtime_error(openssl_reason("CA certificate"));

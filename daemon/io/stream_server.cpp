@@ -271,6 +271,13 @@ std::optional<PeerCertificate> StreamServer::peer_certificate(uint64_t conn) con
     return it->second.tls->peer_certificate();
 }
 
+size_t StreamServer::queued_bytes(uint64_t conn) const {
+    auto it = core_->sessions.find(conn);
+    if (it == core_->sessions.end()) return 0;
+    return core_->loop.stream_queued_bytes(conn) +
+           (it->second.tls ? it->second.tls->held_bytes() : 0);
+}
+
 std::optional<ntp::SocketAddress> StreamServer::peer_address(uint64_t conn) const {
     auto it = core_->sessions.find(conn);
     if (it == core_->sessions.end()) return std::nullopt;
