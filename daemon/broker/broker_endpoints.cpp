@@ -177,15 +177,16 @@ json member_json(const MemberInfo& m, bool connected, bool with_state) {
 }
 
 void add_token_endpoints(BrokerApi& api) {
-    api.add_endpoint("GET", "/v1/tokens",
-                     std::make_shared<SimpleEndpoint>(Role::Admin, [&api](const Call&, ReplyFn r) {
-                         json list = json::array();
-                         for (const auto& t : api.store().list_tokens()) list.push_back(to_json(t));
-                         r(Reply{json_response(200, {{"tokens", list}})});
-                     }));
+    api.add_endpoint(
+        "GET", "/v1/tokens",
+        std::make_shared<SimpleEndpoint>(Role::Admin, [&api](const Call&, const ReplyFn& r) {
+            json list = json::array();
+            for (const auto& t : api.store().list_tokens()) list.push_back(to_json(t));
+            r(Reply{json_response(200, {{"tokens", list}})});
+        }));
     api.add_endpoint(
         "POST", "/v1/tokens",
-        std::make_shared<SimpleEndpoint>(Role::Admin, [&api](const Call& call, ReplyFn r) {
+        std::make_shared<SimpleEndpoint>(Role::Admin, [&api](const Call& call, const ReplyFn& r) {
             std::string why;
             const auto body = body_object(call.request, {"name", "role", "expires_in"}, why);
             std::optional<Role> role;
@@ -223,7 +224,7 @@ void add_token_endpoints(BrokerApi& api) {
         }));
     api.add_endpoint(
         "DELETE", "/v1/tokens/{id}",
-        std::make_shared<SimpleEndpoint>(Role::Admin, [&api](const Call& call, ReplyFn r) {
+        std::make_shared<SimpleEndpoint>(Role::Admin, [&api](const Call& call, const ReplyFn& r) {
             const auto id = to_integer(call.params.at(0));
             const std::string target = "token:" + call.params.at(0).substr(0, 20);
             if (!id || !api.store().revoke_token(*id, call.now_ms / 1000)) {
@@ -237,16 +238,16 @@ void add_token_endpoints(BrokerApi& api) {
 }
 
 void add_certificate_endpoints(BrokerApi& api) {
-    api.add_endpoint("GET", "/v1/certificates",
-                     std::make_shared<SimpleEndpoint>(Role::Admin, [&api](const Call&, ReplyFn r) {
-                         json list = json::array();
-                         for (const auto& c : api.store().list_certificates())
-                             list.push_back(to_json(c));
-                         r(Reply{json_response(200, {{"certificates", list}})});
-                     }));
+    api.add_endpoint(
+        "GET", "/v1/certificates",
+        std::make_shared<SimpleEndpoint>(Role::Admin, [&api](const Call&, const ReplyFn& r) {
+            json list = json::array();
+            for (const auto& c : api.store().list_certificates()) list.push_back(to_json(c));
+            r(Reply{json_response(200, {{"certificates", list}})});
+        }));
     api.add_endpoint(
         "POST", "/v1/certificates",
-        std::make_shared<SimpleEndpoint>(Role::Admin, [&api](const Call& call, ReplyFn r) {
+        std::make_shared<SimpleEndpoint>(Role::Admin, [&api](const Call& call, const ReplyFn& r) {
             std::string why;
             const auto body = body_object(call.request, {"name", "role", "days", "csr"}, why);
             std::optional<Role> role;
@@ -300,7 +301,7 @@ void add_certificate_endpoints(BrokerApi& api) {
         }));
     api.add_endpoint(
         "DELETE", "/v1/certificates/{fingerprint}",
-        std::make_shared<SimpleEndpoint>(Role::Admin, [&api](const Call& call, ReplyFn r) {
+        std::make_shared<SimpleEndpoint>(Role::Admin, [&api](const Call& call, const ReplyFn& r) {
             const std::string fp = call.params.at(0).substr(0, 64);
             const auto row = api.store().find_certificate(fp);
             if (!row || !api.store().revoke_certificate(fp, call.now_ms / 1000)) {
@@ -318,7 +319,7 @@ void add_certificate_endpoints(BrokerApi& api) {
 void add_member_endpoints(BrokerApi& api) {
     api.add_endpoint(
         "GET", "/v1/members",
-        std::make_shared<SimpleEndpoint>(Role::Monitor, [&api](const Call&, ReplyFn r) {
+        std::make_shared<SimpleEndpoint>(Role::Monitor, [&api](const Call&, const ReplyFn& r) {
             json list = json::array();
             for (const auto& m : api.store().list_members())
                 list.push_back(member_json(m, api.hub().connected(m.name), false));
@@ -326,14 +327,14 @@ void add_member_endpoints(BrokerApi& api) {
         }));
     api.add_endpoint(
         "GET", "/v1/members/{name}",
-        std::make_shared<SimpleEndpoint>(Role::Monitor, [&api](const Call& call, ReplyFn r) {
+        std::make_shared<SimpleEndpoint>(Role::Monitor, [&api](const Call& call, const ReplyFn& r) {
             const auto m = api.store().find_member(call.params.at(0));
             if (!m) return r(Reply{error_json(404, "no member named " + call.params.at(0))});
             r(Reply{json_response(200, member_json(*m, api.hub().connected(m->name), true))});
         }));
     api.add_endpoint(
         "DELETE", "/v1/members/{name}",
-        std::make_shared<SimpleEndpoint>(Role::Admin, [&api](const Call& call, ReplyFn r) {
+        std::make_shared<SimpleEndpoint>(Role::Admin, [&api](const Call& call, const ReplyFn& r) {
             const std::string& name = call.params.at(0);
             api.hub().disconnect(name, call.now_ms);
             if (!api.store().delete_member(name)) {
@@ -350,7 +351,7 @@ void add_member_endpoints(BrokerApi& api) {
 void add_audit_and_stream_endpoints(BrokerApi& api) {
     api.add_endpoint(
         "GET", "/v1/audit",
-        std::make_shared<SimpleEndpoint>(Role::Admin, [&api](const Call& call, ReplyFn r) {
+        std::make_shared<SimpleEndpoint>(Role::Admin, [&api](const Call& call, const ReplyFn& r) {
             int64_t after = 0;
             int64_t limit = 100;
             if (const auto a = query(call.request, "after")) {
@@ -370,7 +371,7 @@ void add_audit_and_stream_endpoints(BrokerApi& api) {
             r(Reply{json_response(200, {{"entries", list}})});
         }));
     auto stream = [](After kind) {
-        return [kind](const Call&, ReplyFn r) {
+        return [kind](const Call&, const ReplyFn& r) {
             http::Response head;
             head.content_type = "text/event-stream";
             head.headers = {{"Cache-Control", "no-store"}};
@@ -383,7 +384,7 @@ void add_audit_and_stream_endpoints(BrokerApi& api) {
                      std::make_shared<SimpleEndpoint>(Role::Monitor, stream(After::StreamFleet)));
     api.add_endpoint(
         "GET", "/v1/whoami",
-        std::make_shared<SimpleEndpoint>(Role::Monitor, [](const Call& call, ReplyFn r) {
+        std::make_shared<SimpleEndpoint>(Role::Monitor, [](const Call& call, const ReplyFn& r) {
             r(Reply{json_response(200, {{"actor", call.caller.actor},
                                         {"name", call.caller.name},
                                         {"role", to_string(call.caller.role)}})});

@@ -80,6 +80,7 @@ class BasicRouter {
         const auto found = methods.find(l.head ? std::string_view("GET") : method);
         if (found == methods.end()) {
             std::vector<std::string> names;
+            names.reserve(methods.size());
             for (const auto& [name, handler] : methods) names.push_back(name);
             l.error = method_not_allowed(method, route->path, names);
             return l;

@@ -223,7 +223,7 @@ struct BrokerService::Worker {
     }
 
     // The API's answer to @conn's request in flight (now or later).
-    void deliver(uint64_t conn, uint64_t generation, broker::Reply reply) {
+    void deliver(uint64_t conn, uint64_t generation, const broker::Reply& reply) {
         auto it = connections.find(conn);
         if (it == connections.end() || it->second.generation != generation) return;
         Connection& c = it->second;
