@@ -324,6 +324,32 @@ void parse_metrics(Checker& c, const toml::table& root, Config& cfg) {
     }
 }
 
+void parse_broker(Checker& c, const toml::table& root, Config& cfg) {
+    const toml::table* t = c.table(root, "broker", "");
+    if (t == nullptr) return;
+    c.only(*t, "[broker]",
+           {"listen", "certificate", "private_key", "database", "ca_certificate", "ca_key",
+            "max_connections", "timeout", "state_interval"});
+    BrokerConfig& b = cfg.broker;
+    listen_addresses(c, *t, "broker", 4461, b.listen);
+    c.string(*t, "certificate", "broker", b.certificate);
+    c.string(*t, "private_key", "broker", b.private_key);
+    c.string(*t, "database", "broker", b.database);
+    c.string(*t, "ca_certificate", "broker", b.ca_certificate);
+    c.string(*t, "ca_key", "broker", b.ca_key);
+    c.integer(*t, "max_connections", "broker", b.max_connections, 1, 100000);
+    c.number(*t, "timeout", "broker", b.timeout, 0.05, 300);
+    c.integer(*t, "state_interval", "broker", b.state_interval, 1, 3600);
+    for (const char* key : {"certificate", "private_key", "database", "ca_certificate", "ca_key"}) {
+        const toml::node* n = t->get(key);
+        if (n == nullptr) continue;
+        const auto* v = n->as_string();
+        if (v != nullptr && v->get().empty()) {
+            c.error(n->source(), std::string("broker.") + key + " must not be empty");
+        }
+    }
+}
+
 void parse_nts(Checker& c, const toml::table& root, Config& cfg) {
     const toml::table* t = c.table(root, "nts", "");
     if (t == nullptr) return;
@@ -586,7 +612,7 @@ ParseResult parse_config(std::string_view text, std::string_view filename,
     Checker c(filename, result.errors);
     c.only(root, "the top level",
            {"source", "refclock", "pps", "server", "nts_ke", "nts", "clock", "control", "io", "log",
-            "service", "metrics"});
+            "service", "metrics", "broker"});
     parse_sources(c, root, cfg);
     parse_refclocks(c, root, cfg);
     parse_server(c, root, cfg);
@@ -600,6 +626,7 @@ ParseResult parse_config(std::string_view text, std::string_view filename,
     parse_log(c, root, cfg);
     parse_service(c, root, cfg);
     parse_metrics(c, root, cfg);
+    parse_broker(c, root, cfg);
     if (result.errors.empty()) result.config = std::move(cfg);
     return result;
 }

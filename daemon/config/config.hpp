@@ -151,6 +151,24 @@ struct MetricsConfig {
     bool tls() const { return !certificate.empty(); }
 };
 
+// [broker]: the TCP services broker (daemon/broker/README.md): the HTTPS
+// operator API under /v1 and the members' subscriptions, on a thread of its
+// own. Off unless listen is set; always TLS 1.3 with client certificates
+// from the broker's own CA (ca_certificate / ca_key) or bearer tokens.
+struct BrokerConfig {
+    std::vector<ntp::SocketAddress> listen;                      // port 4461 unless given
+    std::string certificate = "/etc/nanotime/broker.crt";        // PEM chain, leaf first
+    std::string private_key = "/etc/nanotime/broker.key";        // PEM
+    std::string database = "/var/lib/nanotime/broker.db";        // SQLite
+    std::string ca_certificate = "/etc/nanotime/broker-ca.crt";  // issues client certificates
+    std::string ca_key = "/etc/nanotime/broker-ca.key";          // PEM
+    unsigned max_connections = 1024;  // open at once (members + operators)
+    double timeout = 10.0;            // s: a request must arrive whole (TLS handshake included)
+    unsigned state_interval = 5;      // s between a member's state messages
+
+    bool enabled() const { return !listen.empty(); }
+};
+
 enum class CertificateTimeCheck { Always, AfterSync };
 
 // [nts]: NTS for both halves: trust for NTS sources, and the master keys
@@ -221,6 +239,7 @@ struct Config {
     LogConfig log;
     ServiceConfig service;
     MetricsConfig metrics;
+    BrokerConfig broker;
 };
 
 struct ConfigError {

@@ -43,12 +43,18 @@ std::string_view Request::path() const {
 
 const char* reason_phrase(unsigned status) {
     switch (status) {
+        case 101:
+            return "Switching Protocols";
         case 200:
             return "OK";
+        case 201:
+            return "Created";
         case 204:
             return "No Content";
         case 400:
             return "Bad Request";
+        case 401:
+            return "Unauthorized";
         case 403:
             return "Forbidden";
         case 404:
@@ -59,12 +65,16 @@ const char* reason_phrase(unsigned status) {
             return "Request Timeout";
         case 413:
             return "Content Too Large";
+        case 429:
+            return "Too Many Requests";
         case 431:
             return "Request Header Fields Too Large";
         case 500:
             return "Internal Server Error";
         case 503:
             return "Service Unavailable";
+        case 504:
+            return "Gateway Timeout";
         default:
             return "Unknown";
     }
@@ -100,7 +110,7 @@ void ServerConnection::start_message() {
 }
 
 void ServerConnection::receive(std::span<const uint8_t> bytes, Clock::time_point now) {
-    if (closing_ || peer_closed_ || bytes.empty()) return;
+    if (closing_ || handed_over_ || peer_closed_ || bytes.empty()) return;
     if (!message_started_ && !in_flight_ && !ready_) {
         message_started_ = true;
         phase_start_ = now;
@@ -219,12 +229,30 @@ void ServerConnection::write_response(const Response& r, unsigned version, bool 
     }
 }
 
+std::string ServerConnection::hand_over(const Response& head) {
+    if (!in_flight_ || handed_over_) return {};
+    in_flight_ = false;
+    handed_over_ = true;
+    output_ +=
+        "HTTP/1.1 " + std::to_string(head.status) + " " + reason_phrase(head.status) + "\r\n";
+    if (!bodiless(head.status)) output_ += "Content-Type: " + head.content_type + "\r\n";
+    for (const auto& [name, value] : head.headers) {
+        output_ += name;
+        output_ += ": ";
+        output_ += value;
+        output_ += "\r\n";
+    }
+    output_ += "\r\n";
+    parser_.reset();
+    return std::exchange(input_, std::string());
+}
+
 std::string ServerConnection::take_output() {
     return std::exchange(output_, std::string());
 }
 
 std::optional<Clock::time_point> ServerConnection::deadline() const {
-    if (closing_ || in_flight_ || ready_) return std::nullopt;
+    if (closing_ || handed_over_ || in_flight_ || ready_) return std::nullopt;
     return phase_start_ + (message_started_ ? limits_.request_timeout : limits_.idle_timeout);
 }
 

@@ -100,6 +100,15 @@ class ServerConnection {
     // Response bytes to send, in order (the buffer is handed over).
     std::string take_output();
 
+    // Hands the connection over to another protocol: an Upgrade (101) or a
+    // response whose body streams until the connection closes (Server-Sent
+    // Events). Writes @head's status line and fields as the response to
+    // the request in flight (no Content-Length; its body is not sent) and
+    // returns the bytes received after that request, which belong to the
+    // new protocol. From then on the object takes no input and has no
+    // deadline; the service owns the stream.
+    std::string hand_over(const Response& head);
+
     // When expire() must be called, if at all.
     std::optional<Clock::time_point> deadline() const;
     // At or after deadline(): a partial request is answered 408 and the
@@ -128,6 +137,7 @@ class ServerConnection {
     unsigned in_flight_version_ = 11;
     bool in_flight_keep_alive_ = true;
     bool closing_ = false;
+    bool handed_over_ = false;
     bool overflow_ = false;  // input beyond max_buffered_bytes was dropped
     bool peer_closed_ = false;
     bool message_started_ = false;   // bytes of the next request received

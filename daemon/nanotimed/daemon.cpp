@@ -29,6 +29,7 @@ Daemon::Daemon(config::Config config, std::string config_path, std::unique_ptr<i
                                              random_, [this] { on_update(); })) {}
 
 Daemon::~Daemon() {
+    broker_.reset();   // the broker thread stops
     metrics_.reset();  // the exporter thread stops
     nts_ke_.reset();   // the NTS-KE thread stops
     server_.reset();   // the worker threads stop
@@ -61,6 +62,7 @@ void Daemon::open_sockets() {
     }
     open_nts();
     open_metrics();
+    open_broker();
     open_control_socket();
     open_kernel_link();  // /dev/ppsN may need the privileges we still have
     if (!config_.refclocks.empty()) {
@@ -132,6 +134,16 @@ void Daemon::open_metrics() {
     metrics_ = std::make_unique<MetricsService>(config_.metrics, lo, log_);
 }
 
+void Daemon::open_broker() {
+    if (!config_.broker.enabled()) return;
+    io::LoopOptions lo;
+    lo.choice = loop_->backend() == io::Backend::IoUring ? io::BackendChoice::IoUring
+                                                         : io::BackendChoice::Poll;
+    lo.ring_entries = config_.io.ring_entries;
+    lo.buffer_count = 256;  // many members, no datagrams
+    broker_ = std::make_unique<BrokerService>(config_.broker, lo, log_);
+}
+
 void Daemon::publish_metrics() {
     auto data = std::make_shared<metrics::MetricsData>();
     data->snapshot = snapshot();
@@ -174,6 +186,7 @@ void Daemon::start() {
     if (server_) server_->start();
     if (nts_ke_) nts_ke_->start();
     if (metrics_) metrics_->start();
+    if (broker_) broker_->start();
     clock_manager_->start(driver_->core().system_state());
     if (kernel_link_) kernel_link_->start();
     driver_->start();
@@ -205,6 +218,9 @@ bool Daemon::reload() {
     }
     if (metrics_) {
         if (auto why = metrics_->reload_certificate()) log_.error(io::LogClass::General, *why);
+    }
+    if (broker_) {
+        if (auto why = broker_->reload_certificate()) log_.error(io::LogClass::General, *why);
     }
     if (kernel_link_) {
         config_.pps = r.config->pps;

@@ -12,6 +12,8 @@
 //     ├──► ctl::ControlServer ── build_snapshot() (reads every service)
 //     ├──► MetricsService (Prometheus /metrics on its own thread: a
 //     │      snapshot published every second, histograms by MetricsRecorder)
+//     ├──► BrokerService ([broker]: the /v1 operator API and the members'
+//     │      subscriptions on its own thread, state in SQLite)
 //     └──► KernelLink (nanoclock backend: netlink, PPS)
 //
 // Dependencies run one way: a service returns actions to the one above it
@@ -32,6 +34,7 @@
 #include "io/event_loop.hpp"
 #include "io/log.hpp"
 #include "metrics/metrics_recorder.hpp"
+#include "nanotimed/broker_service.hpp"
 #include "nanotimed/client_driver.hpp"
 #include "nanotimed/clock_manager.hpp"
 #include "nanotimed/kernel_link.hpp"
@@ -83,6 +86,9 @@ class Daemon {
     void open_metrics();
     // Every second while the exporter runs: a fresh MetricsData to its thread.
     void publish_metrics();
+    // [broker]: the operator API and subscriptions (privileged: the port,
+    // the keys, the database).
+    void open_broker();
     int64_t unix_now() const;
     // The driver updated the system state: to the server workers, and the
     // status line when synchronisation or stratum changed.
@@ -104,6 +110,7 @@ class Daemon {
     std::unique_ptr<NtsKeService> nts_ke_;     // [nts_ke] listens
     std::unique_ptr<ctl::ControlServer> control_;
     std::unique_ptr<MetricsService> metrics_;  // [metrics] listens
+    std::unique_ptr<BrokerService> broker_;    // [broker] listens
     metrics::MetricsRecorder metrics_recorder_;
     std::unique_ptr<KernelLink> kernel_link_;     // nanoclock backend: netlink, PPS
     std::unique_ptr<RefclockDevices> refclocks_;  // [[refclock]] sockets and SHM segments

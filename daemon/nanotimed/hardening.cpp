@@ -139,6 +139,12 @@ const std::vector<std::string>& seccomp_allow_list() {
         "renameat2",
         "fsync",
         "fdatasync",
+        // [broker]: SQLite sizes its WAL and shared-memory index files and
+        // checks for the WAL by name
+        "ftruncate",
+        "access",
+        "faccessat",
+        "faccessat2",
         // the NTS key file: its temporary file set to 0600 through the fd
         // (no path: it can only change files the daemon has open)
         "fchmod",

@@ -2,6 +2,8 @@
 //
 //   nanotimed [--config FILE] [--check-config] [--io-backend auto|io_uring|poll]
 //             [--no-privilege-drop] [--no-seccomp]
+//   nanotimed [--config FILE] --broker-token NAME [--broker-role ROLE]
+//             (mints a bearer token in the [broker] database, prints it, exits)
 //
 // Start-up: configuration -> logging -> event loop -> clock -> sockets
 // (privileged) -> privilege drop -> seccomp -> sources -> READY=1 -> loop.
@@ -36,6 +38,7 @@ using namespace nanotime;
 bool uses_openssl(const config::Config& cfg) {
     if (cfg.server.enabled() || cfg.nts_ke.enabled()) return true;
     if (cfg.metrics.enabled() && cfg.metrics.tls()) return true;
+    if (cfg.broker.enabled()) return true;
     for (const config::SourceEntry& s : cfg.sources)
         if (s.nts) return true;
     return false;
@@ -109,6 +112,14 @@ int main(int argc, char** argv) try {
         ->check(CLI::IsMember({"auto", "io_uring", "poll"}));
     app.add_flag("--no-privilege-drop", no_drop, "stay root (debugging)");
     app.add_flag("--no-seccomp", no_seccomp, "do not install the seccomp filter (debugging)");
+    std::string broker_token;
+    std::string broker_role = "admin";
+    app.add_option("--broker-token", broker_token,
+                   "mint a bearer token named NAME in the [broker] database, print it and exit "
+                   "(the first admin token of a new broker)");
+    app.add_option("--broker-role", broker_role, "role of the --broker-token token")
+        ->check(CLI::IsMember({"monitor", "operator", "admin"}))
+        ->capture_default_str();
     app.set_version_flag("--version", std::string("nanotimed ") + daemon::kVersion);
     app.footer(
         "Simulation and testing: [service] random_seed = N in the configuration makes the "
@@ -127,6 +138,11 @@ int main(int argc, char** argv) try {
     if (io_backend == "poll") cfg.io.backend = config::IoBackendChoice::Poll;
     if (io_backend == "io_uring") cfg.io.backend = config::IoBackendChoice::IoUring;
     if (io_backend == "auto") cfg.io.backend = config::IoBackendChoice::Auto;
+    if (!broker_token.empty()) {
+        daemon::load_openssl();
+        return daemon::mint_broker_token(cfg.broker, broker_token, broker_role, std::cout,
+                                         std::cerr);
+    }
     if (check_only) {
         std::cout << config_path << ": valid (" << cfg.sources.size() << " sources, server "
                   << (cfg.server.enabled() ? "on" : "off") << ", clock "

@@ -9,6 +9,7 @@
 
 #include <dlfcn.h>
 #include <openssl/bio.h>
+#include <openssl/bn.h>
 #include <openssl/crypto.h>
 #include <openssl/err.h>
 #include <openssl/evp.h>
@@ -18,6 +19,7 @@
 #include <openssl/ssl.h>
 #include <openssl/x509.h>
 #include <openssl/x509_vfy.h>
+#include <openssl/x509v3.h>
 
 #include <atomic>
 #include <cstdio>
@@ -249,3 +251,71 @@ NANOTIME_FORWARD(int, X509_STORE_add_cert, (X509_STORE * ctx, X509* x), (ctx, x)
 NANOTIME_FORWARD(int, X509_VERIFY_PARAM_set_flags, (X509_VERIFY_PARAM * param, unsigned long flags),
                  (param, flags))
 NANOTIME_FORWARD(void, X509_free, (X509 * a), (a))
+
+// [broker]: the token hashes, the CA and the client-certificate verdict.
+NANOTIME_FORWARD(BIO*, BIO_new, (const BIO_METHOD* type), (type))
+NANOTIME_FORWARD(const BIO_METHOD*, BIO_s_mem, (), ())
+NANOTIME_FORWARD(long, BIO_ctrl, (BIO * bp, int cmd, long larg, void* parg), (bp, cmd, larg, parg))
+NANOTIME_FORWARD(void, BN_free, (BIGNUM * a), (a))
+NANOTIME_FORWARD(BIGNUM*, BN_bin2bn, (const unsigned char* s, int len, BIGNUM* ret), (s, len, ret))
+NANOTIME_FORWARD(ASN1_INTEGER*, BN_to_ASN1_INTEGER, (const BIGNUM* bn, ASN1_INTEGER* ai), (bn, ai))
+NANOTIME_FORWARD(int, EVP_PBE_scrypt,
+                 (const char* pass, size_t passlen, const unsigned char* salt, size_t saltlen,
+                  uint64_t N, uint64_t r, uint64_t p, uint64_t maxmem, unsigned char* key,
+                  size_t keylen),
+                 (pass, passlen, salt, saltlen, N, r, p, maxmem, key, keylen))
+NANOTIME_FORWARD(EVP_PKEY_CTX*, EVP_PKEY_CTX_new_from_name,
+                 (OSSL_LIB_CTX * libctx, const char* name, const char* propquery),
+                 (libctx, name, propquery))
+NANOTIME_FORWARD(void, EVP_PKEY_CTX_free, (EVP_PKEY_CTX * ctx), (ctx))
+NANOTIME_FORWARD(int, EVP_PKEY_keygen_init, (EVP_PKEY_CTX * ctx), (ctx))
+NANOTIME_FORWARD(int, EVP_PKEY_CTX_set_group_name, (EVP_PKEY_CTX * ctx, const char* name),
+                 (ctx, name))
+NANOTIME_FORWARD(int, EVP_PKEY_generate, (EVP_PKEY_CTX * ctx, EVP_PKEY** ppkey), (ctx, ppkey))
+NANOTIME_FORWARD(const EVP_MD*, EVP_sha256, (), ())
+NANOTIME_FORWARD(int, PEM_write_bio_X509, (BIO * bp, const X509* x), (bp, x))
+NANOTIME_FORWARD(int, PEM_write_bio_PrivateKey,
+                 (BIO * out, const EVP_PKEY* x, const EVP_CIPHER* enc, const unsigned char* kstr,
+                  int klen, pem_password_cb* cb, void* u),
+                 (out, x, enc, kstr, klen, cb, u))
+NANOTIME_FORWARD(X509_REQ*, PEM_read_bio_X509_REQ,
+                 (BIO * bp, X509_REQ** x, pem_password_cb* cb, void* u), (bp, x, cb, u))
+NANOTIME_FORWARD(X509*, SSL_get0_peer_certificate, (const SSL* s), (s))
+NANOTIME_FORWARD(long, SSL_get_verify_result, (const SSL* ssl), (ssl))
+NANOTIME_FORWARD(X509_EXTENSION*, X509V3_EXT_conf_nid,
+                 (LHASH_OF(CONF_VALUE) * conf, X509V3_CTX* ctx, int ext_nid, const char* value),
+                 (conf, ctx, ext_nid, value))
+NANOTIME_FORWARD(void, X509V3_set_ctx,
+                 (X509V3_CTX * ctx, X509* issuer, X509* subject, X509_REQ* req, X509_CRL* crl,
+                  int flags),
+                 (ctx, issuer, subject, req, crl, flags))
+NANOTIME_FORWARD(void, X509_EXTENSION_free, (X509_EXTENSION * a), (a))
+NANOTIME_FORWARD(int, X509_NAME_add_entry_by_txt,
+                 (X509_NAME * name, const char* field, int type, const unsigned char* bytes,
+                  int len, int loc, int set),
+                 (name, field, type, bytes, len, loc, set))
+NANOTIME_FORWARD(int, X509_NAME_get_text_by_NID,
+                 (const X509_NAME* name, int nid, char* buf, int len), (name, nid, buf, len))
+NANOTIME_FORWARD(void, X509_REQ_free, (X509_REQ * a), (a))
+NANOTIME_FORWARD(EVP_PKEY*, X509_REQ_get_pubkey, (X509_REQ * req), (req))
+NANOTIME_FORWARD(int, X509_REQ_verify, (X509_REQ * a, EVP_PKEY* r), (a, r))
+NANOTIME_FORWARD(int, X509_add_ext, (X509 * x, X509_EXTENSION* ex, int loc), (x, ex, loc))
+NANOTIME_FORWARD(int, X509_check_ca, (X509 * x), (x))
+NANOTIME_FORWARD(int, X509_check_private_key, (const X509* x509, const EVP_PKEY* pkey),
+                 (x509, pkey))
+NANOTIME_FORWARD(int, X509_digest,
+                 (const X509* data, const EVP_MD* type, unsigned char* md, unsigned int* len),
+                 (data, type, md, len))
+NANOTIME_FORWARD(ASN1_INTEGER*, X509_get_serialNumber, (X509 * x), (x))
+NANOTIME_FORWARD(X509_NAME*, X509_get_subject_name, (const X509* a), (a))
+NANOTIME_FORWARD(ASN1_TIME*, X509_getm_notAfter, (const X509* x), (x))
+NANOTIME_FORWARD(ASN1_TIME*, X509_getm_notBefore, (const X509* x), (x))
+NANOTIME_FORWARD(X509*, X509_new, (), ())
+NANOTIME_FORWARD(int, X509_set_issuer_name, (X509 * x, const X509_NAME* name), (x, name))
+NANOTIME_FORWARD(int, X509_set_pubkey, (X509 * x, EVP_PKEY* pkey), (x, pkey))
+NANOTIME_FORWARD(int, X509_set_version, (X509 * x, long version), (x, version))
+NANOTIME_FORWARD(int, X509_sign, (X509 * x, EVP_PKEY* pkey, const EVP_MD* md), (x, pkey, md))
+NANOTIME_FORWARD(ASN1_TIME*, X509_time_adj_ex,
+                 (ASN1_TIME * s, int offset_day, long offset_sec, time_t* in_tm),
+                 (s, offset_day, offset_sec, in_tm))
+NANOTIME_FORWARD(const char*, X509_verify_cert_error_string, (long n), (n))

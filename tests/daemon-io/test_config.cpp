@@ -290,6 +290,40 @@ TEST(Config, MetricsSection) {
               "test.toml:2:11: metrics.timeout must be between 0.05 and 300, not 0");
 }
 
+// [broker]: the TCP services broker, off unless listen is set.
+TEST(Config, BrokerSection) {
+    ParseResult r = parse("[clock]\nadjust = false\n");
+    ASSERT_TRUE(r.config);
+    EXPECT_FALSE(r.config->broker.enabled()) << "off unless listen is set";
+    EXPECT_EQ(r.config->broker.database, "/var/lib/nanotime/broker.db");
+    r = parse(
+        "[broker]\nlisten = [\"127.0.0.1\", \"[::1]:14461\"]\ncertificate = \"/b.crt\"\n"
+        "private_key = \"/b.key\"\ndatabase = \"/b.db\"\nca_certificate = \"/ca.crt\"\n"
+        "ca_key = \"/ca.key\"\nmax_connections = 20000\ntimeout = 2.5\nstate_interval = 10\n");
+    ASSERT_TRUE(r.config) << r.errors.front().to_string();
+    const BrokerConfig& b = r.config->broker;
+    ASSERT_EQ(b.listen.size(), 2u);
+    EXPECT_EQ(b.listen[0].port, 4461) << "4461 unless given";
+    EXPECT_EQ(b.listen[1].port, 14461);
+    EXPECT_TRUE(b.enabled());
+    EXPECT_EQ(b.certificate, "/b.crt");
+    EXPECT_EQ(b.private_key, "/b.key");
+    EXPECT_EQ(b.database, "/b.db");
+    EXPECT_EQ(b.ca_certificate, "/ca.crt");
+    EXPECT_EQ(b.ca_key, "/ca.key");
+    EXPECT_EQ(b.max_connections, 20000u);
+    EXPECT_DOUBLE_EQ(b.timeout, 2.5);
+    EXPECT_EQ(b.state_interval, 10u);
+    EXPECT_EQ(first_error("[broker]\nurl = \"/x\"\n"),
+              "test.toml:2:1: unknown key 'url' in [broker]");
+    EXPECT_EQ(first_error("[broker]\ndatabase = \"\"\n"),
+              "test.toml:2:12: broker.database must not be empty");
+    EXPECT_EQ(first_error("[broker]\nmax_connections = 0\n"),
+              "test.toml:2:19: broker.max_connections must be between 1 and 100000, not 0");
+    EXPECT_EQ(first_error("[broker]\nstate_interval = 0\n"),
+              "test.toml:2:18: broker.state_interval must be between 1 and 3600, not 0");
+}
+
 TEST(Config, NtsMistakesAreNamed) {
     EXPECT_EQ(first_error("[[source]]\nserver = \"a\"\nnts_port = 4460\n"),
               "test.toml:3:12: source.nts_port applies to 'nts = true' only");

@@ -10,6 +10,7 @@ namespace nanotime::http {
 namespace {
 
 using namespace std::chrono_literals;
+using namespace std::string_view_literals;
 
 const Clock::time_point kT0{std::chrono::seconds(1000)};
 
@@ -21,6 +22,37 @@ Response ok(std::string body) {
     Response r;
     r.body = std::move(body);
     return r;
+}
+
+// An Upgrade: the 101 head goes out, the bytes after the request come back
+// for the new protocol, and the HTTP side reads nothing more.
+TEST(HttpConnection, HandOverReturnsTheBytesAfterTheRequest) {
+    ServerConnection c(Limits{}, kT0);
+    c.receive(bytes("GET /v1/subscribe HTTP/1.1\r\nConnection: Upgrade\r\nUpgrade: x/1\r\n\r\n"
+                    "\x00\x00\x00\x02{}"sv),
+              kT0);
+    ASSERT_TRUE(c.next_request());
+    Response head;
+    head.status = 101;
+    head.headers = {{"Connection", "Upgrade"}, {"Upgrade", "x/1"}};
+    EXPECT_EQ(c.hand_over(head), std::string("\x00\x00\x00\x02{}", 6));
+    EXPECT_EQ(c.take_output(),
+              "HTTP/1.1 101 Switching Protocols\r\nConnection: Upgrade\r\nUpgrade: x/1\r\n\r\n");
+    c.receive(bytes("GET / HTTP/1.1\r\n\r\n"), kT0);
+    EXPECT_FALSE(c.next_request());
+    EXPECT_FALSE(c.deadline());
+    EXPECT_FALSE(c.closing());
+    EXPECT_EQ(c.hand_over(head), "") << "once";
+}
+
+TEST(HttpConnection, HandOverForAStreamWritesNoLength) {
+    ServerConnection c(Limits{}, kT0);
+    c.receive(bytes("GET /v1/events HTTP/1.1\r\n\r\n"), kT0);
+    ASSERT_TRUE(c.next_request());
+    Response head;
+    head.content_type = "text/event-stream";
+    EXPECT_EQ(c.hand_over(head), "");
+    EXPECT_EQ(c.take_output(), "HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\n\r\n");
 }
 
 TEST(HttpConnection, SimpleGetKeepsAlive) {
