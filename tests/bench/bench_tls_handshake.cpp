@@ -91,7 +91,7 @@ void on_client_thread(Fn fn) {
 
 void BM_ServerFullHandshake(benchmark::State& state) {
     const testing::TestCertificate cert = testing::make_test_certificate("localhost");
-    TlsServerConfig sc{cert.certificate_pem, cert.private_key_pem, {"ntske/1"}};
+    TlsServerConfig sc{cert.certificate_pem, cert.private_key_pem, {"ntske/1"}, {}};
     const auto server_ctx = TlsContext::server(sc);
     TlsClientConfig cc;
     cc.trusted_pem = cert.certificate_pem;
