@@ -677,6 +677,7 @@ TEST(Config, DropInDirectoryIsReadInNameOrder) {
     EXPECT_EQ(r.errors.front().file, d + "/b.toml");
     EXPECT_EQ(r.errors.front().line, 3u);
     std::filesystem::remove_all(dir);
+}
 
 TEST(Config, PpsRefclocksAndTheirLock) {
     ParseResult r = parse(R"([[refclock]]
