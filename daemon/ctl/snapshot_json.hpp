@@ -51,7 +51,8 @@ NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(
     NtpDataInfo, name, address, port, has_exchange, leap, version, mode, stratum, poll, precision,
     root_delay_s, root_dispersion_s, reference_id, reference_time, local_transmit, remote_receive,
     remote_transmit, local_receive, offset_s, delay_s, dispersion_s, response_time_s, age_s,
-    interleaved, authenticated, tx_timestamp_source, rx_timestamp_source, total_tx, total_rx, total_valid_rx)
+    interleaved, authenticated, tx_timestamp_source, rx_timestamp_source, total_tx, total_rx,
+    total_valid_rx)
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(SelectDataInfo, name, address, state_code, state,
                                                 reason, noselect, prefer, reach, last_sample_ago_s,
                                                 root_distance_s, interval_low_s, interval_high_s)

@@ -297,8 +297,7 @@ SourceActions NtpSource::handle_packet(std::span<const uint8_t> bytes, uint64_t 
     const OnWireSample sample = measure_on_wire(t1, server_receive, h.transmit_time, t4,
                                                 config_.local_precision, h.precision);
     ++counters_.replies_accepted;
-    last_exchange_ = LastExchange{h,        sent,   server_receive,    h.transmit_time,
-                                  received, sample, kind};
+    last_exchange_ = LastExchange{h, sent, server_receive, h.transmit_time, received, sample, kind};
 
     // The offset belongs to the midpoint of the exchange on the local clock.
     const NtpInstant midpoint = sent + (received - sent) / 2;
