@@ -673,7 +673,9 @@ ParseResult load_config(const std::string& path) {
     std::sort(names.begin(), names.end());
     std::vector<DropIn> drop_ins;
     for (const std::string& name : names) {
-        const std::string file = dir + "/" + name;
+        std::string file = dir;
+        file += '/';
+        file += name;
         std::optional<std::string> t = read_file(file);
         if (!t) {
             r.errors.push_back(ConfigError{file, 0, 0, "cannot read the file"});

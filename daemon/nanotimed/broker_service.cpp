@@ -214,8 +214,8 @@ struct BrokerService::Worker {
             const uint64_t generation = ++reply_generation;
             c.generation = generation;
             api.handle(*request, peer_of(c, conn), wall_ms(),
-                       [this, conn, generation](broker::Reply reply) {
-                           deliver(conn, generation, std::move(reply));
+                       [this, conn, generation](const broker::Reply& reply) {
+                           deliver(conn, generation, reply);
                        });
             it = connections.find(conn);
         }
