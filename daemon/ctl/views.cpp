@@ -20,20 +20,6 @@ double running_frequency(const ntp::ClientCore& core) {
                                        : core.ledger().frequency();
 }
 
-const char* leap_name(ntp::LeapIndicator leap) {
-    switch (leap) {
-        case ntp::LeapIndicator::NoWarning:
-            return "none";
-        case ntp::LeapIndicator::InsertSecond:
-            return "insert";
-        case ntp::LeapIndicator::DeleteSecond:
-            return "delete";
-        case ntp::LeapIndicator::Unsynchronized:
-            return "unknown";
-    }
-    return "unknown";
-}
-
 // A server-clock timestamp as Unix time: the era is the one nearest to the
 // local clock at @pivot (the server's clock is within 68 years of ours).
 std::string server_time_text(ntp::NtpTimestamp ts, ntp::NtpInstant pivot) {
@@ -80,6 +66,20 @@ VerdictText verdict_text(const ntp::SourceVerdict& v) {
 }
 
 }  // namespace
+
+const char* leap_name(ntp::LeapIndicator leap) {
+    switch (leap) {
+        case ntp::LeapIndicator::NoWarning:
+            return "none";
+        case ntp::LeapIndicator::InsertSecond:
+            return "insert";
+        case ntp::LeapIndicator::DeleteSecond:
+            return "delete";
+        case ntp::LeapIndicator::Unsynchronized:
+            return "unknown";
+    }
+    return "unknown";
+}
 
 std::string unix_ns_text(int64_t unix_ns) {
     const bool negative = unix_ns < 0;

@@ -36,6 +36,10 @@ NtpDataInfo ntpdata_view(const ntp::NtpSource& source, ntp::NtpInstant now);
 SelectDataInfo selectdata_view(const ntp::SelectableSource& source,
                                const ntp::SourceVerdict& verdict, ntp::NtpInstant now);
 
+// The leap indicator as the views print it: "none", "insert", "delete",
+// "unknown" (not synchronised).
+const char* leap_name(ntp::LeapIndicator leap);
+
 // "1733580000.123456789": Unix nanoseconds @unix_ns as seconds with all
 // nine digits.
 std::string unix_ns_text(int64_t unix_ns);

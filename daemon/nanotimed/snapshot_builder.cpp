@@ -14,20 +14,6 @@
 namespace nanotime::daemon {
 namespace {
 
-const char* leap_text(ntp::LeapIndicator leap) {
-    switch (leap) {
-        case ntp::LeapIndicator::NoWarning:
-            return "none";
-        case ntp::LeapIndicator::InsertSecond:
-            return "insert";
-        case ntp::LeapIndicator::DeleteSecond:
-            return "delete";
-        case ntp::LeapIndicator::Unsynchronized:
-            return "unknown";
-    }
-    return "unknown";
-}
-
 std::string verdict_text(const ntp::SourceVerdict& v, uint8_t reach) {
     switch (v.status) {
         case ntp::SourceStatus::SystemPeer:
@@ -211,7 +197,7 @@ ctl::DaemonSnapshot build_snapshot(const SnapshotInputs& in) {
     st.synchronized = sys.synchronized();
     st.stratum = sys.stratum;
     st.reference_id = sys.synchronized() ? reference_id_text(sys.reference_id, sys.stratum) : "-";
-    st.leap = leap_text(sys.leap);
+    st.leap = ctl::leap_name(sys.leap);
     const auto refclocks = core.refclocks();
     st.sources = static_cast<unsigned>(infos.size() + refclocks.size());
     for (const ntp::SourceInfo& i : infos) st.sources_reachable += i.source->reach() != 0 ? 1 : 0;
