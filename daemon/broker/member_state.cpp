@@ -9,17 +9,18 @@ namespace nanotime::broker {
 
 using nlohmann::json;
 
-std::string state_data(const ctl::DaemonSnapshot& snapshot) {
+json state_data(const ctl::DaemonSnapshot& snapshot) {
     json data = json::object();
     const ctl::Caller reader{};  // read views need no privilege
-    for (const char* view : kStateViews) {
+    for (std::string_view view : kStateViews) {
         const ctl::HandlerResult r =
             ctl::handle_request(json{{"command", view}}.dump(), reader, snapshot);
         json response = json::parse(r.response, nullptr, /*allow_exceptions=*/false);
-        if (response.is_object() && response.value("ok", false) && response.contains("data"))
-            data[view] = std::move(response["data"]);
+        if (response.is_object() && response.value("ok", false) && response.contains("data") &&
+            response["data"].is_object())
+            data[std::string(view)] = std::move(response["data"]);
     }
-    return data.dump();
+    return data;
 }
 
 Observation observation_of(const ctl::DaemonSnapshot& snapshot, uint64_t clock_steps) {

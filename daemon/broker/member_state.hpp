@@ -5,20 +5,19 @@
 #pragma once
 
 #include <cstdint>
+#include <nlohmann/json.hpp>
 #include <string>
 
 #include "broker/subscriber_session.hpp"
+#include "broker/subscription_messages.hpp"
 #include "ctl/snapshot.hpp"
 
 namespace nanotime::broker {
 
-// The views a state message carries (daemon/broker/PROTOCOL.md).
-inline constexpr const char* kStateViews[] = {"status",      "tracking", "sources",
-                                              "serverstats", "kernel",   "pps"};
-
-// {"status":{..},"tracking":{..},...}: each view through the control
-// handler, so the broker sees what nanotimectl would.
-std::string state_data(const ctl::DaemonSnapshot& snapshot);
+// {"status":{..},"tracking":{..},...}: each of kStateViews
+// (subscription_messages.hpp) through the control handler, so the broker
+// sees what nanotimectl would.
+nlohmann::json state_data(const ctl::DaemonSnapshot& snapshot);
 
 // @clock_steps: the steps the clock manager made since start.
 Observation observation_of(const ctl::DaemonSnapshot& snapshot, uint64_t clock_steps);

@@ -2,8 +2,6 @@
 // subscriber_session.hpp).
 #include "broker/subscriber_session.hpp"
 
-#include <nlohmann/json.hpp>
-
 #include <algorithm>
 
 namespace nanotime::broker {
@@ -13,27 +11,21 @@ using namespace std::chrono_literals;
 
 namespace {
 
-// Nesting allowed in a broker message: the request inside a command is an
-// object of scalars (depth 2 in the message); more is hostile.
-constexpr int kMaxMessageDepth = 16;
-
 SubscriberAction action(SubscriberAction::Kind kind) {
     SubscriberAction a{};
     a.kind = kind;
     return a;
 }
 
-std::optional<json> parse_message(const std::string& text) {
-    bool too_deep = false;
-    json::parser_callback_t limit = [&too_deep](int depth, json::parse_event_t, json&) {
-        if (depth > kMaxMessageDepth) too_deep = true;
-        return !too_deep;
-    };
-    json j = json::parse(text, limit, /*allow_exceptions=*/false);
-    if (too_deep || j.is_discarded() || !j.is_object()) return std::nullopt;
-    auto type = j.find("type");
-    if (type == j.end() || !type->is_string()) return std::nullopt;
-    return j;
+void append(SubscriberActions& out, SubscriberActions more) {
+    out.insert(out.end(), std::make_move_iterator(more.begin()),
+               std::make_move_iterator(more.end()));
+}
+
+// Event text is at most kMaxTextBytes (the codec's bound).
+std::string bounded_text(std::string text) {
+    if (text.size() > kMaxTextBytes) text.resize(kMaxTextBytes);
+    return text;
 }
 
 }  // namespace
@@ -90,74 +82,52 @@ SubscriberActions SubscriberSession::on_data(Clock::time_point now,
         }
         phase_ = Phase::AwaitWelcome;
         deadline_ = now + kWelcomeTimeout;
-        frames_.emplace(kMaxFrame);
-        json hello = {{"type", "hello"},
-                      {"protocol", 1},
-                      {"host", options_.host_name},
-                      {"version", options_.version},
-                      {"roles", options_.roles}};
-        send_message(hello.dump(), out);
+        reader_.emplace();
+        Hello hello;
+        hello.host = options_.host_name;
+        hello.version = options_.version;
+        hello.roles = options_.roles;
+        send_message(hello, out);
         std::vector<uint8_t> first = std::move(upgrade_->leftover());
         upgrade_.reset();
         last_received_ = now;
         if (first.empty()) return out;
-        SubscriberActions more = on_data(now, first);
-        out.insert(out.end(), std::make_move_iterator(more.begin()),
-                   std::make_move_iterator(more.end()));
+        append(out, on_data(now, first));
         return out;
     }
     if (phase_ != Phase::AwaitWelcome && phase_ != Phase::Subscribed) return out;
     last_received_ = now;
-    frames_->feed(data);
-    while (auto frame = frames_->next()) {
+    reader_->feed(data);
+    while (auto parsed = reader_->next()) {
         if (now - rate_window_ >= 1s) {
             rate_window_ = now;
             messages_in_window_ = 0;
         }
         if (++messages_in_window_ > kMaxMessagesPerSecond) {
-            SubscriberActions closing = close(now, "broker sent more than 50 messages in 1 s");
-            out.insert(out.end(), std::make_move_iterator(closing.begin()),
-                       std::make_move_iterator(closing.end()));
+            append(out, close(now, "broker sent more than 50 messages in 1 s"));
             return out;
         }
-        handle_message(now, *frame, out);
-        if (phase_ == Phase::Backoff) return out;  // the message ended the connection
+        if (!handle_message(now, *parsed, out)) return out;
     }
-    if (frames_->failed()) {
-        SubscriberActions closing = close(now, "broker sent a frame above 1 MiB");
-        out.insert(out.end(), std::make_move_iterator(closing.begin()),
-                   std::make_move_iterator(closing.end()));
-    }
+    if (reader_->failed()) append(out, close(now, "broker sent a frame above 1 MiB"));
     return out;
 }
 
-void SubscriberSession::handle_message(Clock::time_point now, const std::string& frame,
+bool SubscriberSession::handle_message(Clock::time_point now,
+                                       const Parsed<BrokerMessage>& parsed,
                                        SubscriberActions& out) {
-    const std::optional<json> message = parse_message(frame);
-    if (!message) {
+    if (!parsed.message) {
         ++counters_.bad_messages;
-        return;
+        append(out, close(now, "malformed message from the broker: " + parsed.error));
+        return false;
     }
-    const std::string& type = (*message)["type"].get_ref<const std::string&>();
-    if (type == "ping") {
-        auto id = message->find("id");
-        if (id == message->end() || !id->is_number_unsigned()) {
-            ++counters_.bad_messages;
-            return;
-        }
-        send_message(json{{"type", "pong"}, {"id", *id}}.dump(), out);
-    } else if (type == "welcome") {
-        auto member = message->find("member");
-        auto interval = message->find("state_interval");
-        if ((member != message->end() && !member->is_string()) ||
-            (interval != message->end() && !interval->is_number())) {
-            ++counters_.bad_messages;
-            return;
-        }
-        if (member != message->end()) member_ = member->get<std::string>();
-        double seconds = kDefaultStateInterval;
-        if (interval != message->end()) seconds = std::clamp(interval->get<double>(), 1.0, 3600.0);
-        state_interval_s_ = options_.state_interval > 0 ? options_.state_interval : seconds;
+    if (const auto* ping = std::get_if<Ping>(&*parsed.message)) {
+        send_message(Pong{ping->id}, out);
+    } else if (const auto* welcome = std::get_if<Welcome>(&*parsed.message)) {
+        member_ = welcome->member;
+        state_interval_s_ = options_.state_interval > 0
+                                ? options_.state_interval
+                                : static_cast<double>(welcome->state_interval);
         if (phase_ == Phase::AwaitWelcome) {
             phase_ = Phase::Subscribed;
             ++counters_.subscriptions;
@@ -167,51 +137,39 @@ void SubscriberSession::handle_message(Clock::time_point now, const std::string&
         }
         next_state_ = now + std::chrono::duration_cast<Clock::duration>(
                                 std::chrono::duration<double>(state_interval_s_));
-    } else if (type == "command") {
-        auto id = message->find("id");
-        auto request = message->find("request");
-        if (id == message->end() || !id->is_number_unsigned()) {
-            ++counters_.bad_messages;
-            return;
-        }
-        if (request == message->end() || !request->is_object()) {
-            ++counters_.bad_messages;
-            json refusal = {{"ok", false}, {"error", "command without a request object"}};
-            send_message(json{{"type", "result"}, {"id", *id}, {"response", refusal}}.dump(), out);
-            return;
-        }
+    } else if (const auto* command = std::get_if<Command>(&*parsed.message)) {
         ++counters_.commands;
         SubscriberAction run = action(SubscriberAction::Kind::RunCommand);
-        run.id = id->get<uint64_t>();
-        run.text = request->dump();
+        run.id = command->id;
+        run.text = command->request.dump();
+        run.actor = command->actor;
         run.privileged = options_.allow_management;
-        if (auto actor = message->find("actor"); actor != message->end() && actor->is_string())
-            run.actor = actor->get<std::string>();
         out.push_back(std::move(run));
-    } else {
-        ++counters_.unknown_messages;  // a newer broker's: not ours to judge
     }
+    return true;
 }
 
 SubscriberActions SubscriberSession::command_result(uint64_t id, const std::string& response_json) {
     SubscriberActions out;
     if (phase_ != Phase::AwaitWelcome && phase_ != Phase::Subscribed) return out;
-    // The control handler's response is a JSON object already: spliced in,
-    // not parsed and dumped again.
-    send_message(R"({"type":"result","id":)" + std::to_string(id) +
-                     R"(,"response":)" + response_json + "}",
-                 out);
+    Result result;
+    result.id = id;
+    result.response = json::parse(response_json, nullptr, /*allow_exceptions=*/false);
+    if (!result.response.is_object() || !result.response.contains("ok")) {
+        result.response = {{"ok", false}, {"error", "the control handler's answer is not JSON"}};
+    }
+    send_message(result, out);
     return out;
 }
 
-SubscriberActions SubscriberSession::send_state(Clock::time_point now,
-                                                const std::string& data_json) {
+SubscriberActions SubscriberSession::send_state(Clock::time_point now, json data) {
     SubscriberActions out;
     state_requested_ = false;
     if (phase_ != Phase::Subscribed) return out;
-    send_message(R"({"type":"state","seq":)" + std::to_string(++seq_) + R"(,"data":)" + data_json +
-                     "}",
-                 out);
+    State state;
+    state.seq = ++seq_;
+    state.data = std::move(data);
+    send_message(state, out);
     ++counters_.states_sent;
     next_state_ = now + std::chrono::duration_cast<Clock::duration>(
                             std::chrono::duration<double>(state_interval_s_));
@@ -228,7 +186,7 @@ SubscriberActions SubscriberSession::observe(Clock::time_point now,
     // next welcome says where things stand.
     if (!before || phase_ != Phase::Subscribed) return out;
     auto event = [&](const char* kind, const std::string& text) {
-        send_message(json{{"type", "event"}, {"kind", kind}, {"text", text}}.dump(), out);
+        send_message(Event{kind, bounded_text(text)}, out);
         ++counters_.events_sent;
     };
     if (observation.selected_source != before->selected_source) {
@@ -263,7 +221,7 @@ SubscriberActions SubscriberSession::on_closed(Clock::time_point now, const std:
     if (phase_ == Phase::Backoff) return out;  // we closed it, or a stale report
     last_error_ = why.empty() ? "the broker closed the connection" : why;
     upgrade_.reset();
-    frames_.reset();
+    reader_.reset();
     state_requested_ = false;
     phase_ = Phase::Backoff;
     schedule_reconnect(now);
@@ -319,7 +277,7 @@ SubscriberActions SubscriberSession::close(Clock::time_point now, const std::str
     out.push_back(std::move(c));
     last_error_ = why;
     upgrade_.reset();
-    frames_.reset();
+    reader_.reset();
     state_requested_ = false;
     phase_ = Phase::Backoff;
     schedule_reconnect(now);
@@ -335,9 +293,9 @@ void SubscriberSession::schedule_reconnect(Clock::time_point now) {
     backoff_ = std::min<std::chrono::milliseconds>(backoff_ * 2, kMaxBackoff);
 }
 
-void SubscriberSession::send_message(const std::string& json_text, SubscriberActions& out) {
+void SubscriberSession::send_message(const DaemonMessage& message, SubscriberActions& out) {
     SubscriberAction send = action(SubscriberAction::Kind::Send);
-    send.bytes = ctl::encode_frame(json_text);
+    send.bytes = encode_message(message);
     out.push_back(std::move(send));
 }
 

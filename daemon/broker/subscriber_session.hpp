@@ -14,6 +14,10 @@
 // from [d/2, d] (jitter: a broker restart is not met by the whole fleet in
 // the same second); it returns to 1 s once a broker has welcomed us.
 //
+// Messages are parsed and written by the shared codec
+// (subscription_messages.hpp); a message it refuses ends the connection, as
+// PROTOCOL.md says.
+//
 // Timeouts (kConnectTimeout, kWelcomeTimeout, kSilenceTimeout) end a
 // connection that stops making progress, so a stalled or hostile broker
 // costs one connection's buffers and nothing else.
@@ -31,8 +35,10 @@
 #include <string>
 #include <vector>
 
+#include <nlohmann/json.hpp>
+
+#include "broker/subscription_messages.hpp"
 #include "broker/upgrade_response.hpp"
-#include "ctl/framing.hpp"
 
 namespace nanotime::broker {
 
@@ -79,8 +85,7 @@ struct SubscriberCounters {
     uint64_t connects = 0;         // connection attempts
     uint64_t subscriptions = 0;    // welcomes received
     uint64_t commands = 0;         // relayed commands run
-    uint64_t bad_messages = 0;     // frames that were not a JSON object with a "type" string
-    uint64_t unknown_messages = 0; // valid, of a type this version does not know: ignored
+    uint64_t bad_messages = 0;  // refused by the codec (each ended its connection)
     uint64_t states_sent = 0;
     uint64_t events_sent = 0;
 };
@@ -96,7 +101,7 @@ class SubscriberSession {
     // Nothing received for this long (the broker pings every 30 s): dead.
     static constexpr std::chrono::seconds kSilenceTimeout{90};
     static constexpr double kDefaultStateInterval = 5;  // s, if the welcome names none
-    static constexpr size_t kMaxFrame = size_t{1} << 20;
+    static constexpr size_t kMaxFrame = kMaxSubscriptionFrame;
     // Messages a broker may send per second (pings every 30 s, a command
     // per operator request): a broker above it is flooding the host (each
     // command builds a snapshot on the NTP loop), and is left.
@@ -120,8 +125,8 @@ class SubscriberSession {
     SubscriberActions on_timer(Clock::time_point now);
     // The daemon's summary; differences from the last one become events.
     SubscriberActions observe(Clock::time_point now, const Observation& observation);
-    // After NeedState: the "data" object of the state message (JSON text).
-    SubscriberActions send_state(Clock::time_point now, const std::string& data_json);
+    // After NeedState: the "data" object of the state message.
+    SubscriberActions send_state(Clock::time_point now, nlohmann::json data);
     // After RunCommand: the control handler's response (JSON text).
     SubscriberActions command_result(uint64_t id, const std::string& response_json);
 
@@ -138,8 +143,10 @@ class SubscriberSession {
   private:
     SubscriberActions close(Clock::time_point now, const std::string& why);
     void schedule_reconnect(Clock::time_point now);
-    void handle_message(Clock::time_point now, const std::string& frame, SubscriberActions& out);
-    void send_message(const std::string& json, SubscriberActions& out);
+    // False: the message was refused and the connection closed.
+    bool handle_message(Clock::time_point now, const Parsed<BrokerMessage>& parsed,
+                        SubscriberActions& out);
+    void send_message(const DaemonMessage& message, SubscriberActions& out);
     void request_state(SubscriberActions& out);
 
     SubscriberOptions options_;
@@ -157,7 +164,7 @@ class SubscriberSession {
     Clock::time_point rate_window_{};  // the second messages_in_window_ counts in
     unsigned messages_in_window_ = 0;
     std::optional<UpgradeResponse> upgrade_;
-    std::optional<ctl::FrameDecoder> frames_;
+    std::optional<BrokerMessageReader> reader_;
     std::optional<Observation> last_observation_;
     SubscriberCounters counters_;
     std::string last_error_;

@@ -40,8 +40,9 @@ std::string upgrade_request(const std::string& host, uint16_t port) {
     const bool v6 = host.find(':') != std::string::npos;
     const std::string authority =
         (v6 ? "[" + host + "]" : host) + (port == 443 ? "" : ":" + std::to_string(port));
-    return "GET /v1/subscribe HTTP/1.1\r\nHost: " + authority +
-           "\r\nConnection: Upgrade\r\nUpgrade: " + kSubscriptionProtocol + "\r\n\r\n";
+    return "GET " + std::string(kSubscriptionPath) + " HTTP/1.1\r\nHost: " + authority +
+           "\r\nConnection: Upgrade\r\nUpgrade: " + std::string(kSubscriptionUpgrade) +
+           "\r\n\r\n";
 }
 
 UpgradeResponse::Status UpgradeResponse::feed(std::span<const uint8_t> data) {
@@ -81,10 +82,10 @@ UpgradeResponse::Status UpgradeResponse::feed(std::span<const uint8_t> data) {
                   std::string(h.reason());
         return status_;
     }
-    if (!lists_token(h[http::field::upgrade], kSubscriptionProtocol) ||
+    if (!lists_token(h[http::field::upgrade], kSubscriptionUpgrade) ||
         !lists_token(h[http::field::connection], "upgrade")) {
         status_ = Status::Malformed;
-        reason_ = std::string("101 without 'Upgrade: ") + kSubscriptionProtocol + "'";
+        reason_ = "101 without 'Upgrade: " + std::string(kSubscriptionUpgrade) + "'";
         return status_;
     }
     status_ = Status::Upgraded;

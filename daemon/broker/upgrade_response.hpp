@@ -15,9 +15,9 @@
 #include <string>
 #include <vector>
 
-namespace nanotime::broker {
+#include "broker/subscription_messages.hpp"
 
-inline constexpr char kSubscriptionProtocol[] = "nanotime-subscription/1";
+namespace nanotime::broker {
 
 // The request the subscriber sends first, for broker @host (as in the URL).
 std::string upgrade_request(const std::string& host, uint16_t port);

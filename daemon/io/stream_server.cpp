@@ -265,6 +265,18 @@ std::string StreamServer::alpn(uint64_t conn) const {
     return it == core_->sessions.end() || !it->second.tls ? std::string() : it->second.tls->alpn();
 }
 
+std::optional<PeerCertificate> StreamServer::peer_certificate(uint64_t conn) const {
+    auto it = core_->sessions.find(conn);
+    if (it == core_->sessions.end() || !it->second.tls) return std::nullopt;
+    return it->second.tls->peer_certificate();
+}
+
+std::optional<ntp::SocketAddress> StreamServer::peer_address(uint64_t conn) const {
+    auto it = core_->sessions.find(conn);
+    if (it == core_->sessions.end()) return std::nullopt;
+    return it->second.peer;
+}
+
 std::optional<std::vector<uint8_t>> StreamServer::export_keying_material(
     uint64_t conn, std::string_view label, std::optional<std::span<const uint8_t>> context,
     size_t length) const {

@@ -79,6 +79,10 @@ class StreamServer {
     void request_done(uint64_t conn);
 
     std::string alpn(uint64_t conn) const;
+    // The client certificate of a TLS connection (TlsServerConfig::client_ca_pem).
+    std::optional<PeerCertificate> peer_certificate(uint64_t conn) const;
+    // The peer's address; none for an unknown connection.
+    std::optional<ntp::SocketAddress> peer_address(uint64_t conn) const;
     std::optional<std::vector<uint8_t>> export_keying_material(
         uint64_t conn, std::string_view label, std::optional<std::span<const uint8_t>> context,
         size_t length) const;

@@ -5,6 +5,7 @@
 
 #include <openssl/bio.h>
 #include <openssl/err.h>
+#include <openssl/evp.h>
 #include <openssl/pem.h>
 #include <openssl/ssl.h>
 #include <openssl/x509.h>
@@ -131,6 +132,22 @@ std::shared_ptr<TlsContext> TlsContext::server(const TlsServerConfig& config) {
     SSL_CTX_set_options(ctx, SSL_OP_CIPHER_SERVER_PREFERENCE);
     c->alpn_wire_ = alpn_wire_format(config.alpn);
     if (!c->alpn_wire_.empty()) SSL_CTX_set_alpn_select_cb(ctx, select_alpn, &c->alpn_wire_);
+    if (!config.client_ca_pem.empty()) {
+        X509_STORE* store = SSL_CTX_get_cert_store(ctx);
+        BioPtr pem = memory_bio(config.client_ca_pem);
+        int loaded = 0;
+        while (X509* cert = PEM_read_bio_X509(pem.get(), nullptr, nullptr, nullptr)) {
+            const int ok = X509_STORE_add_cert(store, cert);
+            X509_free(cert);
+            if (ok != 1) throw std::runtime_error(openssl_reason("TLS client CA"));
+            ++loaded;
+        }
+        ERR_clear_error();
+        if (loaded == 0) throw std::runtime_error("TLS client CA: no certificate in the PEM");
+        // Ask for a certificate, never fail the handshake over it: the
+        // verdict stays in SSL_get_verify_result for peer_certificate().
+        SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER, [](int, X509_STORE_CTX*) { return 1; });
+    }
     return c;
 }
 
@@ -378,6 +395,28 @@ std::string TlsSession::alpn() const {
 std::string TlsSession::cipher_suite() const {
     const SSL_CIPHER* c = handshake_done_ ? SSL_get_current_cipher(ssl_) : nullptr;
     return c == nullptr ? std::string() : std::string(SSL_CIPHER_standard_name(c));
+}
+
+std::optional<PeerCertificate> TlsSession::peer_certificate() const {
+    if (!handshake_done_ || failed()) return std::nullopt;
+    X509* cert = SSL_get0_peer_certificate(ssl_);
+    if (cert == nullptr) return std::nullopt;
+    PeerCertificate p;
+    unsigned char digest[EVP_MAX_MD_SIZE];
+    unsigned int length = 0;
+    if (X509_digest(cert, EVP_sha256(), digest, &length) != 1) return std::nullopt;
+    static constexpr char kHex[] = "0123456789abcdef";
+    for (unsigned i = 0; i < length; ++i) {
+        p.sha256.push_back(kHex[digest[i] >> 4]);
+        p.sha256.push_back(kHex[digest[i] & 15]);
+    }
+    char cn[256] = {};
+    if (X509_NAME_get_text_by_NID(X509_get_subject_name(cert), NID_commonName, cn, sizeof cn) > 0)
+        p.subject_common_name = cn;
+    const long verdict = SSL_get_verify_result(ssl_);
+    p.verified = verdict == X509_V_OK;
+    if (!p.verified) p.verify_error = X509_verify_cert_error_string(verdict);
+    return p;
 }
 
 std::optional<std::vector<uint8_t>> TlsSession::export_keying_material(

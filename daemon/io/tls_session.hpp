@@ -37,6 +37,21 @@ struct TlsServerConfig {
     // Empty: ALPN is not negotiated. Non-empty: a client offering none of
     // them is refused (no_application_protocol alert, RFC 7301 §3.2).
     std::vector<std::string> alpn;
+    // Trust anchors (PEM) for client certificates. Non-empty: the server
+    // asks every client for a certificate; the handshake goes on whatever
+    // the client sends (or not), and TlsSession::peer_certificate() tells
+    // the application what it was and whether it chains to these anchors,
+    // so that the application can answer 401 and audit the attempt rather
+    // than the client seeing a bare TLS alert.
+    std::string client_ca_pem;
+};
+
+// The certificate a peer presented, as the handshake left it.
+struct PeerCertificate {
+    std::string sha256;  // SHA-256 of the DER, lowercase hex (64 digits)
+    std::string subject_common_name;
+    bool verified = false;     // chains to the anchors, in its validity period
+    std::string verify_error;  // OpenSSL's reason when not verified
 };
 
 struct TlsClientConfig {
@@ -112,6 +127,8 @@ class TlsSession {
     // The TLS 1.3 cipher suite agreed (IANA name, e.g. TLS_AES_128_GCM_SHA256);
     // empty before the handshake.
     std::string cipher_suite() const;
+    // The peer's certificate once the handshake is done; none if it sent none.
+    std::optional<PeerCertificate> peer_certificate() const;
     // RFC 5705 exporter; nullopt before the handshake or on failure.
     // @context nullopt is "no context", which TLS 1.3 treats like an empty one.
     std::optional<std::vector<uint8_t>> export_keying_material(

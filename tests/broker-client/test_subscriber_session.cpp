@@ -61,7 +61,7 @@ struct SessionTest : ::testing::Test {
     }
 
     // Start to subscribed; returns the actions of the welcome.
-    SubscriberActions subscribe(double welcome_interval = 5) {
+    SubscriberActions subscribe(unsigned welcome_interval = 5) {
         if (!s) make();
         SubscriberActions a = s->start(now);
         EXPECT_TRUE(has(a, Kind::Connect));
@@ -99,7 +99,8 @@ TEST_F(SessionTest, HelloFirstThenTheWelcomeInTheSameRead) {
     s->on_connected(now);
     // The welcome arrives in the same read as the 101.
     std::string all = kSwitching;
-    const std::vector<uint8_t> welcome = frame(R"({"type":"welcome","member":"m1"})");
+    const std::vector<uint8_t> welcome =
+        frame(R"({"type":"welcome","member":"m1","state_interval":5})");
     all.append(welcome.begin(), welcome.end());
     SubscriberActions a = s->on_data(now, bytes(all));
     const std::vector<json> sent = sent_messages(a);
@@ -109,13 +110,13 @@ TEST_F(SessionTest, HelloFirstThenTheWelcomeInTheSameRead) {
                               "roles":["client","server"]})"));
     EXPECT_TRUE(has(a, Kind::NeedState)) << "state at once after the welcome";
     EXPECT_EQ(s->member(), "m1");
-    EXPECT_DOUBLE_EQ(s->state_interval(), 5) << "the default when the welcome names none";
+    EXPECT_DOUBLE_EQ(s->state_interval(), 5);
 }
 
 TEST_F(SessionTest, StateEveryIntervalWithARisingSequence) {
     SubscriberActions a = subscribe(2);
     ASSERT_TRUE(has(a, Kind::NeedState));
-    a = s->send_state(now, R"({"status":{"synchronized":true}})");
+    a = s->send_state(now, json::parse(R"({"status":{"synchronized":true}})"));
     std::vector<json> sent = sent_messages(a);
     ASSERT_EQ(sent.size(), 1u);
     EXPECT_EQ(sent[0], json::parse(R"({"type":"state","seq":1,
@@ -127,7 +128,7 @@ TEST_F(SessionTest, StateEveryIntervalWithARisingSequence) {
     a = s->on_timer(now);
     ASSERT_TRUE(has(a, Kind::NeedState));
     EXPECT_TRUE(s->on_timer(now).empty()) << "asked once until the state is given";
-    sent = sent_messages(s->send_state(now, "{}"));
+    sent = sent_messages(s->send_state(now, json::object()));
     ASSERT_EQ(sent.size(), 1u);
     EXPECT_EQ(sent[0]["seq"], 2);
     EXPECT_EQ(s->counters().states_sent, 2u);
@@ -137,13 +138,21 @@ TEST_F(SessionTest, ConfiguredIntervalOverridesTheWelcome) {
     options.state_interval = 30;
     subscribe(2);
     EXPECT_DOUBLE_EQ(s->state_interval(), 30);
-    s->send_state(now, "{}");
+    s->send_state(now, json::object());
     EXPECT_EQ(s->wakeup(), now + 30s);
 }
 
-TEST_F(SessionTest, AbsurdWelcomeIntervalIsClamped) {
-    subscribe(0.001);
-    EXPECT_DOUBLE_EQ(s->state_interval(), 1);
+TEST_F(SessionTest, WelcomeOutsideTheProtocolEndsTheConnection) {
+    make();
+    s->start(now);
+    s->on_connected(now);
+    s->on_data(now, bytes(kSwitching));
+    SubscriberActions a =
+        s->on_data(now, frame(R"({"type":"welcome","member":"m1","state_interval":0})"));
+    ASSERT_TRUE(has(a, Kind::Close));
+    EXPECT_NE(s->last_error().find("malformed message from the broker: "), std::string::npos)
+        << s->last_error();
+    EXPECT_EQ(s->counters().bad_messages, 1u);
 }
 
 TEST_F(SessionTest, PingGetsPong) {
@@ -176,32 +185,35 @@ TEST_F(SessionTest, WithoutManagementCommandsRunUnprivileged) {
     options.allow_management = false;
     subscribe();
     SubscriberActions a =
-        s->on_data(now, frame(R"({"type":"command","id":1,"request":{"command":"reload"}})"));
+        s->on_data(now, frame(R"({"type":"command","id":1,"actor":"bob",
+                                  "request":{"command":"reload"}})"));
     ASSERT_EQ(a.size(), 1u);
     EXPECT_FALSE(a[0].privileged);
 }
 
-TEST_F(SessionTest, BadMessagesAreCountedAndChangeNothing) {
-    subscribe();
-    const std::string deep = R"({"type":"command","id":1,"request":)" + std::string(40, '[') +
-                             std::string(40, ']') + "}";
+// PROTOCOL.md: a member that receives a malformed message ends the
+// connection (and reconnects with backoff). Each kind of refusal:
+TEST_F(SessionTest, MalformedMessagesEndTheConnection) {
+    const std::string deep = R"({"type":"command","id":1,"actor":"a","request":)" +
+                             std::string(40, '[') + std::string(40, ']') + "}";
+    int n = 0;
     for (const std::string& bad :
          {std::string("not json"), std::string("[1,2]"), std::string(R"({"type":7})"),
           std::string(R"({"id":1})"), std::string(R"({"type":"ping"})"),
           std::string(R"({"type":"ping","id":-1})"), std::string(R"({"type":"command"})"),
-          std::string(R"({"type":"welcome","state_interval":"5"})"), deep}) {
-        EXPECT_TRUE(s->on_data(now, frame(bad)).empty()) << bad;
+          std::string(R"({"type":"command","id":4,"actor":"a","request":"x"})"),
+          std::string(R"({"type":"gossip"})"), std::string(R"({"type":"pong","id":1})"), deep}) {
+        s.reset();
+        subscribe();
+        SubscriberActions a = s->on_data(now, frame(bad));
+        ASSERT_EQ(a.size(), 1u) << bad;
+        EXPECT_EQ(a[0].kind, Kind::Close) << bad;
+        EXPECT_TRUE(sent_messages(a).empty()) << "answered nothing: " << bad;
+        EXPECT_EQ(s->phase(), SubscriberSession::Phase::Backoff) << bad;
+        EXPECT_EQ(s->counters().bad_messages, 1u) << bad;
+        ++n;
     }
-    EXPECT_EQ(s->counters().bad_messages, 9u);
-    EXPECT_EQ(s->phase(), SubscriberSession::Phase::Subscribed);
-    EXPECT_TRUE(s->on_data(now, frame(R"({"type":"gossip"})")).empty());
-    EXPECT_EQ(s->counters().unknown_messages, 1u) << "a newer broker's message is ignored";
-    // A command without a request still gets an answer, so the caller is not left waiting.
-    const std::vector<json> sent =
-        sent_messages(s->on_data(now, frame(R"({"type":"command","id":4,"request":"x"})")));
-    ASSERT_EQ(sent.size(), 1u);
-    EXPECT_EQ(sent[0]["id"], 4);
-    EXPECT_EQ(sent[0]["response"]["ok"], false);
+    EXPECT_EQ(n, 11);
 }
 
 TEST_F(SessionTest, FloodingBrokerIsLeft) {
@@ -268,7 +280,7 @@ TEST_F(SessionTest, BackoffDoublesToFiveMinutesWithJitterAndResetsOnWelcome) {
     // This attempt gets through: the next failure waits 1 s again.
     s->on_connected(now);
     s->on_data(now, bytes(kSwitching));
-    s->on_data(now, frame(R"({"type":"welcome","member":"m1"})"));
+    s->on_data(now, frame(R"({"type":"welcome","member":"m1","state_interval":5})"));
     EXPECT_EQ(s->last_error(), "");
     jitter = 0.999999;
     s->on_closed(now, "");
@@ -304,7 +316,7 @@ TEST_F(SessionTest, StalledConnectAndUpgradeAndWelcomeTimeOut) {
 TEST_F(SessionTest, SilentBrokerIsLeftAfterNinetySeconds) {
     options.state_interval = 3600;  // no state timer in the way
     subscribe();
-    s->send_state(now, "{}");
+    s->send_state(now, json::object());
     advance(60s);
     s->on_data(now, frame(R"({"type":"ping","id":1})"));  // alive: the clock restarts
     advance(89s);
@@ -328,7 +340,7 @@ TEST_F(SessionTest, AfterCloseTheOldConnectionsReportsChangeNothing) {
 
 TEST_F(SessionTest, ChangesBecomeEventsAndAFreshState) {
     subscribe();
-    s->send_state(now, "{}");
+    s->send_state(now, json::object());
     Observation o;
     o.selected_source = "a.example";
     o.synchronized = true;
@@ -341,13 +353,13 @@ TEST_F(SessionTest, ChangesBecomeEventsAndAFreshState) {
     SubscriberActions a = s->observe(now, changed);
     std::vector<json> sent = sent_messages(a);
     ASSERT_EQ(sent.size(), 3u);
-    EXPECT_EQ(sent[0], json::parse(R"({"type":"event","kind":"source_selected",
-                                       "text":"b.example selected (was a.example)"})"));
+    EXPECT_EQ(sent[0], json::parse(R"j({"type":"event","kind":"source_selected",
+                                         "text":"b.example selected (was a.example)"})j"));
     EXPECT_EQ(sent[1]["kind"], "step");
     EXPECT_EQ(sent[2], json::parse(R"({"type":"event","kind":"leap",
                                        "text":"leap indicator none -> insert"})"));
     EXPECT_TRUE(has(a, Kind::NeedState));
-    s->send_state(now, "{}");
+    s->send_state(now, json::object());
     Observation lost = changed;
     lost.selected_source.clear();
     lost.synchronized = false;

@@ -25,7 +25,7 @@ TEST(UpgradeRequest, NamesTheProtocolAndHost) {
 
 TEST(UpgradeResponse, SwitchingKeepsTheBytesAfterTheHeader) {
     UpgradeResponse r;
-    const std::string all = std::string(kSwitching) + "\x00\x00\x00\x02{}";
+    const std::string all = std::string(kSwitching) + std::string("\x00\x00\x00\x02{}", 6);
     // In pieces: the header split anywhere still parses once whole.
     EXPECT_EQ(r.feed(bytes(all.substr(0, 20))), UpgradeResponse::Status::NeedMore);
     EXPECT_EQ(r.feed(bytes(all.substr(20, 40))), UpgradeResponse::Status::NeedMore);

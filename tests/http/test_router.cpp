@@ -78,5 +78,40 @@ TEST(HttpRouter, LaterRegistrationReplaces) {
     EXPECT_EQ(router.route(request("GET", "/m")).body, "new GET /m");
 }
 
+TEST(HttpRouter, PatternSegmentsMatchOneSegment) {
+    BasicRouter<Echo> router;
+    auto member = std::make_shared<Echo>("member");
+    auto control = std::make_shared<Echo>("control");
+    auto list = std::make_shared<Echo>("list");
+    router.add("GET", "/v1/members/{name}", member);
+    router.add("POST", "/v1/members/{name}/control", control);
+    router.add("GET", "/v1/members", list);
+    auto l = router.find("GET", "/v1/members/ntp1");
+    EXPECT_EQ(l.handler, member.get());
+    EXPECT_EQ(l.pattern, "/v1/members/{name}");
+    EXPECT_EQ(l.params, std::vector<std::string>{"ntp1"});
+    l = router.find("POST", "/v1/members/ntp1/control");
+    EXPECT_EQ(l.handler, control.get());
+    EXPECT_EQ(l.params, std::vector<std::string>{"ntp1"});
+    EXPECT_EQ(router.find("GET", "/v1/members").handler, list.get()) << "exact path";
+    EXPECT_EQ(router.find("GET", "/v1/members/").error.status, 404u) << "empty segment";
+    EXPECT_EQ(router.find("GET", "/v1/members/a/b").error.status, 404u);
+    EXPECT_TRUE(router.find("GET", "/v1/members/a/b").params.empty());
+    l = router.find("DELETE", "/v1/members/x/control");
+    EXPECT_EQ(l.handler, nullptr);
+    EXPECT_EQ(l.error.status, 405u);
+    EXPECT_EQ(l.error.headers.at(0).second, "POST");
+}
+
+TEST(HttpRouter, RoutesListsEveryPathAndMethod) {
+    Router router;
+    router.add("GET", "/a", std::make_shared<Echo>("x"));
+    router.add("POST", "/a", std::make_shared<Echo>("x"));
+    router.add("GET", "/b/{id}", std::make_shared<Echo>("x"));
+    using Route = std::pair<std::string, std::string>;
+    EXPECT_EQ(router.routes(),
+              (std::vector<Route>{{"/a", "GET"}, {"/a", "POST"}, {"/b/{id}", "GET"}}));
+}
+
 }  // namespace
 }  // namespace nanotime::http
