@@ -3,12 +3,15 @@
 //   nanotimectl [--socket PATH] [--json]
 //       status|tracking|sources|sourcestats|authdata|serverstats|kernel|pps
 //   nanotimectl reload|makestep          (root or the control group)
+//   nanotimectl --broker URL ... --member NAME <view or command>, fleet,
+//       token ..., certificate ...     (broker_commands.hpp)
 #include <CLI/CLI.hpp>
 #include <exception>
 #include <iostream>
 #include <nlohmann/json.hpp>
 
 #include "ctl/control_server.hpp"
+#include "nanotimectl/broker_commands.hpp"
 #include "nanotimectl/format.hpp"
 
 // A function-try-block: any exception ends in a message and status 2 (as
@@ -37,12 +40,18 @@ int main(int argc, char** argv) try {
         {"makestep", "step the clock at the next update, whatever the offset (privileged)"},
     };
     for (auto [name, help] : commands) app.add_subcommand(name, help);
+    nanotime::ctl::BrokerCli broker;
+    nanotime::ctl::add_broker_cli(app, broker);
     CLI11_PARSE(app, argc, argv);
+    if (auto status = nanotime::ctl::run_broker_cli(app, broker, as_json)) return *status;
     const std::string command = app.get_subcommands().front()->get_name();
 
     std::string error;
     const nlohmann::json req = {{"command", command}};
-    auto reply = nanotime::ctl::request(socket_path, req.dump(), &error, timeout_ms);
+    auto reply = broker.used()
+                     ? nanotime::ctl::broker_control(broker.endpoint, broker.member, req.dump(),
+                                                     &error)
+                     : nanotime::ctl::request(socket_path, req.dump(), &error, timeout_ms);
     if (!reply) {
         std::cerr << "nanotimectl: " << error << "\n";
         return 2;

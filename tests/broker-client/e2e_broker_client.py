@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """End to end: nanotimed subscribed to a test broker on loopback.
 
-e2e_broker_client.py NANOTIMED WORKDIR SECCOMP
+e2e_broker_client.py NANOTIMED NANOTIMECTL WORKDIR SECCOMP
 
 The broker here is a small one in Python (ssl, TLS 1.3, client certificates
 from a CA made for the test, the upgrade and the length-prefixed JSON frames
@@ -13,12 +13,16 @@ NTP on loopback and subscribes with [broker_client]. Checked:
      as the control socket would; relayed `makestep` and `reload` carried
      out (the daemon's log names the actor); allow_management's refusal is
      not checked here (unit tests).
-  2. the broker goes away and comes back on the same port: the daemon
+  2. nanotimectl --broker: every view and `fleet`, `token create` through
+     the test broker's HTTPS API (bearer token and client certificate),
+     the views relayed over the subscription to the daemon and formatted.
+  3. the broker goes away and comes back on the same port: the daemon
      subscribes again, within its backoff.
-  3. a broker that stops reading and sends commands: the daemon leaves it
+  4. a broker that stops reading and sends commands: the daemon leaves it
      at 256 KiB unsent, its resident memory does not grow with the flood,
      and its NTP answers stay prompt throughout.
 """
+import http.server
 import json
 import os
 import shutil
@@ -261,8 +265,131 @@ def relay_and_views(member):
     check(result["response"]["ok"] is False, f"unknown command refused: {result}")
 
 
+class Api(threading.Thread):
+    """The broker's HTTPS API, enough for nanotimectl: the relay (POST
+    /v1/members/member1/control, forwarded as a command frame over the live
+    subscription), GET /v1/members and POST /v1/tokens."""
+
+    TOKEN = "s3cret-token"
+
+    def __init__(self, work, member):
+        super().__init__(daemon=True)
+        self.member = member
+        self.lock = threading.Lock()
+        self.next_id = 100
+        self.seen = []
+        api = self
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def log_message(self, *args):
+                pass
+
+            def authorised(self):
+                if self.headers.get("Authorization") == "Bearer " + Api.TOKEN:
+                    return "token"
+                if self.connection.getpeercert():
+                    return "certificate"
+                return None
+
+            def reply(self, status, obj):
+                body = json.dumps(obj).encode()
+                self.send_response(status)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+            def body(self):
+                n = int(self.headers.get("Content-Length", "0"))
+                return json.loads(self.rfile.read(n)) if n else None
+
+            def do_GET(self):
+                who = self.authorised()
+                api.seen.append(("GET", self.path, who))
+                if not who:
+                    return self.reply(401, {"error": "no credentials"})
+                if self.path == "/v1/members":
+                    return self.reply(200, {"members": [{
+                        "name": "member1", "host": "h1", "version": "0.1.0", "roles": ["client"],
+                        "connected": True, "state_time": int(time.time()) - 2, "state_seq": 7}]})
+                self.reply(404, {"error": "no such path"})
+
+            def do_POST(self):
+                who = self.authorised()
+                body = self.body()
+                api.seen.append(("POST", self.path, who, body))
+                if not who:
+                    return self.reply(401, {"error": "no credentials"})
+                if self.path == "/v1/tokens":
+                    return self.reply(201, {"id": 5, "name": body["name"], "role": body["role"],
+                                            "token": "t-new"})
+                if self.path != "/v1/members/member1/control":
+                    return self.reply(404, {"error": "no member named that"})
+                with api.lock:
+                    api.next_id += 1
+                    api.member.send({"type": "command", "id": api.next_id, "actor": "token:ops",
+                                     "request": body})
+                    result, _ = api.member.recv_type("result")
+                check(result["id"] == api.next_id, f"relayed result id {result}")
+                self.reply(200, result["response"])
+
+        ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        ctx.minimum_version = ssl.TLSVersion.TLSv1_3
+        ctx.load_cert_chain(f"{work}/broker.pem", f"{work}/broker.key")
+        ctx.load_verify_locations(f"{work}/ca.pem")
+        ctx.verify_mode = ssl.CERT_OPTIONAL
+        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.server.socket = ctx.wrap_socket(self.server.socket, server_side=True)
+        self.port = self.server.server_address[1]
+
+    def run(self):
+        self.server.serve_forever(poll_interval=0.1)
+
+
+def nanotimectl_through_broker(nanotimectl, work, member):
+    api = Api(work, member)
+    api.start()
+    base = [nanotimectl, "--broker", f"https://127.0.0.1:{api.port}", "--cacert",
+            f"{work}/ca.pem"]
+    token = base + ["--token", Api.TOKEN]
+    try:
+        for view in ("status", "tracking", "sources", "sourcestats", "authdata", "serverstats",
+                     "kernel", "pps"):
+            r = subprocess.run(token + ["--member", "member1", view], capture_output=True,
+                               text=True, timeout=20)
+            check(r.returncode == 0, f"nanotimectl --broker {view}: {r.returncode} {r.stderr}")
+            check(r.stdout.strip() != "", f"{view}: formatted output")
+        r = subprocess.run(token + ["--member", "member1", "tracking"], capture_output=True,
+                           text=True, timeout=20)
+        local = "Reference ID"
+        check(local in r.stdout, f"tracking formatted as locally: {r.stdout}")
+        r = subprocess.run(token + ["--member", "member1", "--json", "tracking"],
+                           capture_output=True, text=True, timeout=20)
+        check("stratum" in json.loads(r.stdout), f"--json tracking: {r.stdout}")
+        r = subprocess.run(base + ["--cert", f"{work}/member.pem", "--key", f"{work}/member.key",
+                                   "--member", "member1", "status"], capture_output=True,
+                           text=True, timeout=20)
+        check(r.returncode == 0, f"with a client certificate: {r.stderr}")
+        check(api.seen[-1][2] == "certificate", f"authenticated by certificate: {api.seen[-1]}")
+        r = subprocess.run(token + ["fleet"], capture_output=True, text=True, timeout=20)
+        check(r.returncode == 0 and "member1" in r.stdout and "yes" in r.stdout,
+              f"fleet: {r.returncode} {r.stdout} {r.stderr}")
+        r = subprocess.run(token + ["token", "create", "--name", "ops", "--role", "operator"],
+                           capture_output=True, text=True, timeout=20)
+        check(r.returncode == 0 and json.loads(r.stdout)["token"] == "t-new", f"token: {r.stdout}")
+        check(api.seen[-1][3] == {"name": "ops", "role": "operator"}, f"token body {api.seen[-1]}")
+        r = subprocess.run(base + ["--member", "member1", "status"], capture_output=True,
+                           text=True, timeout=20)
+        check(r.returncode == 2 and "401" in r.stderr, f"no credentials: {r.returncode} {r.stderr}")
+        r = subprocess.run([nanotimectl, "fleet"], capture_output=True, text=True, timeout=20)
+        check(r.returncode == 2 and "--broker" in r.stderr, f"fleet without --broker: {r.stderr}")
+        print("nanotimectl --broker: 8 views, fleet, token create; token and certificate auth")
+    finally:
+        api.server.shutdown()
+
+
 def main():
-    nanotimed, workdir, seccomp = sys.argv[1:4]
+    nanotimed, nanotimectl, workdir, seccomp = sys.argv[1:5]
     os.makedirs(workdir, exist_ok=True)
     work = tempfile.mkdtemp(prefix="broker-client-e2e-", dir=os.path.abspath(workdir))
     make_pki(work)
@@ -313,8 +440,9 @@ trusted_ca = "{work}/ca.pem"
         wait_for_log(work, "step armed by broker (alice)", 5)
         wait_for_log(work, "reload requested by broker (alice)", 5)
         wait_for_log(work, "subscribed to https://127.0.0.1", 5)
+        nanotimectl_through_broker(nanotimectl, work, member)
 
-        # 2. The broker restarts on the same port.
+        # 3. The broker restarts on the same port.
         member.close()
         broker.close()
         went = time.monotonic()
@@ -328,7 +456,7 @@ trusted_ca = "{work}/ca.pem"
         member.close()
         broker.close()
 
-        # 3. A broker that stops reading and floods commands.
+        # 4. A broker that stops reading and floods commands.
         broker = Broker(work, broker_port, rcvbuf=4096)
         member, _ = subscribe(broker)
         member.recv_type("state")
