@@ -84,14 +84,13 @@ BrokerClient::~BrokerClient() {
 }
 
 void BrokerClient::start() {
-    log_.info(io::LogClass::General, "broker_client: subscribing to " + config_.url);
+    log_.info(io::LogClass::Control, "broker_client: subscribing to " + config_.url);
     apply(session_.start(std::chrono::steady_clock::now()));
     observe();
 }
 
 void BrokerClient::apply(broker::SubscriberActions actions) {
     using Kind = broker::SubscriberAction::Kind;
-    const broker::SubscriberSession::Phase before = session_.phase();
     for (broker::SubscriberAction& a : actions) {
         switch (a.kind) {
             case Kind::Connect:
@@ -120,15 +119,18 @@ void BrokerClient::apply(broker::SubscriberActions actions) {
                 break;
         }
     }
+    // The session call that made @actions has changed the phase already:
+    // compared with the phase the last apply() saw.
     const broker::SubscriberSession::Phase now_phase = session_.phase();
-    if (now_phase != before) {
+    if (now_phase != logged_phase_) {
+        logged_phase_ = now_phase;
         using Phase = broker::SubscriberSession::Phase;
         if (now_phase == Phase::Subscribed) {
-            log_.info(io::LogClass::General, "broker_client: subscribed to " + config_.url +
+            log_.info(io::LogClass::Control, "broker_client: subscribed to " + config_.url +
                                                  " as member '" + session_.member() + "'");
         } else if (now_phase == Phase::Backoff) {
             drop_stream();
-            log_.warn(io::LogClass::General,
+            log_.warn(io::LogClass::Control,
                       "broker_client: " + session_.last_error() + "; next attempt in " +
                           seconds_text(session_.wakeup() - std::chrono::steady_clock::now()) +
                           " s");

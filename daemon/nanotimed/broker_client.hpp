@@ -87,7 +87,8 @@ class BrokerClient {
     uint64_t generation_ = 0;  // of the connection attempt; stale callbacks are ignored
     uint64_t timer_ = 0;
     uint64_t observe_timer_ = 0;
-    bool was_subscribed_ = false;
+    // The phase last logged: a change to Subscribed or Backoff is logged once.
+    broker::SubscriberSession::Phase logged_phase_ = broker::SubscriberSession::Phase::Backoff;
 };
 
 }  // namespace nanotime::daemon

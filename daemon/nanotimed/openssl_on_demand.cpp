@@ -249,3 +249,16 @@ NANOTIME_FORWARD(int, X509_STORE_add_cert, (X509_STORE * ctx, X509* x), (ctx, x)
 NANOTIME_FORWARD(int, X509_VERIFY_PARAM_set_flags, (X509_VERIFY_PARAM * param, unsigned long flags),
                  (param, flags))
 NANOTIME_FORWARD(void, X509_free, (X509 * a), (a))
+
+// The client-certificate verdict in TlsSession (merged from wt-broker, whose
+// own list of [broker] forwarders has these too).
+NANOTIME_FORWARD(const EVP_MD*, EVP_sha256, (), ())
+NANOTIME_FORWARD(X509*, SSL_get0_peer_certificate, (const SSL* s), (s))
+NANOTIME_FORWARD(long, SSL_get_verify_result, (const SSL* ssl), (ssl))
+NANOTIME_FORWARD(int, X509_NAME_get_text_by_NID,
+                 (const X509_NAME* name, int nid, char* buf, int len), (name, nid, buf, len))
+NANOTIME_FORWARD(int, X509_digest,
+                 (const X509* data, const EVP_MD* type, unsigned char* md, unsigned int* len),
+                 (data, type, md, len))
+NANOTIME_FORWARD(X509_NAME*, X509_get_subject_name, (const X509* a), (a))
+NANOTIME_FORWARD(const char*, X509_verify_cert_error_string, (long n), (n))
