@@ -67,8 +67,7 @@ SubscriberActions SubscriberSession::on_connected(Clock::time_point now) {
     return out;
 }
 
-SubscriberActions SubscriberSession::on_data(Clock::time_point now,
-                                             std::span<const uint8_t> data) {
+SubscriberActions SubscriberSession::on_data(Clock::time_point now, std::span<const uint8_t> data) {
     SubscriberActions out;
     if (phase_ == Phase::Upgrading) {
         switch (upgrade_->feed(data)) {
@@ -113,8 +112,7 @@ SubscriberActions SubscriberSession::on_data(Clock::time_point now,
     return out;
 }
 
-bool SubscriberSession::handle_message(Clock::time_point now,
-                                       const Parsed<BrokerMessage>& parsed,
+bool SubscriberSession::handle_message(Clock::time_point now, const Parsed<BrokerMessage>& parsed,
                                        SubscriberActions& out) {
     if (!parsed.message) {
         ++counters_.bad_messages;

@@ -30,12 +30,11 @@
 #include <chrono>
 #include <cstdint>
 #include <functional>
+#include <nlohmann/json.hpp>
 #include <optional>
 #include <span>
 #include <string>
 #include <vector>
-
-#include <nlohmann/json.hpp>
 
 #include "broker/subscription_messages.hpp"
 #include "broker/upgrade_response.hpp"
@@ -82,10 +81,10 @@ struct SubscriberAction {
 using SubscriberActions = std::vector<SubscriberAction>;
 
 struct SubscriberCounters {
-    uint64_t connects = 0;         // connection attempts
-    uint64_t subscriptions = 0;    // welcomes received
-    uint64_t commands = 0;         // relayed commands run
-    uint64_t bad_messages = 0;  // refused by the codec (each ended its connection)
+    uint64_t connects = 0;       // connection attempts
+    uint64_t subscriptions = 0;  // welcomes received
+    uint64_t commands = 0;       // relayed commands run
+    uint64_t bad_messages = 0;   // refused by the codec (each ended its connection)
     uint64_t states_sent = 0;
     uint64_t events_sent = 0;
 };

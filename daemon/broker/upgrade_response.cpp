@@ -1,11 +1,11 @@
 // upgrade_response.cpp - the broker's upgrade response (see upgrade_response.hpp).
 #include "broker/upgrade_response.hpp"
 
+#include <algorithm>
 #include <boost/beast/core/buffer_traits.hpp>
 #include <boost/beast/http/empty_body.hpp>
 #include <boost/beast/http/parser.hpp>
 #include <boost/beast/http/string_body.hpp>
-#include <algorithm>
 #include <cctype>
 
 namespace nanotime::broker {
@@ -25,7 +25,8 @@ bool lists_token(std::string_view value, std::string_view token) {
     while (!value.empty()) {
         const size_t comma = value.find(',');
         std::string_view item = value.substr(0, comma);
-        while (!item.empty() && (item.front() == ' ' || item.front() == '\t')) item.remove_prefix(1);
+        while (!item.empty() && (item.front() == ' ' || item.front() == '\t'))
+            item.remove_prefix(1);
         while (!item.empty() && (item.back() == ' ' || item.back() == '\t')) item.remove_suffix(1);
         if (equals_ignoring_case(item, token)) return true;
         if (comma == std::string_view::npos) break;
@@ -41,8 +42,7 @@ std::string upgrade_request(const std::string& host, uint16_t port) {
     const std::string authority =
         (v6 ? "[" + host + "]" : host) + (port == 443 ? "" : ":" + std::to_string(port));
     return "GET " + std::string(kSubscriptionPath) + " HTTP/1.1\r\nHost: " + authority +
-           "\r\nConnection: Upgrade\r\nUpgrade: " + std::string(kSubscriptionUpgrade) +
-           "\r\n\r\n";
+           "\r\nConnection: Upgrade\r\nUpgrade: " + std::string(kSubscriptionUpgrade) + "\r\n\r\n";
 }
 
 UpgradeResponse::Status UpgradeResponse::feed(std::span<const uint8_t> data) {

@@ -302,8 +302,7 @@ bool parse_broker_url(const std::string& url, std::string& host, uint16_t& port)
     }
     if (has_port) {
         if (port_text.empty()) return false;
-        if (port_text.size() > 5 ||
-            port_text.find_first_not_of("0123456789") != std::string::npos)
+        if (port_text.size() > 5 || port_text.find_first_not_of("0123456789") != std::string::npos)
             return false;
         const unsigned long p = std::stoul(port_text);
         if (p == 0 || p > 65535) return false;
@@ -315,9 +314,9 @@ bool parse_broker_url(const std::string& url, std::string& host, uint16_t& port)
 void parse_broker_client(Checker& c, const toml::table& root, Config& cfg) {
     const toml::table* t = c.table(root, "broker_client", "");
     if (t == nullptr) return;
-    c.only(*t, "[broker_client]",
-           {"url", "certificate", "private_key", "trusted_ca", "state_interval",
-            "allow_management"});
+    c.only(
+        *t, "[broker_client]",
+        {"url", "certificate", "private_key", "trusted_ca", "state_interval", "allow_management"});
     BrokerClientConfig& b = cfg.broker_client;
     c.string(*t, "url", "broker_client", b.url);
     c.string(*t, "certificate", "broker_client", b.certificate);
@@ -329,8 +328,8 @@ void parse_broker_client(Checker& c, const toml::table& root, Config& cfg) {
                 "broker_client.state_interval must be 0 (the broker's) or 1 to 3600 s");
     }
     c.boolean(*t, "allow_management", "broker_client", b.allow_management);
-    if (const toml::node* u = t->get("url"); u != nullptr && u->is_string() &&
-                                             !parse_broker_url(b.url, b.host, b.port)) {
+    if (const toml::node* u = t->get("url");
+        u != nullptr && u->is_string() && !parse_broker_url(b.url, b.host, b.port)) {
         c.error(u->source(), "broker_client.url '" + b.url +
                                  "' is not https://host[:port] (no path, user or query)");
     }

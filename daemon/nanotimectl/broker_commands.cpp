@@ -69,14 +69,13 @@ void add_broker_cli(CLI::App& app, BrokerCli& cli) {
     auto* cert = app.add_option("--cert", cli.endpoint.certificate,
                                 "client certificate (PEM) the broker's CA issued")
                      ->needs(url);
-    auto* key = app.add_option("--key", cli.endpoint.private_key, "its private key (PEM)")
-                    ->needs(cert);
+    auto* key =
+        app.add_option("--key", cli.endpoint.private_key, "its private key (PEM)")->needs(cert);
     cert->needs(key);
     app.add_option("--cacert", cli.endpoint.ca_certificate,
                    "trust anchors (PEM) for the broker's certificate")
         ->needs(url);
-    app.add_option("--member", cli.member, "the fleet member a view or command is for")
-        ->needs(url);
+    app.add_option("--member", cli.member, "the fleet member a view or command is for")->needs(url);
 
     app.add_subcommand("fleet", "the broker's members and their health (--broker)");
     CLI::App* token = app.add_subcommand("token", "bearer tokens at the broker (--broker)");
@@ -120,7 +119,8 @@ std::optional<int> run_broker_cli(const CLI::App& app, const BrokerCli& cli, boo
         }
         return std::nullopt;
     }
-    if (command == "fleet") return call_and_print(cli, "GET", "/v1/members", "", as_json, fleet_now);
+    if (command == "fleet")
+        return call_and_print(cli, "GET", "/v1/members", "", as_json, fleet_now);
     const std::string action = sub->get_subcommands().front()->get_name();
     const std::string base = command == "token" ? "/v1/tokens" : "/v1/certificates";
     if (action == "list") return call_and_print(cli, "GET", base, "", as_json);

@@ -48,10 +48,10 @@ int main(int argc, char** argv) try {
 
     std::string error;
     const nlohmann::json req = {{"command", command}};
-    auto reply = broker.used()
-                     ? nanotime::ctl::broker_control(broker.endpoint, broker.member, req.dump(),
-                                                     &error)
-                     : nanotime::ctl::request(socket_path, req.dump(), &error, timeout_ms);
+    auto reply =
+        broker.used()
+            ? nanotime::ctl::broker_control(broker.endpoint, broker.member, req.dump(), &error)
+            : nanotime::ctl::request(socket_path, req.dump(), &error, timeout_ms);
     if (!reply) {
         std::cerr << "nanotimectl: " << error << "\n";
         return 2;

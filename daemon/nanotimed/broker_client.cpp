@@ -140,8 +140,7 @@ void BrokerClient::apply(broker::SubscriberActions actions) {
 }
 
 void BrokerClient::connect_to(const Resolution& r) {
-    if (r.tag != generation_ ||
-        session_.phase() != broker::SubscriberSession::Phase::Connecting)
+    if (r.tag != generation_ || session_.phase() != broker::SubscriberSession::Phase::Connecting)
         return;
     const auto now = std::chrono::steady_clock::now();
     if (r.addresses.empty()) {
@@ -165,11 +164,11 @@ void BrokerClient::connect_to(const Resolution& r) {
         ++generation_;  // this stream is finished: nothing more from it counts
         apply(session_.on_closed(std::chrono::steady_clock::now(), error));
     };
-    stream_ = std::make_unique<io::StreamClient>(
-        loop_, to, tls_, std::move(h),
-        std::chrono::duration_cast<std::chrono::milliseconds>(
-            broker::SubscriberSession::kConnectTimeout),
-        kMaxQueuedBytes);
+    stream_ =
+        std::make_unique<io::StreamClient>(loop_, to, tls_, std::move(h),
+                                           std::chrono::duration_cast<std::chrono::milliseconds>(
+                                               broker::SubscriberSession::kConnectTimeout),
+                                           kMaxQueuedBytes);
 }
 
 void BrokerClient::send(std::span<const uint8_t> bytes) {

@@ -30,9 +30,9 @@ Daemon::Daemon(config::Config config, std::string config_path, std::unique_ptr<i
 
 Daemon::~Daemon() {
     broker_client_.reset();  // its resolver thread stops
-    metrics_.reset();  // the exporter thread stops
-    nts_ke_.reset();   // the NTS-KE thread stops
-    server_.reset();   // the worker threads stop
+    metrics_.reset();        // the exporter thread stops
+    nts_ke_.reset();         // the NTS-KE thread stops
+    server_.reset();         // the worker threads stop
     control_.reset();
     clock_manager_->save_drift();
 }
@@ -121,7 +121,8 @@ void Daemon::open_broker_client() {
     if (config_.nts_ke.enabled()) roles.emplace_back("nts_ke");
     if (config_.metrics.enabled()) roles.emplace_back("metrics");
     broker_client_ = std::make_unique<BrokerClient>(
-        config_.broker_client, *loop_, log_, random_, std::move(roles), [this] { return snapshot(); },
+        config_.broker_client, *loop_, log_, random_, std::move(roles),
+        [this] { return snapshot(); },
         [this](ctl::Action a, const std::string& who) { carry_out(a, who); },
         [this] { return clock_manager_->clock_steps(); });
 }

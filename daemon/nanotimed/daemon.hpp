@@ -111,7 +111,7 @@ class Daemon {
     std::unique_ptr<ServerFrontEnd> server_;   // server enabled
     std::unique_ptr<NtsKeService> nts_ke_;     // [nts_ke] listens
     std::unique_ptr<ctl::ControlServer> control_;
-    std::unique_ptr<MetricsService> metrics_;  // [metrics] listens
+    std::unique_ptr<MetricsService> metrics_;      // [metrics] listens
     std::unique_ptr<BrokerClient> broker_client_;  // [broker_client] subscribes
     metrics::MetricsRecorder metrics_recorder_;
     std::unique_ptr<KernelLink> kernel_link_;     // nanoclock backend: netlink, PPS

@@ -1,10 +1,10 @@
 // test_member_state.cpp - the state a member reports: each view as the
 // control socket answers it, and the summary whose changes are events.
-#include "broker/member_state.hpp"
-
 #include <gtest/gtest.h>
+
 #include <nlohmann/json.hpp>
 
+#include "broker/member_state.hpp"
 #include "ctl/handler.hpp"
 
 namespace nanotime::broker {

@@ -1,12 +1,12 @@
 // test_subscriber_session.cpp - the member's subscription session on a fake
 // clock: connection, upgrade, hello, welcome, state timing, pings, relayed
 // commands, events, timeouts and the reconnection backoff.
-#include "broker/subscriber_session.hpp"
-
 #include <gtest/gtest.h>
-#include <nlohmann/json.hpp>
 
+#include <nlohmann/json.hpp>
 #include <string>
+
+#include "broker/subscriber_session.hpp"
 
 namespace nanotime::broker {
 namespace {
@@ -19,7 +19,9 @@ constexpr char kSwitching[] =
     "HTTP/1.1 101 Switching Protocols\r\nConnection: Upgrade\r\n"
     "Upgrade: nanotime-subscription/1\r\n\r\n";
 
-std::vector<uint8_t> frame(const std::string& body) { return ctl::encode_frame(body); }
+std::vector<uint8_t> frame(const std::string& body) {
+    return ctl::encode_frame(body);
+}
 
 std::span<const uint8_t> bytes(const std::string& s) {
     return {reinterpret_cast<const uint8_t*>(s.data()), s.size()};
@@ -69,10 +71,10 @@ struct SessionTest : ::testing::Test {
         EXPECT_EQ(a.size(), 1u);
         a = s->on_data(now, bytes(kSwitching));
         EXPECT_EQ(s->phase(), SubscriberSession::Phase::AwaitWelcome);
-        a = s->on_data(now, frame(json{{"type", "welcome"},
-                                       {"member", "m1"},
-                                       {"state_interval", welcome_interval}}
-                                      .dump()));
+        a = s->on_data(
+            now,
+            frame(json{{"type", "welcome"}, {"member", "m1"}, {"state_interval", welcome_interval}}
+                      .dump()));
         EXPECT_EQ(s->phase(), SubscriberSession::Phase::Subscribed);
         return a;
     }
@@ -105,8 +107,7 @@ TEST_F(SessionTest, HelloFirstThenTheWelcomeInTheSameRead) {
     SubscriberActions a = s->on_data(now, bytes(all));
     const std::vector<json> sent = sent_messages(a);
     ASSERT_EQ(sent.size(), 1u);
-    EXPECT_EQ(sent[0],
-              json::parse(R"({"type":"hello","protocol":1,"host":"member1","version":"1.2",
+    EXPECT_EQ(sent[0], json::parse(R"({"type":"hello","protocol":1,"host":"member1","version":"1.2",
                               "roles":["client","server"]})"));
     EXPECT_TRUE(has(a, Kind::NeedState)) << "state at once after the welcome";
     EXPECT_EQ(s->member(), "m1");
@@ -166,7 +167,8 @@ TEST_F(SessionTest, PingGetsPong) {
 TEST_F(SessionTest, CommandRunsPrivilegedAndItsResultGoesBack) {
     subscribe();
     SubscriberActions a = s->on_data(
-        now, frame(R"({"type":"command","id":9,"actor":"alice","request":{"command":"makestep"}})"));
+        now,
+        frame(R"({"type":"command","id":9,"actor":"alice","request":{"command":"makestep"}})"));
     ASSERT_EQ(a.size(), 1u);
     ASSERT_EQ(a[0].kind, Kind::RunCommand);
     EXPECT_EQ(a[0].id, 9u);
@@ -184,8 +186,7 @@ TEST_F(SessionTest, CommandRunsPrivilegedAndItsResultGoesBack) {
 TEST_F(SessionTest, WithoutManagementCommandsRunUnprivileged) {
     options.allow_management = false;
     subscribe();
-    SubscriberActions a =
-        s->on_data(now, frame(R"({"type":"command","id":1,"actor":"bob",
+    SubscriberActions a = s->on_data(now, frame(R"({"type":"command","id":1,"actor":"bob",
                                   "request":{"command":"reload"}})"));
     ASSERT_EQ(a.size(), 1u);
     EXPECT_FALSE(a[0].privileged);

@@ -1,9 +1,9 @@
 // test_upgrade_response.cpp - the broker's answer to GET /v1/subscribe.
-#include "broker/upgrade_response.hpp"
-
 #include <gtest/gtest.h>
 
 #include <string>
+
+#include "broker/upgrade_response.hpp"
 
 namespace nanotime::broker {
 namespace {

@@ -314,9 +314,9 @@ TEST(Config, BrokerClientSection) {
     EXPECT_TRUE(r.config->broker_client.allow_management) << "on by default";
     EXPECT_DOUBLE_EQ(r.config->broker_client.state_interval, 0) << "the broker's by default";
     const std::string keys = "certificate = \"/m.crt\"\nprivate_key = \"/m.key\"\n";
-    for (const char* bad : {"http://b", "https://", "https://b/v1", "https://b:0", "https://b:",
-                            "https://u@b", "https://b:65536", "https://[::1", "https://[::1]x",
-                            "https://::1", "https://b?x=1"}) {
+    for (const char* bad :
+         {"http://b", "https://", "https://b/v1", "https://b:0", "https://b:", "https://u@b",
+          "https://b:65536", "https://[::1", "https://[::1]x", "https://::1", "https://b?x=1"}) {
         EXPECT_EQ(first_error("[broker_client]\nurl = \"" + std::string(bad) + "\"\n" + keys),
                   "test.toml:2:7: broker_client.url '" + std::string(bad) +
                       "' is not https://host[:port] (no path, user or query)");
@@ -328,14 +328,14 @@ TEST(Config, BrokerClientSection) {
               "test.toml:1:1: [broker_client] has no url: say which broker to subscribe to");
     EXPECT_EQ(first_error("[broker_client]\nurl = \"https://b\"\n" + keys + "token = \"x\"\n"),
               "test.toml:5:1: unknown key 'token' in [broker_client]");
-    EXPECT_EQ(first_error("[broker_client]\nurl = \"https://b\"\n" + keys +
-                          "state_interval = 0.5\n"),
-              "test.toml:5:18: broker_client.state_interval must be 0 (the broker's) or 1 to "
-              "3600 s");
-    EXPECT_EQ(first_error("[broker_client]\nurl = \"https://b\"\n" + keys +
-                          "allow_management = 1\n"),
-              "test.toml:5:20: broker_client.allow_management: expected a boolean, found an "
-              "integer");
+    EXPECT_EQ(
+        first_error("[broker_client]\nurl = \"https://b\"\n" + keys + "state_interval = 0.5\n"),
+        "test.toml:5:18: broker_client.state_interval must be 0 (the broker's) or 1 to "
+        "3600 s");
+    EXPECT_EQ(
+        first_error("[broker_client]\nurl = \"https://b\"\n" + keys + "allow_management = 1\n"),
+        "test.toml:5:20: broker_client.allow_management: expected a boolean, found an "
+        "integer");
 }
 
 TEST(Config, NtsMistakesAreNamed) {
