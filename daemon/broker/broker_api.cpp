@@ -184,7 +184,11 @@ void BrokerApi::handle(const http::Request& request, const Peer& peer, int64_t n
     if (!role_allows(caller->role, *needed)) {
         const std::string reason = "needs role " + std::string(to_string(*needed)) + ", " +
                                    caller->actor + " has " + std::string(to_string(caller->role));
-        audit(*caller, action, "", "denied: " + reason, 403, now_ms);
+        // The audit line says what was refused, on what: "relay makestep"
+        // on member m1, as the line of an allowed call would.
+        const std::string what = lookup.handler->audit_action(call);
+        audit(*caller, what.empty() ? action : what, call.params.empty() ? "" : call.params.front(),
+              "denied: " + reason, 403, now_ms);
         return reply(Reply{error_json(403, reason)});
     }
     const bool head = lookup.head;

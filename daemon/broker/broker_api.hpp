@@ -100,6 +100,9 @@ class Endpoint {
     // Nothing: the request is malformed for this endpoint (@why says why; 400).
     virtual std::optional<Role> needed_role(const Call& call, std::string& why) const = 0;
     virtual void serve(const Call& call, ReplyFn reply) = 0;
+    // What the call asks for, as the audit log names it (e.g. "relay
+    // makestep"), for a denial; empty: the method and path.
+    virtual std::string audit_action(const Call&) const { return {}; }
 };
 
 // A JSON response with @status.

@@ -98,6 +98,12 @@ class RelayEndpoint final : public Endpoint {
         return ctl::is_privileged_command(name) ? Role::Operator : Role::Monitor;
     }
 
+    std::string audit_action(const Call& call) const override {
+        std::string why;
+        const auto request = body_object(call.request, {"command", "id"}, why);
+        return request ? "relay " + request->value("command", std::string("?")) : std::string();
+    }
+
     void serve(const Call& call, ReplyFn reply) override {
         std::string why;
         const json request = *body_object(call.request, {"command", "id"}, why);
@@ -342,6 +348,7 @@ void add_member_endpoints(BrokerApi& api) {
                           call.now_ms);
                 return r(Reply{error_json(404, "no member named " + name)});
             }
+            api.hub().deleted(name);
             api.audit(call.caller, action_of(call), name, "ok", 200, call.now_ms);
             r(Reply{json_response(200, {{"deleted", name}})});
         }));

@@ -111,6 +111,10 @@ void SubscriptionHub::drop(uint64_t conn, const std::string& why, int64_t now_ms
     io_.close(conn);
 }
 
+void SubscriptionHub::deleted(const std::string& member) {
+    publish_({{"type", "member_deleted"}, {"member", member}});
+}
+
 void SubscriptionHub::closed(uint64_t conn, int64_t now_ms) {
     drop(conn, "connection closed", now_ms);
 }

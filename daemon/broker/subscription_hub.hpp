@@ -62,6 +62,8 @@ class SubscriptionHub {
                RelayDone done, int64_t now_ms);
     // Ends @member's subscription, if any (e.g. its membership was deleted).
     void disconnect(const std::string& member, int64_t now_ms);
+    // @member's membership was deleted: tells the fleet's followers.
+    void deleted(const std::string& member);
 
     size_t sessions() const { return sessions_.size(); }
     uint64_t malformed_messages() const { return malformed_; }

@@ -350,6 +350,76 @@ void parse_broker(Checker& c, const toml::table& root, Config& cfg) {
     }
 }
 
+// "https://host[:port][/]": the broker's address. Anything else (another
+// scheme, a path, user info, a query) is refused rather than ignored.
+bool parse_broker_url(const std::string& url, std::string& host, uint16_t& port) {
+    constexpr std::string_view kScheme = "https://";
+    if (url.compare(0, kScheme.size(), kScheme) != 0) return false;
+    std::string rest = url.substr(kScheme.size());
+    if (!rest.empty() && rest.back() == '/') rest.pop_back();
+    if (rest.empty() || rest.find_first_of("/?#@ \t") != std::string::npos) return false;
+    std::string port_text;
+    bool has_port = false;
+    if (rest.front() == '[') {
+        const size_t close = rest.find(']');
+        if (close == std::string::npos || close == 1) return false;
+        host = rest.substr(1, close - 1);
+        const std::string after = rest.substr(close + 1);
+        if (!after.empty()) {
+            if (after.front() != ':') return false;
+            has_port = true;
+            port_text = after.substr(1);
+        }
+    } else {
+        const size_t colon = rest.find(':');
+        host = rest.substr(0, colon);
+        has_port = colon != std::string::npos;
+        if (has_port) port_text = rest.substr(colon + 1);
+        if (host.empty() || host.size() > 253) return false;
+    }
+    if (has_port) {
+        if (port_text.empty()) return false;
+        if (port_text.size() > 5 || port_text.find_first_not_of("0123456789") != std::string::npos)
+            return false;
+        const unsigned long p = std::stoul(port_text);
+        if (p == 0 || p > 65535) return false;
+        port = static_cast<uint16_t>(p);
+    }
+    return true;
+}
+
+void parse_broker_client(Checker& c, const toml::table& root, Config& cfg) {
+    const toml::table* t = c.table(root, "broker_client", "");
+    if (t == nullptr) return;
+    c.only(
+        *t, "[broker_client]",
+        {"url", "certificate", "private_key", "trusted_ca", "state_interval", "allow_management"});
+    BrokerClientConfig& b = cfg.broker_client;
+    c.string(*t, "url", "broker_client", b.url);
+    c.string(*t, "certificate", "broker_client", b.certificate);
+    c.string(*t, "private_key", "broker_client", b.private_key);
+    c.string(*t, "trusted_ca", "broker_client", b.trusted_ca);
+    c.number(*t, "state_interval", "broker_client", b.state_interval, 0, 3600);
+    if (b.state_interval > 0 && b.state_interval < 1) {
+        c.error(t->get("state_interval")->source(),
+                "broker_client.state_interval must be 0 (the broker's) or 1 to 3600 s");
+    }
+    c.boolean(*t, "allow_management", "broker_client", b.allow_management);
+    if (const toml::node* u = t->get("url");
+        u != nullptr && u->is_string() && !parse_broker_url(b.url, b.host, b.port)) {
+        c.error(u->source(), "broker_client.url '" + b.url +
+                                 "' is not https://host[:port] (no path, user or query)");
+    }
+    if (b.enabled() && (b.certificate.empty() || b.private_key.empty())) {
+        c.error(t->source(),
+                "[broker_client] has a url but no certificate or private_key (the member "
+                "certificate the broker issued)");
+    }
+    if (!b.enabled() && t->size() > 0) {
+        c.error(t->source(), "[broker_client] has no url: say which broker to subscribe to");
+    }
+}
+
 void parse_nts(Checker& c, const toml::table& root, Config& cfg) {
     const toml::table* t = c.table(root, "nts", "");
     if (t == nullptr) return;
@@ -612,7 +682,7 @@ ParseResult parse_config(std::string_view text, std::string_view filename,
     Checker c(filename, result.errors);
     c.only(root, "the top level",
            {"source", "refclock", "pps", "server", "nts_ke", "nts", "clock", "control", "io", "log",
-            "service", "metrics", "broker"});
+            "service", "metrics", "broker", "broker_client"});
     parse_sources(c, root, cfg);
     parse_refclocks(c, root, cfg);
     parse_server(c, root, cfg);
@@ -627,6 +697,7 @@ ParseResult parse_config(std::string_view text, std::string_view filename,
     parse_service(c, root, cfg);
     parse_metrics(c, root, cfg);
     parse_broker(c, root, cfg);
+    parse_broker_client(c, root, cfg);
     if (result.errors.empty()) result.config = std::move(cfg);
     return result;
 }

@@ -169,6 +169,25 @@ struct BrokerConfig {
     bool enabled() const { return !listen.empty(); }
 };
 
+// [broker_client]: subscribe to a fleet broker (daemon/broker/PROTOCOL.md):
+// dial out over TLS 1.3 with a member certificate, report state, answer
+// relayed control commands. Off unless url is set.
+struct BrokerClientConfig {
+    std::string url;          // "https://host[:port]"; empty: no subscription
+    std::string host;         // from url: the name dialled, sent as SNI and checked
+    uint16_t port = 4461;     // from url, 4461 unless given
+    std::string certificate;  // PEM chain of this member, leaf first
+    std::string private_key;  // PEM
+    std::string trusted_ca;   // PEM: the broker's CA; empty: the system store
+    // Seconds between state messages; 0: what the broker's welcome says.
+    double state_interval = 0;
+    // Relayed management commands (reload, makestep, ...) run; false: only
+    // the read views answer, the rest are refused.
+    bool allow_management = true;
+
+    bool enabled() const { return !url.empty(); }
+};
+
 enum class CertificateTimeCheck { Always, AfterSync };
 
 // [nts]: NTS for both halves: trust for NTS sources, and the master keys
@@ -240,6 +259,7 @@ struct Config {
     ServiceConfig service;
     MetricsConfig metrics;
     BrokerConfig broker;
+    BrokerClientConfig broker_client;
 };
 
 struct ConfigError {

@@ -158,6 +158,12 @@ bool StreamClient::is_open() const {
     return core_->opened && !core_->closed;
 }
 
+size_t StreamClient::queued_bytes() const {
+    if (core_->closed) return 0;
+    return core_->loop.stream_queued_bytes(core_->conn) + core_->pending.size() +
+           (core_->tls ? core_->tls->held_bytes() : 0);
+}
+
 std::string StreamClient::alpn() const {
     return core_->tls ? core_->tls->alpn() : std::string();
 }

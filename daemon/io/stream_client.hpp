@@ -45,6 +45,10 @@ class StreamClient {
     void send(std::span<const uint8_t> plaintext);
     void close();
     bool is_open() const;
+    // Bytes sent and not yet handed to the kernel: the loop's queue, the
+    // TLS session's held plaintext and the plaintext waiting for the
+    // connection. What an owner bounds when the peer may stop reading.
+    size_t queued_bytes() const;
     std::string alpn() const;
     std::optional<std::vector<uint8_t>> export_keying_material(
         std::string_view label, std::optional<std::span<const uint8_t>> context,

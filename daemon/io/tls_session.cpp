@@ -81,12 +81,11 @@ int select_alpn(SSL*, const unsigned char** out, unsigned char* outlen, const un
     return SSL_TLSEXT_ERR_OK;
 }
 
-}  // namespace
-
-std::shared_ptr<TlsContext> TlsContext::server(const TlsServerConfig& config) {
-    std::shared_ptr<TlsContext> c(new TlsContext(new_tls13_context(TLS_server_method()), true));
-    SSL_CTX* ctx = c->ctx_;
-    BioPtr certs = memory_bio(config.certificate_pem);
+// The chain (leaf first) and its key into @ctx: a server's, or a client's
+// certificate for servers that ask for one.
+void use_certificate_and_key(SSL_CTX* ctx, const std::string& certificate_pem,
+                             const std::string& private_key_pem) {
+    BioPtr certs = memory_bio(certificate_pem);
     X509* leaf = PEM_read_bio_X509(certs.get(), nullptr, nullptr, nullptr);
     if (leaf == nullptr || SSL_CTX_use_certificate(ctx, leaf) != 1) {
         X509_free(leaf);
@@ -100,7 +99,7 @@ std::shared_ptr<TlsContext> TlsContext::server(const TlsServerConfig& config) {
         }
     }
     ERR_clear_error();  // the end of the PEM list reads as an error
-    BioPtr key_bio = memory_bio(config.private_key_pem);
+    BioPtr key_bio = memory_bio(private_key_pem);
     EVP_PKEY* key = PEM_read_bio_PrivateKey(key_bio.get(), nullptr, nullptr, nullptr);
     if (key == nullptr || SSL_CTX_use_PrivateKey(ctx, key) != 1) {
         EVP_PKEY_free(key);
@@ -109,6 +108,14 @@ std::shared_ptr<TlsContext> TlsContext::server(const TlsServerConfig& config) {
     EVP_PKEY_free(key);
     if (SSL_CTX_check_private_key(ctx) != 1)
         throw std::runtime_error(openssl_reason("TLS private key does not match the certificate"));
+}
+
+}  // namespace
+
+std::shared_ptr<TlsContext> TlsContext::server(const TlsServerConfig& config) {
+    std::shared_ptr<TlsContext> c(new TlsContext(new_tls13_context(TLS_server_method()), true));
+    SSL_CTX* ctx = c->ctx_;
+    use_certificate_and_key(ctx, config.certificate_pem, config.private_key_pem);
     // No session tickets: nothing here resumes sessions, and each ticket
     // would cost a record per connection.
     SSL_CTX_set_num_tickets(ctx, 0);
@@ -166,6 +173,8 @@ std::shared_ptr<TlsContext> TlsContext::client(const TlsClientConfig& config) {
     }
     if (!config.check_validity_time)
         X509_VERIFY_PARAM_set_flags(SSL_CTX_get0_param(ctx), X509_V_FLAG_NO_CHECK_TIME);
+    if (!config.certificate_pem.empty())
+        use_certificate_and_key(ctx, config.certificate_pem, config.private_key_pem);
     c->server_name_ = config.server_name;
     c->alpn_wire_ = alpn_wire_format(config.alpn);
     // SSL_CTX_set_alpn_protos returns 0 on success.

@@ -65,6 +65,10 @@ struct TlsClientConfig {
     // until it has synchronised once (chrony's nocerttimecheck): a clock in
     // 1970 sees every certificate as not yet valid.
     bool check_validity_time = true;
+    // A client certificate (PEM chain, leaf first) and its key, for servers
+    // that authenticate clients (the fleet broker's members); empty: none.
+    std::string certificate_pem;
+    std::string private_key_pem;
 };
 
 // One SSL_CTX, TLS 1.3 only. Throws std::runtime_error with OpenSSL's reason

@@ -5,6 +5,8 @@
 //   nanotimectl [--json] ntpdata|selectdata [SOURCE]
 //   nanotimectl waitsync [TRIES [MAX-OFFSET [MAX-SKEW [INTERVAL]]]]
 //   nanotimectl reload|makestep          (root or the control group)
+//   nanotimectl --broker URL ... --member NAME <view or command>, fleet,
+//       token ..., certificate ...     (broker_commands.hpp)
 #include <CLI/CLI.hpp>
 #include <chrono>
 #include <exception>
@@ -14,6 +16,7 @@
 
 #include "ctl/control_server.hpp"
 #include "ctl/snapshot_json.hpp"
+#include "nanotimectl/broker_commands.hpp"
 #include "nanotimectl/format.hpp"
 #include "nanotimectl/waitsync.hpp"
 
@@ -64,13 +67,22 @@ int main(int argc, char** argv) try {
     waitsync->add_option("interval", wait.interval_s, "seconds between tries")
         ->capture_default_str()
         ->check(CLI::PositiveNumber);
+    nanotime::ctl::BrokerCli broker;
+    nanotime::ctl::add_broker_cli(app, broker);
     CLI11_PARSE(app, argc, argv);
+    if (auto status = nanotime::ctl::run_broker_cli(app, broker, as_json)) return *status;
     const std::string command = app.get_subcommands().front()->get_name();
+    // One request to the daemon: through its control socket, or relayed by
+    // the fleet broker to the member named with --member.
+    auto send = [&](const std::string& body, std::string* why) -> std::optional<std::string> {
+        if (broker.used())
+            return nanotime::ctl::broker_control(broker.endpoint, broker.member, body, why);
+        return nanotime::ctl::request(socket_path, body, why, timeout_ms);
+    };
 
     if (command == "waitsync") {
         auto ask = [&](std::string* why) -> std::optional<nanotime::ctl::TrackingInfo> {
-            auto reply =
-                nanotime::ctl::request(socket_path, R"({"command":"tracking"})", why, timeout_ms);
+            auto reply = send(R"({"command":"tracking"})", why);
             if (!reply) return std::nullopt;
             const nlohmann::json r = nlohmann::json::parse(*reply, nullptr, false);
             if (r.is_discarded() || !r.value("ok", false) || !r.contains("data")) {
@@ -89,7 +101,7 @@ int main(int argc, char** argv) try {
     std::string error;
     nlohmann::json req = {{"command", command}};
     if (!source.empty()) req["source"] = source;
-    auto reply = nanotime::ctl::request(socket_path, req.dump(), &error, timeout_ms);
+    auto reply = send(req.dump(), &error);
     if (!reply) {
         std::cerr << "nanotimectl: " << error << "\n";
         return 2;

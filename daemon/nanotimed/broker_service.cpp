@@ -2,6 +2,7 @@
 #include "nanotimed/broker_service.hpp"
 
 #include <algorithm>
+#include <atomic>
 #include <chrono>
 #include <fstream>
 #include <iostream>
@@ -14,10 +15,12 @@
 #include "broker/broker_api.hpp"
 #include "broker/broker_store.hpp"
 #include "broker/certificate_authority.hpp"
+#include "broker/fleet_metrics.hpp"
 #include "broker/subscription_hub.hpp"
 #include "http/http_connection.hpp"
 #include "io/stream_server.hpp"
 #include "io/tls_session.hpp"
+#include "metrics/metrics_text.hpp"
 #include "nanotimed/stream_service.hpp"
 
 namespace nanotime::daemon {
@@ -131,12 +134,18 @@ struct BrokerService::Worker {
           hub(store, hub_io(), config.state_interval, [this](const json& e) { on_fleet_event(e); }),
           api(store, ca.get(), hub) {
         broker::add_v1_endpoints(api);
+        broker::add_metrics_endpoint(api, fleet, [this] {
+            const auto own = own_metrics.load();
+            return own ? metrics::render_metrics(*own) : std::string();
+        });
+        fleet.seed(store.list_members());
         api.on_audit = [this](const broker::AuditEntry& e) {
             broadcast(Mode::AuditStream, "audit", broker::to_json(e));
         };
     }
 
     void on_fleet_event(const json& e) {
+        fleet.observe(e, static_cast<double>(wall_ms()) / 1000);
         const std::string type = e.value("type", "fleet");
         if (type == "member_connected" || type == "member_disconnected") {
             log.info(io::LogClass::General,
@@ -332,6 +341,9 @@ struct BrokerService::Worker {
     std::unique_ptr<broker::CertificateAuthority> ca;
     broker::SubscriptionHub hub;
     broker::BrokerApi api;
+    broker::FleetMetrics fleet;
+    // The daemon's own metrics, published by the main thread once a second.
+    std::atomic<std::shared_ptr<const metrics::MetricsData>> own_metrics;
     std::unordered_map<uint64_t, Connection> connections;
     uint64_t reply_generation = 0;
     io::MonoClock::time_point next_keep_alive{};
@@ -362,6 +374,10 @@ BrokerService::~BrokerService() = default;
 
 void BrokerService::start() {
     worker_->service->start();
+}
+
+void BrokerService::publish(std::shared_ptr<const metrics::MetricsData> data) {
+    worker_->own_metrics.store(std::move(data));
 }
 
 std::optional<std::string> BrokerService::reload_certificate() {

@@ -28,6 +28,7 @@
 #include "config/config.hpp"
 #include "io/event_loop.hpp"
 #include "io/log.hpp"
+#include "metrics/metrics_data.hpp"
 
 namespace nanotime::daemon {
 
@@ -41,6 +42,8 @@ class BrokerService {
     BrokerService& operator=(const BrokerService&) = delete;
 
     void start();
+    // Main thread: this daemon's metrics for the broker's /metrics.
+    void publish(std::shared_ptr<const metrics::MetricsData> data);
     // Main thread (SIGHUP): re-reads the broker's certificate and key.
     // Nothing on success, else why (the old pair stays).
     std::optional<std::string> reload_certificate();

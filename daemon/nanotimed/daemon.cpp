@@ -29,10 +29,11 @@ Daemon::Daemon(config::Config config, std::string config_path, std::unique_ptr<i
                                              random_, [this] { on_update(); })) {}
 
 Daemon::~Daemon() {
-    broker_.reset();   // the broker thread stops
-    metrics_.reset();  // the exporter thread stops
-    nts_ke_.reset();   // the NTS-KE thread stops
-    server_.reset();   // the worker threads stop
+    broker_client_.reset();  // its resolver thread stops
+    broker_.reset();         // the broker thread stops
+    metrics_.reset();        // the exporter thread stops
+    nts_ke_.reset();         // the NTS-KE thread stops
+    server_.reset();         // the worker threads stop
     control_.reset();
     clock_manager_->save_drift();
 }
@@ -64,6 +65,7 @@ void Daemon::open_sockets() {
     open_metrics();
     open_broker();
     open_control_socket();
+    open_broker_client();
     open_kernel_link();  // /dev/ppsN may need the privileges we still have
     if (!config_.refclocks.empty()) {
         // Root-only SHM units and the 0600 socket need the privileges too.
@@ -96,19 +98,35 @@ void Daemon::open_control_socket() {
         control_ = std::make_unique<ctl::ControlServer>(
             *loop_, o, [this] { return snapshot(); },
             [this](ctl::Action a, const ctl::Caller& caller) {
-                const std::string who = "uid " + std::to_string(caller.uid);
-                if (a == ctl::Action::Reload) {
-                    log_.info(io::LogClass::Control, "reload requested by " + who);
-                    loop_->add_timer_after(0ms, [this] { reload(); });
-                } else if (a == ctl::Action::MakeStep) {
-                    log_.info(io::LogClass::Control, "step armed by " + who);
-                    driver_->arm_step();
-                }
+                carry_out(a, "uid " + std::to_string(caller.uid));
             });
     } catch (const std::exception& e) {
         log_.warn(io::LogClass::General, std::string("no control socket (") + e.what() +
                                              "): running without nanotimectl access");
     }
+}
+
+void Daemon::carry_out(ctl::Action a, const std::string& who) {
+    if (a == ctl::Action::Reload) {
+        log_.info(io::LogClass::Control, "reload requested by " + who);
+        loop_->add_timer_after(0ms, [this] { reload(); });
+    } else if (a == ctl::Action::MakeStep) {
+        log_.info(io::LogClass::Control, "step armed by " + who);
+        driver_->arm_step();
+    }
+}
+
+void Daemon::open_broker_client() {
+    if (!config_.broker_client.enabled()) return;
+    std::vector<std::string> roles = {"client"};
+    if (config_.server.enabled()) roles.emplace_back("server");
+    if (config_.nts_ke.enabled()) roles.emplace_back("nts_ke");
+    if (config_.metrics.enabled()) roles.emplace_back("metrics");
+    broker_client_ = std::make_unique<BrokerClient>(
+        config_.broker_client, *loop_, log_, random_, std::move(roles),
+        [this] { return snapshot(); },
+        [this](ctl::Action a, const std::string& who) { carry_out(a, who); },
+        [this] { return clock_manager_->clock_steps(); });
 }
 
 void Daemon::open_nts() {
@@ -167,7 +185,9 @@ void Daemon::publish_metrics() {
     }
     data->clock_steps = clock_manager_->clock_steps();
     data->clock_stepped_s = clock_manager_->clock_stepped_s();
-    metrics_->publish(std::move(data));
+    // The exporter and the broker's /metrics read the same data.
+    if (broker_) broker_->publish(data);
+    if (metrics_) metrics_->publish(std::move(data));
     loop_->add_timer_after(1s, [this] { publish_metrics(); });
 }
 
@@ -190,8 +210,9 @@ void Daemon::start() {
     clock_manager_->start(driver_->core().system_state());
     if (kernel_link_) kernel_link_->start();
     driver_->start();
-    if (metrics_) publish_metrics();
+    if (metrics_ || broker_) publish_metrics();
     if (refclocks_) refclocks_->start();
+    if (broker_client_) broker_client_->start();
     log_.info(io::LogClass::General,
               std::string("nanotimed ") + kVersion + " running: " + loop_->describe() + ", clock " +
                   clock_->name() + ", " + std::to_string(config_.sources.size()) +

@@ -14,6 +14,8 @@
 //     │      snapshot published every second, histograms by MetricsRecorder)
 //     ├──► BrokerService ([broker]: the /v1 operator API and the members'
 //     │      subscriptions on its own thread, state in SQLite)
+//     ├──► BrokerClient ([broker_client]: subscribed to a fleet broker,
+//     │      state and events out, relayed control commands in)
 //     └──► KernelLink (nanoclock backend: netlink, PPS)
 //
 // Dependencies run one way: a service returns actions to the one above it
@@ -34,6 +36,7 @@
 #include "io/event_loop.hpp"
 #include "io/log.hpp"
 #include "metrics/metrics_recorder.hpp"
+#include "nanotimed/broker_client.hpp"
 #include "nanotimed/broker_service.hpp"
 #include "nanotimed/client_driver.hpp"
 #include "nanotimed/clock_manager.hpp"
@@ -78,6 +81,11 @@ class Daemon {
 
   private:
     void open_control_socket();
+    // What a privileged control command returned, from the control socket
+    // or relayed by the broker; @who names the caller for the log.
+    void carry_out(ctl::Action action, const std::string& who);
+    // [broker_client]: the PEM files read and the TLS context made (privileged).
+    void open_broker_client();
     // nanoclock backend: the netlink channel, PPS bindings and bridges.
     void open_kernel_link();
     // NTS server side: master keys, and the NTS-KE server when it listens.
@@ -109,8 +117,9 @@ class Daemon {
     std::unique_ptr<ServerFrontEnd> server_;   // server enabled
     std::unique_ptr<NtsKeService> nts_ke_;     // [nts_ke] listens
     std::unique_ptr<ctl::ControlServer> control_;
-    std::unique_ptr<MetricsService> metrics_;  // [metrics] listens
-    std::unique_ptr<BrokerService> broker_;    // [broker] listens
+    std::unique_ptr<MetricsService> metrics_;      // [metrics] listens
+    std::unique_ptr<BrokerService> broker_;        // [broker] listens
+    std::unique_ptr<BrokerClient> broker_client_;  // [broker_client] subscribes
     metrics::MetricsRecorder metrics_recorder_;
     std::unique_ptr<KernelLink> kernel_link_;     // nanoclock backend: netlink, PPS
     std::unique_ptr<RefclockDevices> refclocks_;  // [[refclock]] sockets and SHM segments

@@ -34,11 +34,13 @@ namespace {
 using namespace nanotime;
 
 // Whether this configuration calls OpenSSL from the start: a server (the
-// rate limiter's SipHash, NTS cookies), an NTS-KE server or an NTS source.
+// rate limiter's SipHash, NTS cookies), an NTS-KE server, an NTS source,
+// metrics over TLS or a broker subscription.
 bool uses_openssl(const config::Config& cfg) {
     if (cfg.server.enabled() || cfg.nts_ke.enabled()) return true;
     if (cfg.metrics.enabled() && cfg.metrics.tls()) return true;
     if (cfg.broker.enabled()) return true;
+    if (cfg.broker_client.enabled()) return true;
     for (const config::SourceEntry& s : cfg.sources)
         if (s.nts) return true;
     return false;

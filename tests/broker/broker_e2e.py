@@ -295,9 +295,32 @@ def run(broker):
     results = [(e["action"], e["status"]) for e in body["entries"]]
     for want in [("GET /v1/members", 401), ("POST /v1/tokens", 403), ("POST /v1/tokens", 201),
                  ("POST /v1/certificates", 201), ("relay makestep", 200),
-                 ("POST /v1/members/ntp1/control", 403)]:
+                 ("relay makestep", 403)]:
         check(want in results, f"audit lacks {want}: {results}")
     check(broker.call("GET", "/v1/audit", token=operator)[0] == 403, "audit for operators")
+
+    # Prometheus: the daemon's own metrics and the fleet's, for monitors,
+    # read by a real exposition parser.
+    check(broker.call("GET", "/metrics")[0] == 401, "/metrics without credentials")
+    status, headers, text = broker.call("GET", "/metrics", token=monitor)
+    check(status == 200 and headers["Content-Type"].startswith("text/plain; version=0.0.4"),
+          f"/metrics: {status} {headers}")
+    try:
+        from prometheus_client.parser import text_string_to_metric_families
+    except ImportError:
+        print("(python3-prometheus-client missing: /metrics not parsed)")
+    else:
+        samples = {(s.name, tuple(sorted(s.labels.items()))): s.value
+                   for f in text_string_to_metric_families(text.decode())
+                   for s in f.samples}
+        check(samples.get(("nanotime_member_subscribed", (("member", "ntp1"),))) == 1,
+              f"ntp1 subscribed in /metrics: {text.decode()[-1500:]}")
+        check(samples.get(("nanotime_member_stratum", (("member", "ntp1"),))) == 2,
+              "ntp1's stratum from its state")
+        check(samples.get(("nanotime_member_offset_seconds", (("member", "ntp1"),))) == 0,
+              "ntp1's offset from its state (tracking without system_offset_s: 0)")
+        check(any(name == "nanotime_uptime_seconds" for name, _ in samples),
+              "the daemon's own metrics are there too")
 
     # Revoking the member's certificate ends its subscription.
     status, _, body = broker.call("DELETE", f"/v1/certificates/{fingerprint}", token=admin)

@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "broker/broker_api.hpp"
+#include "broker/fleet_metrics.hpp"
 
 namespace nanotime::broker::testing {
 
@@ -26,9 +27,14 @@ class BrokerFixture : public ::testing::Test {
   protected:
     BrokerFixture()
         : store_(":memory:", kFastScrypt),
-          hub_(store_, hub_io(), 5, [this](const json& e) { published_.push_back(e); }),
+          hub_(store_, hub_io(), 5,
+               [this](const json& e) {
+                   published_.push_back(e);
+                   fleet_.observe(e, static_cast<double>(now_ms_) / 1000);
+               }),
           api_(store_, &ca_, hub_) {
         add_v1_endpoints(api_);
+        add_metrics_endpoint(api_, fleet_, [] { return std::string("# the daemon's own\n"); });
         api_.on_audit = [this](const AuditEntry& e) { audited_.push_back(e); };
         admin_ = store_.create_token("root", Role::Admin, std::nullopt, "test", now_s()).token;
         operator_ = store_.create_token("op", Role::Operator, std::nullopt, "test", now_s()).token;
@@ -121,6 +127,7 @@ class BrokerFixture : public ::testing::Test {
     std::vector<uint64_t> closed_;
     std::vector<json> published_;
     std::vector<AuditEntry> audited_;
+    FleetMetrics fleet_;  // before api_: its /metrics endpoint reads it
     BrokerStore store_;
     SubscriptionHub hub_;
     BrokerApi api_;

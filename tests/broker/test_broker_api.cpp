@@ -100,6 +100,9 @@ TEST_F(ApiTest, MonitorCallingAnOperatorCommandIs403AndNothingIsRelayed) {
     EXPECT_EQ(r->body["error"], "needs role operator, token:3 has monitor");
     EXPECT_EQ(audit_log().back().result, "denied: needs role operator, token:3 has monitor");
     EXPECT_EQ(audit_log().back().actor, "token:3");
+    // The line says what was refused, on whom, as an allowed relay's would.
+    EXPECT_EQ(audit_log().back().action, "relay makestep");
+    EXPECT_EQ(audit_log().back().target, "ntp1");
     EXPECT_EQ(frames_[5].size(), frames_before) << "nothing sent to the member";
 }
 
@@ -349,6 +352,19 @@ TEST_F(ApiTest, StreamsAreServerSentEvents) {
     r = call("GET", "/v1/audit/stream", "", admin_);
     EXPECT_EQ(r->after, After::StreamAudit);
     EXPECT_EQ(call("GET", "/v1/audit/stream", "", operator_)->status, 403u);
+}
+
+// GET /metrics: monitors and up; the daemon's own metrics, then the fleet's.
+TEST_F(ApiTest, MetricsNeedAMonitorAndShowTheFleet) {
+    EXPECT_EQ(call("GET", "/metrics")->status, 401u);
+    subscribe(5, "ntp1");
+    const auto r = call("GET", "/metrics", "", monitor_);
+    ASSERT_EQ(r->status, 200u);
+    EXPECT_EQ(r->response.content_type, "text/plain; version=0.0.4; charset=utf-8");
+    EXPECT_EQ(r->response.body.rfind("# the daemon's own\n", 0), 0u) << r->response.body;
+    EXPECT_NE(r->response.body.find("nanotime_member_subscribed{member=\"ntp1\"} 1\n"),
+              std::string::npos)
+        << r->response.body;
 }
 
 }  // namespace

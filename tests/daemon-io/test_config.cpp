@@ -324,6 +324,58 @@ TEST(Config, BrokerSection) {
               "test.toml:2:18: broker.state_interval must be between 1 and 3600, not 0");
 }
 
+// [broker_client]: off unless url is set; the url gives host and port.
+TEST(Config, BrokerClientSection) {
+    ParseResult r = parse("[clock]\nadjust = false\n");
+    ASSERT_TRUE(r.config);
+    EXPECT_FALSE(r.config->broker_client.enabled()) << "off unless url is set";
+    r = parse(
+        "[broker_client]\nurl = \"https://broker.example/\"\ncertificate = \"/m.crt\"\n"
+        "private_key = \"/m.key\"\ntrusted_ca = \"/ca.pem\"\nstate_interval = 2\n"
+        "allow_management = false\n");
+    ASSERT_TRUE(r.config) << r.errors.front().to_string();
+    const BrokerClientConfig& b = r.config->broker_client;
+    EXPECT_TRUE(b.enabled());
+    EXPECT_EQ(b.host, "broker.example");
+    EXPECT_EQ(b.port, 4461) << "4461 unless given";
+    EXPECT_EQ(b.certificate, "/m.crt");
+    EXPECT_EQ(b.private_key, "/m.key");
+    EXPECT_EQ(b.trusted_ca, "/ca.pem");
+    EXPECT_DOUBLE_EQ(b.state_interval, 2);
+    EXPECT_FALSE(b.allow_management);
+    r = parse(
+        "[broker_client]\nurl = \"https://[::1]:14461\"\ncertificate = \"/m.crt\"\n"
+        "private_key = \"/m.key\"\n");
+    ASSERT_TRUE(r.config) << r.errors.front().to_string();
+    EXPECT_EQ(r.config->broker_client.host, "::1");
+    EXPECT_EQ(r.config->broker_client.port, 14461);
+    EXPECT_TRUE(r.config->broker_client.allow_management) << "on by default";
+    EXPECT_DOUBLE_EQ(r.config->broker_client.state_interval, 0) << "the broker's by default";
+    const std::string keys = "certificate = \"/m.crt\"\nprivate_key = \"/m.key\"\n";
+    for (const char* bad :
+         {"http://b", "https://", "https://b/v1", "https://b:0", "https://b:", "https://u@b",
+          "https://b:65536", "https://[::1", "https://[::1]x", "https://::1", "https://b?x=1"}) {
+        EXPECT_EQ(first_error("[broker_client]\nurl = \"" + std::string(bad) + "\"\n" + keys),
+                  "test.toml:2:7: broker_client.url '" + std::string(bad) +
+                      "' is not https://host[:port] (no path, user or query)");
+    }
+    EXPECT_EQ(first_error("[broker_client]\nurl = \"https://b\"\n"),
+              "test.toml:1:1: [broker_client] has a url but no certificate or private_key (the "
+              "member certificate the broker issued)");
+    EXPECT_EQ(first_error("[broker_client]\n" + keys),
+              "test.toml:1:1: [broker_client] has no url: say which broker to subscribe to");
+    EXPECT_EQ(first_error("[broker_client]\nurl = \"https://b\"\n" + keys + "token = \"x\"\n"),
+              "test.toml:5:1: unknown key 'token' in [broker_client]");
+    EXPECT_EQ(
+        first_error("[broker_client]\nurl = \"https://b\"\n" + keys + "state_interval = 0.5\n"),
+        "test.toml:5:18: broker_client.state_interval must be 0 (the broker's) or 1 to "
+        "3600 s");
+    EXPECT_EQ(
+        first_error("[broker_client]\nurl = \"https://b\"\n" + keys + "allow_management = 1\n"),
+        "test.toml:5:20: broker_client.allow_management: expected a boolean, found an "
+        "integer");
+}
+
 TEST(Config, NtsMistakesAreNamed) {
     EXPECT_EQ(first_error("[[source]]\nserver = \"a\"\nnts_port = 4460\n"),
               "test.toml:3:12: source.nts_port applies to 'nts = true' only");

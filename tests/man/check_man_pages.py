@@ -7,9 +7,12 @@ The names come from the code that accepts them, not from a list kept by hand:
     of daemon/config/config.cpp (the parser refuses any other key), checked
     in nanotimed.toml.5.scd under the heading that names the section;
   - nanotimectl commands: the {"name", "help"} table of
-    daemon/nanotimectl/main.cpp, checked in COMMANDS of nanotimectl.1.scd;
-  - options: every add_option/add_flag of both programs' main.cpp, checked
-    in OPTIONS of nanotimed.8.scd and nanotimectl.1.scd.
+    daemon/nanotimectl/main.cpp, checked in COMMANDS of nanotimectl.1.scd,
+    and the broker-only commands (kBrokerOnly of broker_commands.cpp),
+    checked in FLEET COMMANDS;
+  - options: every add_option/add_flag of both programs' main.cpp (and of
+    nanotimectl's broker_commands.cpp), checked in OPTIONS of
+    nanotimed.8.scd and nanotimectl.1.scd.
 An entry is a line starting with the bold name (`*key*`). With --self-test
 it also removes one entry of each kind from the pages and checks that each
 removal is reported, so that the check cannot pass vacuously.
@@ -36,6 +39,13 @@ def ctl_commands(main_cpp):
     if not m:
         sys.exit(f"no command table in {main_cpp}")
     return re.findall(r'\{"([a-z]+)",\s*"', m.group(1))
+
+
+def broker_commands(broker_cpp):
+    m = re.search(r'kBrokerOnly\[\]\s*=\s*\{([^}]*)\}', broker_cpp.read_text())
+    if not m:
+        sys.exit(f"no kBrokerOnly table in {broker_cpp}")
+    return re.findall(r'"([a-z]+)"', m.group(1))
 
 
 def long_options(main_cpp):
@@ -96,7 +106,12 @@ def check(src, pages):
     for cmd in ctl_commands(src / "daemon/nanotimectl/main.cpp"):
         if not has_entry(commands_body, cmd):
             errors.append(f"nanotimectl(1): command {cmd} has no entry")
+    fleet_body = next((b for h, b in ctl if h == "FLEET COMMANDS"), [])
+    for cmd in broker_commands(src / "daemon/nanotimectl/broker_commands.cpp"):
+        if not any(re.match(r"\*" + cmd + r"[* ]", line) for line in fleet_body):
+            errors.append(f"nanotimectl(1): fleet command {cmd} has no entry")
     for page, main in (("nanotimectl.1.scd", "daemon/nanotimectl/main.cpp"),
+                       ("nanotimectl.1.scd", "daemon/nanotimectl/broker_commands.cpp"),
                        ("nanotimed.8.scd", "daemon/nanotimed/main.cpp")):
         options_body = next((b for h, b in blocks(pages[page]) if h == "OPTIONS"), [])
         # "*-c*, *--config* _file_": the long name anywhere on an entry line
@@ -131,6 +146,8 @@ def main():
     if "--self-test" in sys.argv:
         for page, name, want in (("nanotimed.toml.5.scd", "drift_file", "[clock] drift_file"),
                                  ("nanotimectl.1.scd", "tracking", "command tracking"),
+                                 ("nanotimectl.1.scd", "fleet", "fleet command fleet"),
+                                 ("nanotimectl.1.scd", "--cacert", "option --cacert"),
                                  ("nanotimed.8.scd", "--check-config", "option --check-config")):
             mutated = dict(pages)
             mutated[page] = drop_entry(pages[page], name)
