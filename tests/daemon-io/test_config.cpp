@@ -783,7 +783,7 @@ TEST(Config, PpsRefclockMistakesAreNamedWithTheirLine) {
         first_error("[[refclock]]\ndriver = \"pps\"\npath = \"/dev/pps0\"\nrefid = \"PPS0\"\n"
                     "[[refclock]]\ndriver = \"pps\"\npath = \"/dev/pps1\"\nlock = \"PPS0\"\n"),
         "test.toml:8:8: refclock.lock \"PPS0\" is a pulse itself: lock to a refclock that "
-        "gives the time (sock or shm)");
+        "gives the time (sock, shm or phc)");
     EXPECT_EQ(first_error("[[refclock]]\ndriver = \"pps\"\npath = \"/dev/pps0\"\n[[refclock]]\n"
                           "driver = \"pps\"\npath = \"/dev/pps0\"\nrefid = \"PPS1\"\n"),
               "test.toml:4:1: [[refclock]] path '/dev/pps0' is configured twice (line 1)");
