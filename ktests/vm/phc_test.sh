@@ -124,6 +124,7 @@ PY
 	[ -n "$got" ] || sed 's/^/# nanotimed: /' $w/nanotimed.log | tail -n 20
 	# shellcheck disable=SC2086 # the fields of $got
 	set -- ${got:-x x x 0 0 0 x}
+	# shellcheck disable=SC2034 # read by the eval in check
 	p_name=$1 p_kind=$2 p_path=$3 p_samples=$4 p_rejected=$5 p_offset=$6
 	check '[ "$p_name" = NCLK ] && [ "$p_kind" = phc ] && [ "$p_path" = "$dev" ] &&
 	       [ "$p_rejected" = 0 ] && python3 -c "import sys; sys.exit(abs($p_offset - 0.25) > 0.02)"' \
