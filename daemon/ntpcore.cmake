@@ -28,6 +28,7 @@ add_library(ntpcore STATIC
   ${_ntpcore_dir}/source/pulse_numbering.cpp
   ${_ntpcore_dir}/refclock/sock_sample.cpp
   ${_ntpcore_dir}/refclock/shm_segment.cpp
+  ${_ntpcore_dir}/refclock/phc_reading.cpp
   ${_ntpcore_dir}/source/pool.cpp
   ${_ntpcore_dir}/source/client_core.cpp
   ${_ntpcore_dir}/server/access_list.cpp

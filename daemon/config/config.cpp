@@ -106,21 +106,24 @@ void parse_refclocks(Checker& c, const toml::table& root, Config& cfg) {
         const toml::table& t = *e.as_table();
         c.only(t, "[[refclock]]",
                {"driver", "path", "unit", "edge", "lock", "refid", "poll", "filter", "offset",
-                "delay", "precision", "prefer", "noselect", "trust"});
+                "delay", "precision", "prefer", "noselect", "trust", "nocrossts"});
         RefclockEntry r;
         r.line = t.source().begin.line;
         if (t.get("driver") == nullptr) {
-            c.error(t.source(), "[[refclock]] needs 'driver' (\"sock\", \"shm\" or \"pps\")");
+            c.error(t.source(),
+                    "[[refclock]] needs 'driver' (\"sock\", \"shm\", \"pps\" or \"phc\")");
         }
         c.choice(t, "driver", "refclock", r.driver,
                  {{"sock", RefclockDriver::Sock},
                   {"shm", RefclockDriver::Shm},
-                  {"pps", RefclockDriver::Pps}});
+                  {"pps", RefclockDriver::Pps},
+                  {"phc", RefclockDriver::Phc}});
         c.string(t, "path", "refclock", r.path);
         c.integer(t, "unit", "refclock", r.unit, 0, 3);
         c.choice(t, "edge", "refclock", r.edge,
                  {{"assert", PpsEdgeKind::Assert}, {"clear", PpsEdgeKind::Clear}});
         c.string(t, "lock", "refclock", r.lock);
+        c.boolean(t, "nocrossts", "refclock", r.nocrossts);
         ntp::RefclockConfig& rc = r.refclock;
         c.integer(t, "poll", "refclock", rc.poll, 0, 10);
         c.integer(t, "filter", "refclock", rc.filter, 1, 1024);
@@ -135,16 +138,18 @@ void parse_refclocks(Checker& c, const toml::table& root, Config& cfg) {
         if (r.driver == RefclockDriver::Shm) {
             if (t.get("path") != nullptr)
                 c.error(t.get("path")->source(),
-                        "refclock.path applies to drivers \"sock\" and \"pps\" only");
+                        "refclock.path applies to drivers \"sock\", \"pps\" and \"phc\" only");
             if (t.get("unit") == nullptr)
                 c.error(t.source(), "[[refclock]] driver \"shm\" needs 'unit' (segment 0-3)");
         } else {
             if (r.path.empty() || r.path.front() != '/') {
-                c.error(t.source(), std::string("[[refclock]] driver \"") + driver_name +
-                                        "\" needs 'path', an absolute path " +
-                                        (r.driver == RefclockDriver::Sock
-                                             ? "for the socket nanotimed creates"
-                                             : "of the PPS device (\"/dev/pps0\")"));
+                c.error(t.source(),
+                        std::string("[[refclock]] driver \"") + driver_name +
+                            "\" needs 'path', an absolute path " +
+                            (r.driver == RefclockDriver::Sock ? "for the socket nanotimed creates"
+                             : r.driver == RefclockDriver::Pps
+                                 ? "of the PPS device (\"/dev/pps0\")"
+                                 : "of the PTP hardware clock (\"/dev/ptp0\")"));
             } else if (r.driver == RefclockDriver::Sock && r.path.size() >= 108) {
                 c.error(t.get("path")->source(),  // sockaddr_un.sun_path
                         "refclock.path is too long for a Unix socket");
@@ -159,9 +164,13 @@ void parse_refclocks(Checker& c, const toml::table& root, Config& cfg) {
                             std::string("refclock.") + key + " applies to driver \"pps\" only");
             }
         }
+        if (r.driver != RefclockDriver::Phc && t.get("nocrossts") != nullptr)
+            c.error(t.get("nocrossts")->source(),
+                    "refclock.nocrossts applies to driver \"phc\" only");
         r.refid = t.get("refid") != nullptr          ? std::string{}
                   : r.driver == RefclockDriver::Sock ? "SOCK"
                   : r.driver == RefclockDriver::Pps  ? "PPS"
+                  : r.driver == RefclockDriver::Phc  ? "PHC"
                                                      : "SHM" + std::to_string(r.unit);
         c.string(t, "refid", "refclock", r.refid);
         if (const auto id = pack_refid(r.refid)) {
@@ -208,7 +217,7 @@ void parse_refclocks(Checker& c, const toml::table& root, Config& cfg) {
         } else if (target->driver == RefclockDriver::Pps) {
             c.error(where, "refclock.lock \"" + r.lock +
                                "\" is a pulse itself: lock to a refclock that gives the time "
-                               "(sock or shm)");
+                               "(sock, shm or phc)");
         } else {
             r.refclock.lock = target->refclock.reference_id;
         }
@@ -766,6 +775,8 @@ const char* to_string(RefclockDriver driver) {
             return "shm";
         case RefclockDriver::Pps:
             return "pps";
+        case RefclockDriver::Phc:
+            return "phc";
     }
     return "?";
 }

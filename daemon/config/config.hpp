@@ -99,18 +99,20 @@ struct PpsConfig {
     uint32_t line = 0;
 };
 
-enum class RefclockDriver { Sock, Shm, Pps };
+enum class RefclockDriver { Sock, Shm, Pps, Phc };
 
 // [[refclock]]: a reference clock whose readings go through the same
 // filter, selection and combining as NTP sources (daemon/CONFIG.md).
 struct RefclockEntry {
     RefclockDriver driver = RefclockDriver::Sock;
     std::string path;   // sock: the socket nanotimed creates (gpsd writes to it);
-                        // pps: the /dev/ppsN read through RFC 2783
+                        // pps: the /dev/ppsN read through RFC 2783;
+                        // phc: the PTP hardware clock /dev/ptpN
     unsigned unit = 0;  // shm: segment 0-3 (key 0x4e545030 + unit)
     PpsEdgeKind edge = PpsEdgeKind::Assert;  // pps: which edge begins the second
-    std::string lock;   // pps: the refid of the refclock numbering its seconds ("": the system)
-    std::string refid;  // 1-4 ASCII characters; default "SOCK", "SHM<unit>" or "PPS"
+    std::string lock;  // pps: the refid of the refclock numbering its seconds ("": the system)
+    bool nocrossts = false;  // phc: never PTP_SYS_OFFSET_PRECISE (cross-timestamps)
+    std::string refid;       // 1-4 ASCII characters; default "SOCK", "SHM<unit>", "PPS" or "PHC"
     uint32_t line = 0;
     ntp::RefclockConfig refclock;  // poll, filter, offset, delay, precision, prefer, noselect
 };

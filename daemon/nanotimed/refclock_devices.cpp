@@ -2,6 +2,9 @@
 // refclock_devices.hpp).
 #include "nanotimed/refclock_devices.hpp"
 
+#include <fcntl.h>
+#include <linux/ptp_clock.h>
+#include <sys/ioctl.h>
 #include <sys/ipc.h>
 #include <sys/shm.h>
 #include <sys/socket.h>
@@ -9,13 +12,16 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <array>
 #include <atomic>
 #include <cerrno>
 #include <cstring>
 #include <ctime>
 #include <system_error>
+#include <vector>
 
+#include "refclock/phc_reading.hpp"
 #include "refclock/sock_sample.hpp"
 
 namespace nanotime::daemon {
@@ -23,6 +29,13 @@ namespace {
 
 // Datagrams read per readiness: gpsd sends one a second per device.
 constexpr int kMaxDatagramsPerWake = 16;
+
+// The PHC ioctls, best first (Device::phc_method counts from here).
+enum PhcMethod { kPhcPrecise = 0, kPhcExtended = 1, kPhcBasic = 2, kPhcMethods = 3 };
+
+refclock::PhcStamp phc_stamp(const ptp_clock_time& t) {
+    return refclock::PhcStamp{t.sec, t.nsec};
+}
 
 std::string errno_text(const std::string& what) {
     return what + ": " + std::strerror(errno);
@@ -54,6 +67,7 @@ RefclockDevices::RefclockDevices(const std::vector<config::RefclockEntry>& refcl
 
 RefclockDevices::~RefclockDevices() {
     loop_.cancel_timer(shm_timer_);
+    loop_.cancel_timer(phc_timer_);
     loop_.cancel_timer(retry_timer_);
     for (Device& d : devices_) close_device(d);
 }
@@ -73,6 +87,9 @@ void RefclockDevices::open_device(Device& d) {
             break;
         case config::RefclockDriver::Pps:
             open_pps(d);
+            break;
+        case config::RefclockDriver::Phc:
+            open_phc(d);
             break;
     }
     if (!d.error.empty()) log_.warn(io::LogClass::SourceState, describe(d.entry) + ": " + d.error);
@@ -137,6 +154,86 @@ void RefclockDevices::open_pps(Device& d) {
     }
 }
 
+void RefclockDevices::open_phc(Device& d) {
+    const int fd = ::open(d.entry.path.c_str(), O_RDONLY | O_CLOEXEC);
+    if (fd < 0) {
+        d.error = errno_text("cannot open " + d.entry.path);
+        return;
+    }
+    ptp_clock_caps caps{};
+    if (::ioctl(fd, PTP_CLOCK_GETCAPS, &caps) != 0) {
+        d.error = d.entry.path +
+                  ": not a PTP hardware clock (PTP_CLOCK_GETCAPS: " + std::strerror(errno) + ")";
+        ::close(fd);
+        return;
+    }
+    d.phc_fd = fd;
+    d.phc_method = d.entry.nocrossts ? kPhcExtended : kPhcPrecise;
+}
+
+refclock::ParseOutcome RefclockDevices::read_phc(Device& d) {
+    int error = 0;  // errno of the last ioctl that failed
+    for (; d.phc_method < kPhcMethods; ++d.phc_method) {
+        std::vector<refclock::PhcTriplet> triplets;
+        int rc = -1;
+        if (d.phc_method == kPhcPrecise) {
+            ptp_sys_offset_precise p{};
+            rc = ::ioctl(d.phc_fd, PTP_SYS_OFFSET_PRECISE, &p);
+            if (rc != 0) error = errno;
+            // One instant on both clocks: the system stamp brackets itself.
+            if (rc == 0)
+                triplets.push_back(
+                    {phc_stamp(p.sys_realtime), phc_stamp(p.device), phc_stamp(p.sys_realtime)});
+        } else if (d.phc_method == kPhcExtended) {
+            ptp_sys_offset_extended e{};
+            e.n_samples = refclock::kPhcSamplesPerReading;
+            rc = ::ioctl(d.phc_fd, PTP_SYS_OFFSET_EXTENDED, &e);
+            if (rc != 0) error = errno;
+            for (unsigned i = 0; rc == 0 && i < e.n_samples && i < PTP_MAX_SAMPLES; ++i)
+                triplets.push_back(
+                    {phc_stamp(e.ts[i][0]), phc_stamp(e.ts[i][1]), phc_stamp(e.ts[i][2])});
+        } else {
+            ptp_sys_offset b{};
+            b.n_samples = refclock::kPhcSamplesPerReading;
+            rc = ::ioctl(d.phc_fd, PTP_SYS_OFFSET, &b);
+            if (rc != 0) error = errno;
+            if (rc == 0) {
+                std::vector<refclock::PhcStamp> stamps;
+                for (unsigned i = 0; i < 2 * std::min(b.n_samples, unsigned{PTP_MAX_SAMPLES}) + 1;
+                     ++i)
+                    stamps.push_back(phc_stamp(b.ts[i]));
+                triplets = refclock::phc_triplets_from_interleaved(stamps);
+            }
+        }
+        if (rc == 0) return refclock::phc_reading(triplets);
+        // The driver lacks this one (EOPNOTSUPP; older kernels: EINVAL,
+        // ENOTTY): the next one, now and from now on.
+        if (error != EOPNOTSUPP && error != EINVAL && error != ENOTTY) break;
+    }
+    if (d.phc_method >= kPhcMethods) {
+        d.phc_method = kPhcMethods - 1;  // keep asking the basic one: say why each time
+        return refclock::Refusal{ntp::RefclockReject::Unavailable,
+                                 d.entry.path + ": no PTP_SYS_OFFSET ioctl works"};
+    }
+    return refclock::Refusal{ntp::RefclockReject::Unavailable,
+                             d.entry.path + ": PTP_SYS_OFFSET ioctl: " + std::strerror(error)};
+}
+
+void RefclockDevices::read_phcs() {
+    for (size_t i = 0; i < devices_.size(); ++i)
+        if (devices_[i].phc_fd >= 0) on_outcome_(i, read_phc(devices_[i]));
+}
+
+void RefclockDevices::schedule_phc_read() {
+    bool any = false;
+    for (const Device& d : devices_) any = any || d.entry.driver == config::RefclockDriver::Phc;
+    if (!any) return;
+    phc_timer_ = loop_.add_timer_after(kPhcReadInterval, [this] {
+        read_phcs();
+        schedule_phc_read();
+    });
+}
+
 void RefclockDevices::read_pps(size_t index) {
     Device& d = devices_[index];
     d.pps_timer = 0;
@@ -166,6 +263,8 @@ void RefclockDevices::close_device(Device& d) {
     loop_.cancel_timer(d.pps_timer);
     d.pps_timer = 0;
     d.pps.reset();
+    if (d.phc_fd >= 0) ::close(d.phc_fd);
+    d.phc_fd = -1;
     if (d.watch != 0) loop_.unwatch_fd(d.watch);
     d.watch = 0;
     if (d.fd >= 0) {
@@ -182,6 +281,7 @@ void RefclockDevices::start() {
     for (size_t i = 0; i < devices_.size(); ++i)
         if (devices_[i].pps) schedule_pps_read(i, std::chrono::nanoseconds(0));
     schedule_shm_read();
+    schedule_phc_read();
     schedule_retry();
 }
 

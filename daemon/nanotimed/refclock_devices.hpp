@@ -18,7 +18,11 @@
 // while privileged too (turning its edge's capture on needs CAP_SYS_TIME)
 // and read without waiting (time_pps_fetch, zero timeout) just after each
 // edge is due; kernel::PpsBridgeCore decides which edges are new and usable
-// and when to look again, as it does for the [[pps]] bridges.
+// and when to look again, as it does for the [[pps]] bridges. A PTP hardware
+// clock (/dev/ptpN) is opened read-only (PTP_CLOCK_GETCAPS tells a PHC from
+// any other file) and read every kPhcReadInterval with the best of the
+// PTP_SYS_OFFSET* ioctls it answers (refclock/phc_reading.hpp); an ioctl a
+// driver does not have (EOPNOTSUPP) is not tried again.
 #pragma once
 
 #include <chrono>
@@ -40,6 +44,7 @@ namespace nanotime::daemon {
 
 inline constexpr std::chrono::milliseconds kShmReadInterval{250};
 inline constexpr std::chrono::seconds kRetryInterval{64};
+inline constexpr std::chrono::seconds kPhcReadInterval{1};
 
 class RefclockDevices {
   public:
@@ -67,6 +72,8 @@ class RefclockDevices {
         std::unique_ptr<kernel::PpsDevice> pps;         // pps
         kernel::PpsBridgeCore pps_edges;                // pps: which edges are new
         uint64_t pps_timer = 0;                         // pps: the next fetch
+        int phc_fd = -1;                                // phc
+        int phc_method = 0;                             // phc: the first ioctl to try
         std::string error;                              // why it is not open ("" when it is)
     };
 
@@ -74,6 +81,10 @@ class RefclockDevices {
     void open_sock(Device& d);
     void open_shm(Device& d);
     void open_pps(Device& d);
+    void open_phc(Device& d);
+    void read_phcs();
+    refclock::ParseOutcome read_phc(Device& d);
+    void schedule_phc_read();
     void read_pps(size_t index);
     void schedule_pps_read(size_t index, std::chrono::nanoseconds after);
     void close_device(Device& d);
@@ -87,6 +98,7 @@ class RefclockDevices {
     OutcomeFn on_outcome_;
     std::vector<Device> devices_;
     uint64_t shm_timer_ = 0;
+    uint64_t phc_timer_ = 0;
     uint64_t retry_timer_ = 0;
 };
 

@@ -283,9 +283,9 @@ ctl::DaemonSnapshot build_snapshot(const SnapshotInputs& in) {
         si.name = in.driver.source_name(ref.id());
         if (const config::RefclockEntry* e = in.driver.refclock_entry(ref.id())) {
             si.kind = config::to_string(e->driver);
-            si.address = e->driver == config::RefclockDriver::Sock
-                             ? e->path
-                             : "unit " + std::to_string(e->unit);
+            si.address = e->driver == config::RefclockDriver::Shm
+                             ? "unit " + std::to_string(e->unit)
+                             : e->path;
         }
         si.state = verdict_text(info.verdict, ref.reach());
         if (sys.system_peer && *sys.system_peer == ref.id()) {

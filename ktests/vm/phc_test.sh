@@ -1,6 +1,8 @@
 #!/bin/sh
 # phc_test.sh: linuxptp's phc_ctl and phc2sys, and chrony's refclock PHC,
-# unmodified, against the PTP view of /dev/nanoclock0.
+# unmodified, against the PTP view of /dev/nanoclock0; then nanotimed's own
+# [[refclock]] driver "phc" on it (NANOTIMED, NANOTIMECTL: the binaries;
+# skipped when unset or not built).
 # Usage: phc_test.sh (nanoclock.ko loaded). Prints TAP.
 set -u
 n=0 fail=0
@@ -65,6 +67,70 @@ CONF
 	check '[ "${samples:-0}" -ge 5 ]' "chronyd refclock PHC reads the nanoclock (${samples:-0} samples)"
 else
 	check 'false' "chronyd installed (package chrony)"
+fi
+
+# nanotimed's refclock PHC: the nanoclock put 0.25 s ahead of
+# CLOCK_REALTIME (phc2sys left them together above), nanotimed (adjust =
+# false: it changes no clock) reads it once a second with
+# PTP_SYS_OFFSET_EXTENDED (the view has no cross-timestamps) and must report
+# samples with an offset of +0.25 s (the PHC minus the system clock) within
+# 20 ms (TCG: a read's bracket is tens of microseconds; the nanoclock runs
+# free at the frequency phc2sys left). About 6 s.
+nanotimed=${NANOTIMED:-} nanotimectl=${NANOTIMECTL:-}
+if [ -x "$nanotimed" ] && [ -x "$nanotimectl" ]; then
+	w=/tmp/nanotimed-phc
+	mkdir -p $w
+	# A sanitized build's runtimes make system calls of their own.
+	seccomp=enforce
+	grep -q __asan_init "$nanotimed" && seccomp=log
+	cat >$w/nanotimed.toml <<CONF
+[[refclock]]
+driver = "phc"
+path = "$dev"
+refid = "NCLK"
+poll = 0
+
+[clock]
+adjust = false
+drift_file = ""
+leap_seconds_file = ""
+
+[control]
+socket = "$w/nanotimed.sock"
+
+[service]
+user = ""
+seccomp = "$seccomp"
+CONF
+	phc_ctl $dev adj 0.25 >/dev/null 2>&1
+	"$nanotimed" -c $w/nanotimed.toml >$w/nanotimed.log 2>&1 &
+	pid=$!
+	got=
+	for _ in $(seq 1 30); do
+		sleep 0.5
+		"$nanotimectl" -s $w/nanotimed.sock --json sources >$w/sources.json 2>/dev/null || continue
+		got=$(python3 - $w/sources.json <<'PY'
+import json, sys
+s = json.load(open(sys.argv[1]))["sources"][0]
+if s["samples"] >= 3 and s["reach"] != 0:
+    print(f'{s["name"]} {s["kind"]} {s["address"]} {s["samples"]} {s["rejected"]} {s["offset_s"]:.6f} {s["last_error"] or "-"}')
+PY
+)
+		[ -n "$got" ] && break
+	done
+	kill $pid 2>/dev/null; wait $pid 2>/dev/null
+	phc_ctl $dev adj -0.25 >/dev/null 2>&1
+	echo "# nanotimed sources: ${got:-none}"
+	[ -n "$got" ] || sed 's/^/# nanotimed: /' $w/nanotimed.log | tail -n 20
+	# shellcheck disable=SC2086 # the fields of $got
+	set -- ${got:-x x x 0 0 0 x}
+	# shellcheck disable=SC2034 # read by the eval in check
+	p_name=$1 p_kind=$2 p_path=$3 p_samples=$4 p_rejected=$5 p_offset=$6
+	check '[ "$p_name" = NCLK ] && [ "$p_kind" = phc ] && [ "$p_path" = "$dev" ] &&
+	       [ "$p_rejected" = 0 ] && python3 -c "import sys; sys.exit(abs($p_offset - 0.25) > 0.02)"' \
+		"nanotimed refclock phc reads $dev: $p_samples samples, offset ${p_offset}s (expect +0.25 +/- 0.02)"
+else
+	echo "ok $((n = n + 1)) - nanotimed refclock phc # SKIP NANOTIMED/NANOTIMECTL not built"
 fi
 echo "1..$n"
 [ $fail -eq 0 ]

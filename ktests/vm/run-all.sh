@@ -15,6 +15,9 @@ functional)
 	insmod "$ko" || exit 1
 	run "$bin/nc_clock_test"
 	run "$bin/nc_netlink_test"
+	# nanotimed's refclock phc (phc_test.sh) from the same build tree
+	export NANOTIMED=${NANOTIMED:-$bin/../../daemon/nanotimed/nanotimed}
+	export NANOTIMECTL=${NANOTIMECTL:-$bin/../../daemon/nanotimectl/nanotimectl}
 	run "$here/phc_test.sh"
 	run "$bin/nc_monotonic_test" 10
 	if [ -x "$bin/nc_read_bench" ]; then

@@ -633,9 +633,10 @@ noselect = true
 
 TEST(Config, RefclockMistakesAreNamedWithTheirLine) {
     EXPECT_EQ(first_error("[[refclock]]\npath = \"/run/a.sock\"\n"),
-              "test.toml:1:1: [[refclock]] needs 'driver' (\"sock\", \"shm\" or \"pps\")");
+              "test.toml:1:1: [[refclock]] needs 'driver' (\"sock\", \"shm\", \"pps\" or \"phc\")");
     EXPECT_EQ(first_error("[[refclock]]\ndriver = \"nmea\"\npath = \"/run/a.sock\"\n"),
-              "test.toml:2:10: refclock.driver must be one of \"sock\", \"shm\", \"pps\", not "
+              "test.toml:2:10: refclock.driver must be one of \"sock\", \"shm\", \"pps\", \"phc\", "
+              "not "
               "\"nmea\"");
     EXPECT_EQ(first_error("\n[[refclock]]\ndriver = \"sock\"\n"),
               "test.toml:2:1: [[refclock]] driver \"sock\" needs 'path', an absolute path for the "
@@ -645,7 +646,7 @@ TEST(Config, RefclockMistakesAreNamedWithTheirLine) {
     EXPECT_EQ(first_error("[[refclock]]\ndriver = \"shm\"\nunit = 4\n"),
               "test.toml:3:8: refclock.unit must be between 0 and 3, not 4");
     EXPECT_EQ(first_error("[[refclock]]\ndriver = \"shm\"\nunit = 1\npath = \"/x\"\n"),
-              "test.toml:4:8: refclock.path applies to drivers \"sock\" and \"pps\" only");
+              "test.toml:4:8: refclock.path applies to drivers \"sock\", \"pps\" and \"phc\" only");
     EXPECT_EQ(first_error("[[refclock]]\ndriver = \"sock\"\npath = \"/a\"\nrefid = \"GPSXX\"\n"),
               "test.toml:4:9: refclock.refid must be 1 to 4 printable ASCII characters, not "
               "\"GPSXX\"");
@@ -659,6 +660,41 @@ TEST(Config, RefclockMistakesAreNamedWithTheirLine) {
     EXPECT_EQ(first_error("[[refclock]]\ndriver = \"shm\"\nunit = 2\n[[refclock]]\ndriver = "
                           "\"shm\"\nunit = 2\n"),
               "test.toml:4:1: [[refclock]] SHM unit 2 is configured twice (line 1)");
+    EXPECT_EQ(first_error("[[refclock]]\ndriver = \"phc\"\n"),
+              "test.toml:1:1: [[refclock]] driver \"phc\" needs 'path', an absolute path of the "
+              "PTP hardware clock (\"/dev/ptp0\")");
+    EXPECT_EQ(first_error("[[refclock]]\ndriver = \"sock\"\npath = \"/a\"\nnocrossts = true\n"),
+              "test.toml:4:13: refclock.nocrossts applies to driver \"phc\" only");
+    EXPECT_EQ(first_error("[[refclock]]\ndriver = \"phc\"\npath = \"/dev/ptp0\"\nlock = \"GPS\"\n"),
+              "test.toml:4:8: refclock.lock applies to driver \"pps\" only");
+}
+
+TEST(Config, PhcRefclocksAreRead) {
+    ParseResult r = parse(R"([[refclock]]
+driver = "phc"
+path = "/dev/ptp0"
+poll = 2
+nocrossts = true
+trust = true
+
+[[refclock]]
+driver = "phc"
+path = "/dev/ptp1"
+refid = "NIC1"
+)");
+    ASSERT_TRUE(r.config) << (r.errors.empty() ? "" : r.errors[0].to_string());
+    const auto& refs = r.config->refclocks;
+    ASSERT_EQ(refs.size(), 2u);
+    EXPECT_EQ(refs[0].driver, RefclockDriver::Phc);
+    EXPECT_EQ(refs[0].path, "/dev/ptp0");
+    EXPECT_EQ(refs[0].refid, "PHC");  // the default
+    EXPECT_EQ(refs[0].refclock.reference_id, 0x50484300u);
+    EXPECT_EQ(refs[0].refclock.poll, 2);
+    EXPECT_TRUE(refs[0].nocrossts);
+    EXPECT_TRUE(refs[0].refclock.trust);
+    EXPECT_FALSE(refs[0].refclock.pulse);
+    EXPECT_EQ(refs[1].refid, "NIC1");
+    EXPECT_FALSE(refs[1].nocrossts);
 }
 
 // Drop-ins: [[...]] arrays gain entries, tables merge key by key (the later
@@ -799,7 +835,7 @@ TEST(Config, PpsRefclockMistakesAreNamedWithTheirLine) {
         first_error("[[refclock]]\ndriver = \"pps\"\npath = \"/dev/pps0\"\nrefid = \"PPS0\"\n"
                     "[[refclock]]\ndriver = \"pps\"\npath = \"/dev/pps1\"\nlock = \"PPS0\"\n"),
         "test.toml:8:8: refclock.lock \"PPS0\" is a pulse itself: lock to a refclock that "
-        "gives the time (sock or shm)");
+        "gives the time (sock, shm or phc)");
     EXPECT_EQ(first_error("[[refclock]]\ndriver = \"pps\"\npath = \"/dev/pps0\"\n[[refclock]]\n"
                           "driver = \"pps\"\npath = \"/dev/pps0\"\nrefid = \"PPS1\"\n"),
               "test.toml:4:1: [[refclock]] path '/dev/pps0' is configured twice (line 1)");

@@ -816,6 +816,58 @@ TEST_P(DaemonEndToEnd, SockRefclockServesStratumOne) {
     run_capture("rm -rf " + dir, &status);
 }
 
+// Devices that are not what the refclock driver reads: a phc and a pps
+// refclock on /dev/null are shown with their driver and path, no reading,
+// and the reason as their last error (the host has no /dev/ptpN or
+// /dev/ppsN; the VM tests read real ones).
+TEST(DaemonRefclockStatus, DevicesThatAreNoPhcOrPpsAreShownUnavailableWithTheirPath) {
+    char dir_template[] = "/tmp/nanotimed-phc-XXXXXX";
+    ASSERT_NE(mkdtemp(dir_template), nullptr);
+    const std::string dir = dir_template;
+    const int serve_port = 20000 + (getpid() + 11) % 20000;
+    const pid_t pid = start_with_refclocks(dir,
+                                           "[[refclock]]\ndriver = \"phc\"\npath = \"/dev/null\"\n"
+                                           "refid = \"NIC\"\npoll = 0\n\n"
+                                           "[[refclock]]\ndriver = \"pps\"\npath = \"/dev/null\"\n",
+                                           serve_port, "poll");
+    ASSERT_GT(pid, 0);
+    const std::string ctl =
+        std::string(NANOTIMECTL_PATH) + " -s " + dir + "/ctl.sock --json sources 2>/dev/null";
+    json sources;
+    const auto deadline = std::chrono::steady_clock::now() + 10s;
+    while (std::chrono::steady_clock::now() < deadline) {
+        int status = 0;
+        const std::string out = run_capture(ctl, &status);
+        if (status == 0) {
+            sources = json::parse(out)["sources"];
+            if (sources.size() == 2 && !sources[0]["last_error"].get<std::string>().empty() &&
+                !sources[1]["last_error"].get<std::string>().empty())
+                break;
+        }
+        std::this_thread::sleep_for(100ms);
+    }
+    ASSERT_EQ(sources.size(), 2u) << sources.dump();
+    const json& phc = sources[0];
+    EXPECT_EQ(phc["name"], "NIC");
+    EXPECT_EQ(phc["kind"], "phc");
+    EXPECT_EQ(phc["address"], "/dev/null");
+    EXPECT_EQ(phc["samples"], 0);
+    EXPECT_EQ(phc["reach"], 0);
+    EXPECT_EQ(phc["last_error"],
+              "unavailable: /dev/null: not a PTP hardware clock (PTP_CLOCK_GETCAPS: "
+              "Inappropriate ioctl for device)");
+    const json& pps = sources[1];
+    EXPECT_EQ(pps["name"], "PPS");
+    EXPECT_EQ(pps["kind"], "pps");
+    EXPECT_EQ(pps["address"], "/dev/null");  // was "unit 0" before phc came
+    EXPECT_NE(pps["last_error"].get<std::string>().find("not a PPS device"), std::string::npos)
+        << pps.dump();
+    const auto [wstatus, log] = stop_daemon(pid, dir);
+    EXPECT_TRUE(WIFEXITED(wstatus) && WEXITSTATUS(wstatus) == 0) << log;
+    int status = 0;
+    run_capture("rm -rf " + dir, &status);
+}
+
 INSTANTIATE_TEST_SUITE_P(Backends, DaemonEndToEnd, ::testing::Values("poll", "io_uring"),
                          [](const auto& info) { return info.param; });
 

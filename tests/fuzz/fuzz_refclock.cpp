@@ -1,6 +1,7 @@
 // Fuzz target: the refclock drivers' parsers of what another process wrote:
-// a chrony SOCK datagram (gpsd), and an ntpd SHM segment's copy with the
-// count read after it. A reading they accept must carry a valid timespec,
+// a chrony SOCK datagram (gpsd), an ntpd SHM segment's copy with the
+// count read after it, and a PTP clock's PTP_SYS_OFFSET* stamps (triplets,
+// and the interleaved form). A reading they accept must carry a valid timespec,
 // a finite offset and a defined leap indicator.
 #include <cmath>
 #include <cstddef>
@@ -8,7 +9,9 @@
 #include <cstdlib>
 #include <cstring>
 #include <span>
+#include <vector>
 
+#include "refclock/phc_reading.hpp"
 #include "refclock/shm_segment.hpp"
 #include "refclock/sock_sample.hpp"
 
@@ -40,5 +43,15 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
         std::memcpy(&count_after, data + sizeof copy, sizeof count_after);
         check_reading(refclock::read_shm_copy(copy, count_after));
     }
+    std::vector<refclock::PhcStamp> stamps(size / 12);
+    for (size_t i = 0; i < stamps.size(); ++i) {
+        std::memcpy(&stamps[i].sec, data + 12 * i, sizeof stamps[i].sec);
+        std::memcpy(&stamps[i].nsec, data + 12 * i + 8, sizeof stamps[i].nsec);
+    }
+    std::vector<refclock::PhcTriplet> triplets;
+    for (size_t i = 0; i + 2 < stamps.size(); i += 3)
+        triplets.push_back({stamps[i], stamps[i + 1], stamps[i + 2]});
+    check_reading(refclock::phc_reading(triplets));
+    check_reading(refclock::phc_reading(refclock::phc_triplets_from_interleaved(stamps)));
     return 0;
 }
