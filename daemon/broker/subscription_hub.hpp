@@ -64,6 +64,8 @@ class SubscriptionHub {
     void disconnect(const std::string& member, int64_t now_ms);
 
     size_t sessions() const { return sessions_.size(); }
+    // Seconds between a member's state messages (its welcome says so).
+    unsigned state_interval() const { return state_interval_; }
     uint64_t malformed_messages() const { return malformed_; }
 
   private:
