@@ -211,11 +211,11 @@
     const chart = svg('svg', { 'class': 'chart ' + kind, 'viewBox': '0 0 400 120',
                                'preserveAspectRatio': 'none', 'role': 'img',
                                'aria-label': title }, card);
-    svg('rect', { 'class': 'frame', 'x': 40, 'y': 5, 'width': 355, 'height': 100 }, chart);
-    svg('line', { 'class': 'zero', 'x1': 40, 'x2': 395, 'y1': 55, 'y2': 55 }, chart);
+    svg('rect', { 'class': 'frame', 'x': 84, 'y': 5, 'width': 311, 'height': 100 }, chart);
+    svg('line', { 'class': 'zero', 'x1': 84, 'x2': 395, 'y1': 55, 'y2': 55 }, chart);
     svg('polyline', { 'class': 'trace', 'points': '' }, chart);
-    svg('text', { 'class': 'max', 'x': 2, 'y': 12 }, chart);
-    svg('text', { 'class': 'min', 'x': 2, 'y': 105 }, chart);
+    svg('text', { 'class': 'max', 'x': 80, 'y': 12, 'text-anchor': 'end' }, chart);
+    svg('text', { 'class': 'min', 'x': 80, 'y': 105, 'text-anchor': 'end' }, chart);
     svg('text', { 'class': 'span', 'x': 395, 'y': 118, 'text-anchor': 'end' }, chart);
     return chart;
   }
@@ -238,7 +238,7 @@
     }
     const t0 = series[0][0];
     const t1 = Math.max(series[series.length - 1][0], t0 + 1);
-    const x = (t) => 40 + (t - t0) / (t1 - t0) * 355;
+    const x = (t) => 84 + (t - t0) / (t1 - t0) * 311;
     const y = (v) => 105 - (v - lo) / (hi - lo) * 100;
     trace.setAttribute('points', series.map((p) => x(p[0]).toFixed(1) + ',' + y(p[1]).toFixed(1))
       .join(' '));
