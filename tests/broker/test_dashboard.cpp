@@ -65,15 +65,15 @@ TEST_F(DashboardTest, TheBarePathRedirectsToTheDirectory) {
 TEST_F(DashboardTest, AnythingElseNeedsAuthentication) {
     // Unknown files, other methods and the API data the page reads: 401
     // without credentials, as every /v1 path.
-    for (const auto& [method, path] : std::vector<std::pair<std::string, std::string>>{
-             {"GET", "/dashboard/secret.txt"},
-             {"GET", "/dashboard/../v1/members"},
-             {"POST", "/dashboard/"},
-             {"GET", "/"},
-             {"GET", "/v1/whoami"},
-             {"GET", "/v1/members"},
-             {"GET", "/v1/members/ntp1"},
-             {"GET", "/v1/events"}}) {
+    for (const auto& [method, path] :
+         std::vector<std::pair<std::string, std::string>>{{"GET", "/dashboard/secret.txt"},
+                                                          {"GET", "/dashboard/../v1/members"},
+                                                          {"POST", "/dashboard/"},
+                                                          {"GET", "/"},
+                                                          {"GET", "/v1/whoami"},
+                                                          {"GET", "/v1/members"},
+                                                          {"GET", "/v1/members/ntp1"},
+                                                          {"GET", "/v1/events"}}) {
         SCOPED_TRACE(method + " " + path);
         const auto r = call(method, path);
         EXPECT_EQ(r->status, 401u);
