@@ -94,8 +94,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     int replies = 0;
     api.handle(request, peer, 1'700'000'000'000, [&replies, &request](Reply reply) {
         ++replies;
-        static const std::set<unsigned> kStatuses = {101, 200, 201, 308, 400, 401, 403,
-                                                     404, 405, 429, 503, 504};
+        static const std::set<unsigned> kStatuses = {101, 200, 201, 308, 400, 401,
+                                                     403, 404, 405, 429, 503, 504};
         check(kStatuses.contains(reply.response.status));
         // Only the dashboard's files (GET or HEAD under /dashboard/) redirect
         // or come as anything but JSON, whoever asks.
