@@ -6,7 +6,7 @@
 // speaks the /v1 API of the binary it ships with, so the two can never be
 // out of step after an upgrade; there is no path to configure, install or
 // get wrong; and the broker thread opens no file after start-up (seccomp,
-// no directory traversal to defend against). The files are ~25 KiB.
+// no directory traversal to defend against). The files are ~21 KiB.
 //
 // The files are served to anyone, before authentication: they are the
 // same public code as in the source tree and hold no fleet data, and a
