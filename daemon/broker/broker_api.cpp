@@ -4,6 +4,8 @@
 
 #include <algorithm>
 
+#include "broker/dashboard.hpp"
+
 namespace nanotime::broker {
 
 using nlohmann::json;
@@ -160,6 +162,8 @@ void BrokerApi::handle(const http::Request& request, const Peer& peer, int64_t n
         r.headers.emplace_back("Retry-After", std::to_string(kLoginWindowMs / 1000));
         return reply(Reply{std::move(r)});
     }
+    // The dashboard's files are public code, no data (dashboard.hpp).
+    if (auto page = serve_dashboard(request)) return reply(Reply{std::move(*page)});
     std::string why;
     bool attempted = false;
     const std::optional<Caller> caller = authenticate(request, peer, now_ms, why, attempted);

@@ -4,7 +4,8 @@
 // per-endpoint role check, the failed-login rate limit and the audit log.
 //
 // Authentication, before routing (an unauthenticated caller learns
-// nothing, not even which paths exist):
+// nothing, not even which paths exist; only the dashboard's public files,
+// dashboard.hpp, are served without it):
 //  * a client certificate that chains to the broker's CA and whose SHA-256
 //    fingerprint the database lists, not revoked: its name and role;
 //  * else "Authorization: Bearer nt1.<id>.<secret>": the token's role;

@@ -325,11 +325,15 @@ void add_certificate_endpoints(BrokerApi& api) {
 void add_member_endpoints(BrokerApi& api) {
     api.add_endpoint(
         "GET", "/v1/members",
-        std::make_shared<SimpleEndpoint>(Role::Monitor, [&api](const Call&, const ReplyFn& r) {
+        std::make_shared<SimpleEndpoint>(Role::Monitor, [&api](const Call& call, const ReplyFn& r) {
             json list = json::array();
             for (const auto& m : api.store().list_members())
                 list.push_back(member_json(m, api.hub().connected(m.name), false));
-            r(Reply{json_response(200, {{"members", list}})});
+            // The broker's clock and the members' state interval: a client
+            // (the dashboard) tells a stale member by them, whatever its own clock.
+            r(Reply{json_response(200, {{"members", list},
+                                        {"now", call.now_ms / 1000},
+                                        {"state_interval", api.hub().state_interval()}})});
         }));
     api.add_endpoint(
         "GET", "/v1/members/{name}",

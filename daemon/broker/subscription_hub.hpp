@@ -66,6 +66,8 @@ class SubscriptionHub {
     void deleted(const std::string& member);
 
     size_t sessions() const { return sessions_.size(); }
+    // Seconds between a member's state messages (its welcome says so).
+    unsigned state_interval() const { return state_interval_; }
     uint64_t malformed_messages() const { return malformed_; }
 
   private:

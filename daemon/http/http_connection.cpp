@@ -51,6 +51,8 @@ const char* reason_phrase(unsigned status) {
             return "Created";
         case 204:
             return "No Content";
+        case 308:
+            return "Permanent Redirect";
         case 400:
             return "Bad Request";
         case 401:

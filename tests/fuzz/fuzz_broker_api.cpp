@@ -4,7 +4,8 @@
 // in-memory database per input. Checks: every request is answered exactly
 // once (a relay to a member that is never connected answers at once), JSON
 // answers are valid JSON objects, statuses are the documented ones, and a
-// caller below admin never changes tokens or certificates.
+// caller below admin never changes tokens or certificates, and only the
+// dashboard's files are served as anything but JSON or an event stream.
 //
 // Input: byte 0 picks the caller (admin / monitor / member certificate,
 // a token-looking string, nobody); the rest is "METHOD\nTARGET\nBODY".
@@ -91,11 +92,19 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     const size_t tokens_before = store.list_tokens().size();
     const size_t certificates_before = store.list_certificates().size();
     int replies = 0;
-    api.handle(request, peer, 1'700'000'000'000, [&replies](Reply reply) {
+    api.handle(request, peer, 1'700'000'000'000, [&replies, &request](Reply reply) {
         ++replies;
-        static const std::set<unsigned> kStatuses = {101, 200, 201, 400, 401, 403,
-                                                     404, 405, 429, 503, 504};
+        static const std::set<unsigned> kStatuses = {101, 200, 201, 308, 400, 401,
+                                                     403, 404, 405, 429, 503, 504};
         check(kStatuses.contains(reply.response.status));
+        // Only the dashboard's files (GET or HEAD under /dashboard/) redirect
+        // or come as anything but JSON, whoever asks.
+        if (reply.response.status == 308 ||
+            (reply.response.status == 200 && reply.response.content_type != "application/json" &&
+             reply.response.content_type != "text/event-stream")) {
+            check((request.method == "GET" || request.method == "HEAD") &&
+                  request.path().starts_with("/dashboard"));
+        }
         if (reply.response.content_type == "application/json") {
             const json j = json::parse(reply.response.body, nullptr, false);
             check(!j.is_discarded() && j.is_object());
