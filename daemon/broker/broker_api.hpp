@@ -92,6 +92,7 @@ struct Call {
 };
 
 class BrokerApi;
+class FleetMetrics;
 
 // One endpoint: the role it needs and what it does. serve() calls reply
 // exactly once, now or later.
@@ -131,6 +132,10 @@ class BrokerApi {
     BrokerStore& store() { return store_; }
     const CertificateAuthority* ca() const { return ca_; }
     SubscriptionHub& hub() { return hub_; }
+    // The members' health from their last states (fleet_metrics.hpp), for
+    // the member list; null: none is kept (the list has no "health").
+    void set_fleet(const FleetMetrics* fleet) { fleet_ = fleet; }
+    const FleetMetrics* fleet() const { return fleet_; }
 
   private:
     // The caller, or the failure's reason (and whether it counts as a failed login).
@@ -147,6 +152,7 @@ class BrokerApi {
     BrokerStore& store_;
     const CertificateAuthority* ca_;
     SubscriptionHub& hub_;
+    const FleetMetrics* fleet_ = nullptr;
     http::BasicRouter<Endpoint> router_;
     std::unordered_map<std::string, Failures> failures_;
 };

@@ -5,6 +5,7 @@
 #include <string>
 
 #include "broker/broker_api.hpp"
+#include "broker/fleet_metrics.hpp"
 #include "ctl/handler.hpp"
 
 namespace nanotime::broker {
@@ -327,8 +328,13 @@ void add_member_endpoints(BrokerApi& api) {
         "GET", "/v1/members",
         std::make_shared<SimpleEndpoint>(Role::Monitor, [&api](const Call& call, const ReplyFn& r) {
             json list = json::array();
-            for (const auto& m : api.store().list_members())
-                list.push_back(member_json(m, api.hub().connected(m.name), false));
+            for (const auto& m : api.store().list_members()) {
+                json j = member_json(m, api.hub().connected(m.name), false);
+                if (api.fleet() != nullptr) {
+                    if (const auto h = api.fleet()->health(m.name)) j["health"] = to_json(*h);
+                }
+                list.push_back(std::move(j));
+            }
             // The broker's clock and the members' state interval: a client
             // (the dashboard) tells a stale member by them, whatever its own clock.
             r(Reply{json_response(200, {{"members", list},

@@ -41,6 +41,22 @@ std::optional<FleetMetrics::Health> FleetMetrics::health_of(const json& data) {
     return h;
 }
 
+std::optional<FleetMetrics::Health> FleetMetrics::health(const std::string& member) const {
+    const auto it = members_.find(member);
+    return it == members_.end() ? std::nullopt : it->second.health;
+}
+
+json to_json(const FleetMetrics::Health& h) {
+    return {{"synchronized", h.synchronized},
+            {"stratum", h.stratum},
+            {"offset_s", h.offset_s},
+            {"frequency_ppm", h.frequency_ppm},
+            {"root_delay_s", h.root_delay_s},
+            {"root_dispersion_s", h.root_dispersion_s},
+            {"sources", h.sources},
+            {"sources_reachable", h.sources_reachable}};
+}
+
 FleetMetrics::Member& FleetMetrics::member(const std::string& name) {
     return members_[name];
 }
@@ -168,6 +184,7 @@ class MetricsEndpoint final : public Endpoint {
 
 void add_metrics_endpoint(BrokerApi& api, const FleetMetrics& fleet,
                           std::function<std::string()> own_text) {
+    api.set_fleet(&fleet);
     api.add_endpoint("GET", "/metrics",
                      std::make_shared<MetricsEndpoint>(fleet, std::move(own_text)));
 }

@@ -50,6 +50,8 @@ class FleetMetrics {
     void render(metrics::Exposition& out) const;
 
     size_t members() const { return members_.size(); }
+    // @member's health from its last state, if it has sent one.
+    std::optional<Health> health(const std::string& member) const;
 
   private:
     struct Member {
@@ -65,6 +67,9 @@ class FleetMetrics {
     uint64_t connects_ = 0;
     uint64_t disconnects_ = 0;
 };
+
+// {"synchronized":..,"stratum":..,"offset_s":..,...}: the member list's "health".
+nlohmann::json to_json(const FleetMetrics::Health& h);
 
 // GET /metrics (monitor): @own_text (the daemon's own metrics, as
 // [metrics] serves them; empty before the first publication), then @fleet's

@@ -151,9 +151,9 @@ std::optional<int> run_broker_cli(const CLI::App& app, const BrokerCli& cli, boo
 
 std::string format_fleet(const json& reply, int64_t now_unix_s) {
     std::ostringstream out;
-    char line[256];
-    std::snprintf(line, sizeof line, "%-24s %-9s %-24s %-10s %s\n", "Member", "Connected", "Host",
-                  "Version", "Last state");
+    char line[320];
+    std::snprintf(line, sizeof line, "%-20s %-9s %-20s %-9s %-6s %3s %12s %s\n", "Member",
+                  "Connected", "Host", "Version", "Sync", "St", "Offset", "Last state");
     out << line;
     const json members = reply.value("members", json::array());
     for (const json& m : members) {
@@ -166,11 +166,19 @@ std::string format_fleet(const json& reply, int64_t now_unix_s) {
             std::snprintf(line, sizeof line, "%.0f s ago", ago < 0 ? 0 : ago);
             age = line;
         }
-        std::snprintf(line, sizeof line, "%-24s %-9s %-24s %-10s %s\n",
+        // Health from the member's last state (absent until it sent one).
+        std::string sync = "-", stratum = "-", offset = "-";
+        if (const auto h = m.find("health"); h != m.end() && h->is_object()) {
+            sync = h->value("synchronized", false) ? "yes" : "no";
+            stratum = std::to_string(h->value("stratum", 16));
+            offset = format_seconds(h->value("offset_s", 0.0));
+        }
+        std::snprintf(line, sizeof line, "%-20s %-9s %-20s %-9s %-6s %3s %12s %s\n",
                       m.value("name", std::string("?")).c_str(),
                       m.value("connected", false) ? "yes" : "no",
                       m.value("host", std::string("-")).c_str(),
-                      m.value("version", std::string("-")).c_str(), age.c_str());
+                      m.value("version", std::string("-")).c_str(), sync.c_str(), stratum.c_str(),
+                      offset.c_str(), age.c_str());
         out << line;
     }
     if (members.empty()) out << "(no members)\n";

@@ -24,15 +24,20 @@ TEST(NanotimectlBroker, ErrorsNameStatusAndTheBrokersReason) {
     EXPECT_EQ(describe_error(BrokerReply{404, ""}), "404");
 }
 
-TEST(NanotimectlBroker, FleetTable) {
+TEST(NanotimectlBroker, FleetTableWithHealth) {
     const json reply = json::parse(R"({"members":[
-        {"name":"m1","connected":true,"host":"h1","version":"0.1.0","state_time":990},
+        {"name":"m1","connected":true,"host":"h1","version":"0.1.0","state_time":990,
+         "health":{"synchronized":true,"stratum":2,"offset_s":-1.25e-05}},
         {"name":"m2","connected":false,"host":"h2","version":"0.1.0","state_time":null}]})");
     const std::string t = format_fleet(reply, 1000);
-    EXPECT_NE(t.find("m1                       yes       h1"), std::string::npos) << t;
-    EXPECT_NE(t.find("10 s ago"), std::string::npos) << t;
-    EXPECT_NE(t.find("m2                       no        h2"), std::string::npos) << t;
-    EXPECT_NE(t.find("never"), std::string::npos) << t;
+    EXPECT_NE(t.find("m1                   yes       h1                   0.1.0     yes      2"
+                     "     -12.5us 10 s ago"),
+              std::string::npos)
+        << t;
+    EXPECT_NE(t.find("m2                   no        h2                   0.1.0     -        -"
+                     "            - never"),
+              std::string::npos)
+        << t;
     EXPECT_NE(format_fleet(json::parse(R"({"members":[]})"), 0).find("(no members)"),
               std::string::npos);
 }

@@ -354,6 +354,25 @@ TEST_F(ApiTest, StreamsAreServerSentEvents) {
     EXPECT_EQ(call("GET", "/v1/audit/stream", "", operator_)->status, 403u);
 }
 
+// GET /v1/members: each member's health from its last state, once it sent one.
+TEST_F(ApiTest, MemberListCarriesHealthFromTheLastState) {
+    subscribe(5, "ntp1");
+    subscribe(6, "ntp2");
+    const json data = {{"status", {{"synchronized", true}, {"stratum", 3}}},
+                       {"tracking", {{"system_offset_s", 2.5e-6}, {"frequency_ppm", -4.0}}}};
+    hub_.receive(5, encode_message(DaemonMessage{State{1, data}}), now_ms_);
+    const auto r = call("GET", "/v1/members", "", monitor_);
+    ASSERT_EQ(r->status, 200u);
+    std::map<std::string, json> by_name;
+    for (const json& m : r->body["members"]) by_name[m["name"]] = m;
+    ASSERT_TRUE(by_name["ntp1"].contains("health")) << r->body;
+    EXPECT_EQ(by_name["ntp1"]["health"]["synchronized"], true);
+    EXPECT_EQ(by_name["ntp1"]["health"]["stratum"], 3);
+    EXPECT_EQ(by_name["ntp1"]["health"]["offset_s"], 2.5e-6);
+    EXPECT_EQ(by_name["ntp1"]["health"]["frequency_ppm"], -4.0);
+    EXPECT_FALSE(by_name["ntp2"].contains("health")) << "no state yet: no health";
+}
+
 // GET /metrics: monitors and up; the daemon's own metrics, then the fleet's.
 TEST_F(ApiTest, MetricsNeedAMonitorAndShowTheFleet) {
     EXPECT_EQ(call("GET", "/metrics")->status, 401u);

@@ -17,6 +17,7 @@
 #include <string>
 
 #include "broker/broker_api.hpp"
+#include "broker/fleet_metrics.hpp"
 
 using namespace nanotime::broker;
 using nlohmann::json;
@@ -53,10 +54,12 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     if (nl2 == std::string::npos) return 0;
 
     BrokerStore store(":memory:", ScryptCost{16, 1, 1});
+    FleetMetrics fleet;
     SubscriptionHub hub(store, {[](uint64_t, std::vector<uint8_t>) {}, [](uint64_t) {}}, 5,
-                        [](const json&) {});
+                        [&fleet](const json& change) { fleet.observe(change, 1); });
     BrokerApi api(store, &ca(), hub);
     add_v1_endpoints(api);
+    add_metrics_endpoint(api, fleet, [] { return std::string(); });
     store.add_certificate(certificate(std::string(64, 'a'), "root", Role::Admin));
     store.add_certificate(certificate(std::string(64, 'b'), "mon", Role::Monitor));
     store.add_certificate(certificate(std::string(64, 'c'), "ntp1", Role::Member));
