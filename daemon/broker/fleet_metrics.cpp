@@ -47,14 +47,10 @@ std::optional<FleetMetrics::Health> FleetMetrics::health(const std::string& memb
 }
 
 json to_json(const FleetMetrics::Health& h) {
-    return {{"synchronized", h.synchronized},
-            {"stratum", h.stratum},
-            {"offset_s", h.offset_s},
-            {"frequency_ppm", h.frequency_ppm},
-            {"root_delay_s", h.root_delay_s},
-            {"root_dispersion_s", h.root_dispersion_s},
-            {"sources", h.sources},
-            {"sources_reachable", h.sources_reachable}};
+    return {{"synchronized", h.synchronized}, {"stratum", h.stratum},
+            {"offset_s", h.offset_s},         {"frequency_ppm", h.frequency_ppm},
+            {"root_delay_s", h.root_delay_s}, {"root_dispersion_s", h.root_dispersion_s},
+            {"sources", h.sources},           {"sources_reachable", h.sources_reachable}};
 }
 
 FleetMetrics::Member& FleetMetrics::member(const std::string& name) {

@@ -9,6 +9,8 @@
 #include <sstream>
 #include <stdexcept>
 
+#include "nanotimectl/format.hpp"
+
 namespace nanotime::ctl {
 namespace {
 
@@ -152,7 +154,7 @@ std::optional<int> run_broker_cli(const CLI::App& app, const BrokerCli& cli, boo
 std::string format_fleet(const json& reply, int64_t now_unix_s) {
     std::ostringstream out;
     char line[320];
-    std::snprintf(line, sizeof line, "%-20s %-9s %-20s %-9s %-6s %3s %12s %s\n", "Member",
+    std::snprintf(line, sizeof line, "%-20s %-9s %-20s %-9s %-5s %3s %11s %s\n", "Member",
                   "Connected", "Host", "Version", "Sync", "St", "Offset", "Last state");
     out << line;
     const json members = reply.value("members", json::array());
@@ -173,12 +175,11 @@ std::string format_fleet(const json& reply, int64_t now_unix_s) {
             stratum = std::to_string(h->value("stratum", 16));
             offset = format_seconds(h->value("offset_s", 0.0));
         }
-        std::snprintf(line, sizeof line, "%-20s %-9s %-20s %-9s %-6s %3s %12s %s\n",
-                      m.value("name", std::string("?")).c_str(),
-                      m.value("connected", false) ? "yes" : "no",
-                      m.value("host", std::string("-")).c_str(),
-                      m.value("version", std::string("-")).c_str(), sync.c_str(), stratum.c_str(),
-                      offset.c_str(), age.c_str());
+        std::snprintf(
+            line, sizeof line, "%-20s %-9s %-20s %-9s %-5s %3s %11s %s\n",
+            m.value("name", std::string("?")).c_str(), m.value("connected", false) ? "yes" : "no",
+            m.value("host", std::string("-")).c_str(), m.value("version", std::string("-")).c_str(),
+            sync.c_str(), stratum.c_str(), offset.c_str(), age.c_str());
         out << line;
     }
     if (members.empty()) out << "(no members)\n";
