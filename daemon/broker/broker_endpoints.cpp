@@ -321,7 +321,7 @@ void add_member_endpoints(BrokerApi& api) {
         "GET", "/v1/members",
         std::make_shared<SimpleEndpoint>(Role::Monitor, [&api](const Call&, const ReplyFn& r) {
             json list = json::array();
-            for (const auto& m : api.store().list_members())
+            for (const auto& m : api.store().list_members(false))
                 list.push_back(member_json(m, api.hub().connected(m.name), false));
             r(Reply{json_response(200, {{"members", list}})});
         }));
