@@ -157,19 +157,28 @@ for _ in $(seq 100); do
 	sleep 0.1
 done
 
-probe_count() { taskset -c "$load_cpu" python3 "$here/broker-probe.py" count "$port" "$out/ca.crt" \
-	"$out/certs/brokerload-monitor.crt" "$out/certs/member.key"; }
+# probe_count: one GET /v1/members (JSON line), or "null" when the broker did
+# not answer it (too far behind: its request deadline passed).
+probe_count() {
+	taskset -c "$load_cpu" python3 "$here/broker-probe.py" count "$port" "$out/ca.crt" \
+		"$out/certs/brokerload-monitor.crt" "$out/certs/member.key" 2>>"$work/probe.err" || echo null
+}
 probe_latency() { taskset -c "$load_cpu" python3 "$here/broker-probe.py" latency "$port" \
-	"$out/ca.crt" "$out/certs/brokerload-monitor.crt" "$out/certs/member.key" "$1" bench-0; }
+	"$out/ca.crt" "$out/certs/brokerload-monitor.crt" "$out/certs/member.key" "$1" bench-0 \
+	2>>"$work/probe.err" || echo null; }
 
 # broker_cpu_ticks: utime + stime of the broker, all threads (clock ticks).
 broker_cpu_ticks() { awk '{print $14 + $15}' "/proc/$broker/stat"; }
+# broker_wait_ns: time the broker's threads were runnable but waiting for a
+# CPU (schedstat, ns): what other users of the machine cost it.
+broker_wait_ns() { cat /proc/"$broker"/task/*/schedstat | awk '{w += $2} END {printf "%d\n", w}'; }
 status_kb() { awk -v k="$1:" '$1 == k {print $2}' "/proc/$broker/status"; }
 loadavg() { cut -d' ' -f1 /proc/loadavg; }
 sent() { python3 -c "import json; print(json.load(open('$work/progress.json'))['states_sent'])"; }
 
 # The schedule: the hold window (with settling time on both sides), then the steps.
-schedule="$rate:$((settle + window + settle))"
+# (The window's end waits for two GET /v1/members, which take seconds at 10 000.)
+schedule="$rate:$((settle + window + settle + 5))"
 if [ "$max_rate" = 1 ]; then
 	for r in $steps; do schedule="$schedule,$r:$step_duration"; done
 fi
@@ -198,27 +207,34 @@ echo "$ramp (members, seconds); broker RSS $(status_kb VmRSS) KiB, load average 
 measure() {
 	local name=$1 seconds=$2 with_latency=${3:-}
 	local c0 t0 s0 n0 l0 c1 t1 s1 n1 lat=null
-	c0=$(broker_cpu_ticks); t0=$(date +%s.%N); s0=$(sent); n0=$(probe_count); l0=$(loadavg)
+	c0=$(broker_cpu_ticks); w0=$(broker_wait_ns); t0=$(date +%s.%N); n0=$(probe_count); s0=$(sent)
+	l0=$(loadavg)
 	if [ -n "$with_latency" ]; then
 		lat=$(probe_latency "$seconds")
 	else
 		sleep "$seconds"
 	fi
-	c1=$(broker_cpu_ticks); t1=$(date +%s.%N); s1=$(sent); n1=$(probe_count)
+	c1=$(broker_cpu_ticks); w1=$(broker_wait_ns); t1=$(date +%s.%N); n1=$(probe_count); s1=$(sent)
 	python3 - "$name" "$c0" "$c1" "$t0" "$t1" "$s0" "$s1" "$n0" "$n1" "$l0" "$(loadavg)" \
-		"$(status_kb VmRSS)" "$(status_kb VmHWM)" "$(getconf CLK_TCK)" "$lat" "$members" <<'EOF'
+		"$(status_kb VmRSS)" "$(status_kb VmHWM)" "$(getconf CLK_TCK)" "$lat" "$members" \
+		"$w0" "$w1" <<'EOF'
 import json, sys
-(name, c0, c1, t0, t1, s0, s1, n0, n1, l0, l1, rss, hwm, hz, lat, members) = sys.argv[1:]
+(name, c0, c1, t0, t1, s0, s1, n0, n1, l0, l1, rss, hwm, hz, lat, members, w0, w1) = sys.argv[1:]
 n0, n1 = json.loads(n0), json.loads(n1)
 wall = float(t1) - float(t0)
 cpu_s = (int(c1) - int(c0)) / int(hz)
-ingested = n1["seq_sum"] - n0["seq_sum"]
+# Counted at the broker; a count it did not answer leaves the rate unknown.
+ingested = n1["seq_sum"] - n0["seq_sum"] if n0 and n1 else None
 print(json.dumps({
-    "name": name, "members": int(members), "connected": n1["connected"], "window_s": wall,
-    "updates_per_s": ingested / wall, "sent_per_s": (int(s1) - int(s0)) / wall,
+    "name": name, "members": int(members), "connected": n1["connected"] if n1 else None,
+    "window_s": wall,
+    "updates_per_s": ingested / wall if ingested is not None else None,
+    "sent_per_s": (int(s1) - int(s0)) / wall,
     "cpu_percent": 100 * cpu_s / wall,
+    "cpu_wait_percent": 100 * (int(w1) - int(w0)) / 1e9 / wall,
     "cpu_us_per_update": 1e6 * cpu_s / ingested if ingested else None,
-    "backlog_start": int(s0) - n0["seq_sum"], "backlog_end": int(s1) - n1["seq_sum"],
+    "backlog_start": int(s0) - n0["seq_sum"] if n0 else None,
+    "backlog_end": int(s1) - n1["seq_sum"] if n1 else None,
     "rss_kib": int(rss), "hwm_kib": int(hwm), "load_average": [float(l0), float(l1)],
     "count_request_ms": [n0["ms"], n1["ms"]],
     "api": json.loads(lat) if lat != "null" else None}))
@@ -233,7 +249,7 @@ measure "hold-$rate" "$window" latency | tee -a "$results"
 if [ "$max_rate" = 1 ]; then
 	i=1
 	for r in $steps; do
-		wait_line "^phase $i " $((settle + window + settle + step_duration * i + 60))
+		wait_line "^phase $i " $((settle + window + settle + 5 + step_duration * i + 60))
 		sleep "$step_settle"
 		measure "step-$r" $((step_duration - 2 * step_settle)) | tee -a "$results"
 		i=$((i + 1))
@@ -267,20 +283,24 @@ import json, sys
 rows = [json.loads(l) for l in open(sys.argv[1])]
 json.dump({"ramp": sys.argv[3], "windows": rows}, open(sys.argv[2], "w"), indent=1)
 print()
-print(f"{'window':<12} {'members':>7} {'upd/s':>8} {'sent/s':>8} {'CPU%':>6} {'us/upd':>7} "
-      f"{'backlog':>13} {'RSS MiB':>8} {'HWM MiB':>8} {'load':>9}")
+print(f"{'window':<12} {'members':>7} {'upd/s':>8} {'sent/s':>8} {'CPU%':>6} {'wait%':>6} "
+      f"{'us/upd':>7} {'backlog':>13} {'RSS MiB':>8} {'HWM MiB':>8} {'load':>9}")
 sustained = None
+def fmt(v, spec):
+    return "-" if v is None else format(v, spec)
 for r in rows:
-    behind = r["cpu_percent"] >= 95 or r["backlog_end"] - r["backlog_start"] > 0.5 * r["sent_per_s"]
-    if not behind and r["name"].startswith("step-") or r["name"].startswith("hold-"):
-        if not behind:
-            sustained = r
-    us = r["cpu_us_per_update"]
-    print(f"{r['name']:<12} {r['connected']:>7} {r['updates_per_s']:>8.0f} {r['sent_per_s']:>8.0f} "
-          f"{r['cpu_percent']:>6.1f} {us if us is None else round(us, 1)!s:>7} "
-          f"{r['backlog_start']:>6}->{r['backlog_end']:<6} {r['rss_kib'] / 1024:>8.1f} "
+    unknown = r["updates_per_s"] is None
+    behind = unknown or r["cpu_percent"] >= 95 or \
+        r["backlog_end"] - r["backlog_start"] > 0.5 * r["sent_per_s"]
+    if not behind:
+        sustained = r
+    print(f"{r['name']:<12} {fmt(r['connected'], '>7')} {fmt(r['updates_per_s'], '>8.0f')} "
+          f"{r['sent_per_s']:>8.0f} {r['cpu_percent']:>6.1f} {r['cpu_wait_percent']:>6.1f} "
+          f"{fmt(r['cpu_us_per_update'], '>7.1f')} "
+          f"{fmt(r['backlog_start'], '>6')}->{fmt(r['backlog_end'], '<6')} {r['rss_kib'] / 1024:>8.1f} "
           f"{r['hwm_kib'] / 1024:>8.1f} {r['load_average'][0]:>4.1f}-{r['load_average'][1]:<4.1f}"
-          + ("  BEHIND" if behind else ""))
+          + ("  BEHIND (the broker did not answer the count)" if unknown else
+             "  BEHIND" if behind else ""))
 for r in rows:
     if r["api"]:
         a = r["api"]
