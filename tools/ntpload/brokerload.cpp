@@ -51,6 +51,7 @@
 
 #include <CLI/CLI.hpp>
 #include <cerrno>
+#include <charconv>
 #include <cinttypes>
 #include <cmath>
 #include <cstdio>
@@ -360,7 +361,8 @@ class ApiClient {
         while (in_.size() < head_end + 4 + length) read_more();
         const std::string response_body = in_.substr(head_end + 4, length);
         in_.erase(0, head_end + 4 + length);
-        const int status = std::atoi(head.c_str() + 9);  // "HTTP/1.1 201 ..."
+        int status = 0;  // "HTTP/1.1 201 ...": 0 if the line is not that
+        if (head.size() >= 12) std::from_chars(head.data() + 9, head.data() + 12, status);
         return {status, json::parse(response_body, nullptr, false)};
     }
 
@@ -571,7 +573,8 @@ class Fleet {
                     std::printf("phase %zu %g\n", phase, o_.schedule[phase].rate);
                     (void)std::fflush(stdout);
                 }
-                const double total_rate = o_.schedule[phase].rate * members_.size();
+                const double total_rate =
+                    o_.schedule[phase].rate * static_cast<double>(members_.size());
                 const auto due_now = static_cast<uint64_t>((now - phase_start) * total_rate);
                 for (; due_index < due_now; ++due_index) {
                     // Member offsets are spread through the period so that
