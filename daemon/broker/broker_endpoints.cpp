@@ -328,7 +328,7 @@ void add_member_endpoints(BrokerApi& api) {
         "GET", "/v1/members",
         std::make_shared<SimpleEndpoint>(Role::Monitor, [&api](const Call& call, const ReplyFn& r) {
             json list = json::array();
-            for (const auto& m : api.store().list_members()) {
+            for (const auto& m : api.store().list_members(false)) {
                 json j = member_json(m, api.hub().connected(m.name), false);
                 if (api.fleet() != nullptr) {
                     if (const auto h = api.fleet()->health(m.name)) j["health"] = to_json(*h);

@@ -6,6 +6,7 @@
 #include <sqlite3.h>
 #include <sys/random.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <charconv>
 #include <cstring>
@@ -116,6 +117,8 @@ class Statement {
         while (step()) {
         }
     }
+    // Ready to bind and run again (the bindings are replaced one by one).
+    void reset() { sqlite3_reset(stmt_); }
     int64_t integer(int col) const { return sqlite3_column_int64(stmt_, col); }
     std::optional<int64_t> optional(int col) const {
         if (sqlite3_column_type(stmt_, col) == SQLITE_NULL) return std::nullopt;
@@ -275,6 +278,11 @@ BrokerStore::BrokerStore(const std::string& path, ScryptCost cost) : cost_(cost)
 }
 
 BrokerStore::~BrokerStore() {
+    try {
+        flush_member_states();
+    } catch (const std::exception&) {
+        // Nothing to tell it to at exit: the states are the members' to resend.
+    }
     sqlite3_close(db_);
 }
 
@@ -390,16 +398,53 @@ void BrokerStore::member_hello(std::string_view name, std::string_view host,
 
 void BrokerStore::member_state(std::string_view name, uint64_t seq, std::string_view state_json,
                                int64_t now) {
-    Statement s(db_,
-                "UPDATE members SET state = ?1, state_time = ?2, last_seen = ?2, state_seq = ?3 "
-                "WHERE name = ?4");
-    s.bind(1, state_json).bind(2, now).bind(3, static_cast<int64_t>(seq)).bind(4, name).run();
+    auto it = pending_states_.find(name);
+    if (it == pending_states_.end())
+        it = pending_states_.emplace(std::string(name), PendingState{}).first;
+    it->second.seq = seq;
+    it->second.state_json.assign(state_json);
+    it->second.time = now;
 }
 
-std::vector<MemberInfo> BrokerStore::list_members() const {
-    Statement s(db_, (std::string(kMemberColumns) + " ORDER BY name").c_str());
+void BrokerStore::flush_member_states() {
+    if (pending_states_.empty()) return;
+    exec(db_, "BEGIN");
+    try {
+        Statement s(db_,
+                    "UPDATE members SET state = ?1, state_time = ?2, "
+                    "last_seen = max(last_seen, ?2), state_seq = ?3 WHERE name = ?4");
+        for (const auto& [name, p] : pending_states_) {
+            s.bind(1, p.state_json).bind(2, p.time).bind(3, static_cast<int64_t>(p.seq));
+            s.bind(4, name).run();
+            s.reset();
+        }
+        exec(db_, "COMMIT");
+    } catch (...) {
+        sqlite3_exec(db_, "ROLLBACK", nullptr, nullptr, nullptr);
+        throw;
+    }
+    pending_states_.clear();
+}
+
+void BrokerStore::apply_pending(MemberInfo& m, bool with_state) const {
+    const auto it = pending_states_.find(m.name);
+    if (it == pending_states_.end()) return;
+    if (with_state) m.state_json = it->second.state_json;
+    m.state_time = it->second.time;
+    m.last_seen = std::max(m.last_seen, it->second.time);  // a later hello counts too
+    m.state_seq = it->second.seq;
+}
+
+std::vector<MemberInfo> BrokerStore::list_members(bool with_state) const {
+    Statement s(db_, with_state ? "SELECT name, host, version, roles, first_seen, last_seen, "
+                                  "state, state_time, state_seq FROM members ORDER BY name"
+                                : "SELECT name, host, version, roles, first_seen, last_seen, "
+                                  "'{}', state_time, state_seq FROM members ORDER BY name");
     std::vector<MemberInfo> out;
-    while (s.step()) out.push_back(member_row(s));
+    while (s.step()) {
+        out.push_back(member_row(s));
+        apply_pending(out.back(), with_state);
+    }
     return out;
 }
 
@@ -407,10 +452,14 @@ std::optional<MemberInfo> BrokerStore::find_member(std::string_view name) const 
     Statement s(db_, (std::string(kMemberColumns) + " WHERE name = ?").c_str());
     s.bind(1, name);
     if (!s.step()) return std::nullopt;
-    return member_row(s);
+    MemberInfo m = member_row(s);
+    apply_pending(m, true);
+    return m;
 }
 
 bool BrokerStore::delete_member(std::string_view name) {
+    if (const auto it = pending_states_.find(name); it != pending_states_.end())
+        pending_states_.erase(it);
     Statement s(db_, "DELETE FROM members WHERE name = ?");
     s.bind(1, name).run();
     return sqlite3_changes(db_) == 1;

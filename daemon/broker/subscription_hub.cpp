@@ -147,6 +147,10 @@ void SubscriptionHub::tick(int64_t now_ms) {
         }
     }
     for (const auto& [conn, why] : to_drop) drop(conn, why, now_ms);
+    if (now_ms >= next_flush_ms_) {
+        next_flush_ms_ = now_ms + kStateFlushIntervalMs;
+        store_.flush_member_states();
+    }
 }
 
 bool SubscriptionHub::connected(const std::string& member) const {

@@ -32,6 +32,10 @@ inline constexpr int64_t kPingIntervalMs = 30'000;
 inline constexpr int64_t kPongTimeoutMs = 30'000;
 inline constexpr int64_t kRelayTimeoutMs = 10'000;
 inline constexpr int64_t kHelloTimeoutMs = 10'000;  // from the 101 to the hello
+// How long a member's state may wait in memory before it is written to the
+// database (BrokerStore::member_state): the fleet's states in one
+// transaction per second.
+inline constexpr int64_t kStateFlushIntervalMs = 1'000;
 
 class SubscriptionHub {
   public:
@@ -52,7 +56,8 @@ class SubscriptionHub {
     void receive(uint64_t conn, std::span<const uint8_t> bytes, int64_t now_ms);
     // The connection is gone (whoever closed it).
     void closed(uint64_t conn, int64_t now_ms);
-    // Pings, pong and hello deadlines, relay timeouts. Call at least once a second.
+    // Pings, pong and hello deadlines, relay timeouts, the states written
+    // to the database (every kStateFlushIntervalMs). Call at least once a second.
     void tick(int64_t now_ms);
 
     bool connected(const std::string& member) const;
@@ -98,6 +103,7 @@ class SubscriptionHub {
     std::unordered_map<uint64_t, Session> sessions_;
     std::unordered_map<std::string, uint64_t> by_member_;
     uint64_t malformed_ = 0;
+    int64_t next_flush_ms_ = 0;
 };
 
 }  // namespace nanotime::broker

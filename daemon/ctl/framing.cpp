@@ -26,6 +26,9 @@ std::optional<std::string> FrameDecoder::next() {
     if (buffer_.size() < 4 + n) return std::nullopt;
     std::string body(buffer_.begin() + 4, buffer_.begin() + 4 + static_cast<std::ptrdiff_t>(n));
     buffer_.erase(buffer_.begin(), buffer_.begin() + 4 + static_cast<std::ptrdiff_t>(n));
+    // An idle stream does not keep the capacity of its largest frame (the
+    // broker holds one decoder per member, 10 000 of them).
+    if (buffer_.empty() && buffer_.capacity() > kRetainedBytes) buffer_.shrink_to_fit();
     return body;
 }
 

@@ -30,6 +30,10 @@ class FrameDecoder {
     // A frame announced a length above the limit; the stream is unusable.
     bool failed() const { return failed_; }
     size_t buffered() const { return buffer_.size(); }
+    // Heap bytes the decoder holds (its buffer's capacity): what an idle
+    // stream costs. Emptied by a frame, a buffer above kRetainedBytes is freed.
+    size_t held_bytes() const { return buffer_.capacity(); }
+    static constexpr size_t kRetainedBytes = 4096;
 
   private:
     size_t max_frame_;

@@ -378,6 +378,9 @@ void TlsSession::advance() {
 void TlsSession::take_plaintext(std::vector<uint8_t>& out) {
     out.insert(out.end(), plaintext_.begin(), plaintext_.end());
     plaintext_.clear();
+    // A large message (a broker member's 5 KB state) would otherwise leave
+    // its capacity with every idle connection until the session ends.
+    if (plaintext_.capacity() > kRetainedPlaintextBytes) plaintext_.shrink_to_fit();
 }
 
 void TlsSession::take_ciphertext(std::vector<uint8_t>& out) {

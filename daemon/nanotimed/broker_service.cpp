@@ -10,6 +10,7 @@
 #include <stdexcept>
 #include <system_error>
 #include <unordered_map>
+#include <unordered_set>
 #include <vector>
 
 #include "broker/broker_api.hpp"
@@ -257,6 +258,7 @@ struct BrokerService::Worker {
                 c.http->hand_over(reply.response);
                 c.mode = reply.after == broker::After::StreamFleet ? Mode::FleetStream
                                                                    : Mode::AuditStream;
+                streams(c.mode).insert(conn);
                 flush(conn);
                 send_text(conn, ": nanotime broker stream\n\n");
                 return;
@@ -285,10 +287,10 @@ struct BrokerService::Worker {
     }
 
     void broadcast(Mode mode, const std::string& type, const json& data) {
+        // A copy: send_text may close a stream, which changes the set.
+        const std::vector<uint64_t> targets(streams(mode).begin(), streams(mode).end());
+        if (targets.empty()) return;  // nobody follows: no text to make
         const std::string text = sse_event(type, data);
-        std::vector<uint64_t> targets;
-        for (const auto& [conn, c] : connections)
-            if (c.mode == mode) targets.push_back(conn);
         for (const uint64_t conn : targets) send_text(conn, text);
     }
 
@@ -296,6 +298,8 @@ struct BrokerService::Worker {
         auto it = connections.find(conn);
         if (it == connections.end()) return;
         const bool subscribed = it->second.mode == Mode::Subscription;
+        if (it->second.mode == Mode::FleetStream || it->second.mode == Mode::AuditStream)
+            streams(it->second.mode).erase(conn);
         connections.erase(it);
         if (subscribed) hub.closed(conn, wall_ms());
     }
@@ -327,11 +331,9 @@ struct BrokerService::Worker {
         hub.tick(wall_ms());
         if (now >= next_keep_alive) {
             next_keep_alive = now + kStreamKeepAlive;
-            std::vector<uint64_t> streams;
-            for (const auto& [conn, c] : connections)
-                if (c.mode == Mode::FleetStream || c.mode == Mode::AuditStream)
-                    streams.push_back(conn);
-            for (const uint64_t conn : streams) send_text(conn, ": keep-alive\n\n");
+            std::vector<uint64_t> targets(fleet_streams.begin(), fleet_streams.end());
+            targets.insert(targets.end(), audit_streams.begin(), audit_streams.end());
+            for (const uint64_t conn : targets) send_text(conn, ": keep-alive\n\n");
         }
     }
 
@@ -345,6 +347,13 @@ struct BrokerService::Worker {
     // The daemon's own metrics, published by the main thread once a second.
     std::atomic<std::shared_ptr<const metrics::MetricsData>> own_metrics;
     std::unordered_map<uint64_t, Connection> connections;
+    // The SSE connections apart, so that a fleet event (one per member
+    // state) does not walk every member's connection to find them.
+    std::unordered_set<uint64_t> fleet_streams;
+    std::unordered_set<uint64_t> audit_streams;
+    std::unordered_set<uint64_t>& streams(Mode mode) {
+        return mode == Mode::FleetStream ? fleet_streams : audit_streams;
+    }
     uint64_t reply_generation = 0;
     io::MonoClock::time_point next_keep_alive{};
 

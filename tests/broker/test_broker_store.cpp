@@ -192,6 +192,52 @@ TEST(BrokerStore, SurvivesARestart) {
     std::filesystem::remove(path + "-shm");
 }
 
+// Member states are written behind (one transaction for many), yet every
+// read of this store sees the latest; another connection to the file sees
+// them after the flush, and a store that is closed flushes first.
+TEST(BrokerStore, MemberStatesAreWrittenBehind) {
+    const std::string path =
+        ::testing::TempDir() + "broker-store-behind-" + std::to_string(getpid()) + ".db";
+    std::filesystem::remove(path);
+    {
+        BrokerStore store(path, kFast);
+        BrokerStore other(path, kFast);  // what the file holds
+        store.member_hello("a", "h", "v", "[]", 1);
+        store.member_hello("b", "h", "v", "[]", 1);
+        store.member_state("a", 1, R"({"status":{"leap":0}})", 5);
+        store.member_state("a", 2, R"({"status":{"leap":1}})", 6);
+        store.member_state("b", 9, R"({"pps":{}})", 6);
+        EXPECT_EQ(store.pending_member_states(), 2u) << "the latest state per member";
+        EXPECT_EQ(other.find_member("a")->state_seq, 0u) << "not written yet";
+        const auto a = store.find_member("a");
+        EXPECT_EQ(a->state_json, R"({"status":{"leap":1}})");
+        EXPECT_EQ(a->state_seq, 2u);
+        EXPECT_EQ(a->state_time, 6);
+        EXPECT_EQ(a->last_seen, 6);
+        const auto list = store.list_members(false);
+        ASSERT_EQ(list.size(), 2u);
+        EXPECT_EQ(list[0].state_seq, 2u);
+        EXPECT_EQ(list[0].state_json, "{}") << "the list leaves the states out";
+        EXPECT_EQ(list[1].state_seq, 9u);
+        EXPECT_EQ(store.list_members()[1].state_json, R"({"pps":{}})");
+
+        store.flush_member_states();
+        EXPECT_EQ(store.pending_member_states(), 0u);
+        EXPECT_EQ(other.find_member("a")->state_json, R"({"status":{"leap":1}})");
+        EXPECT_EQ(other.find_member("b")->state_seq, 9u);
+
+        store.member_state("b", 10, R"({"pps":{"x":1}})", 7);
+        EXPECT_TRUE(store.delete_member("a"));
+        store.member_state("a", 3, "{}", 7);  // a state racing the delete: no row to update
+    }
+    BrokerStore store(path, kFast);
+    EXPECT_EQ(store.find_member("b")->state_seq, 10u) << "flushed when the store closed";
+    EXPECT_FALSE(store.find_member("a"));
+    std::filesystem::remove(path);
+    std::filesystem::remove(path + "-wal");
+    std::filesystem::remove(path + "-shm");
+}
+
 TEST(BrokerStore, UnopenableDatabaseIsNamed) {
     try {
         BrokerStore store("/nonexistent-dir/x.db", kFast);

@@ -34,6 +34,19 @@ TEST_F(HubTest, StateIsStoredAndSurvivesTheConnection) {
     EXPECT_EQ(json::parse(store_.find_member("ntp1")->state_json), data) << "last-known";
 }
 
+// States reach the database once a second, in one transaction, from tick().
+TEST_F(HubTest, StatesAreFlushedToTheDatabaseEverySecond) {
+    subscribe(1, "ntp1");
+    hub_.tick(now_ms_);
+    hub_.receive(1, encode_message(DaemonMessage{State{1, json::object()}}), now_ms_ + 10);
+    EXPECT_EQ(store_.pending_member_states(), 1u);
+    hub_.tick(now_ms_ + kStateFlushIntervalMs - 1);
+    EXPECT_EQ(store_.pending_member_states(), 1u) << "not yet";
+    hub_.tick(now_ms_ + kStateFlushIntervalMs);
+    EXPECT_EQ(store_.pending_member_states(), 0u);
+    EXPECT_EQ(store_.find_member("ntp1")->state_seq, 1u);
+}
+
 TEST_F(HubTest, EventsArePublished) {
     subscribe(1, "ntp1");
     hub_.receive(1, encode_message(DaemonMessage{Event{"step", "stepped 0.5 s"}}), now_ms_);

@@ -107,6 +107,21 @@ TEST(Framing, RoundTripAcrossArbitrarySplits) {
     }
 }
 
+// A stream that carried one large frame and went idle holds no buffer of
+// that size (the broker keeps a decoder per member: 10 000 of them).
+TEST(Framing, IdleDecoderDoesNotKeepItsLargestFrame) {
+    FrameDecoder d(kMaxResponseFrame);
+    const auto frame = encode_frame(std::string(20000, 'x'));
+    d.feed(frame);
+    ASSERT_TRUE(d.next());
+    EXPECT_EQ(d.buffered(), 0u);
+    EXPECT_LE(d.held_bytes(), FrameDecoder::kRetainedBytes);
+    const auto small = encode_frame("{}");
+    d.feed(small);
+    ASSERT_EQ(d.next(), "{}");
+    EXPECT_GT(d.held_bytes(), 0u) << "small frames keep their buffer";
+}
+
 TEST(Framing, OversizedFrameFailsTheStream) {
     FrameDecoder d(16);
     const uint8_t header[] = {0, 0, 0, 17};

@@ -117,7 +117,7 @@ size_t heap_in_use() {
 // 4 KiB BIOs 23 KiB. @cut_record: the client's last TLS record arrives
 // without its last octet (given part of a record, OpenSSL would hold a
 // ~17 KiB read buffer until the rest came: TlsSession keeps the part).
-size_t server_session_bytes_mid_request(bool cut_record) {
+size_t server_session_bytes_mid_request(bool cut_record, size_t whole_message = 0) {
     const TestCertificate cert = make_test_certificate();
     TlsServerConfig s;
     s.certificate_pem = cert.certificate_pem;
@@ -139,6 +139,17 @@ size_t server_session_bytes_mid_request(bool cut_record) {
         TlsSession& client = *clients.back();
         shuttle(client, server);
         EXPECT_TRUE(server.handshake_done()) << server.error();
+        if (whole_message > 0) {
+            // A whole message the application has taken: an idle connection.
+            EXPECT_TRUE(client.write(bytes(std::string(whole_message, 'x'))));
+            std::vector<uint8_t> records;
+            client.take_ciphertext(records);
+            server.feed(records);
+            std::vector<uint8_t> got;
+            server.take_plaintext(got);
+            EXPECT_EQ(got.size(), whole_message);
+            continue;
+        }
         EXPECT_TRUE(client.write(bytes("\x80\x01")));  // half a KE record header
         std::vector<uint8_t> record;
         client.take_ciphertext(record);
@@ -163,6 +174,13 @@ TEST(TlsSessionMemory, ServerSessionMidRequestHoldsLittle) {
 TEST(TlsSessionMemory, ServerSessionWithPartOfARecordHoldsLittle) {
     EXPECT_LT(server_session_bytes_mid_request(true), 18u * 1024)
         << "bytes per server session holding part of a record";
+}
+
+// A broker member's connection between two 5 KB states: the plaintext
+// buffer does not keep the size of the last message (it did: +6 KiB each).
+TEST(TlsSessionMemory, ServerSessionAfterALargeMessageHoldsLittle) {
+    EXPECT_LT(server_session_bytes_mid_request(false, 6000), 18u * 1024)
+        << "bytes per idle server session after a 6000-octet message";
 }
 
 // A handshake flight larger than the memory BIO (a long certificate chain)
