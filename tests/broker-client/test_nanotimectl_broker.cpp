@@ -31,14 +31,13 @@ TEST(NanotimectlBroker, FleetTableWithHealth) {
         {"name":"m2","connected":false,"host":"h2","version":"0.1.0","state_time":null}]})");
     const std::string t = format_fleet(reply, 1000);
     EXPECT_NE(
-        t.find("m1                   yes       h1                   0.1.0     yes     2 -12.500 us "
-               "10 s ago"),
+        t.find("m1                   yes       h1                   0.1.0     yes     2  -12.500 us"
+               " 10 s ago"),
         std::string::npos)
         << t;
     EXPECT_NE(
-        t.find(
-            "m2                   no        h2                   0.1.0     -       -           - "
-            "never"),
+        t.find("m2                   no        h2                   0.1.0     -       -           -"
+               " never"),
         std::string::npos)
         << t;
     EXPECT_NE(format_fleet(json::parse(R"({"members":[]})"), 0).find("(no members)"),
