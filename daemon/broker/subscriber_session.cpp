@@ -98,7 +98,7 @@ SubscriberActions SubscriberSession::on_data(Clock::time_point now, std::span<co
     last_received_ = now;
     reader_->feed(data);
     while (auto parsed = reader_->next()) {
-        if (now - rate_window_ >= 1s) {
+        if (now - rate_window_ >= std::chrono::seconds(1)) {
             rate_window_ = now;
             messages_in_window_ = 0;
         }

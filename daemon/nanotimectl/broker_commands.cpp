@@ -198,7 +198,8 @@ std::string format_audit(const json& reply) {
         const std::time_t t = static_cast<std::time_t>(e.value("time_ms", int64_t{0}) / 1000);
         std::tm tm{};
         char when[32] = "-";
-        if (gmtime_r(&t, &tm) != nullptr) std::strftime(when, sizeof when, "%F %T", &tm);
+        if (gmtime_r(&t, &tm) == nullptr || std::strftime(when, sizeof when, "%F %T", &tm) == 0)
+            std::snprintf(when, sizeof when, "-");
         std::snprintf(line, sizeof line, "%8lld %-24s %-24s %-22s %-16s %s\n",
                       static_cast<long long>(e.value("seq", int64_t{0})), when,
                       e.value("actor", std::string("-")).c_str(),

@@ -74,9 +74,9 @@ std::optional<BrokerReply> broker_call(const BrokerEndpoint& broker, std::string
     curl_slist* raw = curl_slist_append(nullptr, "Accept: application/json");
     std::unique_ptr<curl_slist, SlistDeleter> headers(raw);
     if (!body.empty()) raw = curl_slist_append(raw, "Content-Type: application/json");
-    std::string bearer;
     if (!broker.token.empty()) {
-        bearer = "Authorization: Bearer " + broker.token;
+        // curl_slist_append copies the text.
+        const std::string bearer = "Authorization: Bearer " + broker.token;
         raw = curl_slist_append(raw, bearer.c_str());
     }
     curl_easy_setopt(c, CURLOPT_HTTPHEADER, raw);
