@@ -88,8 +88,10 @@ class SimpleEndpoint final : public Endpoint {
 };
 
 // The fields of a relayed control request (ctl/handler.hpp): "source" for
-// the per-source views and commands, "value" for minpoll/maxpoll.
-constexpr std::array<std::string_view, 4> kRelayFields = {"command", "id", "source", "value"};
+// the per-source views and commands, "value" for minpoll/maxpoll, "content"
+// for leapfile.
+constexpr std::array<std::string_view, 5> kRelayFields = {"command", "id", "source", "value",
+                                                          "content"};
 
 // POST /v1/members/{name}/control: the role depends on the command.
 class RelayEndpoint final : public Endpoint {

@@ -13,11 +13,11 @@ using nlohmann::json;
 constexpr std::array<std::string_view, 12> kReadCommands = {
     "status",  "tracking",   "sources",  "sourcestats", "authdata", "serverstats",
     "ntpdata", "selectdata", "activity", "kernel",      "pps",      "commands"};
-constexpr std::array<std::string_view, 7> kPrivilegedCommands = {
-    "reload", "makestep", "burst", "online", "offline", "minpoll", "maxpoll"};
+constexpr std::array<std::string_view, 8> kPrivilegedCommands = {
+    "reload", "makestep", "burst", "online", "offline", "minpoll", "maxpoll", "leapfile"};
 // Privileged commands carried out through the ManageFn before the reply.
-constexpr std::array<std::string_view, 5> kManageCommands = {"burst", "online", "offline",
-                                                             "minpoll", "maxpoll"};
+constexpr std::array<std::string_view, 6> kManageCommands = {"burst",   "online",  "offline",
+                                                             "minpoll", "maxpoll", "leapfile"};
 
 bool is_manage_command(std::string_view command) {
     for (auto c : kManageCommands) {
@@ -30,6 +30,17 @@ bool is_manage_command(std::string_view command) {
 std::string manage_arguments(const json& req, const std::string& command, ManageRequest& out) {
     out.command = command;
     if (auto it = req.find("source"); it != req.end()) out.source = it->get<std::string>();
+    if (command == "leapfile") {
+        auto c = req.find("content");
+        if (c == req.end() || !c->is_string())
+            return "\"leapfile\" needs the file's text as a \"content\" string";
+        if (c->get_ref<const std::string&>().size() > kMaxLeapFileContent) {
+            return "leap seconds file larger than " + std::to_string(kMaxLeapFileContent) +
+                   " bytes";
+        }
+        out.content = c->get<std::string>();
+        return {};
+    }
     if (command != "minpoll" && command != "maxpoll") return {};
     if (out.source.empty()) return "\"" + command + "\" needs a \"source\"";
     auto v = req.find("value");

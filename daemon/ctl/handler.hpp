@@ -13,6 +13,8 @@
 // from SO_PEERCRED/SO_PEERGROUPS by the caller):
 //   reload, makestep: they only return an Action; the daemon carries it
 //     out after the reply.
+//   leapfile "content": a leap-seconds.list text (<= kMaxLeapFileContent)
+//     checked, written over [clock] leap_seconds_file and loaded.
 //   burst ["source"], online ["source"], offline ["source"] (no source:
 //     every NTP source), minpoll "source" "value", maxpoll "source" "value"
 //     (chronyc's names; value log2 s, kMinPoll..kMaxPoll): checked here,
@@ -50,7 +52,12 @@ struct ManageRequest {
     std::string command;  // burst, online, offline, minpoll, maxpoll
     std::string source;   // a source's name or address; "": every source
     int value = 0;        // minpoll, maxpoll: log2 s
+    std::string content;  // leapfile: the leap-seconds.list text
 };
+
+// leapfile: the largest "content" taken, so that the request (the text
+// JSON-escaped) fits in one frame (kMaxRequestFrame).
+inline constexpr size_t kMaxLeapFileContent = size_t{48} * 1024;
 // What the daemon did: @error non-empty means refused, nothing changed;
 // else @data is the reply's "data" (it carries "message", a sentence).
 struct ManageOutcome {

@@ -7,11 +7,13 @@
 //   nanotimectl reload|makestep          (root or the control group)
 //   nanotimectl burst|online|offline [SOURCE]      (root or the control group)
 //   nanotimectl minpoll|maxpoll SOURCE POLL        (root or the control group)
+//   nanotimectl leapfile FILE                      (root or the control group)
 //   nanotimectl --broker URL ... --member NAME <view or command>, fleet,
 //       token ..., certificate ...     (broker_commands.hpp)
 #include <CLI/CLI.hpp>
 #include <chrono>
 #include <exception>
+#include <fstream>
 #include <iostream>
 #include <nlohmann/json.hpp>
 #include <thread>
@@ -69,6 +71,11 @@ int main(int argc, char** argv) try {
         sub->add_option("source", source, "a source's name or address")->required();
         sub->add_option("poll", poll_value, "log2 s")->required();
     }
+    std::string leap_path;
+    app.add_subcommand("leapfile",
+                       "install this leap-seconds.list as the daemon's leap file (privileged)")
+        ->add_option("file", leap_path, "a leap-seconds.list file here")
+        ->required();
     nanotime::ctl::WaitSyncOptions wait;
     CLI::App* waitsync = app.add_subcommand(
         "waitsync", "wait until synchronised; exit 0 then, 1 when the tries run out");
@@ -118,6 +125,19 @@ int main(int argc, char** argv) try {
     nlohmann::json req = {{"command", command}};
     if (!source.empty()) req["source"] = source;
     if (command == "minpoll" || command == "maxpoll") req["value"] = poll_value;
+    if (command == "leapfile") {
+        // The daemon checks it; read no more than it takes, so that a
+        // larger file is refused by size, not cut.
+        std::ifstream in(leap_path, std::ios::binary);
+        if (!in) {
+            std::cerr << "nanotimectl: cannot read " << leap_path << "\n";
+            return 2;
+        }
+        std::string text(nanotime::ctl::kMaxLeapFileContent + 1, '\0');
+        in.read(text.data(), static_cast<std::streamsize>(text.size()));
+        text.resize(static_cast<size_t>(in.gcount()));
+        req["content"] = text;
+    }
     auto reply = send(req.dump(), &error);
     if (!reply) {
         std::cerr << "nanotimectl: " << error << "\n";

@@ -122,6 +122,17 @@ void Daemon::carry_out(ctl::Action a, const std::string& who) {
 ctl::ManageOutcome Daemon::manage(const ctl::ManageRequest& r, const std::string& who) {
     ctl::ManageOutcome out;
     ClientDriver::SourceCommand done;
+    if (r.command == "leapfile") {
+        std::string why;
+        const auto installed = clock_manager_->install_leap_file(r.content, why);
+        if (!installed) {
+            out.error = why;
+            return out;
+        }
+        log_.info(io::LogClass::Control, "leap seconds file pushed by " + who + ": " + *installed);
+        out.data = {{"file", clock_manager_->leap().path()}, {"message", *installed}};
+        return out;
+    }
     if (r.command == "burst") {
         done = driver_->burst(r.source);
     } else if (r.command == "online" || r.command == "offline") {

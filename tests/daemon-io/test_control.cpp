@@ -160,7 +160,7 @@ TEST(Handler, EveryReadCommandReturnsItsSection) {
     EXPECT_EQ(r["data"]["online"], 1);
     EXPECT_EQ(r["data"]["unresolved"], 2);
     r = call(R"({"command":"commands"})");
-    EXPECT_EQ(r["data"]["commands"].size(), 19u);  // 12 read, 7 privileged
+    EXPECT_EQ(r["data"]["commands"].size(), 20u);  // 12 read, 8 privileged
 }
 
 TEST(Handler, EveryAnswerCarriesTheSchemaVersion) {
@@ -277,6 +277,21 @@ TEST(Handler, ManagementCommandsAreCarriedOutBeforeTheReply) {
         EXPECT_TRUE(is_privileged_command(cmd)) << cmd;
     }
     EXPECT_EQ(asked.size(), before);
+    // leapfile: the text travels whole, within its bound.
+    r = ask(R"({"command":"leapfile","content":"#h 0 0 0 0 0\n"})", root);
+    EXPECT_TRUE(r["ok"]) << r;
+    EXPECT_EQ(asked.back().command, "leapfile");
+    EXPECT_EQ(asked.back().content, "#h 0 0 0 0 0\n");
+    const size_t pushed = asked.size();
+    EXPECT_EQ(ask(R"({"command":"leapfile"})", root)["error"],
+              "\"leapfile\" needs the file's text as a \"content\" string");
+    EXPECT_EQ(
+        ask(json{{"command", "leapfile"}, {"content", std::string(kMaxLeapFileContent + 1, '#')}}
+                .dump(),
+            root)["error"],
+        "leap seconds file larger than 49152 bytes");
+    EXPECT_FALSE(ask(R"({"command":"leapfile","content":"x"})", Caller{})["ok"]);
+    EXPECT_EQ(asked.size(), pushed);
     // Without a daemon to carry it out, refused.
     EXPECT_EQ(call(R"({"command":"burst"})", true)["error"], "\"burst\" is not available here");
 }

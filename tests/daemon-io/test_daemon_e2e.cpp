@@ -25,6 +25,7 @@
 
 #include "ctl/control_server.hpp"
 #include "ctl/framing.hpp"
+#include "leap_file_support.hpp"
 
 namespace {
 
@@ -370,9 +371,10 @@ TEST_P(DaemonEndToEnd, SourceCommandsChangeTheSourceAndSayWhat) {
     const std::string conf = std::string(dir) + "/nanotimed.toml";
     std::ofstream(conf) << "[[source]]\nserver = \"127.0.0.2\"\nport = " << server.port()
                         << "\nminpoll = 3\nmaxpoll = 6\niburst = false\n\n"
-                        << "[clock]\nadjust = false\ndrift_file = \"\"\n\n[control]\nsocket = \""
-                        << sock << "\"\n\n[io]\nbackend = \"" << GetParam()
-                        << "\"\n\n[log]\nfile = \"" << dir << "/log\"\n\n[service]\nuser = "
+                        << "[clock]\nadjust = false\ndrift_file = \"\"\nleap_seconds_file = \""
+                        << dir << "/leap.list\"\n\n[control]\nsocket = \"" << sock
+                        << "\"\n\n[io]\nbackend = \"" << GetParam() << "\"\n\n[log]\nfile = \""
+                        << dir << "/log\"\n\n[service]\nuser = "
                         << "\"\"\nseccomp = \"" << kSeccomp << "\"\n";
     const pid_t pid = fork();
     ASSERT_GE(pid, 0);
@@ -434,6 +436,24 @@ TEST_P(DaemonEndToEnd, SourceCommandsChangeTheSourceAndSayWhat) {
     out = run_capture(ctl + "online 2>&1", &status);
     EXPECT_EQ(status, 0) << out;
     EXPECT_NE(source_named(control_data(sock, "sources"), "127.0.0.2")["state"], "offline");
+
+    // leapfile: a damaged file is refused with the parser's reason and
+    // writes nothing; a good one is written and loaded.
+    const std::string leap = std::string(dir) + "/leap.list";
+    std::ofstream(std::string(dir) + "/damaged") << nanotime::daemon::test::leap_file(true);
+    std::ofstream(std::string(dir) + "/good") << nanotime::daemon::test::leap_file(false);
+    out = run_capture(ctl + "leapfile " + dir + "/damaged 2>&1", &status);
+    EXPECT_EQ(WEXITSTATUS(status), 1) << out;
+    EXPECT_NE(out.find("leap seconds file refused: "), std::string::npos) << out;
+    EXPECT_NE(access(leap.c_str(), F_OK), 0);
+    out = run_capture(ctl + "leapfile " + dir + "/good 2>&1", &status);
+    EXPECT_EQ(status, 0) << out;
+    EXPECT_NE(out.find(leap + ": "), std::string::npos) << out;
+    std::ifstream installed(leap);
+    EXPECT_EQ(
+        std::string((std::istreambuf_iterator<char>(installed)), std::istreambuf_iterator<char>()),
+        nanotime::daemon::test::leap_file(false));
+    EXPECT_EQ(control_data(sock, "status").value("leap_file", std::string()), leap);
 
     kill(pid, SIGTERM);
     int wstatus = 0;
