@@ -1,7 +1,10 @@
 // broker_endpoints.cpp - the /v1 endpoints, one Endpoint object each
 // (openapi.yaml describes them; README.md says how to add one).
+#include <array>
 #include <charconv>
+#include <initializer_list>
 #include <optional>
+#include <span>
 #include <string>
 
 #include "broker/broker_api.hpp"
@@ -18,7 +21,7 @@ constexpr unsigned kDefaultCertificateDays = 365;
 // The request body as a JSON object whose keys are all in @allowed; 400's
 // reason in @why otherwise.
 std::optional<json> body_object(const http::Request& request,
-                                std::initializer_list<std::string_view> allowed, std::string& why) {
+                                std::span<const std::string_view> allowed, std::string& why) {
     auto j = parse_json_bounded(request.body, why);
     if (!j) {
         why = "body: " + why;
@@ -35,6 +38,12 @@ std::optional<json> body_object(const http::Request& request,
         }
     }
     return j;
+}
+
+std::optional<json> body_object(const http::Request& request,
+                                std::initializer_list<std::string_view> allowed, std::string& why) {
+    return body_object(request, std::span<const std::string_view>(allowed.begin(), allowed.size()),
+                       why);
 }
 
 std::optional<int64_t> to_integer(std::string_view text) {
@@ -78,13 +87,19 @@ class SimpleEndpoint final : public Endpoint {
     Serve serve_;
 };
 
+// The fields of a relayed control request (ctl/handler.hpp): "source" for
+// the per-source views and commands, "value" for minpoll/maxpoll, "content"
+// for leapfile.
+constexpr std::array<std::string_view, 5> kRelayFields = {"command", "id", "source", "value",
+                                                          "content"};
+
 // POST /v1/members/{name}/control: the role depends on the command.
 class RelayEndpoint final : public Endpoint {
   public:
     explicit RelayEndpoint(BrokerApi& api) : api_(api) {}
 
     std::optional<Role> needed_role(const Call& call, std::string& why) const override {
-        const auto request = body_object(call.request, {"command", "id"}, why);
+        const auto request = body_object(call.request, kRelayFields, why);
         if (!request) return std::nullopt;
         const auto command = request->find("command");
         if (command == request->end() || !command->is_string()) {
@@ -101,13 +116,13 @@ class RelayEndpoint final : public Endpoint {
 
     std::string audit_action(const Call& call) const override {
         std::string why;
-        const auto request = body_object(call.request, {"command", "id"}, why);
+        const auto request = body_object(call.request, kRelayFields, why);
         return request ? "relay " + request->value("command", std::string("?")) : std::string();
     }
 
     void serve(const Call& call, ReplyFn reply) override {
         std::string why;
-        const json request = *body_object(call.request, {"command", "id"}, why);
+        const json request = *body_object(call.request, kRelayFields, why);
         const std::string& member = call.params.at(0);
         const std::string command = request["command"].get<std::string>();
         const bool management = ctl::is_privileged_command(command);

@@ -28,11 +28,12 @@ sockaddr_un unix_address(const std::string& path) {
 }  // namespace
 
 ControlServer::ControlServer(io::EventLoop& loop, ControlServerOptions options, SnapshotFn snapshot,
-                             ActionFn on_action)
+                             ActionFn on_action, CallerManageFn manage)
     : loop_(loop),
       options_(std::move(options)),
       snapshot_(std::move(snapshot)),
-      on_action_(std::move(on_action)) {
+      on_action_(std::move(on_action)),
+      manage_(std::move(manage)) {
     const sockaddr_un addr = unix_address(options_.path);
     struct stat st {};
     if (lstat(options_.path.c_str(), &st) == 0 && S_ISSOCK(st.st_mode))
@@ -75,7 +76,9 @@ void ControlServer::on_accept(int fd) {
         fd,
         [this](uint64_t c, std::span<const uint8_t> data) {
             auto it = sessions_.find(c);
-            if (it != sessions_.end()) apply(c, it->second.protocol.on_data(data, snapshot_));
+            if (it == sessions_.end()) return;
+            ControlSession& p = it->second.protocol;
+            apply(c, p.on_data(data, snapshot_, manage_for(p.caller())));
         },
         [this](uint64_t c) {
             auto it = sessions_.find(c);
@@ -85,10 +88,17 @@ void ControlServer::on_accept(int fd) {
         },
         [this](uint64_t c) {
             auto it = sessions_.find(c);
-            if (it != sessions_.end()) apply(c, it->second.protocol.on_drained(snapshot_));
+            if (it == sessions_.end()) return;
+            ControlSession& p = it->second.protocol;
+            apply(c, p.on_drained(snapshot_, manage_for(p.caller())));
         });
     auto [it, inserted] = sessions_.emplace(conn, Session(*caller));
     arm_idle(conn, it->second);
+}
+
+ManageFn ControlServer::manage_for(const Caller& caller) {
+    if (!manage_) return {};
+    return [this, caller](const ManageRequest& r) { return manage_(r, caller); };
 }
 
 void ControlServer::arm_idle(uint64_t conn, Session& s) {

@@ -48,11 +48,14 @@ class ControlServer {
   public:
     using SnapshotFn = std::function<DaemonSnapshot()>;
     using ActionFn = std::function<void(Action, const Caller&)>;
+    // Carries out a management command for @caller (handler.hpp).
+    using CallerManageFn = std::function<ManageOutcome(const ManageRequest&, const Caller&)>;
 
     // Creates, binds and listens on the socket (replacing a stale one);
-    // throws std::system_error.
+    // throws std::system_error. Without @manage, management commands are
+    // refused.
     ControlServer(io::EventLoop& loop, ControlServerOptions options, SnapshotFn snapshot,
-                  ActionFn on_action);
+                  ActionFn on_action, CallerManageFn manage = {});
     ~ControlServer();
     ControlServer(const ControlServer&) = delete;
     ControlServer& operator=(const ControlServer&) = delete;
@@ -76,11 +79,14 @@ class ControlServer {
     // Carries out what the session asked for.
     void apply(uint64_t conn, SessionStep step);
     void arm_idle(uint64_t conn, Session& s);
+    // manage_ bound to @caller (empty without manage_).
+    ManageFn manage_for(const Caller& caller);
 
     io::EventLoop& loop_;
     ControlServerOptions options_;
     SnapshotFn snapshot_;
     ActionFn on_action_;
+    CallerManageFn manage_;
     uint64_t listener_ = 0;
     std::map<uint64_t, Session> sessions_;
     uint64_t requests_ = 0;

@@ -39,9 +39,12 @@ class ControlSession {
     // Bytes from the peer. At most one request is answered per reply
     // drained: one reply in flight, reading paused meanwhile, so that a
     // client that sends without reading fills its own buffers, not ours.
-    SessionStep on_data(std::span<const uint8_t> data, const SnapshotFn& snapshot);
+    // @manage carries out management commands (handler.hpp) before their
+    // reply; empty: they are refused.
+    SessionStep on_data(std::span<const uint8_t> data, const SnapshotFn& snapshot,
+                        const ManageFn& manage = {});
     // The previous reply has been handed to the kernel in full.
-    SessionStep on_drained(const SnapshotFn& snapshot);
+    SessionStep on_drained(const SnapshotFn& snapshot, const ManageFn& manage = {});
 
     const Caller& caller() const { return caller_; }
     bool replying() const { return replying_; }
@@ -49,7 +52,7 @@ class ControlSession {
 
   private:
     // Answers the next buffered request into @step unless a reply is in flight.
-    void serve_next(SessionStep& step, const SnapshotFn& snapshot);
+    void serve_next(SessionStep& step, const SnapshotFn& snapshot, const ManageFn& manage);
 
     FrameDecoder decoder_{kMaxRequestFrame};
     Caller caller_;

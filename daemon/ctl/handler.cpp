@@ -2,6 +2,7 @@
 
 #include <array>
 
+#include "algorithm/constants.hpp"
 #include "ctl/snapshot_json.hpp"
 
 namespace nanotime::ctl {
@@ -12,7 +13,48 @@ using nlohmann::json;
 constexpr std::array<std::string_view, 12> kReadCommands = {
     "status",  "tracking",   "sources",  "sourcestats", "authdata", "serverstats",
     "ntpdata", "selectdata", "activity", "kernel",      "pps",      "commands"};
-constexpr std::array<std::string_view, 2> kPrivilegedCommands = {"reload", "makestep"};
+constexpr std::array<std::string_view, 8> kPrivilegedCommands = {
+    "reload", "makestep", "burst", "online", "offline", "minpoll", "maxpoll", "leapfile"};
+// Privileged commands carried out through the ManageFn before the reply.
+constexpr std::array<std::string_view, 6> kManageCommands = {"burst",   "online",  "offline",
+                                                             "minpoll", "maxpoll", "leapfile"};
+
+bool is_manage_command(std::string_view command) {
+    for (auto c : kManageCommands) {
+        if (c == command) return true;
+    }
+    return false;
+}
+
+// The request's arguments for a management command, or why they are wrong.
+std::string manage_arguments(const json& req, const std::string& command, ManageRequest& out) {
+    out.command = command;
+    if (auto it = req.find("source"); it != req.end()) out.source = it->get<std::string>();
+    if (command == "leapfile") {
+        auto c = req.find("content");
+        if (c == req.end() || !c->is_string())
+            return "\"leapfile\" needs the file's text as a \"content\" string";
+        if (c->get_ref<const std::string&>().size() > kMaxLeapFileContent) {
+            return "leap seconds file larger than " + std::to_string(kMaxLeapFileContent) +
+                   " bytes";
+        }
+        out.content = c->get<std::string>();
+        return {};
+    }
+    if (command != "minpoll" && command != "maxpoll") return {};
+    if (out.source.empty()) return "\"" + command + "\" needs a \"source\"";
+    auto v = req.find("value");
+    if (v == req.end() || !v->is_number_integer()) {
+        return "\"" + command + "\" needs an integer \"value\" (log2 s)";
+    }
+    const auto value = v->get<int64_t>();
+    if (value < ntp::kMinPoll || value > ntp::kMaxPoll) {
+        return command + " " + std::to_string(value) + " is outside " +
+               std::to_string(ntp::kMinPoll) + ".." + std::to_string(ntp::kMaxPoll) + " (log2 s)";
+    }
+    out.value = static_cast<int>(value);
+    return {};
+}
 
 // Bracket depth outside strings; refuses hostile nesting before the parser sees it.
 bool depth_ok(std::string_view text) {
@@ -69,7 +111,7 @@ bool is_privileged_command(std::string_view command) {
 }
 
 HandlerResult handle_request(std::string_view request, const Caller& caller,
-                             const DaemonSnapshot& snap) {
+                             const DaemonSnapshot& snap, const ManageFn& manage) {
     HandlerResult result;
     if (!depth_ok(request)) {
         result.response = error_response("request nested too deeply", nullptr);
@@ -149,6 +191,22 @@ HandlerResult handle_request(std::string_view request, const Caller& caller,
     } else if (command == "makestep") {
         result.action = Action::MakeStep;
         data = json{{"step_armed", true}};
+    } else if (is_manage_command(command)) {
+        ManageRequest m;
+        if (std::string why = manage_arguments(req, command, m); !why.empty()) {
+            result.response = error_response(why, id);
+            return result;
+        }
+        if (!manage) {
+            result.response = error_response("\"" + command + "\" is not available here", id);
+            return result;
+        }
+        ManageOutcome done = manage(m);
+        if (!done.error.empty()) {
+            result.response = error_response(done.error, id);
+            return result;
+        }
+        data = std::move(done.data);
     }
     data["schema_version"] = kJsonSchemaVersion;
     json r = {{"ok", true}, {"command", command}, {"data", data}};

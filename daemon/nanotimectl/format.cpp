@@ -63,6 +63,9 @@ std::string format_human(const std::string& command, const nlohmann::json& data)
     if (command == "ntpdata") return format_ntpdata(data);
     if (command == "selectdata") return format_selectdata(data);
     if (command == "activity") return format_activity(data);
+    // Management commands: the daemon's sentence of what it did.
+    if (data.contains("message") && data["message"].is_string())
+        return data["message"].get<std::string>() + "\n";
     std::ostringstream out;
     if (command == "status") {
         const StatusInfo s = data.get<StatusInfo>();

@@ -5,11 +5,15 @@
 //   nanotimectl [--json] ntpdata|selectdata [SOURCE]
 //   nanotimectl waitsync [TRIES [MAX-OFFSET [MAX-SKEW [INTERVAL]]]]
 //   nanotimectl reload|makestep          (root or the control group)
+//   nanotimectl burst|online|offline [SOURCE]      (root or the control group)
+//   nanotimectl minpoll|maxpoll SOURCE POLL        (root or the control group)
+//   nanotimectl leapfile FILE                      (root or the control group)
 //   nanotimectl --broker URL ... --member NAME <view or command>, fleet,
 //       token ..., certificate ...     (broker_commands.hpp)
 #include <CLI/CLI.hpp>
 #include <chrono>
 #include <exception>
+#include <fstream>
 #include <iostream>
 #include <nlohmann/json.hpp>
 #include <thread>
@@ -53,6 +57,25 @@ int main(int argc, char** argv) try {
         ->add_option("source", source, "a source's name or address (default: all)");
     app.add_subcommand("selectdata", "why each source is or is not selected")
         ->add_option("source", source, "a source's name or address (default: all)");
+    // Management (privileged): chronyc's burst, online, offline, minpoll, maxpoll.
+    app.add_subcommand("burst", "poll a source 4 times 2 s apart now, then as before (privileged)")
+        ->add_option("source", source, "a source's name or address (default: all)");
+    app.add_subcommand("online", "resume polling a source (privileged)")
+        ->add_option("source", source, "a source's name or address (default: all)");
+    app.add_subcommand("offline", "stop polling a source (privileged)")
+        ->add_option("source", source, "a source's name or address (default: all)");
+    int poll_value = 0;
+    for (const char* limit : {"minpoll", "maxpoll"}) {
+        CLI::App* sub = app.add_subcommand(
+            limit, std::string("set a source's ") + limit + ", log2 s (privileged)");
+        sub->add_option("source", source, "a source's name or address")->required();
+        sub->add_option("poll", poll_value, "log2 s")->required();
+    }
+    std::string leap_path;
+    app.add_subcommand("leapfile",
+                       "install this leap-seconds.list as the daemon's leap file (privileged)")
+        ->add_option("file", leap_path, "a leap-seconds.list file here")
+        ->required();
     nanotime::ctl::WaitSyncOptions wait;
     CLI::App* waitsync = app.add_subcommand(
         "waitsync", "wait until synchronised; exit 0 then, 1 when the tries run out");
@@ -101,6 +124,20 @@ int main(int argc, char** argv) try {
     std::string error;
     nlohmann::json req = {{"command", command}};
     if (!source.empty()) req["source"] = source;
+    if (command == "minpoll" || command == "maxpoll") req["value"] = poll_value;
+    if (command == "leapfile") {
+        // The daemon checks it; read no more than it takes, so that a
+        // larger file is refused by size, not cut.
+        std::ifstream in(leap_path, std::ios::binary);
+        if (!in) {
+            std::cerr << "nanotimectl: cannot read " << leap_path << "\n";
+            return 2;
+        }
+        std::string text(nanotime::ctl::kMaxLeapFileContent + 1, '\0');
+        in.read(text.data(), static_cast<std::streamsize>(text.size()));
+        text.resize(static_cast<size_t>(in.gcount()));
+        req["content"] = text;
+    }
     auto reply = send(req.dump(), &error);
     if (!reply) {
         std::cerr << "nanotimectl: " << error << "\n";

@@ -44,12 +44,13 @@ std::string seconds_text(std::chrono::steady_clock::duration d) {
 BrokerClient::BrokerClient(const config::BrokerClientConfig& config, io::EventLoop& loop,
                            io::RateLimitedLog& log, ntp::RandomSource& random,
                            std::vector<std::string> roles, SnapshotFn snapshot, ActionFn on_action,
-                           StepsFn clock_steps)
+                           ManageFn manage, StepsFn clock_steps)
     : config_(config),
       loop_(loop),
       log_(log),
       snapshot_(std::move(snapshot)),
       on_action_(std::move(on_action)),
+      manage_(std::move(manage)),
       clock_steps_(std::move(clock_steps)),
       session_(
           [&] {
@@ -168,11 +169,13 @@ void BrokerClient::run_next_command() {
         const broker::SubscriberAction& a = next.action;
         ctl::Caller caller;
         caller.privileged = a.privileged;
-        const ctl::HandlerResult r = ctl::handle_request(a.text, caller, snapshot_());
+        const std::string who = "broker (" + (a.actor.empty() ? "?" : a.actor) + ")";
+        ctl::ManageFn manage;
+        if (manage_) manage = [&](const ctl::ManageRequest& m) { return manage_(m, who); };
+        const ctl::HandlerResult r = ctl::handle_request(a.text, caller, snapshot_(), manage);
         apply(session_.command_result(a.id, r.response));
         // As the control server: the answer first, then the action.
-        if (r.action != ctl::Action::None && on_action_)
-            on_action_(r.action, "broker (" + (a.actor.empty() ? "?" : a.actor) + ")");
+        if (r.action != ctl::Action::None && on_action_) on_action_(r.action, who);
     }
     arm_command_timer();
 }

@@ -47,6 +47,9 @@ class BrokerClient {
     using SnapshotFn = std::function<ctl::DaemonSnapshot()>;
     // Carries out what a privileged command returned; @who names the actor.
     using ActionFn = std::function<void(ctl::Action, const std::string& who)>;
+    // Carries out a management command (ctl/handler.hpp) for @who.
+    using ManageFn =
+        std::function<ctl::ManageOutcome(const ctl::ManageRequest&, const std::string& who)>;
     using StepsFn = std::function<uint64_t()>;  // clock steps since start
 
     // Unsent bytes allowed to a broker that does not read.
@@ -60,7 +63,7 @@ class BrokerClient {
     // context. Throws std::runtime_error naming the file or the problem.
     BrokerClient(const config::BrokerClientConfig& config, io::EventLoop& loop,
                  io::RateLimitedLog& log, ntp::RandomSource& random, std::vector<std::string> roles,
-                 SnapshotFn snapshot, ActionFn on_action, StepsFn clock_steps);
+                 SnapshotFn snapshot, ActionFn on_action, ManageFn manage, StepsFn clock_steps);
     ~BrokerClient();
     BrokerClient(const BrokerClient&) = delete;
     BrokerClient& operator=(const BrokerClient&) = delete;
@@ -86,6 +89,7 @@ class BrokerClient {
     io::RateLimitedLog& log_;
     SnapshotFn snapshot_;
     ActionFn on_action_;
+    ManageFn manage_;
     StepsFn clock_steps_;
     std::shared_ptr<io::TlsContext> tls_;
     broker::SubscriberSession session_;

@@ -162,6 +162,88 @@ unsigned ClientDriver::unresolved_sources() const {
     return n;
 }
 
+std::vector<ntp::SourceId> ClientDriver::named_sources(const std::string& want,
+                                                       std::string& error) const {
+    std::vector<ntp::SourceId> ids;
+    for (const ntp::SourceInfo& info : core_->sources()) {
+        const ntp::SourceId id = info.source->id();
+        if (want.empty() || source_name(id) == want ||
+            info.source->config().address.ip.to_string() == want)
+            ids.push_back(id);
+    }
+    if (ids.empty()) error = want.empty() ? "no NTP sources" : "no NTP source \"" + want + "\"";
+    return ids;
+}
+
+std::string ClientDriver::source_label(ntp::SourceId id) const {
+    const ntp::NtpSource* src = core_->source(id);
+    return source_name(id) + " (" + (src ? src->config().address.ip.to_string() : "-") + ")";
+}
+
+ClientDriver::SourceCommand ClientDriver::burst(const std::string& want) {
+    SourceCommand done;
+    const std::vector<ntp::SourceId> ids = named_sources(want, done.error);
+    ntp::ClientActions actions;
+    for (ntp::SourceId id : ids) {
+        core_->burst(id, ntp::kManualBurstRequests, timescale_.now(), random_, actions);
+        done.sources.push_back(source_label(id));
+    }
+    if (ids.empty()) return done;
+    carry_out(std::move(actions));
+    done.message = std::to_string(ids.size()) + " source(s) sending " +
+                   std::to_string(ntp::kManualBurstRequests) + " requests " +
+                   std::to_string(static_cast<int>(ntp::to_seconds(ntp::kBurstSpacing))) +
+                   " s apart";
+    return done;
+}
+
+ClientDriver::SourceCommand ClientDriver::set_online(const std::string& want, bool online) {
+    SourceCommand done;
+    const std::vector<ntp::SourceId> ids = named_sources(want, done.error);
+    ntp::ClientActions actions;
+    for (ntp::SourceId id : ids) {
+        core_->set_online(id, online, timescale_.now(), random_, actions);
+        done.sources.push_back(source_label(id));
+    }
+    if (ids.empty()) return done;
+    carry_out(std::move(actions));
+    done.message = std::to_string(ids.size()) + " source(s) " + (online ? "online" : "offline");
+    return done;
+}
+
+ClientDriver::SourceCommand ClientDriver::set_poll_limit(const std::string& want, bool minpoll,
+                                                         int value) {
+    SourceCommand done;
+    if (want.empty()) {
+        done.error = std::string(minpoll ? "minpoll" : "maxpoll") + " needs a source";
+        return done;
+    }
+    const std::vector<ntp::SourceId> ids = named_sources(want, done.error);
+    // Every source checked before any changes: all or nothing.
+    for (ntp::SourceId id : ids) {
+        const ntp::NtpSource& src = *core_->source(id);
+        if (minpoll ? value > src.maxpoll() : value < src.minpoll()) {
+            done.error = minpoll
+                             ? "minpoll " + std::to_string(value) + " is above " +
+                                   source_label(id) + "'s maxpoll " + std::to_string(src.maxpoll())
+                             : "maxpoll " + std::to_string(value) + " is below " +
+                                   source_label(id) + "'s minpoll " + std::to_string(src.minpoll());
+            return done;
+        }
+    }
+    for (ntp::SourceId id : ids) {
+        const ntp::NtpSource& src = *core_->source(id);
+        const auto v = static_cast<int8_t>(value);
+        core_->set_poll_limits(id, minpoll ? v : src.minpoll(), minpoll ? src.maxpoll() : v);
+        done.sources.push_back(source_label(id));
+    }
+    if (!ids.empty()) {
+        done.message = std::string(minpoll ? "minpoll" : "maxpoll") + " " + std::to_string(value) +
+                       " on " + std::to_string(ids.size()) + " source(s)";
+    }
+    return done;
+}
+
 std::string ClientDriver::source_name(ntp::SourceId id) const {
     auto slot = sources_.find(id);
     return slot != sources_.end() ? slot->second.name : "-";

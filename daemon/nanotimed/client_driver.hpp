@@ -50,6 +50,18 @@ class ClientDriver {
     // its system-clock moment moved onto the disciplined clock's timescale,
     // then into the core.
     void refclock_outcome(size_t index, const refclock::ParseOutcome& outcome);
+    // nanotimectl burst / online / offline / minpoll / maxpoll on the NTP
+    // sources named @want (configured name or address; "": every one, not
+    // for minpoll/maxpoll). @error: refused, nothing changed.
+    struct SourceCommand {
+        std::vector<std::string> sources;  // "name (address)" of each source changed
+        std::string message;               // what was done, a sentence
+        std::string error;
+    };
+    SourceCommand burst(const std::string& want);
+    SourceCommand set_online(const std::string& want, bool online);
+    // @minpoll: sets the minpoll (else the maxpoll) to @value, log2 s.
+    SourceCommand set_poll_limit(const std::string& want, bool minpoll, int value);
     // nanotimectl makestep: the next update may step.
     void arm_step() { core_->arm_step(); }
 
@@ -100,6 +112,9 @@ class ClientDriver {
     };
 
     std::unique_ptr<ntp::ClientCore> make_core();
+    // The NTP sources @want names, or @error why none.
+    std::vector<ntp::SourceId> named_sources(const std::string& want, std::string& error) const;
+    std::string source_label(ntp::SourceId id) const;
     void add_configured(const config::SourceEntry& entry, ntp::ClientActions& actions);
     void remove_configured(ConfiguredId id, ntp::ClientActions& actions);
     void resolve_server(ConfiguredId id);

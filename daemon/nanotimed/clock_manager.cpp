@@ -150,6 +150,13 @@ void ClockManager::reload_leap_file() {
     update_leap();
 }
 
+std::optional<std::string> ClockManager::install_leap_file(const std::string& text,
+                                                           std::string& error) {
+    auto done = leap_.install(text, timescale_.now(), log_, error);
+    if (done) update_leap();
+    return done;
+}
+
 void ClockManager::update_leap() {
     carry_out(leap_.update(timescale_.now(), observed_));
 }

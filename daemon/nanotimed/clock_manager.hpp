@@ -81,6 +81,8 @@ class ClockManager {
     void observe(const ntp::SystemState& sys, std::optional<double> base_frequency);
     // Re-reads the leap file (reload) and re-evaluates the leap state.
     void reload_leap_file();
+    // nanotimectl leapfile: see LeapManager::install; the leap plan follows.
+    std::optional<std::string> install_leap_file(const std::string& text, std::string& error);
     void save_drift();
 
     // For the snapshot and the driver (read only).

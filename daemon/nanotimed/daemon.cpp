@@ -99,6 +99,9 @@ void Daemon::open_control_socket() {
             *loop_, o, [this] { return snapshot(); },
             [this](ctl::Action a, const ctl::Caller& caller) {
                 carry_out(a, "uid " + std::to_string(caller.uid));
+            },
+            [this](const ctl::ManageRequest& r, const ctl::Caller& caller) {
+                return manage(r, "uid " + std::to_string(caller.uid));
             });
     } catch (const std::exception& e) {
         log_.warn(io::LogClass::General, std::string("no control socket (") + e.what() +
@@ -116,6 +119,39 @@ void Daemon::carry_out(ctl::Action a, const std::string& who) {
     }
 }
 
+ctl::ManageOutcome Daemon::manage(const ctl::ManageRequest& r, const std::string& who) {
+    ctl::ManageOutcome out;
+    ClientDriver::SourceCommand done;
+    if (r.command == "leapfile") {
+        std::string why;
+        const auto installed = clock_manager_->install_leap_file(r.content, why);
+        if (!installed) {
+            out.error = why;
+            return out;
+        }
+        log_.info(io::LogClass::Control, "leap seconds file pushed by " + who + ": " + *installed);
+        out.data = {{"file", clock_manager_->leap().path()}, {"message", *installed}};
+        return out;
+    }
+    if (r.command == "burst") {
+        done = driver_->burst(r.source);
+    } else if (r.command == "online" || r.command == "offline") {
+        done = driver_->set_online(r.source, r.command == "online");
+    } else if (r.command == "minpoll" || r.command == "maxpoll") {
+        done = driver_->set_poll_limit(r.source, r.command == "minpoll", r.value);
+    } else {
+        out.error = "unknown management command \"" + r.command + "\"";
+        return out;
+    }
+    if (!done.error.empty()) {
+        out.error = done.error;
+        return out;
+    }
+    log_.info(io::LogClass::Control, r.command + " by " + who + ": " + done.message);
+    out.data = {{"sources", done.sources}, {"message", done.message}};
+    return out;
+}
+
 void Daemon::open_broker_client() {
     if (!config_.broker_client.enabled()) return;
     std::vector<std::string> roles = {"client"};
@@ -126,6 +162,7 @@ void Daemon::open_broker_client() {
         config_.broker_client, *loop_, log_, random_, std::move(roles),
         [this] { return snapshot(); },
         [this](ctl::Action a, const std::string& who) { carry_out(a, who); },
+        [this](const ctl::ManageRequest& r, const std::string& who) { return manage(r, who); },
         [this] { return clock_manager_->clock_steps(); });
 }
 

@@ -84,6 +84,10 @@ class Daemon {
     // What a privileged control command returned, from the control socket
     // or relayed by the broker; @who names the caller for the log.
     void carry_out(ctl::Action action, const std::string& who);
+    // A management command (burst, online, offline, minpoll, maxpoll,
+    // leapfile), from
+    // the control socket or the broker, carried out before its reply.
+    ctl::ManageOutcome manage(const ctl::ManageRequest& request, const std::string& who);
     // [broker_client]: the PEM files read and the TLS context made (privileged).
     void open_broker_client();
     // nanoclock backend: the netlink channel, PPS bindings and bridges.

@@ -1,6 +1,9 @@
 // leap_manager.cpp - the leap second policy (see leap_manager.hpp).
 #include "nanotimed/leap_manager.hpp"
 
+#include <fcntl.h>
+#include <unistd.h>
+
 #include <algorithm>
 #include <cerrno>
 #include <cstring>
@@ -16,6 +19,43 @@ std::string utc_date(int64_t ntp_seconds) {
 }
 
 }  // namespace
+
+std::optional<std::string> LeapManager::install(const std::string& text, ntp::NtpInstant now,
+                                                io::RateLimitedLog& log, std::string& error) {
+    if (path_.empty()) {
+        error = "no leap seconds file configured ([clock] leap_seconds_file is empty)";
+        return std::nullopt;
+    }
+    auto table = ntp::LeapTable::parse(text);
+    if (!table) {
+        error = "leap seconds file refused: " + table.error().to_string();
+        return std::nullopt;
+    }
+    // Beside the file, so that the rename stays on one file system.
+    const std::string temporary = path_ + ".nanotimectl.tmp";
+    const int fd = open(temporary.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+    if (fd < 0) {
+        error = "cannot write " + temporary + ": " + std::strerror(errno);
+        return std::nullopt;
+    }
+    size_t written = 0;
+    while (written < text.size()) {
+        const ssize_t n = write(fd, text.data() + written, text.size() - written);
+        if (n <= 0) break;
+        written += static_cast<size_t>(n);
+    }
+    const bool ok = written == text.size() && fsync(fd) == 0;
+    const int saved = errno;
+    close(fd);
+    if (!ok || rename(temporary.c_str(), path_.c_str()) != 0) {
+        error = "cannot write " + path_ + ": " + std::strerror(ok ? errno : saved);
+        unlink(temporary.c_str());
+        return std::nullopt;
+    }
+    load(now, log);
+    return path_ + ": " + std::to_string(table->entries().size()) + " entries, expires " +
+           utc_date(table->expires());
+}
 
 void LeapManager::load(ntp::NtpInstant now, io::RateLimitedLog& log) {
     if (path_.empty()) return;

@@ -49,6 +49,12 @@ class LeapManager {
     // (Re-)reads the file; a missing or damaged file is logged and keeps the
     // table loaded before.
     void load(ntp::NtpInstant now, io::RateLimitedLog& log);
+    // nanotimectl leapfile: @text checked with the parser, written over the
+    // file (a temporary file renamed over it) and loaded. Returns what was
+    // done, or nothing with @error set (parser's or system's reason) and
+    // the file and table unchanged.
+    std::optional<std::string> install(const std::string& text, ntp::NtpInstant now,
+                                       io::RateLimitedLog& log, std::string& error);
     // What to do at local time @now, with the system state @sys.
     LeapPlan update(ntp::NtpInstant now, const ntp::SystemState& sys);
     // The kernel took the plan's arm (@direction).

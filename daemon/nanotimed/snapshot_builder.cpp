@@ -247,7 +247,8 @@ ctl::DaemonSnapshot build_snapshot(const SnapshotInputs& in) {
         si.name = in.driver.source_name(src.id());
         si.address = src.config().address.ip.to_string();
         si.kind = info.pool ? "pool" : "server";
-        si.state = verdict_text(info.verdict, src.reach());
+        // Offline (nanotimectl offline) says more than the last verdict.
+        si.state = src.online() ? verdict_text(info.verdict, src.reach()) : "offline";
         if (sys.system_peer && *sys.system_peer == src.id()) {
             tr.reference_name = si.name + " (" + si.address + ")";
         }
@@ -304,7 +305,15 @@ ctl::DaemonSnapshot build_snapshot(const SnapshotInputs& in) {
         snap.selectdata.push_back(std::move(sd));
     }
 
-    snap.activity.online = static_cast<unsigned>(infos.size());
+    // chronyc's activity: online or offline, and in a burst or not.
+    for (const ntp::SourceInfo& info : infos) {
+        const ntp::NtpSource& src = *info.source;
+        if (src.in_burst()) {
+            ++(src.online() ? snap.activity.burst_online : snap.activity.burst_offline);
+        } else {
+            ++(src.online() ? snap.activity.online : snap.activity.offline);
+        }
+    }
     snap.activity.unresolved = in.driver.unresolved_sources();
 
     fill_server_stats(in, snap.serverstats);

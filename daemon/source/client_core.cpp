@@ -248,6 +248,30 @@ ClientActions ClientCore::handle_source_timer(SourceId id, NtpInstant now, Rando
     return out;
 }
 
+bool ClientCore::burst(SourceId id, unsigned requests, NtpInstant now, RandomSource& random,
+                       ClientActions& out) {
+    auto it = sources_.find(id);
+    if (it == sources_.end() || !it->second.source) return false;
+    bool select = false;
+    apply(id, it->second.source->start_burst(requests), now, random, out, select);
+    return true;
+}
+
+bool ClientCore::set_online(SourceId id, bool online, NtpInstant now, RandomSource& random,
+                            ClientActions& out) {
+    auto it = sources_.find(id);
+    if (it == sources_.end() || !it->second.source) return false;
+    bool select = false;
+    apply(id, it->second.source->set_online(online, random), now, random, out, select);
+    return true;
+}
+
+bool ClientCore::set_poll_limits(SourceId id, int8_t minpoll, int8_t maxpoll) {
+    auto it = sources_.find(id);
+    if (it == sources_.end() || !it->second.source) return false;
+    return it->second.source->set_poll_limits(minpoll, maxpoll);
+}
+
 ClientActions ClientCore::handle_packet(uint64_t request_id, std::span<const uint8_t> bytes,
                                         NtpInstant receive_time, RandomSource& random,
                                         StampSource receive_source) {

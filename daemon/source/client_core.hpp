@@ -168,6 +168,15 @@ class ClientCore {
     // The clock refused a command (@frequency is what it runs at now, read
     // back): the ledger follows the clock.
     void handle_command_failed(NtpInstant now, double frequency);
+    // nanotimectl burst / offline / online on NTP source @id (see NtpSource);
+    // false for unknown ids and refclocks, nothing changed.
+    bool burst(SourceId id, unsigned requests, NtpInstant now, RandomSource& random,
+               ClientActions& out);
+    bool set_online(SourceId id, bool online, NtpInstant now, RandomSource& random,
+                    ClientActions& out);
+    // nanotimectl minpoll/maxpoll: false for unknown ids, refclocks and
+    // limits outside kMinPoll <= minpoll <= maxpoll <= kMaxPoll.
+    bool set_poll_limits(SourceId id, int8_t minpoll, int8_t maxpoll);
     // Arms a step for the next update (nanotimectl makestep).
     void arm_step() { controller_.arm_step(); }
     // Looks for faults that show only as an absence (no updates); called at

@@ -26,7 +26,7 @@ NtpSource::NtpSource(SourceId id, SourceConfig config, const CorrectionLedger* l
       burst_remaining_(config.iburst ? kBurstRequests : 0) {}
 
 Nanoseconds NtpSource::next_interval(RandomSource& random) const {
-    if (burst_remaining_ > 0) return kBurstSpacing;
+    if (in_burst()) return kBurstSpacing;
     // Up to 1/16 of the interval of random extra delay, so that sources
     // started together do not stay in lock step.
     const double interval = poll_.interval_seconds();
@@ -71,9 +71,33 @@ SourceActions NtpSource::set_nts(nts::NtsClient client, SocketAddress ntp_server
     return {SetTimer{Nanoseconds(0)}};
 }
 
+SourceActions NtpSource::start_burst(unsigned requests) {
+    if (demobilized_ || requests == 0) return {};
+    manual_burst_remaining_ = requests;
+    return {SetTimer{Nanoseconds(0)}};
+}
+
+SourceActions NtpSource::set_online(bool online, RandomSource& random) {
+    if (demobilized_ || online == online_) return {};
+    online_ = online;
+    // Offline: the armed poll finds the source offline and arms no other.
+    if (!online_) return {};
+    return start(random);
+}
+
+bool NtpSource::set_poll_limits(int8_t minpoll, int8_t maxpoll) {
+    if (minpoll < kMinPoll || maxpoll > kMaxPoll || minpoll > maxpoll) return false;
+    poll_.set_limits(minpoll, maxpoll);
+    config_.minpoll = minpoll;
+    config_.maxpoll = maxpoll;
+    return true;
+}
+
 SourceActions NtpSource::handle_timer(NtpInstant now, RandomSource& random) {
     SourceActions actions;
     if (demobilized_) return actions;
+    // Offline and no burst asked for: no poll, and no timer until online.
+    if (!online_ && manual_burst_remaining_ == 0) return actions;
 
     if (outstanding_) ++counters_.timeouts;
     outstanding_.reset();  // a reply to an older request is now bogus
@@ -148,9 +172,15 @@ SourceActions NtpSource::handle_timer(NtpInstant now, RandomSource& random) {
         actions.push_back(UpdateSystem{snapshot()});  // the startup quorum changed
     }
 
+    // A manual burst counts this request first, so that its last request is
+    // followed by the regular poll.
+    const bool manual = manual_burst_remaining_ > 0;
+    if (manual) --manual_burst_remaining_;
     const Nanoseconds after = next_interval(random);
-    if (burst_remaining_ > 0) --burst_remaining_;
-    actions.push_back(SetTimer{after});
+    if (!manual && burst_remaining_ > 0) --burst_remaining_;
+    // The last request of a burst on an offline source: its reply is
+    // still taken, but nothing more is sent until online.
+    if (online_ || manual_burst_remaining_ > 0) actions.push_back(SetTimer{after});
     return actions;
 }
 
@@ -307,7 +337,7 @@ SourceActions NtpSource::handle_packet(std::span<const uint8_t> bytes, uint64_t 
     if (!startup_complete_ && filter_.valid_stages() >= kBurstEnoughSamples) {
         startup_complete_ = true;
     }
-    if (burst_remaining_ == 0) {
+    if (!in_burst()) {
         poll_.on_estimate(estimator_.balanced_interval(), estimator_.last_was_outlier());
     }
     // Every sample is news for the discipline, whatever the clock filter

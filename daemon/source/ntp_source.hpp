@@ -113,6 +113,8 @@ inline constexpr size_t kBurstEnoughSamples = 4;            // samples before th
 // The burst goes on (up to kBurstRequests) until the source's frequency is
 // known to this (s/s): 0.5 ppm leaves 32 us of drift by the first 64 s poll.
 inline constexpr double kBurstFrequencySd = 0.5e-6;
+// nanotimectl burst (chronyc's burst): this many requests kBurstSpacing apart.
+inline constexpr unsigned kManualBurstRequests = 4;
 inline constexpr unsigned kUnreachablePolls = 8;  // one full reach register
 inline constexpr unsigned kStartupRequests = 12;  // startup ends after these at most
 // A kernel TX timestamp later than this after the request was prepared is not
@@ -155,6 +157,21 @@ class NtpSource final : public SelectableSource {
     }
     // Forgets every sample and starts again as at start-up (recovery).
     void restart_estimates() override;
+
+    // nanotimectl burst: @requests polls kBurstSpacing apart, the first now,
+    // then the regular poll again (or nothing, offline). The burst's samples
+    // do not move the poll.
+    SourceActions start_burst(unsigned requests);
+    // nanotimectl offline: no more polls (a reply in flight still counts).
+    // online: polls again, the first within a second.
+    SourceActions set_online(bool online, RandomSource& random);
+    // nanotimectl minpoll/maxpoll: kMinPoll <= @minpoll <= @maxpoll <=
+    // kMaxPoll, else false and nothing changes. Takes effect at the next poll.
+    bool set_poll_limits(int8_t minpoll, int8_t maxpoll);
+    bool online() const { return online_; }
+    bool in_burst() const { return burst_remaining_ > 0 || manual_burst_remaining_ > 0; }
+    int8_t minpoll() const { return poll_.configured_minpoll(); }
+    int8_t maxpoll() const { return poll_.maxpoll(); }
 
     // NTS: the outcome of the NTS-KE the source asked for: its keys and
     // cookies, and where the KE server said NTP goes. Polls at once.
@@ -228,6 +245,8 @@ class NtpSource final : public SelectableSource {
     std::optional<NtpTimestamp> last_cookie_;   // of the last answered request
     std::optional<PreviousExchange> previous_;  // xleave only
     unsigned burst_remaining_ = 0;
+    unsigned manual_burst_remaining_ = 0;  // nanotimectl burst
+    bool online_ = true;                   // nanotimectl offline clears it
     bool unreachable_reported_ = false;
     bool startup_complete_ = false;  // latched: see SourceSnapshot::starting
     bool demobilized_ = false;

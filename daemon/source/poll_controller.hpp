@@ -29,6 +29,7 @@ class PollController {
 
     int8_t poll() const { return poll_; }
     int8_t minpoll() const { return floor_; }
+    int8_t configured_minpoll() const { return minpoll_; }
     int8_t maxpoll() const { return maxpoll_; }
     double interval_seconds() const { return log2_to_seconds(poll_); }
 
@@ -79,6 +80,20 @@ class PollController {
         floor_ = std::clamp<int8_t>(wanted, floor_, maxpoll_);
         poll_ = std::max(poll_, floor_);
         jiggle_ = 0;
+    }
+
+    // nanotimectl minpoll/maxpoll: new limits (log2 s), kMinPoll <= @minpoll
+    // <= @maxpoll <= kMaxPoll (the caller checks). A floor a RATE kiss raised
+    // above the old minpoll stays, within the new limits; the poll moves
+    // into them.
+    void set_limits(int8_t minpoll, int8_t maxpoll) {
+        const bool raised = floor_ > minpoll_;
+        minpoll_ = minpoll;
+        maxpoll_ = maxpoll;
+        floor_ = raised ? std::clamp(floor_, minpoll_, maxpoll_) : minpoll_;
+        poll_ = std::clamp(poll_, floor_, maxpoll_);
+        jiggle_ = 0;
+        score_ = 0.0;
     }
 
     // No reply for a while: back off one step toward maxpoll.

@@ -281,6 +281,25 @@ TEST_F(ApiTest, RelayForwardsACommandAndReturnsTheResult) {
     EXPECT_EQ(audit_log().back().result, "ok");
 }
 
+// A management command's arguments ("source", "value") travel with it; the
+// role is the operator's, as for every privileged command.
+TEST_F(ApiTest, RelayCarriesAManagementCommandsArguments) {
+    subscribe(4, "ntp1");
+    const char* body = R"({"command":"minpoll","source":"192.0.2.1","value":4})";
+    EXPECT_EQ(call("POST", "/v1/members/ntp1/control", body, monitor_)->status, 403u);
+    const auto r = call("POST", "/v1/members/ntp1/control", body, operator_);
+    EXPECT_FALSE(r->answered) << r->body.dump();
+    const auto& command = std::get<Command>(frames_[4].back());
+    EXPECT_EQ(command.request,
+              (json{{"command", "minpoll"}, {"source", "192.0.2.1"}, {"value", 4}}));
+    for (const char* cmd : {"burst", "online", "offline", "maxpoll"}) {
+        EXPECT_EQ(call("POST", "/v1/members/ntp1/control", json{{"command", cmd}}.dump(), monitor_)
+                      ->status,
+                  403u)
+            << cmd;
+    }
+}
+
 TEST_F(ApiTest, RelayOfAReadViewNeedsMonitorOnly) {
     subscribe(4, "ntp1");
     const auto r = call("POST", "/v1/members/ntp1/control", R"({"command":"tracking"})", monitor_);

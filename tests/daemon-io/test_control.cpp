@@ -160,7 +160,7 @@ TEST(Handler, EveryReadCommandReturnsItsSection) {
     EXPECT_EQ(r["data"]["online"], 1);
     EXPECT_EQ(r["data"]["unresolved"], 2);
     r = call(R"({"command":"commands"})");
-    EXPECT_EQ(r["data"]["commands"].size(), 14u);
+    EXPECT_EQ(r["data"]["commands"].size(), 20u);  // 12 read, 8 privileged
 }
 
 TEST(Handler, EveryAnswerCarriesTheSchemaVersion) {
@@ -212,6 +212,88 @@ TEST(Handler, PrivilegedCommandsNeedPrivilege) {
     EXPECT_EQ(a, Action::Reload);
     r = call(R"({"command":"makestep"})", true, &a);
     EXPECT_EQ(a, Action::MakeStep);
+}
+
+// Management commands: arguments checked before the daemon is asked, the
+// daemon's outcome in the reply, nothing asked of it without privilege.
+TEST(Handler, ManagementCommandsAreCarriedOutBeforeTheReply) {
+    std::vector<ManageRequest> asked;
+    ManageFn manage = [&](const ManageRequest& m) {
+        asked.push_back(m);
+        ManageOutcome out;
+        if (m.source == "unknown.example") {
+            out.error = "no NTP source \"unknown.example\"";
+        } else {
+            out.data = {{"sources", {"ntp1.example (192.0.2.1)"}}, {"message", "done"}};
+        }
+        return out;
+    };
+    Caller root;
+    root.privileged = true;
+    auto ask = [&](const std::string& req, const Caller& c) {
+        return json::parse(handle_request(req, c, sample_snapshot(), manage).response);
+    };
+    json r = ask(R"({"command":"burst","source":"ntp1.example","id":7})", root);
+    EXPECT_TRUE(r["ok"]) << r;
+    EXPECT_EQ(r["id"], 7);
+    EXPECT_EQ(r["data"]["message"], "done");
+    EXPECT_EQ(r["data"]["schema_version"], kJsonSchemaVersion);
+    ASSERT_EQ(asked.size(), 1u);
+    EXPECT_EQ(asked[0].command, "burst");
+    EXPECT_EQ(asked[0].source, "ntp1.example");
+    // No source: every source.
+    EXPECT_TRUE(ask(R"({"command":"offline"})", root)["ok"]);
+    EXPECT_EQ(asked.back().command, "offline");
+    EXPECT_EQ(asked.back().source, "");
+    EXPECT_TRUE(ask(R"({"command":"online"})", root)["ok"]);
+    r = ask(R"({"command":"minpoll","source":"192.0.2.1","value":4})", root);
+    EXPECT_TRUE(r["ok"]) << r;
+    EXPECT_EQ(asked.back().command, "minpoll");
+    EXPECT_EQ(asked.back().value, 4);
+    // The daemon's refusal is the answer.
+    r = ask(R"({"command":"burst","source":"unknown.example"})", root);
+    EXPECT_FALSE(r["ok"]);
+    EXPECT_EQ(r["error"], "no NTP source \"unknown.example\"");
+    const size_t before = asked.size();
+    // Bad arguments never reach the daemon.
+    for (const char* bad :
+         {R"({"command":"minpoll","value":4})", R"({"command":"maxpoll","source":"ntp1.example"})",
+          R"({"command":"maxpoll","source":"ntp1.example","value":"9"})",
+          R"({"command":"maxpoll","source":"ntp1.example","value":9.5})",
+          R"({"command":"minpoll","source":"ntp1.example","value":2})",
+          R"({"command":"maxpoll","source":"ntp1.example","value":18})",
+          R"({"command":"burst","source":5})"}) {
+        r = ask(bad, root);
+        EXPECT_FALSE(r["ok"]) << bad;
+        EXPECT_TRUE(r["error"].is_string()) << bad;
+    }
+    EXPECT_EQ(ask(R"({"command":"minpoll","source":"a","value":2})", root)["error"],
+              "minpoll 2 is outside 3..17 (log2 s)");
+    // Unprivileged: the usual refusal.
+    for (const char* cmd : {"burst", "online", "offline", "minpoll", "maxpoll"}) {
+        r = ask(json{{"command", cmd}, {"source", "ntp1.example"}, {"value", 6}}.dump(), Caller{});
+        EXPECT_FALSE(r["ok"]) << cmd;
+        EXPECT_NE(r["error"].get<std::string>().find("permission denied"), std::string::npos);
+        EXPECT_TRUE(is_privileged_command(cmd)) << cmd;
+    }
+    EXPECT_EQ(asked.size(), before);
+    // leapfile: the text travels whole, within its bound.
+    r = ask(R"({"command":"leapfile","content":"#h 0 0 0 0 0\n"})", root);
+    EXPECT_TRUE(r["ok"]) << r;
+    EXPECT_EQ(asked.back().command, "leapfile");
+    EXPECT_EQ(asked.back().content, "#h 0 0 0 0 0\n");
+    const size_t pushed = asked.size();
+    EXPECT_EQ(ask(R"({"command":"leapfile"})", root)["error"],
+              "\"leapfile\" needs the file's text as a \"content\" string");
+    EXPECT_EQ(
+        ask(json{{"command", "leapfile"}, {"content", std::string(kMaxLeapFileContent + 1, '#')}}
+                .dump(),
+            root)["error"],
+        "leap seconds file larger than 49152 bytes");
+    EXPECT_FALSE(ask(R"({"command":"leapfile","content":"x"})", Caller{})["ok"]);
+    EXPECT_EQ(asked.size(), pushed);
+    // Without a daemon to carry it out, refused.
+    EXPECT_EQ(call(R"({"command":"burst"})", true)["error"], "\"burst\" is not available here");
 }
 
 TEST(Handler, MalformedRequestsAreAnsweredNotThrown) {
@@ -668,6 +750,40 @@ TEST_P(ControlSocketTest, RequestsOverTheSocket) {
     EXPECT_EQ(server->requests(), 3u);
     server.reset();
     EXPECT_NE(access(o.path.c_str(), F_OK), 0);  // unlinked
+}
+
+// A management command runs before its reply is written, for the caller
+// the socket authenticated; its outcome is the reply.
+TEST_P(ControlSocketTest, ManagementOutcomeIsTheReply) {
+    const SocketDir dir;
+    ASSERT_TRUE(dir.made());
+    ControlServerOptions o;
+    o.path = dir.socket_path();
+    std::vector<std::pair<std::string, uint32_t>> asked;
+    auto server = std::make_unique<ControlServer>(
+        *loop_, o, [] { return sample_snapshot(); }, [](Action, const Caller&) {},
+        [&](const ManageRequest& m, const Caller& caller) {
+            asked.emplace_back(m.command + " " + m.source, caller.uid);
+            ManageOutcome out;
+            out.data = {{"message", "burst of " + m.source}};
+            return out;
+        });
+    std::string reply;
+    std::string error;
+    bool done = false;
+    std::thread client([&] {
+        auto r = request(o.path, R"({"command":"burst","source":"ntp1.example"})", &error);
+        reply = r ? *r : "ERROR " + error;
+        done = true;
+    });
+    io::testing::run_until(*loop_, [&] { return done; });
+    client.join();
+    const json r = json::parse(reply);
+    EXPECT_TRUE(r["ok"]) << reply;
+    EXPECT_EQ(r["data"]["message"], "burst of ntp1.example");
+    ASSERT_EQ(asked.size(), 1u);
+    EXPECT_EQ(asked[0].first, "burst ntp1.example");
+    EXPECT_EQ(asked[0].second, getuid());
 }
 
 TEST_P(ControlSocketTest, OversizedFrameIsRefusedAndClosed) {

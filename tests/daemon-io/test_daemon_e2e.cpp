@@ -25,6 +25,7 @@
 
 #include "ctl/control_server.hpp"
 #include "ctl/framing.hpp"
+#include "leap_file_support.hpp"
 
 namespace {
 
@@ -356,6 +357,113 @@ TEST_P(DaemonEndToEnd, ReloadKeepsTheSourcesThatDidNotChange) {
     EXPECT_GE(st.value("discipline", json::object()).value("updates", 0u), updates) << st.dump();
     EXPECT_NE(log.find("sources reconciled: 1 kept, 1 removed, 1 added"), std::string::npos) << log;
     int status = 0;
+    run_capture(std::string("rm -rf ") + dir, &status);
+}
+
+// nanotimectl burst, offline, online, minpoll and maxpoll against the real
+// daemon: each reply says what was done, a bad argument changes nothing,
+// and sources/activity show the result.
+TEST_P(DaemonEndToEnd, SourceCommandsChangeTheSourceAndSayWhat) {
+    Responder server(0x7f000002);
+    char dir[] = "/tmp/nanotimed-manage-XXXXXX";
+    ASSERT_NE(mkdtemp(dir), nullptr);
+    const std::string sock = std::string(dir) + "/ctl.sock";
+    const std::string conf = std::string(dir) + "/nanotimed.toml";
+    std::ofstream(conf) << "[[source]]\nserver = \"127.0.0.2\"\nport = " << server.port()
+                        << "\nminpoll = 3\nmaxpoll = 6\niburst = false\n\n"
+                        << "[clock]\nadjust = false\ndrift_file = \"\"\nleap_seconds_file = \""
+                        << dir << "/leap.list\"\n\n[control]\nsocket = \"" << sock
+                        << "\"\n\n[io]\nbackend = \"" << GetParam() << "\"\n\n[log]\nfile = \""
+                        << dir << "/log\"\n\n[service]\nuser = "
+                        << "\"\"\nseccomp = \"" << kSeccomp << "\"\n";
+    const pid_t pid = fork();
+    ASSERT_GE(pid, 0);
+    if (pid == 0) {
+        execl(NANOTIMED_PATH, "nanotimed", "-c", conf.c_str(), static_cast<char*>(nullptr));
+        _exit(127);
+    }
+    struct Reaper {
+        pid_t pid;
+        ~Reaper() {
+            if (kill(pid, SIGKILL) == 0) waitpid(pid, nullptr, 0);
+        }
+    } reaper{pid};
+    // The first poll comes within a second of the start.
+    const auto deadline = std::chrono::steady_clock::now() + 10s;
+    while (std::chrono::steady_clock::now() < deadline && server.answered() < 1)
+        std::this_thread::sleep_for(50ms);
+    ASSERT_GE(server.answered(), 1);
+    const std::string ctl = std::string(NANOTIMECTL_PATH) + " -s " + sock + " ";
+    int status = 0;
+
+    std::string out = run_capture(ctl + "offline 127.0.0.2 2>&1", &status);
+    EXPECT_EQ(status, 0) << out;
+    EXPECT_NE(out.find("1 source(s) offline"), std::string::npos) << out;
+    EXPECT_EQ(source_named(control_data(sock, "sources"), "127.0.0.2")["state"], "offline");
+    EXPECT_EQ(control_data(sock, "activity")["offline"], 1);
+
+    // A burst on an offline source: 4 requests 2 s apart, then offline again.
+    const int before_burst = server.answered();
+    out = run_capture(ctl + "-j burst 2>&1", &status);
+    EXPECT_EQ(status, 0) << out;
+    const json burst = json::parse(out, nullptr, false);
+    EXPECT_EQ(burst.value("sources", json::array()), json::array({"127.0.0.2 (127.0.0.2)"})) << out;
+    EXPECT_EQ(control_data(sock, "activity")["burst_offline"], 1);
+    const auto burst_deadline = std::chrono::steady_clock::now() + 5s;
+    while (std::chrono::steady_clock::now() < burst_deadline &&
+           server.answered() < before_burst + 2)
+        std::this_thread::sleep_for(50ms);
+    EXPECT_GE(server.answered(), before_burst + 2) << "two requests of the burst within 2 s";
+
+    // Refused, changing nothing, with the reason.
+    out = run_capture(ctl + "minpoll 127.0.0.2 7 2>&1", &status);
+    EXPECT_EQ(WEXITSTATUS(status), 1) << out;
+    EXPECT_NE(out.find("minpoll 7 is above 127.0.0.2 (127.0.0.2)'s maxpoll 6"), std::string::npos)
+        << out;
+    out = run_capture(ctl + "maxpoll 127.0.0.2 18 2>&1", &status);
+    EXPECT_EQ(WEXITSTATUS(status), 1) << out;
+    EXPECT_NE(out.find("maxpoll 18 is outside 3..17"), std::string::npos) << out;
+    out = run_capture(ctl + "burst ntp.invalid 2>&1", &status);
+    EXPECT_EQ(WEXITSTATUS(status), 1) << out;
+    EXPECT_NE(out.find("no NTP source \"ntp.invalid\""), std::string::npos) << out;
+
+    // minpoll 5: the poll moves up to it.
+    out = run_capture(ctl + "minpoll 127.0.0.2 5 2>&1", &status);
+    EXPECT_EQ(status, 0) << out;
+    EXPECT_NE(out.find("minpoll 5 on 1 source(s)"), std::string::npos) << out;
+    EXPECT_EQ(source_named(control_data(sock, "sources"), "127.0.0.2")["poll"], 5);
+
+    out = run_capture(ctl + "online 2>&1", &status);
+    EXPECT_EQ(status, 0) << out;
+    EXPECT_NE(source_named(control_data(sock, "sources"), "127.0.0.2")["state"], "offline");
+
+    // leapfile: a damaged file is refused with the parser's reason and
+    // writes nothing; a good one is written and loaded.
+    const std::string leap = std::string(dir) + "/leap.list";
+    std::ofstream(std::string(dir) + "/damaged") << nanotime::daemon::test::leap_file(true);
+    std::ofstream(std::string(dir) + "/good") << nanotime::daemon::test::leap_file(false);
+    out = run_capture(ctl + "leapfile " + dir + "/damaged 2>&1", &status);
+    EXPECT_EQ(WEXITSTATUS(status), 1) << out;
+    EXPECT_NE(out.find("leap seconds file refused: "), std::string::npos) << out;
+    EXPECT_NE(access(leap.c_str(), F_OK), 0);
+    out = run_capture(ctl + "leapfile " + dir + "/good 2>&1", &status);
+    EXPECT_EQ(status, 0) << out;
+    EXPECT_NE(out.find(leap + ": "), std::string::npos) << out;
+    std::ifstream installed(leap);
+    EXPECT_EQ(
+        std::string((std::istreambuf_iterator<char>(installed)), std::istreambuf_iterator<char>()),
+        nanotime::daemon::test::leap_file(false));
+    EXPECT_EQ(control_data(sock, "status").value("leap_file", std::string()), leap);
+
+    kill(pid, SIGTERM);
+    int wstatus = 0;
+    waitpid(pid, &wstatus, 0);
+    std::ifstream logf(std::string(dir) + "/log");
+    const std::string log((std::istreambuf_iterator<char>(logf)), std::istreambuf_iterator<char>());
+    EXPECT_TRUE(WIFEXITED(wstatus) && WEXITSTATUS(wstatus) == 0) << log;
+    EXPECT_NE(log.find("minpoll by uid " + std::to_string(getuid()) + ": minpoll 5 on 1 source(s)"),
+              std::string::npos)
+        << log;
     run_capture(std::string("rm -rf ") + dir, &status);
 }
 

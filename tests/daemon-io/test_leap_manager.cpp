@@ -179,5 +179,37 @@ TEST_F(LeapManagerTest, DamagedFileOnReloadKeepsTheTable) {
     EXPECT_EQ(find_arm(plan)->direction, 1);
 }
 
+// nanotimectl leapfile: a good text replaces the file and is loaded; a bad
+// one is refused with the parser's reason and changes neither file nor table.
+TEST_F(LeapManagerTest, InstalledTextIsCheckedWrittenAndLoaded) {
+    std::filesystem::remove(path_);
+    LeapManager leap(path_);
+    std::string error;
+    auto done = leap.install(test::leap_file(true), at(kLeapUnix - kDay / 2), *log_, error);
+    EXPECT_FALSE(done);
+    EXPECT_NE(error.find("leap seconds file refused: "), std::string::npos) << error;
+    EXPECT_FALSE(std::filesystem::exists(path_));
+    EXPECT_FALSE(leap.table().has_value());
+
+    done = leap.install(test::leap_file(false), at(kLeapUnix - kDay / 2), *log_, error);
+    ASSERT_TRUE(done) << error;
+    EXPECT_NE(done->find(path_ + ": "), std::string::npos) << *done;
+    ASSERT_TRUE(leap.table().has_value());
+    std::ifstream in(path_);
+    const std::string written((std::istreambuf_iterator<char>(in)),
+                              std::istreambuf_iterator<char>());
+    EXPECT_EQ(written, test::leap_file(false));
+    EXPECT_FALSE(std::filesystem::exists(path_ + ".nanotimectl.tmp"));
+    EXPECT_FALSE(leap.install(test::leap_file(true), at(kLeapUnix), *log_, error));
+    std::ifstream again(path_);
+    EXPECT_EQ(
+        std::string((std::istreambuf_iterator<char>(again)), std::istreambuf_iterator<char>()),
+        test::leap_file(false));
+
+    LeapManager none("");
+    EXPECT_FALSE(none.install(test::leap_file(false), at(kLeapUnix), *log_, error));
+    EXPECT_NE(error.find("leap_seconds_file is empty"), std::string::npos) << error;
+}
+
 }  // namespace
 }  // namespace nanotime::daemon

@@ -114,5 +114,34 @@ TEST(ClientCore, ClockStepClearsEveryFilter) {
     EXPECT_FALSE(core.source(id)->filter().has_statistics());
 }
 
+// nanotimectl burst/online/offline/minpoll/maxpoll reach the NTP source
+// named; unknown ids and refclocks change nothing.
+TEST(ClientCore, ManagementCommandsReachTheSourceAndRefuseOthers) {
+    SplitMix64 random(60);
+    ClientCore core(SystemConfig{});
+    ClientActions out;
+    const SourceId id = core.add_server(server(1), random, out);
+    const SourceId ref = core.add_refclock(RefclockConfig{}, out);
+    out.clear();
+    ASSERT_TRUE(core.burst(id, kManualBurstRequests, kEpoch2026, random, out));
+    auto timers = actions_of<SetSourceTimer>(out);
+    ASSERT_EQ(timers.size(), 1u);
+    EXPECT_EQ(timers[0].source, id);
+    EXPECT_EQ(timers[0].after, Nanoseconds(0));
+    EXPECT_TRUE(core.source(id)->in_burst());
+    out.clear();
+    EXPECT_FALSE(core.burst(id + 100, 4, kEpoch2026, random, out));
+    EXPECT_FALSE(core.burst(ref, 4, kEpoch2026, random, out));
+    EXPECT_FALSE(core.set_online(ref, false, kEpoch2026, random, out));
+    EXPECT_FALSE(core.set_poll_limits(ref, 4, 8));
+    EXPECT_TRUE(out.empty());
+    ASSERT_TRUE(core.set_online(id, false, kEpoch2026, random, out));
+    EXPECT_FALSE(core.source(id)->online());
+    EXPECT_TRUE(core.set_poll_limits(id, 4, 8));
+    EXPECT_FALSE(core.set_poll_limits(id, 9, 8));
+    EXPECT_EQ(core.source(id)->minpoll(), 4);
+    EXPECT_EQ(core.source(id)->maxpoll(), 8);
+}
+
 }  // namespace
 }  // namespace nanotime::ntp

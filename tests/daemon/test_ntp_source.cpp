@@ -474,5 +474,88 @@ TEST(NtpSource, BasicModeRequestsCarryNoOriginOrReceive) {
     EXPECT_TRUE(q.receive_time.is_zero());
 }
 
+// nanotimectl burst: kManualBurstRequests polls kBurstSpacing apart, the
+// first at once, then the regular poll; the burst's samples leave the poll.
+TEST(NtpSource, ManualBurstPollsFourTimesTwoSecondsApartThenTheRegularPoll) {
+    SplitMix64 random(40);
+    NtpSource source(1, config());
+    NtpInstant now = kEpoch2026;
+    poll(source, now, random);
+    auto started = source.start_burst(kManualBurstRequests);
+    auto timers = actions_of<SetTimer>(started);
+    ASSERT_EQ(timers.size(), 1u);
+    EXPECT_EQ(timers[0].after, Nanoseconds(0));
+    EXPECT_TRUE(source.in_burst());
+    for (unsigned i = 0; i < kManualBurstRequests; ++i) {
+        now = now + Nanoseconds(1000 * kMs);
+        auto e = poll(source, now, random);
+        answer(source, e.request, now);
+        auto next = actions_of<SetTimer>(e.timer_actions);
+        ASSERT_EQ(next.size(), 1u);
+        if (i + 1 < kManualBurstRequests) {
+            EXPECT_EQ(next[0].after, kBurstSpacing) << "request " << i;
+        } else {
+            EXPECT_GE(next[0].after, from_seconds(64.0)) << "back to the regular poll";
+        }
+    }
+    EXPECT_FALSE(source.in_burst());
+    EXPECT_EQ(source.poll(), 6);
+}
+
+TEST(NtpSource, OfflineStopsPollingAndOnlineResumesWithinASecond) {
+    SplitMix64 random(41);
+    NtpSource source(1, config());
+    poll(source, kEpoch2026, random);
+    EXPECT_TRUE(source.online());
+    EXPECT_TRUE(source.set_online(false, random).empty());
+    EXPECT_FALSE(source.online());
+    // The armed poll fires: nothing sent, no timer armed, reach not shifted.
+    const uint8_t reach = source.reach();
+    EXPECT_TRUE(source.handle_timer(kEpoch2026 + from_seconds(64), random).empty());
+    EXPECT_EQ(source.reach(), reach);
+    EXPECT_EQ(source.counters().requests_sent, 1u);
+    // Offline twice changes nothing; online arms the first poll within 1 s.
+    EXPECT_TRUE(source.set_online(false, random).empty());
+    auto resumed = actions_of<SetTimer>(source.set_online(true, random));
+    ASSERT_EQ(resumed.size(), 1u);
+    EXPECT_LT(resumed[0].after, from_seconds(1.0));
+    poll(source, kEpoch2026 + from_seconds(100), random);
+    EXPECT_EQ(source.counters().requests_sent, 2u);
+}
+
+// chronyc's burst on an offline source: the burst goes out, then the source
+// stays offline.
+TEST(NtpSource, BurstOnAnOfflineSourceEndsOffline) {
+    SplitMix64 random(42);
+    NtpSource source(1, config());
+    source.set_online(false, random);
+    source.start_burst(2);
+    auto first = poll(source, kEpoch2026, random);
+    EXPECT_EQ(actions_of<SetTimer>(first.timer_actions).size(), 1u);
+    auto last = poll(source, kEpoch2026 + kBurstSpacing, random);
+    EXPECT_TRUE(actions_of<SetTimer>(last.timer_actions).empty());
+    EXPECT_TRUE(source.handle_timer(kEpoch2026 + from_seconds(10), random).empty());
+}
+
+TEST(NtpSource, PollLimitsChangeWithinBoundsAndBadOnesChangeNothing) {
+    SplitMix64 random(43);
+    NtpSource source(1, config());
+    EXPECT_FALSE(source.set_poll_limits(static_cast<int8_t>(kMinPoll - 1), 10));
+    EXPECT_FALSE(source.set_poll_limits(6, static_cast<int8_t>(kMaxPoll + 1)));
+    EXPECT_FALSE(source.set_poll_limits(9, 8));
+    EXPECT_EQ(source.minpoll(), 6);
+    EXPECT_EQ(source.maxpoll(), 10);
+    // A higher minpoll moves the poll up at once: the next request says so.
+    ASSERT_TRUE(source.set_poll_limits(8, 12));
+    EXPECT_EQ(source.poll(), 8);
+    EXPECT_EQ(source.config().minpoll, 8);
+    EXPECT_EQ(source.config().maxpoll, 12);
+    auto e = poll(source, kEpoch2026, random);
+    EXPECT_EQ(parse_header(e.request.packet)->poll, 8);
+    // A lower maxpoll caps it.
+    ASSERT_TRUE(source.set_poll_limits(4, 5));
+    EXPECT_EQ(source.poll(), 5);
+}
+
 }  // namespace
 }  // namespace nanotime::ntp

@@ -2,7 +2,8 @@
 // (the socket is mode 0666 by default): stream bytes cut into frames by
 // FrameDecoder, each frame handled as a JSON request. Every response must be
 // one valid JSON object within the response limit; an unprivileged caller
-// must never get an Action. The first input byte picks privilege and the
+// must never get an Action nor reach the management function, which sees
+// only checked arguments. The first input byte picks privilege and the
 // chunk size the bytes arrive in.
 #include <cstddef>
 #include <cstdint>
@@ -10,6 +11,7 @@
 #include <nlohmann/json.hpp>
 #include <span>
 
+#include "algorithm/constants.hpp"
 #include "ctl/framing.hpp"
 #include "ctl/handler.hpp"
 
@@ -40,6 +42,21 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     snapshot.ntpdata[1].address = "192.0.2.1";
     snapshot.selectdata = {SelectDataInfo{}, SelectDataInfo{}};
     snapshot.selectdata[0].name = "a";
+    // Management commands: the daemon's part, refusing one source by name.
+    const ManageFn manage = [&caller](const ManageRequest& m) {
+        check(caller.privileged);
+        if (m.command == "minpoll" || m.command == "maxpoll") {
+            check(!m.source.empty());
+            check(m.value >= nanotime::ntp::kMinPoll && m.value <= nanotime::ntp::kMaxPoll);
+        }
+        ManageOutcome out;
+        if (m.source == "x") {
+            out.error = "no NTP source \"x\"";
+        } else {
+            out.data = {{"sources", {m.source}}, {"message", m.command}};
+        }
+        return out;
+    };
     FrameDecoder decoder(kMaxRequestFrame);
     while (!rest.empty() && !decoder.failed()) {
         const size_t n = std::min(chunk, rest.size());
@@ -47,7 +64,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
         rest = rest.subspan(n);
         while (auto frame = decoder.next()) {
             check(frame->size() <= kMaxRequestFrame);
-            const HandlerResult r = handle_request(*frame, caller, snapshot);
+            const HandlerResult r = handle_request(*frame, caller, snapshot, manage);
             check(r.response.size() <= kMaxResponseFrame);
             const auto j = nlohmann::json::parse(r.response, nullptr, false);
             check(!j.is_discarded() && j.is_object() && j.contains("ok"));
