@@ -77,8 +77,13 @@ SelectionOutcome SystemProcess::select(std::span<const SourceSnapshot> sources, 
     }
     // Holdover: without a majority the system variables keep their last
     // values (root dispersion keeps growing, see SystemState), but there is
-    // no system peer.
-    if (candidates.size() < config_.min_sane || candidates.size() <= starting) {
+    // no system peer. The quorum of starting sources is waited for only
+    // while there is no system peer (as chrony waits only with no source
+    // selected): a source added later (nanotimectl add, a reload, a pool's
+    // replacement member) joins when ready and does not stop the updates
+    // from the ones that run.
+    const bool quorum_wait = !state_.system_peer && candidates.size() <= starting;
+    if (candidates.size() < config_.min_sane || quorum_wait) {
         state_.system_peer.reset();
         return outcome;
     }

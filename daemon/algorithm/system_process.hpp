@@ -4,13 +4,16 @@
 //   1. fit:       drop sources that are unreachable, unsynchronized, of
 //                 stratum >= 16, beyond MAXDIST root distance, or that are
 //                 synchronized to us (reference ID loop).
-//      quorum:    wait while the fit sources are not more than the sources
-//                 still starting up, so the first source to fill its filter
-//                 at startup (perhaps a falseticker) cannot take the clock
-//                 alone. A source stops counting as starting after 4
-//                 samples, 12 requests, 8 unanswered polls or an
-//                 unsynchronized reply (see NtpSource), so the wait is bounded.
-//                 Before the first synchronization, wait for all of them.
+//      quorum:    with no system peer, wait while the fit sources are not
+//                 more than the sources still starting up, so the first
+//                 source to fill its filter at startup (perhaps a
+//                 falseticker) cannot take the clock alone. A source stops
+//                 counting as starting after 4 samples, 12 requests, 8
+//                 unanswered polls or an unsynchronized reply (see
+//                 NtpSource), so the wait is bounded. Before the first
+//                 synchronization, wait for all of them. With a system peer,
+//                 sources that start later (added at run time, a pool's new
+//                 member) join when ready and stop nothing.
 //   2. select:    intersection -> truechimers; falsetickers are reported.
 //                 A `trust`ed source is never a falseticker: when the
 //                 majority's intersection leaves one out, the intersection

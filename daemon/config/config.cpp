@@ -38,6 +38,7 @@ void parse_sources(Checker& c, const toml::table& root, Config& cfg) {
                {"server", "pool", "port", "minpoll", "maxpoll", "iburst", "xleave", "max_sources",
                 "nts", "nts_port", "trust"});
         SourceEntry s;
+        if (t.source().path) s.file = *t.source().path;
         s.line = t.source().begin.line;
         std::string server, pool;
         c.string(t, "server", "source", server);
@@ -47,7 +48,11 @@ void parse_sources(Checker& c, const toml::table& root, Config& cfg) {
         }
         s.kind = pool.empty() ? SourceKind::Server : SourceKind::Pool;
         s.address = pool.empty() ? server : pool;
-        if (s.address.size() > 253 || s.address.find_first_of(" \t/") != std::string::npos) {
+        const bool control = std::any_of(s.address.begin(), s.address.end(), [](char ch) {
+            return static_cast<unsigned char>(ch) < 0x20 || ch == 0x7f;
+        });
+        if (s.address.size() > 253 || control ||
+            s.address.find_first_of(" /\"\\") != std::string::npos) {
             c.error(t.source(), "[[source]] '" + s.address + "' is not a host name or address");
         }
         c.integer(t, "port", "source", s.port, 1, 65535);
@@ -557,8 +562,12 @@ void parse_pps(Checker& c, const toml::table& root, Config& cfg) {
 void parse_control(Checker& c, const toml::table& root, Config& cfg) {
     const toml::table* t = c.table(root, "control", "");
     if (t == nullptr) return;
-    c.only(*t, "[control]", {"socket", "group", "mode"});
+    c.only(*t, "[control]", {"socket", "group", "mode", "sources_file"});
     c.string(*t, "socket", "control", cfg.control.socket);
+    c.string(*t, "sources_file", "control", cfg.control.sources_file);
+    if (!cfg.control.sources_file.empty() && cfg.control.sources_file.front() != '/') {
+        c.error(t->source(), "control.sources_file must be an absolute path (or empty)");
+    }
     c.string(*t, "group", "control", cfg.control.group);
     c.integer(*t, "mode", "control", cfg.control.mode, 0, 0777);
     const std::string& path = cfg.control.socket;
@@ -765,6 +774,58 @@ ParseResult load_config(const std::string& path) {
     }
     if (!r.errors.empty()) return r;
     return parse_config(*text, path, drop_ins);
+}
+
+SourcesFileResult parse_sources_file(std::string_view text, std::string_view filename) {
+    SourcesFileResult result;
+    std::optional<toml::table> root = parse_toml(text, filename, result.errors);
+    if (!root) return result;
+    Config cfg;
+    Checker c(filename, result.errors);
+    for (auto&& [key, node] : *root) {
+        if (key.str() != "source")
+            c.error(node.source(), "unknown key '" + std::string(key.str()) +
+                                       "' in a sources file (only [[source]] tables)");
+    }
+    parse_sources(c, *root, cfg);
+    if (result.errors.empty()) result.sources = std::move(cfg.sources);
+    return result;
+}
+
+SourcesFileResult load_sources_file(const std::string& path) {
+    std::error_code ec;
+    if (!std::filesystem::exists(path, ec) && !ec) return {};
+    const std::optional<std::string> text = read_file(path);
+    if (!text) {
+        SourcesFileResult r;
+        r.errors.push_back(ConfigError{path, 0, 0, "cannot read the file"});
+        return r;
+    }
+    return parse_sources_file(*text, path);
+}
+
+std::string format_sources_file(const std::vector<SourceEntry>& sources) {
+    if (sources.empty()) return "";  // toml++ would write "source = []"
+    toml::array entries;
+    for (const SourceEntry& s : sources) {
+        toml::table t;
+        t.insert(s.kind == SourceKind::Pool ? "pool" : "server", s.address);
+        t.insert("port", int64_t{s.port});
+        t.insert("minpoll", int64_t{s.source.minpoll});
+        t.insert("maxpoll", int64_t{s.source.maxpoll});
+        t.insert("iburst", s.source.iburst);
+        t.insert("xleave", s.source.xleave);
+        t.insert("trust", s.source.trust);
+        if (s.kind == SourceKind::Pool) t.insert("max_sources", int64_t{s.max_sources});
+        t.insert("nts", s.nts);
+        if (s.nts) t.insert("nts_port", int64_t{s.nts_port});
+        entries.push_back(std::move(t));
+    }
+    toml::table root;
+    root.insert("source", std::move(entries));
+    std::ostringstream out;
+    out << toml::toml_formatter(root);
+    return out.str() + "\n";
 }
 
 const char* to_string(RefclockDriver driver) {

@@ -36,6 +36,7 @@ struct SourceEntry {
     unsigned max_sources = 4;               // pool: members kept
     bool nts = false;                       // authenticate with NTS (RFC 8915): NTS-KE first
     uint16_t nts_port = 4460;               // the NTS-KE port of @address
+    std::string file;                       // the file it was written in, for messages
     uint32_t line = 0;                      // where it was written, for messages
     ntp::SourceConfig source = defaults();  // minpoll, maxpoll (log2 s), iburst, xleave
 
@@ -52,6 +53,7 @@ struct SourceEntry {
 // The same source wherever in the file it was written: a reload keeps it
 // running.
 inline bool same_source(SourceEntry a, const SourceEntry& b) {
+    a.file = b.file;
     a.line = b.line;
     return a == b;
 }
@@ -216,6 +218,11 @@ struct ControlConfig {
     std::string socket = "/run/nanotime/nanotimed.sock";
     std::string group;     // may use privileged commands (root always may)
     unsigned mode = 0666;  // socket file permissions
+    // Sources added at run time (nanotimectl add) are kept here and read
+    // after the configuration at start and reload; empty: they last until
+    // the daemon stops. Only [[source]] tables: a file the daemon writes
+    // itself can add sources, never change anything else.
+    std::string sources_file = "/var/lib/nanotime/sources.toml";
 };
 
 enum class IoBackendChoice { Auto, IoUring, Poll };
@@ -300,6 +307,20 @@ std::string drop_in_dir(const std::string& path);
 // (drop_in_dir), in name order (bytewise); a missing directory is none. An
 // unreadable file is one error.
 ParseResult load_config(const std::string& path);
+
+// The run-time sources file ([control] sources_file): TOML holding only
+// [[source]] tables, checked as in the configuration. Errors name
+// @filename and the line.
+struct SourcesFileResult {
+    std::vector<SourceEntry> sources;  // valid when errors is empty
+    std::vector<ConfigError> errors;
+};
+SourcesFileResult parse_sources_file(std::string_view text, std::string_view filename);
+// Reads and parses @path; a missing file holds no sources.
+SourcesFileResult load_sources_file(const std::string& path);
+// The TOML text of @sources as [[source]] tables, every setting written
+// out, so that parse_sources_file gives them back (same_source).
+std::string format_sources_file(const std::vector<SourceEntry>& sources);
 
 const char* to_string(LogLevel level);
 const char* to_string(IoBackendChoice choice);

@@ -13,11 +13,12 @@ using nlohmann::json;
 constexpr std::array<std::string_view, 12> kReadCommands = {
     "status",  "tracking",   "sources",  "sourcestats", "authdata", "serverstats",
     "ntpdata", "selectdata", "activity", "kernel",      "pps",      "commands"};
-constexpr std::array<std::string_view, 8> kPrivilegedCommands = {
-    "reload", "makestep", "burst", "online", "offline", "minpoll", "maxpoll", "leapfile"};
+constexpr std::array<std::string_view, 10> kPrivilegedCommands = {
+    "reload",  "makestep", "burst",    "online", "offline",
+    "minpoll", "maxpoll",  "leapfile", "add",    "delete"};
 // Privileged commands carried out through the ManageFn before the reply.
-constexpr std::array<std::string_view, 6> kManageCommands = {"burst",   "online",  "offline",
-                                                             "minpoll", "maxpoll", "leapfile"};
+constexpr std::array<std::string_view, 8> kManageCommands = {
+    "burst", "online", "offline", "minpoll", "maxpoll", "leapfile", "add", "delete"};
 
 bool is_manage_command(std::string_view command) {
     for (auto c : kManageCommands) {
@@ -41,6 +42,16 @@ std::string manage_arguments(const json& req, const std::string& command, Manage
         out.content = c->get<std::string>();
         return {};
     }
+    if (command == "add") {
+        auto c = req.find("content");
+        if (c == req.end() || !c->is_string())
+            return "\"add\" needs the source as a [[source]] table in a \"content\" string";
+        if (c->get_ref<const std::string&>().size() > kMaxSourceContent)
+            return "\"add\" content larger than " + std::to_string(kMaxSourceContent) + " bytes";
+        out.content = c->get<std::string>();
+        return {};
+    }
+    if (command == "delete" && out.source.empty()) return "\"delete\" needs a \"source\"";
     if (command != "minpoll" && command != "maxpoll") return {};
     if (out.source.empty()) return "\"" + command + "\" needs a \"source\"";
     auto v = req.find("value");

@@ -49,15 +49,17 @@ struct HandlerResult {
 // A management command that changes the daemon at once, its arguments
 // checked by the handler.
 struct ManageRequest {
-    std::string command;  // burst, online, offline, minpoll, maxpoll
+    std::string command;  // burst, online, offline, minpoll, maxpoll, leapfile, add, delete
     std::string source;   // a source's name or address; "": every source
     int value = 0;        // minpoll, maxpoll: log2 s
-    std::string content;  // leapfile: the leap-seconds.list text
+    std::string content;  // leapfile: the leap-seconds.list text; add: one [[source]] (TOML)
 };
 
 // leapfile: the largest "content" taken, so that the request (the text
 // JSON-escaped) fits in one frame (kMaxRequestFrame).
 inline constexpr size_t kMaxLeapFileContent = size_t{48} * 1024;
+// add: the largest [[source]] table taken (one entry is ~200 bytes).
+inline constexpr size_t kMaxSourceContent = 4096;
 // What the daemon did: @error non-empty means refused, nothing changed;
 // else @data is the reply's "data" (it carries "message", a sentence).
 struct ManageOutcome {

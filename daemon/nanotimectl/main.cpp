@@ -8,6 +8,8 @@
 //   nanotimectl burst|online|offline [SOURCE]      (root or the control group)
 //   nanotimectl minpoll|maxpoll SOURCE POLL        (root or the control group)
 //   nanotimectl leapfile FILE                      (root or the control group)
+//   nanotimectl add server|pool HOST [OPTION...]   (root or the control group)
+//   nanotimectl delete SOURCE                      (root or the control group)
 //   nanotimectl --broker URL ... --member NAME <view or command>, fleet,
 //       token ..., certificate ...     (broker_commands.hpp)
 #include <CLI/CLI.hpp>
@@ -22,6 +24,7 @@
 #include "ctl/snapshot_json.hpp"
 #include "nanotimectl/broker_commands.hpp"
 #include "nanotimectl/format.hpp"
+#include "nanotimectl/source_spec.hpp"
 #include "nanotimectl/waitsync.hpp"
 
 // A function-try-block: any exception ends in a message and status 2 (as
@@ -76,6 +79,19 @@ int main(int argc, char** argv) try {
                        "install this leap-seconds.list as the daemon's leap file (privileged)")
         ->add_option("file", leap_path, "a leap-seconds.list file here")
         ->required();
+    // chronyc's add server / add pool and delete: kept across restarts by
+    // the daemon ([control] sources_file).
+    std::vector<std::string> add_words;
+    app.add_subcommand("add",
+                       "add a source at run time: server|pool HOST [iburst] [minpoll N] ... "
+                       "(privileged)")
+        ->add_option("words", add_words,
+                     "server|pool, the host, then [[source]] options: iburst xleave nts trust, "
+                     "port N, minpoll N, maxpoll N, max_sources N, nts_port N")
+        ->required();
+    app.add_subcommand("delete", "remove a configured source at run time (privileged)")
+        ->add_option("source", source, "the name written for it, or a server's address")
+        ->required();
     nanotime::ctl::WaitSyncOptions wait;
     CLI::App* waitsync = app.add_subcommand(
         "waitsync", "wait until synchronised; exit 0 then, 1 when the tries run out");
@@ -125,6 +141,14 @@ int main(int argc, char** argv) try {
     nlohmann::json req = {{"command", command}};
     if (!source.empty()) req["source"] = source;
     if (command == "minpoll" || command == "maxpoll") req["value"] = poll_value;
+    if (command == "add") {
+        const auto table = nanotime::ctl::source_toml(add_words, error);
+        if (!table) {
+            std::cerr << "nanotimectl: " << error << "\n";
+            return 2;
+        }
+        req["content"] = *table;
+    }
     if (command == "leapfile") {
         // The daemon checks it; read no more than it takes, so that a
         // larger file is refused by size, not cut.

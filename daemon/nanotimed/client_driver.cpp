@@ -244,6 +244,80 @@ ClientDriver::SourceCommand ClientDriver::set_poll_limit(const std::string& want
     return done;
 }
 
+ClientDriver::SourceCommand ClientDriver::add_source(const config::SourceEntry& entry) {
+    SourceCommand done;
+    const char* kind = entry.kind == config::SourceKind::Pool ? "pool " : "server ";
+    for (const auto& [id, c] : configured_) {
+        if (config::same_source(c.entry, entry)) {
+            done.error = kind + entry.address + " with these settings is a source already" +
+                         (c.entry.file.empty()
+                              ? std::string()
+                              : " (" + c.entry.file + ":" + std::to_string(c.entry.line) + ")");
+            return done;
+        }
+    }
+    ntp::ClientActions actions;
+    add_configured(entry, actions);
+    carry_out(std::move(actions));
+    done.sources.push_back(entry.address);
+    done.message = std::string("added ") + kind + entry.address;
+    log_.info(io::LogClass::SourceState, done.message + " at run time");
+    return done;
+}
+
+std::vector<ClientDriver::ConfiguredId> ClientDriver::configured_ids_named(
+    const std::string& want) const {
+    std::vector<ConfiguredId> ids;
+    for (const auto& [id, c] : configured_) {
+        const ntp::NtpSource* server = c.server ? core_->source(*c.server) : nullptr;
+        if (c.entry.address == want ||
+            (server != nullptr && server->config().address.ip.to_string() == want))
+            ids.push_back(id);
+    }
+    return ids;
+}
+
+std::vector<config::SourceEntry> ClientDriver::configured_named(const std::string& want,
+                                                                std::string& error) const {
+    std::vector<config::SourceEntry> entries;
+    for (ConfiguredId id : configured_ids_named(want)) entries.push_back(configured_.at(id).entry);
+    if (!entries.empty()) return entries;
+    // Named, but not by a [[source]] of its own: say what it is.
+    for (const ntp::SourceInfo& info : core_->sources()) {
+        const ntp::SourceId id = info.source->id();
+        if (source_name(id) != want && info.source->config().address.ip.to_string() != want)
+            continue;
+        if (std::find(refclock_ids_.begin(), refclock_ids_.end(), id) != refclock_ids_.end()) {
+            error = "\"" + want + "\" is a refclock: [[refclock]] entries change with a restart";
+        } else {
+            error = "\"" + want + "\" is a member of pool " + source_name(id) +
+                    ": delete the pool by its name (members are replaced by lookups)";
+        }
+        return entries;
+    }
+    error = "no configured source \"" + want + "\"";
+    return entries;
+}
+
+ClientDriver::SourceCommand ClientDriver::delete_source(const std::string& want) {
+    SourceCommand done;
+    const std::vector<ConfiguredId> ids = configured_ids_named(want);
+    if (ids.empty()) {
+        configured_named(want, done.error);
+        return done;
+    }
+    ntp::ClientActions actions;
+    for (ConfiguredId id : ids) {
+        const config::SourceEntry& entry = configured_.at(id).entry;
+        done.sources.push_back((entry.kind == config::SourceKind::Pool ? "pool " : "server ") +
+                               entry.address);
+        remove_configured(id, actions);
+    }
+    carry_out(std::move(actions));
+    done.message = "deleted " + std::to_string(ids.size()) + " source(s)";
+    return done;
+}
+
 std::string ClientDriver::source_name(ntp::SourceId id) const {
     auto slot = sources_.find(id);
     return slot != sources_.end() ? slot->second.name : "-";

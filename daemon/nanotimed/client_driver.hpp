@@ -62,6 +62,16 @@ class ClientDriver {
     SourceCommand set_online(const std::string& want, bool online);
     // @minpoll: sets the minpoll (else the maxpoll) to @value, log2 s.
     SourceCommand set_poll_limit(const std::string& want, bool minpoll, int value);
+    // nanotimectl add: @entry runs from now on (its name looked up first,
+    // as at start). Refused when an equal source runs already.
+    SourceCommand add_source(const config::SourceEntry& entry);
+    // The configured entries (servers and pools, from the configuration or
+    // added at run time) @want names: by the name written, or a server by
+    // its address. @error says why none (a pool member, a refclock).
+    std::vector<config::SourceEntry> configured_named(const std::string& want,
+                                                      std::string& error) const;
+    // nanotimectl delete: removes what configured_named(@want) names.
+    SourceCommand delete_source(const std::string& want);
     // nanotimectl makestep: the next update may step.
     void arm_step() { core_->arm_step(); }
 
@@ -115,6 +125,7 @@ class ClientDriver {
     // The NTP sources @want names, or @error why none.
     std::vector<ntp::SourceId> named_sources(const std::string& want, std::string& error) const;
     std::string source_label(ntp::SourceId id) const;
+    std::vector<ConfiguredId> configured_ids_named(const std::string& want) const;
     void add_configured(const config::SourceEntry& entry, ntp::ClientActions& actions);
     void remove_configured(ConfiguredId id, ntp::ClientActions& actions);
     void resolve_server(ConfiguredId id);

@@ -2,9 +2,7 @@
 // the kernel's leap state and the drift file (see clock_manager.hpp).
 #include "nanotimed/clock_manager.hpp"
 
-#include <fcntl.h>
 #include <sys/timex.h>
-#include <unistd.h>
 
 #include <cerrno>
 #include <cmath>
@@ -13,6 +11,7 @@
 #include <fstream>
 
 #include "io/utc_text.hpp"
+#include "util/atomic_file.hpp"
 
 namespace nanotime::daemon {
 
@@ -265,17 +264,15 @@ void ClockManager::save_drift() {
     timex tx{};
     if (config_.drift_file.empty() || clock_.read(tx) < 0) return;
     if (!observed_.synchronized()) return;  // only a frequency worth keeping
-    const std::string tmp = config_.drift_file + ".tmp";
-    const int fd = open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-    if (fd < 0) return;
     char buf[64];
     // The base frequency, not a slew in progress.
     const double ppm =
         observed_frequency_ ? *observed_frequency_ * 1e6 : io::total_frequency_ppm(tx);
     const int n = std::snprintf(buf, sizeof buf, "%.6f\n", ppm);
-    const bool ok = write(fd, buf, static_cast<size_t>(n)) == n && fsync(fd) == 0;
-    close(fd);
-    if (!ok || rename(tmp.c_str(), config_.drift_file.c_str()) != 0) unlink(tmp.c_str());
+    if (auto failed = util::replace_file(config_.drift_file,
+                                         std::string_view(buf, static_cast<size_t>(n)), 0644)) {
+        log_.warn(io::LogClass::ClockAdjust, "drift not saved: " + *failed);
+    }
 }
 
 void ClockManager::schedule_drift_save() {

@@ -4,6 +4,7 @@
 
 #include <grp.h>
 
+#include <algorithm>
 #include <csignal>
 #include <cstring>
 #include <stdexcept>
@@ -23,6 +24,7 @@ Daemon::Daemon(config::Config config, std::string config_path, std::unique_ptr<i
       random_(random),
       timescale_(*clock_, config_.clock.backend == config::ClockBackendKind::System),
       started_(std::chrono::steady_clock::now()),
+      runtime_sources_(config_.control.sources_file),
       clock_manager_(
           std::make_unique<ClockManager>(config_.clock, *loop_, *clock_, timescale_, log_)),
       driver_(std::make_unique<ClientDriver>(config_, *loop_, timescale_, *clock_manager_, log_,
@@ -133,6 +135,8 @@ ctl::ManageOutcome Daemon::manage(const ctl::ManageRequest& r, const std::string
         out.data = {{"file", clock_manager_->leap().path()}, {"message", *installed}};
         return out;
     }
+    if (r.command == "add") return add_source(r, who);
+    if (r.command == "delete") return delete_source(r, who);
     if (r.command == "burst") {
         done = driver_->burst(r.source);
     } else if (r.command == "online" || r.command == "offline") {
@@ -149,6 +153,102 @@ ctl::ManageOutcome Daemon::manage(const ctl::ManageRequest& r, const std::string
     }
     log_.info(io::LogClass::Control, r.command + " by " + who + ": " + done.message);
     out.data = {{"sources", done.sources}, {"message", done.message}};
+    return out;
+}
+
+void Daemon::load_runtime_sources() {
+    const std::vector<config::ConfigError> errors = runtime_sources_.load();
+    for (const config::ConfigError& e : errors) log_.error(io::LogClass::General, e.to_string());
+    if (!errors.empty()) {
+        log_.error(io::LogClass::General,
+                   "the sources added at run time are not used: " + runtime_sources_.path() +
+                       " has errors (add and delete are refused until it is fixed and the "
+                       "daemon reloaded)");
+        return;
+    }
+    const auto& entries = runtime_sources_.entries();
+    config_.sources.insert(config_.sources.end(), entries.begin(), entries.end());
+}
+
+ctl::ManageOutcome Daemon::add_source(const ctl::ManageRequest& r, const std::string& who) {
+    ctl::ManageOutcome out;
+    const config::SourcesFileResult parsed = config::parse_sources_file(r.content, "add");
+    if (!parsed.errors.empty()) {
+        out.error = parsed.errors.front().to_string();
+        return out;
+    }
+    if (parsed.sources.size() != 1) {
+        out.error = "add takes one [[source]] table, not " + std::to_string(parsed.sources.size());
+        return out;
+    }
+    config::SourceEntry entry = parsed.sources.front();
+    entry.file = runtime_sources_.path();
+    // Checked before the file is written, so that a refusal changes nothing.
+    std::string refused;
+    for (const config::SourceEntry& running : config_.sources) {
+        if (config::same_source(running, entry)) {
+            refused = entry.address + " with these settings is a source already";
+            if (!running.file.empty())
+                refused += " (" + running.file + ":" + std::to_string(running.line) + ")";
+        }
+    }
+    if (!refused.empty()) {
+        out.error = refused;
+        return out;
+    }
+    if (auto why = runtime_sources_.add(entry)) {
+        out.error = *why;
+        return out;
+    }
+    entry = runtime_sources_.entries().back();
+    const ClientDriver::SourceCommand done = driver_->add_source(entry);
+    config_.sources.push_back(entry);
+    const std::string kept = runtime_sources_.persistent()
+                                 ? "kept in " + runtime_sources_.path()
+                                 : "until the daemon stops ([control] sources_file is empty)";
+    log_.info(io::LogClass::Control, "add by " + who + ": " + done.message + ", " + kept);
+    out.data = {{"sources", done.sources}, {"message", done.message + ", " + kept}};
+    return out;
+}
+
+ctl::ManageOutcome Daemon::delete_source(const ctl::ManageRequest& r, const std::string& who) {
+    ctl::ManageOutcome out;
+    if (r.source.empty()) {
+        out.error = "delete needs a source (the name written for it, or a server's address)";
+        return out;
+    }
+    const std::vector<config::SourceEntry> entries = driver_->configured_named(r.source, out.error);
+    if (entries.empty()) return out;
+    std::vector<bool> run_time;
+    for (const config::SourceEntry& entry : entries)
+        run_time.push_back(runtime_sources_.holds(entry));
+    // The file first: if it cannot be rewritten, nothing changes.
+    if (auto why = runtime_sources_.remove(entries)) {
+        out.error = *why;
+        return out;
+    }
+    const ClientDriver::SourceCommand done = driver_->delete_source(r.source);
+    std::vector<std::string> notes;
+    for (size_t i = 0; i < entries.size(); ++i) {
+        const config::SourceEntry& entry = entries[i];
+        auto it = std::find_if(config_.sources.begin(), config_.sources.end(),
+                               [&](const auto& e) { return config::same_source(e, entry); });
+        if (it != config_.sources.end()) config_.sources.erase(it);
+        if (!run_time[i]) {
+            notes.push_back(entry.address + ": configured in " + entry.file + ":" +
+                            std::to_string(entry.line) +
+                            ", back at the next reload or restart unless removed there");
+        } else if (runtime_sources_.persistent()) {
+            notes.push_back(entry.address + ": added at run time, removed from " +
+                            runtime_sources_.path());
+        } else {
+            notes.push_back(entry.address + ": added at run time");
+        }
+    }
+    std::string message = done.message;
+    for (const std::string& n : notes) message += "; " + n;
+    log_.info(io::LogClass::Control, "delete by " + who + ": " + message);
+    out.data = {{"sources", done.sources}, {"message", message}};
     return out;
 }
 
@@ -246,6 +346,7 @@ void Daemon::start() {
     if (broker_) broker_->start();
     clock_manager_->start(driver_->core().system_state());
     if (kernel_link_) kernel_link_->start();
+    load_runtime_sources();
     driver_->start();
     if (metrics_ || broker_) publish_metrics();
     if (refclocks_) refclocks_->start();
@@ -266,6 +367,7 @@ bool Daemon::reload() {
         return false;
     }
     config_.sources = r.config->sources;
+    load_runtime_sources();
     driver_->reconcile_sources();
     clock_manager_->reload_leap_file();
     if (nts_ke_) {

@@ -45,6 +45,7 @@
 #include "nanotimed/nts_ke_service.hpp"
 #include "nanotimed/nts_key_manager.hpp"
 #include "nanotimed/refclock_devices.hpp"
+#include "nanotimed/runtime_sources.hpp"
 #include "nanotimed/server_front_end.hpp"
 #include "nanotimed/snapshot_builder.hpp"
 #include "nanotimed/timescale.hpp"
@@ -85,9 +86,17 @@ class Daemon {
     // or relayed by the broker; @who names the caller for the log.
     void carry_out(ctl::Action action, const std::string& who);
     // A management command (burst, online, offline, minpoll, maxpoll,
-    // leapfile), from
-    // the control socket or the broker, carried out before its reply.
+    // leapfile, add, delete), from the control socket or the broker,
+    // carried out before its reply.
     ctl::ManageOutcome manage(const ctl::ManageRequest& request, const std::string& who);
+    // add: one [[source]] (TOML in request.content) runs and is kept in
+    // [control] sources_file. delete: the configured sources request.source
+    // names stop (and leave that file).
+    ctl::ManageOutcome add_source(const ctl::ManageRequest& request, const std::string& who);
+    ctl::ManageOutcome delete_source(const ctl::ManageRequest& request, const std::string& who);
+    // (Re-)reads [control] sources_file into runtime_sources_ and appends
+    // its entries to config_.sources (errors logged: none appended).
+    void load_runtime_sources();
     // [broker_client]: the PEM files read and the TLS context made (privileged).
     void open_broker_client();
     // nanoclock backend: the netlink channel, PPS bindings and bridges.
@@ -116,6 +125,7 @@ class Daemon {
     std::chrono::steady_clock::time_point started_;
     bool last_synchronized_ = false;
     int last_stratum_ = 16;
+    RuntimeSources runtime_sources_;  // [control] sources_file
     std::unique_ptr<ClockManager> clock_manager_;
     std::unique_ptr<NtsKeyManager> nts_keys_;  // this host seals or opens NTS cookies
     std::unique_ptr<ServerFrontEnd> server_;   // server enabled

@@ -1,15 +1,13 @@
 // leap_manager.cpp - the leap second policy (see leap_manager.hpp).
 #include "nanotimed/leap_manager.hpp"
 
-#include <fcntl.h>
-#include <unistd.h>
-
 #include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <fstream>
 
 #include "io/utc_text.hpp"
+#include "util/atomic_file.hpp"
 
 namespace nanotime::daemon {
 namespace {
@@ -31,25 +29,8 @@ std::optional<std::string> LeapManager::install(const std::string& text, ntp::Nt
         error = "leap seconds file refused: " + table.error().to_string();
         return std::nullopt;
     }
-    // Beside the file, so that the rename stays on one file system.
-    const std::string temporary = path_ + ".nanotimectl.tmp";
-    const int fd = open(temporary.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-    if (fd < 0) {
-        error = "cannot write " + temporary + ": " + std::strerror(errno);
-        return std::nullopt;
-    }
-    size_t written = 0;
-    while (written < text.size()) {
-        const ssize_t n = write(fd, text.data() + written, text.size() - written);
-        if (n <= 0) break;
-        written += static_cast<size_t>(n);
-    }
-    const bool ok = written == text.size() && fsync(fd) == 0;
-    const int saved = errno;
-    close(fd);
-    if (!ok || rename(temporary.c_str(), path_.c_str()) != 0) {
-        error = "cannot write " + path_ + ": " + std::strerror(ok ? errno : saved);
-        unlink(temporary.c_str());
+    if (auto failed = util::replace_file(path_, text, 0644)) {
+        error = "cannot write the leap seconds file: " + *failed;
         return std::nullopt;
     }
     load(now, log);

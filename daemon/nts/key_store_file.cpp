@@ -6,9 +6,9 @@
 #include <unistd.h>
 
 #include <cerrno>
-#include <cstdlib>
 #include <cstring>
-#include <vector>
+
+#include "util/atomic_file.hpp"
 
 namespace nts {
 namespace {
@@ -26,23 +26,6 @@ struct Fd {
         if (fd >= 0) ::close(fd);
     }
 };
-
-bool write_all(int fd, const std::string& text) {
-    size_t done = 0;
-    while (done < text.size()) {
-        const ssize_t n = ::write(fd, text.data() + done, text.size() - done);
-        if (n < 0 && errno == EINTR) continue;
-        if (n <= 0) return false;
-        done += static_cast<size_t>(n);
-    }
-    return true;
-}
-
-std::string directory_of(const std::string& path) {
-    const size_t slash = path.rfind('/');
-    if (slash == std::string::npos) return ".";
-    return slash == 0 ? "/" : path.substr(0, slash);
-}
 
 }  // namespace
 
@@ -69,29 +52,8 @@ Result<KeyStore, KeyFileMessage> load_key_store(const std::string& path) {
 }
 
 Result<bool, KeyFileMessage> save_key_store(const KeyStore& store, const std::string& path) {
-    std::string name = path + ".XXXXXX";
-    std::vector<char> temp(name.begin(), name.end());
-    temp.push_back('\0');
-    Fd file{::mkostemp(temp.data(), O_CLOEXEC)};  // mode 0600
-    if (file.fd < 0) return unexpected(system_error(path, "cannot create temporary file"));
-    const std::string text = store.encode();
-    const bool written =
-        ::fchmod(file.fd, 0600) == 0 && write_all(file.fd, text) && ::fsync(file.fd) == 0;
-    if (!written) {
-        const std::string error = system_error(path, "cannot write temporary file");
-        ::unlink(temp.data());
-        return unexpected(error);
-    }
-    if (::rename(temp.data(), path.c_str()) != 0) {
-        const std::string error = system_error(path, "cannot rename temporary file");
-        ::unlink(temp.data());
-        return unexpected(error);
-    }
-    // The rename itself is durable only once the directory is.
-    Fd directory{::open(directory_of(path).c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC)};
-    if (directory.fd < 0 || ::fsync(directory.fd) != 0) {
-        return unexpected(system_error(path, "cannot sync directory"));
-    }
+    if (auto failed = nanotime::util::replace_file(path, store.encode(), 0600))
+        return unexpected(std::move(*failed));
     return true;
 }
 

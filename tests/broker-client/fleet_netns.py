@@ -18,11 +18,12 @@ Checked, as an operator sees it:
      refused the management command (403, audited, nothing done);
   3. an operator's `makestep` through the broker is carried out by the
      member (its log names the broker's actor) and its result is in the
-     audit log;
+     audit log; an operator's `add server` on m3 runs there at once and is
+     kept in m3's [control] sources_file;
   4. the broker is killed (SIGKILL) and restarted: during the outage every
      member keeps polling and keeps its source selected; after it every
      member is subscribed again, and the broker's state (members, tokens,
-     audit) is intact.
+     audit) is intact; `delete` through it removes m3's added source.
 
 Usage: fleet_netns.py NANOTIMED NANOTIMECTL WORKDIR SECCOMP. Needs root
 (namespaces), ip, openssl, chronyd; exits 77 when one is missing. Addresses
@@ -173,6 +174,7 @@ iburst = true
 
 [control]
 socket = "{work}/{name}.sock"
+sources_file = "{work}/{name}-sources.toml"
 
 [log]
 level = "info"
@@ -352,6 +354,17 @@ def run(nanotimed, nanotimectl, work):
           denied[0]["result"].startswith("denied"),
           f"the monitor's refused makestep is audited: {entries[-5:]}")
     print(f"audit: {len(entries)} entries; m2's makestep: {made[-1]}")
+    # A source added at run time through the broker: an address in the
+    # test's own network where no host answers (it stays unreachable).
+    spare = f"{NET}.250"
+    r = operator.run("--member", "m3", "add", "server", spare, "minpoll", "3", "maxpoll", "4")
+    check(f"added server {spare}, kept in {work}/m3-sources.toml" in r.stdout,
+          f"add through the broker: {r.stdout} {r.stderr}")
+    names = [s["name"] for s in monitor.json("--member", "m3", "sources")["sources"]]
+    check(spare in names and HUB_IP in names, f"m3 runs the added source: {names}")
+    check(spare in open(f"{work}/m3-sources.toml").read(), "m3 keeps the added source")
+    added = [e for e in audit(admin) if e["action"] == "relay add" and e["target"] == "m3"]
+    check(len(added) == 1 and added[0]["result"] == "ok", f"the add in the audit log: {added}")
 
     # 4. Kill the broker; the members keep time; restart it.
     before = {m: local_view(nanotimectl, work, m, "sources") for m in MEMBERS}
@@ -384,6 +397,13 @@ def run(nanotimed, nanotimectl, work):
         tracking = monitor.json("--member", name, "tracking")
         check(tracking.get("stratum") == 2, f"{name} through the restarted broker: {tracking}")
         check(procs[name].poll() is None, f"{name} still running")
+    r = operator.run("--member", "m3", "delete", spare)
+    check(f"{spare}: added at run time, removed from {work}/m3-sources.toml" in r.stdout,
+          f"delete through the broker: {r.stdout} {r.stderr}")
+    names = [s["name"] for s in monitor.json("--member", "m3", "sources")["sources"]]
+    check(spare not in names and HUB_IP in names, f"m3 after the delete: {names}")
+    check(spare not in open(f"{work}/m3-sources.toml").read(), "m3's file after the delete")
+    print(f"add and delete of {spare} on m3 through the broker: done, kept, audited")
     print("PASS")
     return 0
 

@@ -41,6 +41,7 @@ TEST(Config, EmptyFileGivesDefaults) {
     EXPECT_DOUBLE_EQ(c.clock.max_slew_rate_ppm, 83333.0);
     EXPECT_EQ(c.control.socket, "/run/nanotime/nanotimed.sock");
     EXPECT_EQ(c.control.mode, 0666u);
+    EXPECT_EQ(c.control.sources_file, "/var/lib/nanotime/sources.toml");
     EXPECT_EQ(c.io.backend, IoBackendChoice::Auto);
     EXPECT_EQ(c.log.level, LogLevel::Info);
     EXPECT_EQ(c.service.user, "_nanotime");
@@ -99,6 +100,7 @@ leap_seconds_file = "/tmp/leap-seconds.list"
 socket = "/tmp/n.sock"
 group = "wheel"
 mode = 0o660
+sources_file = "/tmp/run-time-sources.toml"
 
 [io]
 backend = "poll"
@@ -160,6 +162,7 @@ seccomp = "log"
     EXPECT_EQ(c.clock.drift_file, "");
     EXPECT_EQ(c.control.group, "wheel");
     EXPECT_EQ(c.control.mode, 0660u);
+    EXPECT_EQ(c.control.sources_file, "/tmp/run-time-sources.toml");
     EXPECT_EQ(c.io.backend, IoBackendChoice::Poll);
     EXPECT_EQ(c.io.ring_entries, 64u);
     EXPECT_EQ(c.log.level, LogLevel::Debug);
@@ -765,6 +768,71 @@ TEST(Config, DropInDirectoryIsReadInNameOrder) {
     EXPECT_EQ(r.errors.front().file, d + "/b.toml");
     EXPECT_EQ(r.errors.front().line, 3u);
     std::filesystem::remove_all(dir);
+}
+
+// The run-time sources file: [[source]] tables only, checked as in the
+// configuration; what format_sources_file writes reads back the same.
+TEST(Config, SourcesFileRoundTripsAndRefusesOtherTables) {
+    ParseResult c = parse(
+        "[[source]]\nserver = \"192.0.2.1\"\nminpoll = 4\nmaxpoll = 7\niburst = true\n"
+        "xleave = true\ntrust = true\nport = 1123\n"
+        "[[source]]\npool = \"pool.example\"\nmax_sources = 3\nnts = true\nnts_port = 4461\n"
+        "[[source]]\nserver = \"fe80::1%eth0\"\n");
+    ASSERT_TRUE(c.config) << c.errors.front().to_string();
+    const std::string text = format_sources_file(c.config->sources);
+    SourcesFileResult back = parse_sources_file(text, "/var/lib/nanotime/sources.toml");
+    ASSERT_TRUE(back.errors.empty()) << back.errors.front().to_string() << "\n" << text;
+    ASSERT_EQ(back.sources.size(), 3u);
+    for (size_t i = 0; i < 3; ++i) {
+        EXPECT_TRUE(same_source(back.sources[i], c.config->sources[i])) << i << "\n" << text;
+        EXPECT_EQ(back.sources[i].file, "/var/lib/nanotime/sources.toml");
+    }
+    EXPECT_EQ(back.sources[2].address, "fe80::1%eth0");
+    // Quotes and control characters are no host name.
+    EXPECT_EQ(first_error("[[source]]\nserver = \"a\\\"b\"\n"),
+              "test.toml:1:1: [[source]] 'a\"b' is not a host name or address");
+    // The configuration's sources carry their file and line.
+    EXPECT_EQ(c.config->sources[1].file, "test.toml");
+    EXPECT_EQ(c.config->sources[1].line, 9u);
+
+    // Anything but [[source]] is refused, with its place.
+    back = parse_sources_file("[[source]]\nserver = \"192.0.2.1\"\n[control]\ngroup = \"x\"\n",
+                              "s.toml");
+    ASSERT_FALSE(back.errors.empty());
+    EXPECT_TRUE(back.sources.empty());
+    EXPECT_NE(back.errors.front().to_string().find("unknown key 'control'"), std::string::npos)
+        << back.errors.front().to_string();
+    back = parse_sources_file("[[source]]\nserver = \"192.0.2.1\"\nminpoll = 2\n", "s.toml");
+    ASSERT_FALSE(back.errors.empty());
+    EXPECT_EQ(back.errors.front().file, "s.toml");
+    EXPECT_EQ(back.errors.front().line, 3u);
+    back = parse_sources_file("[[source]\n", "s.toml");
+    ASSERT_FALSE(back.errors.empty());
+    EXPECT_EQ(back.errors.front().line, 1u);
+    // An empty list writes a file that reads as no sources.
+    back = parse_sources_file(format_sources_file({}), "s.toml");
+    EXPECT_TRUE(back.errors.empty());
+    EXPECT_TRUE(back.sources.empty());
+
+    // A missing file is no sources; a present one is read.
+    char dir[] = "/tmp/nanotime-sources-XXXXXX";
+    ASSERT_NE(mkdtemp(dir), nullptr);
+    const std::string path = std::string(dir) + "/sources.toml";
+    back = load_sources_file(path);
+    EXPECT_TRUE(back.errors.empty());
+    EXPECT_TRUE(back.sources.empty());
+    FILE* f = fopen(path.c_str(), "w");
+    ASSERT_NE(f, nullptr);
+    fputs(text.c_str(), f);
+    fclose(f);
+    back = load_sources_file(path);
+    EXPECT_TRUE(back.errors.empty());
+    EXPECT_EQ(back.sources.size(), 3u);
+    std::filesystem::remove_all(dir);
+
+    EXPECT_EQ(first_error("[control]\nsources_file = \"relative.toml\"\n"),
+              "test.toml:1:1: control.sources_file must be an absolute path (or empty)");
+    EXPECT_TRUE(parse("[control]\nsources_file = \"\"\n").config);
 }
 
 TEST(Config, PpsRefclocksAndTheirLock) {

@@ -160,7 +160,7 @@ TEST(Handler, EveryReadCommandReturnsItsSection) {
     EXPECT_EQ(r["data"]["online"], 1);
     EXPECT_EQ(r["data"]["unresolved"], 2);
     r = call(R"({"command":"commands"})");
-    EXPECT_EQ(r["data"]["commands"].size(), 20u);  // 12 read, 8 privileged
+    EXPECT_EQ(r["data"]["commands"].size(), 22u);  // 12 read, 10 privileged
 }
 
 TEST(Handler, EveryAnswerCarriesTheSchemaVersion) {
@@ -292,6 +292,32 @@ TEST(Handler, ManagementCommandsAreCarriedOutBeforeTheReply) {
         "leap seconds file larger than 49152 bytes");
     EXPECT_FALSE(ask(R"({"command":"leapfile","content":"x"})", Caller{})["ok"]);
     EXPECT_EQ(asked.size(), pushed);
+    // add: one [[source]] table as text; delete: a source.
+    r = ask(R"({"command":"add","content":"[[source]]\nserver = \"192.0.2.9\"\n"})", root);
+    EXPECT_TRUE(r["ok"]) << r;
+    EXPECT_EQ(asked.back().command, "add");
+    EXPECT_EQ(asked.back().content, "[[source]]\nserver = \"192.0.2.9\"\n");
+    r = ask(R"({"command":"delete","source":"192.0.2.9"})", root);
+    EXPECT_TRUE(r["ok"]) << r;
+    EXPECT_EQ(asked.back().command, "delete");
+    EXPECT_EQ(asked.back().source, "192.0.2.9");
+    const size_t changed = asked.size();
+    EXPECT_EQ(ask(R"({"command":"add"})", root)["error"],
+              "\"add\" needs the source as a [[source]] table in a \"content\" string");
+    EXPECT_EQ(ask(R"({"command":"add","content":7})", root)["error"],
+              "\"add\" needs the source as a [[source]] table in a \"content\" string");
+    EXPECT_EQ(
+        ask(json{{"command", "add"}, {"content", std::string(kMaxSourceContent + 1, '#')}}.dump(),
+            root)["error"],
+        "\"add\" content larger than 4096 bytes");
+    EXPECT_EQ(ask(R"({"command":"delete"})", root)["error"], "\"delete\" needs a \"source\"");
+    for (const char* cmd : {"add", "delete"}) {
+        r = ask(json{{"command", cmd}, {"source", "x"}, {"content", "[[source]]"}}.dump(),
+                Caller{});
+        EXPECT_NE(r["error"].get<std::string>().find("permission denied"), std::string::npos);
+        EXPECT_TRUE(is_privileged_command(cmd)) << cmd;
+    }
+    EXPECT_EQ(asked.size(), changed);
     // Without a daemon to carry it out, refused.
     EXPECT_EQ(call(R"({"command":"burst"})", true)["error"], "\"burst\" is not available here");
 }

@@ -19,6 +19,7 @@
 #include <chrono>
 #include <cstring>
 #include <fstream>
+#include <functional>
 #include <nlohmann/json.hpp>
 #include <thread>
 #include <vector>
@@ -462,6 +463,151 @@ TEST_P(DaemonEndToEnd, SourceCommandsChangeTheSourceAndSayWhat) {
     const std::string log((std::istreambuf_iterator<char>(logf)), std::istreambuf_iterator<char>());
     EXPECT_TRUE(WIFEXITED(wstatus) && WEXITSTATUS(wstatus) == 0) << log;
     EXPECT_NE(log.find("minpoll by uid " + std::to_string(getuid()) + ": minpoll 5 on 1 source(s)"),
+              std::string::npos)
+        << log;
+    run_capture(std::string("rm -rf ") + dir, &status);
+}
+
+// nanotimectl add / delete against the real daemon: an added source runs
+// at once, is kept in [control] sources_file through a reload and a
+// restart, a bad one is refused changing nothing; delete says where a
+// source came from, and a deleted configured source comes back at reload.
+TEST_P(DaemonEndToEnd, AddedSourcesRunAndSurviveRestartsAndDeleteSaysWhere) {
+    Responder configured(0x7f000002), added(0x7f000003);
+    char dir[] = "/tmp/nanotimed-add-XXXXXX";
+    ASSERT_NE(mkdtemp(dir), nullptr);
+    const std::string sock = std::string(dir) + "/ctl.sock";
+    const std::string conf = std::string(dir) + "/nanotimed.toml";
+    const std::string kept = std::string(dir) + "/sources.toml";
+    std::ofstream(conf) << "[[source]]\nserver = \"127.0.0.2\"\nport = " << configured.port()
+                        << "\nminpoll = 3\nmaxpoll = 4\n\n"
+                        << "[clock]\nadjust = false\ndrift_file = \"\"\n\n[control]\nsocket = \""
+                        << sock << "\"\nsources_file = \"" << kept << "\"\n\n[io]\nbackend = \""
+                        << GetParam() << "\"\n\n[log]\nfile = \"" << dir
+                        << "/log\"\n\n[service]\nuser = \"\"\nseccomp = \"" << kSeccomp << "\"\n";
+    pid_t pid = -1;
+    struct Reaper {
+        pid_t* pid;
+        ~Reaper() {
+            if (*pid > 0 && kill(*pid, SIGKILL) == 0) waitpid(*pid, nullptr, 0);
+        }
+    } reaper{&pid};
+    const auto start = [&] {
+        pid = fork();
+        if (pid == 0) {
+            execl(NANOTIMED_PATH, "nanotimed", "-c", conf.c_str(), static_cast<char*>(nullptr));
+            _exit(127);
+        }
+        const auto up = std::chrono::steady_clock::now() + 10s;
+        while (std::chrono::steady_clock::now() < up && control_data(sock, "status").empty())
+            std::this_thread::sleep_for(50ms);
+    };
+    const auto stop = [&] {
+        kill(pid, SIGTERM);
+        int wstatus = 0;
+        waitpid(pid, &wstatus, 0);
+        pid = -1;
+        return WIFEXITED(wstatus) && WEXITSTATUS(wstatus) == 0;
+    };
+    const auto file_text = [](const std::string& path) {
+        std::ifstream in(path);
+        return std::string((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    };
+    const auto wait_for = [](const std::function<bool()>& done) {
+        const auto deadline = std::chrono::steady_clock::now() + 10s;
+        while (std::chrono::steady_clock::now() < deadline && !done())
+            std::this_thread::sleep_for(50ms);
+        return done();
+    };
+    const auto has_source = [&](const char* name) {
+        return !source_named(control_data(sock, "sources"), name).empty();
+    };
+    start();
+    ASSERT_GT(pid, 0);
+    const std::string ctl = std::string(NANOTIMECTL_PATH) + " -s " + sock + " ";
+    int status = 0;
+
+    std::string out =
+        run_capture(ctl + "add server 127.0.0.3 port " + std::to_string(added.port()) +
+                        " minpoll 3 maxpoll 4 iburst 2>&1",
+                    &status);
+    EXPECT_EQ(status, 0) << out;
+    EXPECT_NE(out.find("added server 127.0.0.3, kept in " + kept), std::string::npos) << out;
+    EXPECT_TRUE(wait_for([&] { return added.answered() >= 1; })) << "the added source polls";
+    EXPECT_TRUE(has_source("127.0.0.3"));
+    const std::string saved = file_text(kept);
+    EXPECT_NE(saved.find("server = '127.0.0.3'"), std::string::npos) << saved;
+    EXPECT_NE(saved.find("iburst = true"), std::string::npos) << saved;
+
+    // Refused, changing nothing: the same source again, an unknown option
+    // (nanotimectl), a value out of range (the daemon, as for its config).
+    out = run_capture(ctl + "add server 127.0.0.3 port " + std::to_string(added.port()) +
+                          " minpoll 3 maxpoll 4 iburst 2>&1",
+                      &status);
+    EXPECT_EQ(WEXITSTATUS(status), 1) << out;
+    EXPECT_NE(out.find("127.0.0.3 with these settings is a source already"), std::string::npos)
+        << out;
+    out = run_capture(ctl + "add server 127.0.0.4 minpol 3 2>&1", &status);
+    EXPECT_EQ(WEXITSTATUS(status), 2) << out;
+    EXPECT_NE(out.find("unknown option \"minpol\""), std::string::npos) << out;
+    out = run_capture(ctl + "add server 127.0.0.4 minpoll 2 2>&1", &status);
+    EXPECT_EQ(WEXITSTATUS(status), 1) << out;
+    EXPECT_NE(out.find("add:3:"), std::string::npos) << out;
+    EXPECT_NE(out.find("minpoll"), std::string::npos) << out;
+    EXPECT_EQ(file_text(kept), saved);
+    EXPECT_FALSE(has_source("127.0.0.4"));
+
+    // A reload keeps it (the file is read after the configuration)...
+    kill(pid, SIGHUP);
+    EXPECT_TRUE(wait_for([&] {
+        return file_text(std::string(dir) + "/log").find("sources reconciled: 2 kept") !=
+               std::string::npos;
+    })) << file_text(std::string(dir) + "/log");
+    EXPECT_TRUE(has_source("127.0.0.3"));
+    // ... and so does a restart.
+    EXPECT_TRUE(stop());
+    const int answered = added.answered();
+    start();
+    EXPECT_TRUE(has_source("127.0.0.3"));
+    EXPECT_TRUE(wait_for([&] { return added.answered() > answered; }));
+
+    // delete: where each came from.
+    out = run_capture(ctl + "delete 127.0.0.2 2>&1", &status);
+    EXPECT_EQ(status, 0) << out;
+    EXPECT_NE(out.find("127.0.0.2: configured in " + conf + ":1, back at the next reload"),
+              std::string::npos)
+        << out;
+    EXPECT_FALSE(has_source("127.0.0.2"));
+    out = run_capture(ctl + "delete 127.0.0.3 2>&1", &status);
+    EXPECT_EQ(status, 0) << out;
+    EXPECT_NE(out.find("127.0.0.3: added at run time, removed from " + kept), std::string::npos)
+        << out;
+    EXPECT_FALSE(has_source("127.0.0.3"));
+    EXPECT_EQ(file_text(kept).find("127.0.0.3"), std::string::npos) << file_text(kept);
+    out = run_capture(ctl + "delete 127.0.0.9 2>&1", &status);
+    EXPECT_EQ(WEXITSTATUS(status), 1) << out;
+    EXPECT_NE(out.find("no configured source \"127.0.0.9\""), std::string::npos) << out;
+
+    // The configuration's source is back at the reload; the deleted one is not.
+    kill(pid, SIGHUP);
+    EXPECT_TRUE(wait_for([&] { return has_source("127.0.0.2"); }));
+    EXPECT_FALSE(has_source("127.0.0.3"));
+
+    // A damaged file is not used, and add refuses to overwrite it.
+    std::ofstream(kept) << "[[source]]\nserver = \"127.0.0.5\"\nminpoll = 99\n";
+    kill(pid, SIGHUP);
+    EXPECT_TRUE(wait_for([&] {
+        return file_text(std::string(dir) + "/log").find(kept + ":3:") != std::string::npos;
+    })) << file_text(std::string(dir) + "/log");
+    out = run_capture(ctl + "add server 127.0.0.6 2>&1", &status);
+    EXPECT_EQ(WEXITSTATUS(status), 1) << out;
+    EXPECT_NE(out.find("the run-time sources file has errors"), std::string::npos) << out;
+    EXPECT_FALSE(has_source("127.0.0.5"));
+    EXPECT_NE(file_text(kept).find("minpoll = 99"), std::string::npos);
+
+    const std::string log = file_text(std::string(dir) + "/log");
+    EXPECT_TRUE(stop()) << log;
+    EXPECT_NE(log.find("add by uid " + std::to_string(getuid()) + ": added server 127.0.0.3"),
               std::string::npos)
         << log;
     run_capture(std::string("rm -rf ") + dir, &status);

@@ -143,6 +143,36 @@ TEST(SystemProcess, LosingTheMajorityDropsTheSystemPeerButKeepsHoldover) {
     EXPECT_FALSE(system.state().serves_time_at(kNow + from_seconds(200000)));
 }
 
+// The startup quorum: with no system peer, one fit source does not take
+// the clock while another is still starting; once there is a system peer,
+// a source that starts later (added at run time, a pool's new member, even
+// one that never answers) does not stop the updates.
+TEST(SystemProcess, StartingSourcesHoldOnlyWhileNothingIsSelected) {
+    SourceSnapshot newcomer = source(2, 0.0);
+    newcomer.has_statistics = false;
+    newcomer.reach = 0;
+    newcomer.starting = true;
+
+    SystemProcess fresh(SystemConfig{});
+    std::vector<SourceSnapshot> both = {source(1, 0.001), newcomer};
+    auto outcome = fresh.select(both, kNow);
+    EXPECT_FALSE(outcome.majority);
+    EXPECT_FALSE(outcome.clock_update);
+    EXPECT_FALSE(fresh.state().system_peer);
+
+    SystemProcess running(SystemConfig{});
+    std::vector<SourceSnapshot> one = {source(1, 0.001)};
+    ASSERT_TRUE(running.select(one, kNow).clock_update);
+    ASSERT_EQ(running.state().system_peer, 1u);
+    both[0].statistics.time = both[0].statistics.updated = kNow + from_seconds(64);
+    outcome = running.select(both, kNow + from_seconds(64));
+    EXPECT_TRUE(outcome.majority);
+    EXPECT_EQ(outcome.verdicts[0].status, SourceStatus::SystemPeer);
+    EXPECT_EQ(outcome.verdicts[1].unfitness, Unfitness::NoStatistics);
+    ASSERT_TRUE(outcome.clock_update);
+    EXPECT_EQ(running.state().system_peer, 1u);
+}
+
 TEST(SystemProcess, SystemPeerIsStickyAndUpdatesOnlyOnNewSamples) {
     SystemProcess system(SystemConfig{});
     std::vector<SourceSnapshot> sources = {source(1, 0.001, 2, 0.010), source(2, 0.001, 2, 0.012),
