@@ -1,5 +1,6 @@
-// config_fuzz - libFuzzer target for nanotimed's configuration parser
-// (toml++ compiled header-only, so the TOML parser is instrumented too).
+// config_fuzz - libFuzzer target for nanotimed's configuration parser and
+// its run-time sources file (toml++ compiled header-only, so the TOML parser
+// is instrumented too).
 // Any input must give either a Config or a non-empty list of errors, each
 // with a message, and never crash, hang or leak. A Config the check accepts
 // must start: it is turned into the start-up structures as the daemon does
@@ -17,6 +18,19 @@
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     using namespace nanotime;
     const std::string_view text(reinterpret_cast<const char*>(data), size);
+    // The run-time sources file (and nanotimectl add's request, which the
+    // daemon parses the same way): [[source]] tables only; what it accepts
+    // is written back by format_sources_file and reads back the same.
+    const config::SourcesFileResult kept = config::parse_sources_file(text, "sources.toml");
+    if (!kept.errors.empty() && !kept.sources.empty()) std::abort();
+    if (kept.errors.empty()) {
+        const config::SourcesFileResult back =
+            config::parse_sources_file(config::format_sources_file(kept.sources), "back.toml");
+        if (!back.errors.empty() || back.sources.size() != kept.sources.size()) std::abort();
+        for (size_t i = 0; i < back.sources.size(); ++i) {
+            if (!config::same_source(back.sources[i], kept.sources[i])) std::abort();
+        }
+    }
     const config::ParseResult r = config::parse_config(text, "fuzz.toml");
     if (r.config.has_value() == !r.errors.empty()) std::abort();
     for (const config::ConfigError& e : r.errors) {
