@@ -3,6 +3,7 @@
 
 #include <cstdio>
 #include <ctime>
+#include <nlohmann/json.hpp>
 #include <sstream>
 
 #include "ctl/snapshot_json.hpp"
@@ -16,7 +17,8 @@ std::string utc_text(int64_t unix_s, const char* format = "%Y-%m-%d %H:%M:%S UTC
     const auto t = static_cast<std::time_t>(unix_s);
     std::tm tm{};
     char text[40] = "-";
-    if (gmtime_r(&t, &tm) != nullptr) std::strftime(text, sizeof text, format, &tm);
+    if (gmtime_r(&t, &tm) == nullptr || std::strftime(text, sizeof text, format, &tm) == 0)
+        return "-";
     return text;
 }
 
@@ -42,11 +44,10 @@ std::vector<std::string> header_lines(const WatchHeader& header, const std::stri
 }  // namespace
 
 std::optional<WatchViews> fetch_watch_views(const ControlSendFn& send, std::string* why) {
-    WatchViews views;
-    for (auto [command, data] :
-         {std::pair{"status", &views.status}, std::pair{"tracking", &views.tracking},
-          std::pair{"sources", &views.sources}}) {
-        const auto reply = send(nlohmann::json{{"command", command}}.dump(), why);
+    nlohmann::json data[3];
+    const char* const commands[3] = {"status", "tracking", "sources"};
+    for (size_t i = 0; i < 3; ++i) {
+        const auto reply = send(nlohmann::json{{"command", commands[i]}}.dump(), why);
         if (!reply) return std::nullopt;
         const nlohmann::json r = nlohmann::json::parse(*reply, nullptr, false);
         if (r.is_discarded() || !r.is_object()) {
@@ -54,17 +55,23 @@ std::optional<WatchViews> fetch_watch_views(const ControlSendFn& send, std::stri
             return std::nullopt;
         }
         if (!r.value("ok", false) || !r.contains("data")) {
-            *why = std::string("the daemon refused ") + command + ": " +
+            *why = std::string("the daemon refused ") + commands[i] + ": " +
                    r.value("error", std::string("request failed"));
             return std::nullopt;
         }
-        *data = r["data"];
+        data[i] = r["data"];
     }
-    return views;
+    try {
+        return WatchViews{data[0].get<StatusInfo>(), format_human("tracking", data[1]),
+                          format_human("sources", data[2])};
+    } catch (const nlohmann::json::exception& e) {
+        *why = std::string("unexpected response: ") + e.what();
+        return std::nullopt;
+    }
 }
 
 std::vector<std::string> watch_lines(const WatchHeader& header, const WatchViews& views) {
-    const StatusInfo s = views.status.get<StatusInfo>();
+    const StatusInfo& s = views.status;
     std::string daemon = "nanotimed " + s.version + "  ";
     if (s.synchronized) {
         daemon += "synchronised to " + s.reference_id + ", stratum " + std::to_string(s.stratum);
@@ -73,9 +80,9 @@ std::vector<std::string> watch_lines(const WatchHeader& header, const WatchViews
     }
     if (s.leap != "none") daemon += ", leap " + s.leap;
     std::vector<std::string> lines = header_lines(header, daemon);
-    append_text(lines, format_human("tracking", views.tracking));
+    append_text(lines, views.tracking);
     lines.emplace_back();
-    append_text(lines, format_human("sources", views.sources));
+    append_text(lines, views.sources);
     return lines;
 }
 

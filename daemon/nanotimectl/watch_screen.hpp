@@ -8,10 +8,11 @@
 
 #include <cstdint>
 #include <functional>
-#include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
 #include <vector>
+
+#include "ctl/snapshot.hpp"
 
 namespace nanotime::ctl {
 
@@ -26,20 +27,19 @@ struct WatchHeader {
     int64_t now_unix_s = 0;  // when the views were asked for
 };
 
-// The "data" members of the daemon's status, tracking and sources replies.
+// The daemon's answer: its status, and the tracking and sources views as
+// `nanotimectl tracking` and `sources` print them (format_human).
 struct WatchViews {
-    nlohmann::json status;
-    nlohmann::json tracking;
-    nlohmann::json sources;
+    StatusInfo status;
+    std::string tracking;
+    std::string sources;
 };
 
-// Asks for the three views through @send. nullopt with @why ("cannot
-// connect to ...", the daemon's refusal, a reply that is not JSON) when any
-// of them fails.
+// Asks for the status, tracking and sources views through @send. nullopt
+// with @why ("cannot connect to ...", the daemon's refusal, a reply that is
+// not JSON or not a view this nanotimectl knows) when any of them fails.
 std::optional<WatchViews> fetch_watch_views(const ControlSendFn& send, std::string* why);
 
-// The screen for an answer. Throws nlohmann::json::exception when a view
-// is not what this nanotimectl knows (format_human's error).
 std::vector<std::string> watch_lines(const WatchHeader& header, const WatchViews& views);
 
 // The screen when the daemon did not answer: "daemon not answering:

@@ -1,7 +1,7 @@
-// nanotimectl watch's screen (watch_screen.hpp): the header, the tracking
-// and sources views as `nanotimectl tracking` / `sources` print them, the
-// not-answering screen, the views asked for through a scripted daemon, and
-// the lines fitted to a terminal's size.
+// nanotimectl watch's screen (watch_screen.hpp): the views asked for
+// through a scripted daemon, the header, tracking and sources as
+// `nanotimectl tracking` / `sources` print them, the not-answering screen,
+// and the lines fitted to a terminal's size.
 #include <gtest/gtest.h>
 
 #include <algorithm>
@@ -23,7 +23,8 @@ using nlohmann::json;
 
 constexpr int64_t kNow = 1796682601;  // 2026-12-07 22:30:01 UTC
 
-WatchViews views(bool synchronised) {
+// The "data" members of a daemon's status, tracking and sources replies.
+std::map<std::string, json> view_data(bool synchronised) {
     StatusInfo status;
     status.version = "1.2.3";
     status.synchronized = synchronised;
@@ -43,7 +44,9 @@ WatchViews views(bool synchronised) {
     b.name = b.address = "192.0.2.2";
     b.state = "unreachable";
     b.reach = 0;
-    return {json(status), json(tracking), {{"sources", std::vector<SourceInfo>{a, b}}}};
+    return {{"status", json(status)},
+            {"tracking", json(tracking)},
+            {"sources", {{"sources", std::vector<SourceInfo>{a, b}}}}};
 }
 
 std::vector<std::string> split(const std::string& text) {
@@ -58,15 +61,47 @@ bool contains_block(const std::vector<std::string>& lines, const std::vector<std
     return std::search(lines.begin(), lines.end(), block.begin(), block.end()) != lines.end();
 }
 
+// A daemon answering from a table: command -> reply text; absent: no answer.
+struct ScriptedDaemon {
+    std::map<std::string, std::string> replies;
+    std::vector<std::string> asked;
+    std::optional<std::string> operator()(const std::string& request, std::string* why) {
+        const std::string command = json::parse(request).at("command");
+        asked.push_back(command);
+        const auto it = replies.find(command);
+        if (it == replies.end()) {
+            *why = "cannot connect to ctl.sock: Connection refused";
+            return std::nullopt;
+        }
+        return it->second;
+    }
+};
+
+// A daemon answering every view with @data.
+ScriptedDaemon answering(const std::map<std::string, json>& data) {
+    ScriptedDaemon daemon;
+    for (const auto& [command, d] : data)
+        daemon.replies[command] = json{{"ok", true}, {"data", d}}.dump();
+    return daemon;
+}
+
+WatchViews fetched(const std::map<std::string, json>& data) {
+    ScriptedDaemon daemon = answering(data);
+    std::string why;
+    std::optional<WatchViews> views = fetch_watch_views(std::ref(daemon), &why);
+    EXPECT_TRUE(views) << why;
+    return views.value_or(WatchViews{});
+}
+
 TEST(WatchScreen, HeaderThenTrackingAndSourcesAsTheirCommandsPrintThem) {
-    const WatchViews v = views(true);
-    const std::vector<std::string> lines = watch_lines({"ntp1", 1, kNow}, v);
+    const std::map<std::string, json> data = view_data(true);
+    const std::vector<std::string> lines = watch_lines({"ntp1", 1, kNow}, fetched(data));
     ASSERT_GE(lines.size(), 3u);
     EXPECT_EQ(lines[0], "ntp1  2026-12-07 22:30:01 UTC  every 1 s  (q: quit, r: refresh now)");
     EXPECT_EQ(lines[1], "nanotimed 1.2.3  synchronised to 192.0.2.1, stratum 2");
     EXPECT_EQ(lines[2], "");
-    const std::vector<std::string> tracking = split(format_human("tracking", v.tracking));
-    const std::vector<std::string> sources = split(format_human("sources", v.sources));
+    const std::vector<std::string> tracking = split(format_human("tracking", data.at("tracking")));
+    const std::vector<std::string> sources = split(format_human("sources", data.at("sources")));
     EXPECT_TRUE(contains_block(lines, tracking));
     EXPECT_TRUE(contains_block(lines, sources));
     EXPECT_EQ(lines.size(), 3 + tracking.size() + 1 + sources.size());
@@ -79,17 +114,20 @@ TEST(WatchScreen, HeaderThenTrackingAndSourcesAsTheirCommandsPrintThem) {
 }
 
 TEST(WatchScreen, HeaderSaysNotSynchronisedAndALeap) {
-    WatchViews v = views(false);
-    v.status["leap"] = "insert";
-    const std::vector<std::string> lines = watch_lines({"ntp1", 0.5, kNow}, v);
+    std::map<std::string, json> data = view_data(false);
+    data["status"]["leap"] = "insert";
+    const std::vector<std::string> lines = watch_lines({"ntp1", 0.5, kNow}, fetched(data));
     EXPECT_EQ(lines[0], "ntp1  2026-12-07 22:30:01 UTC  every 0.5 s  (q: quit, r: refresh now)");
     EXPECT_EQ(lines[1], "nanotimed 1.2.3  not synchronised, leap insert");
 }
 
-TEST(WatchScreen, AViewThisNanotimectlDoesNotKnowThrows) {
-    WatchViews v = views(true);
-    v.sources = json::object();  // no "sources"
-    EXPECT_THROW(watch_lines({"ntp1", 1, kNow}, v), json::exception);
+TEST(WatchScreen, AViewThisNanotimectlDoesNotKnowIsAnUnexpectedResponse) {
+    std::map<std::string, json> data = view_data(true);
+    data["sources"] = json::object();  // no "sources" list
+    ScriptedDaemon daemon = answering(data);
+    std::string why;
+    EXPECT_FALSE(fetch_watch_views(std::ref(daemon), &why));
+    EXPECT_TRUE(why.starts_with("unexpected response: ")) << why;
 }
 
 TEST(WatchScreen, NotAnsweringSaysWhyWrappedAndWhenItLastAnswered) {
@@ -109,34 +147,16 @@ TEST(WatchScreen, NotAnsweringSaysWhyWrappedAndWhenItLastAnswered) {
     EXPECT_EQ(lines.back(), "Retrying every 1 s; last answer: 2026-12-07 22:29:59 UTC");
 }
 
-// A daemon answering from a table: command -> reply text; absent: no answer.
-struct ScriptedDaemon {
-    std::map<std::string, std::string> replies;
-    std::vector<std::string> asked;
-    std::optional<std::string> operator()(const std::string& request, std::string* why) {
-        const std::string command = json::parse(request).at("command");
-        asked.push_back(command);
-        const auto it = replies.find(command);
-        if (it == replies.end()) {
-            *why = "cannot connect to ctl.sock: Connection refused";
-            return std::nullopt;
-        }
-        return it->second;
-    }
-};
-
 TEST(WatchScreen, FetchAsksStatusTrackingSourcesAndSaysWhyOneFailed) {
-    const WatchViews v = views(true);
-    ScriptedDaemon daemon;
-    daemon.replies = {{"status", json{{"ok", true}, {"data", v.status}}.dump()},
-                      {"tracking", json{{"ok", true}, {"data", v.tracking}}.dump()},
-                      {"sources", json{{"ok", true}, {"data", v.sources}}.dump()}};
+    const std::map<std::string, json> data = view_data(true);
+    ScriptedDaemon daemon = answering(data);
     std::string why;
     const std::optional<WatchViews> got = fetch_watch_views(std::ref(daemon), &why);
     ASSERT_TRUE(got) << why;
     EXPECT_EQ(daemon.asked, (std::vector<std::string>{"status", "tracking", "sources"}));
-    EXPECT_EQ(got->tracking, v.tracking);
-    EXPECT_EQ(got->sources, v.sources);
+    EXPECT_EQ(got->status.version, "1.2.3");
+    EXPECT_EQ(got->tracking, format_human("tracking", data.at("tracking")));
+    EXPECT_EQ(got->sources, format_human("sources", data.at("sources")));
 
     ScriptedDaemon refusing = daemon;
     refusing.replies["tracking"] = R"({"ok":false,"error":"busy"})";
