@@ -208,17 +208,6 @@ def run_checks(tmux, nanotimed, ctl, conf, sock, work, daemon):
     first = header_time(text)
     tmux.wait_for("main", lambda t: header_time(t) != first, "a refresh (a new time)", 4)
 
-    # A smaller window: every line cut to it, the rows that do not fit counted.
-    tmux.run("resize-window", "-t", "main", "-x", str(SMALL[0]), "-y", str(SMALL[1]))
-    text = tmux.wait_for("main", lambda t: "more lines" in t, "the small layout", 4)
-    lines = text.splitlines()
-    check(len(lines) <= SMALL[1] and all(len(line) <= SMALL[0] for line in lines),
-          f"the screen is larger than {SMALL}:\n{text}")
-    check(lines[0].startswith(socket.gethostname()), f"the header is gone:\n{text}")
-    tmux.run("resize-window", "-t", "main", "-x", str(WIDE[0]), "-y", str(WIDE[1]))
-    tmux.wait_for("main", lambda t: "127.0.0.2" in t and "more lines" not in t,
-                  "the wide layout again", 4)
-
     # The daemon goes away: said, and retried until it is back.
     daemon.kill()
     daemon.wait(10)
@@ -237,12 +226,25 @@ def run_checks(tmux, nanotimed, ctl, conf, sock, work, daemon):
     tmux.run("send-keys", "-t", "main", "q")
     tmux.check_restored("main", work, 0)
 
-    # r: at once, whatever the interval; SIGTERM: terminal restored, then the signal.
+    # --interval 30: a resize re-lays out without asking the daemon; r asks at
+    # once; SIGTERM: the terminal restored, then the signal.
     tmux.start_watch("slow", work, f"{ctl} -s {sock} watch --interval 30")
     text = tmux.wait_for("slow", lambda t: "Reference ID" in t, "the views (--interval 30)")
     first = header_time(text)
     time.sleep(1.1)
     check(header_time(tmux.screen("slow")) == first, "refreshed before --interval 30")
+    # A smaller window: laid out again at once (not at the next refresh, 30 s
+    # away), every line cut to it, the rows that do not fit counted.
+    tmux.run("resize-window", "-t", "slow", "-x", str(SMALL[0]), "-y", str(SMALL[1]))
+    text = tmux.wait_for("slow", lambda t: "more lines" in t, "the small layout", 4)
+    lines = text.splitlines()
+    check(len(lines) <= SMALL[1] and all(len(line) <= SMALL[0] for line in lines),
+          f"the screen is larger than {SMALL}:\n{text}")
+    check(lines[0].startswith(socket.gethostname()[:SMALL[0]]), f"the header is gone:\n{text}")
+    tmux.run("resize-window", "-t", "slow", "-x", str(WIDE[0]), "-y", str(WIDE[1]))
+    text = tmux.wait_for("slow", lambda t: "127.0.0.2" in t and "more lines" not in t,
+                         "the wide layout again", 4)
+    check(header_time(text) == first, f"asked the daemon again, not laid out again:\n{text}")
     tmux.run("send-keys", "-t", "slow", "r")
     tmux.wait_for("slow", lambda t: header_time(t) != first, "a refresh after r", 2)
     os.kill(tmux.watch_pid("slow"), signal.SIGTERM)
