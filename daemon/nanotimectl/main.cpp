@@ -124,6 +124,11 @@ int main(int argc, char** argv) try {
     };
 
     if (command == "watch") {
+        if (as_json) {
+            std::cerr << "nanotimectl: watch is for a terminal; for JSON ask the views: "
+                         "--json tracking, --json sources\n";
+            return 2;
+        }
         if (broker.used()) {
             watch.where = "member " + broker.member + " via " + broker.endpoint.url;
         } else {

@@ -14,7 +14,7 @@ and back; the daemon killed (the not-answering line, retrying) and
 restarted (the views again); `q` exits 0 with the terminal restored (main
 screen, cursor shown, `stty -g` as before); `r` refreshes at once with
 --interval 30; SIGTERM restores the terminal too and ends by the signal
-(status 143 in the shell); stdout not a terminal is refused. About 7 s.
+(status 143 in the shell); stdout not a terminal, and --json, are refused. About 7 s.
 """
 import os
 import re
@@ -188,6 +188,10 @@ def run_checks(tmux, nanotimed, ctl, conf, sock, work, daemon):
                          stdin=subprocess.DEVNULL)
     check(got.returncode == 2 and "watch needs a terminal" in got.stderr and got.stdout == "",
           f"watch without a terminal: status {got.returncode}, {got.stderr!r} {got.stdout!r}")
+
+    got = subprocess.run([ctl, "-s", sock, "--json", "watch"], capture_output=True, text=True)
+    check(got.returncode == 2 and "--json tracking" in got.stderr,
+          f"watch --json: status {got.returncode}, {got.stderr!r}")
 
     # The whole screen: header, the tracking view's labels, both sources.
     tmux.start_watch("main", work, f"{ctl} -s {sock} watch")
