@@ -9,12 +9,13 @@ and a silent address, and a control socket in WORKDIR. nanotimectl watch
 runs in a detached tmux session on its own tmux server; the screen is read
 with `tmux capture-pane -p`. Checked: the header, every tracking label
 `nanotimectl tracking` prints and both source rows; a new time on each
-refresh; a smaller window re-laid out (lines cut, the hidden rows counted)
-and back; the daemon killed (the not-answering line, retrying) and
+refresh; the daemon killed (the not-answering line, retrying) and
 restarted (the views again); `q` exits 0 with the terminal restored (main
-screen, cursor shown, `stty -g` as before); `r` refreshes at once with
---interval 30; SIGTERM restores the terminal too and ends by the signal
-(status 143 in the shell); stdout not a terminal, and --json, are refused. About 7 s.
+screen, cursor shown, `stty -g` as before). With --interval 30: no refresh
+before its time; a smaller window laid out again at once (lines cut, the
+hidden rows counted) and back, without asking the daemon; `r` refreshes at
+once; SIGTERM restores the terminal too and ends by the signal (status 143
+in the shell). Refused: stdout not a terminal, and --json. About 7 s.
 """
 import os
 import re
