@@ -351,6 +351,7 @@ class Api(threading.Thread):
 def watch_through_broker(token, work, port):
     """nanotimectl watch --member on a tmux terminal (tests/ctl/watch_tmux.py's):
     the member's views, under a header naming the member and the broker."""
+    sys.dont_write_bytecode = True  # no __pycache__ in the source tree
     sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "ctl"))
     from watch_tmux import Tmux  # noqa: E402 (it imports this file's helpers)
     tmux = Tmux(work)

@@ -27,6 +27,7 @@ import sys
 import tempfile
 import time
 
+sys.dont_write_bytecode = True  # no __pycache__ in the source tree
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..",
                                 "broker-client"))
 from e2e_broker_client import Responder, check, fail, free_port  # noqa: E402
@@ -40,13 +41,15 @@ class Tmux:
 
     def __init__(self, work):
         self.name = f"nanotime-watch-{os.getpid()}"
+        # Its socket in the test's directory, not /tmp.
+        self.env = dict(os.environ, TMUX_TMPDIR=work)
         self.conf = os.path.join(work, "tmux.conf")
         with open(self.conf, "w") as f:
             f.write("set -g default-terminal screen\n")
 
     def run(self, *args):
         got = subprocess.run(["tmux", "-L", self.name, "-f", self.conf, *args],
-                             capture_output=True, text=True)
+                             capture_output=True, text=True, env=self.env)
         check(got.returncode == 0, f"tmux {' '.join(args)}: {got.stderr}")
         return got.stdout
 
@@ -98,7 +101,8 @@ class Tmux:
         return int(got.stdout.split()[0])
 
     def kill(self):
-        subprocess.run(["tmux", "-L", self.name, "kill-server"], capture_output=True)
+        subprocess.run(["tmux", "-L", self.name, "kill-server"], capture_output=True,
+                       env=self.env)
 
 
 def header_time(text):
