@@ -3,6 +3,7 @@
 //   nanotimectl [--socket PATH] [--json]
 //       status|tracking|sources|sourcestats|authdata|serverstats|activity|kernel|pps
 //   nanotimectl [--json] ntpdata|selectdata [SOURCE]
+//   nanotimectl watch [--interval S]        (a terminal: tracking and sources, live)
 //   nanotimectl waitsync [TRIES [MAX-OFFSET [MAX-SKEW [INTERVAL]]]]
 //   nanotimectl reload|makestep          (root or the control group)
 //   nanotimectl burst|online|offline [SOURCE]      (root or the control group)
@@ -12,8 +13,11 @@
 //   nanotimectl delete SOURCE                      (root or the control group)
 //   nanotimectl --broker URL ... --member NAME <view or command>, fleet,
 //       token ..., certificate ...     (broker_commands.hpp)
+#include <unistd.h>
+
 #include <CLI/CLI.hpp>
 #include <chrono>
+#include <cstdlib>
 #include <exception>
 #include <fstream>
 #include <iostream>
@@ -26,6 +30,7 @@
 #include "nanotimectl/format.hpp"
 #include "nanotimectl/source_spec.hpp"
 #include "nanotimectl/waitsync.hpp"
+#include "nanotimectl/watch_terminal.hpp"
 
 // A function-try-block: any exception ends in a message and status 2 (as
 // for a daemon that cannot be reached), not in std::terminate.
@@ -106,6 +111,21 @@ int main(int argc, char** argv) try {
     waitsync->add_option("interval", wait.interval_s, "seconds between tries")
         ->capture_default_str()
         ->check(CLI::PositiveNumber);
+    nanotime::ctl::WatchOptions watch;
+    app.add_subcommand("watch", "tracking and sources full screen, refreshed (q quits)")
+        ->add_option("--interval", watch.interval_s, "seconds between refreshes")
+        ->capture_default_str()
+        ->check(CLI::Validator(
+            [](const std::string& text) {
+                char* end = nullptr;
+                const double s = std::strtod(text.c_str(), &end);
+                if (end == text.c_str() || *end != '\0' ||
+                    !(s >= nanotime::ctl::kMinWatchInterval_s) ||
+                    s > nanotime::ctl::kMaxWatchInterval_s)
+                    return "seconds from 0.1 to 3600, not " + text;
+                return std::string();
+            },
+            "0.1..3600"));
     nanotime::ctl::BrokerCli broker;
     nanotime::ctl::add_broker_cli(app, broker);
     CLI11_PARSE(app, argc, argv);
@@ -119,6 +139,21 @@ int main(int argc, char** argv) try {
         return nanotime::ctl::request(socket_path, body, why, timeout_ms);
     };
 
+    if (command == "watch") {
+        if (as_json) {
+            std::cerr << "nanotimectl: watch is for a terminal; for JSON ask the views: "
+                         "--json tracking, --json sources\n";
+            return 2;
+        }
+        if (broker.used()) {
+            watch.where = "member " + broker.member + " via " + broker.endpoint.url;
+        } else {
+            char host[256] = {};
+            gethostname(host, sizeof host - 1);
+            watch.where = host;
+        }
+        return nanotime::ctl::run_watch(watch, send);
+    }
     if (command == "waitsync") {
         auto ask = [&](std::string* why) -> std::optional<nanotime::ctl::TrackingInfo> {
             auto reply = send(R"({"command":"tracking"})", why);

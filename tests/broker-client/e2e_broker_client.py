@@ -13,7 +13,8 @@ NTP on loopback and subscribes with [broker_client]. Checked:
      as the control socket would; relayed `makestep` and `reload` carried
      out (the daemon's log names the actor); allow_management's refusal is
      not checked here (unit tests).
-  2. nanotimectl --broker: every view and `fleet`, `token create` through
+  2. nanotimectl --broker: every view, `watch` (on a tmux terminal) and
+     `fleet`, `token create` through
      the test broker's HTTPS API (bearer token and client certificate),
      the views relayed over the subscription to the daemon and formatted.
   3. the broker goes away and comes back on the same port: the daemon
@@ -25,6 +26,7 @@ NTP on loopback and subscribes with [broker_client]. Checked:
 import http.server
 import json
 import os
+import shlex
 import shutil
 import signal
 import socket
@@ -346,6 +348,25 @@ class Api(threading.Thread):
         self.server.serve_forever(poll_interval=0.1)
 
 
+def watch_through_broker(token, work, port):
+    """nanotimectl watch --member on a tmux terminal (tests/ctl/watch_tmux.py's):
+    the member's views, under a header naming the member and the broker."""
+    sys.dont_write_bytecode = True  # no __pycache__ in the source tree
+    sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "ctl"))
+    from watch_tmux import Tmux  # noqa: E402 (it imports this file's helpers)
+    tmux = Tmux(work)
+    try:
+        tmux.start_watch("broker", work, shlex.join(token + ["--member", "member1", "watch"]))
+        text = tmux.wait_for("broker", lambda t: "Reference ID" in t and "S Name/address" in t,
+                             "watch's views through the broker")
+        check(text.startswith(f"member member1 via https://127.0.0.1:{port}  "),
+              f"watch's header through the broker:\n{text}")
+        tmux.run("send-keys", "-t", "broker", "q")
+        tmux.check_restored("broker", work, 0)
+    finally:
+        tmux.kill()
+
+
 def nanotimectl_through_broker(nanotimectl, work, member):
     api = Api(work, member)
     api.start()
@@ -363,6 +384,7 @@ def nanotimectl_through_broker(nanotimectl, work, member):
                            text=True, timeout=20)
         local = "Reference ID"
         check(local in r.stdout, f"tracking formatted as locally: {r.stdout}")
+        watch_through_broker(token, work, api.port)
         r = subprocess.run(token + ["--member", "member1", "--json", "tracking"],
                            capture_output=True, text=True, timeout=20)
         check("stratum" in json.loads(r.stdout), f"--json tracking: {r.stdout}")
@@ -383,7 +405,8 @@ def nanotimectl_through_broker(nanotimectl, work, member):
         check(r.returncode == 2 and "401" in r.stderr, f"no credentials: {r.returncode} {r.stderr}")
         r = subprocess.run([nanotimectl, "fleet"], capture_output=True, text=True, timeout=20)
         check(r.returncode == 2 and "--broker" in r.stderr, f"fleet without --broker: {r.stderr}")
-        print("nanotimectl --broker: 8 views, fleet, token create; token and certificate auth")
+        print("nanotimectl --broker: 8 views, watch, fleet, token create; token and certificate "
+              "auth")
     finally:
         api.server.shutdown()
 
