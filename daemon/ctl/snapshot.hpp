@@ -39,8 +39,8 @@ struct DisciplineInfo {
 // One network interface's timestamping (io/stamping_plan.hpp decides it).
 struct InterfaceTimestampingInfo {
     std::string name;
-    std::string rx = "kernel";  // where receive stamps come from: hardware, kernel, daemon
-    std::string tx = "kernel";  // where transmit stamps come from: hardware, kernel, daemon
+    std::string rx = "kernel";        // where receive stamps come from: hardware, kernel, daemon
+    std::string tx = "kernel";        // where transmit stamps come from: hardware, kernel, daemon
     bool hardware_capable = false;    // the driver offers RX and TX hardware stamps and a PHC
     bool hardware_requested = false;  // io.hwtimestamp names it (or "*")
     int phc_index = -1;               // /dev/ptpN of its PTP clock, -1: none

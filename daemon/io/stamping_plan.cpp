@@ -89,9 +89,12 @@ InterfaceStamping plan_interface_stamping(const InterfaceProbe& probe, bool requ
                              std::to_string(info.phc_index) + ", RX filter " + s.rx_filter + ")";
     s.reason = requested ? what +
                                " but not enabled: nanotimed does not convert PHC stamps to the "
-                               "system clock yet; kernel software stamps" + tx_note
-                         : what + ", not requested (io.hwtimestamp does not name it); kernel "
-                                  "software stamps" + tx_note;
+                               "system clock yet; kernel software stamps" +
+                               tx_note
+                         : what +
+                               ", not requested (io.hwtimestamp does not name it); kernel "
+                               "software stamps" +
+                               tx_note;
     return s;
 }
 

@@ -38,7 +38,7 @@ struct InterfaceStamping {
     std::string name;
     std::string rx;  // "hardware", "kernel" or "daemon" (ntp::stamp_source_name's words)
     std::string tx;
-    bool hardware_capable = false;  // RX and TX hardware stamps and a PHC
+    bool hardware_capable = false;    // RX and TX hardware stamps and a PHC
     bool hardware_requested = false;  // io.hwtimestamp names it (or "*")
     int phc_index = -1;
     std::string rx_filter;  // the filter hardware stamping would ask for ("ntp_all",

@@ -100,8 +100,9 @@ std::string format_human(const std::string& command, const nlohmann::json& data)
         out << "Log lines withheld: " << s.log_suppressed << "\n";
         // One line per interface: its RX and TX stamp sources, and why.
         for (const InterfaceTimestampingInfo& i : s.interfaces) {
-            out << "Timestamps " << i.name << std::string(i.name.size() < 6 ? 6 - i.name.size() : 0, ' ')
-                << ": RX " << i.rx << ", TX " << i.tx << " (" << i.reason << ")\n";
+            out << "Timestamps " << i.name
+                << std::string(i.name.size() < 6 ? 6 - i.name.size() : 0, ' ') << ": RX " << i.rx
+                << ", TX " << i.tx << " (" << i.reason << ")\n";
         }
         const DisciplineInfo& d = s.discipline;
         out << "Discipline       : ";

@@ -16,8 +16,8 @@ using io::plan_interface_stamping;
 
 namespace {
 
-constexpr uint32_t kSoftware = SOF_TIMESTAMPING_TX_SOFTWARE | SOF_TIMESTAMPING_RX_SOFTWARE |
-                               SOF_TIMESTAMPING_SOFTWARE;
+constexpr uint32_t kSoftware =
+    SOF_TIMESTAMPING_TX_SOFTWARE | SOF_TIMESTAMPING_RX_SOFTWARE | SOF_TIMESTAMPING_SOFTWARE;
 constexpr uint32_t kHardware =
     SOF_TIMESTAMPING_TX_HARDWARE | SOF_TIMESTAMPING_RX_HARDWARE | SOF_TIMESTAMPING_RAW_HARDWARE;
 
@@ -77,11 +77,12 @@ TEST(StampingPlan, HardwareNicPrefersTheNtpFilter) {
 }
 
 TEST(StampingPlan, HardwareNicFilterFallsBackToAllThenNone) {
-    EXPECT_EQ(plan_interface_stamping(probe("eth0", hardware_nic(1U << HWTSTAMP_FILTER_ALL |
-                                                                 1U << HWTSTAMP_FILTER_PTP_V2_EVENT)),
-                                      true)
-                  .rx_filter,
-              "all");
+    EXPECT_EQ(
+        plan_interface_stamping(probe("eth0", hardware_nic(1U << HWTSTAMP_FILTER_ALL |
+                                                           1U << HWTSTAMP_FILTER_PTP_V2_EVENT)),
+                                true)
+            .rx_filter,
+        "all");
     const auto ptp_only = plan_interface_stamping(
         probe("eth0", hardware_nic(1U << HWTSTAMP_FILTER_PTP_V2_EVENT)), false);
     EXPECT_EQ(ptp_only.rx_filter, "none");
