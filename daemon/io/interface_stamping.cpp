@@ -22,7 +22,9 @@ InterfaceProbe probe_one(int fd, const std::string& name) {
     ethtool_ts_info info{};
     info.cmd = ETHTOOL_GET_TS_INFO;
     ifreq req{};
-    std::strncpy(req.ifr_name, name.c_str(), IFNAMSIZ - 1);
+    // Names come from if_nameindex() or io.hwtimestamp (checked: at most 15
+    // bytes); req is zeroed, so the copy stays NUL-terminated.
+    std::memcpy(req.ifr_name, name.data(), std::min<size_t>(name.size(), IFNAMSIZ - 1));
     req.ifr_data = reinterpret_cast<char*>(&info);
     if (fd < 0) {
         probe.error = EBADF;
