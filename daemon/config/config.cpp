@@ -577,10 +577,21 @@ void parse_control(Checker& c, const toml::table& root, Config& cfg) {
     }
 }
 
+// An io.hwtimestamp entry: "*" or what the kernel accepts as an interface
+// name (dev_valid_name(): 1-15 bytes, no '/', ':' or white space, not "."
+// or "..").
+bool valid_interface_name(const std::string& name) {
+    if (name == "*") return true;
+    if (name.empty() || name.size() > 15 || name == "." || name == "..") return false;
+    return std::none_of(name.begin(), name.end(), [](char ch) {
+        return ch == '/' || ch == ':' || std::isspace(static_cast<unsigned char>(ch)) != 0;
+    });
+}
+
 void parse_io(Checker& c, const toml::table& root, Config& cfg) {
     const toml::table* t = c.table(root, "io", "");
     if (t == nullptr) return;
-    c.only(*t, "[io]", {"backend", "ring_entries", "receive_buffers"});
+    c.only(*t, "[io]", {"backend", "ring_entries", "receive_buffers", "hwtimestamp"});
     c.choice(*t, "backend", "io", cfg.io.backend,
              {{"auto", IoBackendChoice::Auto},
               {"io_uring", IoBackendChoice::IoUring},
@@ -589,6 +600,14 @@ void parse_io(Checker& c, const toml::table& root, Config& cfg) {
     c.integer(*t, "receive_buffers", "io", cfg.io.receive_buffers, 8, 32768);
     const unsigned b = cfg.io.receive_buffers;
     if ((b & (b - 1)) != 0) c.error(t->source(), "io.receive_buffers must be a power of two");
+    c.strings(*t, "hwtimestamp", "io", cfg.io.hwtimestamp,
+              [&c](const std::string& name, const toml::source_region& where) {
+                  if (valid_interface_name(name)) return true;
+                  c.error(where, "io.hwtimestamp: '" + name +
+                                     "' is not an interface name (1-15 bytes, no '/', ':' or "
+                                     "white space) or \"*\"");
+                  return false;
+              });
 }
 
 void parse_log(Checker& c, const toml::table& root, Config& cfg) {

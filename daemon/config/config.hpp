@@ -231,6 +231,10 @@ struct IoConfig {
     IoBackendChoice backend = IoBackendChoice::Auto;
     unsigned ring_entries = 256;
     unsigned receive_buffers = 256;
+    // Interfaces whose hardware timestamping is wanted (chrony's
+    // hwtimestamp), "*" for all: probed and reported (nanotimectl status);
+    // see io/stamping_plan.hpp for what is enabled.
+    std::vector<std::string> hwtimestamp;
 };
 
 enum class LogLevel { Trace, Debug, Info, Warn, Error, Off };

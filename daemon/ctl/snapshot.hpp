@@ -36,6 +36,18 @@ struct DisciplineInfo {
     std::vector<std::string> faults;
 };
 
+// One network interface's timestamping (io/stamping_plan.hpp decides it).
+struct InterfaceTimestampingInfo {
+    std::string name;
+    std::string rx = "kernel";        // where receive stamps come from: hardware, kernel, daemon
+    std::string tx = "kernel";        // where transmit stamps come from: hardware, kernel, daemon
+    bool hardware_capable = false;    // the driver offers RX and TX hardware stamps and a PHC
+    bool hardware_requested = false;  // io.hwtimestamp names it (or "*")
+    int phc_index = -1;               // /dev/ptpN of its PTP clock, -1: none
+    std::string rx_filter;            // the hardware RX filter it would use ("" if none)
+    std::string reason;               // why rx and tx are what they are
+};
+
 struct StatusInfo {
     std::string version;
     int64_t pid = 0;
@@ -72,6 +84,8 @@ struct StatusInfo {
     uint64_t realtime_steps = 0;       // CLOCK_REALTIME steps by the steering
     uint64_t replies_across_step = 0;  // NTP replies dropped: a realtime step fell inside
     DisciplineInfo discipline;
+    // Every network interface of the daemon's namespace, probed at start-up.
+    std::vector<InterfaceTimestampingInfo> interfaces;
 };
 
 struct TrackingInfo {

@@ -13,12 +13,16 @@ NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(DisciplineInfo, adjusting, updat
                                                 last_update_age_s, polls_since_update,
                                                 frequency_limited, frequency_ppm, max_frequency_ppm,
                                                 stalled, stall_polls, restarts, slewing, faults)
+NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(InterfaceTimestampingInfo, name, rx, tx,
+                                                hardware_capable, hardware_requested, phc_index,
+                                                rx_filter, reason)
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(
     StatusInfo, version, pid, uptime_s, io_backend, io_detail, clock_backend, clock_device,
     synchronized, stratum, reference_id, leap, sources, sources_reachable, server_enabled,
     server_received, server_responded, server_denied, server_rate_limited, server_malformed,
     datagrams_truncated, log_suppressed, leap_file, leap_file_expires_s, next_leap_s, tai_offset,
-    realtime_steering, realtime_offset_s, realtime_steps, replies_across_step, discipline)
+    realtime_steering, realtime_offset_s, realtime_steps, replies_across_step, discipline,
+    interfaces)
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(
     TrackingInfo, reference_id, reference_name, stratum, reference_time_s, system_offset_s,
     system_offset_age_s, offset_sd_s, frequency_ppm, residual_frequency_ppm, skew_ppm, std_dev_s,

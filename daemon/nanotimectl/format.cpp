@@ -98,6 +98,12 @@ std::string format_human(const std::string& command, const nlohmann::json& data)
         out << "Truncated drops  : " << s.datagrams_truncated
             << " (datagrams larger than the receive buffer)\n";
         out << "Log lines withheld: " << s.log_suppressed << "\n";
+        // One line per interface: its RX and TX stamp sources, and why.
+        for (const InterfaceTimestampingInfo& i : s.interfaces) {
+            out << "Timestamps " << i.name
+                << std::string(i.name.size() < 6 ? 6 - i.name.size() : 0, ' ') << ": RX " << i.rx
+                << ", TX " << i.tx << " (" << i.reason << ")\n";
+        }
         const DisciplineInfo& d = s.discipline;
         out << "Discipline       : ";
         if (!d.adjusting) out << "watching only (clock.adjust = false), ";

@@ -9,6 +9,8 @@
 #include <cstring>
 #include <stdexcept>
 
+#include "io/interface_stamping.hpp"
+
 namespace nanotime::daemon {
 
 using namespace std::chrono_literals;
@@ -52,6 +54,12 @@ void Daemon::open_sockets() {
             loop_->stop();
         }
     });
+    interface_stamping_ = io::probe_interface_stamping(config_.io.hwtimestamp);
+    for (const io::InterfaceStamping& i : interface_stamping_) {
+        if (!i.hardware_requested && !i.hardware_capable) continue;
+        log_.info(io::LogClass::General, "timestamping on " + i.name + ": RX " + i.rx + ", TX " +
+                                             i.tx + " (" + i.reason + ")");
+    }
     // NTS on the server side: as the NTS-KE host, or as an NTP server that
     // reads the key file another host writes ([nts] key_rotation = 0).
     if (config_.nts_ke.enabled() || (config_.server.enabled() && config_.nts.key_rotation == 0)) {
@@ -405,7 +413,7 @@ void Daemon::on_update() {
 ctl::DaemonSnapshot Daemon::snapshot() {
     return build_snapshot(SnapshotInputs{
         config_, *loop_, log_, timescale_, *driver_, *clock_manager_, *clock_, server_.get(),
-        kernel_link_.get(), nts_ke_.get(), nts_keys_.get(), started_});
+        kernel_link_.get(), nts_ke_.get(), nts_keys_.get(), started_, interface_stamping_});
 }
 
 }  // namespace nanotime::daemon

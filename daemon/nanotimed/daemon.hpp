@@ -35,6 +35,7 @@
 #include "io/clock.hpp"
 #include "io/event_loop.hpp"
 #include "io/log.hpp"
+#include "io/stamping_plan.hpp"
 #include "metrics/metrics_recorder.hpp"
 #include "nanotimed/broker_client.hpp"
 #include "nanotimed/broker_service.hpp"
@@ -123,6 +124,9 @@ class Daemon {
     ntp::RandomSource& random_;
     Timescale timescale_;
     std::chrono::steady_clock::time_point started_;
+    // Each interface's timestamping, probed in open_sockets() (privileged,
+    // before the seccomp filter) and shown by nanotimectl status.
+    std::vector<io::InterfaceStamping> interface_stamping_;
     bool last_synchronized_ = false;
     int last_stratum_ = 16;
     RuntimeSources runtime_sources_;  // [control] sources_file

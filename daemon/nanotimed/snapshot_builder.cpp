@@ -234,6 +234,11 @@ ctl::DaemonSnapshot build_snapshot(const SnapshotInputs& in) {
     }
 
     st.discipline = ctl::discipline_view(core, t);
+    for (const io::InterfaceStamping& i : in.interfaces) {
+        st.interfaces.push_back(ctl::InterfaceTimestampingInfo{
+            i.name, i.rx, i.tx, i.hardware_capable, i.hardware_requested, i.phc_index, i.rx_filter,
+            i.reason});
+    }
 
     // Root delay and dispersion as the server answers with them (served_state()).
     snap.tracking = ctl::tracking_view(core, in.driver.served_state(), t);

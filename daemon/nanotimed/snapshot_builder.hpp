@@ -6,12 +6,14 @@
 #include <chrono>
 #include <cstdint>
 #include <string>
+#include <vector>
 
 #include "config/config.hpp"
 #include "ctl/snapshot.hpp"
 #include "io/clock.hpp"
 #include "io/event_loop.hpp"
 #include "io/log.hpp"
+#include "io/stamping_plan.hpp"
 #include "nanotimed/client_driver.hpp"
 #include "nanotimed/clock_manager.hpp"
 #include "nanotimed/kernel_link.hpp"
@@ -39,6 +41,7 @@ struct SnapshotInputs {
     const NtsKeService* nts_ke;      // null: no NTS-KE server
     const NtsKeyManager* nts_keys;   // null: no NTS master keys on this host
     std::chrono::steady_clock::time_point started;
+    const std::vector<io::InterfaceStamping>& interfaces;  // per interface timestamping
 };
 
 ctl::DaemonSnapshot build_snapshot(const SnapshotInputs& in);

@@ -17,6 +17,7 @@ int main() {
     s.ntpdata.emplace_back();
     s.selectdata.emplace_back();
     s.status.discipline.faults = {"stalled"};
+    s.status.interfaces.emplace_back();
     s.kernel.status = {"STA_PLL"};
     s.kernel.last_events = {"pps-gained 1"};
     s.pps.sources.emplace_back();
