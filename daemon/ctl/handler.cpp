@@ -11,8 +11,8 @@ namespace {
 using nlohmann::json;
 
 constexpr std::array<std::string_view, 13> kReadCommands = {
-    "status",     "tracking", "sources", "sourcestats", "authdata", "serverstats", "clients",
-    "ntpdata",    "selectdata", "activity", "kernel",   "pps",      "commands"};
+    "status",  "tracking",   "sources",  "sourcestats", "authdata", "serverstats", "clients",
+    "ntpdata", "selectdata", "activity", "kernel",      "pps",      "commands"};
 constexpr std::array<std::string_view, 8> kPrivilegedCommands = {
     "reload", "makestep", "burst", "online", "offline", "minpoll", "maxpoll", "leapfile"};
 // Privileged commands carried out through the ManageFn before the reply.

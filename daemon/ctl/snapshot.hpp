@@ -389,12 +389,12 @@ struct ClientInfo {
 // chronyc clients: what the rate-limit tables hold, most recent first, at
 // most kMaxClientRows of them.
 struct ClientsInfo {
-    bool ntp = false;           // [server] listens
-    bool rate_limit = false;    // [server.rate_limit] enabled: without it no client is counted
-    uint64_t tracked = 0;       // clients the tables hold (each server thread its own)
-    bool truncated = false;     // more than max_rows: only the most recently seen are listed
-    uint64_t max_rows = 0;      // the cap (kMaxClientRows)
-    bool reset = false;         // clients -r: the counters were zeroed after this was read
+    bool ntp = false;         // [server] listens
+    bool rate_limit = false;  // [server.rate_limit] enabled: without it no client is counted
+    uint64_t tracked = 0;     // clients the tables hold (each server thread its own)
+    bool truncated = false;   // more than max_rows: only the most recently seen are listed
+    uint64_t max_rows = 0;    // the cap (kMaxClientRows)
+    bool reset = false;       // clients -r: the counters were zeroed after this was read
     std::vector<ClientInfo> clients;
 };
 

@@ -299,8 +299,8 @@ std::string format_human(const std::string& command, const nlohmann::json& data)
                                  ago(r.last_seen_ago_s).c_str());
         }
         if (c.truncated) {
-            out << "(" << c.tracked << " clients in the rate-limit tables; only the "
-                << c.max_rows << " seen most recently were sent)\n";
+            out << "(" << c.tracked << " clients in the rate-limit tables; only the " << c.max_rows
+                << " seen most recently were sent)\n";
         }
         if (c.reset) out << "(counters reset)\n";
     } else if (command == "kernel") {

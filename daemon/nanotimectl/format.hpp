@@ -1,8 +1,8 @@
 // format.hpp - nanotimectl's human-readable tables, from the daemon's JSON.
 #pragma once
 
-#include <nlohmann/json.hpp>
 #include <cstdint>
+#include <nlohmann/json.hpp>
 #include <string>
 
 namespace nanotime::ctl {

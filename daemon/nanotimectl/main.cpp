@@ -85,9 +85,9 @@ int main(int argc, char** argv) try {
     nanotime::ctl::ClientOrder client_order = nanotime::ctl::ClientOrder::LastSeen;
     CLI::App* clients = app.add_subcommand(
         "clients", "the server's clients: requests, drops, KoD, NTS, interleaved, last seen");
-    clients->add_option("-p,--packets", min_packets, "only clients with at least this many requests");
-    clients
-        ->add_option("--sort", client_order, "row order: last (most recent first) or packets")
+    clients->add_option("-p,--packets", min_packets,
+                        "only clients with at least this many requests");
+    clients->add_option("--sort", client_order, "row order: last (most recent first) or packets")
         ->transform(CLI::CheckedTransformer(
             std::map<std::string, nanotime::ctl::ClientOrder>{
                 {"last", nanotime::ctl::ClientOrder::LastSeen},

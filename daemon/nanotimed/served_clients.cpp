@@ -51,8 +51,9 @@ ctl::ClientsInfo clients_view(const std::vector<ClientTable>& tables, bool rate_
     std::vector<std::pair<const ntp::IpAddress, Merged>*> rows;
     rows.reserve(merged.size());
     for (auto& entry : merged) rows.push_back(&entry);
-    std::sort(rows.begin(), rows.end(),
-              [](const auto* a, const auto* b) { return a->second.last_seen > b->second.last_seen; });
+    std::sort(rows.begin(), rows.end(), [](const auto* a, const auto* b) {
+        return a->second.last_seen > b->second.last_seen;
+    });
     if (rows.size() > max_rows) {
         rows.resize(max_rows);
         view.truncated = true;

@@ -41,9 +41,9 @@
 #include "algorithm/system_state.hpp"
 #include "io/event_loop.hpp"
 #include "metrics/histogram.hpp"
+#include "nanotimed/served_clients.hpp"
 #include "nanotimed/server_nts.hpp"
 #include "nanotimed/server_reply.hpp"
-#include "nanotimed/served_clients.hpp"
 #include "server/ntp_server.hpp"
 
 namespace nanotime::daemon {
@@ -99,8 +99,8 @@ class ServerWorkers {
         mutable std::mutex counters_mutex;
         ntp::ServerCounters published;
         nts::NtsServerCounters nts_published;
-        uint64_t truncated_published = 0;  // the loop's LoopStats::datagrams_truncated
-        ClientTable clients_published;     // its rate-limit table's clients
+        uint64_t truncated_published = 0;          // the loop's LoopStats::datagrams_truncated
+        ClientTable clients_published;             // its rate-limit table's clients
         std::atomic<bool> reset_requested{false};  // clients -r: zero the table's counters
         metrics::AtomicHistogram latency{metrics::latency_buckets()};  // written by its thread
         PendingTxStamps tx_stamps;  // its interleaved replies (with tx_time_)

@@ -277,8 +277,7 @@ TEST(Format, ClientsAreFilteredSortedAndPrinted) {
               std::string::npos)
         << table;
     v.rate_limit = false;
-    EXPECT_EQ(format_human("clients", json(v)),
-              "Rate limiting is off: no client table to list.\n");
+    EXPECT_EQ(format_human("clients", json(v)), "Rate limiting is off: no client table to list.\n");
 }
 
 // Management commands: arguments checked before the daemon is asked, the

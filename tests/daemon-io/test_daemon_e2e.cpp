@@ -1078,12 +1078,12 @@ TEST_P(DaemonEndToEnd, ClientsCountsEachClientsRequestsDropsAndKod) {
     // As documented.
     const std::string file = dir + "/clients.json";
     std::ofstream(file) << view.dump();
-    const std::string checked = run_capture(
-        std::string("/usr/bin/python3 " NANOTIME_SOURCE_DIR
-                    "/tests/daemon-io/check_json_schema.py " NANOTIME_SOURCE_DIR
-                    "/daemon/nanotimectl/nanotimectl.schema.json --view clients ") +
-            file + " 2>&1",
-        &status);
+    const std::string checked =
+        run_capture(std::string("/usr/bin/python3 " NANOTIME_SOURCE_DIR
+                                "/tests/daemon-io/check_json_schema.py " NANOTIME_SOURCE_DIR
+                                "/daemon/nanotimectl/nanotimectl.schema.json --view clients ") +
+                        file + " 2>&1",
+                    &status);
     EXPECT_EQ(status, 0) << checked;
 
     // The table: one line per client, the counts in their columns.
@@ -1109,10 +1109,8 @@ TEST_P(DaemonEndToEnd, ClientsCountsEachClientsRequestsDropsAndKod) {
     // -r: refused to a user without privilege (the socket is 0666; its
     // directory opened for the test), nothing reset ...
     chmod(dir.c_str(), 0755);
-    const std::string refused =
-        run_capture("setpriv --reuid=65534 --regid=65534 --clear-groups " + ctl +
-                        " clients -r 2>&1",
-                    &status);
+    const std::string refused = run_capture(
+        "setpriv --reuid=65534 --regid=65534 --clear-groups " + ctl + " clients -r 2>&1", &status);
     EXPECT_EQ(WEXITSTATUS(status), 1) << refused;
     EXPECT_NE(refused.find("permission denied"), std::string::npos) << refused;
     // ... read as it was, then zeroed, for root.

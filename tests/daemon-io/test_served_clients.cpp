@@ -1,9 +1,9 @@
 // clients_view: the server threads' rate-limit tables merged into the
 // clients view (nanotimectl clients): one row per client adding up every
 // table's counts, most recently seen first, capped, and saying when cut.
-#include "nanotimed/served_clients.hpp"
-
 #include <gtest/gtest.h>
+
+#include "nanotimed/served_clients.hpp"
 
 namespace nanotime::daemon {
 namespace {
@@ -59,7 +59,8 @@ TEST(ServedClients, SumsPastTwoToThe32) {
 
 TEST(ServedClients, CapKeepsTheMostRecentAndSaysItCut) {
     ClientTable t;
-    for (uint8_t i = 1; i <= 5; ++i) t.rows.push_back(row(ntp::IpAddress::v4(10, 0, 0, i), i, 1, 0, 0));
+    for (uint8_t i = 1; i <= 5; ++i)
+        t.rows.push_back(row(ntp::IpAddress::v4(10, 0, 0, i), i, 1, 0, 0));
     t.tracked = 5;
     ctl::ClientsInfo v = clients_view({t}, true, kNow, 3);
     EXPECT_TRUE(v.truncated);

@@ -118,7 +118,8 @@ TEST(RateLimiter, NtsRequestsOverTheLimitAreDroppedNotKissed) {
     SplitMix64 random(6);
     RateLimiter limiter(config(), random);
     const IpAddress client = IpAddress::v4(203, 0, 113, 9);
-    for (int i = 0; i < 4; ++i) EXPECT_EQ(limiter.check(client, kEpoch2026, true), RateDecision::Allow);
+    for (int i = 0; i < 4; ++i)
+        EXPECT_EQ(limiter.check(client, kEpoch2026, true), RateDecision::Allow);
     EXPECT_EQ(limiter.check(client, kEpoch2026, true), RateDecision::Drop);
     // A plain request still gets its KoD: the NTS drop sent none.
     EXPECT_EQ(limiter.check(client, kEpoch2026), RateDecision::KissOfDeath);
