@@ -160,7 +160,7 @@ TEST(Handler, EveryReadCommandReturnsItsSection) {
     EXPECT_EQ(r["data"]["online"], 1);
     EXPECT_EQ(r["data"]["unresolved"], 2);
     r = call(R"({"command":"commands"})");
-    EXPECT_EQ(r["data"]["commands"].size(), 20u);  // 12 read, 8 privileged
+    EXPECT_EQ(r["data"]["commands"].size(), 21u);  // 13 read, 8 privileged
 }
 
 TEST(Handler, EveryAnswerCarriesTheSchemaVersion) {
