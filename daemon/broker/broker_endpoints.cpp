@@ -89,9 +89,9 @@ class SimpleEndpoint final : public Endpoint {
 
 // The fields of a relayed control request (ctl/handler.hpp): "source" for
 // the per-source views and commands, "value" for minpoll/maxpoll, "content"
-// for leapfile.
-constexpr std::array<std::string_view, 5> kRelayFields = {"command", "id", "source", "value",
-                                                          "content"};
+// for leapfile, "reset" for clients (which makes it management).
+constexpr std::array<std::string_view, 6> kRelayFields = {"command", "id",      "source",
+                                                          "value",   "content", "reset"};
 
 // POST /v1/members/{name}/control: the role depends on the command.
 class RelayEndpoint final : public Endpoint {
@@ -111,7 +111,7 @@ class RelayEndpoint final : public Endpoint {
             why = "unknown command \"" + name.substr(0, 64) + "\"";
             return std::nullopt;
         }
-        return ctl::is_privileged_command(name) ? Role::Operator : Role::Monitor;
+        return ctl::is_privileged_request(*request) ? Role::Operator : Role::Monitor;
     }
 
     std::string audit_action(const Call& call) const override {
@@ -125,7 +125,7 @@ class RelayEndpoint final : public Endpoint {
         const json request = *body_object(call.request, kRelayFields, why);
         const std::string& member = call.params.at(0);
         const std::string command = request["command"].get<std::string>();
-        const bool management = ctl::is_privileged_command(command);
+        const bool management = ctl::is_privileged_request(request);
         const std::string action = "relay " + command;
         if (!api_.store().find_member(member)) {
             if (management)

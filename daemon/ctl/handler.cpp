@@ -10,8 +10,8 @@ namespace {
 
 using nlohmann::json;
 
-constexpr std::array<std::string_view, 12> kReadCommands = {
-    "status",  "tracking",   "sources",  "sourcestats", "authdata", "serverstats",
+constexpr std::array<std::string_view, 13> kReadCommands = {
+    "status",  "tracking",   "sources",  "sourcestats", "authdata", "serverstats", "clients",
     "ntpdata", "selectdata", "activity", "kernel",      "pps",      "commands"};
 constexpr std::array<std::string_view, 10> kPrivilegedCommands = {
     "reload",  "makestep", "burst",    "online", "offline",
@@ -121,6 +121,15 @@ bool is_privileged_command(std::string_view command) {
     return false;
 }
 
+bool is_privileged_request(const json& request) {
+    const auto command = request.find("command");
+    if (command == request.end() || !command->is_string()) return false;
+    const auto& name = command->get_ref<const std::string&>();
+    if (is_privileged_command(name)) return true;
+    const auto reset = request.find("reset");
+    return name == "clients" && reset != request.end() && *reset != false;
+}
+
 HandlerResult handle_request(std::string_view request, const Caller& caller,
                              const DaemonSnapshot& snap, const ManageFn& manage) {
     HandlerResult result;
@@ -144,9 +153,14 @@ HandlerResult handle_request(std::string_view request, const Caller& caller,
         result.response = error_response("unknown command \"" + command + "\"", id);
         return result;
     }
-    if (is_privileged_command(command) && !caller.privileged) {
+    if (auto it = req.find("reset"); it != req.end() && !it->is_boolean()) {
+        result.response = error_response("\"reset\" must be true or false", id);
+        return result;
+    }
+    if (is_privileged_request(req) && !caller.privileged) {
+        const std::string what = is_privileged_command(command) ? command : command + " -r";
         result.response = error_response(
-            "permission denied: \"" + command + "\" needs root or the control group", id);
+            "permission denied: \"" + what + "\" needs root or the control group", id);
         return result;
     }
     // An optional "source" (name or address) narrows per-source views.
@@ -187,6 +201,13 @@ HandlerResult handle_request(std::string_view request, const Caller& caller,
         data = snap.activity;
     } else if (command == "serverstats") {
         data = snap.serverstats;
+    } else if (command == "clients") {
+        ClientsInfo view = snap.clients;
+        if (req.value("reset", false)) {
+            result.action = Action::ResetClients;  // after the view was read
+            view.reset = true;
+        }
+        data = view;
     } else if (command == "kernel") {
         data = snap.kernel;
     } else if (command == "pps") {

@@ -1,18 +1,21 @@
 // handler.hpp - the control protocol's request handler, sans I/O.
 //
 // Request:  {"command": "<name>", "id": <any, optional>,
-//            "source": "<name or address>" (optional: narrows ntpdata, selectdata)}
+//            "source": "<name or address>" (optional: narrows ntpdata, selectdata),
+//            "reset": true (optional, clients only: privileged, see below)}
 // Response: {"ok": true,  "command": "<name>", "id": <echoed>, "data": {...}}
 //           {"ok": false, "error": "<reason>", "id": <echoed>}
 // Every "data" object carries "schema_version" (kJsonSchemaVersion, see
 // daemon/nanotimectl/JSON-SCHEMA.md).
 // Read commands (anyone who can open the socket): status, tracking, sources,
-// sourcestats, authdata, serverstats, ntpdata, selectdata, activity, kernel,
-// pps, commands.
+// sourcestats, authdata, serverstats, clients, ntpdata, selectdata, activity,
+// kernel, pps, commands.
 // Privileged commands (root, or a member of the configured group, decided
 // from SO_PEERCRED/SO_PEERGROUPS by the caller):
 //   reload, makestep: they only return an Action; the daemon carries it
 //     out after the reply.
+//   clients "reset": true (chronyc clients -r): the view as read, then
+//     Action::ResetClients zeroes the per-client counters after the reply.
 //   leapfile "content": a leap-seconds.list text (<= kMaxLeapFileContent)
 //     checked, written over [clock] leap_seconds_file and loaded.
 //   burst ["source"], online ["source"], offline ["source"] (no source:
@@ -39,7 +42,7 @@ struct Caller {
     bool privileged = false;
 };
 
-enum class Action { None, Reload, MakeStep };
+enum class Action { None, Reload, MakeStep, ResetClients };
 
 struct HandlerResult {
     std::string response;  // JSON, ready to frame
@@ -83,5 +86,8 @@ HandlerResult handle_request(std::string_view request, const Caller& caller,
 // Is @command one the daemon knows, and does it need privilege?
 bool is_known_command(std::string_view command);
 bool is_privileged_command(std::string_view command);
+// Does this request (an object with a "command") need privilege: a
+// privileged command, or a read that changes something (clients "reset").
+bool is_privileged_request(const nlohmann::json& request);
 
 }  // namespace nanotime::ctl

@@ -388,6 +388,34 @@ struct PpsInfo {
     std::vector<PpsBridgeInfo> bridges;
 };
 
+// One client of the server's rate-limit table (chronyc clients). Counted
+// since the client entered the table or since the last `clients -r`.
+struct ClientInfo {
+    std::string address;           // IPv4 address, or the IPv6 prefix that names a client
+    uint64_t ntp_requests = 0;     // requests the table counted (answered, KoD'd or dropped)
+    uint64_t ntp_drops = 0;        // dropped over the rate limit
+    uint64_t ntp_kod = 0;          // answered with a RATE kiss-o'-death
+    uint64_t nts_requests = 0;     // of ntp_requests, NTS-protected
+    uint64_t ntp_interleaved = 0;  // replies in interleaved mode
+    double last_seen_ago_s = 0;    // since its last request
+};
+
+// chronyc clients: what the rate-limit tables hold, most recent first, at
+// most kMaxClientRows of them.
+struct ClientsInfo {
+    bool ntp = false;         // [server] listens
+    bool rate_limit = false;  // [server.rate_limit] enabled: without it no client is counted
+    uint64_t tracked = 0;     // clients the tables hold (each server thread its own)
+    bool truncated = false;   // more than max_rows: only the most recently seen are listed
+    uint64_t max_rows = 0;    // the cap (kMaxClientRows)
+    bool reset = false;       // clients -r: the counters were zeroed after this was read
+    std::vector<ClientInfo> clients;
+};
+
+// Rows of the clients view at most: bounds the reply (and what a view shows
+// of other hosts' addresses).
+inline constexpr size_t kMaxClientRows = 1024;
+
 struct DaemonSnapshot {
     StatusInfo status;
     TrackingInfo tracking;
@@ -398,6 +426,7 @@ struct DaemonSnapshot {
     std::vector<SelectDataInfo> selectdata;
     ActivityInfo activity;
     ServerStatsInfo serverstats;
+    ClientsInfo clients;
     KernelInfo kernel;
     PpsInfo pps;
 };

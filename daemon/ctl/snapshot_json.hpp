@@ -45,6 +45,11 @@ NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(
     ke_internal_error, ke_tls_failed, ke_timed_out, ke_refused, ke_certificate_reloads, keys,
     keys_writer, keys_held, key_sealing_id, key_next_check_s, key_rotations, key_loads,
     key_failures, key_last_error)
+NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(ClientInfo, address, ntp_requests, ntp_drops,
+                                                ntp_kod, nts_requests, ntp_interleaved,
+                                                last_seen_ago_s)
+NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(ClientsInfo, ntp, rate_limit, tracked, truncated,
+                                                max_rows, reset, clients)
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(SourceStatsInfo, name, samples, samples_used,
                                                 outliers, span_s, frequency_ppm, skew_ppm, offset_s,
                                                 offset_sd_s, std_dev_s, min_delay_s, delay_s,

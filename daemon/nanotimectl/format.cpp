@@ -1,5 +1,6 @@
 #include "nanotimectl/format.hpp"
 
+#include <algorithm>
 #include <cmath>
 #include <cstdio>
 #include <sstream>
@@ -49,6 +50,21 @@ std::string join(const std::vector<std::string>& v) {
 }
 
 }  // namespace
+
+void select_clients(nlohmann::json& data, uint64_t min_packets, ClientOrder order) {
+    auto rows = data.at("clients").get<std::vector<ClientInfo>>();
+    std::erase_if(rows, [&](const ClientInfo& c) { return c.ntp_requests < min_packets; });
+    if (order == ClientOrder::Packets) {
+        std::stable_sort(rows.begin(), rows.end(), [](const ClientInfo& a, const ClientInfo& b) {
+            return a.ntp_requests > b.ntp_requests;
+        });
+    } else {
+        std::stable_sort(rows.begin(), rows.end(), [](const ClientInfo& a, const ClientInfo& b) {
+            return a.last_seen_ago_s < b.last_seen_ago_s;
+        });
+    }
+    data["clients"] = rows;
+}
 
 std::string format_seconds(double s) {
     const double a = std::fabs(s);
@@ -272,6 +288,27 @@ std::string format_human(const std::string& command, const nlohmann::json& data)
         } else {
             out << "none\n";
         }
+    } else if (command == "clients") {
+        const ClientsInfo c = data.get<ClientsInfo>();
+        if (!c.ntp) return "Not serving NTP ([server] listens nowhere).\n";
+        if (!c.rate_limit) return "Rate limiting is off: no client table to list.\n";
+        out << printf_string("%-39s %10s %8s %8s %8s %8s %6s\n", "Address", "NTP", "Drop", "KoD",
+                             "NTS", "Intl", "Last");
+        out << std::string(92, '=') << "\n";
+        for (const ClientInfo& r : c.clients) {
+            out << printf_string("%-39s %10llu %8llu %8llu %8llu %8llu %6s\n", r.address.c_str(),
+                                 static_cast<unsigned long long>(r.ntp_requests),
+                                 static_cast<unsigned long long>(r.ntp_drops),
+                                 static_cast<unsigned long long>(r.ntp_kod),
+                                 static_cast<unsigned long long>(r.nts_requests),
+                                 static_cast<unsigned long long>(r.ntp_interleaved),
+                                 ago(r.last_seen_ago_s).c_str());
+        }
+        if (c.truncated) {
+            out << "(" << c.tracked << " clients in the rate-limit tables; only the " << c.max_rows
+                << " seen most recently were sent)\n";
+        }
+        if (c.reset) out << "(counters reset)\n";
     } else if (command == "kernel") {
         const KernelInfo k = data.get<KernelInfo>();
         out << "Clock           : " << k.clock << "\n";

@@ -4,6 +4,8 @@
 //       status|tracking|sources|sourcestats|authdata|serverstats|activity|kernel|pps
 //   nanotimectl [--json] ntpdata|selectdata [SOURCE]
 //   nanotimectl watch [--interval S]        (a terminal: tracking and sources, live)
+//   nanotimectl [--json] clients [-p PACKETS] [--sort last|packets] [-r]
+//                                        (-r: root or the control group)
 //   nanotimectl waitsync [TRIES [MAX-OFFSET [MAX-SKEW [INTERVAL]]]]
 //   nanotimectl reload|makestep          (root or the control group)
 //   nanotimectl burst|online|offline [SOURCE]      (root or the control group)
@@ -21,6 +23,7 @@
 #include <exception>
 #include <fstream>
 #include <iostream>
+#include <map>
 #include <nlohmann/json.hpp>
 #include <thread>
 
@@ -97,6 +100,22 @@ int main(int argc, char** argv) try {
     app.add_subcommand("delete", "remove a configured source at run time (privileged)")
         ->add_option("source", source, "the name written for it, or a server's address")
         ->required();
+    // chronyc clients: from the server's rate-limit tables.
+    uint64_t min_packets = 0;
+    bool reset_clients = false;
+    nanotime::ctl::ClientOrder client_order = nanotime::ctl::ClientOrder::LastSeen;
+    CLI::App* clients = app.add_subcommand(
+        "clients", "the server's clients: requests, drops, KoD, NTS, interleaved, last seen");
+    clients->add_option("-p,--packets", min_packets,
+                        "only clients with at least this many requests");
+    clients->add_option("--sort", client_order, "row order: last (most recent first) or packets")
+        ->transform(CLI::CheckedTransformer(
+            std::map<std::string, nanotime::ctl::ClientOrder>{
+                {"last", nanotime::ctl::ClientOrder::LastSeen},
+                {"packets", nanotime::ctl::ClientOrder::Packets}},
+            CLI::ignore_case));
+    clients->add_flag("-r,--reset", reset_clients,
+                      "zero the counters after reading them (privileged)");
     nanotime::ctl::WaitSyncOptions wait;
     CLI::App* waitsync = app.add_subcommand(
         "waitsync", "wait until synchronised; exit 0 then, 1 when the tries run out");
@@ -184,6 +203,7 @@ int main(int argc, char** argv) try {
         }
         req["content"] = *table;
     }
+    if (command == "clients" && reset_clients) req["reset"] = true;
     if (command == "leapfile") {
         // The daemon checks it; read no more than it takes, so that a
         // larger file is refused by size, not cut.
@@ -211,12 +231,14 @@ int main(int argc, char** argv) try {
         std::cerr << "nanotimectl: " << r.value("error", std::string("request failed")) << "\n";
         return 1;
     }
+    nlohmann::json data = r.at("data");
+    if (command == "clients") nanotime::ctl::select_clients(data, min_packets, client_order);
     if (as_json) {
-        std::cout << r.at("data").dump(2) << "\n";
+        std::cout << data.dump(2) << "\n";
         return 0;
     }
     try {
-        std::cout << nanotime::ctl::format_human(command, r.at("data"));
+        std::cout << nanotime::ctl::format_human(command, data);
     } catch (const nlohmann::json::exception& e) {
         std::cerr << "nanotimectl: unexpected response: " << e.what() << "\n";
         return 2;

@@ -126,6 +126,9 @@ void Daemon::carry_out(ctl::Action a, const std::string& who) {
     } else if (a == ctl::Action::MakeStep) {
         log_.info(io::LogClass::Control, "step armed by " + who);
         driver_->arm_step();
+    } else if (a == ctl::Action::ResetClients) {
+        log_.info(io::LogClass::Control, "client counters reset by " + who);
+        if (server_) server_->reset_client_counters();
     }
 }
 

@@ -107,6 +107,17 @@ uint64_t ServerFrontEnd::worker_datagrams_truncated() const {
     return workers_ ? workers_->datagrams_truncated() : 0;
 }
 
+std::vector<ClientTable> ServerFrontEnd::client_tables() const {
+    std::vector<ClientTable> tables{client_table(*server_)};
+    if (workers_) workers_->add_client_tables(tables);
+    return tables;
+}
+
+void ServerFrontEnd::reset_client_counters() {
+    server_->reset_client_counters();
+    if (workers_) workers_->reset_client_counters();
+}
+
 metrics::HistogramData ServerFrontEnd::latency() const {
     metrics::HistogramData total = latency_.read();
     if (workers_) workers_->add_latency(total);

@@ -18,6 +18,7 @@
 #include "io/log.hpp"
 #include "metrics/histogram.hpp"
 #include "nanotimed/nts_key_manager.hpp"
+#include "nanotimed/served_clients.hpp"
 #include "nanotimed/server_nts.hpp"
 #include "nanotimed/server_reply.hpp"
 #include "nanotimed/server_workers.hpp"
@@ -50,6 +51,12 @@ class ServerFrontEnd {
     // Datagrams the worker threads dropped as larger than their receive
     // buffers (the main loop counts its own in its LoopStats).
     uint64_t worker_datagrams_truncated() const;
+    // Every thread's rate-limit table of clients (nanotimectl clients): the
+    // main loop's as it is now, the workers' as published (within 1 s).
+    std::vector<ClientTable> client_tables() const;
+    bool rate_limited() const { return server_->rate_limiter() != nullptr; }
+    // clients -r: zero every thread's per-client counters.
+    void reset_client_counters();
     // Request receive timestamp → reply transmit (s), every thread's.
     metrics::HistogramData latency() const;
 

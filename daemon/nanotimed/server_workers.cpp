@@ -128,7 +128,31 @@ uint64_t ServerWorkers::datagrams_truncated() const {
     return total;
 }
 
+void ServerWorkers::add_client_tables(std::vector<ClientTable>& tables) const {
+    for (const auto& w : workers_) {
+        std::lock_guard<std::mutex> lock(w->counters_mutex);
+        tables.push_back(w->clients_published);
+    }
+}
+
+void ServerWorkers::reset_client_counters() {
+    for (auto& w : workers_) {
+        std::lock_guard<std::mutex> lock(w->counters_mutex);
+        w->reset_requested.store(true, std::memory_order_relaxed);
+        // What the worker's table will say once it has taken the reset.
+        zero_counters(w->clients_published);
+    }
+}
+
+void ServerWorkers::take_client_reset(Worker& w) {
+    if (w.reset_requested.load(std::memory_order_relaxed) &&
+        w.reset_requested.exchange(false, std::memory_order_acq_rel)) {
+        w.server->reset_client_counters();
+    }
+}
+
 void ServerWorkers::on_datagram(Worker& w, const io::ReceivedDatagram& d) {
+    take_client_reset(w);
     const uint64_t gen = generation_.load(std::memory_order_acquire);
     if (gen != w.state_generation) {
         std::lock_guard<std::mutex> lock(state_mutex_);
@@ -150,7 +174,15 @@ void ServerWorkers::add_latency(metrics::HistogramData& total) const {
 
 void ServerWorkers::publish_counters(Worker& w) {
     w.publish_armed = false;
+    // Gathered before taking the lock (the main thread reads under it);
+    // a reset asked for meanwhile is taken under the lock, below.
+    ClientTable table = client_table(*w.server);
     std::lock_guard<std::mutex> lock(w.counters_mutex);
+    if (w.reset_requested.exchange(false, std::memory_order_acq_rel)) {
+        w.server->reset_client_counters();
+        zero_counters(table);
+    }
+    w.clients_published = std::move(table);
     w.published = w.server->counters();
     if (w.nts) w.nts_published = w.nts->counters();
     w.truncated_published = w.loop->stats().datagrams_truncated;

@@ -14,7 +14,13 @@
 //                 only when it changed;
 //   counters      a worker publishes its ServerCounters under a mutex at most
 //                 once a second while it is serving (an idle worker never
-//                 wakes up for this);
+//                 wakes up for this), and with them a copy of its rate-limit
+//                 table's most recent clients (ctl::kMaxClientRows at most:
+//                 nanotimectl clients);
+//   client reset  `clients -r` sets a worker's flag and zeroes its published
+//                 copy under the mutex; the worker zeroes its table's
+//                 counters at its next datagram or publication (one relaxed
+//                 load per datagram while no reset is pending);
 //   shutdown      each worker watches one end of a socketpair as a stream;
 //                 the destructor closes the other end, the worker sees EOF,
 //                 stops its loop, and the thread is joined.
@@ -35,6 +41,7 @@
 #include "algorithm/system_state.hpp"
 #include "io/event_loop.hpp"
 #include "metrics/histogram.hpp"
+#include "nanotimed/served_clients.hpp"
 #include "nanotimed/server_nts.hpp"
 #include "nanotimed/server_reply.hpp"
 #include "server/ntp_server.hpp"
@@ -67,6 +74,10 @@ class ServerWorkers {
     // Adds the workers' last published counters to @total.
     void add_counters(ntp::ServerCounters& total) const;
     void add_nts_counters(nts::NtsServerCounters& total) const;
+    // Each worker's rate-limit table as last published (nanotimectl clients).
+    void add_client_tables(std::vector<ClientTable>& tables) const;
+    // Main thread: zero every worker's per-client counters (clients -r).
+    void reset_client_counters();
     // Datagrams the workers' loops dropped as larger than their receive
     // buffers (MSG_TRUNC), as last published.
     uint64_t datagrams_truncated() const;
@@ -88,13 +99,17 @@ class ServerWorkers {
         mutable std::mutex counters_mutex;
         ntp::ServerCounters published;
         nts::NtsServerCounters nts_published;
-        uint64_t truncated_published = 0;  // the loop's LoopStats::datagrams_truncated
+        uint64_t truncated_published = 0;          // the loop's LoopStats::datagrams_truncated
+        ClientTable clients_published;             // its rate-limit table's clients
+        std::atomic<bool> reset_requested{false};  // clients -r: zero the table's counters
         metrics::AtomicHistogram latency{metrics::latency_buckets()};  // written by its thread
         PendingTxStamps tx_stamps;  // its interleaved replies (with tx_time_)
     };
 
     void on_datagram(Worker& w, const io::ReceivedDatagram& d);
     void publish_counters(Worker& w);
+    // On the worker's thread: a pending clients -r is carried out.
+    static void take_client_reset(Worker& w);
 
     RxTimeFn rx_time_;
     NowFn now_;

@@ -322,6 +322,10 @@ ctl::DaemonSnapshot build_snapshot(const SnapshotInputs& in) {
     snap.activity.unresolved = in.driver.unresolved_sources();
 
     fill_server_stats(in, snap.serverstats);
+    if (in.server != nullptr) {
+        snap.clients = clients_view(in.server->client_tables(), in.server->rate_limited(),
+                                    in.timescale.now(), ctl::kMaxClientRows);
+    }
     fill_kernel(in.kernel_clock, snap.kernel, snap.pps);
     if (in.kernel_link) in.kernel_link->fill(snap.kernel, snap.pps);
     return snap;

@@ -102,14 +102,12 @@ ServerResponse NtpServer::handle(std::span<const uint8_t> request, const SocketA
     reply.transmit_time = NtpTimestamp{transmit_time.to_timestamp().raw & ~kReceiveMark};
 
     if (rate_limiter_) {
-        switch (rate_limiter_->check(client.ip, receive_time)) {
+        // An NTS request over the limit is dropped, never KoD'd (a RATE
+        // kiss-o'-death would be unauthenticated): the limiter knows.
+        switch (rate_limiter_->check(client.ip, receive_time, is_nts)) {
             case RateDecision::Allow:
                 break;
             case RateDecision::KissOfDeath:
-                if (is_nts) {  // a RATE kiss-o'-death would be unauthenticated
-                    ++counters_.rate_limited_dropped;
-                    return response;
-                }
                 ++counters_.rate_limited_kod;
                 reply.leap = LeapIndicator::Unsynchronized;
                 reply.stratum = 0;
@@ -160,7 +158,10 @@ ServerResponse NtpServer::handle(std::span<const uint8_t> request, const SocketA
     }
     if (finish(reply, ServerDecision::Reply)) {
         ++counters_.replied;
-        if (response.interleaved) ++counters_.interleaved;
+        if (response.interleaved) {
+            ++counters_.interleaved;
+            if (rate_limiter_) rate_limiter_->count_interleaved(client.ip);
+        }
     }
     return response;
 }

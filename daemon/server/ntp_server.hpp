@@ -107,6 +107,11 @@ class NtpServer {
         return interleaved_ ? &*interleaved_ : nullptr;
     }
     const RateLimiter* rate_limiter() const { return rate_limiter_ ? &*rate_limiter_ : nullptr; }
+    // chronyc clients -r: zero the per-client counters (the server's own
+    // counters are monotonic and stay).
+    void reset_client_counters() {
+        if (rate_limiter_) rate_limiter_->reset_counters();
+    }
 
   private:
     ServerConfig config_;

@@ -2,8 +2,16 @@
 
 #include <algorithm>
 #include <cstring>
+#include <limits>
 
 namespace nanotime::ntp {
+namespace {
+
+void count(uint32_t& counter) {
+    if (counter != std::numeric_limits<uint32_t>::max()) ++counter;
+}
+
+}  // namespace
 
 RateLimiter::RateLimiter(RateLimitConfig config, RandomSource& random)
     : config_(config), hash_(random_siphash_key(random)) {
@@ -30,16 +38,17 @@ size_t RateLimiter::bucket_of(const IpAddress& key) {
     return static_cast<size_t>(hash_(message) & (buckets_ - 1));
 }
 
-RateDecision RateLimiter::check(const IpAddress& client, NtpInstant now) {
+RateLimiter::Entry* RateLimiter::find(Entry* bucket, const IpAddress& key) {
+    for (size_t way = 0; way < kWays; ++way) {
+        if (bucket[way].used && bucket[way].client == key) return &bucket[way];
+    }
+    return nullptr;
+}
+
+RateDecision RateLimiter::check(const IpAddress& client, NtpInstant now, bool nts) {
     const IpAddress key = client_key(client);
     Entry* const bucket = &entries_[bucket_of(key) * kWays];
-    Entry* entry = nullptr;
-    for (size_t way = 0; way < kWays; ++way) {
-        if (bucket[way].used && bucket[way].client == key) {
-            entry = &bucket[way];
-            break;
-        }
-    }
+    Entry* entry = find(bucket, key);
     if (entry == nullptr) {
         Entry* victim = &bucket[0];
         for (size_t way = 0; way < kWays; ++way) {
@@ -50,7 +59,12 @@ RateDecision RateLimiter::check(const IpAddress& client, NtpInstant now) {
             if (bucket[way].last_seen < victim->last_seen) victim = &bucket[way];
         }
         if (victim->used) ++evictions_;
-        *victim = Entry{key, now, now, config_.burst, true, false};
+        *victim = Entry{};
+        victim->client = key;
+        victim->used = true;
+        victim->last_seen = now;
+        victim->last_kod = now;
+        victim->tokens = config_.burst;
         entry = victim;
     } else {
         const double elapsed =
@@ -59,16 +73,49 @@ RateDecision RateLimiter::check(const IpAddress& client, NtpInstant now) {
             config_.burst, entry->tokens + elapsed / static_cast<double>(config_.interval.count()));
         entry->last_seen = now;
     }
+    count(entry->requests);
+    if (nts) count(entry->nts);
     if (entry->tokens >= 1.0) {
         entry->tokens -= 1.0;
         return RateDecision::Allow;
     }
-    if (!entry->kod_sent || now - entry->last_kod >= config_.kod_interval) {
+    if (!nts && (!entry->kod_sent || now - entry->last_kod >= config_.kod_interval)) {
         entry->kod_sent = true;
         entry->last_kod = now;
+        count(entry->kods);
         return RateDecision::KissOfDeath;
     }
+    count(entry->drops);
     return RateDecision::Drop;
+}
+
+void RateLimiter::count_interleaved(const IpAddress& client) {
+    const IpAddress key = client_key(client);
+    if (Entry* entry = find(&entries_[bucket_of(key) * kWays], key)) count(entry->interleaved);
+}
+
+std::vector<RateLimitedClient> RateLimiter::clients(size_t max_rows) const {
+    std::vector<RateLimitedClient> rows;
+    for (const Entry& e : entries_) {
+        if (!e.used) continue;
+        rows.push_back({e.client, e.last_seen, e.requests, e.drops, e.kods, e.nts, e.interleaved});
+    }
+    const auto newer = [](const RateLimitedClient& a, const RateLimitedClient& b) {
+        return a.last_seen > b.last_seen;
+    };
+    if (rows.size() > max_rows) {
+        std::nth_element(rows.begin(), rows.begin() + static_cast<ptrdiff_t>(max_rows), rows.end(),
+                         newer);
+        rows.resize(max_rows);
+    }
+    std::sort(rows.begin(), rows.end(), newer);
+    return rows;
+}
+
+void RateLimiter::reset_counters() {
+    for (Entry& e : entries_) {
+        e.requests = e.drops = e.kods = e.nts = e.interleaved = 0;
+    }
 }
 
 size_t RateLimiter::tracked_clients() const {

@@ -375,7 +375,7 @@ def nanotimectl_through_broker(nanotimectl, work, member):
     token = base + ["--token", Api.TOKEN]
     try:
         for view in ("status", "tracking", "sources", "sourcestats", "authdata", "serverstats",
-                     "kernel", "pps"):
+                     "clients", "kernel", "pps"):
             r = subprocess.run(token + ["--member", "member1", view], capture_output=True,
                                text=True, timeout=20)
             check(r.returncode == 0, f"nanotimectl --broker {view}: {r.returncode} {r.stderr}")

@@ -309,6 +309,25 @@ TEST_F(ApiTest, RelayOfAReadViewNeedsMonitorOnly) {
     EXPECT_EQ(r->status, 200u);
 }
 
+// clients is a read view (monitor); clients with "reset" zeroes counters
+// on the member: operator, and audited.
+TEST_F(ApiTest, RelayOfClientsNeedsOperatorOnlyToReset) {
+    subscribe(4, "ntp1");
+    call("POST", "/v1/members/ntp1/control", R"({"command":"clients"})", monitor_);
+    EXPECT_EQ(std::get<Command>(frames_[4].back()).request, (json{{"command", "clients"}}));
+    const char* reset = R"({"command":"clients","reset":true})";
+    EXPECT_EQ(call("POST", "/v1/members/ntp1/control", reset, monitor_)->status, 403u);
+    const auto r = call("POST", "/v1/members/ntp1/control", reset, operator_);
+    EXPECT_FALSE(r->answered) << r->body.dump();
+    const auto& command = std::get<Command>(frames_[4].back());
+    EXPECT_EQ(command.request, (json{{"command", "clients"}, {"reset", true}}));
+    hub_.receive(4, encode_message(DaemonMessage{Result{command.id, {{"ok", true}, {"data", {}}}}}),
+                 now_ms_);
+    EXPECT_EQ(r->status, 200u);
+    EXPECT_EQ(audit_log().back().action, "relay clients");
+    EXPECT_EQ(audit_log().back().result, "ok");
+}
+
 TEST_F(ApiTest, RelayTimesOutWith504) {
     subscribe(4, "ntp1");
     const auto r = call("POST", "/v1/members/ntp1/control", R"({"command":"reload"})", operator_);

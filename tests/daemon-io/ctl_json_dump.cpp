@@ -16,6 +16,7 @@ int main() {
     s.authdata.emplace_back();
     s.ntpdata.emplace_back();
     s.selectdata.emplace_back();
+    s.clients.clients.emplace_back();
     s.status.discipline.faults = {"stalled"};
     s.status.interfaces.emplace_back();
     s.kernel.status = {"STA_PLL"};

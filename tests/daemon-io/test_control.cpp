@@ -160,7 +160,7 @@ TEST(Handler, EveryReadCommandReturnsItsSection) {
     EXPECT_EQ(r["data"]["online"], 1);
     EXPECT_EQ(r["data"]["unresolved"], 2);
     r = call(R"({"command":"commands"})");
-    EXPECT_EQ(r["data"]["commands"].size(), 22u);  // 12 read, 10 privileged
+    EXPECT_EQ(r["data"]["commands"].size(), 23u);  // 13 read, 10 privileged
 }
 
 TEST(Handler, EveryAnswerCarriesTheSchemaVersion) {
@@ -212,6 +212,72 @@ TEST(Handler, PrivilegedCommandsNeedPrivilege) {
     EXPECT_EQ(a, Action::Reload);
     r = call(R"({"command":"makestep"})", true, &a);
     EXPECT_EQ(a, Action::MakeStep);
+}
+
+// clients is a read; clients with "reset" (chronyc clients -r) reads, then
+// asks the daemon to zero the counters, and needs privilege.
+TEST(Handler, ClientsReadsForAnyoneAndResetsOnlyWithPrivilege) {
+    Action a = Action::None;
+    json r = call(R"({"command":"clients"})", false, &a);
+    ASSERT_TRUE(r["ok"]) << r;
+    EXPECT_EQ(a, Action::None);
+    EXPECT_EQ(r["data"]["reset"], false);
+    EXPECT_EQ(r["data"]["schema_version"], kJsonSchemaVersion);
+    r = call(R"({"command":"clients","reset":false})", false, &a);
+    EXPECT_TRUE(r["ok"]) << r;
+    r = call(R"({"command":"clients","reset":true})", false, &a);
+    EXPECT_FALSE(r["ok"]);
+    EXPECT_EQ(a, Action::None);
+    EXPECT_EQ(r["error"], "permission denied: \"clients -r\" needs root or the control group");
+    r = call(R"({"command":"clients","reset":1})", true, &a);
+    EXPECT_FALSE(r["ok"]);
+    EXPECT_EQ(a, Action::None);
+    r = call(R"({"command":"clients","reset":true})", true, &a);
+    EXPECT_TRUE(r["ok"]) << r;
+    EXPECT_EQ(a, Action::ResetClients);
+    EXPECT_EQ(r["data"]["reset"], true);
+    EXPECT_FALSE(is_privileged_command("clients"));
+    EXPECT_TRUE(is_privileged_request(json{{"command", "clients"}, {"reset", true}}));
+    EXPECT_FALSE(is_privileged_request(json{{"command", "clients"}, {"reset", false}}));
+    EXPECT_FALSE(is_privileged_request(json{{"command", "clients"}}));
+    EXPECT_TRUE(is_privileged_request(json{{"command", "reload"}}));
+}
+
+// nanotimectl clients -p / --sort: rows chosen and ordered on the client's
+// side; the table shows each count in its column and says when cut.
+TEST(Format, ClientsAreFilteredSortedAndPrinted) {
+    ClientsInfo v;
+    v.ntp = v.rate_limit = true;
+    v.tracked = 3000;
+    v.truncated = true;
+    v.max_rows = 1024;
+    v.clients = {{"192.0.2.1", 3, 0, 0, 0, 0, 1.0},
+                 {"192.0.2.2", 70, 20, 1, 5, 2, 4.0},
+                 {"2001:db8::", 12, 0, 0, 0, 0, 9.0}};
+    json data = v;
+    select_clients(data, 10, ClientOrder::LastSeen);
+    auto rows = data["clients"].get<std::vector<ClientInfo>>();
+    ASSERT_EQ(rows.size(), 2u);
+    EXPECT_EQ(rows[0].address, "192.0.2.2");
+    EXPECT_EQ(rows[1].address, "2001:db8::");
+    data = v;
+    select_clients(data, 0, ClientOrder::Packets);
+    rows = data["clients"].get<std::vector<ClientInfo>>();
+    ASSERT_EQ(rows.size(), 3u);
+    EXPECT_EQ(rows[0].address, "192.0.2.2");
+    EXPECT_EQ(rows[1].address, "2001:db8::");
+    EXPECT_EQ(rows[2].address, "192.0.2.1");
+    const std::string table = format_human("clients", data);
+    EXPECT_NE(table.find("192.0.2.2                                       70       20        1 "
+                         "       5        2     4s"),
+              std::string::npos)
+        << table;
+    EXPECT_NE(table.find("3000 clients in the rate-limit tables; only the 1024 seen most "
+                         "recently were sent"),
+              std::string::npos)
+        << table;
+    v.rate_limit = false;
+    EXPECT_EQ(format_human("clients", json(v)), "Rate limiting is off: no client table to list.\n");
 }
 
 // Management commands: arguments checked before the daemon is asked, the

@@ -21,6 +21,7 @@
 #include <fstream>
 #include <functional>
 #include <nlohmann/json.hpp>
+#include <sstream>
 #include <thread>
 #include <vector>
 
@@ -921,11 +922,13 @@ struct GpsdSockSample {
 
 // Runs nanotimed with @refclocks (TOML) and a server on @serve_port; returns
 // its pid. @dir holds the config, the control socket and the log.
+// @server_extra: more TOML after [server]'s keys (its own keys, then tables).
 pid_t start_with_refclocks(const std::string& dir, const std::string& refclocks, int serve_port,
-                           const std::string& backend) {
+                           const std::string& backend, const std::string& server_extra = "") {
     const std::string conf = dir + "/nanotimed.toml";
     std::ofstream(conf) << refclocks << "\n[server]\nlisten = [\"127.0.0.1:" << serve_port
-                        << "\"]\nallow = [\"127.0.0.0/8\"]\n\n"
+                        << "\"]\nallow = [\"127.0.0.0/8\"]\n"
+                        << server_extra << "\n"
                         << "[clock]\nadjust = false\ndrift_file = \"\"\n\n"
                         << "[control]\nsocket = \"" << dir << "/ctl.sock\"\n\n"
                         << "[io]\nbackend = \"" << backend << "\"\n\n"
@@ -1119,6 +1122,157 @@ TEST(DaemonRefclockStatus, DevicesThatAreNoPhcOrPpsAreShownUnavailableWithTheirP
     const auto [wstatus, log] = stop_daemon(pid, dir);
     EXPECT_TRUE(WIFEXITED(wstatus) && WEXITSTATUS(wstatus) == 0) << log;
     int status = 0;
+    run_capture("rm -rf " + dir, &status);
+}
+
+// One request from @fd (bound to the client address) to the server on
+// @port; the reply, empty if none came within @wait_ms.
+std::vector<uint8_t> exchange_from(int fd, int port, int wait_ms) {
+    sockaddr_in to{};
+    to.sin_family = AF_INET;
+    to.sin_port = htons(static_cast<uint16_t>(port));
+    to.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    uint8_t req[48] = {0x23};
+    put64(req + 40, ntp_now());
+    sendto(fd, req, sizeof req, 0, reinterpret_cast<sockaddr*>(&to), sizeof to);
+    std::vector<uint8_t> reply(64);
+    pollfd p{fd, POLLIN, 0};
+    const ssize_t n = poll(&p, 1, wait_ms) == 1 ? recv(fd, reply.data(), reply.size(), 0) : -1;
+    reply.resize(n > 0 ? static_cast<size_t>(n) : 0);
+    return reply;
+}
+
+// A UDP socket bound to the loopback address @host (host order).
+int socket_from(uint32_t host) {
+    const int fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+    sockaddr_in a{};
+    a.sin_family = AF_INET;
+    a.sin_addr.s_addr = htonl(host);
+    EXPECT_EQ(bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a), 0);
+    return fd;
+}
+
+// nanotimectl clients (chronyc clients) from the server's rate-limit tables,
+// with two server threads: 127.0.0.1 asks 3 times from 3 source ports
+// (spread over the threads, a row adding them up), 127.0.0.2 7 times from
+// one (one thread): 4 answered (burst 4, no refill within the test), then
+// one RATE kiss-o'-death, then 2 dropped.
+TEST_P(DaemonEndToEnd, ClientsCountsEachClientsRequestsDropsAndKod) {
+    std::string dir = "/tmp/nanotimed-clients-XXXXXX";
+    ASSERT_NE(mkdtemp(dir.data()), nullptr);
+    const int serve_port = 20000 + (getpid() + 7) % 20000;
+    const pid_t pid = start_with_refclocks(
+        dir, "", serve_port, GetParam(),
+        "workers = 2\n\n[server.rate_limit]\nburst = 4\ninterval = 600\nkod_interval = 600\n");
+    ASSERT_GT(pid, 0);
+    const std::string sock = dir + "/ctl.sock";
+    const auto up = std::chrono::steady_clock::now() + 20s;
+    while (control_data(sock, "status").empty() && std::chrono::steady_clock::now() < up)
+        std::this_thread::sleep_for(100ms);
+
+    for (int i = 0; i < 3; ++i) {
+        const int fd = socket_from(INADDR_LOOPBACK);
+        EXPECT_EQ(exchange_from(fd, serve_port, 2000).size(), 48u) << i;
+        close(fd);
+    }
+    const int flooder = socket_from(0x7f000002);
+    for (int i = 0; i < 4; ++i) EXPECT_EQ(exchange_from(flooder, serve_port, 2000).size(), 48u);
+    const std::vector<uint8_t> kod = exchange_from(flooder, serve_port, 2000);
+    ASSERT_EQ(kod.size(), 48u);
+    EXPECT_EQ(kod[1], 0);  // stratum 0: a kiss-o'-death
+    EXPECT_EQ(std::memcmp(kod.data() + 12, "RATE", 4), 0);
+    for (int i = 0; i < 2; ++i) EXPECT_TRUE(exchange_from(flooder, serve_port, 300).empty());
+    close(flooder);
+
+    // The worker publishes its table within a second of its last request.
+    const std::string ctl = std::string(NANOTIMECTL_PATH) + " -s " + sock;
+    int status = 0;
+    json view;
+    const auto row = [&](const char* address) {
+        for (const json& c : view.value("clients", json::array()))
+            if (c["address"] == address) return c;
+        return json::object();
+    };
+    const auto deadline = std::chrono::steady_clock::now() + 5s;
+    do {
+        std::this_thread::sleep_for(200ms);
+        view = json::parse(run_capture(ctl + " --json clients", &status), nullptr, false);
+    } while ((row("127.0.0.1").value("ntp_requests", 0) != 3 ||
+              row("127.0.0.2").value("ntp_requests", 0) != 7) &&
+             std::chrono::steady_clock::now() < deadline);
+    ASSERT_EQ(status, 0);
+    ASSERT_EQ(view["clients"].size(), 2u) << view.dump();
+    EXPECT_TRUE(view["ntp"]);
+    EXPECT_TRUE(view["rate_limit"]);
+    EXPECT_FALSE(view["truncated"]);
+    EXPECT_EQ(view["max_rows"], 1024);
+    EXPECT_GE(view["tracked"], 2);  // 127.0.0.1 may be in both threads' tables
+    EXPECT_LE(view["tracked"], 3);
+    const json local = row("127.0.0.1");
+    EXPECT_EQ(local["ntp_requests"], 3) << view.dump();
+    EXPECT_EQ(local["ntp_drops"], 0);
+    EXPECT_EQ(local["ntp_kod"], 0);
+    EXPECT_EQ(local["nts_requests"], 0);
+    const json flood = row("127.0.0.2");
+    EXPECT_EQ(flood["ntp_requests"], 7) << view.dump();
+    EXPECT_EQ(flood["ntp_drops"], 2);
+    EXPECT_EQ(flood["ntp_kod"], 1);
+    EXPECT_EQ(flood["ntp_interleaved"], 0);
+    EXPECT_LT(flood["last_seen_ago_s"].get<double>(), 10.0);
+    // Most recently seen first.
+    EXPECT_EQ(view["clients"][0]["address"], "127.0.0.2");
+    // As documented.
+    const std::string file = dir + "/clients.json";
+    std::ofstream(file) << view.dump();
+    const std::string checked =
+        run_capture(std::string("/usr/bin/python3 " NANOTIME_SOURCE_DIR
+                                "/tests/daemon-io/check_json_schema.py " NANOTIME_SOURCE_DIR
+                                "/daemon/nanotimectl/nanotimectl.schema.json --view clients ") +
+                        file + " 2>&1",
+                    &status);
+    EXPECT_EQ(status, 0) << checked;
+
+    // The table: one line per client, the counts in their columns.
+    const std::string table = run_capture(ctl + " clients --sort packets", &status);
+    EXPECT_EQ(status, 0);
+    const size_t flood_line = table.find("127.0.0.2");
+    const size_t local_line = table.find("127.0.0.1");
+    ASSERT_NE(flood_line, std::string::npos) << table;
+    ASSERT_NE(local_line, std::string::npos) << table;
+    EXPECT_LT(flood_line, local_line) << table;  // 7 requests before 3
+    std::istringstream fields(table.substr(flood_line));
+    std::string address;
+    uint64_t ntp = 0, drop = 0, kods = 0, nts = 0, intl = 0;
+    fields >> address >> ntp >> drop >> kods >> nts >> intl;
+    EXPECT_EQ(ntp, 7u) << table;
+    EXPECT_EQ(drop, 2u) << table;
+    EXPECT_EQ(kods, 1u) << table;
+    // -p: only clients with at least that many requests.
+    const json busy = json::parse(run_capture(ctl + " --json clients -p 5", &status));
+    ASSERT_EQ(busy["clients"].size(), 1u) << busy.dump();
+    EXPECT_EQ(busy["clients"][0]["address"], "127.0.0.2");
+
+    // -r: refused to a user without privilege (the socket is 0666; its
+    // directory opened for the test), nothing reset ...
+    chmod(dir.c_str(), 0755);
+    const std::string refused = run_capture(
+        "setpriv --reuid=65534 --regid=65534 --clear-groups " + ctl + " clients -r 2>&1", &status);
+    EXPECT_EQ(WEXITSTATUS(status), 1) << refused;
+    EXPECT_NE(refused.find("permission denied"), std::string::npos) << refused;
+    // ... read as it was, then zeroed, for root.
+    const json reset = json::parse(run_capture(ctl + " --json clients -r", &status));
+    EXPECT_EQ(status, 0);
+    EXPECT_TRUE(reset["reset"]);
+    view = reset;
+    EXPECT_EQ(row("127.0.0.2")["ntp_requests"], 7) << reset.dump();
+    view = json::parse(run_capture(ctl + " --json clients", &status));
+    EXPECT_EQ(view["clients"].size(), 2u) << view.dump();
+    EXPECT_EQ(row("127.0.0.2")["ntp_requests"], 0) << view.dump();
+    EXPECT_EQ(row("127.0.0.2")["ntp_drops"], 0) << view.dump();
+    EXPECT_EQ(row("127.0.0.1")["ntp_requests"], 0) << view.dump();
+
+    const auto [wstatus, log] = stop_daemon(pid, dir);
+    EXPECT_TRUE(WIFEXITED(wstatus) && WEXITSTATUS(wstatus) == 0) << log;
     run_capture("rm -rf " + dir, &status);
 }
 

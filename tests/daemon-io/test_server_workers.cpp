@@ -10,6 +10,7 @@
 
 #include <chrono>
 #include <cstring>
+#include <optional>
 #include <thread>
 #include <vector>
 
@@ -43,7 +44,8 @@ ntp::NtpInstant now_instant() {
 
 class ServerWorkersTest : public ::testing::TestWithParam<io::BackendChoice> {
   protected:
-    std::unique_ptr<ServerWorkers> make(unsigned count, uint16_t port, ntp::SystemState state) {
+    std::unique_ptr<ServerWorkers> make(unsigned count, uint16_t port, ntp::SystemState state,
+                                        std::optional<ntp::RateLimitConfig> rate_limit = {}) {
         io::LoopOptions lo;
         lo.choice = GetParam();
         io::UdpOptions o;
@@ -51,9 +53,10 @@ class ServerWorkersTest : public ::testing::TestWithParam<io::BackendChoice> {
         o.pktinfo = false;
         return std::make_unique<ServerWorkers>(
             count, lo, std::vector<io::UdpOptions>{o},
-            [this] {
+            [this, rate_limit] {
                 ntp::ServerConfig c;
                 c.access.allow(*ntp::Cidr::parse("127.0.0.0/8"));
+                c.rate_limit = rate_limit;
                 return std::make_unique<ntp::NtpServer>(std::move(c), random_);
             },
             [](const io::ReceivedDatagram&) { return now_instant(); }, [] { return now_instant(); },
@@ -124,6 +127,44 @@ TEST_P(ServerWorkersTest, TwoWorkersAnswerEveryClientAndStop) {
     EXPECT_EQ(c.replied, 80u);
 
     workers.reset();  // must stop and join, not hang
+}
+
+// nanotimectl clients: each worker hands over its rate-limit table with its
+// counters; one client served by both is one row adding both up; clients -r
+// zeroes the published copies at once and the tables themselves at the
+// workers' next datagram.
+TEST_P(ServerWorkersTest, WorkersPublishTheirClientTablesAndTakeAReset) {
+    const uint16_t port = free_port();
+    ntp::RateLimitConfig limit;
+    limit.burst = 1000;  // nothing limited: every request answered and counted
+    auto workers = make(2, port, ntp::SystemState{}, limit);
+    workers->start();
+    ASSERT_EQ(ask(port, 64).size(), 64u);  // 64 source ports: both workers serve
+    std::this_thread::sleep_for(1300ms);
+    const auto view = [&] {
+        std::vector<ClientTable> tables;
+        workers->add_client_tables(tables);
+        EXPECT_EQ(tables.size(), 2u);
+        return clients_view(tables, true, now_instant(), ctl::kMaxClientRows);
+    };
+    ctl::ClientsInfo v = view();
+    EXPECT_EQ(v.tracked, 2u);  // 127.0.0.1 in each worker's table
+    EXPECT_FALSE(v.truncated);
+    ASSERT_EQ(v.clients.size(), 1u);
+    EXPECT_EQ(v.clients[0].address, "127.0.0.1");
+    EXPECT_EQ(v.clients[0].ntp_requests, 64u);
+    EXPECT_EQ(v.clients[0].ntp_drops, 0u);
+    EXPECT_LT(v.clients[0].last_seen_ago_s, 5.0);
+
+    workers->reset_client_counters();
+    v = view();
+    ASSERT_EQ(v.clients.size(), 1u);
+    EXPECT_EQ(v.clients[0].ntp_requests, 0u);
+    ASSERT_EQ(ask(port, 16).size(), 16u);
+    std::this_thread::sleep_for(1300ms);
+    v = view();
+    ASSERT_EQ(v.clients.size(), 1u);
+    EXPECT_EQ(v.clients[0].ntp_requests, 16u);  // only those after the reset
 }
 
 // A request cut by the receive buffer (MSG_TRUNC) gets no reply, even when

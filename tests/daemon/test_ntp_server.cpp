@@ -253,7 +253,9 @@ TEST(NtpServerInterleaved, ThirdReplyCarriesTheKernelStampOfTheSecond) {
 
 TEST(NtpServerInterleaved, WithoutAKernelStampTheDaemonReadingIsSent) {
     SplitMix64 random(12);
-    NtpServer server(open_config(), random);
+    ServerConfig config = open_config();
+    config.rate_limit = RateLimitConfig{};  // counts the client (nanotimectl clients)
+    NtpServer server(config, random);
     InterleavedClient client;
     client.last_server_rx = NtpTimestamp{0x0000000100000001ULL};  // unknown, marked
     client.last_local_rx = NtpTimestamp{0x0000000100000100ULL};
@@ -266,6 +268,10 @@ TEST(NtpServerInterleaved, WithoutAKernelStampTheDaemonReadingIsSent) {
     EXPECT_EQ(r.transmit_source, StampSource::Daemon);
     EXPECT_EQ(parse_packet(r.bytes())->header.transmit_time.raw,
               daemon_tx.to_timestamp().raw & ~uint64_t{1});
+    const auto clients = server.rate_limiter()->clients(1);
+    ASSERT_EQ(clients.size(), 1u);
+    EXPECT_EQ(clients[0].requests, 2u);
+    EXPECT_EQ(clients[0].interleaved, 1u);
 }
 
 TEST(NtpServerInterleaved, BasicRequestsAreNeitherRememberedNorStamped) {

@@ -107,6 +107,7 @@ def check(src, pages):
 
     ctl = blocks(pages["nanotimectl.1.scd"])
     commands_body = next((b for h, b in ctl if h == "COMMANDS"), [])
+    # "*offline* [_source_], *online* [_source_]": one entry line may name two.
     for cmd in ctl_commands(src / "daemon/nanotimectl/main.cpp"):
         # "*offline* [_source_], *online* [_source_]": one entry for two
         if not any(line.startswith("*") and f"*{cmd}*" in line for line in commands_body):
@@ -152,6 +153,7 @@ def main():
         for page, name, want in (("nanotimed.toml.5.scd", "drift_file", "[clock] drift_file"),
                                  ("nanotimectl.1.scd", "tracking", "command tracking"),
                                  ("nanotimectl.1.scd", "watch", "command watch"),
+                                 ("nanotimectl.1.scd", "clients", "command clients"),
                                  ("nanotimectl.1.scd", "fleet", "fleet command fleet"),
                                  ("nanotimectl.1.scd", "--cacert", "option --cacert"),
                                  ("nanotimed.8.scd", "--check-config", "option --check-config")):
