@@ -101,8 +101,8 @@ Result<std::pair<std::span<const uint8_t>, std::span<const uint8_t>>, RecordErro
 }
 
 void append_keep_alive(std::vector<uint8_t>& out) {
-    static_cast<void>(
-        append_record(out, critical_of(PoolRecordType::KeepAlive), code(PoolRecordType::KeepAlive), {}));
+    static_cast<void>(append_record(out, critical_of(PoolRecordType::KeepAlive),
+                                    code(PoolRecordType::KeepAlive), {}));
 }
 
 bool append_supported_protocols(std::vector<uint8_t>& out, std::span<const uint16_t> protocols) {

@@ -109,8 +109,7 @@ void append_keep_alive(std::vector<uint8_t>& out);
 [[nodiscard]] bool append_supported_algorithms(std::vector<uint8_t>& out,
                                                std::span<const AlgorithmDescription> algorithms);
 // False unless both keys have the same non-zero length and fit a record.
-[[nodiscard]] bool append_fixed_key_request(std::vector<uint8_t>& out,
-                                            std::span<const uint8_t> c2s,
+[[nodiscard]] bool append_fixed_key_request(std::vector<uint8_t>& out, std::span<const uint8_t> c2s,
                                             std::span<const uint8_t> s2c);
 // False unless valid_server_name(@name).
 [[nodiscard]] bool append_ntp_server_deny(std::vector<uint8_t>& out, std::string_view name);

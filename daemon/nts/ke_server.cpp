@@ -171,10 +171,13 @@ std::optional<KeServerSession::Refusal> KeServerSession::take_pool(const Record&
             return std::nullopt;
         }
         pool_refusal_ = peer_ == PoolPeer::NoCertificate ? PoolRefusal::NoCertificate
-                                                          : PoolRefusal::CertificateRejected;
-        if (type == PoolRecordType::FixedKeyRequest) fixed_key_.emplace();
-        else if (type == PoolRecordType::SupportedAlgorithmList) wants_algorithms_ = true;
-        else wants_protocols_ = true;
+                                                         : PoolRefusal::CertificateRejected;
+        if (type == PoolRecordType::FixedKeyRequest)
+            fixed_key_.emplace();
+        else if (type == PoolRecordType::SupportedAlgorithmList)
+            wants_algorithms_ = true;
+        else
+            wants_protocols_ = true;
         return Refusal{KeErrorCode::UnrecognizedCriticalRecord, to_string(pool_refusal_)};
     }
     const auto malformed = [this](std::string_view why) {
@@ -238,8 +241,7 @@ bool KeServerSession::grant_keep_alive() {
 std::vector<uint8_t> KeServerSession::respond() {
     if (wants_protocols_ || wants_algorithms_ || fixed_key_) return respond_pool();
     // Once Keep Alive was honoured the session never exports keys (draft).
-    if (kept_alive_)
-        return refuse(KeErrorCode::BadRequest, "key exchange on a Keep Alive session");
+    if (kept_alive_) return refuse(KeErrorCode::BadRequest, "key exchange on a Keep Alive session");
     if (!protocols_) return refuse(KeErrorCode::BadRequest, "no Next Protocol record");
     std::vector<uint8_t> out;
     const bool ntpv4 =
@@ -322,8 +324,7 @@ std::vector<uint8_t> KeServerSession::respond_support() {
         std::vector<AlgorithmDescription> list;
         for (const uint16_t id : config_.aead_algorithms) {
             const auto length = aead_key_length(id);
-            if (length && aead_supported(id))
-                list.push_back({id, static_cast<uint16_t>(*length)});
+            if (length && aead_supported(id)) list.push_back({id, static_cast<uint16_t>(*length)});
         }
         static_cast<void>(append_supported_algorithms(out, list));
     }

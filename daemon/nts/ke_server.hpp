@@ -154,8 +154,8 @@ struct KeRequestResult {
 
 // What the transport does after feed().
 struct KeServerAction {
-    std::vector<uint8_t> write;      // plaintext to send, may be empty
-    bool close_after_write = false;  // then close the TLS session and the connection
+    std::vector<uint8_t> write;             // plaintext to send, may be empty
+    bool close_after_write = false;         // then close the TLS session and the connection
     std::vector<KeRequestResult> answered;  // the requests @write answers, in order
 };
 
@@ -222,8 +222,8 @@ class KeServerSession {
     std::optional<std::vector<uint16_t>> aeads_;
     bool client_server_ = false;  // client sent a Server / Port record (advisory, ignored)
     bool client_port_ = false;
-    bool wants_protocols_ = false;  // Supported Next Protocol List
-    bool wants_algorithms_ = false;  // Supported Algorithm List
+    bool wants_protocols_ = false;                   // Supported Next Protocol List
+    bool wants_algorithms_ = false;                  // Supported Algorithm List
     std::optional<std::vector<uint8_t>> fixed_key_;  // Fixed Key Request body
     bool keep_alive_requested_ = false;
     std::optional<std::string> token_;  // Authentication body

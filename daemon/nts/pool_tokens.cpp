@@ -41,7 +41,8 @@ bool PoolTokens::contains(std::string_view token) const {
 nanotime::ntp::Result<std::vector<std::string>, std::string> parse_pool_token_file(
     std::string_view text) {
     using nanotime::ntp::unexpected;
-    if (text.size() > kMaxPoolTokenFileBytes) return unexpected(std::string("file larger than 64 KiB"));
+    if (text.size() > kMaxPoolTokenFileBytes)
+        return unexpected(std::string("file larger than 64 KiB"));
     std::vector<std::string> tokens;
     size_t number = 0;
     while (!text.empty()) {
@@ -54,8 +55,9 @@ nanotime::ntp::Result<std::vector<std::string>, std::string> parse_pool_token_fi
         line = line.substr(first, line.find_last_not_of(" \t\r") - first + 1);
         const std::string where = "line " + std::to_string(number) + ": ";
         if (!valid_authentication_token(line)) {
-            return unexpected(where + "a token must be 1-256 printable ASCII characters "
-                                      "without spaces");
+            return unexpected(where +
+                              "a token must be 1-256 printable ASCII characters "
+                              "without spaces");
         }
         if (tokens.size() == kMaxPoolTokens)
             return unexpected(where + "more than " + std::to_string(kMaxPoolTokens) + " tokens");

@@ -48,8 +48,7 @@ std::optional<std::vector<uint8_t>> exporter(std::string_view, std::span<const u
 class Cookies : public CookieSource {
   public:
     std::vector<uint8_t> make_cookie(const NtsKeys& keys) override {
-        std::vector<uint8_t> c = {static_cast<uint8_t>(keys.aead), keys.c2s.at(0),
-                                  keys.s2c.at(0)};
+        std::vector<uint8_t> c = {static_cast<uint8_t>(keys.aead), keys.c2s.at(0), keys.s2c.at(0)};
         c.resize(40, 0xc0);
         return c;
     }
@@ -62,8 +61,8 @@ struct Run {
     int gate_calls = 0;
 };
 
-Run serve(const KeServerConfig& config, PoolPeer peer, bool admit,
-          std::span<const uint8_t> stream, size_t chunk) {
+Run serve(const KeServerConfig& config, PoolPeer peer, bool admit, std::span<const uint8_t> stream,
+          size_t chunk) {
     Cookies cookies;
     Run run;
     KeServerSession server(config, exporter, cookies, peer, [&run, admit] {
@@ -123,8 +122,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     const size_t chunk = (data[0] & 0x3f) + 1;
     const uint8_t knobs = data[1];
     static const PoolPeer peers[] = {PoolPeer::CertificateVerified, PoolPeer::NoCertificate,
-                                     PoolPeer::CertificateRejected,
-                                     PoolPeer::CertificateVerified};
+                                     PoolPeer::CertificateRejected, PoolPeer::CertificateVerified};
     const PoolPeer peer = peers[knobs & 3];
     const bool admit = (knobs & 4) != 0;
     KeServerConfig config;

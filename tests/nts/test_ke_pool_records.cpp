@@ -168,8 +168,7 @@ TEST(KePoolRecords, MalformedShapesAreClearErrors) {
     // Response bodies of the Supported lists.
     EXPECT_EQ(read_supported_protocols(Bytes{0, 0, 1}).error(), RecordError::OddListLength);
     EXPECT_EQ(read_supported_algorithms(Bytes{0, 15, 0}).error(), RecordError::BadAlgorithmList);
-    EXPECT_EQ(read_supported_algorithms(Bytes{0, 15, 0, 0}).error(),
-              RecordError::BadAlgorithmList);
+    EXPECT_EQ(read_supported_algorithms(Bytes{0, 15, 0, 0}).error(), RecordError::BadAlgorithmList);
     EXPECT_TRUE(read_supported_algorithms(Bytes{}));
     // Fixed key halves against the AEAD's key length.
     EXPECT_EQ(split_fixed_key(Bytes(32, 1), 32).error(), RecordError::BadFixedKeyLength);

@@ -77,8 +77,8 @@ std::vector<std::vector<Record>> responses_of(const Bytes& bytes) {
 }
 
 struct Pool {
-    explicit Pool(PoolPeer peer = PoolPeer::CertificateVerified, KeServerConfig config = pool_config(),
-                  bool admit = true)
+    explicit Pool(PoolPeer peer = PoolPeer::CertificateVerified,
+                  KeServerConfig config = pool_config(), bool admit = true)
         : session(std::move(config), test::failing_exporter(), cookies, peer, [this, admit] {
               ++gate_calls;
               return admit;
@@ -226,8 +226,8 @@ TEST(KePoolServer, UnsupportedAeadOrProtocolGetsTheRfc8915Answer) {
 
 TEST(KePoolServer, MalformedPoolRequestsAreBadRequest) {
     const Bytes short_key = fixed_key_request(15, 16);  // AES-SIV-CMAC-256 wants 2 x 32
-    const Bytes two_aeads =
-        cat({auth(), fixed_key(1, 2), rec(true, 1, u16s({0})), rec(true, 4, u16s({15, 30})), eom()});
+    const Bytes two_aeads = cat(
+        {auth(), fixed_key(1, 2), rec(true, 1, u16s({0})), rec(true, 4, u16s({15, 30})), eom()});
     const Bytes no_protocol = cat({auth(), fixed_key(1, 2), rec(true, 4, u16s({15})), eom()});
     const Bytes two_keys = cat({auth(), fixed_key(1, 2), fixed_key(1, 2), eom()});
     const Bytes two_tokens = cat({auth(), auth(), rec(true, 9, {}), eom()});
@@ -352,9 +352,9 @@ TEST(KePoolServer, NtpServerDenyIsCheckedAndCountedButTheAnswerStands) {
     KeServerConfig c;
     c.ntp_server = "ntp.example.net";
     KeServerSession s(c, test::fake_exporter(), cookies);
-    const auto action =
-        s.feed(cat({rec(true, 1, u16s({0})), rec(true, 4, u16s({15})),
-                    rec(false, 13, text("ntp.example.net")), rec(false, 13, text("192.0.2.7")), eom()}));
+    const auto action = s.feed(
+        cat({rec(true, 1, u16s({0})), rec(true, 4, u16s({15})),
+             rec(false, 13, text("ntp.example.net")), rec(false, 13, text("192.0.2.7")), eom()}));
     EXPECT_EQ(s.outcome(), KeServerOutcome::KeysIssued);
     EXPECT_EQ(s.denied_servers(), (std::vector<std::string>{"ntp.example.net", "192.0.2.7"}));
     ASSERT_EQ(action.answered.size(), 1u);
