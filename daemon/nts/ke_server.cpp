@@ -89,7 +89,8 @@ void KeServerSession::finish(KeServerAction& action, std::vector<uint8_t> respon
     KeRequestResult result;
     result.outcome = outcome_;
     result.error_code = outcome_ == KeServerOutcome::ErrorSent ? error_code_ : std::nullopt;
-    result.pool_request = wants_protocols_ || wants_algorithms_ || fixed_key_.has_value();
+    result.pool_request =
+        wants_protocols_ || wants_algorithms_ || fixed_key_.has_value() || refused_pool_record_;
     result.pool_refusal = pool_refusal_;
     result.keep_alive = keep_alive_granted_;
     result.denied_servers = denied_.size();
@@ -117,6 +118,7 @@ void KeServerSession::start_request() {
     token_.reset();
     denied_.clear();
     keep_alive_granted_ = false;
+    refused_pool_record_ = false;
     pool_refusal_ = PoolRefusal::None;
     outcome_ = KeServerOutcome::Pending;
     error_code_.reset();
@@ -172,12 +174,7 @@ std::optional<KeServerSession::Refusal> KeServerSession::take_pool(const Record&
         }
         pool_refusal_ = peer_ == PoolPeer::NoCertificate ? PoolRefusal::NoCertificate
                                                          : PoolRefusal::CertificateRejected;
-        if (type == PoolRecordType::FixedKeyRequest)
-            fixed_key_.emplace();
-        else if (type == PoolRecordType::SupportedAlgorithmList)
-            wants_algorithms_ = true;
-        else
-            wants_protocols_ = true;
+        refused_pool_record_ = true;
         return Refusal{KeErrorCode::UnrecognizedCriticalRecord, to_string(pool_refusal_)};
     }
     const auto malformed = [this](std::string_view why) {

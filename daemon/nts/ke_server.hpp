@@ -229,6 +229,7 @@ class KeServerSession {
     std::optional<std::string> token_;  // Authentication body
     std::vector<std::string> denied_;   // NTP Server Deny names
     bool keep_alive_granted_ = false;   // this response carries Keep Alive
+    bool refused_pool_record_ = false;  // a critical pool record from a non-pool peer
     bool kept_alive_ = false;           // the session was admitted to Keep Alive
     size_t requests_answered_ = 0;
     PoolRefusal pool_refusal_ = PoolRefusal::None;
