@@ -62,7 +62,7 @@ KeServerSession::KeServerSession(KeServerConfig config, KeyExporter exporter, Co
 KeServerAction KeServerSession::feed(std::span<const uint8_t> bytes) {
     if (responded_) return {{}, true, {}};  // data after the last End of Message: ignored
     KeServerAction action;
-    decoder_.feed(bytes);
+    size_t at = 0;
     while (!responded_) {
         auto next = decoder_.next();
         if (!next) {
@@ -73,7 +73,20 @@ KeServerAction KeServerSession::feed(std::span<const uint8_t> bytes) {
             finish(action, refuse(code, to_string(error)));
             break;
         }
-        if (!next->has_value()) break;  // need more octets
+        if (!next->has_value()) {
+            // The decoder gets no more than the current message may still
+            // hold: octets past it belong to the next request of a Keep
+            // Alive session (pipelined), which restart() starts afresh,
+            // whatever the chunking. An over-long message is refused by
+            // the decoder once it holds the limit without End of Message.
+            const size_t room = config_.max_request_bytes -
+                                std::min(decoder_.message_bytes(), config_.max_request_bytes);
+            if (at == bytes.size() || room == 0) break;
+            const size_t take = std::min(room, bytes.size() - at);
+            decoder_.feed(bytes.subspan(at, take));
+            at += take;
+            continue;
+        }
         const Record& record = **next;
         if (record.is(RecordType::EndOfMessage)) {
             finish(action, respond());

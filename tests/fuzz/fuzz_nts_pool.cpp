@@ -18,6 +18,7 @@
 #include <algorithm>
 #include <cstddef>
 #include <cstdint>
+#include <cstdio>
 #include <cstdlib>
 #include <span>
 #include <string_view>
@@ -32,9 +33,12 @@ using namespace nts;
 
 namespace {
 
-void check(bool condition) {
-    if (!condition) std::abort();
+void check_at(bool condition, int line) {
+    if (condition) return;
+    std::fprintf(stderr, "fuzz_nts_pool.cpp:%d: invariant failed\n", line);
+    std::abort();
 }
+#define check(condition) check_at((condition), __LINE__)
 
 constexpr uint8_t kExportedOctet = 0xee;  // every exported key octet
 

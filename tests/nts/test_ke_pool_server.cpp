@@ -297,6 +297,35 @@ TEST(KePoolServer, PipelinedKeepAliveRequestsAreAnsweredInOrder) {
     EXPECT_EQ(action.answered[1].outcome, KeServerOutcome::PoolKeysIssued);
 }
 
+TEST(KePoolServer, PipelinedRequestsLongerTogetherThanTheLimitAreNotCutWhateverTheChunking) {
+    // Each request fits the limit, the two together do not: octets past
+    // the first request are the second's, not an overflow of the first
+    // (found by fuzz_nts_pool: fed whole, the second was cut).
+    KeServerConfig c = pool_config();
+    c.max_request_bytes = 200;
+    Bytes deny_padding;
+    for (int i = 0; i < 20; ++i) deny_padding = cat({deny_padding, rec(false, 13, text("a.b"))});
+    const Bytes first = cat({auth(), rec(true, 9, {}), keep_alive(), deny_padding, eom()});
+    const Bytes second = cat({auth(), rec(true, 10, {}), deny_padding, eom()});
+    ASSERT_LE(first.size(), c.max_request_bytes);
+    ASSERT_GT(first.size() + second.size(), c.max_request_bytes);
+    const Bytes stream = cat({first, second});
+    Pool whole(PoolPeer::CertificateVerified, c);
+    const auto at_once = whole.session.feed(stream);
+    Pool split(PoolPeer::CertificateVerified, c);
+    Bytes written;
+    for (const uint8_t b : stream) {
+        const auto a = split.session.feed({&b, 1});
+        written.insert(written.end(), a.write.begin(), a.write.end());
+    }
+    EXPECT_EQ(at_once.write, written);
+    const auto r = responses_of(at_once.write);
+    ASSERT_EQ(r.size(), 2u);
+    EXPECT_TRUE(has_type(r[0], 9));
+    EXPECT_TRUE(has_type(r[1], 10));
+    EXPECT_TRUE(at_once.close_after_write);
+}
+
 TEST(KePoolServer, KeepAliveRefusedByTheGateOrForAPlainRequestCloses) {
     {
         Pool pool(PoolPeer::CertificateVerified, pool_config(), false);
