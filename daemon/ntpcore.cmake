@@ -36,6 +36,8 @@ add_library(ntpcore STATIC
   ${_ntpcore_dir}/server/ntp_server.cpp
   ${_ntpcore_dir}/server/interleaved_table.cpp
   ${_ntpcore_dir}/nts/ke_records.cpp
+  ${_ntpcore_dir}/nts/ke_pool_records.cpp
+  ${_ntpcore_dir}/nts/pool_tokens.cpp
   ${_ntpcore_dir}/nts/ke_server.cpp
   ${_ntpcore_dir}/nts/ke_client.cpp
   ${_ntpcore_dir}/nts/aead.cpp

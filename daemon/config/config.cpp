@@ -18,6 +18,7 @@
 #include "config/toml_checker.hpp"
 #include "net/socket_address.hpp"
 #include "nts/aead.hpp"
+#include "nts/ke_pool_records.hpp"
 #include "server/access_list.hpp"
 #include "time/ntp_time.hpp"
 
@@ -302,7 +303,8 @@ void parse_nts_ke(Checker& c, const toml::table& root, Config& cfg) {
     if (t == nullptr) return;
     c.only(*t, "[nts_ke]",
            {"listen", "certificate", "private_key", "max_connections", "timeout", "address_rate",
-            "address_burst", "ntp_server", "ntp_port"});
+            "address_burst", "ntp_server", "ntp_port", "pool_ca", "pool_tokens", "pool_token_file",
+            "pool_max_requests", "pool_idle_timeout", "pool_max_sessions"});
     NtsKeServerConfig& k = cfg.nts_ke;
     listen_addresses(c, *t, "nts_ke", 4460, k.listen);
     c.string(*t, "certificate", "nts_ke", k.certificate);
@@ -319,6 +321,29 @@ void parse_nts_ke(Checker& c, const toml::table& root, Config& cfg) {
     }
     if (k.enabled() && (k.certificate.empty() || k.private_key.empty())) {
         c.error(t->source(), "[nts_ke] listens but has no certificate or private_key");
+    }
+    c.string(*t, "pool_ca", "nts_ke", k.pool_ca);
+    c.strings(*t, "pool_tokens", "nts_ke", k.pool_tokens,
+              [&c](const std::string& token, const toml::source_region& where) {
+                  if (nts::valid_authentication_token(token)) return true;
+                  c.error(where,
+                          "nts_ke.pool_tokens: a token must be 1-256 printable ASCII "
+                          "characters without spaces");
+                  return false;
+              });
+    c.string(*t, "pool_token_file", "nts_ke", k.pool_token_file);
+    c.integer(*t, "pool_max_requests", "nts_ke", k.pool_max_requests, 1, 1000000);
+    c.number(*t, "pool_idle_timeout", "nts_ke", k.pool_idle_timeout, 1, 86400);
+    c.integer(*t, "pool_max_sessions", "nts_ke", k.pool_max_sessions, 0, 100000);
+    if (k.pool_enabled() && k.pool_tokens.empty() && k.pool_token_file.empty()) {
+        c.error(t->source(),
+                "[nts_ke] pool_ca is set but there is no pool_tokens or "
+                "pool_token_file: the pool could not authenticate");
+    }
+    if (!k.pool_enabled() && (!k.pool_tokens.empty() || !k.pool_token_file.empty())) {
+        c.error(t->source(),
+                "[nts_ke] pool tokens without pool_ca: tokens alone do not "
+                "authenticate a pool");
     }
 }
 

@@ -138,8 +138,19 @@ struct NtsKeServerConfig {
     // copied here by the parser (one list serves both halves).
     std::vector<uint16_t> aead_algorithms{std::begin(nts::kDefaultAeadPreference),
                                           std::end(nts::kDefaultAeadPreference)};
+    // The time-source side of the NTS pool draft (daemon/nts/README.md):
+    // Supported lists, Fixed Key Request and Keep Alive from a pool that
+    // presents a client certificate issued by @pool_ca and one of the
+    // tokens. Empty pool_ca: off (no client certificate is asked for).
+    std::string pool_ca;                   // PEM: the CA(s) that issue the pool's certificate
+    std::vector<std::string> pool_tokens;  // accepted Authentication tokens
+    std::string pool_token_file;           // more tokens, one a line (read at start)
+    unsigned pool_max_requests = 1000;     // requests per Keep Alive session
+    double pool_idle_timeout = 300.0;      // s a Keep Alive session may stay silent
+    unsigned pool_max_sessions = 10;       // Keep Alive sessions open at once
 
     bool enabled() const { return !listen.empty(); }
+    bool pool_enabled() const { return !pool_ca.empty(); }
 };
 
 // [metrics]: the Prometheus exporter (GET /metrics) on a thread of its own.

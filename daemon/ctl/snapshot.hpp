@@ -201,8 +201,24 @@ struct ServerStatsInfo {
     uint64_t ke_timed_out = 0;
     uint64_t ke_refused = 0;  // at accept: connection cap, per-address rate, memory
     uint64_t ke_certificate_reloads = 0;
-    bool keys = false;         // this host holds NTS master keys
-    bool keys_writer = false;  // it rotates and writes the key file
+    // The NTS pool's time-source side ([nts_ke] pool_ca): requests served,
+    // refused by reason, Keep Alive sessions, NTP Server Deny records.
+    bool ke_pool = false;
+    uint64_t ke_pool_support_served = 0;
+    uint64_t ke_pool_fixed_key_served = 0;
+    uint64_t ke_pool_refused_no_certificate = 0;
+    uint64_t ke_pool_refused_certificate = 0;
+    uint64_t ke_pool_refused_token = 0;
+    uint64_t ke_pool_refused_malformed = 0;
+    uint64_t ke_pool_refused_protocol = 0;
+    uint64_t ke_pool_refused_aead = 0;
+    uint64_t ke_pool_refused_internal = 0;
+    uint64_t ke_pool_keep_alive_sessions = 0;  // admitted to Keep Alive
+    uint64_t ke_pool_keep_alive_refused = 0;   // asked while pool_max_sessions were open
+    uint64_t ke_pool_keep_alive_open = 0;      // open now
+    uint64_t ke_server_deny = 0;               // NTP Server Deny records received
+    bool keys = false;                         // this host holds NTS master keys
+    bool keys_writer = false;                  // it rotates and writes the key file
     unsigned keys_held = 0;
     uint32_t key_sealing_id = 0;
     double key_next_check_s = 0;  // Unix s: next rotation or file check

@@ -42,9 +42,13 @@ NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(
     nts_missing_field, nts_auth_failed, nts_no_sealing_key, nts_crypto_failure, cookie_unknown_key,
     cookie_auth_failed, cookie_bad_contents, nts_ke, ke_accepted, ke_keys_issued,
     ke_no_common_protocol, ke_no_common_aead, ke_bad_request, ke_unrecognized_critical,
-    ke_internal_error, ke_tls_failed, ke_timed_out, ke_refused, ke_certificate_reloads, keys,
-    keys_writer, keys_held, key_sealing_id, key_next_check_s, key_rotations, key_loads,
-    key_failures, key_last_error)
+    ke_internal_error, ke_tls_failed, ke_timed_out, ke_refused, ke_certificate_reloads, ke_pool,
+    ke_pool_support_served, ke_pool_fixed_key_served, ke_pool_refused_no_certificate,
+    ke_pool_refused_certificate, ke_pool_refused_token, ke_pool_refused_malformed,
+    ke_pool_refused_protocol, ke_pool_refused_aead, ke_pool_refused_internal,
+    ke_pool_keep_alive_sessions, ke_pool_keep_alive_refused, ke_pool_keep_alive_open,
+    ke_server_deny, keys, keys_writer, keys_held, key_sealing_id, key_next_check_s, key_rotations,
+    key_loads, key_failures, key_last_error)
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(ClientInfo, address, ntp_requests, ntp_drops,
                                                 ntp_kod, nts_requests, ntp_interleaved,
                                                 last_seen_ago_s)

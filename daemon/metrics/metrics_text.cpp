@@ -230,6 +230,30 @@ void server_metrics(Writer& w, const MetricsData& d) {
                               {{{"reason", "refused"}}, s.ke_refused}});
         w.counter("nanotime_nts_ke_certificate_reloads_total", "NTS-KE certificate re-reads",
                   s.ke_certificate_reloads);
+        w.counter("nanotime_nts_ke_server_deny_total", "NTP Server Deny records received",
+                  s.ke_server_deny);
+    }
+    if (s.nts_ke && s.ke_pool) {
+        w.labelled<uint64_t>("nanotime_nts_ke_pool_requests_total", MetricType::Counter,
+                             "NTS pool requests served, by kind",
+                             {{{{"kind", "supported_lists"}}, s.ke_pool_support_served},
+                              {{{"kind", "fixed_key"}}, s.ke_pool_fixed_key_served}});
+        w.labelled<uint64_t>("nanotime_nts_ke_pool_refused_total", MetricType::Counter,
+                             "NTS pool requests refused, by reason",
+                             {{{{"reason", "no_certificate"}}, s.ke_pool_refused_no_certificate},
+                              {{{"reason", "certificate"}}, s.ke_pool_refused_certificate},
+                              {{{"reason", "token"}}, s.ke_pool_refused_token},
+                              {{{"reason", "malformed"}}, s.ke_pool_refused_malformed},
+                              {{{"reason", "protocol"}}, s.ke_pool_refused_protocol},
+                              {{{"reason", "aead"}}, s.ke_pool_refused_aead},
+                              {{{"reason", "internal"}}, s.ke_pool_refused_internal}});
+        w.counter("nanotime_nts_ke_pool_keep_alive_sessions_total",
+                  "NTS pool sessions admitted to Keep Alive", s.ke_pool_keep_alive_sessions);
+        w.counter("nanotime_nts_ke_pool_keep_alive_refused_total",
+                  "Keep Alive asked while pool_max_sessions were open",
+                  s.ke_pool_keep_alive_refused);
+        w.gauge("nanotime_nts_ke_pool_keep_alive_open", "NTS pool Keep Alive sessions open",
+                static_cast<double>(s.ke_pool_keep_alive_open));
     }
     if (s.keys) {
         w.gauge("nanotime_nts_master_keys", "NTS master keys held", s.keys_held);

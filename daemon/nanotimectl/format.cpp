@@ -275,6 +275,19 @@ std::string format_human(const std::string& command, const nlohmann::json& data)
                 << n(s.ke_no_common_aead) << " no AEAD; " << n(s.ke_refused)
                 << " refused at accept; certificate re-read " << n(s.ke_certificate_reloads)
                 << " times\n";
+            if (s.ke_pool) {
+                out << "NTS pool        : " << n(s.ke_pool_fixed_key_served) << " fixed keys, "
+                    << n(s.ke_pool_support_served)
+                    << " supported lists; refused: " << n(s.ke_pool_refused_no_certificate)
+                    << " no certificate, " << n(s.ke_pool_refused_certificate) << " wrong CA, "
+                    << n(s.ke_pool_refused_token) << " token, " << n(s.ke_pool_refused_malformed)
+                    << " malformed, " << n(s.ke_pool_refused_protocol) << " protocol, "
+                    << n(s.ke_pool_refused_aead) << " AEAD, " << n(s.ke_pool_refused_internal)
+                    << " internal; keep-alive " << n(s.ke_pool_keep_alive_open) << " open, "
+                    << n(s.ke_pool_keep_alive_sessions) << " admitted, "
+                    << n(s.ke_pool_keep_alive_refused) << " over the cap; " << n(s.ke_server_deny)
+                    << " server denies\n";
+            }
         } else {
             out << "off\n";
         }

@@ -5,6 +5,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <chrono>
 #include <cstring>
@@ -23,6 +24,7 @@
 #include "nts/cookie.hpp"
 #include "nts/ke_server.hpp"
 #include "nts/nts_server.hpp"
+#include "nts/pool_tokens.hpp"
 
 namespace nanotime::daemon {
 namespace {
@@ -63,6 +65,11 @@ nts::KeServerConfig session_config(const config::NtsKeServerConfig& c) {
     if (!c.ntp_server.empty()) k.ntp_server = c.ntp_server;
     if (c.ntp_port != 0) k.ntp_port = c.ntp_port;
     k.aead_algorithms = c.aead_algorithms;
+    if (c.pool_enabled()) {
+        k.pool.enabled = true;
+        k.pool.tokens = nts::PoolTokens(load_pool_tokens(c));
+        k.pool.max_requests = c.pool_max_requests;
+    }
     return k;
 }
 
@@ -71,7 +78,14 @@ io::ListenerLimits limits(const config::NtsKeServerConfig& c) {
     l.max_connections = c.max_connections;
     l.request_timeout = std::chrono::milliseconds(static_cast<int64_t>(c.timeout * 1000));
     // One request per connection: the session closes after its response.
+    // Only a pool's Keep Alive session outlives it, and waits up to
+    // pool_idle_timeout for its next request.
     l.idle_timeout = l.request_timeout;
+    if (c.pool_enabled()) {
+        l.idle_timeout =
+            std::max(l.idle_timeout,
+                     std::chrono::milliseconds(static_cast<int64_t>(c.pool_idle_timeout * 1000)));
+    }
     l.address_rate = c.address_rate;
     l.address_burst = c.address_burst;
     return l;
@@ -80,7 +94,23 @@ io::ListenerLimits limits(const config::NtsKeServerConfig& c) {
 }  // namespace
 
 std::shared_ptr<io::TlsContext> load_nts_ke_tls(const config::NtsKeServerConfig& config) {
-    return load_server_tls("nts_ke", config.certificate, config.private_key, {"ntske/1"});
+    return load_server_tls("nts_ke", config.certificate, config.private_key, {"ntske/1"},
+                           config.pool_ca);
+}
+
+std::vector<std::string> load_pool_tokens(const config::NtsKeServerConfig& config) {
+    std::vector<std::string> tokens = config.pool_tokens;
+    if (config.pool_token_file.empty()) return tokens;
+    const std::string where = "nts_ke: pool_token_file " + config.pool_token_file + ": ";
+    std::ifstream in(config.pool_token_file, std::ios::binary);
+    if (!in) throw std::runtime_error(where + std::generic_category().message(errno));
+    std::string text(nts::kMaxPoolTokenFileBytes + 1, '\0');
+    in.read(text.data(), static_cast<std::streamsize>(text.size()));
+    text.resize(static_cast<size_t>(in.gcount()));
+    auto parsed = nts::parse_pool_token_file(text);
+    if (!parsed) throw std::runtime_error(where + parsed.error());
+    tokens.insert(tokens.end(), parsed->begin(), parsed->end());
+    return tokens;
 }
 
 // Everything the KE thread owns. The main thread touches only the fields
@@ -89,22 +119,45 @@ struct NtsKeService::Worker {
     struct Connection {
         io::StreamServer* server;
         std::unique_ptr<nts::KeServerSession> session;
-        bool responded = false;
+        bool request_done = false;  // the first response went out
+        bool responded = false;     // the last response went out: closing
     };
 
     Worker(const config::NtsKeServerConfig& config, SharedKeyStore& keys, ntp::RandomSource& random,
            UnixNow now, nts::Aead aead)
         : session_config(daemon::session_config(config)),
-          cookies(keys, random, std::move(now), std::move(aead)) {}
+          pool_max_sessions(config.pool_max_sessions),
+          cookies(keys, random, std::move(now), std::move(aead)) {
+        counters.pool = config.pool_enabled();
+    }
 
     void on_open(io::StreamServer& server, uint64_t conn) {
         auto exporter = [&server, conn](std::string_view label, std::span<const uint8_t> context,
                                         size_t length) {
             return server.export_keying_material(conn, label, context, length);
         };
+        nts::PoolPeer peer = nts::PoolPeer::NoCertificate;
+        if (session_config.pool.enabled) {
+            if (const auto cert = server.peer_certificate(conn)) {
+                peer = cert->verified ? nts::PoolPeer::CertificateVerified
+                                      : nts::PoolPeer::CertificateRejected;
+            }
+        }
         connections[conn] = Connection{
-            &server, std::make_unique<nts::KeServerSession>(session_config, exporter, cookies)};
+            &server, std::make_unique<nts::KeServerSession>(session_config, exporter, cookies, peer,
+                                                            [this] { return admit_keep_alive(); })};
         count([](NtsKeCounters& c) { ++c.accepted; });
+    }
+
+    // The cap on Keep Alive sessions open at once (pool_max_sessions).
+    bool admit_keep_alive() {
+        const bool admit = kept_alive_open < pool_max_sessions;
+        if (admit) ++kept_alive_open;
+        count([admit, open = kept_alive_open](NtsKeCounters& c) {
+            ++(admit ? c.pool_keep_alive_sessions : c.pool_keep_alive_refused);
+            c.pool_keep_alive_open = open;
+        });
+        return admit;
     }
 
     void on_data(uint64_t conn, std::span<const uint8_t> plaintext) {
@@ -112,23 +165,71 @@ struct NtsKeService::Worker {
         if (it == connections.end() || it->second.responded) return;
         Connection& c = it->second;
         nts::KeServerAction action = c.session->feed(plaintext);
+        // Counted before the response leaves, so that a peer that reads
+        // the counters after its answer sees its request in them.
+        for (const nts::KeRequestResult& r : action.answered) record(r);
         if (!action.write.empty()) c.server->send(conn, action.write);
+        // The first response ends the request deadline; a Keep Alive
+        // session then lives by the idle one.
+        if (!action.answered.empty() && !c.request_done) {
+            c.request_done = true;
+            c.server->request_done(conn);
+        }
         if (action.close_after_write) {
             c.responded = true;
-            record(*c.session);
-            io::StreamServer* server = c.server;
-            server->request_done(conn);
             // May call on_close at once, which erases c: nothing after it
             // touches the connection.
-            server->close(conn);
+            c.server->close(conn);
         }
     }
 
-    void on_close(uint64_t conn) { connections.erase(conn); }
+    void on_close(uint64_t conn) {
+        auto it = connections.find(conn);
+        if (it != connections.end() && it->second.session->kept_alive()) {
+            --kept_alive_open;
+            count([open = kept_alive_open](NtsKeCounters& c) { c.pool_keep_alive_open = open; });
+        }
+        connections.erase(conn);
+    }
 
-    void record(const nts::KeServerSession& s) {
-        count([&s](NtsKeCounters& c) {
-            switch (s.outcome()) {
+    static void record_pool(NtsKeCounters& c, const nts::KeRequestResult& r) {
+        switch (r.pool_refusal) {
+            case nts::PoolRefusal::None:
+                if (r.outcome == nts::KeServerOutcome::PoolSupportSent) ++c.pool_support_served;
+                if (r.outcome == nts::KeServerOutcome::PoolKeysIssued) ++c.pool_fixed_key_served;
+                break;
+            case nts::PoolRefusal::NoCertificate:
+                ++c.pool_refused_no_certificate;
+                break;
+            case nts::PoolRefusal::CertificateRejected:
+                ++c.pool_refused_certificate;
+                break;
+            case nts::PoolRefusal::BadToken:
+                ++c.pool_refused_token;
+                break;
+            case nts::PoolRefusal::Malformed:
+                ++c.pool_refused_malformed;
+                break;
+            case nts::PoolRefusal::UnsupportedProtocol:
+                ++c.pool_refused_protocol;
+                break;
+            case nts::PoolRefusal::UnsupportedAead:
+                ++c.pool_refused_aead;
+                break;
+            case nts::PoolRefusal::Internal:
+                ++c.pool_refused_internal;
+                break;
+        }
+    }
+
+    void record(const nts::KeRequestResult& r) {
+        count([&r](NtsKeCounters& c) {
+            c.server_deny += r.denied_servers;
+            if (r.pool_request) {
+                record_pool(c, r);
+                if (r.outcome != nts::KeServerOutcome::ErrorSent) return;
+            }
+            switch (r.outcome) {
                 case nts::KeServerOutcome::KeysIssued:
                     ++c.keys_issued;
                     break;
@@ -139,13 +240,15 @@ struct NtsKeService::Worker {
                     ++c.no_common_aead;
                     break;
                 case nts::KeServerOutcome::ErrorSent:
-                    if (s.error_code() == nts::KeErrorCode::UnrecognizedCriticalRecord)
+                    if (r.error_code == nts::KeErrorCode::UnrecognizedCriticalRecord)
                         ++c.unrecognized_critical;
-                    else if (s.error_code() == nts::KeErrorCode::BadRequest)
+                    else if (r.error_code == nts::KeErrorCode::BadRequest)
                         ++c.bad_request;
                     else
                         ++c.internal_error;
                     break;
+                case nts::KeServerOutcome::PoolSupportSent:
+                case nts::KeServerOutcome::PoolKeysIssued:
                 case nts::KeServerOutcome::Pending:
                     break;
             }
@@ -180,6 +283,8 @@ struct NtsKeService::Worker {
     }
 
     nts::KeServerConfig session_config;
+    size_t pool_max_sessions;
+    size_t kept_alive_open = 0;  // Keep Alive sessions open now
     KeyStoreCookies cookies;
     std::unordered_map<uint64_t, Connection> connections;
 
@@ -210,6 +315,11 @@ NtsKeService::NtsKeService(const config::NtsKeServerConfig& config,
     w.arm_stats();
     log.info(io::LogClass::General, "NTS-KE server: " + std::to_string(config_.listen.size()) +
                                         " listener(s), certificate " + config_.certificate);
+    if (config_.pool_enabled()) {
+        log.info(io::LogClass::General,
+                 "NTS-KE server: NTS pool time source for certificates from " + config_.pool_ca +
+                     ", " + std::to_string(w.session_config.pool.tokens.size()) + " token(s)");
+    }
 }
 
 NtsKeService::~NtsKeService() = default;

@@ -12,6 +12,14 @@
 // once, accept-to-response deadline (handshake included), new connections
 // per client address, request size (the session's decoder), bytes queued.
 //
+// NTS pool (time-source side, [nts_ke] pool_ca): the listeners ask every
+// client for a certificate without requiring one; a session learns whether
+// its peer's chains to pool_ca (nts::PoolPeer) and is given the tokens
+// (pool_tokens + pool_token_file, read at start). Keep Alive sessions are
+// capped at pool_max_sessions open at once; their idle limit is
+// pool_idle_timeout (the listener's idle limit, which only kept-alive
+// sessions ever reach: others close after their one response).
+//
 // Life cycle as ServerWorkers: the constructor (privileged, before seccomp)
 // reads the certificate and key, opens the listeners and makes the loop;
 // start() (after privilege drop and seccomp) runs the thread; the
@@ -50,6 +58,21 @@ struct NtsKeCounters {
     uint64_t timed_out = 0;              // deadline passed before the response
     uint64_t refused = 0;                // at accept: too many, rate, bytes in flight
     uint64_t certificate_reloads = 0;
+    // The NTS pool's time-source side ([nts_ke] pool_ca; daemon/nts/README.md).
+    bool pool = false;                         // the role is on
+    uint64_t pool_support_served = 0;          // Supported list requests answered
+    uint64_t pool_fixed_key_served = 0;        // Fixed Key Requests answered with cookies
+    uint64_t pool_refused_no_certificate = 0;  // pool records without a client certificate
+    uint64_t pool_refused_certificate = 0;     // ... with one not from pool_ca
+    uint64_t pool_refused_token = 0;           // token missing or not configured
+    uint64_t pool_refused_malformed = 0;       // mixed records, key length, ...
+    uint64_t pool_refused_protocol = 0;        // fixed key for a protocol other than NTPv4
+    uint64_t pool_refused_aead = 0;            // fixed key for an AEAD we do not use
+    uint64_t pool_refused_internal = 0;        // cookie making failed
+    uint64_t pool_keep_alive_sessions = 0;     // sessions admitted to Keep Alive
+    uint64_t pool_keep_alive_refused = 0;      // asked while pool_max_sessions were open
+    uint64_t pool_keep_alive_open = 0;         // open now
+    uint64_t server_deny = 0;                  // NTP Server Deny records received
 };
 
 class NtsKeService {
@@ -76,8 +99,13 @@ class NtsKeService {
     std::unique_ptr<Worker> worker_;
 };
 
-// The server's TLS context from the PEM files of @config (ALPN ntske/1).
+// The server's TLS context from the PEM files of @config (ALPN ntske/1;
+// with pool_ca, client certificates asked for and checked against it).
 // Throws std::runtime_error naming the file and the reason.
 std::shared_ptr<io::TlsContext> load_nts_ke_tls(const config::NtsKeServerConfig& config);
+
+// pool_tokens and the tokens of pool_token_file. Throws std::runtime_error
+// "nts_ke: pool_token_file <path>: line <n>: <reason>" (or why unreadable).
+std::vector<std::string> load_pool_tokens(const config::NtsKeServerConfig& config);
 
 }  // namespace nanotime::daemon

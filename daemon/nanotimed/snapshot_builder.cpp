@@ -89,6 +89,20 @@ void fill_server_stats(const SnapshotInputs& in, ctl::ServerStatsInfo& s) {
         s.ke_timed_out = k.timed_out;
         s.ke_refused = k.refused;
         s.ke_certificate_reloads = k.certificate_reloads;
+        s.ke_pool = k.pool;
+        s.ke_pool_support_served = k.pool_support_served;
+        s.ke_pool_fixed_key_served = k.pool_fixed_key_served;
+        s.ke_pool_refused_no_certificate = k.pool_refused_no_certificate;
+        s.ke_pool_refused_certificate = k.pool_refused_certificate;
+        s.ke_pool_refused_token = k.pool_refused_token;
+        s.ke_pool_refused_malformed = k.pool_refused_malformed;
+        s.ke_pool_refused_protocol = k.pool_refused_protocol;
+        s.ke_pool_refused_aead = k.pool_refused_aead;
+        s.ke_pool_refused_internal = k.pool_refused_internal;
+        s.ke_pool_keep_alive_sessions = k.pool_keep_alive_sessions;
+        s.ke_pool_keep_alive_refused = k.pool_keep_alive_refused;
+        s.ke_pool_keep_alive_open = k.pool_keep_alive_open;
+        s.ke_server_deny = k.server_deny;
     }
     if (in.nts_keys != nullptr) {
         const NtsKeyStatus& k = in.nts_keys->status();

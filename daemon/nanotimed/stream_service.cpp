@@ -38,10 +38,12 @@ io::LoopOptions own_thread(io::LoopOptions options) {
 std::shared_ptr<io::TlsContext> load_server_tls(const std::string& section,
                                                 const std::string& certificate,
                                                 const std::string& private_key,
-                                                const std::vector<std::string>& alpn) {
+                                                const std::vector<std::string>& alpn,
+                                                const std::string& client_ca) {
     io::TlsServerConfig t;
     t.certificate_pem = read_pem(section, certificate, "certificate");
     t.private_key_pem = read_pem(section, private_key, "private_key");
+    if (!client_ca.empty()) t.client_ca_pem = read_pem(section, client_ca, "pool_ca");
     t.alpn = alpn;
     try {
         return io::TlsContext::server(t);

@@ -34,11 +34,13 @@ namespace nanotime::daemon {
 
 // A server TLS context from a PEM chain (leaf first) and key, offering
 // @alpn. Throws std::runtime_error naming the configuration @section
-// ("nts_ke", "metrics") and the file that failed.
+// ("nts_ke", "metrics") and the file that failed. @client_ca (a PEM file):
+// client certificates are asked for (not required) and checked against it.
 std::shared_ptr<io::TlsContext> load_server_tls(const std::string& section,
                                                 const std::string& certificate,
                                                 const std::string& private_key,
-                                                const std::vector<std::string>& alpn);
+                                                const std::vector<std::string>& alpn,
+                                                const std::string& client_ca = {});
 
 class StreamService {
   public:

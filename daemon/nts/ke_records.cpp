@@ -4,6 +4,7 @@
 #include <algorithm>
 
 #include "net/socket_address.hpp"
+#include "nts/ke_pool_records.hpp"
 
 namespace nts {
 
@@ -62,6 +63,14 @@ std::string_view to_string(RecordError error) {
             return "Server Negotiation body not a host name or IP address";
         case RecordError::UnrecognizedCritical:
             return "unrecognized critical record";
+        case RecordError::BadFixedKeyLength:
+            return "Fixed Key Request body not two keys of the AEAD's length";
+        case RecordError::BadAuthenticationToken:
+            return "Authentication body not 1-256 octets of printable ASCII";
+        case RecordError::BadAlgorithmList:
+            return "Supported Algorithm List not whole (AEAD id, key length) pairs";
+        case RecordError::BadDeniedServer:
+            return "NTP Server Deny body not a host name or IP address";
     }
     return "unknown record error";
 }
@@ -85,6 +94,7 @@ std::string_view record_type_name(uint16_t type) {
         case RecordType::NtpPort:
             return "NTPv4 Port Negotiation";
     }
+    if (const PoolCodepoint* pool = pool_codepoint(type)) return pool->name;
     return "unknown";
 }
 
@@ -125,6 +135,7 @@ std::optional<RecordError> validate_record(const Record& record) {
             if (length != 2) return RecordError::BadPortLength;
             return std::nullopt;
     }
+    if (is_pool_record(record.type)) return validate_pool_record(record);
     if (record.critical) return RecordError::UnrecognizedCritical;
     return std::nullopt;
 }
@@ -147,6 +158,11 @@ std::string_view read_text(std::span<const uint8_t> body) {
 void RecordDecoder::feed(std::span<const uint8_t> bytes) {
     if (end_of_message_) {
         trailing_ += bytes.size();
+        const size_t room = max_message_bytes_ - std::min(buffer_.size(), max_message_bytes_);
+        const size_t take = std::min(room, bytes.size());
+        if (take < bytes.size()) rest_overflow_ = true;
+        buffer_.insert(buffer_.end(), bytes.begin(),
+                       bytes.begin() + static_cast<std::ptrdiff_t>(take));
         return;
     }
     if (error_ || overflow_) return;
@@ -195,9 +211,12 @@ Result<std::optional<Record>, RecordError> RecordDecoder::next() {
                 end_of_message_ = true;
                 trailing_ += buffer_.size() - offset_;
                 received_ -= buffer_.size() - offset_;
-                buffer_.clear();
-                buffer_.shrink_to_fit();
+                // Keep what follows for restart(); free the rest.
+                buffer_.erase(buffer_.begin(),
+                              buffer_.begin() + static_cast<std::ptrdiff_t>(offset_));
+                if (buffer_.empty()) buffer_.shrink_to_fit();
                 offset_ = 0;
+                rest_overflow_ = overflow_;
             }
             return std::optional<Record>{std::move(record)};
         }
@@ -210,6 +229,15 @@ Result<std::optional<Record>, RecordError> RecordDecoder::next() {
         return unexpected(*error_);
     }
     return std::optional<Record>{};
+}
+
+void RecordDecoder::restart() {
+    if (!end_of_message_) return;
+    end_of_message_ = false;
+    received_ = buffer_.size();
+    trailing_ = 0;
+    overflow_ = rest_overflow_;
+    rest_overflow_ = false;
 }
 
 bool append_record(std::vector<uint8_t>& out, bool critical, uint16_t type,

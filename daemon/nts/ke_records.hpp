@@ -88,6 +88,11 @@ enum class RecordError : uint8_t {
     EmptyCookie,           // New Cookie with no octets
     BadServerName,         // not a non-empty ASCII host name or IP literal <= 255 octets
     UnrecognizedCritical,  // unknown record type with the critical bit set
+    // The NTS pool records (ke_pool_records.hpp).
+    BadFixedKeyLength,       // Fixed Key body empty, odd, or not twice the AEAD's key length
+    BadAuthenticationToken,  // Authentication body empty, too long or not printable ASCII
+    BadAlgorithmList,        // Supported Algorithm List not whole (id, key length) pairs
+    BadDeniedServer,         // NTP Server Deny body not a host name or IP address
 };
 
 std::string_view to_string(RecordError error);
@@ -96,6 +101,7 @@ std::string_view record_type_name(uint16_t type);
 
 // Checks @record's body against its type: nullopt if well formed. An unknown
 // non-critical type is well formed (RFC 8915 §4: the recipient ignores it).
+// The NTS pool types are checked by validate_pool_record().
 std::optional<RecordError> validate_record(const Record& record);
 
 // True for what the NTPv4 Server Negotiation record may carry: an IPv4
@@ -111,8 +117,8 @@ std::string_view read_text(std::span<const uint8_t> body);
 
 // Takes the octets of one message in any chunking and returns its records
 // one at a time, each validated with validate_record(). After End of Message
-// it reads nothing more: later octets are counted (trailing_bytes()) but not
-// kept. After an error it stays failed.
+// it returns no more records: later octets are counted (trailing_bytes())
+// and kept, up to the limit, for restart(). After an error it stays failed.
 class RecordDecoder {
   public:
     explicit RecordDecoder(size_t max_message_bytes) : max_message_bytes_(max_message_bytes) {}
@@ -127,6 +133,10 @@ class RecordDecoder {
     // after End of Message was returned); an error when the stream is bad.
     Result<std::optional<Record>, RecordError> next();
 
+    // After End of Message: the octets after it begin the next message (an
+    // NTS pool Keep Alive session sends several requests on one stream).
+    void restart();
+
     bool end_of_message() const { return end_of_message_; }
     bool failed() const { return error_.has_value(); }
     size_t message_bytes() const { return received_; }   // octets of the message so far
@@ -139,6 +149,7 @@ class RecordDecoder {
     size_t received_ = 0;
     size_t trailing_ = 0;
     bool overflow_ = false;
+    bool rest_overflow_ = false;  // octets after End of Message beyond the limit were dropped
     bool end_of_message_ = false;
     std::optional<RecordError> error_;
 };

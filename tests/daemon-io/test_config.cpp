@@ -399,6 +399,43 @@ TEST(Config, NtsMistakesAreNamed) {
               "test.toml:2:1: unknown key 'port' in [nts_ke]");
 }
 
+// [nts_ke]'s NTS pool keys (CONFIG.md): defaults, values, and the mistakes
+// that would leave a pool unauthenticated or unable to authenticate.
+TEST(Config, NtsKePoolKeys) {
+    ParseResult off = parse("[nts_ke]\nlisten = [\"::1\"]\n");
+    ASSERT_TRUE(off.config);
+    EXPECT_FALSE(off.config->nts_ke.pool_enabled());
+    EXPECT_EQ(off.config->nts_ke.pool_max_requests, 1000u);
+    EXPECT_DOUBLE_EQ(off.config->nts_ke.pool_idle_timeout, 300.0);
+    EXPECT_EQ(off.config->nts_ke.pool_max_sessions, 10u);
+    ParseResult r = parse(
+        "[nts_ke]\nlisten = [\"::1\"]\npool_ca = \"/etc/pool-ca.pem\"\n"
+        "pool_tokens = [\"abc123\", \"x-y_z\"]\npool_token_file = \"/etc/pool-tokens\"\n"
+        "pool_max_requests = 50\npool_idle_timeout = 30.5\npool_max_sessions = 3\n");
+    ASSERT_TRUE(r.config) << r.errors.front().to_string();
+    const NtsKeServerConfig& k = r.config->nts_ke;
+    EXPECT_TRUE(k.pool_enabled());
+    EXPECT_EQ(k.pool_ca, "/etc/pool-ca.pem");
+    EXPECT_EQ(k.pool_tokens, (std::vector<std::string>{"abc123", "x-y_z"}));
+    EXPECT_EQ(k.pool_token_file, "/etc/pool-tokens");
+    EXPECT_EQ(k.pool_max_requests, 50u);
+    EXPECT_DOUBLE_EQ(k.pool_idle_timeout, 30.5);
+    EXPECT_EQ(k.pool_max_sessions, 3u);
+
+    EXPECT_EQ(first_error("[nts_ke]\npool_ca = \"/ca.pem\"\n"),
+              "test.toml:1:1: [nts_ke] pool_ca is set but there is no pool_tokens or "
+              "pool_token_file: the pool could not authenticate");
+    EXPECT_EQ(first_error("[nts_ke]\npool_tokens = [\"abc\"]\n"),
+              "test.toml:1:1: [nts_ke] pool tokens without pool_ca: tokens alone do not "
+              "authenticate a pool");
+    EXPECT_EQ(
+        first_error("[nts_ke]\npool_ca = \"/ca.pem\"\npool_tokens = [\"ok\", \"two words\"]\n"),
+        "test.toml:3:22: nts_ke.pool_tokens: a token must be 1-256 printable ASCII "
+        "characters without spaces");
+    EXPECT_EQ(first_error("[nts_ke]\npool_max_requests = 0\n"),
+              "test.toml:2:21: nts_ke.pool_max_requests must be between 1 and 1000000, not 0");
+}
+
 // The lowest poll allowed is 3 (8 s, below RFC 5905's MINPOLL of 4, for a
 // LAN), the highest 17; CONFIG.md documents the same range.
 TEST(Config, PollRangeIsThreeToSeventeen) {

@@ -202,10 +202,10 @@ TEST(KeRecords, ServerNameIsAHostNameOrAnIpLiteral) {
 }
 
 TEST(KeRecords, UnknownTypesAreKeptUnlessCritical) {
-    const auto d = decode(cat({rec(false, 8, {}), rec(false, 0x7fff, {1}), eom()}));
+    const auto d = decode(cat({rec(false, 0x1234, {}), rec(false, 0x7fff, {1}), eom()}));
     EXPECT_FALSE(d.error);
     EXPECT_EQ(d.records.size(), 3u);
-    EXPECT_EQ(error_of(rec(true, 8, {})), RecordError::UnrecognizedCritical);
+    EXPECT_EQ(error_of(rec(true, 0x1234, {})), RecordError::UnrecognizedCritical);
     EXPECT_EQ(error_of(rec(true, 0x4000, {1, 2})), RecordError::UnrecognizedCritical);
 }
 
