@@ -157,6 +157,10 @@ NANOTIME_FORWARD(int, EVP_DecryptUpdate,
                  (EVP_CIPHER_CTX * ctx, unsigned char* out, int* outl, const unsigned char* in,
                   int inl),
                  (ctx, out, outl, in, inl))
+NANOTIME_FORWARD(int, EVP_Digest,
+                 (const void* data, size_t count, unsigned char* md, unsigned int* size,
+                  const EVP_MD* type, ENGINE* impl),
+                 (data, count, md, size, type, impl))
 NANOTIME_FORWARD(int, EVP_EncryptFinal_ex, (EVP_CIPHER_CTX * ctx, unsigned char* out, int* outl),
                  (ctx, out, outl))
 NANOTIME_FORWARD(int, EVP_EncryptInit_ex2,
