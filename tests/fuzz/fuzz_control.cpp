@@ -49,6 +49,10 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
             check(!m.source.empty());
             check(m.value >= nanotime::ntp::kMinPoll && m.value <= nanotime::ntp::kMaxPoll);
         }
+        // add: the [[source]] text within its bound (the daemon parses it as
+        // its configuration: config_fuzz); delete: always a source.
+        if (m.command == "add") check(m.content.size() <= kMaxSourceContent);
+        if (m.command == "delete") check(!m.source.empty());
         ManageOutcome out;
         if (m.source == "x") {
             out.error = "no NTP source \"x\"";
