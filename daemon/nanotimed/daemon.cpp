@@ -231,6 +231,7 @@ ctl::ManageOutcome Daemon::delete_source(const ctl::ManageRequest& r, const std:
     const std::vector<config::SourceEntry> entries = driver_->configured_named(r.source, out.error);
     if (entries.empty()) return out;
     std::vector<bool> run_time;
+    run_time.reserve(entries.size());
     for (const config::SourceEntry& entry : entries)
         run_time.push_back(runtime_sources_.holds(entry));
     // The file first: if it cannot be rewritten, nothing changes.
