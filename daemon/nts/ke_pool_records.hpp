@@ -52,8 +52,9 @@ struct PoolCodepoint {
 // Where each number comes from: `type` = IANA early allocation (ntpd-rs
 // record.rs), `draft_value` = draft-venhoek-nts-pool-03 §6 ("draft
 // implementations: 0x40xx"); Authentication appeared after -03 (nts-pool
-// code only). List Server Names (draft 0x4005) has no early allocation
-// and is not implemented.
+// code only). List Server Names (draft 0x4005) has no early allocation,
+// so it is not in this table: a record with that number is an unknown
+// record to the decoder (refused when critical, skipped otherwise).
 inline constexpr PoolCodepoint kPoolCodepoints[] = {
     {PoolRecordType::KeepAlive, 0x4000, false, "Keep Alive"},
     {PoolRecordType::SupportedNextProtocolList, 0x4004, true, "Supported Next Protocol List"},
